@@ -1,0 +1,113 @@
+# siprems-etl — plain Makefile.
+#
+#   make                      build build/siprems-etl
+#   make SANITIZE=address,undefined   sanitizer build (in build-san/)
+#   make CC=clang             any C11 compiler
+#   make test                 install what is missing, build, run every test
+#   make seed                 install what is missing, build, seed a database
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARNINGS := -std=c11 -Wall -Wextra -Wpedantic -Wstrict-prototypes -Wshadow \
+	-Wmissing-prototypes -Wformat=2 -Werror
+PKGS := libpq zlib libcrypto
+
+ifneq ($(SANITIZE),)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -Iinclude -I$(BUILD) -D_GNU_SOURCE -DETL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
+LDLIBS += $(PKG_LIBS) -lcsv -lpthread -lm
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+# Quiet by default, like Redis: "CC file"; V=1 shows whole commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+BIN := $(BUILD)/siprems-etl
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/schema_sql.o
+SCHEMA_SQL := $(sort $(wildcard schema/*.sql))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean install test unit integration seed deps
+all: $(BIN)
+
+$(BIN): $(BUILD)/main.o $(BUILD)/libetl.a
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libetl.a: $(LIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/schema_sql.c: $(SCHEMA_SQL) scripts/embed-sql.sh | $(BUILD)
+	$(call say,EMBED,$@)
+	$(Q)sh scripts/embed-sql.sh $@ $(SCHEMA_SQL)
+
+$(BUILD)/schema_sql.o: $(BUILD)/schema_sql.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libetl.a | $(BUILD)/tests
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libetl.a \
+		$(LDLIBS) -lcmocka
+
+$(BUILD) $(BUILD)/tests:
+	mkdir -p $@
+
+# The two commands of the README.  Each first installs what is missing,
+# then re-enters make so that pkg-config sees the new packages.
+deps:
+	bash scripts/install-deps.sh
+
+test: deps
+	$(MAKE) --no-print-directory all unit-bins
+	bash scripts/test.sh
+
+seed: deps
+	$(MAKE) --no-print-directory all
+	bash scripts/seed.sh
+
+unit-bins: $(UNIT_BINS)
+
+unit: $(BIN) $(UNIT_BINS)
+	bash scripts/test.sh --unit-only
+
+integration: $(BIN)
+	bash scripts/test.sh --integration-only
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/siprems-etl
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

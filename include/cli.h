@@ -1,0 +1,47 @@
+/*
+ * cli.h — what main.c hands to each command, and the commands themselves.
+ *
+ * Each command parses its own options (the global ones are accepted there
+ * too), wires the pipeline stages together and returns an etl_code.  Only
+ * main.c prints the final error and turns the code into an exit status.
+ */
+#ifndef SIPREMS_CLI_H
+#define SIPREMS_CLI_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct global_opts {
+	const char *db;   /* --db, or NULL */
+	bool quiet;       /* --quiet: only errors and the summary */
+	bool no_progress; /* --no-progress */
+};
+
+typedef enum etl_code (*command_fn)(int argc, char **argv, struct global_opts *g,
+                                    struct etl_error *err);
+
+enum etl_code cmd_schema(int argc, char **argv, struct global_opts *g, struct etl_error *err);
+
+/*
+ * Handles an option shared by every command (--db, --quiet, --no-progress)
+ * for a getopt_long loop; returns true when opt was one of them.
+ */
+bool cli_global_option(int opt, const char *arg, struct global_opts *g);
+
+/* The getopt_long entries of the global options, to append to a command's
+ * table; their values are CLI_OPT_DB…. */
+enum { CLI_OPT_DB = 1000, CLI_OPT_QUIET, CLI_OPT_NO_PROGRESS, CLI_OPT_FIRST_LOCAL };
+
+/* The getopt_long entries every command accepts. */
+#define CLI_GLOBAL_LONGOPTS                                                                        \
+	{"db", required_argument, NULL, CLI_OPT_DB}, {"quiet", no_argument, NULL, CLI_OPT_QUIET},  \
+	        {"no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS},                           \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
+
+/* Prints the help of one command (or the whole program when name is NULL). */
+void cli_help(const char *name);
+
+#endif

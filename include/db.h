@@ -1,0 +1,59 @@
+/*
+ * db.h — connecting to PostgreSQL and running statements, with errors that
+ * say what was tried and never show a password.
+ *
+ * Only the database modules (db, schema, copy, ledger…) include libpq-fe.h.
+ */
+#ifndef SIPREMS_DB_H
+#define SIPREMS_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "dbconf.h"
+#include "error.h"
+
+/*
+ * Connects with the settings of c.  On failure returns NULL and fills err
+ * with ETL_EDB and a message naming the host, port, database and user that
+ * were tried and where the settings came from.  The caller PQfinish()es the
+ * connection.
+ */
+PGconn *db_connect(const struct dbconf *c, struct etl_error *err);
+
+/*
+ * Resolves the connection settings (see dbconf.h; .env is read from the
+ * current directory) and connects.  Returns the connection, or NULL with
+ * ETL_EDB (or ETL_ESYSTEM) in err.
+ */
+PGconn *db_open(const char *db_option, struct etl_error *err);
+
+/* "database \"x\" as user \"y\" on host h port p": for messages; never
+ * contains the password. */
+void db_describe(PGconn *conn, char *buf, size_t size);
+
+/*
+ * Runs sql (one or more statements, no parameters) and expects no rows.
+ * Returns ETL_OK, or ETL_EDB with the server's message in err.
+ */
+enum etl_code db_exec(PGconn *conn, const char *sql, struct etl_error *err);
+
+/*
+ * Runs sql with text parameters and returns its result when it succeeded
+ * (PGRES_TUPLES_OK or PGRES_COMMAND_OK); else NULL with ETL_EDB in err.  The
+ * caller PQclear()s the result.
+ */
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                   struct etl_error *err);
+
+/* Fills err from a failed result (or from the connection when res is NULL):
+ * the primary message, then DETAIL and HINT.  Returns ETL_EDB. */
+enum etl_code db_error(PGconn *conn, const PGresult *res, const char *what, struct etl_error *err);
+
+/* The SQLSTATE of a failed result, or "" */
+const char *db_sqlstate(const PGresult *res);
+
+/* True when the connection was lost (server gone, socket closed). */
+bool db_connection_lost(PGconn *conn);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * table.h — the one description of each kind of input file.
+ *
+ * For each kind (users, products, events, sales) it names the target table,
+ * the CSV columns with their validation rule, which database column each one
+ * fills, and the unique key.  load, check, schema and generate all read this
+ * description instead of keeping their own copies.
+ */
+#ifndef SIPREMS_TABLE_H
+#define SIPREMS_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* In dependency (load) order: users, products, events, then sales. */
+enum kind {
+	KIND_USERS,
+	KIND_PRODUCTS,
+	KIND_EVENTS,
+	KIND_SALES,
+	KIND_COUNT,
+	KIND_NONE = -1,
+};
+
+enum rule {
+	RULE_SKU,        /* products.sku: trimmed, 1–100 chars, SKU pattern */
+	RULE_SKU_REF,    /* sales.sku: trimmed; must name a known product */
+	RULE_TEXT,       /* UTF-8 text of at most max_chars characters */
+	RULE_MONEY,      /* plain decimal, at most 2 decimals, within NUMERIC(10,2) */
+	RULE_INT,        /* integer within [min, max] */
+	RULE_DATE,       /* YYYY-MM-DD, a real calendar date */
+	RULE_TIMESTAMP,  /* date with optional time and offset */
+	RULE_BOOL,       /* true/false, t/f, yes/no, y/n, 1/0 */
+	RULE_EVENT_TYPE, /* holiday, promotion, seasonal, custom */
+	RULE_EMAIL,      /* trimmed e-mail address */
+	RULE_PWHASH,     /* werkzeug pbkdf2/scrypt or bcrypt hash */
+	RULE_PASSWORD,   /* plaintext, stored only as a pbkdf2 hash */
+};
+
+/* What an empty field means. */
+enum empty_rule {
+	EMPTY_REJECT,  /* the value is required */
+	EMPTY_NULL,    /* NULL */
+	EMPTY_DEFAULT, /* the column's `empty` text, validated like a value */
+	EMPTY_PRICE,   /* sales.price_per_unit: the product's current price */
+	EMPTY_ONE_OF,  /* users.password_hash / password: one of the two */
+};
+
+#define COL_REQUIRED 0x01 /* the header must carry this column */
+#define COL_KEY      0x02 /* part of the kind's unique key */
+#define COL_SECRET   0x04 /* never echoed: not in messages, not in reject files */
+
+struct col_def {
+	const char *name;      /* CSV header name, lowercase */
+	const char *db_column; /* database column it fills */
+	enum rule rule;
+	enum empty_rule empty_rule;
+	unsigned flags;
+	int min_chars, max_chars; /* RULE_TEXT/SKU/EMAIL: length in characters */
+	int64_t min, max;         /* RULE_INT: inclusive range */
+	const char *empty;        /* EMPTY_DEFAULT: the value an empty field takes */
+};
+
+struct table_def {
+	enum kind kind;
+	const char *name;      /* "products": the KIND of SPEC */
+	const char *table;     /* database table: "products", "transactions" */
+	const char *id_column; /* serial primary key, never written */
+	const struct col_def *cols;
+	int ncols;
+	int key[2]; /* unique key: indexes into cols; nkey == 0 for sales */
+	int nkey;
+};
+
+/* The description of a kind; kind must be valid. */
+const struct table_def *table_get(enum kind kind);
+
+/* The kind named s ("products"…), or KIND_NONE. */
+enum kind table_kind_from_name(const char *s);
+
+/* The index of CSV column name (case-insensitive, len bytes) in t, or -1. */
+int table_col_index(const struct table_def *t, const char *name, size_t len);
+
+/* True for the columns a reject file adds (reject_line, reject_reason),
+ * which every kind accepts and ignores. */
+bool table_is_reject_column(const char *name, size_t len);
+
+/* The key's column names joined by '+' ("event_name+event_date"). */
+const char *table_key_name(const struct table_def *t);
+
+#endif

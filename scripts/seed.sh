@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# seed.sh — the second half of `make seed` (the Makefile installs and builds
+# first).  With a database configured (DATABASE_URL, DB_* in the environment
+# or ./.env, or libpq's PG* variables) it seeds that one; otherwise it starts
+# the project-local PostgreSQL (scripts/pg-local.sh), creates siprems_db in it
+# and seeds that, then prints the psql command that opens it.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+etl="$root/build/siprems-etl"
+
+configured() {
+	local v
+	for v in DATABASE_URL DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD PGHOST PGPORT PGDATABASE PGSERVICE; do
+		[ -n "${!v:-}" ] && return 0
+	done
+	[ -f .env ] && grep -qE '^[[:space:]]*(export[[:space:]]+)?(DATABASE_URL|DB_[A-Z]+)[[:space:]]*=' .env
+}
+
+if configured; then
+	echo "seed: using the configured database"
+	"$etl" schema
+	exit
+fi
+
+bash "$root/scripts/pg-local.sh" start
+conn="$(bash "$root/scripts/pg-local.sh" url)"
+if [ "$(psql -X -Atq -d "$conn dbname=postgres" -c "SELECT count(*) FROM pg_database WHERE datname = 'siprems_db'")" = 0 ]; then
+	psql -X -q -d "$conn dbname=postgres" -c "CREATE DATABASE siprems_db" >/dev/null
+fi
+"$etl" --db "$conn dbname=siprems_db" schema
+echo
+echo "seed: the local database is ready; open it with:"
+echo "  psql \"$conn dbname=siprems_db\""
+echo "seed: stop the server with: scripts/pg-local.sh stop"

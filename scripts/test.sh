@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# test.sh — runs every test: the cmocka unit tests, then the integration
+# tests against a throwaway PostgreSQL that this script starts and always
+# stops (also when a test fails or the run is interrupted).
+#
+#   scripts/test.sh [--unit-only | --integration-only] [TEST...]
+#
+# TEST names an integration test file (tests/integration/test_NAME.sh) or a
+# unit test binary (test_NAME); without any, all run.  BUILD selects the
+# build directory (build, or build-san for a sanitizer build).
+# The last line is "N passed, N failed".
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD:-build}
+run_unit=1
+run_integration=1
+only=()
+for a in "$@"; do
+	case "$a" in
+	--unit-only) run_integration=0 ;;
+	--integration-only) run_unit=0 ;;
+	*) only+=("$a") ;;
+	esac
+done
+selected() {
+	[ ${#only[@]} -eq 0 ] && return 0
+	local n
+	for n in "${only[@]}"; do [ "$n" = "$1" ] && return 0; done
+	return 1
+}
+
+passed=0
+failed=0
+failures=()
+
+if [ "$run_unit" = 1 ]; then
+	for t in "$root/$build"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		selected "$name" || continue
+		echo "== unit: $name"
+		out=$("$t" 2>&1)
+		status=$?
+		printf '%s\n' "$out" | grep -E '^\[ *(FAILED|PASSED|  ERROR) *\]|^\[  ERROR' || true
+		printf '%s\n' "$out" | grep -E '^\[  (FAILED|ERROR) *\] [a-z_]' >&2 || true
+		p=$(printf '%s\n' "$out" | grep -c '^\[       OK \]' || true)
+		f=$(printf '%s\n' "$out" | grep -cE '^\[  (FAILED|ERROR) *\] [a-z_]' || true)
+		if [ "$status" != 0 ] && [ "$f" = 0 ]; then
+			printf '%s\n' "$out" | tail -n 20 >&2
+			f=1
+		fi
+		passed=$((passed + p))
+		failed=$((failed + f))
+		[ "$f" = 0 ] || failures+=("unit/$name")
+	done
+fi
+
+pgdir=""
+cleanup() {
+	if [ -n "$pgdir" ]; then
+		bash "$root/scripts/pg-local.sh" --dir "$pgdir" stop >/dev/null 2>&1 ||
+			bash "$root/scripts/pg-local.sh" --dir "$pgdir" kill >/dev/null 2>&1 || true
+		rm -rf "$(readlink -f "$pgdir")" "$pgdir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free TCP port: one no server answers on.
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 30000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+	echo 55432
+}
+
+if [ "$run_integration" = 1 ]; then
+	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-test.XXXXXX")
+	chmod 755 "$pgdir"
+	port=$(free_port)
+	if ! bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" --tcp --fast start; then
+		echo "test.sh: cannot start the test PostgreSQL" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	eval "$(bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" env)"
+	export PGDATABASE=postgres
+	export ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$port
+	export ETL="$root/$build/siprems-etl"
+	for t in "$root"/tests/integration/test_*.sh; do
+		name=$(basename "$t" .sh)
+		selected "${name#test_}" || selected "$name" || continue
+		echo "== integration: $name"
+		log=$(mktemp)
+		bash "$t" >"$log" 2>&1
+		status=$?
+		grep -A 12 '^not ok' "$log" | grep -vE '^(ok |--$)' >&2 || true
+		summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+		if [ -z "$summary" ]; then
+			tail -n 30 "$log" >&2
+			summary="0 passed, 1 failed"
+		fi
+		echo "   $summary"
+		p=${summary%% passed*}
+		f=${summary#*passed, }
+		f=${f%% failed}
+		if [ "$status" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+		passed=$((passed + p))
+		failed=$((failed + f))
+		[ "$f" = 0 ] || failures+=("integration/$name")
+		rm -f "$log"
+	done
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

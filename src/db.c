@@ -1,0 +1,136 @@
+/*
+ * db.c — connections and statements.
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void
+db_describe(PGconn *conn, char *buf, size_t size)
+{
+	const char *host = PQhost(conn), *port = PQport(conn);
+	const char *db = PQdb(conn), *user = PQuser(conn);
+	if (host == NULL || host[0] == '\0')
+		host = "(default socket)";
+	(void)snprintf(buf, size, "database \"%s\" as user \"%s\" on host %s port %s", db ? db : "",
+	               user ? user : "", host, port && port[0] ? port : "5432");
+}
+
+/* Copies the first line of a libpq message, without "FATAL:  " noise. */
+static void
+first_line(const char *msg, char *buf, size_t size)
+{
+	if (msg == NULL)
+		msg = "";
+	if (strncmp(msg, "FATAL:  ", 8) == 0)
+		msg += 8;
+	else if (strncmp(msg, "ERROR:  ", 8) == 0)
+		msg += 8;
+	size_t n = strcspn(msg, "\n");
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+}
+
+PGconn *
+db_connect(const struct dbconf *c, struct etl_error *err)
+{
+	PGconn *conn = PQconnectdbParams(c->keywords, c->values, 1);
+	if (conn == NULL) {
+		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		char where[512], why[512];
+		db_describe(conn, where, sizeof where);
+		/* libpq may report several attempts (IPv6 then IPv4); the last
+		 * line that says something is the one that matters most, but
+		 * the first names the failure plainly. */
+		first_line(PQerrorMessage(conn), why, sizeof why);
+		(void)error_set(err, ETL_EDB, NULL, 0,
+		                "cannot connect to %s (settings from %s): %s", where, c->source,
+		                why);
+		PQfinish(conn);
+		return NULL;
+	}
+	/* Quiet NOTICEs such as "relation already exists, skipping". */
+	PGresult *res = PQexec(conn, "SET client_min_messages = warning");
+	PQclear(res);
+	return conn;
+}
+
+PGconn *
+db_open(const char *db_option, struct etl_error *err)
+{
+	struct dbconf c;
+	if (dbconf_resolve(&c, db_option, dbconf_real_getenv, NULL, ".env", err) != ETL_OK)
+		return NULL;
+	PGconn *conn = db_connect(&c, err);
+	dbconf_free(&c);
+	return conn;
+}
+
+const char *
+db_sqlstate(const PGresult *res)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return s ? s : "";
+}
+
+enum etl_code
+db_error(PGconn *conn, const PGresult *res, const char *what, struct etl_error *err)
+{
+	char msg[768] = "";
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (primary != NULL) {
+		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+		(void)snprintf(msg, sizeof msg, "%s%s%s%s", primary, detail ? " (" : "",
+		               detail ? detail : "", detail ? ")" : "");
+		if (hint != NULL) {
+			size_t n = strlen(msg);
+			(void)snprintf(msg + n, sizeof msg - n, "; hint: %s", hint);
+		}
+	} else {
+		first_line(PQerrorMessage(conn), msg, sizeof msg);
+		if (msg[0] == '\0')
+			(void)snprintf(msg, sizeof msg, "unknown error");
+	}
+	if (what != NULL && what[0] != '\0')
+		return error_set(err, ETL_EDB, NULL, 0, "%s: %s", what, msg);
+	return error_set(err, ETL_EDB, NULL, 0, "%s", msg);
+}
+
+enum etl_code
+db_exec(PGconn *conn, const char *sql, struct etl_error *err)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	enum etl_code rc = ETL_OK;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		rc = db_error(conn, res, NULL, err);
+	PQclear(res);
+	return rc;
+}
+
+PGresult *
+db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+         struct etl_error *err)
+{
+	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		(void)db_error(conn, res, NULL, err);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+bool
+db_connection_lost(PGconn *conn)
+{
+	return PQstatus(conn) == CONNECTION_BAD;
+}

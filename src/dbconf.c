@@ -1,0 +1,252 @@
+/*
+ * dbconf.c — resolving connection settings: --db, DATABASE_URL, DB_*, .env.
+ */
+#include "dbconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The variables a .env file may supply. */
+static const char *const dotenv_names[] = {
+        "DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD",
+};
+#define NDOTENV (sizeof dotenv_names / sizeof dotenv_names[0])
+
+/* The backend's variables and the libpq keywords they set. */
+static const struct {
+	const char *var;
+	const char *keyword;
+} db_vars[] = {
+        {"DB_HOST", "host"}, {"DB_PORT", "port"},         {"DB_NAME", "dbname"},
+        {"DB_USER", "user"}, {"DB_PASSWORD", "password"},
+};
+
+struct lookup {
+	dbconf_getenv_fn getenv_fn;
+	void *ctx;
+	char *dotenv[NDOTENV]; /* values read from .env, NULL when absent */
+};
+
+const char *
+dbconf_real_getenv(const char *name, void *ctx)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+static char *
+xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* Parses one value of a .env line: 'single' (literal), "double" (with
+ * backslash escapes) or bare (up to an inline " #" comment, trimmed).
+ * Writes the result over s and returns it, or NULL when malformed. */
+static char *
+dotenv_value(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\'' || *s == '"') {
+		char q = *s;
+		char *r = s + 1, *w = s;
+		while (*r != '\0' && *r != q) {
+			if (q == '"' && *r == '\\' && r[1] != '\0') {
+				r++;
+				*w++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r;
+				r++;
+			} else {
+				*w++ = *r++;
+			}
+		}
+		if (*r != q)
+			return NULL;
+		*w = '\0';
+		return s;
+	}
+	char *hash = strstr(s, " #");
+	if (hash == NULL)
+		hash = strstr(s, "\t#");
+	if (hash != NULL)
+		*hash = '\0';
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Reads the variables of dotenv_names from path into lk->dotenv.  A missing
+ * file is no error; unreadable lines are warned about and skipped. */
+static enum etl_code
+dotenv_read(struct lookup *lk, const char *path, struct etl_error *err)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return ETL_OK;
+	char line[4096];
+	long lineno = 0;
+	enum etl_code rc = ETL_OK;
+	while (fgets(line, sizeof line, f) != NULL) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (strncmp(p, "export ", 7) == 0)
+			p += 7;
+		char *eq = strchr(p, '=');
+		if (eq == NULL) {
+			warnx_etl("%s:%ld: ignoring a line without '='", path, lineno);
+			continue;
+		}
+		char *name_end = eq;
+		while (name_end > p && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+			name_end--;
+		*name_end = '\0';
+		char *value = dotenv_value(eq + 1);
+		if (value == NULL) {
+			warnx_etl("%s:%ld: ignoring %s: unterminated quote", path, lineno, p);
+			continue;
+		}
+		for (size_t i = 0; i < NDOTENV; i++) {
+			if (strcmp(p, dotenv_names[i]) != 0)
+				continue;
+			free(lk->dotenv[i]);
+			lk->dotenv[i] = xstrdup(value);
+			if (lk->dotenv[i] == NULL) {
+				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+				goto out;
+			}
+		}
+	}
+	if (ferror(f))
+		warnx_etl("%s: read error; ignoring the rest of the file", path);
+out:
+	(void)fclose(f);
+	return rc;
+}
+
+/* A variable from the environment, else from .env, else NULL. */
+static const char *
+lookup(const struct lookup *lk, const char *name)
+{
+	const char *v = lk->getenv_fn(name, lk->ctx);
+	if (v != NULL)
+		return v;
+	for (size_t i = 0; i < NDOTENV; i++)
+		if (strcmp(name, dotenv_names[i]) == 0)
+			return lk->dotenv[i];
+	return NULL;
+}
+
+static enum etl_code
+add(struct dbconf *c, const char *keyword, const char *value, struct etl_error *err)
+{
+	char *copy = xstrdup(value);
+	if (copy == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	c->owned[c->nowned++] = copy;
+	c->keywords[c->n] = keyword;
+	c->values[c->n] = copy;
+	c->n++;
+	c->keywords[c->n] = NULL;
+	c->values[c->n] = NULL;
+	return ETL_OK;
+}
+
+void
+dbconf_strip_driver(char *uri)
+{
+	static const char *const schemes[] = {"postgresql+", "postgres+"};
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(uri, schemes[i], n) != 0)
+			continue;
+		char *sep = strstr(uri, "://");
+		if (sep == NULL)
+			return;
+		memmove(uri + n - 1, sep, strlen(sep) + 1);
+		return;
+	}
+}
+
+/* Adds a conninfo string or URI as an expanded dbname. */
+static enum etl_code
+add_conninfo(struct dbconf *c, const char *conninfo, struct etl_error *err)
+{
+	enum etl_code rc = add(c, "dbname", conninfo, err);
+	if (rc == ETL_OK)
+		dbconf_strip_driver(c->owned[c->nowned - 1]);
+	return rc;
+}
+
+enum etl_code
+dbconf_resolve(struct dbconf *c, const char *db_option, dbconf_getenv_fn getenv_fn, void *ctx,
+               const char *dotenv_path, struct etl_error *err)
+{
+	struct lookup lk = {getenv_fn ? getenv_fn : dbconf_real_getenv, ctx, {NULL}};
+	enum etl_code rc = ETL_OK;
+
+	memset(c, 0, sizeof *c);
+	if (db_option == NULL && dotenv_path != NULL) {
+		rc = dotenv_read(&lk, dotenv_path, err);
+		if (rc != ETL_OK)
+			goto out;
+	}
+
+	const char *url = lookup(&lk, "DATABASE_URL");
+	if (db_option != NULL) {
+		c->source = "--db";
+		rc = add_conninfo(c, db_option, err);
+	} else if (url != NULL && url[0] != '\0') {
+		c->source = "DATABASE_URL";
+		rc = add_conninfo(c, url, err);
+	} else {
+		c->source = "libpq defaults";
+		for (size_t i = 0; i < sizeof db_vars / sizeof db_vars[0] && rc == ETL_OK; i++) {
+			const char *v = lookup(&lk, db_vars[i].var);
+			if (v == NULL || v[0] == '\0')
+				continue;
+			c->source = "DB_* variables";
+			rc = add(c, db_vars[i].keyword, v, err);
+		}
+	}
+	/* Last, so that it overrides an application_name inside a conninfo. */
+	if (rc == ETL_OK)
+		rc = add(c, "application_name", "siprems-etl", err);
+out:
+	for (size_t i = 0; i < NDOTENV; i++)
+		free(lk.dotenv[i]);
+	if (rc != ETL_OK)
+		dbconf_free(c);
+	return rc;
+}
+
+void
+dbconf_free(struct dbconf *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < c->nowned; i++)
+		free(c->owned[i]);
+	memset(c, 0, sizeof *c);
+}
+
+const char *
+dbconf_get(const struct dbconf *c, const char *keyword)
+{
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->keywords[i], keyword) == 0)
+			return c->values[i];
+	return NULL;
+}

@@ -1,0 +1,208 @@
+/*
+ * main.c — the command line: global options, dispatch to a command, and the
+ * one place where an internal error code becomes an exit status.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "error.h"
+
+#ifndef ETL_VERSION
+#define ETL_VERSION "dev"
+#endif
+
+static const char help_text[] =
+        "siprems-etl " ETL_VERSION " — bulk loader and seeder for the Siprems PostgreSQL database\n"
+        "\n"
+        "Usage: siprems-etl [--db CONNINFO] [--quiet] [--no-progress] COMMAND [OPTIONS] [ARGS]\n"
+        "\n"
+        "Commands:\n"
+        "  schema   [--dry-run]                 ensure types, tables and indexes exist "
+        "(idempotent)\n"
+        "  load     [OPTIONS] [KIND=]FILE...    validate and load CSV files (plain or gzip; '-' is "
+        "stdin)\n"
+        "                                       (not yet available)\n"
+        "  check    [OPTIONS] [KIND=]FILE...    duplicate-key pre-check report; writes nothing\n"
+        "                                       (not yet available)\n"
+        "  seed     [--data DIR] [--reset]      ensure the schema, then load a data set\n"
+        "                                       (not yet available)\n"
+        "  generate --out DIR [--products N] [--days N] [--seed N]\n"
+        "                                       write a realistic synthetic data set\n"
+        "                                       (not yet available)\n"
+        "  history  [--limit N] [--json]        list past loads recorded in the database\n"
+        "                                       (not yet available)\n"
+        "\n"
+        "Global options (before or after COMMAND):\n"
+        "  --db CONNINFO    a libpq conninfo string (\"host=... dbname=...\") or a\n"
+        "                   postgresql:// URI\n"
+        "  --quiet          print only errors and the closing summary\n"
+        "  --no-progress    no progress line, even on a terminal\n"
+        "  -h, --help       this text; 'siprems-etl COMMAND --help' for one command\n"
+        "  -V, --version    print the version\n"
+        "\n"
+        "load options:\n"
+        "  --batch-rows N          rows per committed batch (each batch one transaction)\n"
+        "  --on-conflict MODE      error|skip|update for rows whose unique key exists\n"
+        "                          (products: sku; users: email; events: event_name+event_date)\n"
+        "  --max-rejects N         stop the file once more than N rows were rejected\n"
+        "  --reject-dir DIR        where <input name>.rejects.csv files go (default: .)\n"
+        "  --dry-run               validate everything, write nothing to the database\n"
+        "  --force                 load a file that the load history says was loaded\n"
+        "  --single-transaction    commit each file once, at its end\n"
+        "  --summary-json FILE     write the machine-readable summary ('-' for stdout)\n"
+        "  --timezone TZ           zone that timestamps with an offset are converted to (UTC)\n"
+        "  --encoding ENC          utf-8 (default), latin1 or windows-1252\n"
+        "  --delimiter C           field separator (default ',')\n"
+        "  --sku-pattern ERE       pattern product SKUs must match\n"
+        "  --allow-future          accept sales dated later than tomorrow\n"
+        "  --jobs N                parallel database connections where they help\n"
+        "\n"
+        "KIND is products, sales, events or users; without KIND= it is recognised from the\n"
+        "header.  Files of one run load in dependency order: users, products, events, sales.\n"
+        "\n"
+        "Connection, in this order: --db, DATABASE_URL, DB_HOST DB_PORT DB_NAME DB_USER\n"
+        "DB_PASSWORD (also read from ./.env without overriding the environment), then libpq's\n"
+        "defaults (PG* variables, ~/.pgpass, service files).\n"
+        "\n"
+        "Exit status: 0 done; 1 rows rejected (check: findings); 2 usage error; 3 input error;\n"
+        "4 database error; 5 stopped (interrupted or --max-rejects), resumable.\n";
+
+static const char schema_help[] =
+        "Usage: siprems-etl schema [--dry-run]\n"
+        "\n"
+        "Ensures the event_type enum, the users, products, transactions and events tables,\n"
+        "their constraints and every index of the Siprems database guide, plus siprems-etl's\n"
+        "own bookkeeping tables.  Only what is missing is created; an equivalent index under\n"
+        "another name counts as present; nothing is dropped or rewritten.  Every change is\n"
+        "recorded in etl_schema_log.  An existing table that lacks a needed column or has an\n"
+        "incompatible type is reported (exit 4) and nothing is changed.\n"
+        "\n"
+        "  --dry-run    print the SQL that would run, change nothing; without a reachable\n"
+        "               database, print the whole schema\n";
+
+static const struct {
+	const char *name;
+	command_fn fn;
+	const char *help;
+} commands[] = {
+        {"schema", cmd_schema, schema_help},
+        {"load", NULL, NULL},
+        {"check", NULL, NULL},
+        {"seed", NULL, NULL},
+        {"generate", NULL, NULL},
+        {"history", NULL, NULL},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+void
+cli_help(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].name, name) == 0 && commands[i].help != NULL) {
+			(void)fputs(commands[i].help, stdout);
+			return;
+		}
+	}
+	(void)fputs(help_text, stdout);
+}
+
+bool
+cli_global_option(int opt, const char *arg, struct global_opts *g)
+{
+	switch (opt) {
+	case CLI_OPT_DB:
+		g->db = arg;
+		return true;
+	case CLI_OPT_QUIET:
+		g->quiet = true;
+		return true;
+	case CLI_OPT_NO_PROGRESS:
+		g->no_progress = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Flushes stdout and reports a failed write (a full disk, a closed pipe). */
+static enum etl_code
+finish_stdout(enum etl_code rc, struct etl_error *err)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		struct etl_error e;
+		(void)error_set(&e, ETL_ESYSTEM, NULL, 0, "cannot write to standard output");
+		if (rc == ETL_OK || rc == ETL_REJECTED) {
+			*err = e;
+			return ETL_ESYSTEM;
+		}
+	}
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        CLI_GLOBAL_LONGOPTS,
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct global_opts g = {NULL, false, false};
+	struct etl_error err;
+	enum etl_code rc = ETL_OK;
+	int opt;
+
+	error_clear(&err);
+	opterr = 0;
+	/* '+': stop at the command name; its options are its own. */
+	while ((opt = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+		if (cli_global_option(opt, optarg, &g))
+			continue;
+		switch (opt) {
+		case 'h':
+			cli_help(NULL);
+			return error_exit_status(finish_stdout(ETL_OK, &err));
+		case 'V':
+			(void)printf("siprems-etl %s\n", ETL_VERSION);
+			return error_exit_status(finish_stdout(ETL_OK, &err));
+		default:
+			if (optopt != 0 && optopt < 256)
+				rc = error_set(&err, ETL_EUSAGE, NULL, 0,
+				               "unknown or incomplete option '-%c'; see --help",
+				               optopt);
+			else
+				rc = error_set(&err, ETL_EUSAGE, NULL, 0,
+				               "unknown or incomplete option '%s'; see --help",
+				               argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		rc = error_set(&err, ETL_EUSAGE, NULL, 0, "no command given; see --help");
+		goto out;
+	}
+	const char *name = argv[optind];
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].name, name) != 0)
+			continue;
+		if (commands[i].fn == NULL) {
+			rc = error_set(&err, ETL_EUSAGE, NULL, 0,
+			               "command '%s' is not available yet", name);
+			goto out;
+		}
+		/* The command sees argv[0] == its name, as getopt expects;
+		 * optind = 0 makes glibc's getopt start afresh. */
+		int first = optind;
+		optind = 0;
+		rc = commands[i].fn(argc - first, argv + first, &g, &err);
+		goto out;
+	}
+	rc = error_set(&err, ETL_EUSAGE, NULL, 0, "unknown command '%s'; see --help", name);
+out:
+	rc = finish_stdout(rc, &err);
+	if (err.code != ETL_OK && err.msg[0] != '\0')
+		error_print(&err);
+	return error_exit_status(rc);
+}

@@ -1,0 +1,1032 @@
+/*
+ * schema.c — ensuring the guide's schema: parse the embedded DDL into one
+ * statement per object, ask the catalog about each, run what is missing.
+ *
+ * The DDL files are the only description of the database columns; this file
+ * reads their CREATE TABLE column lists to check existing tables, so there
+ * is no second list to keep in step.
+ */
+#include "schema.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db.h"
+
+#ifndef ETL_VERSION
+#define ETL_VERSION "dev"
+#endif
+
+#define NAMELEN 64
+#define MAXTOK  512
+
+enum stmt_kind { ST_ENUM, ST_TABLE, ST_INDEX, ST_UNIQUE, ST_FKEY };
+
+/* The type classes an existing column may have to be compatible. */
+enum tclass { TC_INT, TC_TEXT, TC_NUMERIC, TC_BOOL, TC_TIMESTAMP, TC_DATE, TC_ENUM };
+
+struct sql_col {
+	char name[NAMELEN];
+	enum tclass tclass;
+	bool serial;        /* SERIAL/BIGSERIAL: the loader never writes it */
+	char dflt[NAMELEN]; /* DEFAULT expression, "" when none */
+	bool notnull;       /* NOT NULL or PRIMARY KEY */
+	char def[192];      /* the whole definition, for ADD COLUMN */
+};
+
+struct stmt {
+	enum stmt_kind kind;
+	char name[NAMELEN];  /* object created */
+	char table[NAMELEN]; /* table it belongs to */
+	char cols[4][NAMELEN];
+	bool desc[4];
+	int ncols;
+	bool unique;
+	char ref_table[NAMELEN], ref_col[NAMELEN];
+	char labels[8][NAMELEN];
+	int nlabels;
+	struct sql_col tcols[16];
+	int ntcols;
+	char *sql;
+};
+
+/* ---- a small tokenizer for our own DDL --------------------------------- */
+
+enum tok_type { T_EOF, T_WORD, T_STR, T_PUNCT };
+
+struct tok {
+	enum tok_type type;
+	char text[NAMELEN];
+	const char *start, *end;
+};
+
+static const char *
+skip_space(const char *p)
+{
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p != '\0' && *p != '\n')
+				p++;
+			continue;
+		}
+		return p;
+	}
+}
+
+static const char *
+next_tok(const char *p, struct tok *t)
+{
+	p = skip_space(p);
+	t->start = p;
+	size_t n = 0;
+	if (*p == '\0') {
+		t->type = T_EOF;
+	} else if (isalnum((unsigned char)*p) || *p == '_') {
+		t->type = T_WORD;
+		while (isalnum((unsigned char)*p) || *p == '_') {
+			if (n < NAMELEN - 1)
+				t->text[n++] = *p;
+			p++;
+		}
+	} else if (*p == '\'') {
+		t->type = T_STR;
+		p++;
+		while (*p != '\0' && *p != '\'') {
+			if (n < NAMELEN - 1)
+				t->text[n++] = *p;
+			p++;
+		}
+		if (*p == '\'')
+			p++;
+	} else {
+		t->type = T_PUNCT;
+		t->text[n++] = *p++;
+	}
+	t->text[n] = '\0';
+	t->end = p;
+	return p;
+}
+
+static bool
+is_word(const struct tok *t, const char *w)
+{
+	return t->type == T_WORD && strcasecmp(t->text, w) == 0;
+}
+
+static bool
+is_punct(const struct tok *t, char c)
+{
+	return t->type == T_PUNCT && t->text[0] == c;
+}
+
+static void
+lower_copy(char *dst, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] != '\0' && i < NAMELEN - 1; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+static enum tclass
+type_class(const char *type)
+{
+	static const struct {
+		const char *name;
+		enum tclass tc;
+	} map[] = {
+	        {"serial", TC_INT},
+	        {"bigserial", TC_INT},
+	        {"integer", TC_INT},
+	        {"int", TC_INT},
+	        {"bigint", TC_INT},
+	        {"smallint", TC_INT},
+	        {"varchar", TC_TEXT},
+	        {"text", TC_TEXT},
+	        {"numeric", TC_NUMERIC},
+	        {"boolean", TC_BOOL},
+	        {"date", TC_DATE},
+	        {"timestamp", TC_TIMESTAMP},
+	        {"timestamptz", TC_TIMESTAMP},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcasecmp(type, map[i].name) == 0)
+			return map[i].tc;
+	return TC_ENUM; /* a user-defined type: ours is the event_type enum */
+}
+
+/* Parses "( a [DESC], b )" into s->cols. */
+static const char *
+parse_col_list(const char *p, struct stmt *s)
+{
+	struct tok t;
+	p = next_tok(p, &t);
+	if (!is_punct(&t, '('))
+		return NULL;
+	for (;;) {
+		p = next_tok(p, &t);
+		if (t.type != T_WORD || s->ncols == 4)
+			return NULL;
+		lower_copy(s->cols[s->ncols], t.text);
+		s->desc[s->ncols] = false;
+		p = next_tok(p, &t);
+		if (is_word(&t, "DESC") || is_word(&t, "ASC")) {
+			s->desc[s->ncols] = is_word(&t, "DESC");
+			p = next_tok(p, &t);
+		}
+		s->ncols++;
+		if (is_punct(&t, ')'))
+			return p;
+		if (!is_punct(&t, ','))
+			return NULL;
+	}
+}
+
+/* Parses the body of CREATE TABLE name ( ... ). */
+static const char *
+parse_table_body(const char *p, struct stmt *s)
+{
+	struct tok t;
+	p = next_tok(p, &t);
+	if (!is_punct(&t, '('))
+		return NULL;
+	for (;;) {
+		struct sql_col *c = &s->tcols[s->ntcols];
+		memset(c, 0, sizeof *c);
+		p = next_tok(p, &t);
+		if (t.type != T_WORD || s->ntcols == 16)
+			return NULL;
+		const char *def_start = t.start;
+		lower_copy(c->name, t.text);
+		p = next_tok(p, &t);
+		if (t.type != T_WORD)
+			return NULL;
+		c->tclass = type_class(t.text);
+		c->serial =
+		        strcasecmp(t.text, "serial") == 0 || strcasecmp(t.text, "bigserial") == 0;
+		/* Skip type arguments and constraints up to the next ',' or the
+		 * closing ')' at depth 0, noting DEFAULT's expression. */
+		int depth = 0;
+		const char *dflt_start = NULL;
+		for (;;) {
+			const char *before = p;
+			p = next_tok(p, &t);
+			if (t.type == T_EOF)
+				return NULL;
+			bool ends = depth == 0 && (is_punct(&t, ',') || is_punct(&t, ')'));
+			bool stops_default = ends || is_word(&t, "NOT") || is_word(&t, "NULL") ||
+			                     is_word(&t, "PRIMARY") || is_word(&t, "UNIQUE") ||
+			                     is_word(&t, "REFERENCES");
+			if (dflt_start != NULL && stops_default) {
+				size_t n = (size_t)(before - dflt_start);
+				while (n > 0 && isspace((unsigned char)dflt_start[n - 1]))
+					n--;
+				if (n >= NAMELEN)
+					n = NAMELEN - 1;
+				memcpy(c->dflt, dflt_start, n);
+				c->dflt[n] = '\0';
+				dflt_start = NULL;
+			}
+			if (ends) {
+				size_t n = (size_t)(before - def_start);
+				while (n > 0 && isspace((unsigned char)def_start[n - 1]))
+					n--;
+				if (n >= sizeof c->def)
+					return NULL;
+				memcpy(c->def, def_start, n);
+				c->def[n] = '\0';
+				break;
+			}
+			if (is_word(&t, "NOT") || is_word(&t, "PRIMARY"))
+				c->notnull = true;
+			if (is_word(&t, "DEFAULT"))
+				dflt_start = skip_space(p);
+			if (is_punct(&t, '('))
+				depth++;
+			else if (is_punct(&t, ')'))
+				depth--;
+		}
+		s->ntcols++;
+		if (is_punct(&t, ')'))
+			return p;
+	}
+}
+
+/* Parses one statement starting at p into s; returns the position after its
+ * ';', or NULL at the end of input.  *bad is set on a statement this parser
+ * does not know (a bug in schema/, caught by the unit tests). */
+static const char *
+parse_stmt(const char *p, struct stmt *s, bool *bad)
+{
+	struct tok t;
+	memset(s, 0, sizeof *s);
+	*bad = false;
+	p = skip_space(p);
+	if (*p == '\0')
+		return NULL;
+	const char *start = p;
+	p = next_tok(p, &t);
+	if (is_word(&t, "CREATE")) {
+		p = next_tok(p, &t);
+		if (is_word(&t, "UNIQUE")) {
+			s->unique = true;
+			p = next_tok(p, &t);
+		}
+		if (is_word(&t, "TYPE")) {
+			s->kind = ST_ENUM;
+			p = next_tok(p, &t);
+			lower_copy(s->name, t.text);
+			p = next_tok(p, &t); /* AS */
+			p = next_tok(p, &t); /* ENUM */
+			p = next_tok(p, &t); /* ( */
+			while ((p = next_tok(p, &t)) != NULL && t.type == T_STR && s->nlabels < 8) {
+				(void)snprintf(s->labels[s->nlabels++], NAMELEN, "%s", t.text);
+				p = next_tok(p, &t);
+				if (!is_punct(&t, ','))
+					break;
+			}
+		} else if (is_word(&t, "TABLE")) {
+			s->kind = ST_TABLE;
+			p = next_tok(p, &t);
+			lower_copy(s->name, t.text);
+			lower_copy(s->table, t.text);
+			p = parse_table_body(p, s);
+		} else if (is_word(&t, "INDEX")) {
+			s->kind = ST_INDEX;
+			p = next_tok(p, &t);
+			lower_copy(s->name, t.text);
+			p = next_tok(p, &t); /* ON */
+			p = next_tok(p, &t);
+			lower_copy(s->table, t.text);
+			p = parse_col_list(p, s);
+		} else {
+			p = NULL;
+		}
+	} else if (is_word(&t, "ALTER")) {
+		p = next_tok(p, &t); /* TABLE */
+		p = next_tok(p, &t);
+		lower_copy(s->table, t.text);
+		p = next_tok(p, &t); /* ADD */
+		p = next_tok(p, &t); /* CONSTRAINT */
+		p = next_tok(p, &t);
+		lower_copy(s->name, t.text);
+		p = next_tok(p, &t);
+		if (is_word(&t, "UNIQUE")) {
+			s->kind = ST_UNIQUE;
+			s->unique = true;
+			p = parse_col_list(p, s);
+		} else if (is_word(&t, "FOREIGN")) {
+			s->kind = ST_FKEY;
+			p = next_tok(p, &t); /* KEY */
+			p = parse_col_list(p, s);
+			if (p != NULL) {
+				p = next_tok(p, &t); /* REFERENCES */
+				p = next_tok(p, &t);
+				lower_copy(s->ref_table, t.text);
+				p = next_tok(p, &t); /* ( */
+				p = next_tok(p, &t);
+				lower_copy(s->ref_col, t.text);
+			}
+		} else {
+			p = NULL;
+		}
+	} else {
+		p = NULL;
+	}
+	if (p == NULL) {
+		*bad = true;
+		return NULL;
+	}
+	/* The statement runs to its ';'. */
+	while ((p = next_tok(p, &t)) != NULL && t.type != T_EOF && !is_punct(&t, ';'))
+		;
+	if (!is_punct(&t, ';')) {
+		*bad = true;
+		return NULL;
+	}
+	size_t n = (size_t)(t.end - start);
+	s->sql = malloc(n + 1);
+	if (s->sql == NULL) {
+		*bad = true;
+		return NULL;
+	}
+	memcpy(s->sql, start, n);
+	s->sql[n] = '\0';
+	return t.end;
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static enum etl_code result_add(struct schema_result *res, struct etl_error *err, const char *fmt,
+                                ...) __attribute__((format(printf, 3, 4)));
+
+static enum etl_code
+result_add(struct schema_result *res, struct etl_error *err, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	char **lines = realloc(res->lines, (size_t)(res->nlines + 1) * sizeof *lines);
+	if (lines == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	res->lines = lines;
+	res->lines[res->nlines] = strdup(buf);
+	if (res->lines[res->nlines] == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	res->nlines++;
+	return ETL_OK;
+}
+
+void
+schema_result_free(struct schema_result *res)
+{
+	if (res == NULL)
+		return;
+	for (int i = 0; i < res->nlines; i++)
+		free(res->lines[i]);
+	free(res->lines);
+	memset(res, 0, sizeof *res);
+}
+
+/* ---- catalog questions -------------------------------------------------- */
+
+struct ctx {
+	PGconn *conn;
+	bool dry_run;
+	FILE *sql_out;
+	struct schema_result *res;
+	struct etl_error *err;
+	char **applied; /* statements run, for etl_schema_log */
+	char **objects;
+	int napplied;
+};
+
+/* The past or, in a dry run, the conditional form of a verb. */
+static const char *
+verb(const struct ctx *c, const char *past, const char *would)
+{
+	return c->dry_run ? would : past;
+}
+
+/* Runs (or, in a dry run, prints) a statement that creates object. */
+static enum etl_code
+apply(struct ctx *c, const char *object, const char *sql)
+{
+	if (c->dry_run) {
+		if (c->sql_out != NULL)
+			(void)fprintf(c->sql_out, "%s\n", sql);
+	} else {
+		enum etl_code rc = db_exec(c->conn, sql, c->err);
+		if (rc != ETL_OK) {
+			char msg[sizeof c->err->msg];
+			(void)snprintf(msg, sizeof msg, "%s", c->err->msg);
+			return error_set(c->err, ETL_EDB, NULL, 0, "cannot create %s: %s", object,
+			                 msg);
+		}
+	}
+	char **a = realloc(c->applied, (size_t)(c->napplied + 1) * sizeof *a);
+	if (a == NULL)
+		return error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	c->applied = a;
+	char **o = realloc(c->objects, (size_t)(c->napplied + 1) * sizeof *o);
+	if (o == NULL)
+		return error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	c->objects = o;
+	c->applied[c->napplied] = strdup(sql);
+	c->objects[c->napplied] = strdup(object);
+	c->napplied++;
+	if (c->applied[c->napplied - 1] == NULL || c->objects[c->napplied - 1] == NULL)
+		return error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	c->res->applied++;
+	return ETL_OK;
+}
+
+static PGresult *
+query1(struct ctx *c, const char *sql, const char *a, const char *b)
+{
+	const char *params[2] = {a, b};
+	return db_query(c->conn, sql, b != NULL ? 2 : 1, params, c->err);
+}
+
+static enum etl_code
+ensure_enum(struct ctx *c, const struct stmt *s)
+{
+	PGresult *r = query1(c,
+	                     "SELECT t.typtype, e.enumlabel FROM pg_type t "
+	                     "LEFT JOIN pg_enum e ON e.enumtypid = t.oid "
+	                     "WHERE t.oid = to_regtype($1) ORDER BY e.enumsortorder",
+	                     s->name, NULL);
+	if (r == NULL)
+		return ETL_EDB;
+	enum etl_code rc = ETL_OK;
+	if (PQntuples(r) == 0) {
+		rc = apply(c, s->name, s->sql);
+		if (rc == ETL_OK)
+			rc = result_add(c->res, c->err, "%s type %s",
+			                verb(c, "created", "would create"), s->name);
+		goto out;
+	}
+	if (PQgetvalue(r, 0, 0)[0] != 'e') {
+		rc = error_set(c->err, ETL_EDB, NULL, 0,
+		               "type %s exists but is not an enum; siprems-etl cannot use it",
+		               s->name);
+		goto out;
+	}
+	for (int i = 0; i < s->nlabels && rc == ETL_OK; i++) {
+		bool found = false;
+		for (int j = 0; j < PQntuples(r); j++)
+			if (strcmp(PQgetvalue(r, j, 1), s->labels[i]) == 0)
+				found = true;
+		if (found)
+			continue;
+		char sql[256];
+		(void)snprintf(sql, sizeof sql, "ALTER TYPE %s ADD VALUE IF NOT EXISTS '%s';",
+		               s->name, s->labels[i]);
+		rc = apply(c, s->name, sql);
+		if (rc == ETL_OK)
+			rc = result_add(c->res, c->err, "%s value '%s' to type %s",
+			                verb(c, "added", "would add"), s->labels[i], s->name);
+	}
+out:
+	PQclear(r);
+	return rc;
+}
+
+static bool
+tclass_ok(enum tclass want, const char *typname, char typtype, char category)
+{
+	switch (want) {
+	case TC_INT:
+		return strcmp(typname, "int2") == 0 || strcmp(typname, "int4") == 0 ||
+		       strcmp(typname, "int8") == 0;
+	case TC_TEXT:
+		return category == 'S';
+	case TC_NUMERIC:
+		return strcmp(typname, "numeric") == 0;
+	case TC_BOOL:
+		return strcmp(typname, "bool") == 0;
+	case TC_TIMESTAMP:
+		return strcmp(typname, "timestamp") == 0 || strcmp(typname, "timestamptz") == 0;
+	case TC_DATE:
+		return strcmp(typname, "date") == 0 || strcmp(typname, "timestamp") == 0 ||
+		       strcmp(typname, "timestamptz") == 0;
+	case TC_ENUM:
+		return typtype == 'e' || category == 'S';
+	}
+	return false;
+}
+
+static const char *
+tclass_name(enum tclass tc)
+{
+	static const char *const names[] = {
+	        "an integer type", "text or varchar",          "numeric",
+	        "boolean",         "timestamp or timestamptz", "date",
+	        "an enum or text"};
+	return names[tc];
+}
+
+/* Appends "; " + text to buf (the list of incompatibilities). */
+static void append_problem(char *buf, size_t size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void
+append_problem(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	if (n > 0 && n + 2 < size) {
+		memcpy(buf + n, "; ", 3);
+		n += 2;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
+}
+
+static bool
+is_etl_table(const char *table)
+{
+	return strncmp(table, "etl_", 4) == 0;
+}
+
+static enum etl_code
+ensure_table(struct ctx *c, const struct stmt *s)
+{
+	enum etl_code rc = ETL_OK;
+	PGresult *r =
+	        query1(c,
+	               "SELECT a.attname, t.typname, t.typtype, t.typcategory, a.attnotnull, "
+	               "a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' "
+	               "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+	               "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+	               "ORDER BY a.attnum",
+	               s->table, NULL);
+	if (r == NULL)
+		return ETL_EDB;
+	if (PQntuples(r) == 0) {
+		/* to_regclass() is NULL: the table does not exist (a table
+		 * without columns cannot be ours either). */
+		PGresult *e = query1(c, "SELECT to_regclass($1) IS NOT NULL", s->table, NULL);
+		bool exists = e != NULL && PQgetvalue(e, 0, 0)[0] == 't';
+		PQclear(e);
+		if (!exists) {
+			rc = apply(c, s->table, s->sql);
+			if (rc == ETL_OK)
+				rc = result_add(c->res, c->err, "%s table %s",
+				                verb(c, "created", "would create"), s->table);
+			goto out;
+		}
+	}
+
+	char problems[768] = "";
+	for (int i = 0; i < s->ntcols; i++) {
+		const struct sql_col *want = &s->tcols[i];
+		int row = -1;
+		for (int j = 0; j < PQntuples(r); j++)
+			if (strcmp(PQgetvalue(r, j, 0), want->name) == 0)
+				row = j;
+		if (row < 0 && (want->notnull && want->dflt[0] == '\0' && !want->serial)) {
+			append_problem(problems, sizeof problems, "column %s is missing",
+			               want->name);
+			continue;
+		}
+		if (row < 0) {
+			/* Nullable or with a default: adding it rewrites nothing. */
+			char sql[256];
+			(void)snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s;", s->table,
+			               want->def);
+			rc = apply(c, s->table, sql);
+			if (rc == ETL_OK)
+				rc = result_add(c->res, c->err, "%s column %s.%s",
+				                verb(c, "added", "would add"), s->table,
+				                want->name);
+			if (rc != ETL_OK)
+				goto out;
+			continue;
+		}
+		const char *typname = PQgetvalue(r, row, 1);
+		if (!tclass_ok(want->tclass, typname, PQgetvalue(r, row, 2)[0],
+		               PQgetvalue(r, row, 3)[0])) {
+			append_problem(problems, sizeof problems,
+			               "column %s has type %s, expected %s", want->name, typname,
+			               tclass_name(want->tclass));
+			continue;
+		}
+		bool notnull = PQgetvalue(r, row, 4)[0] == 't';
+		bool hasdef = PQgetvalue(r, row, 5)[0] == 't';
+		if (!notnull || hasdef)
+			continue;
+		if (want->serial) {
+			append_problem(problems, sizeof problems,
+			               "column %s has no default (SERIAL or IDENTITY), and "
+			               "siprems-etl inserts rows without ids",
+			               want->name);
+		} else if (want->dflt[0] != '\0') {
+			/* The guide gives the column a default that the app's
+			 * table lacks; rows inserted without it would fail. */
+			char sql[256];
+			(void)snprintf(sql, sizeof sql,
+			               "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", s->table,
+			               want->name, want->dflt);
+			rc = apply(c, s->table, sql);
+			if (rc == ETL_OK)
+				rc = result_add(c->res, c->err, "%s default %s on %s.%s",
+				                verb(c, "set", "would set"), want->dflt, s->table,
+				                want->name);
+			if (rc != ETL_OK)
+				goto out;
+		}
+	}
+	/* A NOT NULL column the guide does not know cannot be filled. */
+	for (int j = 0; j < PQntuples(r) && !is_etl_table(s->table); j++) {
+		const char *name = PQgetvalue(r, j, 0);
+		bool known = false;
+		for (int i = 0; i < s->ntcols; i++)
+			if (strcmp(s->tcols[i].name, name) == 0)
+				known = true;
+		if (!known && PQgetvalue(r, j, 4)[0] == 't' && PQgetvalue(r, j, 5)[0] != 't')
+			append_problem(problems, sizeof problems,
+			               "column %s is NOT NULL without a default, and siprems-etl "
+			               "cannot fill it",
+			               name);
+	}
+	if (problems[0] != '\0')
+		rc = error_set(c->err, ETL_EDB, NULL, 0, "table %s is incompatible: %s", s->table,
+		               problems);
+out:
+	PQclear(r);
+	return rc;
+}
+
+/* The indexes of a table: name, unique, usable (btree, valid, whole-table,
+ * no expressions), key columns "a,b" and directions "ad". */
+static PGresult *
+table_indexes(struct ctx *c, const char *table)
+{
+	return query1(c,
+	              "SELECT i.relname, x.indisunique, "
+	              "  am.amname = 'btree' AND x.indisvalid AND x.indpred IS NULL "
+	              "    AND x.indexprs IS NULL, "
+	              "  (SELECT string_agg(a.attname, ',' ORDER BY k.o) "
+	              "     FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(n, o) "
+	              "     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n "
+	              "    WHERE k.o <= x.indnkeyatts), "
+	              "  (SELECT string_agg(CASE WHEN d.v & 1 = 1 THEN 'd' ELSE 'a' END, '' "
+	              "                     ORDER BY d.o) "
+	              "     FROM unnest(x.indoption::int2[]) WITH ORDINALITY d(v, o)) "
+	              "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+	              "JOIN pg_am am ON am.oid = i.relam WHERE x.indrelid = to_regclass($1) "
+	              "ORDER BY i.relname",
+	              table, NULL);
+}
+
+/* Joins the statement's columns as the catalog query does. */
+static void
+stmt_cols(const struct stmt *s, char *cols, size_t csize, char *dirs, size_t dsize)
+{
+	cols[0] = '\0';
+	size_t n = 0;
+	for (int i = 0; i < s->ncols && n + NAMELEN + 1 < csize; i++)
+		n += (size_t)snprintf(cols + n, csize - n, "%s%s", i ? "," : "", s->cols[i]);
+	for (int i = 0; i < s->ncols && (size_t)i + 1 < dsize; i++)
+		dirs[i] = s->desc[i] ? 'd' : 'a';
+	dirs[s->ncols < (int)dsize ? s->ncols : (int)dsize - 1] = '\0';
+}
+
+/* Splits a comma list into at most max names; returns the count. */
+static int
+split_names(const char *list, char names[][NAMELEN], int max)
+{
+	int n = 0;
+	while (*list != '\0' && n < max) {
+		size_t len = strcspn(list, ",");
+		(void)snprintf(names[n++], NAMELEN, "%.*s", (int)len, list);
+		list += len;
+		if (*list == ',')
+			list++;
+	}
+	return n;
+}
+
+/* True when the comma lists a and b hold the same names in any order. */
+static bool
+same_set(const char *a, const char *b)
+{
+	char na[8][NAMELEN], nb[8][NAMELEN];
+	int ca = split_names(a, na, 8), cb = split_names(b, nb, 8);
+	if (ca != cb)
+		return false;
+	for (int i = 0; i < ca; i++) {
+		bool found = false;
+		for (int j = 0; j < cb && !found; j++)
+			found = strcmp(na[i], nb[j]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Creates an index or unique constraint unless it, or an equivalent, exists. */
+static enum etl_code
+ensure_index(struct ctx *c, const struct stmt *s)
+{
+	PGresult *r = table_indexes(c, s->table);
+	if (r == NULL)
+		return ETL_EDB;
+	char cols[256], dirs[8];
+	stmt_cols(s, cols, sizeof cols, dirs, sizeof dirs);
+	const char *found = NULL;
+	for (int i = 0; i < PQntuples(r) && found == NULL; i++) {
+		const char *name = PQgetvalue(r, i, 0);
+		bool unique = PQgetvalue(r, i, 1)[0] == 't';
+		bool usable = PQgetvalue(r, i, 2)[0] == 't';
+		const char *icols = PQgetvalue(r, i, 3), *idirs = PQgetvalue(r, i, 4);
+		if (strcmp(name, s->name) == 0) {
+			found = name;
+		} else if (!usable || (s->unique && !unique)) {
+			continue;
+		} else if (s->unique) {
+			/* Uniqueness holds whatever the column order. */
+			if (same_set(cols, icols))
+				found = name;
+		} else if (strcmp(cols, icols) == 0 && strncmp(dirs, idirs, strlen(dirs)) == 0) {
+			found = name;
+		}
+	}
+	enum etl_code rc = ETL_OK;
+	if (found != NULL) {
+		if (strcmp(found, s->name) != 0)
+			rc = result_add(c->res, c->err, "%s: present as %s", s->name, found);
+	} else {
+		rc = apply(c, s->name, s->sql);
+		if (rc == ETL_OK)
+			rc = result_add(c->res, c->err, "%s %s %s on %s(%s)",
+			                verb(c, "created", "would create"),
+			                s->kind == ST_UNIQUE ? "constraint" : "index", s->name,
+			                s->table, cols);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static enum etl_code
+ensure_fkey(struct ctx *c, const struct stmt *s)
+{
+	const char *params[3] = {s->table, s->ref_table, s->cols[0]};
+	PGresult *r = db_query(
+	        c->conn,
+	        "SELECT k.conname FROM pg_constraint k JOIN pg_class f ON f.oid = k.confrelid "
+	        "WHERE k.contype = 'f' AND k.conrelid = to_regclass($1) AND f.relname = $2 "
+	        "AND array_length(k.conkey, 1) = 1 AND (SELECT a.attname FROM pg_attribute a "
+	        "  WHERE a.attrelid = k.conrelid AND a.attnum = k.conkey[1]) = $3",
+	        3, params, c->err);
+	if (r == NULL)
+		return ETL_EDB;
+	enum etl_code rc = ETL_OK;
+	if (PQntuples(r) > 0) {
+		if (strcmp(PQgetvalue(r, 0, 0), s->name) != 0)
+			rc = result_add(c->res, c->err, "%s: present as %s", s->name,
+			                PQgetvalue(r, 0, 0));
+	} else {
+		rc = apply(c, s->name, s->sql);
+		if (rc == ETL_OK)
+			rc = result_add(c->res, c->err, "%s foreign key %s on %s(%s)",
+			                verb(c, "created", "would create"), s->name, s->table,
+			                s->cols[0]);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Moves a table's id sequence past the largest id: rows inserted with
+ * explicit ids (the old seed.py did that) leave it behind, and then every
+ * insert without an id fails.  Runs in a savepoint: a role that may not read
+ * or set the sequence gets a warning, not an error.  The table and column
+ * names come from our own DDL. */
+static enum etl_code
+fix_sequence(struct ctx *c, const struct stmt *s)
+{
+	const char *idcol = NULL;
+	for (int i = 0; i < s->ntcols; i++)
+		if (s->tcols[i].serial)
+			idcol = s->tcols[i].name;
+	if (idcol == NULL)
+		return ETL_OK;
+	PGresult *e = query1(c, "SELECT to_regclass($1) IS NOT NULL", s->table, NULL);
+	bool exists = e != NULL && PQgetvalue(e, 0, 0)[0] == 't';
+	PQclear(e);
+	if (!exists) /* a dry run on a database without it */
+		return ETL_OK;
+	enum etl_code rc = db_exec(c->conn, "SAVEPOINT etl_seq", c->err);
+	if (rc != ETL_OK)
+		return rc;
+	char sql[512];
+	(void)snprintf(sql, sizeof sql,
+	               "SELECT pg_get_serial_sequence('%s', '%s'), (SELECT max(%s) FROM %s)",
+	               s->table, idcol, idcol, s->table);
+	struct etl_error qerr;
+	PGresult *r2 = NULL;
+	PGresult *r = db_query(c->conn, sql, 0, NULL, &qerr);
+	bool failed = r == NULL;
+	if (failed || PQntuples(r) != 1 || PQgetisnull(r, 0, 0) || PQgetisnull(r, 0, 1))
+		goto done;
+	const char *seq = PQgetvalue(r, 0, 0), *max = PQgetvalue(r, 0, 1);
+	(void)snprintf(sql, sizeof sql,
+	               "SELECT %s >= CASE WHEN is_called THEN last_value + 1 ELSE last_value END "
+	               "FROM %s",
+	               max, seq);
+	r2 = db_query(c->conn, sql, 0, NULL, &qerr);
+	failed = r2 == NULL;
+	if (failed || PQntuples(r2) != 1 || PQgetvalue(r2, 0, 0)[0] != 't')
+		goto done;
+	char fix[512];
+	(void)snprintf(fix, sizeof fix, "SELECT setval('%s', %s);", seq, max);
+	if (apply(c, seq, fix) != ETL_OK) {
+		(void)snprintf(qerr.msg, sizeof qerr.msg, "%s", c->err->msg);
+		failed = true;
+		goto done;
+	}
+	rc = result_add(c->res, c->err, "%s sequence %s past the largest %s (%s)",
+	                verb(c, "moved", "would move"), seq, idcol, max);
+done:
+	if (failed)
+		warnx_etl("cannot check the id sequence of %s: %s", s->table, qerr.msg);
+	PQclear(r);
+	PQclear(r2);
+	if (rc == ETL_OK)
+		rc = db_exec(c->conn,
+		             failed ? "ROLLBACK TO SAVEPOINT etl_seq" : "RELEASE SAVEPOINT etl_seq",
+		             c->err);
+	return rc;
+}
+
+static void
+read_facts(struct ctx *c, struct schema_facts *f)
+{
+	static const char *const ours[4] = {"holiday", "promotion", "seasonal", "custom"};
+	memset(f, 0, sizeof *f);
+	for (int i = 0; i < 4; i++)
+		(void)snprintf(f->event_labels[i], sizeof f->event_labels[i], "%s", ours[i]);
+	PGresult *r =
+	        query1(c,
+	               "SELECT t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+	               "WHERE a.attrelid = to_regclass($1) AND a.attname = 'transaction_date'",
+	               "transactions", NULL);
+	if (r != NULL && PQntuples(r) == 1)
+		f->sales_timestamptz = strcmp(PQgetvalue(r, 0, 0), "timestamptz") == 0;
+	PQclear(r);
+	r = query1(
+	        c,
+	        "SELECT e.enumlabel FROM pg_attribute a JOIN pg_enum e ON e.enumtypid = a.atttypid "
+	        "WHERE a.attrelid = to_regclass($1) AND a.attname = 'type' "
+	        "ORDER BY e.enumsortorder",
+	        "events", NULL);
+	for (int j = 0; r != NULL && j < PQntuples(r); j++)
+		for (int i = 0; i < 4; i++)
+			if (strcasecmp(PQgetvalue(r, j, 0), ours[i]) == 0)
+				(void)snprintf(f->event_labels[i], sizeof f->event_labels[i], "%s",
+				               PQgetvalue(r, j, 0));
+	PQclear(r);
+}
+
+/* Parses every embedded file into *out; returns the count or -1. */
+static int
+parse_all(struct stmt **out)
+{
+	struct stmt *v = NULL;
+	int n = 0;
+	for (int f = 0; f < schema_nfiles; f++) {
+		const char *p = schema_files[f].sql;
+		for (;;) {
+			struct stmt s;
+			bool bad;
+			p = parse_stmt(p, &s, &bad);
+			if (bad) {
+				free(s.sql);
+				goto fail;
+			}
+			if (p == NULL)
+				break;
+			struct stmt *nv = realloc(v, (size_t)(n + 1) * sizeof *nv);
+			if (nv == NULL) {
+				free(s.sql);
+				goto fail;
+			}
+			v = nv;
+			v[n++] = s;
+		}
+	}
+	*out = v;
+	return n;
+fail:
+	for (int i = 0; i < n; i++)
+		free(v[i].sql);
+	free(v);
+	return -1;
+}
+
+static void
+free_stmts(struct stmt *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i].sql);
+	free(v);
+}
+
+enum etl_code
+schema_ensure(PGconn *conn, bool dry_run, FILE *sql_out, struct schema_result *res,
+              struct schema_facts *facts, struct etl_error *err)
+{
+	struct schema_result local = {0};
+	struct ctx c = {conn, dry_run, sql_out, res ? res : &local, err, NULL, NULL, 0};
+	struct stmt *stmts = NULL;
+	int n = parse_all(&stmts);
+	enum etl_code rc = ETL_OK;
+	bool in_txn = false;
+
+	memset(c.res, 0, sizeof *c.res);
+	if (n < 0) {
+		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "cannot parse the embedded schema");
+		goto out;
+	}
+	rc = db_exec(conn, dry_run ? "BEGIN READ ONLY" : "BEGIN", err);
+	if (rc != ETL_OK)
+		goto out;
+	in_txn = true;
+	/* Two siprems-etl runs at once must not both create the same table. */
+	if (!dry_run) {
+		rc = db_exec(conn, "SELECT pg_advisory_xact_lock(1397313605, 1)", err);
+		if (rc != ETL_OK)
+			goto out;
+	}
+	for (int i = 0; i < n && rc == ETL_OK; i++) {
+		c.res->checked++;
+		switch (stmts[i].kind) {
+		case ST_ENUM:
+			rc = ensure_enum(&c, &stmts[i]);
+			break;
+		case ST_TABLE:
+			rc = ensure_table(&c, &stmts[i]);
+			break;
+		case ST_INDEX:
+		case ST_UNIQUE:
+			rc = ensure_index(&c, &stmts[i]);
+			break;
+		case ST_FKEY:
+			rc = ensure_fkey(&c, &stmts[i]);
+			break;
+		}
+	}
+	for (int i = 0; i < n && rc == ETL_OK; i++)
+		if (stmts[i].kind == ST_TABLE)
+			rc = fix_sequence(&c, &stmts[i]);
+	if (rc != ETL_OK)
+		goto out;
+	/* Record what was applied, in the same transaction as the changes. */
+	for (int i = 0; i < c.napplied && !dry_run && rc == ETL_OK; i++) {
+		const char *params[3] = {c.objects[i], c.applied[i], ETL_VERSION};
+		PGresult *r =
+		        db_query(conn,
+		                 "INSERT INTO etl_schema_log (object, statement, etl_version) "
+		                 "VALUES ($1, $2, $3)",
+		                 3, params, err);
+		if (r == NULL)
+			rc = ETL_EDB;
+		PQclear(r);
+	}
+	if (rc == ETL_OK && facts != NULL)
+		read_facts(&c, facts);
+	if (rc == ETL_OK) {
+		rc = db_exec(conn, dry_run ? "ROLLBACK" : "COMMIT", err);
+		in_txn = false;
+	}
+out:
+	if (in_txn) {
+		PGresult *r = PQexec(conn, "ROLLBACK");
+		PQclear(r);
+	}
+	for (int i = 0; i < c.napplied; i++) {
+		free(c.applied[i]);
+		free(c.objects[i]);
+	}
+	free(c.applied);
+	free(c.objects);
+	free_stmts(stmts, n > 0 ? n : 0);
+	schema_result_free(&local);
+	return rc;
+}
+
+void
+schema_print_all(FILE *out)
+{
+	for (int f = 0; f < schema_nfiles; f++)
+		(void)fprintf(out, "-- %s\n%s\n", schema_files[f].name, schema_files[f].sql);
+}

@@ -1,0 +1,87 @@
+# tests/lib.sh — helpers for the integration tests (sourced).
+#
+# Each test file runs the real binary ($ETL) against the throwaway server that
+# scripts/test.sh started (PGHOST/PGPORT/PGUSER are exported), makes its own
+# databases, and ends with finish, which prints "N passed, N failed".
+#
+#   run CMD...            runs CMD; sets $rc, $out (stdout) and $err (stderr)
+#   etl ARGS...           run "$ETL" ARGS...
+#   expect_rc N WHAT      the last run exited with N
+#   expect_eq A B WHAT    A equals B
+#   expect_match S RE WHAT / expect_no_match S RE WHAT   (grep -E)
+#   sql DB QUERY          psql -Atq, failing the test on an SQL error
+#   new_db NAME           (re)creates database NAME; prints its conninfo
+set -u
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ETL=${ETL:-$ROOT/build/siprems-etl}
+T_PASS=0
+T_FAIL=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-t.XXXXXX")
+chmod 755 "$T_TMP"
+trap 'rm -rf "$T_TMP"' EXIT
+rc=0
+out=""
+err=""
+
+ok() {
+	T_PASS=$((T_PASS + 1))
+	echo "ok - $1"
+}
+
+not_ok() {
+	T_FAIL=$((T_FAIL + 1))
+	echo "not ok - $1"
+	shift
+	local l
+	for l in "$@"; do printf '#   %s\n' "$l"; done
+	printf '#   last command: %s\n' "${T_LAST:-}"
+	printf '#   stderr: %s\n' "$(printf '%s' "$err" | head -c 1500)"
+}
+
+run() {
+	T_LAST="$*"
+	"$@" >"$T_TMP/stdout" 2>"$T_TMP/stderr" </dev/null
+	rc=$?
+	out=$(cat "$T_TMP/stdout")
+	err=$(cat "$T_TMP/stderr")
+}
+
+etl() { run "$ETL" "$@"; }
+
+expect_rc() {
+	if [ "$rc" = "$1" ]; then ok "$2"; else not_ok "$2" "exit status $rc, expected $1"; fi
+}
+
+expect_eq() {
+	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3" "got:      $1" "expected: $2"; fi
+}
+
+expect_match() {
+	if printf '%s' "$1" | grep -qE -- "$2"; then ok "$3"; else not_ok "$3" "no match for /$2/ in: $(printf '%s' "$1" | head -c 800)"; fi
+}
+
+expect_no_match() {
+	if printf '%s' "$1" | grep -qE -- "$2"; then not_ok "$3" "unexpected match for /$2/ in: $(printf '%s' "$1" | grep -E -- "$2" | head -c 800)"; else ok "$3"; fi
+}
+
+sql() {
+	local db=$1
+	shift
+	psql -X -Atq -v ON_ERROR_STOP=1 -d "$db" -c "$*" 2>"$T_TMP/sqlerr" || {
+		not_ok "sql: $*" "$(cat "$T_TMP/sqlerr")"
+		return 1
+	}
+}
+
+new_db() {
+	dropdb --if-exists "$1" >/dev/null 2>&1
+	createdb "$1" || { echo "cannot create database $1" >&2; return 1; }
+	echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"
+}
+
+finish() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" = 0 ]
+	exit $?
+}
