@@ -86,6 +86,9 @@ int table_col_index(const struct table_def *t, const char *name, size_t len);
  * which every kind accepts and ignores. */
 bool table_is_reject_column(const char *name, size_t len);
 
+/* The index of the first column of t with rule r, or -1. */
+int table_rule_col(const struct table_def *t, enum rule r);
+
 /* The key's column names joined by '+' ("event_name+event_date"). */
 const char *table_key_name(const struct table_def *t);
 

@@ -97,8 +97,8 @@ if [ "$run_integration" = 1 ]; then
 		log=$(mktemp)
 		bash "$t" >"$log" 2>&1
 		status=$?
-		grep -A 12 '^not ok' "$log" | grep -vE '^(ok |--$)' >&2 || true
-		summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+		grep -a -A 12 '^not ok' "$log" | grep -avE '^(ok |--$)' >&2 || true
+		summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 		if [ -z "$summary" ]; then
 			tail -n 30 "$log" >&2
 			summary="0 passed, 1 failed"

@@ -82,13 +82,50 @@ static const char schema_help[] =
         "  --dry-run    print the SQL that would run, change nothing; without a reachable\n"
         "               database, print the whole schema\n";
 
+static const char load_help[] =
+        "Usage: siprems-etl load [OPTIONS] [KIND=]FILE...\n"
+        "\n"
+        "Validates CSV files of products, sales, events or users (plain or gzip, '-' for\n"
+        "stdin) and loads them with COPY in batched transactions, after ensuring the schema.\n"
+        "KIND is products, sales, events or users; without it the kind is recognised from\n"
+        "the header.  Files load in dependency order: users, products, events, then sales,\n"
+        "so sales may use SKUs that a products file of the same run introduces.\n"
+        "\n"
+        "Every row ends loaded, updated, skipped or rejected.  Rejected rows go to\n"
+        "<input name>.rejects.csv (mode 0600): the original header and fields plus\n"
+        "reject_line and reject_reason; corrected, it loads as it is.\n"
+        "\n"
+        "  --batch-rows N          rows per committed batch (default 10000)\n"
+        "  --on-conflict MODE      error (default): reject a row whose unique key exists in\n"
+        "                          the database; skip: keep the database row; update:\n"
+        "                          replace its values (only the columns the file has)\n"
+        "  --max-rejects N         stop the file once more than N rows were rejected (exit 5)\n"
+        "  --reject-dir DIR        where reject files go (default: the current directory)\n"
+        "  --dry-run               validate everything, write nothing to the database; SKUs\n"
+        "                          are checked against the database when one is reachable\n"
+        "                          (reject files are still written)\n"
+        "  --force                 load a file the load history says was loaded already\n"
+        "  --single-transaction    commit each file once, at its end\n"
+        "  --summary-json FILE     write the summary as JSON ('-' for stdout)\n"
+        "  --timezone TZ           zone timestamps with an offset are converted to (UTC);\n"
+        "                          timestamps without one are kept as written\n"
+        "  --encoding ENC          utf-8 (default; a BOM is skipped), latin1, windows-1252\n"
+        "  --delimiter C           field separator (default ','; '\\t' for tab)\n"
+        "  --sku-pattern ERE       pattern product SKUs must match (default\n"
+        "                          ^[A-Za-z0-9][A-Za-z0-9._/-]*$)\n"
+        "  --allow-future          accept sales dated later than tomorrow\n"
+        "  --jobs N                parallel database connections where they help (default 2)\n"
+        "\n"
+        "Exit status: 0 all rows loaded, updated or skipped; 1 some rejected; 2 usage error;\n"
+        "3 input error (nothing of that file loaded); 4 database error; 5 stopped.\n";
+
 static const struct {
 	const char *name;
 	command_fn fn;
 	const char *help;
 } commands[] = {
         {"schema", cmd_schema, schema_help},
-        {"load", NULL, NULL},
+        {"load", cmd_load, load_help},
         {"check", NULL, NULL},
         {"seed", NULL, NULL},
         {"generate", NULL, NULL},

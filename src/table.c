@@ -114,6 +114,15 @@ table_col_index(const struct table_def *t, const char *name, size_t len)
 	return -1;
 }
 
+int
+table_rule_col(const struct table_def *t, enum rule r)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (t->cols[i].rule == r)
+			return i;
+	return -1;
+}
+
 bool
 table_is_reject_column(const char *name, size_t len)
 {

@@ -1,0 +1,62 @@
+/*
+ * input.h — the first stage: the bytes of one input file, as UTF-8 text.
+ *
+ * A file (or "-" for stdin) is read in fixed chunks.  gzip is recognised by
+ * its magic bytes, not by the name; every member of a multi-member file is
+ * decoded; a truncated or corrupt stream, or junk after it, is an input
+ * error, never silently short data.  latin1 and windows-1252 are converted
+ * to UTF-8 with iconv; a UTF-8 byte-order mark is skipped.  Memory stays the
+ * same whatever the file size.
+ */
+#ifndef SIPREMS_INPUT_H
+#define SIPREMS_INPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum input_encoding { ENC_UTF8, ENC_LATIN1, ENC_WINDOWS1252 };
+
+struct input;
+
+/* Parses an --encoding value ("utf-8", "utf8", "latin1", "iso-8859-1",
+ * "windows-1252", "cp1252", any case); returns false when unknown. */
+bool input_parse_encoding(const char *s, enum input_encoding *enc);
+
+/* The canonical name of an encoding, for messages and iconv. */
+const char *input_encoding_name(enum input_encoding enc);
+
+/*
+ * Opens path ("-" reads stdin) for reading.  Returns ETL_OK with *out set,
+ * or ETL_EINPUT (cannot open, a directory…) or ETL_ESYSTEM.  The caller
+ * frees *out with input_close().
+ */
+enum etl_code input_open(struct input **out, const char *path, enum input_encoding enc,
+                         struct etl_error *err);
+
+/*
+ * Reads up to size (>= 4) bytes of UTF-8 text into buf.  Returns the count,
+ * 0 at the end of the input, or -1 on an error (ETL_EINPUT with the file
+ * name in err: unreadable, corrupt or truncated gzip).  Errors stick: once
+ * one was returned, every later call returns -1 with the same error.
+ */
+ssize_t input_read(struct input *in, char *buf, size_t size, struct etl_error *err);
+
+/* Bytes of the file consumed so far (compressed bytes for gzip). */
+uint64_t input_raw_bytes(const struct input *in);
+
+/* The file's size in bytes, or -1 when unknown (a pipe). */
+int64_t input_raw_size(const struct input *in);
+
+/* True once the input turned out to be gzip. */
+bool input_is_gzip(const struct input *in);
+
+/* The name used in messages: the path, or "stdin". */
+const char *input_name(const struct input *in);
+
+/* Closes the file and frees in; in may be NULL. */
+void input_close(struct input *in);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * intake.h — one input file through the intake stages: bytes, CSV records,
+ * the header map, validation, the in-run unique-key check and the reject
+ * file.  What comes out is validated rows; every other row is already
+ * rejected and counted.  No database is involved.
+ */
+#ifndef SIPREMS_INTAKE_H
+#define SIPREMS_INTAKE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "colmap.h"
+#include "csvrow.h"
+#include "error.h"
+#include "input.h"
+#include "keyset.h"
+#include "reject.h"
+#include "valid.h"
+
+#define INTAKE_SHOWN_REJECTS 10 /* reasons kept for the terminal */
+
+struct intake_opts {
+	enum input_encoding enc;
+	unsigned char delim;
+	const struct validator *v; /* shared by the files of a run */
+	const char *reject_dir;    /* NULL: the current directory */
+	bool write_rejects;        /* false: only count them (check) */
+	bool unique_keys;          /* reject a repeated unique key (load) */
+	int64_t reject_resume;     /* < 0 fresh; else bytes of the reject file to keep */
+	int64_t max_rejects;       /* < 0: no limit; else stop past it (INTAKE_STOP) */
+};
+
+#define INTAKE_STOP 2 /* intake_next(): more rows rejected than max_rejects */
+
+struct intake {
+	char *spec;       /* as given: [KIND=]FILE */
+	const char *path; /* the FILE part */
+	const char *name; /* for messages: the path, or "stdin" */
+	enum kind kind;
+	struct input *in;
+	struct csvrow_reader *csv;
+	struct colmap map;
+	struct reject_writer *rej;
+	struct keyset *keys; /* unique key -> first line */
+	const struct intake_opts *o;
+
+	uint64_t rows_read;                /* data records read */
+	uint64_t rows_rejected;            /* by the intake or through intake_reject() */
+	char *shown[INTAKE_SHOWN_REJECTS]; /* the first reasons, "LINE: reason" */
+	int nshown;
+
+	struct csvrow_record rec; /* the current record */
+	struct valid_row row;     /* its values */
+	char why[1024];
+};
+
+/*
+ * Splits "KIND=FILE" into a kind (KIND_NONE when there is no known KIND
+ * prefix) and the file part.
+ */
+enum kind intake_parse_spec(const char *spec, const char **file);
+
+/*
+ * Opens spec ([KIND=]FILE, "-" for stdin), reads its header and recognises
+ * its kind.  Returns ETL_OK, ETL_EINPUT (unreadable, empty, a header that
+ * fits no kind, a missing or unknown column…) or ETL_ESYSTEM.  The caller
+ * frees *out with intake_close() in every case (*out may be set on error,
+ * to name the file).
+ */
+enum etl_code intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
+                          struct etl_error *err);
+
+/*
+ * Starts the reject file (after intake_open(), before the first row).
+ * Returns ETL_OK or ETL_EINPUT (directory not writable).
+ */
+enum etl_code intake_start_rejects(struct intake *it, struct etl_error *err);
+
+/*
+ * The next valid row: returns 1 with it->rec and it->row set, 0 at the end,
+ * INTAKE_STOP right after the row that took the rejects past max_rejects,
+ * -1 on an error that ends the file (a corrupt gzip stream: ETL_EINPUT; a
+ * reject file that cannot be written: ETL_ESYSTEM).  skus (may be NULL) is
+ * the set of known SKUs for a sales file.
+ */
+int intake_next(struct intake *it, struct keyset *skus, struct etl_error *err);
+
+/*
+ * Rejects a row that a later stage refused: writes it to the reject file
+ * and counts it.  Returns ETL_OK or ETL_ESYSTEM.
+ */
+enum etl_code intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens,
+                            long line, const char *reason, struct etl_error *err);
+
+/*
+ * The unique key of a valid row, as bytes for a keyset (name and date for
+ * events), into buf; returns its length, or 0 for kinds without a key.
+ */
+size_t intake_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);
+
+/* Shows the key for messages: "\"BRD-001\"" or "\"Nyepi\"+2024-03-11". */
+void intake_show_key(const struct table_def *t, const struct valid_row *row, char *buf,
+                     size_t size);
+
+/* Closes the file and the reject file; returns ETL_ESYSTEM when the reject
+ * file could not be completed.  it may be NULL. */
+enum etl_code intake_close(struct intake *it, struct etl_error *err);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * keyset.h — a hash map from byte strings to two 64-bit numbers.
+ *
+ * Serves the in-run unique-key check (key -> first line), the SKU map
+ * (sku -> product id, price) and the pre-check report.  Memory grows with
+ * the number of distinct keys only.  The hash is seeded per process, so a
+ * crafted file cannot make lookups degrade.
+ */
+#ifndef SIPREMS_KEYSET_H
+#define SIPREMS_KEYSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct keyset;
+
+/* A new, empty set; NULL when out of memory.  Free with keyset_free(). */
+struct keyset *keyset_new(void);
+
+/* Frees ks; ks may be NULL. */
+void keyset_free(struct keyset *ks);
+
+/*
+ * Looks key (n bytes, may hold any byte) up.  When it is absent and add is
+ * true it is inserted with a zeroed payload and *added is set (added may be
+ * NULL).  Returns the key's payload (two int64_t, writable, valid until the
+ * next insertion), or NULL when absent and not added, or out of memory
+ * (then *added is false and keyset_failed() is true).
+ */
+int64_t *keyset_find(struct keyset *ks, const void *key, size_t n, bool add, bool *added);
+
+/* The number of keys. */
+size_t keyset_count(const struct keyset *ks);
+
+/* True once an insertion failed for lack of memory. */
+bool keyset_failed(const struct keyset *ks);
+
+/*
+ * Iterates in insertion order: start with *it = 0; each call returns true
+ * and sets key, n and payload, or false after the last key.
+ */
+bool keyset_next(const struct keyset *ks, size_t *it, const char **key, size_t *n,
+                 int64_t **payload);
+
+/* The seeded 64-bit hash the set uses (exposed for tests). */
+uint64_t keyset_hash(const void *key, size_t n);
+
+#endif

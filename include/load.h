@@ -1,0 +1,68 @@
+/*
+ * load.h — the load of a run's files: intake, then the database, in
+ * dependency order; shared by `load` and `seed`.
+ */
+#ifndef SIPREMS_LOAD_H
+#define SIPREMS_LOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "input.h"
+#include "report.h"
+
+enum on_conflict { CONFLICT_ERROR, CONFLICT_SKIP, CONFLICT_UPDATE };
+
+struct load_opts {
+	const char *db;  /* --db, or NULL */
+	long batch_rows; /* rows per committed batch */
+	enum on_conflict on_conflict;
+	int64_t max_rejects; /* < 0: no limit */
+	const char *reject_dir;
+	bool dry_run;
+	bool force;
+	bool single_transaction;
+	bool allow_future;
+	const char *timezone;
+	enum input_encoding enc;
+	unsigned char delim;
+	const char *sku_pattern;
+	int jobs;
+	bool quiet;    /* no per-row messages */
+	bool progress; /* a progress line on stderr (only if it is a terminal) */
+};
+
+/* The outcome of one file. */
+struct load_file {
+	struct file_result r; /* counts and status for the summary */
+	enum etl_code code;   /* ETL_OK, ETL_REJECTED, ETL_EINPUT, ETL_EDB, ETL_ESTOPPED… */
+	char *file;           /* owned strings behind r */
+	char *reject_file;
+	char *shown[10]; /* the first reject reasons, "LINE: reason" */
+	int nshown;
+	struct etl_error error; /* why the file failed or stopped */
+};
+
+struct load_run {
+	struct load_file *files; /* in the order they were loaded */
+	int nfiles;
+	bool database_checked; /* dry run: SKUs were checked against a database */
+};
+
+/* Sets the defaults of SPEC. */
+void load_opts_default(struct load_opts *o);
+
+/*
+ * Loads (or, with dry_run, only validates) the files named by specs
+ * ([KIND=]FILE).  Fills run; the caller frees it with load_run_free().
+ * Returns the most severe outcome over the files (ETL_OK, ETL_REJECTED,
+ * ETL_EINPUT, ETL_EDB, ETL_ESTOPPED), or ETL_EUSAGE / ETL_EDB / ETL_ESYSTEM
+ * with err set for what stops the whole run before any file.
+ */
+enum etl_code load_files(const struct load_opts *o, char *const *specs, int nspecs,
+                         struct load_run *run, struct etl_error *err);
+
+void load_run_free(struct load_run *run);
+
+#endif

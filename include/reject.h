@@ -1,0 +1,68 @@
+/*
+ * reject.h — reject files: <input name>.rejects.csv, mode 0600.
+ *
+ * Holds the input's header plus reject_line and reject_reason, and each
+ * rejected row's original fields, so that a corrected file loads as it is
+ * with the same command line (same delimiter, same encoding).  Columns a
+ * reject file already had are replaced, not repeated.  A secret column (the
+ * plaintext password) is written empty.  The file is created with the first
+ * reject; a fresh run removes the file an earlier run left.
+ */
+#ifndef SIPREMS_REJECT_H
+#define SIPREMS_REJECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "colmap.h"
+#include "error.h"
+#include "input.h"
+
+struct reject_writer;
+
+struct reject_opts {
+	const char *dir; /* NULL: the current directory */
+	unsigned char delim;
+	enum input_encoding enc;
+	int64_t resume_at; /* < 0: a fresh run; else keep that many bytes and append */
+};
+
+/*
+ * Prepares the reject file of input_path ("-": stdin) for the header map m
+ * (which must outlive the writer).  Returns ETL_OK, or ETL_EINPUT when the
+ * directory cannot be written.  The caller frees *out with reject_close().
+ */
+enum etl_code reject_open(struct reject_writer **out, const struct reject_opts *o,
+                          const char *input_path, const struct colmap *m, struct etl_error *err);
+
+/*
+ * Appends a rejected row: its fields as read, the line it started on and
+ * the reason.  Returns ETL_OK or ETL_ESYSTEM (cannot write: disk full…).
+ */
+enum etl_code reject_write(struct reject_writer *w, int nfields, char *const *fields,
+                           const size_t *lens, long line, const char *reason,
+                           struct etl_error *err);
+
+/* Pushes what was written to the file (and with sync, to the disk). */
+enum etl_code reject_flush(struct reject_writer *w, bool sync, struct etl_error *err);
+
+/* Bytes in the file once everything written is flushed. */
+uint64_t reject_offset(const struct reject_writer *w);
+
+/* The file's path, or NULL when nothing was rejected. */
+const char *reject_path(const struct reject_writer *w);
+
+/* The path the file has or would have. */
+const char *reject_planned_path(const struct reject_writer *w);
+
+/*
+ * Cuts the file back to offset bytes (a batch was rolled back), or removes
+ * it when offset is 0.
+ */
+enum etl_code reject_truncate(struct reject_writer *w, uint64_t offset, struct etl_error *err);
+
+/* Flushes and closes; returns ETL_ESYSTEM if the data did not reach the file.
+ * w may be NULL. */
+enum etl_code reject_close(struct reject_writer *w, struct etl_error *err);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * report.h — the closing summary: a small table on stderr and SPEC's
+ * machine-readable JSON (--summary-json).
+ */
+#ifndef SIPREMS_REPORT_H
+#define SIPREMS_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+
+struct file_result {
+	const char *file;   /* the path as given */
+	const char *kind;   /* NULL when it could not be told */
+	const char *status; /* loaded, partial, skipped, failed or stopped */
+	uint64_t rows_read; /* = loaded + updated + skipped + rejected */
+	uint64_t rows_loaded;
+	uint64_t rows_updated;
+	uint64_t rows_skipped;
+	uint64_t rows_rejected;
+	const char *reject_file; /* NULL when no row was rejected */
+	double seconds;
+};
+
+/* Prints the summary table (and totals when there are several files). */
+void report_table(FILE *out, const struct file_result *r, int n, bool dry_run);
+
+/*
+ * Writes SPEC's summary JSON to path ("-": stdout).  Returns ETL_OK, or
+ * ETL_ESYSTEM when the file cannot be written (err names it).
+ */
+enum etl_code report_json(const char *path, const struct file_result *r, int n, int exit_code,
+                          struct etl_error *err);
+
+/* Writes s as a JSON string (quoted; invalid UTF-8 becomes U+FFFD). */
+void report_json_string(FILE *f, const char *s);
+
+/* The same for n bytes that may hold NUL. */
+void report_json_bytes(FILE *f, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * valid.h — the third stage: one validator per rule of SPEC's input table.
+ *
+ * Each returns the normalised value (or NULL / the column's default for an
+ * empty field) or a reason naming the rule and showing the value, as in
+ * `"12,50" is not a plain decimal`.  valid_row() applies them to a record in
+ * column order, prefixing each reason with the column name; a secret column
+ * (the plaintext password) is never shown.  No database is involved: the
+ * SKUs a sales file may use come in as a keyset.
+ */
+#ifndef SIPREMS_VALID_H
+#define SIPREMS_VALID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "colmap.h"
+#include "csvrow.h"
+#include "error.h"
+#include "keyset.h"
+#include "table.h"
+
+enum vtype {
+	V_ABSENT,    /* the column is not in the file */
+	V_NULL,      /* empty field meaning NULL */
+	V_TEXT,      /* s, n */
+	V_INT,       /* i */
+	V_MONEY,     /* i: cents */
+	V_BOOL,      /* i: 0 or 1 */
+	V_DATE,      /* i: days since 2000-01-01 */
+	V_TIMESTAMP, /* i: microseconds since 2000-01-01 00:00, wall clock in --timezone */
+	V_ENUM,      /* i: index into valid_event_types */
+};
+
+struct value {
+	enum vtype type;
+	const char *s; /* V_TEXT, and the trimmed SKU of a sales row */
+	size_t n;
+	int64_t i;
+};
+
+/* A row's values, one per column of its kind (table_def order). */
+struct valid_row {
+	struct value v[COLMAP_MAXCOLS];
+};
+
+/* The event types, lowercase, in V_ENUM order. */
+extern const char *const valid_event_types[4];
+
+struct valid_opts {
+	const char *sku_pattern; /* POSIX ERE for product SKUs; NULL: the default */
+	const char *timezone;    /* zone offsets are converted to; NULL: UTC */
+	bool allow_future;       /* accept sales dated after tomorrow */
+	bool fixed_today;        /* tests: use `today` instead of the clock */
+	int32_t today;           /* days since 2000-01-01 */
+};
+
+struct validator;
+
+/*
+ * Prepares the rules.  Returns ETL_OK, or ETL_EUSAGE for a pattern that does
+ * not compile or a time zone that does not exist.  Sets the process's TZ to
+ * the zone (the only user of local time in the program).  The caller frees
+ * *out with valid_close().
+ */
+enum etl_code valid_open(struct validator **out, const struct valid_opts *o, struct etl_error *err);
+void valid_close(struct validator *v);
+
+/*
+ * Validates the n bytes at s as a value of column c.  An empty field follows
+ * c->empty_rule: EMPTY_NULL, EMPTY_PRICE and EMPTY_ONE_OF give V_NULL,
+ * EMPTY_DEFAULT validates c->empty, EMPTY_REJECT fails.  Returns true with
+ * *out set, or false with the reason (without the column name) in why.
+ */
+bool valid_value(const struct validator *v, const struct col_def *c, const char *s, size_t n,
+                 struct value *out, char *why, size_t wsize);
+
+/*
+ * Validates a whole record against the header map m.  skus, when not NULL,
+ * is the set of known SKUs (payload: product id, price in cents) that a
+ * sales row must use; an empty price_per_unit takes the product's price.
+ * Returns true with out filled (text values point into rec), or false with
+ * every problem of the row, "column: reason; …", in why.
+ */
+bool valid_row(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
+               struct keyset *skus, struct valid_row *out, char *why, size_t wsize);
+
+/* Counts the characters of a UTF-8 string; false (with the byte offset of
+ * the first bad byte in *bad) for invalid UTF-8 or a NUL byte. */
+bool valid_utf8(const char *s, size_t n, size_t *chars, size_t *bad);
+
+/* Writes s as a quoted, escaped, shortened string for messages. */
+void valid_show(char *buf, size_t size, const char *s, size_t n);
+
+/* Days since 2000-01-01 of a civil date, and back. */
+int64_t valid_days_from_civil(int64_t y, unsigned m, unsigned d);
+void valid_civil_from_days(int64_t days, int *y, int *m, int *d);
+
+/* The latest sales date accepted without --allow-future (today + 1). */
+int32_t valid_max_date(const struct validator *v);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * cmd_load.c — `siprems-etl load [OPTIONS] [KIND=]FILE...`: options, then
+ * the load engine, then the rejects, the summary table and the JSON.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "intake.h"
+#include "load.h"
+
+enum {
+	OPT_BATCH_ROWS = CLI_OPT_FIRST_LOCAL,
+	OPT_ON_CONFLICT,
+	OPT_MAX_REJECTS,
+	OPT_REJECT_DIR,
+	OPT_DRY_RUN,
+	OPT_FORCE,
+	OPT_SINGLE_TXN,
+	OPT_SUMMARY_JSON,
+	OPT_TIMEZONE,
+	OPT_ENCODING,
+	OPT_DELIMITER,
+	OPT_SKU_PATTERN,
+	OPT_ALLOW_FUTURE,
+	OPT_JOBS,
+};
+
+/* Parses a whole decimal number within [min, max]. */
+static bool
+parse_num(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool
+parse_delimiter(const char *s, unsigned char *out)
+{
+	if (strcmp(s, "\\t") == 0 || strcmp(s, "tab") == 0 || strcmp(s, "\t") == 0) {
+		*out = '\t';
+		return true;
+	}
+	if (strlen(s) != 1 || s[0] == '"' || s[0] == '\n' || s[0] == '\r' ||
+	    (unsigned char)s[0] >= 0x80)
+		return false;
+	*out = (unsigned char)s[0];
+	return true;
+}
+
+/* Prints the first reject reasons and the errors of each file. */
+static void
+print_messages(const struct load_run *run, bool quiet)
+{
+	for (int i = 0; i < run->nfiles; i++) {
+		const struct load_file *lf = &run->files[i];
+		const char *name = strcmp(lf->file, "-") == 0 ? "stdin" : lf->file;
+		if (!quiet) {
+			for (int k = 0; k < lf->nshown; k++)
+				(void)fprintf(stderr, "siprems-etl: %s:%s\n", name, lf->shown[k]);
+			if (lf->r.rows_rejected > (uint64_t)lf->nshown && lf->r.reject_file)
+				(void)fprintf(stderr,
+				              "siprems-etl: %s: %llu more rejected rows in %s\n",
+				              name,
+				              (unsigned long long)(lf->r.rows_rejected -
+				                                   (uint64_t)lf->nshown),
+				              lf->r.reject_file);
+		}
+		if (lf->code != ETL_OK && lf->code != ETL_REJECTED && lf->error.msg[0] != '\0')
+			error_print(&lf->error);
+	}
+}
+
+enum etl_code
+cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+{
+	static const struct option longopts[] = {
+	        CLI_GLOBAL_LONGOPTS,
+	        {"batch-rows", required_argument, NULL, OPT_BATCH_ROWS},
+	        {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
+	        {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
+	        {"reject-dir", required_argument, NULL, OPT_REJECT_DIR},
+	        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	        {"force", no_argument, NULL, OPT_FORCE},
+	        {"single-transaction", no_argument, NULL, OPT_SINGLE_TXN},
+	        {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
+	        {"timezone", required_argument, NULL, OPT_TIMEZONE},
+	        {"encoding", required_argument, NULL, OPT_ENCODING},
+	        {"delimiter", required_argument, NULL, OPT_DELIMITER},
+	        {"sku-pattern", required_argument, NULL, OPT_SKU_PATTERN},
+	        {"allow-future", no_argument, NULL, OPT_ALLOW_FUTURE},
+	        {"jobs", required_argument, NULL, OPT_JOBS},
+	        {NULL, 0, NULL, 0},
+	};
+	struct load_opts o;
+	const char *summary_json = NULL;
+	long long num;
+	int opt;
+
+	load_opts_default(&o);
+	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (cli_global_option(opt, optarg, g))
+			continue;
+		switch (opt) {
+		case 'h':
+			cli_help("load");
+			return ETL_OK;
+		case OPT_BATCH_ROWS:
+			if (!parse_num(optarg, 1, 100000000, &num))
+				return error_set(err, ETL_EUSAGE, NULL, 0,
+				                 "--batch-rows: \"%s\" is not a number from 1 to "
+				                 "100000000",
+				                 optarg);
+			o.batch_rows = (long)num;
+			break;
+		case OPT_ON_CONFLICT:
+			if (strcmp(optarg, "error") == 0)
+				o.on_conflict = CONFLICT_ERROR;
+			else if (strcmp(optarg, "skip") == 0)
+				o.on_conflict = CONFLICT_SKIP;
+			else if (strcmp(optarg, "update") == 0)
+				o.on_conflict = CONFLICT_UPDATE;
+			else
+				return error_set(
+				        err, ETL_EUSAGE, NULL, 0,
+				        "--on-conflict: \"%s\" is not error, skip or update",
+				        optarg);
+			break;
+		case OPT_MAX_REJECTS:
+			if (!parse_num(optarg, 0, LLONG_MAX, &num))
+				return error_set(err, ETL_EUSAGE, NULL, 0,
+				                 "--max-rejects: \"%s\" is not a number >= 0",
+				                 optarg);
+			o.max_rejects = num;
+			break;
+		case OPT_REJECT_DIR:
+			o.reject_dir = optarg;
+			break;
+		case OPT_DRY_RUN:
+			o.dry_run = true;
+			break;
+		case OPT_FORCE:
+			o.force = true;
+			break;
+		case OPT_SINGLE_TXN:
+			o.single_transaction = true;
+			break;
+		case OPT_SUMMARY_JSON:
+			summary_json = optarg;
+			break;
+		case OPT_TIMEZONE:
+			o.timezone = optarg;
+			break;
+		case OPT_ENCODING:
+			if (!input_parse_encoding(optarg, &o.enc))
+				return error_set(err, ETL_EUSAGE, NULL, 0,
+				                 "--encoding: \"%s\" is not utf-8, latin1 or "
+				                 "windows-1252",
+				                 optarg);
+			break;
+		case OPT_DELIMITER:
+			if (!parse_delimiter(optarg, &o.delim))
+				return error_set(
+				        err, ETL_EUSAGE, NULL, 0,
+				        "--delimiter: \"%s\" is not a single ASCII character "
+				        "(or \\t)",
+				        optarg);
+			break;
+		case OPT_SKU_PATTERN:
+			o.sku_pattern = optarg;
+			break;
+		case OPT_ALLOW_FUTURE:
+			o.allow_future = true;
+			break;
+		case OPT_JOBS:
+			if (!parse_num(optarg, 1, 64, &num))
+				return error_set(err, ETL_EUSAGE, NULL, 0,
+				                 "--jobs: \"%s\" is not a number from 1 to 64",
+				                 optarg);
+			o.jobs = (int)num;
+			break;
+		default:
+			return error_set(
+			        err, ETL_EUSAGE, NULL, 0,
+			        "load: unknown or incomplete option '%s'; see 'siprems-etl "
+			        "load --help'",
+			        argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "load: no input file given");
+	int stdin_uses = 0;
+	for (int i = optind; i < argc; i++) {
+		const char *file;
+		(void)intake_parse_spec(argv[i], &file);
+		stdin_uses += strcmp(file, "-") == 0;
+	}
+	if (stdin_uses > 1)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "load: stdin ('-') can be read only once");
+	if (!o.dry_run)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "load: only --dry-run is available yet; loading into the database "
+		                 "is not built yet");
+	o.db = g->db;
+	o.quiet = g->quiet;
+	o.progress = !g->no_progress;
+
+	struct load_run run;
+	enum etl_code rc = load_files(&o, argv + optind, argc - optind, &run, err);
+	if (run.nfiles > 0) {
+		print_messages(&run, g->quiet);
+		struct file_result *r = calloc((size_t)run.nfiles, sizeof *r);
+		if (r == NULL) {
+			load_run_free(&run);
+			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		}
+		for (int i = 0; i < run.nfiles; i++)
+			r[i] = run.files[i].r;
+		report_table(stderr, r, run.nfiles, o.dry_run);
+		if (summary_json != NULL) {
+			struct etl_error jerr;
+			if (report_json(summary_json, r, run.nfiles, error_exit_status(rc),
+			                &jerr) != ETL_OK) {
+				error_print(&jerr);
+				rc = error_worst(rc, ETL_ESYSTEM);
+			}
+		}
+		free(r);
+	}
+	load_run_free(&run);
+	return rc;
+}

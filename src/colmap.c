@@ -1,0 +1,190 @@
+/*
+ * colmap.c — mapping header names to columns and recognising the kind.
+ */
+#include "colmap.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The name of header field i, trimmed of spaces and tabs. */
+static void
+trimmed(const struct csvrow_record *hdr, int i, const char **s, size_t *n)
+{
+	const char *p = hdr->fields[i];
+	size_t len = hdr->lens[i];
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	*s = p;
+	*n = len;
+}
+
+void
+colmap_describe(const struct table_def *t, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int pass = 0; pass < 2; pass++) {
+		bool first = true;
+		for (int i = 0; i < t->ncols; i++) {
+			bool req = t->cols[i].flags & COL_REQUIRED;
+			if (req != (pass == 0))
+				continue;
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s%s",
+			                      first && pass == 1 ? " (also: "
+			                      : first            ? ""
+			                                         : ", ",
+			                      t->cols[i].name,
+			                      t->cols[i].empty_rule == EMPTY_ONE_OF ? "*" : "");
+			first = false;
+		}
+		if (pass == 1 && !first)
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, ")");
+	}
+	if (t->kind == KIND_USERS)
+		(void)snprintf(buf + n, n < size ? size - n : 0, "; *one of the two");
+}
+
+/* Whether header fits kind t: why is set to the first problem otherwise. */
+static bool
+fits(const struct table_def *t, const struct csvrow_record *hdr, char *why, size_t wsize)
+{
+	bool seen[COLMAP_MAXCOLS] = {false};
+	why[0] = '\0';
+	for (int i = 0; i < hdr->nfields; i++) {
+		const char *s;
+		size_t n;
+		trimmed(hdr, i, &s, &n);
+		if (table_is_reject_column(s, n))
+			continue;
+		int c = table_col_index(t, s, n);
+		if (c < 0) {
+			(void)snprintf(why, wsize, "unknown column \"%.*s\"",
+			               (int)(n > 64 ? 64 : n), s);
+			return false;
+		}
+		seen[c] = true;
+	}
+	bool one_of = false, has_one_of = false;
+	for (int c = 0; c < t->ncols; c++) {
+		if (t->cols[c].empty_rule == EMPTY_ONE_OF) {
+			has_one_of = true;
+			one_of |= seen[c];
+		}
+		if ((t->cols[c].flags & COL_REQUIRED) && !seen[c]) {
+			(void)snprintf(why, wsize, "missing required column %s", t->cols[c].name);
+			return false;
+		}
+	}
+	if (has_one_of && !one_of) {
+		(void)snprintf(why, wsize, "missing column password_hash or password");
+		return false;
+	}
+	return true;
+}
+
+enum etl_code
+colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr, const char *file,
+             struct etl_error *err)
+{
+	char why[256], cols[256];
+	memset(m, 0, sizeof *m);
+
+	if (hdr->error != NULL)
+		return error_set(err, ETL_EINPUT, file, hdr->line, "malformed header: %s",
+		                 hdr->error);
+	for (int i = 0; i < hdr->nfields; i++) {
+		const char *s;
+		size_t n;
+		trimmed(hdr, i, &s, &n);
+		if (n == 0)
+			return error_set(err, ETL_EINPUT, file, hdr->line,
+			                 "header field %d has no name", i + 1);
+		for (int j = 0; j < i; j++) {
+			const char *s2;
+			size_t n2;
+			trimmed(hdr, j, &s2, &n2);
+			if (n == n2 && strncasecmp(s, s2, n) == 0)
+				return error_set(err, ETL_EINPUT, file, hdr->line,
+				                 "column \"%.*s\" appears twice (fields %d and %d)",
+				                 (int)(n > 64 ? 64 : n), s, j + 1, i + 1);
+		}
+	}
+
+	const struct table_def *t = NULL;
+	if (forced != KIND_NONE) {
+		t = table_get(forced);
+		if (!fits(t, hdr, why, sizeof why)) {
+			colmap_describe(t, cols, sizeof cols);
+			return error_set(err, ETL_EINPUT, file, hdr->line,
+			                 "%s; %s files have the columns %s", why, t->name, cols);
+		}
+	} else {
+		int nfit = 0;
+		const struct table_def *fit[KIND_COUNT];
+		for (int k = 0; k < KIND_COUNT; k++)
+			if (fits(table_get((enum kind)k), hdr, why, sizeof why))
+				fit[nfit++] = table_get((enum kind)k);
+		if (nfit == 1) {
+			t = fit[0];
+		} else if (nfit > 1) {
+			return error_set(err, ETL_EINPUT, file, hdr->line,
+			                 "the header fits both %s and %s files; name the kind, as "
+			                 "in %s=%s",
+			                 fit[0]->name, fit[1]->name, fit[0]->name, file);
+		} else {
+			char all[1200];
+			size_t n = 0;
+			for (int k = 0; k < KIND_COUNT; k++) {
+				colmap_describe(table_get((enum kind)k), cols, sizeof cols);
+				n += (size_t)snprintf(all + n, n < sizeof all ? sizeof all - n : 0,
+				                      "%s%s: %s", k ? "; " : "",
+				                      table_get((enum kind)k)->name, cols);
+			}
+			return error_set(
+			        err, ETL_EINPUT, file, hdr->line,
+			        "cannot tell the kind of file from its header; expected the "
+			        "columns of %s",
+			        all);
+		}
+	}
+
+	m->t = t;
+	m->nfields = hdr->nfields;
+	m->field_col = calloc((size_t)hdr->nfields, sizeof *m->field_col);
+	m->names = calloc((size_t)hdr->nfields, sizeof *m->names);
+	if (m->field_col == NULL || m->names == NULL)
+		return error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
+	for (int c = 0; c < COLMAP_MAXCOLS; c++)
+		m->col_field[c] = -1;
+	for (int i = 0; i < hdr->nfields; i++) {
+		const char *s;
+		size_t n;
+		trimmed(hdr, i, &s, &n);
+		m->names[i] = strndup(hdr->fields[i], hdr->lens[i]);
+		if (m->names[i] == NULL)
+			return error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
+		m->field_col[i] = table_col_index(t, s, n);
+		if (m->field_col[i] >= 0)
+			m->col_field[m->field_col[i]] = i;
+	}
+	return ETL_OK;
+}
+
+void
+colmap_free(struct colmap *m)
+{
+	if (m == NULL)
+		return;
+	for (int i = 0; m->names != NULL && i < m->nfields; i++)
+		free(m->names[i]);
+	free(m->names);
+	free(m->field_col);
+	memset(m, 0, sizeof *m);
+}

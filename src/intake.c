@@ -1,0 +1,206 @@
+/*
+ * intake.c — driving one file through the intake stages.
+ */
+#include "intake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ssize_t
+read_input(void *ctx, char *buf, size_t size, struct etl_error *err)
+{
+	return input_read(ctx, buf, size, err);
+}
+
+enum kind
+intake_parse_spec(const char *spec, const char **file)
+{
+	const char *eq = strchr(spec, '=');
+	*file = spec;
+	if (eq == NULL)
+		return KIND_NONE;
+	char name[16];
+	size_t n = (size_t)(eq - spec);
+	if (n >= sizeof name)
+		return KIND_NONE;
+	memcpy(name, spec, n);
+	name[n] = '\0';
+	enum kind k = table_kind_from_name(name);
+	if (k != KIND_NONE)
+		*file = eq + 1;
+	return k;
+}
+
+enum etl_code
+intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
+            struct etl_error *err)
+{
+	enum etl_code rc;
+	struct intake *it = calloc(1, sizeof *it);
+	*out = it;
+	if (it == NULL)
+		return error_set(err, ETL_ESYSTEM, spec, 0, "out of memory");
+	it->o = o;
+	it->spec = strdup(spec);
+	if (it->spec == NULL)
+		return error_set(err, ETL_ESYSTEM, spec, 0, "out of memory");
+	enum kind forced = intake_parse_spec(it->spec, &it->path);
+	it->name = strcmp(it->path, "-") == 0 ? "stdin" : it->path;
+	it->kind = KIND_NONE;
+
+	rc = input_open(&it->in, it->path, o->enc, err);
+	if (rc != ETL_OK)
+		return rc;
+	rc = csvrow_open(&it->csv, read_input, it->in, o->delim, it->name, err);
+	if (rc != ETL_OK)
+		return rc;
+	int got = csvrow_next(it->csv, &it->rec, err);
+	if (got < 0)
+		return err->code;
+	if (got == 0)
+		return error_set(err, ETL_EINPUT, it->name, 0, "the file is empty: no header row");
+	rc = colmap_build(&it->map, forced, &it->rec, it->name, err);
+	if (rc != ETL_OK)
+		return rc;
+	it->kind = it->map.t->kind;
+	if (o->unique_keys && it->map.t->nkey > 0) {
+		it->keys = keyset_new();
+		if (it->keys == NULL)
+			return error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+	}
+	return ETL_OK;
+}
+
+enum etl_code
+intake_start_rejects(struct intake *it, struct etl_error *err)
+{
+	if (!it->o->write_rejects)
+		return ETL_OK;
+	struct reject_opts ro = {it->o->reject_dir, it->o->delim, it->o->enc, it->o->reject_resume};
+	return reject_open(&it->rej, &ro, it->path, &it->map, err);
+}
+
+/* Keeps the first few reasons for the terminal. */
+static void
+remember(struct intake *it, long line, const char *reason)
+{
+	if (it->nshown >= INTAKE_SHOWN_REJECTS)
+		return;
+	char *s = NULL;
+	if (asprintf(&s, "%ld: %s", line, reason) >= 0)
+		it->shown[it->nshown++] = s;
+}
+
+enum etl_code
+intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens, long line,
+              const char *reason, struct etl_error *err)
+{
+	it->rows_rejected++;
+	remember(it, line, reason);
+	if (it->rej == NULL)
+		return ETL_OK;
+	return reject_write(it->rej, nfields, fields, lens, line, reason, err);
+}
+
+size_t
+intake_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (int k = 0; k < t->nkey; k++) {
+		const struct value *v = &row->v[t->key[k]];
+		if (v->type == V_TEXT) {
+			size_t len = v->n < size - n - 1 ? v->n : size - n - 1;
+			memcpy(buf + n, v->s, len);
+			n += len;
+		} else if (n + sizeof(int64_t) <= size) {
+			memcpy(buf + n, &v->i, sizeof(int64_t));
+			n += sizeof(int64_t);
+		}
+		/* Text never holds NUL, so NUL separates the parts. */
+		if (k + 1 < t->nkey && n < size)
+			buf[n++] = '\0';
+	}
+	return n;
+}
+
+void
+intake_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int k = 0; k < t->nkey && n < size; k++) {
+		const struct value *v = &row->v[t->key[k]];
+		char part[160];
+		if (v->type == V_DATE) {
+			int y, m, d;
+			valid_civil_from_days(v->i, &y, &m, &d);
+			(void)snprintf(part, sizeof part, "%04d-%02d-%02d", y, m, d);
+		} else {
+			valid_show(part, sizeof part, v->s, v->n);
+		}
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? "+" : "", part);
+	}
+}
+
+int
+intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
+{
+	for (;;) {
+		int got = csvrow_next(it->csv, &it->rec, err);
+		if (got <= 0)
+			return got;
+		it->rows_read++;
+		const struct csvrow_record *r = &it->rec;
+		bool ok = valid_row(it->o->v, &it->map, r,
+		                    it->map.t->kind == KIND_SALES ? skus : NULL, &it->row, it->why,
+		                    sizeof it->why);
+		if (ok && it->keys != NULL) {
+			char key[1024];
+			size_t n = intake_key(it->map.t, &it->row, key, sizeof key);
+			bool added;
+			int64_t *first = keyset_find(it->keys, key, n, true, &added);
+			if (first == NULL) {
+				(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
+				                "out of memory");
+				return -1;
+			}
+			if (added) {
+				first[0] = r->line;
+			} else {
+				char shown[400];
+				intake_show_key(it->map.t, &it->row, shown, sizeof shown);
+				(void)snprintf(it->why, sizeof it->why,
+				               "%s: %s repeats the key of line %lld",
+				               table_key_name(it->map.t), shown,
+				               (long long)first[0]);
+				ok = false;
+			}
+		}
+		if (ok)
+			return 1;
+		if (intake_reject(it, r->nfields, r->fields, r->lens, r->line, it->why, err) !=
+		    ETL_OK)
+			return -1;
+		if (it->o->max_rejects >= 0 && it->rows_rejected > (uint64_t)it->o->max_rejects)
+			return INTAKE_STOP;
+	}
+}
+
+enum etl_code
+intake_close(struct intake *it, struct etl_error *err)
+{
+	enum etl_code rc = ETL_OK;
+	if (it == NULL)
+		return ETL_OK;
+	rc = reject_close(it->rej, err);
+	csvrow_close(it->csv);
+	input_close(it->in);
+	colmap_free(&it->map);
+	keyset_free(it->keys);
+	for (int i = 0; i < it->nshown; i++)
+		free(it->shown[i]);
+	free(it->spec);
+	free(it);
+	return rc;
+}

@@ -1,0 +1,344 @@
+/*
+ * reject.c — writing reject files.
+ */
+#include "reject.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <iconv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct reject_writer {
+	char *path;
+	const struct colmap *m;
+	unsigned char delim;
+	iconv_t cd; /* UTF-8 to the input's encoding, or -1 */
+	int fd;
+	bool created;
+	uint64_t offset; /* bytes in the file, counting the buffer */
+	char *line;      /* the row being built */
+	size_t len, cap;
+	char *out; /* encoded output waiting to be written */
+	size_t olen, ocap;
+};
+
+static bool
+reserve(char **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap ? *cap : 4096;
+	while (c < need)
+		c *= 2;
+	char *b = realloc(*buf, c);
+	if (b == NULL)
+		return false;
+	*buf = b;
+	*cap = c;
+	return true;
+}
+
+static bool
+put(struct reject_writer *w, const char *s, size_t n)
+{
+	if (!reserve(&w->line, &w->cap, w->len + n))
+		return false;
+	memcpy(w->line + w->len, s, n);
+	w->len += n;
+	return true;
+}
+
+/* Appends a field, quoted when it holds the delimiter, a quote or a line
+ * break, or has spaces a reader might trim. */
+static bool
+put_field(struct reject_writer *w, const char *s, size_t n, bool first)
+{
+	if (!first && !put(w, (const char *)&w->delim, 1))
+		return false;
+	bool quote = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == (char)w->delim || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+	if (!quote)
+		return put(w, s, n);
+	if (!put(w, "\"", 1))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' && !put(w, "\"", 1))
+			return false;
+		if (!put(w, s + i, 1))
+			return false;
+	}
+	return put(w, "\"", 1);
+}
+
+/* Is header field i one of the reject columns of an earlier reject file? */
+static bool
+dropped(const struct reject_writer *w, int i)
+{
+	return i < w->m->nfields && w->m->field_col[i] < 0;
+}
+
+static bool
+secret(const struct reject_writer *w, int i)
+{
+	int c = i < w->m->nfields ? w->m->field_col[i] : -1;
+	return c >= 0 && (w->m->t->cols[c].flags & COL_SECRET);
+}
+
+/* Moves the built row into the output buffer, in the input's encoding. */
+static bool
+encode_line(struct reject_writer *w)
+{
+	if (w->cd == (iconv_t)-1) {
+		if (!reserve(&w->out, &w->ocap, w->olen + w->len))
+			return false;
+		memcpy(w->out + w->olen, w->line, w->len);
+		w->olen += w->len;
+		w->len = 0;
+		return true;
+	}
+	/* Single-byte encodings: at most one byte per input byte. */
+	if (!reserve(&w->out, &w->ocap, w->olen + w->len))
+		return false;
+	char *in = w->line, *o = w->out + w->olen;
+	size_t inleft = w->len, oleft = w->ocap - w->olen;
+	while (inleft > 0) {
+		if (iconv(w->cd, &in, &inleft, &o, &oleft) != (size_t)-1)
+			break;
+		/* The C1 controls that stood for windows-1252's unassigned
+		 * bytes go back to those bytes; anything else unencodable
+		 * (text of the reason) becomes '?'. */
+		unsigned char c0 = (unsigned char)in[0];
+		if (c0 == 0xC2 && inleft >= 2 && (unsigned char)in[1] >= 0x80 &&
+		    (unsigned char)in[1] <= 0x9F) {
+			*o++ = in[1];
+			in += 2;
+			inleft -= 2;
+		} else {
+			size_t skip = 1;
+			while (skip < inleft && ((unsigned char)in[skip] & 0xC0) == 0x80)
+				skip++;
+			*o++ = '?';
+			in += skip;
+			inleft -= skip;
+		}
+		oleft--;
+	}
+	w->olen = (size_t)(o - w->out);
+	w->len = 0;
+	return true;
+}
+
+static enum etl_code
+write_out(struct reject_writer *w, struct etl_error *err)
+{
+	size_t done = 0;
+	while (done < w->olen) {
+		ssize_t n = write(w->fd, w->out + done, w->olen - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return error_set(err, ETL_ESYSTEM, w->path, 0, "cannot write: %s",
+			                 strerror(errno));
+		done += (size_t)n;
+	}
+	w->olen = 0;
+	return ETL_OK;
+}
+
+enum etl_code
+reject_open(struct reject_writer **out, const struct reject_opts *o, const char *input_path,
+            const struct colmap *m, struct etl_error *err)
+{
+	struct reject_writer *w = calloc(1, sizeof *w);
+	enum etl_code rc = ETL_OK;
+	*out = NULL;
+	if (w == NULL)
+		return error_set(err, ETL_ESYSTEM, input_path, 0, "out of memory");
+	w->fd = -1;
+	w->cd = (iconv_t)-1;
+	w->m = m;
+	w->delim = o->delim;
+	const char *base = strcmp(input_path, "-") == 0 ? "stdin" : strrchr(input_path, '/');
+	base = base == NULL ? input_path : base[0] == '/' ? base + 1 : base;
+	const char *dir = o->dir ? o->dir : ".";
+	int k = o->dir ? asprintf(&w->path, "%s/%s.rejects.csv", dir, base)
+	               : asprintf(&w->path, "%s.rejects.csv", base);
+	if (k < 0) {
+		w->path = NULL;
+		rc = error_set(err, ETL_ESYSTEM, input_path, 0, "out of memory");
+		goto out;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		rc = error_set(err, ETL_EINPUT, dir, 0, "cannot write reject files here: %s",
+		               strerror(errno));
+		goto out;
+	}
+	if (o->enc != ENC_UTF8) {
+		w->cd = iconv_open(input_encoding_name(o->enc), "UTF-8");
+		if (w->cd == (iconv_t)-1) {
+			rc = error_set(err, ETL_ESYSTEM, input_path, 0, "cannot convert to %s",
+			               input_encoding_name(o->enc));
+			goto out;
+		}
+	}
+	if (o->resume_at > 0) {
+		/* Keep what the committed batches rejected; drop the rest. */
+		w->fd = open(w->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (w->fd < 0 || fchmod(w->fd, 0600) != 0 ||
+		    ftruncate(w->fd, (off_t)o->resume_at) != 0 || lseek(w->fd, 0, SEEK_END) < 0) {
+			rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s",
+			               strerror(errno));
+			goto out;
+		}
+		w->created = true;
+		w->offset = (uint64_t)o->resume_at;
+	} else if (unlink(w->path) != 0 && errno != ENOENT) {
+		rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot remove the old reject file: %s",
+		               strerror(errno));
+		goto out;
+	}
+	*out = w;
+	w = NULL;
+out:
+	if (w != NULL)
+		(void)reject_close(w, NULL);
+	return rc;
+}
+
+/* Creates the file and writes its header. */
+static enum etl_code
+create(struct reject_writer *w, struct etl_error *err)
+{
+	w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->fd < 0 || fchmod(w->fd, 0600) != 0)
+		return error_set(err, ETL_ESYSTEM, w->path, 0, "cannot create: %s",
+		                 strerror(errno));
+	w->created = true;
+	bool ok = true, first = true;
+	for (int i = 0; i < w->m->nfields && ok; i++) {
+		if (dropped(w, i) && table_is_reject_column(w->m->names[i], strlen(w->m->names[i])))
+			continue;
+		ok = put_field(w, w->m->names[i], strlen(w->m->names[i]), first);
+		first = false;
+	}
+	ok = ok && put_field(w, "reject_line", 11, first) &&
+	     put_field(w, "reject_reason", 13, false) && put(w, "\n", 1);
+	size_t before = w->olen;
+	if (!ok || !encode_line(w))
+		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+	w->offset += w->olen - before;
+	return ETL_OK;
+}
+
+enum etl_code
+reject_write(struct reject_writer *w, int nfields, char *const *fields, const size_t *lens,
+             long line, const char *reason, struct etl_error *err)
+{
+	if (!w->created) {
+		enum etl_code rc = create(w, err);
+		if (rc != ETL_OK)
+			return rc;
+	}
+	bool ok = true, first = true;
+	int width = nfields > w->m->nfields ? nfields : w->m->nfields;
+	for (int i = 0; i < width && ok; i++) {
+		if (dropped(w, i))
+			continue;
+		if (i < nfields && !secret(w, i))
+			ok = put_field(w, fields[i], lens[i], first);
+		else
+			ok = put_field(w, "", 0, first);
+		first = false;
+	}
+	char num[24];
+	int k = snprintf(num, sizeof num, "%ld", line);
+	ok = ok && put_field(w, num, (size_t)k, first) &&
+	     put_field(w, reason, strlen(reason), false) && put(w, "\n", 1);
+	size_t before = w->olen;
+	if (!ok || !encode_line(w))
+		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+	w->offset += w->olen - before;
+	if (w->olen >= 64 * 1024)
+		return write_out(w, err);
+	return ETL_OK;
+}
+
+enum etl_code
+reject_flush(struct reject_writer *w, bool sync, struct etl_error *err)
+{
+	if (w == NULL || !w->created)
+		return ETL_OK;
+	enum etl_code rc = write_out(w, err);
+	if (rc == ETL_OK && sync && fsync(w->fd) != 0)
+		rc = error_set(err, ETL_ESYSTEM, w->path, 0, "cannot sync: %s", strerror(errno));
+	return rc;
+}
+
+uint64_t
+reject_offset(const struct reject_writer *w)
+{
+	return w->offset;
+}
+
+const char *
+reject_path(const struct reject_writer *w)
+{
+	return w != NULL && w->created ? w->path : NULL;
+}
+
+const char *
+reject_planned_path(const struct reject_writer *w)
+{
+	return w->path;
+}
+
+enum etl_code
+reject_truncate(struct reject_writer *w, uint64_t offset, struct etl_error *err)
+{
+	if (!w->created)
+		return ETL_OK;
+	enum etl_code rc = write_out(w, err);
+	if (rc != ETL_OK)
+		return rc;
+	if (offset == 0) {
+		(void)close(w->fd);
+		w->fd = -1;
+		w->created = false;
+		w->offset = 0;
+		if (unlink(w->path) != 0 && errno != ENOENT)
+			return error_set(err, ETL_ESYSTEM, w->path, 0, "cannot remove: %s",
+			                 strerror(errno));
+		return ETL_OK;
+	}
+	if (ftruncate(w->fd, (off_t)offset) != 0 || lseek(w->fd, 0, SEEK_END) < 0)
+		return error_set(err, ETL_ESYSTEM, w->path, 0, "cannot truncate: %s",
+		                 strerror(errno));
+	w->offset = offset;
+	return ETL_OK;
+}
+
+enum etl_code
+reject_close(struct reject_writer *w, struct etl_error *err)
+{
+	enum etl_code rc = ETL_OK;
+	if (w == NULL)
+		return ETL_OK;
+	if (w->created && w->fd >= 0) {
+		rc = write_out(w, err);
+		if (close(w->fd) != 0 && rc == ETL_OK)
+			rc = error_set(err, ETL_ESYSTEM, w->path, 0, "cannot close: %s",
+			               strerror(errno));
+	}
+	if (w->cd != (iconv_t)-1)
+		(void)iconv_close(w->cd);
+	free(w->line);
+	free(w->out);
+	free(w->path);
+	free(w);
+	return rc;
+}
