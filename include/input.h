@@ -56,6 +56,23 @@ bool input_is_gzip(const struct input *in);
 /* The name used in messages: the path, or "stdin". */
 const char *input_name(const struct input *in);
 
+/*
+ * Reads the whole file once: the SHA-256 of its bytes as 64 hex digits
+ * into hex, and its size.  With verify, a gzip stream is also decoded to its
+ * end, so that a truncated or corrupt one is found before anything of the
+ * file is loaded.  Returns ETL_OK, ETL_EINPUT or ETL_ESYSTEM.
+ */
+enum etl_code input_fingerprint(const char *path, bool verify, char hex[65], int64_t *size,
+                                struct etl_error *err);
+
+/*
+ * Copies standard input into an unlinked temporary file (in TMPDIR) and
+ * sets *path to a name that opens it ("/proc/self/fd/N"; the caller frees
+ * it).  A load can then fingerprint stdin and read it again after a crash.
+ * Returns ETL_OK or ETL_ESYSTEM.
+ */
+enum etl_code input_spool_stdin(char **path, struct etl_error *err);
+
 /* Closes the file and frees in; in may be NULL. */
 void input_close(struct input *in);
 

@@ -27,16 +27,17 @@ struct intake_opts {
 	const char *reject_dir;    /* NULL: the current directory */
 	bool write_rejects;        /* false: only count them (check) */
 	bool unique_keys;          /* reject a repeated unique key (load) */
-	int64_t reject_resume;     /* < 0 fresh; else bytes of the reject file to keep */
 	int64_t max_rejects;       /* < 0: no limit; else stop past it (INTAKE_STOP) */
+	const char *stdin_path;    /* where stdin was spooled, or NULL to read it */
 };
 
 #define INTAKE_STOP 2 /* intake_next(): more rows rejected than max_rejects */
 
 struct intake {
-	char *spec;       /* as given: [KIND=]FILE */
-	const char *path; /* the FILE part */
-	const char *name; /* for messages: the path, or "stdin" */
+	char *spec;            /* as given: [KIND=]FILE */
+	const char *path;      /* the FILE part */
+	const char *open_path; /* what is opened: path, or the spool of stdin */
+	const char *name;      /* for messages: the path, or "stdin" */
 	enum kind kind;
 	struct input *in;
 	struct csvrow_reader *csv;
@@ -73,9 +74,19 @@ enum etl_code intake_open(struct intake **out, const char *spec, const struct in
 
 /*
  * Starts the reject file (after intake_open(), before the first row).
- * Returns ETL_OK or ETL_EINPUT (directory not writable).
+ * resume_at < 0 starts afresh; else the file keeps that many bytes (those of
+ * the committed batches of an interrupted load).  Returns ETL_OK or
+ * ETL_EINPUT (directory not writable).
  */
-enum etl_code intake_start_rejects(struct intake *it, struct etl_error *err);
+enum etl_code intake_start_rejects(struct intake *it, int64_t resume_at, struct etl_error *err);
+
+/*
+ * Passes over the first n records (those an interrupted load committed):
+ * nothing is counted or written, but their unique keys are noted, so that a
+ * later repeat is rejected as it was in the first attempt.  Returns 0, or -1
+ * (err filled) when the file ends first or cannot be read.
+ */
+int intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error *err);
 
 /*
  * The next valid row: returns 1 with it->rec and it->row set, 0 at the end,
@@ -98,10 +109,6 @@ enum etl_code intake_reject(struct intake *it, int nfields, char *const *fields,
  * events), into buf; returns its length, or 0 for kinds without a key.
  */
 size_t intake_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);
-
-/* Shows the key for messages: "\"BRD-001\"" or "\"Nyepi\"+2024-03-11". */
-void intake_show_key(const struct table_def *t, const struct valid_row *row, char *buf,
-                     size_t size);
 
 /* Closes the file and the reject file; returns ETL_ESYSTEM when the reject
  * file could not be completed.  it may be NULL. */

@@ -86,6 +86,10 @@ bool valid_value(const struct validator *v, const struct col_def *c, const char 
 bool valid_row(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
                struct keyset *skus, struct valid_row *out, char *why, size_t wsize);
 
+/* Shows a row's unique key for messages: "\"BRD-001\"", or
+ * "\"Nyepi\"+2024-03-11" for events; "" for kinds without one. */
+void valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);
+
 /* Counts the characters of a UTF-8 string; false (with the byte offset of
  * the first bad byte in *bad) for invalid UTF-8 or a NUL byte. */
 bool valid_utf8(const char *s, size_t n, size_t *chars, size_t *bad);

@@ -90,6 +90,10 @@ if [ "$run_integration" = 1 ]; then
 	export PGDATABASE=postgres
 	export ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$port
 	export ETL="$root/$build/siprems-etl"
+	# What a test that runs make must pass to reuse this build as it is.
+	ETL_MAKE_ARGS="BUILD=$build"
+	[ "$build" = build-san ] && ETL_MAKE_ARGS="$ETL_MAKE_ARGS SANITIZE=${SANITIZE:-address,undefined}"
+	export ETL_MAKE_ARGS
 	for t in "$root"/tests/integration/test_*.sh; do
 		name=$(basename "$t" .sh)
 		selected "${name#test_}" || selected "$name" || continue

@@ -208,10 +208,6 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	if (stdin_uses > 1)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "load: stdin ('-') can be read only once");
-	if (!o.dry_run)
-		return error_set(err, ETL_EUSAGE, NULL, 0,
-		                 "load: only --dry-run is available yet; loading into the database "
-		                 "is not built yet");
 	o.db = g->db;
 	o.quiet = g->quiet;
 	o.progress = !g->no_progress;

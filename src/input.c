@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,8 +44,9 @@ struct input {
 	size_t plain_len, plain_pos;
 	bool plain_eof;
 
-	int bom_pos; /* UTF-8 BOM bytes matched so far; 3 or -1: decided */
-	bool failed; /* errors stick */
+	EVP_MD_CTX *hash; /* when fingerprinting: SHA-256 of the raw bytes */
+	int bom_pos;      /* UTF-8 BOM bytes matched so far; 3 or -1: decided */
+	bool failed;      /* errors stick */
 	struct etl_error error;
 };
 
@@ -169,6 +172,7 @@ input_close(struct input *in)
 		(void)inflateEnd(&in->z);
 	if (in->cd != (iconv_t)-1)
 		(void)iconv_close(in->cd);
+	EVP_MD_CTX_free(in->hash);
 	if (in->plain != in->raw)
 		free(in->plain);
 	free(in->raw);
@@ -193,6 +197,9 @@ raw_fill(struct input *in, struct etl_error *err)
 			return fail(in, err, ETL_EINPUT, "read error: %s", strerror(errno));
 		if (n == 0)
 			in->raw_eof = true;
+		if (in->hash != NULL && n > 0 &&
+		    EVP_DigestUpdate(in->hash, in->raw + in->raw_len, (size_t)n) != 1)
+			return fail(in, err, ETL_ESYSTEM, "cannot compute the file's fingerprint");
 		in->raw_len += (size_t)n;
 		in->raw_total += (uint64_t)n;
 		break;
@@ -427,4 +434,116 @@ const char *
 input_name(const struct input *in)
 {
 	return in->name;
+}
+
+enum etl_code
+input_fingerprint(const char *path, bool verify, char hex[65], int64_t *size, struct etl_error *err)
+{
+	struct input *in = NULL;
+	char *scratch = NULL;
+	enum etl_code rc = input_open(&in, path, ENC_UTF8, err);
+	if (rc != ETL_OK)
+		return rc;
+	in->hash = EVP_MD_CTX_new();
+	scratch = malloc(PLAIN_CHUNK);
+	if (in->hash == NULL || scratch == NULL ||
+	    EVP_DigestInit_ex(in->hash, EVP_sha256(), NULL) != 1) {
+		rc = error_set(err, ETL_ESYSTEM, in->name, 0, "out of memory");
+		goto out;
+	}
+	if (verify) {
+		/* Decoding reads every byte, so the hash sees them all. */
+		ssize_t n;
+		while ((n = input_read(in, scratch, PLAIN_CHUNK, err)) > 0)
+			;
+		if (n < 0) {
+			rc = err->code;
+			goto out;
+		}
+	} else {
+		do {
+			in->raw_pos = in->raw_len;
+			if (raw_fill(in, err) < 0) {
+				rc = err->code;
+				goto out;
+			}
+		} while (!in->raw_eof);
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	if (EVP_DigestFinal_ex(in->hash, md, &mdlen) != 1 || mdlen != 32) {
+		rc = error_set(err, ETL_ESYSTEM, in->name, 0,
+		               "cannot compute the file's fingerprint");
+		goto out;
+	}
+	for (unsigned i = 0; i < 32; i++)
+		(void)snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	*size = (int64_t)in->raw_total;
+out:
+	free(scratch);
+	input_close(in);
+	return rc;
+}
+
+enum etl_code
+input_spool_stdin(char **path, struct etl_error *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *name = NULL, *buf = NULL;
+	int fd = -1;
+	enum etl_code rc = ETL_OK;
+	*path = NULL;
+	if (asprintf(&name, "%s/siprems-etl-stdin.XXXXXX", tmp && tmp[0] ? tmp : "/tmp") < 0) {
+		name = NULL;
+		rc = error_set(err, ETL_ESYSTEM, "stdin", 0, "out of memory");
+		goto out;
+	}
+	fd = mkstemp(name);
+	if (fd < 0) {
+		rc = error_set(err, ETL_ESYSTEM, "stdin", 0, "cannot create a temporary file: %s",
+		               strerror(errno));
+		goto out;
+	}
+	(void)unlink(name); /* gone with the process, however it ends */
+	buf = malloc(RAW_CHUNK);
+	if (buf == NULL) {
+		rc = error_set(err, ETL_ESYSTEM, "stdin", 0, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, RAW_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = error_set(err, ETL_EINPUT, "stdin", 0, "read error: %s",
+			               strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(fd, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = error_set(err, ETL_ESYSTEM, "stdin", 0,
+				               "cannot spool to a temporary file: %s",
+				               strerror(errno));
+				goto out;
+			}
+			done += w;
+		}
+	}
+	if (asprintf(path, "/proc/self/fd/%d", fd) < 0) {
+		*path = NULL;
+		rc = error_set(err, ETL_ESYSTEM, "stdin", 0, "out of memory");
+		goto out;
+	}
+	fd = -1; /* stays open: the path names it */
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	free(buf);
+	free(name);
+	return rc;
 }

@@ -46,10 +46,12 @@ intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
 	if (it->spec == NULL)
 		return error_set(err, ETL_ESYSTEM, spec, 0, "out of memory");
 	enum kind forced = intake_parse_spec(it->spec, &it->path);
-	it->name = strcmp(it->path, "-") == 0 ? "stdin" : it->path;
+	bool is_stdin = strcmp(it->path, "-") == 0;
+	it->name = is_stdin ? "stdin" : it->path;
+	it->open_path = is_stdin && o->stdin_path != NULL ? o->stdin_path : it->path;
 	it->kind = KIND_NONE;
 
-	rc = input_open(&it->in, it->path, o->enc, err);
+	rc = input_open(&it->in, it->open_path, o->enc, err);
 	if (rc != ETL_OK)
 		return rc;
 	rc = csvrow_open(&it->csv, read_input, it->in, o->delim, it->name, err);
@@ -73,12 +75,46 @@ intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
 }
 
 enum etl_code
-intake_start_rejects(struct intake *it, struct etl_error *err)
+intake_start_rejects(struct intake *it, int64_t resume_at, struct etl_error *err)
 {
 	if (!it->o->write_rejects)
 		return ETL_OK;
-	struct reject_opts ro = {it->o->reject_dir, it->o->delim, it->o->enc, it->o->reject_resume};
+	struct reject_opts ro = {it->o->reject_dir, it->o->delim, it->o->enc, resume_at};
 	return reject_open(&it->rej, &ro, it->path, &it->map, err);
+}
+
+int
+intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error *err)
+{
+	for (int64_t i = 0; i < n; i++) {
+		int got = csvrow_next(it->csv, &it->rec, err);
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			(void)error_set(err, ETL_EINPUT, it->name, 0,
+			                "the file has %lld records, fewer than the %lld the load "
+			                "history says were loaded",
+			                (long long)i, (long long)n);
+			return -1;
+		}
+		if (it->keys == NULL)
+			continue;
+		if (!valid_row(it->o->v, &it->map, &it->rec,
+		               it->map.t->kind == KIND_SALES ? skus : NULL, &it->row, it->why,
+		               sizeof it->why))
+			continue;
+		char key[1024];
+		size_t len = intake_key(it->map.t, &it->row, key, sizeof key);
+		bool added;
+		int64_t *first = keyset_find(it->keys, key, len, true, &added);
+		if (first == NULL) {
+			(void)error_set(err, ETL_ESYSTEM, it->name, it->rec.line, "out of memory");
+			return -1;
+		}
+		if (added)
+			first[0] = it->rec.line;
+	}
+	return 0;
 }
 
 /* Keeps the first few reasons for the terminal. */
@@ -124,25 +160,6 @@ intake_key(const struct table_def *t, const struct valid_row *row, char *buf, si
 	return n;
 }
 
-void
-intake_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
-{
-	size_t n = 0;
-	buf[0] = '\0';
-	for (int k = 0; k < t->nkey && n < size; k++) {
-		const struct value *v = &row->v[t->key[k]];
-		char part[160];
-		if (v->type == V_DATE) {
-			int y, m, d;
-			valid_civil_from_days(v->i, &y, &m, &d);
-			(void)snprintf(part, sizeof part, "%04d-%02d-%02d", y, m, d);
-		} else {
-			valid_show(part, sizeof part, v->s, v->n);
-		}
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? "+" : "", part);
-	}
-}
-
 int
 intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 {
@@ -169,7 +186,7 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 				first[0] = r->line;
 			} else {
 				char shown[400];
-				intake_show_key(it->map.t, &it->row, shown, sizeof shown);
+				valid_show_key(it->map.t, &it->row, shown, sizeof shown);
 				(void)snprintf(it->why, sizeof it->why,
 				               "%s: %s repeats the key of line %lld",
 				               table_key_name(it->map.t), shown,

@@ -1,25 +1,40 @@
 /*
  * load.c — running a load: open every file and recognise its kind, order
  * them users, products, events, sales, then take each through the intake
- * and (unless this is a dry run) into the database.
+ * into the database in batches, with the load history beside it.
+ *
+ * One file:
+ *   fingerprint (SHA-256 of its bytes; a gzip stream is decoded to its end
+ *   first, so a corrupt file loads nothing) -> lock its history entry ->
+ *   already loaded? skip : interrupted? resume after the last committed
+ *   record : start -> batches: COPY, settle every row, write the batch's
+ *   rejects, checkpoint, commit -> record the outcome.
  */
 #include "load.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "copy.h"
 #include "db.h"
 #include "intake.h"
+#include "ledger.h"
+#include "progress.h"
 #include "refdata.h"
+#include "schema.h"
+#include "signals.h"
 #include "valid.h"
+
+#define ANALYZE_ROWS 10000 /* a load that adds this many rows ends with ANALYZE */
 
 void
 load_opts_default(struct load_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->batch_rows = 10000;
+	o->batch_rows = 50000;
 	o->on_conflict = CONFLICT_ERROR;
 	o->max_rejects = -1;
 	o->enc = ENC_UTF8;
@@ -44,6 +59,16 @@ struct job {
 	int order; /* position on the command line */
 };
 
+/* What the files of a run share. */
+struct run {
+	const struct load_opts *o;
+	PGconn *conn;
+	struct schema_facts facts;
+	struct keyset *skus; /* sku -> product id, price */
+	bool skus_stale;     /* products changed since the map was read */
+	int stage_id;
+};
+
 static int
 job_cmp(const void *a, const void *b)
 {
@@ -55,22 +80,18 @@ job_cmp(const void *a, const void *b)
 	return x->order - y->order;
 }
 
+/* Moves the intake's kept reasons and reject file into the result. */
 static void
-finish_file(struct load_file *lf, struct intake *it, double started)
+take_messages(struct load_file *lf, struct intake *it)
 {
-	lf->r.seconds = now() - started;
-	lf->r.rows_read = it->rows_read;
-	lf->r.rows_rejected = it->rows_rejected;
 	const char *rp = reject_path(it->rej);
-	if (rp != NULL) {
-		lf->reject_file = strdup(rp);
-		lf->r.reject_file = lf->reject_file;
-	}
-	for (int i = 0; i < it->nshown && i < 10; i++) {
-		lf->shown[i] = it->shown[i];
+	free(lf->reject_file);
+	lf->reject_file = rp ? strdup(rp) : NULL;
+	lf->r.reject_file = lf->reject_file;
+	for (int i = 0; i < it->nshown && lf->nshown < 10; i++) {
+		lf->shown[lf->nshown++] = it->shown[i];
 		it->shown[i] = NULL;
 	}
-	lf->nshown = it->nshown < 10 ? it->nshown : 10;
 	it->nshown = 0;
 }
 
@@ -90,53 +111,406 @@ fail_file(struct load_file *lf, struct intake *it, const struct etl_error *e)
 	lf->r.reject_file = NULL;
 }
 
+/* The products map for sales files: read again when products changed. */
+static enum etl_code
+ensure_skus(struct run *r, struct etl_error *err)
+{
+	if (r->skus != NULL && !r->skus_stale)
+		return ETL_OK;
+	keyset_free(r->skus);
+	r->skus = keyset_new();
+	if (r->skus == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	r->skus_stale = false;
+	return refdata_load_skus(r->conn, r->skus, err);
+}
+
+/* ---- dry run ------------------------------------------------------------- */
+
 /* A dry run of one file: every row validated, nothing written. */
 static void
-dry_run_file(const struct load_opts *o, struct intake *it, struct keyset *skus,
-             struct load_file *lf)
+dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 {
 	double started = now();
 	struct etl_error e;
 	error_clear(&e);
 	uint64_t valid = 0;
 	int got;
-	bool stopped;
 
-	if (intake_start_rejects(it, &e) != ETL_OK) {
+	if (intake_start_rejects(it, -1, &e) != ETL_OK) {
 		fail_file(lf, it, &e);
 		return;
 	}
-	while ((got = intake_next(it, skus, &e)) == 1) {
+	struct progress *pg =
+	        progress_start(it->name, input_raw_size(it->in), r->o->progress && !r->o->quiet);
+	while ((got = intake_next(it, r->skus, &e)) == 1) {
 		valid++;
+		progress_update(pg, it->rows_read, input_raw_bytes(it->in));
 		/* A later sales file of the run may use this product. */
-		if (it->kind == KIND_PRODUCTS && skus != NULL) {
+		if (it->kind == KIND_PRODUCTS && r->skus != NULL) {
 			const struct table_def *t = it->map.t;
 			const struct value *sku = &it->row.v[table_rule_col(t, RULE_SKU)];
-			int64_t *p = keyset_find(skus, sku->s, sku->n, true, NULL);
+			int64_t *p = keyset_find(r->skus, sku->s, sku->n, true, NULL);
 			if (p != NULL)
 				p[1] = it->row.v[table_rule_col(t, RULE_MONEY)].i;
 		}
 	}
-	stopped = got == INTAKE_STOP;
-	finish_file(lf, it, started);
+	progress_done(pg);
+	lf->r.seconds = now() - started;
+	lf->r.rows_read = it->rows_read;
+	lf->r.rows_rejected = it->rows_rejected;
 	lf->r.rows_loaded = valid;
+	take_messages(lf, it);
 	if (got < 0) {
 		fail_file(lf, it, &e);
-	} else if (stopped) {
+	} else if (got == INTAKE_STOP) {
 		lf->code = ETL_ESTOPPED;
 		lf->r.status = "stopped";
 		(void)error_set(&lf->error, ETL_ESTOPPED, it->name, 0,
 		                "stopped: more than %lld rows rejected (--max-rejects)",
-		                (long long)o->max_rejects);
-	} else if (it->rows_rejected > 0) {
-		lf->code = ETL_REJECTED;
-		lf->r.status = "partial";
+		                (long long)r->o->max_rejects);
 	} else {
-		lf->code = ETL_OK;
-		lf->r.status = "loaded";
+		lf->code = it->rows_rejected > 0 ? ETL_REJECTED : ETL_OK;
+		lf->r.status = it->rows_rejected > 0 ? "partial" : "loaded";
 	}
 	if (reject_flush(it->rej, false, &e) != ETL_OK)
 		fail_file(lf, it, &e);
+}
+
+/* ---- a real load of one file ------------------------------------------- */
+
+/* How a file's batches ended. */
+enum end { END_EOF, END_MAX_REJECTS, END_SIGNAL, END_ERROR };
+
+static void
+set_counts(struct load_file *lf, const struct ledger *led)
+{
+	lf->r.rows_read = (uint64_t)led->rows_read;
+	lf->r.rows_loaded = (uint64_t)led->rows_loaded;
+	lf->r.rows_updated = (uint64_t)led->rows_updated;
+	lf->r.rows_skipped = (uint64_t)led->rows_skipped;
+	lf->r.rows_rejected = (uint64_t)led->rows_rejected;
+}
+
+/* The batches of one file, from the intake's position on. */
+static enum end
+run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct ledger *led,
+            const struct ledger *base, struct etl_error *err)
+{
+	const struct load_opts *o = r->o;
+	struct progress *pg =
+	        progress_start(it->name, input_raw_size(it->in), o->progress && !o->quiet);
+	enum end end = END_EOF;
+	bool more = true;
+
+	while (more) {
+		if (signals_received()) {
+			end = END_SIGNAL;
+			break;
+		}
+		if (copy_begin(sink, err) != ETL_OK) {
+			end = END_ERROR;
+			break;
+		}
+		uint64_t first = it->rows_read;
+		uint64_t rejected_before = it->rows_rejected;
+		while (it->rows_read - first < (uint64_t)o->batch_rows) {
+			int got = intake_next(it, r->skus, err);
+			if (got == 1) {
+				if (copy_add(sink, &it->row, &it->rec, err) != ETL_OK) {
+					end = END_ERROR;
+					break;
+				}
+			} else if (got == 0) {
+				more = false;
+				break;
+			} else if (got == INTAKE_STOP) {
+				end = END_MAX_REJECTS;
+				more = false;
+				break;
+			} else {
+				end = END_ERROR;
+				break;
+			}
+			if (signals_received()) {
+				end = END_SIGNAL;
+				break;
+			}
+			progress_update(pg, (uint64_t)base->records_done + it->rows_read,
+			                input_raw_bytes(it->in));
+		}
+		if (end == END_ERROR || end == END_SIGNAL) {
+			copy_abort(sink, end == END_SIGNAL ? "interrupted" : "stopped");
+			break;
+		}
+		struct copy_outcome out;
+		if (copy_end(sink, &out, err) != ETL_OK) {
+			end = signals_received() ? END_SIGNAL : END_ERROR;
+			break;
+		}
+		struct csvrow_record rec;
+		bool failed = false;
+		for (int i = 0; i < out.nrejects && !failed; i++) {
+			copy_row_record(sink, out.rejects[i].row, &rec);
+			failed = intake_reject(it, rec.nfields, rec.fields, rec.lens, rec.line,
+			                       out.rejects[i].reason, err) != ETL_OK;
+		}
+		bool rejected = it->rows_rejected > rejected_before;
+		led->rows_loaded += out.loaded;
+		led->rows_updated += out.updated;
+		led->rows_skipped += out.skipped;
+		led->rows_read = base->rows_read + (int64_t)it->rows_read;
+		led->rows_rejected = base->rows_rejected + (int64_t)it->rows_rejected;
+		led->records_done = base->records_done + (int64_t)it->rows_read;
+		if (!failed && it->rej != NULL) {
+			/* The rejects reach the disk before the commit that counts them. */
+			failed = reject_flush(it->rej, rejected, err) != ETL_OK;
+			led->reject_bytes = (int64_t)reject_offset(it->rej);
+			const char *rp = reject_path(it->rej);
+			(void)snprintf(led->reject_file, sizeof led->reject_file, "%s",
+			               rp ? rp : "");
+		}
+		if (failed || ledger_checkpoint(r->conn, led, err) != ETL_OK ||
+		    copy_commit(sink, err) != ETL_OK) {
+			copy_abort(sink, NULL);
+			end = END_ERROR;
+			break;
+		}
+		if (o->max_rejects >= 0 && it->rows_rejected > (uint64_t)o->max_rejects) {
+			end = END_MAX_REJECTS;
+			break;
+		}
+	}
+	progress_done(pg);
+	return end;
+}
+
+static void
+load_file(struct run *r, struct intake *it, struct load_file *lf)
+{
+	const struct load_opts *o = r->o;
+	const char *kind = it->map.t->name;
+	double started = now();
+	struct etl_error e;
+	struct ledger led, base;
+	struct copy_sink *sink = NULL;
+	bool locked = false, in_file_txn = false;
+	char fp[65];
+	int64_t size;
+	error_clear(&e);
+
+	/* The whole file first: its fingerprint, and a gzip stream decoded to
+	 * its end, so that a damaged file loads nothing at all. */
+	if (input_fingerprint(it->open_path, true, fp, &size, &e) != ETL_OK) {
+		if (strcmp(e.file, it->open_path) == 0)
+			(void)snprintf(e.file, sizeof e.file, "%s", it->name);
+		fail_file(lf, it, &e);
+		return;
+	}
+	bool waited;
+	if (ledger_lock(r->conn, fp, kind, &waited, &e) != ETL_OK) {
+		fail_file(lf, it, &e);
+		return;
+	}
+	locked = true;
+	if (waited && !o->quiet)
+		warnx_etl("%s: waited for another siprems-etl loading the same file", it->name);
+	bool found;
+	if (ledger_latest(r->conn, fp, kind, &led, &found, &e) != ETL_OK) {
+		fail_file(lf, it, &e);
+		goto out;
+	}
+	if (found && ledger_completed(&led) && !o->force) {
+		/* Loaded before (the name may differ): nothing to do. */
+		lf->code = ETL_OK;
+		lf->r.status = "skipped";
+		lf->r.rows_read = lf->r.rows_skipped = (uint64_t)led.rows_read;
+		if (!o->quiet)
+			warnx_etl("%s: loaded before (load %lld, same content); skipped, --force "
+			          "loads it "
+			          "again",
+			          it->name, (long long)led.load_id);
+		goto out;
+	}
+	bool resume = found && !ledger_completed(&led) && !o->force && !o->single_transaction;
+	if (resume) {
+		if (ledger_resume(r->conn, &led, &e) != ETL_OK) {
+			fail_file(lf, it, &e);
+			goto out;
+		}
+	} else {
+		struct ledger fresh;
+		memset(&fresh, 0, sizeof fresh);
+		memcpy(fresh.fingerprint, fp, sizeof fresh.fingerprint);
+		(void)snprintf(fresh.kind, sizeof fresh.kind, "%s", kind);
+		led = fresh;
+		static const char *const modes[] = {"error", "skip", "update"};
+		if (ledger_start(r->conn, &led, it->name, size, modes[o->on_conflict], &e) !=
+		    ETL_OK) {
+			fail_file(lf, it, &e);
+			goto out;
+		}
+	}
+	base = led;
+	if (it->kind == KIND_SALES && ensure_skus(r, &e) != ETL_OK) {
+		fail_file(lf, it, &e);
+		goto out;
+	}
+	if (resume && led.records_done > 0) {
+		if (intake_skip(it, led.records_done, r->skus, &e) != ETL_OK) {
+			fail_file(lf, it, &e);
+			goto out;
+		}
+		if (!o->quiet)
+			warnx_etl("%s: resuming load %lld after %lld rows already committed",
+			          it->name, (long long)led.load_id, (long long)led.records_done);
+	}
+	if (intake_start_rejects(it, resume ? led.reject_bytes : -1, &e) != ETL_OK) {
+		fail_file(lf, it, &e);
+		goto out;
+	}
+	struct copy_opts co = {
+	        r->conn, &it->map, o->on_conflict, &r->facts, o->single_transaction, ++r->stage_id};
+	if (copy_open(&sink, &co, &e) != ETL_OK) {
+		fail_file(lf, it, &e);
+		goto out;
+	}
+	if (o->single_transaction) {
+		if (db_exec(r->conn, "BEGIN", &e) != ETL_OK) {
+			fail_file(lf, it, &e);
+			goto out;
+		}
+		in_file_txn = true;
+	}
+
+	enum end end = run_batches(r, it, sink, &led, &base, &e);
+	if (end == END_EOF && in_file_txn) {
+		in_file_txn = false;
+		if (copy_finish(sink, &e) != ETL_OK)
+			end = END_ERROR;
+	}
+	if (end != END_EOF) {
+		if (in_file_txn) {
+			/* All or nothing: a stopped file leaves nothing. */
+			copy_abort_all(sink);
+			in_file_txn = false;
+			led = base;
+		}
+		/* The reject file goes back to what the committed batches wrote. */
+		if (it->rej != NULL)
+			(void)reject_truncate(it->rej, (uint64_t)led.reject_bytes, NULL);
+	}
+	const char *status;
+	char msg[1400];
+	msg[0] = '\0';
+	switch (end) {
+	case END_EOF:
+		status = led.rows_rejected > 0 ? "partial" : "loaded";
+		lf->code = led.rows_rejected > 0 ? ETL_REJECTED : ETL_OK;
+		break;
+	case END_MAX_REJECTS:
+		status = "stopped";
+		lf->code = ETL_ESTOPPED;
+		(void)snprintf(
+		        msg, sizeof msg,
+		        "stopped: more than %lld rows rejected (--max-rejects); the next run "
+		        "resumes after row %lld",
+		        (long long)o->max_rejects, (long long)led.records_done);
+		break;
+	case END_SIGNAL:
+		status = "stopped";
+		lf->code = ETL_ESTOPPED;
+		(void)snprintf(msg, sizeof msg,
+		               "interrupted by %s; the open batch was rolled back, the next run "
+		               "resumes after row %lld",
+		               signals_received() == SIGTERM ? "SIGTERM" : "SIGINT",
+		               (long long)led.records_done);
+		break;
+	default:
+		status = "failed";
+		lf->code = e.code == ETL_OK ? ETL_EDB : e.code;
+		(void)snprintf(msg, sizeof msg, "%s; the next run resumes after row %lld", e.msg,
+		               (long long)led.records_done);
+		break;
+	}
+	lf->r.status = status;
+	set_counts(lf, &led);
+	if (msg[0] != '\0')
+		(void)error_set(&lf->error, lf->code, it->name, 0, "%s", msg);
+	if (PQstatus(r->conn) == CONNECTION_OK) {
+		struct etl_error fe;
+		if (ledger_finish(r->conn, &led, status, msg[0] ? msg : NULL, &fe) != ETL_OK &&
+		    lf->code == ETL_OK) {
+			lf->code = ETL_EDB;
+			lf->error = fe;
+		}
+	}
+	if (it->kind == KIND_PRODUCTS && led.rows_loaded + led.rows_updated > 0)
+		r->skus_stale = true;
+	/* Fresh statistics for the forecasting queries that follow a load. */
+	if (end == END_EOF && led.rows_loaded + led.rows_updated >= ANALYZE_ROWS &&
+	    PQstatus(r->conn) == CONNECTION_OK) {
+		char sql[64];
+		(void)snprintf(sql, sizeof sql, "ANALYZE %s", it->map.t->table);
+		(void)db_exec(r->conn, sql, NULL);
+	}
+out:
+	if (in_file_txn)
+		copy_abort_all(sink);
+	copy_close(sink);
+	if (locked && PQstatus(r->conn) == CONNECTION_OK)
+		ledger_unlock(r->conn, fp, kind);
+	take_messages(lf, it);
+	if (strcmp(lf->r.status ? lf->r.status : "", "failed") == 0 && lf->code == ETL_EINPUT)
+		fail_file(lf, it, &lf->error);
+	lf->r.seconds = now() - started;
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+/* Notices of ANALYZE for tables the role does not own are not news. */
+static void
+quiet_notices(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static enum etl_code
+connect_run(struct run *r, struct etl_error *err)
+{
+	const struct load_opts *o = r->o;
+	r->conn = db_open(o->db, err);
+	if (r->conn == NULL)
+		return err->code;
+	(void)PQsetNoticeProcessor(r->conn, quiet_notices, NULL);
+	const char *tz = o->timezone ? o->timezone : "UTC";
+	const char *params[1] = {tz};
+	enum etl_code rc = db_exec(r->conn,
+	                           "SET synchronous_commit = off; SET client_encoding = 'UTF8'; "
+	                           "SET DateStyle = 'ISO, YMD'",
+	                           err);
+	if (rc != ETL_OK)
+		return rc;
+	PGresult *res =
+	        db_query(r->conn, "SELECT set_config('TimeZone', $1, false)", 1, params, err);
+	if (res == NULL)
+		return ETL_EDB;
+	PQclear(res);
+	struct schema_result sr;
+	rc = schema_ensure(r->conn, false, NULL, &sr, &r->facts, err);
+	/* A handful of changes are worth naming; a whole new schema is not. */
+	if (rc == ETL_OK && !o->quiet && sr.applied > 5)
+		(void)fprintf(
+		        stderr,
+		        "siprems-etl: schema: %d changes applied (recorded in etl_schema_log)\n",
+		        sr.applied);
+	else if (rc == ETL_OK && !o->quiet)
+		for (int i = 0; i < sr.nlines; i++)
+			if (strstr(sr.lines[i], ": present as ") == NULL)
+				(void)fprintf(stderr, "siprems-etl: schema: %s\n", sr.lines[i]);
+	schema_result_free(&sr);
+	return rc;
 }
 
 enum etl_code
@@ -145,17 +519,29 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 {
 	struct validator *v = NULL;
 	struct job *jobs = NULL;
-	struct keyset *skus = NULL;
-	PGconn *conn = NULL;
+	struct run r;
+	char *stdin_path = NULL;
 	enum etl_code rc;
 	memset(run, 0, sizeof *run);
+	memset(&r, 0, sizeof r);
+	r.o = o;
 
 	struct valid_opts vo = {o->sku_pattern, o->timezone, o->allow_future, false, 0};
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;
-	struct intake_opts io = {o->enc, o->delim, v,  o->reject_dir,
-	                         true,   true,     -1, o->max_rejects};
+	/* A real load reads stdin from a spool it can fingerprint and reread. */
+	for (int i = 0; i < nspecs && !o->dry_run; i++) {
+		const char *file;
+		(void)intake_parse_spec(specs[i], &file);
+		if (strcmp(file, "-") == 0) {
+			rc = input_spool_stdin(&stdin_path, err);
+			if (rc != ETL_OK)
+				goto out;
+		}
+	}
+	struct intake_opts io = {o->enc, o->delim,       v,         o->reject_dir, true,
+	                         true,   o->max_rejects, stdin_path};
 
 	jobs = calloc((size_t)nspecs, sizeof *jobs);
 	run->files = calloc((size_t)nspecs, sizeof *run->files);
@@ -174,21 +560,26 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	if (o->dry_run) {
 		/* SKU references are checked when a database is reachable. */
 		struct etl_error cerr;
-		conn = db_open(o->db, &cerr);
-		if (conn != NULL) {
-			skus = keyset_new();
-			if (skus == NULL || refdata_load_skus(conn, skus, &cerr) != ETL_OK) {
-				keyset_free(skus);
-				skus = NULL;
+		r.conn = db_open(o->db, &cerr);
+		if (r.conn != NULL) {
+			r.skus = keyset_new();
+			if (r.skus == NULL || refdata_load_skus(r.conn, r.skus, &cerr) != ETL_OK) {
+				keyset_free(r.skus);
+				r.skus = NULL;
 			}
 		}
-		if (skus == NULL)
+		if (r.skus == NULL)
 			warnx_etl("%s; SKU references of sales files are not checked",
-			          conn == NULL ? "no database reachable"
-			                       : "cannot read the products");
-		run->database_checked = skus != NULL;
-		PQfinish(conn);
-		conn = NULL;
+			          r.conn == NULL ? "no database reachable"
+			                         : "cannot read the products");
+		run->database_checked = r.skus != NULL;
+		PQfinish(r.conn);
+		r.conn = NULL;
+	} else {
+		rc = connect_run(&r, err);
+		if (rc != ETL_OK)
+			goto out;
+		signals_install();
 	}
 
 	rc = ETL_OK;
@@ -199,14 +590,31 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		(void)intake_parse_spec(specs[j->order], &file);
 		lf->file = strdup(file);
 		lf->r.file = lf->file ? lf->file : "?";
+		lf->r.status = "failed";
 		if (j->open_rc != ETL_OK) {
 			fail_file(lf, NULL, &j->open_err);
 			lf->r.kind = j->it && j->it->kind != KIND_NONE
 			                     ? table_get(j->it->kind)->name
 			                     : NULL;
+		} else if (!o->dry_run && signals_received()) {
+			/* Interrupted before this file began: it stays as it was. */
+			lf->r.kind = table_get(j->it->kind)->name;
+			lf->r.status = "stopped";
+			lf->code = ETL_ESTOPPED;
+			(void)error_set(&lf->error, ETL_ESTOPPED, j->it->name, 0,
+			                "not started: the run was interrupted");
+		} else if (!o->dry_run && PQstatus(r.conn) != CONNECTION_OK) {
+			lf->r.kind = table_get(j->it->kind)->name;
+			struct etl_error cerr;
+			(void)error_set(&cerr, ETL_EDB, j->it->name, 0,
+			                "not loaded: the connection to the database was lost");
+			fail_file(lf, j->it, &cerr);
 		} else {
 			lf->r.kind = table_get(j->it->kind)->name;
-			dry_run_file(o, j->it, skus, lf);
+			if (o->dry_run)
+				dry_run_file(&r, j->it, lf);
+			else
+				load_file(&r, j->it, lf);
 		}
 		struct etl_error cerr;
 		if (intake_close(j->it, &cerr) != ETL_OK && lf->code != ETL_EINPUT)
@@ -218,8 +626,10 @@ out:
 	for (int i = 0; jobs != NULL && i < nspecs; i++)
 		(void)intake_close(jobs[i].it, NULL);
 	free(jobs);
-	keyset_free(skus);
+	keyset_free(r.skus);
+	PQfinish(r.conn);
 	valid_close(v);
+	free(stdin_path);
 	return rc;
 }
 

@@ -189,14 +189,27 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 	if (o->resume_at > 0) {
 		/* Keep what the committed batches rejected; drop the rest. */
 		w->fd = open(w->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (w->fd < 0 || fchmod(w->fd, 0600) != 0 ||
-		    ftruncate(w->fd, (off_t)o->resume_at) != 0 || lseek(w->fd, 0, SEEK_END) < 0) {
+		struct stat st;
+		if (w->fd < 0 || fchmod(w->fd, 0600) != 0 || fstat(w->fd, &st) != 0) {
 			rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s",
 			               strerror(errno));
 			goto out;
 		}
-		w->created = true;
-		w->offset = (uint64_t)o->resume_at;
+		off_t keep = (off_t)o->resume_at;
+		if (st.st_size < keep) {
+			/* Someone shortened or removed it since. */
+			warnx_etl("%s: shorter than the load history says; rows rejected by the "
+			          "earlier attempt may be missing from it",
+			          w->path);
+			keep = st.st_size;
+		}
+		if (ftruncate(w->fd, keep) != 0 || lseek(w->fd, 0, SEEK_END) < 0) {
+			rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s",
+			               strerror(errno));
+			goto out;
+		}
+		w->created = keep > 0;
+		w->offset = (uint64_t)keep;
 	} else if (unlink(w->path) != 0 && errno != ENOENT) {
 		rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot remove the old reject file: %s",
 		               strerror(errno));

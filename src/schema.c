@@ -48,7 +48,7 @@ struct stmt {
 	char ref_table[NAMELEN], ref_col[NAMELEN];
 	char labels[8][NAMELEN];
 	int nlabels;
-	struct sql_col tcols[16];
+	struct sql_col tcols[32];
 	int ntcols;
 	char *sql;
 };
@@ -196,10 +196,12 @@ parse_table_body(const char *p, struct stmt *s)
 	if (!is_punct(&t, '('))
 		return NULL;
 	for (;;) {
+		if (s->ntcols == (int)(sizeof s->tcols / sizeof s->tcols[0]))
+			return NULL;
 		struct sql_col *c = &s->tcols[s->ntcols];
 		memset(c, 0, sizeof *c);
 		p = next_tok(p, &t);
-		if (t.type != T_WORD || s->ntcols == 16)
+		if (t.type != T_WORD)
 			return NULL;
 		const char *def_start = t.start;
 		lower_copy(c->name, t.text);

@@ -768,6 +768,25 @@ valid_row(const struct validator *v, const struct colmap *m, const struct csvrow
 	return true;
 }
 
+void
+valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int k = 0; k < t->nkey && n < size; k++) {
+		const struct value *v = &row->v[t->key[k]];
+		char part[160];
+		if (v->type == V_DATE) {
+			int y, m, d;
+			valid_civil_from_days(v->i, &y, &m, &d);
+			(void)snprintf(part, sizeof part, "%04d-%02d-%02d", y, m, d);
+		} else {
+			valid_show(part, sizeof part, v->s, v->n);
+		}
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? "+" : "", part);
+	}
+}
+
 /* ---- set-up -------------------------------------------------------------- */
 
 static bool

@@ -80,6 +80,36 @@ new_db() {
 	echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"
 }
 
+# json_check FILE: checks a --summary-json file against SPEC's shape, with
+# the counts adding up per file and in total; prints
+# "file:status:read:loaded:rejected ..." and the exit code.
+json_check() {
+	python3 - "$1" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) == {"files", "totals", "exit_code"}, d.keys()
+keys = ["rows_read", "rows_loaded", "rows_updated", "rows_skipped", "rows_rejected"]
+for f in d["files"]:
+    assert set(f) == {"file", "kind", "status", "reject_file", "seconds", *keys}, f.keys()
+    assert f["status"] in ("loaded", "partial", "skipped", "failed", "stopped")
+    assert f["rows_read"] == sum(f[k] for k in keys[1:]), f
+for k in keys:
+    assert d["totals"][k] == sum(f[k] for f in d["files"]), k
+print(" ".join(f'{f["file"]}:{f["status"]}:{f["rows_read"]}:{f["rows_loaded"]}:{f["rows_rejected"]}' for f in d["files"]), d["exit_code"])
+EOF
+}
+
+# json_counts FILE: after the same checks, "file:status:read:loaded:updated:
+# skipped:rejected" per file.
+json_counts() {
+	json_check "$1" >/dev/null || return 1
+	python3 - "$1" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(":".join(str(f[k]) for k in ("file", "status", "rows_read", "rows_loaded", "rows_updated", "rows_skipped", "rows_rejected")) for f in d["files"]))
+EOF
+}
+
 finish() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" = 0 ]

@@ -7,24 +7,6 @@
 cd "$T_TMP" || exit 1
 nodb=(--db "host=/nonexistent dbname=none connect_timeout=1")
 
-# Checks a --summary-json file: SPEC's shape, counts adding up per file and
-# in total; prints "status read loaded rejected" of each file.
-json_check() {
-	python3 - "$1" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-assert set(d) == {"files", "totals", "exit_code"}, d.keys()
-keys = ["rows_read", "rows_loaded", "rows_updated", "rows_skipped", "rows_rejected"]
-for f in d["files"]:
-    assert set(f) == {"file", "kind", "status", "reject_file", "seconds", *keys}, f.keys()
-    assert f["status"] in ("loaded", "partial", "skipped", "failed", "stopped")
-    assert f["rows_read"] == sum(f[k] for k in keys[1:]), f
-for k in keys:
-    assert d["totals"][k] == sum(f[k] for f in d["files"]), k
-print(" ".join(f'{f["file"]}:{f["status"]}:{f["rows_read"]}:{f["rows_loaded"]}:{f["rows_rejected"]}' for f in d["files"]), d["exit_code"])
-EOF
-}
-
 # --- a clean file --------------------------------------------------------------
 printf 'sku,name,category,variation,price,stock\nBRD-001,Roti Tawar,Roti,,15000,10\nMLK-001,Susu Segar,Minuman,1L,18500.50,\n' >products.csv
 etl "${nodb[@]}" load --dry-run --summary-json s.json products.csv

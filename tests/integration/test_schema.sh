@@ -127,7 +127,8 @@ expect_match "$err" "cannot create idx_events_type: must be owner of table event
 
 # --- an installed binary needs nothing from the source tree --------------------
 stage="$T_TMP/stage"
-run make -C "$ROOT" --no-print-directory install PREFIX=/opt/etl DESTDIR="$stage" BUILD="$(basename "$(dirname "$ETL")")"
+# shellcheck disable=SC2086
+run make -C "$ROOT" --no-print-directory install PREFIX=/opt/etl DESTDIR="$stage" ${ETL_MAKE_ARGS:-}
 expect_rc 0 "make install with PREFIX and DESTDIR succeeds"
 expect_eq "$(stat -c %a "$stage/opt/etl/bin/siprems-etl" 2>/dev/null)" "755" "the binary is installed under DESTDIR/PREFIX/bin"
 mkdir -p "$T_TMP/elsewhere"

@@ -1,0 +1,99 @@
+/*
+ * copy.h — the database stage: validated rows into a table with COPY, one
+ * transaction per batch.
+ *
+ * Sales rows go straight into transactions.  Rows of the kinds with a
+ * unique key go into a temporary staging table, then one INSERT … ON
+ * CONFLICT per batch says which keys already existed (rejected or skipped)
+ * or, with --on-conflict update, which rows were inserted, changed or found
+ * unchanged.  A batch the server refuses (a constraint or trigger the
+ * validator does not know) is rolled back and retried in savepoints until
+ * every good row is in and every bad one is named with the server's reason.
+ * Errors that are not about a row (permissions, a lost connection, a
+ * timeout) end the batch and are returned.
+ *
+ * The sink only reports outcomes; the caller writes rejects and the load
+ * history in the batch's transaction before copy_commit().
+ */
+#ifndef SIPREMS_COPY_H
+#define SIPREMS_COPY_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "colmap.h"
+#include "error.h"
+#include "load.h"
+#include "schema.h"
+#include "valid.h"
+
+struct copy_sink;
+
+struct copy_reject {
+	int row;      /* index in the batch */
+	char *reason; /* owned by the sink, valid until the next batch */
+};
+
+/* What one batch came to. */
+struct copy_outcome {
+	int64_t loaded, updated, skipped;
+	struct copy_reject *rejects;
+	int nrejects;
+};
+
+struct copy_opts {
+	PGconn *conn;
+	const struct colmap *map; /* which columns the file has */
+	enum on_conflict on_conflict;
+	const struct schema_facts *facts;
+	bool single_transaction; /* batches are savepoints of one transaction */
+	int stage_id;            /* makes the staging table's name unique */
+};
+
+/*
+ * Prepares loading a file of map's kind: the column list, the staging table
+ * (for kinds with a unique key) and the statements.  Returns ETL_OK or
+ * ETL_EDB.  Free with copy_close().
+ */
+enum etl_code copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *err);
+
+/* Starts a batch: a transaction (or savepoint) and a COPY. */
+enum etl_code copy_begin(struct copy_sink *s, struct etl_error *err);
+
+/*
+ * Adds a row: row are its values, rec its record as read (kept for a reject
+ * file).  A plaintext password is hashed here.  Rows stream to the server
+ * while the batch grows.  Returns ETL_OK, ETL_EDB or ETL_ESYSTEM.
+ */
+enum etl_code copy_add(struct copy_sink *s, const struct valid_row *row,
+                       const struct csvrow_record *rec, struct etl_error *err);
+
+/* Rows in the current batch. */
+int copy_rows(const struct copy_sink *s);
+
+/*
+ * Ends the batch's COPY and settles every row (isolating refused ones).
+ * The transaction stays open for the caller's bookkeeping.  Returns ETL_OK
+ * with out filled, or ETL_EDB (the batch is rolled back).
+ */
+enum etl_code copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err);
+
+/* The record of batch row i as read, for its reject file line. */
+void copy_row_record(struct copy_sink *s, int i, struct csvrow_record *rec);
+
+/* Commits the batch (or releases its savepoint). */
+enum etl_code copy_commit(struct copy_sink *s, struct etl_error *err);
+
+/* Abandons the open batch: ends a running COPY with why, rolls back. */
+void copy_abort(struct copy_sink *s, const char *why);
+
+/* With single_transaction: commits the file's transaction (copy_finish) or
+ * rolls all of it back (copy_abort_all). */
+enum etl_code copy_finish(struct copy_sink *s, struct etl_error *err);
+void copy_abort_all(struct copy_sink *s);
+
+/* Drops the staging table and frees s; s may be NULL. */
+void copy_close(struct copy_sink *s);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * pwhash.h — plaintext passwords as werkzeug-compatible hashes.
+ *
+ * "pbkdf2:sha256:600000$<salt>$<hex>": PBKDF2-HMAC-SHA256 from OpenSSL's
+ * libcrypto, 600000 iterations (werkzeug's own default for pbkdf2), a
+ * 16-character salt of letters and digits as werkzeug's gen_salt() makes,
+ * so the app's check_password_hash() verifies it.
+ */
+#ifndef SIPREMS_PWHASH_H
+#define SIPREMS_PWHASH_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+#define PWHASH_ITERATIONS 600000
+#define PWHASH_LEN        128 /* room for the hash and its NUL */
+
+/*
+ * Hashes the n bytes of password into out.  iterations 0 means the default.
+ * Returns ETL_OK, or ETL_ESYSTEM when no random salt can be had.
+ */
+enum etl_code pwhash_make(const char *password, size_t n, unsigned iterations, char out[PWHASH_LEN],
+                          struct etl_error *err);
+
+/* Writes n random letters and digits into out (and a NUL); false when the
+ * system has no randomness to give. */
+int pwhash_random_word(char *out, size_t n);
+
+#endif

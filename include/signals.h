@@ -1,0 +1,24 @@
+/*
+ * signals.h — SIGINT and SIGTERM during a load.
+ *
+ * The handler only notes the signal and, when a query runs, asks the server
+ * to cancel it (PQcancel() is safe in a signal handler), so that a long COPY
+ * stops at once.  The load then rolls its open batch back, records where it
+ * stopped and ends with exit status 5.
+ */
+#ifndef SIPREMS_SIGNALS_H
+#define SIPREMS_SIGNALS_H
+
+#include <libpq-fe.h>
+
+/* Installs the handlers for SIGINT and SIGTERM. */
+void signals_install(void);
+
+/* The signal received (SIGINT, SIGTERM), or 0. */
+int signals_received(void);
+
+/* The query to cancel when a signal comes (NULL: none).  The caller keeps
+ * ownership; set it back to NULL before freeing it. */
+void signals_set_cancel(PGcancel *cancel);
+
+#endif

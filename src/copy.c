@@ -1,0 +1,810 @@
+/*
+ * copy.c — COPY batches, conflicts and the isolation of refused rows.
+ */
+#include "copy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "encode.h"
+#include "pwhash.h"
+#include "signals.h"
+
+#define SEND_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
+#define RETRIES    5            /* for deadlocks and serialization failures */
+
+struct copy_sink {
+	PGconn *conn;
+	const struct table_def *t;
+	enum on_conflict mode;
+	const char *labels[4];
+	bool single_txn;
+	PGcancel *cancel;
+
+	int ncols;
+	int col[COLMAP_MAXCOLS]; /* table columns sent, in order */
+	int alt[COLMAP_MAXCOLS]; /* a second source of the column (password for
+	                            password_hash), used when the first is empty */
+	struct buf copy_sql;     /* COPY … FROM STDIN */
+	struct buf insert_sql;   /* staged kinds: INSERT … ON CONFLICT … */
+	bool staged;
+	char stage[48];
+
+	/* The batch. */
+	struct buf data; /* encoded rows */
+	size_t sent;     /* bytes of data already streamed */
+	struct buf orig; /* records as read: n, then (len, bytes) per field */
+	struct buf keys; /* each row's key as shown in messages, NUL-ended */
+	size_t *key_off;
+	size_t *off; /* row i is data[off[i], off[i+1]) */
+	size_t *orig_off;
+	long *line;
+	int n, cap;
+	bool in_copy;
+	bool in_batch;
+
+	struct copy_reject *rejects;
+	int nrej, rejcap;
+	bool oom;      /* a reject could not be recorded */
+	char **fields; /* scratch for copy_row_record() */
+	size_t *lens;
+	int fcap;
+};
+
+/* ---- SQL helpers --------------------------------------------------------- */
+
+static void
+buf_str(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
+
+static void buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+buf_fmt(struct buf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* Appends the sent columns as "a, b, c", each prefixed with prefix. */
+static void
+col_list(struct copy_sink *s, struct buf *b, const char *prefix, bool skip_key)
+{
+	bool first = true;
+	for (int i = 0; i < s->ncols; i++) {
+		const struct col_def *c = &s->t->cols[s->col[i]];
+		if (skip_key && (c->flags & COL_KEY))
+			continue;
+		buf_fmt(b, "%s%s%s", first ? "" : ", ", prefix, c->db_column);
+		first = false;
+	}
+}
+
+static void
+key_list(const struct table_def *t, struct buf *b, const char *prefix)
+{
+	for (int k = 0; k < t->nkey; k++)
+		buf_fmt(b, "%s%s%s", k ? ", " : "", prefix, t->cols[t->key[k]].db_column);
+}
+
+static void
+key_join(const struct table_def *t, struct buf *b, const char *l, const char *r)
+{
+	for (int k = 0; k < t->nkey; k++)
+		buf_fmt(b, "%s%s.%s = %s.%s", k ? " AND " : "", l, t->cols[t->key[k]].db_column, r,
+		        t->cols[t->key[k]].db_column);
+}
+
+static bool
+has_non_key(const struct copy_sink *s)
+{
+	for (int i = 0; i < s->ncols; i++)
+		if (!(s->t->cols[s->col[i]].flags & COL_KEY))
+			return true;
+	return false;
+}
+
+/* The ON CONFLICT statement.  With error/skip it returns the batch rows
+ * whose key existed; with update, every row with i(nserted), u(pdated) or
+ * s (unchanged). */
+static void
+build_insert(struct copy_sink *s)
+{
+	struct buf *b = &s->insert_sql;
+	const struct table_def *t = s->t;
+	bool update = s->mode == CONFLICT_UPDATE && has_non_key(s);
+	buf_fmt(b, "WITH done AS (INSERT INTO %s AS t (", t->table);
+	col_list(s, b, "", false);
+	buf_str(b, ") SELECT ");
+	col_list(s, b, "", false);
+	buf_fmt(b, " FROM %s ORDER BY etl_ord ON CONFLICT (", s->stage);
+	key_list(t, b, "");
+	if (update) {
+		buf_str(b, ") DO UPDATE SET ");
+		bool first = true;
+		for (int i = 0; i < s->ncols; i++) {
+			const struct col_def *c = &t->cols[s->col[i]];
+			if (c->flags & COL_KEY)
+				continue;
+			buf_fmt(b, "%s%s = EXCLUDED.%s", first ? "" : ", ", c->db_column,
+			        c->db_column);
+			first = false;
+		}
+		if (t->kind == KIND_USERS)
+			buf_str(b, ", updated_at = now()");
+		buf_str(b, " WHERE (");
+		col_list(s, b, "t.", true);
+		buf_str(b, ") IS DISTINCT FROM (");
+		col_list(s, b, "EXCLUDED.", true);
+		buf_str(b, ") RETURNING ");
+		key_list(t, b, "t.");
+		buf_str(b, ", t.xmax = 0 AS etl_inserted) SELECT s.etl_ord, CASE WHEN "
+		           "d.etl_inserted IS NULL THEN 's' WHEN d.etl_inserted THEN 'i' ELSE 'u' "
+		           "END FROM ");
+		buf_fmt(b, "%s s LEFT JOIN done d ON ", s->stage);
+		key_join(t, b, "d", "s");
+		buf_str(b, " ORDER BY 1");
+	} else {
+		buf_str(b, ") DO NOTHING RETURNING ");
+		key_list(t, b, "t.");
+		buf_fmt(b,
+		        ") SELECT s.etl_ord FROM %s s WHERE NOT EXISTS (SELECT 1 FROM done d "
+		        "WHERE ",
+		        s->stage);
+		key_join(t, b, "d", "s");
+		buf_str(b, ") ORDER BY 1");
+	}
+}
+
+/* Creates the staging table with the target's own column types. */
+static enum etl_code
+create_stage(struct copy_sink *s, int stage_id, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	PGresult *r = db_query(s->conn,
+	                       "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+	                       "FROM pg_attribute a WHERE a.attrelid = to_regclass($1) "
+	                       "AND a.attnum > 0 AND NOT a.attisdropped",
+	                       1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	(void)snprintf(s->stage, sizeof s->stage, "etl_stage_%s_%d", s->t->name, stage_id);
+	struct buf sql = {0};
+	buf_fmt(&sql, "CREATE TEMP TABLE %s (etl_ord integer", s->stage);
+	for (int i = 0; i < s->ncols; i++) {
+		const char *name = s->t->cols[s->col[i]].db_column, *type = "text";
+		for (int j = 0; j < PQntuples(r); j++)
+			if (strcmp(PQgetvalue(r, j, 0), name) == 0)
+				type = PQgetvalue(r, j, 1);
+		buf_fmt(&sql, ", %s %s", name, type);
+	}
+	buf_str(&sql, ") ON COMMIT DELETE ROWS");
+	buf_put(&sql, "", 1);
+	PQclear(r);
+	enum etl_code rc = sql.failed ? error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory")
+	                              : db_exec(s->conn, sql.data, err);
+	buf_free(&sql);
+	return rc;
+}
+
+enum etl_code
+copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *err)
+{
+	struct copy_sink *s = calloc(1, sizeof *s);
+	enum etl_code rc = ETL_OK;
+	*out = NULL;
+	if (s == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	s->conn = o->conn;
+	s->t = o->map->t;
+	s->mode = o->on_conflict;
+	s->single_txn = o->single_transaction;
+	for (int i = 0; i < 4; i++)
+		s->labels[i] = o->facts->event_labels[i];
+	s->staged = s->t->nkey > 0;
+
+	/* The columns sent: those the file has, plus a sales row's price
+	 * (taken from the product when empty); password and password_hash
+	 * both fill password_hash. */
+	const struct table_def *t = s->t;
+	for (int c = 0; c < t->ncols; c++) {
+		bool in_file = o->map->col_field[c] >= 0;
+		if (!in_file && t->cols[c].empty_rule != EMPTY_PRICE)
+			continue;
+		int dup = -1;
+		for (int i = 0; i < s->ncols; i++)
+			if (strcmp(t->cols[s->col[i]].db_column, t->cols[c].db_column) == 0)
+				dup = i;
+		if (dup >= 0) {
+			s->alt[dup] = c; /* fills the column when the first is empty */
+			continue;
+		}
+		s->col[s->ncols] = c;
+		s->alt[s->ncols] = -1;
+		s->ncols++;
+	}
+	if (s->staged) {
+		rc = create_stage(s, o->stage_id, err);
+		if (rc != ETL_OK)
+			goto out;
+		build_insert(s);
+		buf_put(&s->insert_sql, "", 1);
+		buf_fmt(&s->copy_sql, "COPY %s (etl_ord, ", s->stage);
+	} else {
+		buf_fmt(&s->copy_sql, "COPY %s (", t->table);
+	}
+	col_list(s, &s->copy_sql, "", false);
+	buf_str(&s->copy_sql, ") FROM STDIN");
+	buf_put(&s->copy_sql, "", 1);
+	s->cancel = PQgetCancel(s->conn);
+	if (s->copy_sql.failed || s->insert_sql.failed)
+		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+out:
+	if (rc != ETL_OK)
+		copy_close(s);
+	else
+		*out = s;
+	return rc;
+}
+
+void
+copy_close(struct copy_sink *s)
+{
+	if (s == NULL)
+		return;
+	if (s->stage[0] != '\0' && PQstatus(s->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
+		char sql[96];
+		(void)snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", s->stage);
+		(void)db_exec(s->conn, sql, NULL);
+	}
+	signals_set_cancel(NULL);
+	PQfreeCancel(s->cancel);
+	buf_free(&s->copy_sql);
+	buf_free(&s->insert_sql);
+	buf_free(&s->data);
+	buf_free(&s->orig);
+	for (int i = 0; i < s->nrej; i++)
+		free(s->rejects[i].reason);
+	free(s->rejects);
+	free(s->off);
+	free(s->orig_off);
+	free(s->line);
+	free(s->key_off);
+	buf_free(&s->keys);
+	free(s->fields);
+	free(s->lens);
+	free(s);
+}
+
+/* ---- one batch ------------------------------------------------------------ */
+
+/* Runs a statement expected to return no rows; a cancelled query counts as
+ * what it is, a database error. */
+static enum etl_code
+exec(struct copy_sink *s, const char *sql, struct etl_error *err)
+{
+	return db_exec(s->conn, sql, err);
+}
+
+/* Starts COPY; returns ETL_OK with the connection in COPY IN state. */
+static enum etl_code
+start_copy(struct copy_sink *s, struct etl_error *err)
+{
+	signals_set_cancel(s->cancel);
+	PGresult *r = PQexec(s->conn, s->copy_sql.data);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		enum etl_code rc = db_error(s->conn, r, "cannot start COPY", err);
+		PQclear(r);
+		return rc;
+	}
+	PQclear(r);
+	s->in_copy = true;
+	return ETL_OK;
+}
+
+enum etl_code
+copy_begin(struct copy_sink *s, struct etl_error *err)
+{
+	for (int i = 0; i < s->nrej; i++)
+		free(s->rejects[i].reason);
+	s->nrej = 0;
+	s->oom = false;
+	s->n = 0;
+	s->data.len = s->orig.len = s->keys.len = 0;
+	s->sent = 0;
+	enum etl_code rc = exec(s, s->single_txn ? "SAVEPOINT etl_batch" : "BEGIN", err);
+	if (rc != ETL_OK)
+		return rc;
+	s->in_batch = true;
+	if (s->staged && s->single_txn) {
+		/* No commit empties the staging table between these batches. */
+		char sql[96];
+		(void)snprintf(sql, sizeof sql, "TRUNCATE %s", s->stage);
+		rc = exec(s, sql, err);
+		if (rc != ETL_OK)
+			return rc;
+	}
+	return start_copy(s, err);
+}
+
+static bool
+grow_rows(struct copy_sink *s)
+{
+	if (s->n + 2 <= s->cap)
+		return true;
+	int cap = s->cap ? s->cap * 2 : 1024;
+	size_t *off = realloc(s->off, (size_t)(cap + 1) * sizeof *off);
+	if (off != NULL)
+		s->off = off;
+	size_t *oo = realloc(s->orig_off, (size_t)cap * sizeof *oo);
+	if (oo != NULL)
+		s->orig_off = oo;
+	long *line = realloc(s->line, (size_t)cap * sizeof *line);
+	if (line != NULL)
+		s->line = line;
+	size_t *ko = realloc(s->key_off, (size_t)cap * sizeof *ko);
+	if (ko != NULL)
+		s->key_off = ko;
+	if (off == NULL || oo == NULL || line == NULL || ko == NULL)
+		return false;
+	s->cap = cap;
+	return true;
+}
+
+static enum etl_code
+send(struct copy_sink *s, size_t upto, struct etl_error *err)
+{
+	if (upto > s->sent &&
+	    PQputCopyData(s->conn, s->data.data + s->sent, (int)(upto - s->sent)) != 1)
+		return db_error(s->conn, NULL, "cannot send rows", err);
+	s->sent = upto;
+	return ETL_OK;
+}
+
+enum etl_code
+copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_record *rec,
+         struct etl_error *err)
+{
+	if (!grow_rows(s))
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	struct buf *b = &s->data;
+	if (s->n == 0)
+		s->off[0] = b->len;
+	if (s->staged) {
+		char ord[16];
+		int k = snprintf(ord, sizeof ord, "%d\t", s->n);
+		buf_put(b, ord, (size_t)k);
+	}
+	for (int i = 0; i < s->ncols; i++) {
+		if (i > 0)
+			buf_put(b, "\t", 1);
+		int src = s->col[i];
+		const struct value *v = &row->v[src];
+		if ((v->type == V_NULL || v->type == V_ABSENT) && s->alt[i] >= 0) {
+			src = s->alt[i];
+			v = &row->v[src];
+		}
+		if (s->t->cols[src].rule == RULE_PASSWORD && v->type == V_TEXT) {
+			/* Stored only as a hash; the plaintext goes nowhere else. */
+			char hash[PWHASH_LEN];
+			enum etl_code rc = pwhash_make(v->s, v->n, 0, hash, err);
+			if (rc != ETL_OK)
+				return rc;
+			encode_text(b, hash, strlen(hash));
+		} else {
+			encode_value(b, v, s->labels);
+		}
+	}
+	buf_put(b, "\n", 1);
+	s->off[s->n + 1] = b->len;
+	s->line[s->n] = rec->line;
+	if (s->staged) {
+		char shown[400];
+		valid_show_key(s->t, row, shown, sizeof shown);
+		s->key_off[s->n] = s->keys.len;
+		buf_put(&s->keys, shown, strlen(shown) + 1);
+	}
+
+	/* The record as read: nfields, then each field's length and bytes. */
+	struct buf *o = &s->orig;
+	s->orig_off[s->n] = o->len;
+	uint32_t nf = (uint32_t)rec->nfields;
+	buf_put(o, &nf, sizeof nf);
+	for (int i = 0; i < rec->nfields; i++) {
+		uint32_t len = (uint32_t)rec->lens[i];
+		buf_put(o, &len, sizeof len);
+		buf_put(o, rec->fields[i], rec->lens[i]);
+	}
+	if (b->failed || o->failed || s->keys.failed)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	s->n++;
+	if (b->len - s->sent >= SEND_CHUNK)
+		return send(s, b->len, err);
+	return ETL_OK;
+}
+
+int
+copy_rows(const struct copy_sink *s)
+{
+	return s->n;
+}
+
+void
+copy_row_record(struct copy_sink *s, int i, struct csvrow_record *rec)
+{
+	const char *p = s->orig.data + s->orig_off[i];
+	uint32_t nf;
+	memcpy(&nf, p, sizeof nf);
+	p += sizeof nf;
+	if ((int)nf > s->fcap) {
+		char **f = realloc(s->fields, nf * sizeof *f);
+		size_t *l = realloc(s->lens, nf * sizeof *l);
+		if (f != NULL)
+			s->fields = f;
+		if (l != NULL)
+			s->lens = l;
+		if (f == NULL || l == NULL)
+			nf = (uint32_t)s->fcap;
+		else
+			s->fcap = (int)nf;
+	}
+	for (uint32_t k = 0; k < nf; k++) {
+		uint32_t len;
+		memcpy(&len, p, sizeof len);
+		p += sizeof len;
+		s->fields[k] = (char *)p;
+		s->lens[k] = len;
+		p += len;
+	}
+	rec->line = rec->end_line = s->line[i];
+	rec->nfields = (int)nf;
+	rec->fields = s->fields;
+	rec->lens = s->lens;
+	rec->error = NULL;
+}
+
+/* Ends a running COPY; returns its result (the caller clears it). */
+static PGresult *
+end_copy(struct copy_sink *s, const char *abort_why)
+{
+	s->in_copy = false;
+	if (PQputCopyEnd(s->conn, abort_why) != 1)
+		return NULL;
+	PGresult *r = PQgetResult(s->conn), *extra;
+	while ((extra = PQgetResult(s->conn)) != NULL)
+		PQclear(extra);
+	signals_set_cancel(NULL);
+	return r;
+}
+
+/* Row-level errors reject rows; anything else stops the batch. */
+static bool
+row_level(const char *sqlstate)
+{
+	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
+	       strncmp(sqlstate, "P0", 2) == 0 || strncmp(sqlstate, "44", 2) == 0;
+}
+
+static bool
+retryable(const char *sqlstate)
+{
+	return strncmp(sqlstate, "40", 2) == 0; /* deadlock, serialization */
+}
+
+/* The row a COPY error names ("COPY x, line N"), 1-based, or 0. */
+static long
+copy_error_line(const PGresult *r)
+{
+	const char *ctx = PQresultErrorField(r, PG_DIAG_CONTEXT);
+	for (const char *p = ctx; p != NULL && *p != '\0';) {
+		if (strncmp(p, "COPY ", 5) == 0) {
+			const char *l = strstr(p, ", line ");
+			const char *eol = strchr(p, '\n');
+			if (l != NULL && (eol == NULL || l < eol))
+				return strtol(l + 7, NULL, 10);
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return 0;
+}
+
+static void
+add_reject(struct copy_sink *s, int row, const char *reason)
+{
+	if (s->nrej == s->rejcap) {
+		int cap = s->rejcap ? s->rejcap * 2 : 64;
+		struct copy_reject *r = realloc(s->rejects, (size_t)cap * sizeof *r);
+		if (r == NULL) {
+			s->oom = true;
+			return;
+		}
+		s->rejects = r;
+		s->rejcap = cap;
+	}
+	s->rejects[s->nrej].row = row;
+	s->rejects[s->nrej].reason = strdup(reason);
+	s->oom |= s->rejects[s->nrej].reason == NULL;
+	s->nrej++;
+}
+
+/* The reason a refused row gets: the server's message and detail. */
+static void
+server_reason(const PGresult *r, char *buf, size_t size)
+{
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+	(void)snprintf(buf, size, "the database refused the row: %s%s%.300s%s",
+	               msg ? msg : "unknown error", detail ? " (" : "", detail ? detail : "",
+	               detail ? ")" : "");
+}
+
+/* Reads what the ON CONFLICT statement returned for nrows staged rows. */
+static void
+read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outcome *out)
+{
+	int64_t conflicts = 0;
+	bool per_row = s->mode == CONFLICT_UPDATE && PQnfields(r) > 1;
+	char why[640];
+	for (int i = 0; i < PQntuples(r); i++) {
+		int row = atoi(PQgetvalue(r, i, 0));
+		if (row < 0 || row >= s->n)
+			continue;
+		if (per_row) {
+			char what = PQgetvalue(r, i, 1)[0];
+			out->loaded += what == 'i';
+			out->updated += what == 'u';
+			out->skipped += what == 's'; /* already had the file's values */
+			continue;
+		}
+		conflicts++;
+		if (s->mode == CONFLICT_SKIP) {
+			out->skipped++;
+		} else {
+			(void)snprintf(why, sizeof why,
+			               "%s: %s already exists in the database (--on-conflict skip "
+			               "keeps it, update replaces it)",
+			               table_key_name(s->t), s->keys.data + s->key_off[row]);
+			add_reject(s, row, why);
+		}
+	}
+	if (!per_row)
+		out->loaded += nrows - conflicts;
+}
+
+/* One try of rows [a, b): COPY them (and, staged, run the INSERT), adding
+ * their outcomes to out.  Returns NULL on success, else the failed result
+ * (the caller clears it); *line is the failed row's position (1-based) in
+ * the COPY when the server said. */
+static PGresult *
+attempt(struct copy_sink *s, int a, int b, struct copy_outcome *out, long *line,
+        struct etl_error *err)
+{
+	*line = 0;
+	if (s->staged) {
+		char sql[96];
+		(void)snprintf(sql, sizeof sql, "DELETE FROM %s", s->stage);
+		PGresult *r = PQexec(s->conn, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;
+		PQclear(r);
+	}
+	if (start_copy(s, err) != ETL_OK)
+		return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+	if (PQputCopyData(s->conn, s->data.data + s->off[a], (int)(s->off[b] - s->off[a])) != 1) {
+		(void)db_error(s->conn, NULL, "cannot send rows", err);
+		return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+	}
+	PGresult *r = end_copy(s, NULL);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		if (r != NULL)
+			*line = copy_error_line(r);
+		return r != NULL ? r : PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+	}
+	PQclear(r);
+	if (!s->staged) {
+		out->loaded += b - a;
+		return NULL;
+	}
+	signals_set_cancel(s->cancel);
+	r = PQexec(s->conn, s->insert_sql.data);
+	signals_set_cancel(NULL);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return r;
+	read_outcome(s, r, b - a, out);
+	PQclear(r);
+	return NULL;
+}
+
+/* Settles rows [0, n) in savepoints: a refused range is split (at the row
+ * the server named, or in halves) until every refused row stands alone. */
+static enum etl_code
+isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
+{
+	struct range {
+		int a, b, tries;
+	} *stack = malloc(sizeof *stack * 64);
+	int top = 0, cap = 64;
+	enum etl_code rc = ETL_OK;
+	char why[512];
+	if (stack == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	if (s->n > 0)
+		stack[top++] = (struct range){0, s->n, 0};
+	while (top > 0 && rc == ETL_OK) {
+		struct range g = stack[--top];
+		rc = exec(s, "SAVEPOINT etl_try", err);
+		if (rc != ETL_OK)
+			break;
+		long line;
+		struct copy_outcome part = {0};
+		int nrej_before = s->nrej;
+		PGresult *r = attempt(s, g.a, g.b, &part, &line, err);
+		if (r == NULL) {
+			rc = exec(s, "RELEASE SAVEPOINT etl_try", err);
+			out->loaded += part.loaded;
+			out->updated += part.updated;
+			out->skipped += part.skipped;
+			continue;
+		}
+		const char *state = db_sqlstate(r);
+		for (int i = nrej_before; i < s->nrej; i++)
+			free(s->rejects[i].reason);
+		s->nrej = nrej_before;
+		if (PQstatus(s->conn) != CONNECTION_OK ||
+		    (!row_level(state) && !retryable(state))) {
+			rc = db_error(s->conn,
+			              PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? r : NULL,
+			              NULL, err);
+			PQclear(r);
+			break;
+		}
+		if (exec(s, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK) {
+			PQclear(r);
+			rc = ETL_EDB;
+			break;
+		}
+		if (top + 3 > cap) {
+			cap *= 2;
+			struct range *ns = realloc(stack, sizeof *ns * (size_t)cap);
+			if (ns == NULL) {
+				PQclear(r);
+				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+				break;
+			}
+			stack = ns;
+		}
+		if (retryable(state) && g.tries < RETRIES) {
+			(void)usleep(20000u << g.tries);
+			stack[top++] = (struct range){g.a, g.b, g.tries + 1};
+		} else if (g.b - g.a == 1) {
+			server_reason(r, why, sizeof why);
+			add_reject(s, g.a, why);
+		} else if (line >= 1 && line <= g.b - g.a) {
+			/* The server named the row: before it all went in. */
+			int bad = g.a + (int)line - 1;
+			if (bad + 1 < g.b)
+				stack[top++] = (struct range){bad + 1, g.b, 0};
+			stack[top++] = (struct range){bad, bad + 1, 0};
+			if (g.a < bad)
+				stack[top++] = (struct range){g.a, bad, 0};
+		} else {
+			int mid = g.a + (g.b - g.a) / 2;
+			stack[top++] = (struct range){mid, g.b, 0};
+			stack[top++] = (struct range){g.a, mid, 0};
+		}
+		PQclear(r);
+	}
+	free(stack);
+	return rc;
+}
+
+enum etl_code
+copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
+{
+	enum etl_code rc;
+	memset(out, 0, sizeof *out);
+	rc = send(s, s->data.len, err);
+	if (rc != ETL_OK) {
+		copy_abort(s, "send failed");
+		return rc;
+	}
+	PGresult *r = end_copy(s, NULL);
+	if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && s->staged) {
+		PQclear(r);
+		signals_set_cancel(s->cancel);
+		r = PQexec(s->conn, s->insert_sql.data);
+		signals_set_cancel(NULL);
+	}
+	ExecStatusType st = PQresultStatus(r);
+	bool refused = false;
+	if (r == NULL) {
+		rc = db_error(s->conn, NULL, "cannot end COPY", err);
+	} else if (st == PGRES_TUPLES_OK) {
+		read_outcome(s, r, s->n, out);
+	} else if (st == PGRES_COMMAND_OK) {
+		out->loaded = s->n;
+	} else if (PQstatus(s->conn) == CONNECTION_OK &&
+	           (row_level(db_sqlstate(r)) || retryable(db_sqlstate(r)))) {
+		refused = true;
+	} else {
+		rc = db_error(s->conn, r, NULL, err);
+	}
+	PQclear(r);
+	if (rc != ETL_OK) {
+		copy_abort(s, NULL);
+		return rc;
+	}
+	if (refused) {
+		/* Start the batch over and settle it range by range. */
+		rc = exec(s, s->single_txn ? "ROLLBACK TO SAVEPOINT etl_batch" : "ROLLBACK", err);
+		if (rc == ETL_OK)
+			rc = exec(s, s->single_txn ? "SAVEPOINT etl_batch" : "BEGIN", err);
+		if (rc == ETL_OK)
+			rc = isolate(s, out, err);
+		if (rc != ETL_OK) {
+			copy_abort(s, NULL);
+			return rc;
+		}
+	}
+	if (s->oom) {
+		copy_abort(s, NULL);
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	out->rejects = s->rejects;
+	out->nrejects = s->nrej;
+	return ETL_OK;
+}
+
+enum etl_code
+copy_commit(struct copy_sink *s, struct etl_error *err)
+{
+	s->in_batch = false;
+	return exec(s, s->single_txn ? "RELEASE SAVEPOINT etl_batch" : "COMMIT", err);
+}
+
+void
+copy_abort(struct copy_sink *s, const char *why)
+{
+	if (s == NULL)
+		return;
+	if (s->in_copy) {
+		PGresult *r = end_copy(s, why ? why : "aborted");
+		PQclear(r);
+	}
+	signals_set_cancel(NULL);
+	if (s->in_batch && PQstatus(s->conn) == CONNECTION_OK) {
+		PGresult *r = PQexec(s->conn, s->single_txn ? "ROLLBACK TO SAVEPOINT etl_batch"
+		                                            : "ROLLBACK");
+		PQclear(r);
+	}
+	s->in_batch = false;
+}
+
+enum etl_code
+copy_finish(struct copy_sink *s, struct etl_error *err)
+{
+	return exec(s, "COMMIT", err);
+}
+
+void
+copy_abort_all(struct copy_sink *s)
+{
+	copy_abort(s, NULL);
+	if (PQstatus(s->conn) == CONNECTION_OK) {
+		PGresult *r = PQexec(s->conn, "ROLLBACK");
+		PQclear(r);
+	}
+}

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# `load` into the real server: every kind, dependency order, SKUs of the
+# same run, conflicts in each mode, rows the server refuses, passwords,
+# counts that add up, progress, sequences, ANALYZE, the reject round trip.
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T_TMP" || exit 1
+
+# --- every kind, in dependency order whatever the argument order ------------
+db=$(new_db load_kinds)
+cat >users.csv <<'EOF'
+email,full_name,password_hash,is_active
+admin@toko.id,Admin Toko,$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW,
+kasir@toko.id,Kasir,pbkdf2:sha256:600000$Qm9Bz3xK1yT8wE2r$3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a,no
+EOF
+cat >products.csv <<'EOF'
+sku,name,category,variation,price,stock
+BRD-001,Roti Tawar,Roti,Besar,15000,10
+MLK-001,Susu Segar,Minuman,1L,18500.50,
+SNK-001,Keripik,Snack,,7500,25
+EOF
+cat >events.csv <<'EOF'
+event_name,event_date,type,description,include_in_prediction
+Idul Fitri,2024-04-10,Holiday,Lebaran,
+Promo Akhir Tahun,2024-12-20,promotion,,no
+EOF
+cat >sales.csv <<'EOF'
+sku,quantity_sold,price_per_unit,transaction_date,is_promo
+BRD-001,2,,2024-04-09 08:15,yes
+MLK-001,1,18000,2024-04-09 09:00:00+07:00,
+SNK-001,3,7000.5,2024-04-10,n
+EOF
+etl --db "$db" load --summary-json s.json sales.csv events.csv products.csv users.csv
+expect_rc 0 "four files of every kind load with exit 0"
+expect_eq "$(json_counts s.json)" \
+	"users.csv:loaded:2:2:0:0:0 products.csv:loaded:3:3:0:0:0 events.csv:loaded:2:2:0:0:0 sales.csv:loaded:3:3:0:0:0" \
+	"users, products, events, sales: in dependency order, counts adding up"
+expect_eq "$(sql load_kinds "SELECT string_agg(sku || ':' || name || ':' || coalesce(category, '-') || ':' || coalesce(variation, '-') || ':' || price || ':' || stock, ' ' ORDER BY sku) FROM products")" \
+	"BRD-001:Roti Tawar:Roti:Besar:15000.00:10 MLK-001:Susu Segar:Minuman:1L:18500.50:0 SNK-001:Keripik:Snack:-:7500.00:25" \
+	"products hold the file's values (empty stock is 0, empty variation NULL)"
+expect_eq "$(sql load_kinds "SELECT string_agg(p.sku || ':' || t.quantity_sold || ':' || t.price_per_unit || ':' || t.transaction_date || ':' || t.is_promo, ' ' ORDER BY t.transaction_date) FROM transactions t JOIN products p USING (product_id)")" \
+	"MLK-001:1:18000.00:2024-04-09 02:00:00:false BRD-001:2:15000.00:2024-04-09 08:15:00:true SNK-001:3:7000.50:2024-04-10 00:00:00:false" \
+	"sales: SKUs resolved, an empty price takes the product's, +07:00 converted to UTC"
+expect_eq "$(sql load_kinds "SELECT string_agg(event_name || ':' || event_date || ':' || type || ':' || coalesce(description, '-') || ':' || include_in_prediction, ' ' ORDER BY event_date) FROM events")" \
+	"Idul Fitri:2024-04-10:holiday:Lebaran:true Promo Akhir Tahun:2024-12-20:promotion:-:false" \
+	"events: type in any case, empty include_in_prediction is true"
+expect_eq "$(sql load_kinds "SELECT string_agg(email || ':' || is_active, ' ' ORDER BY email) FROM users")" \
+	"admin@toko.id:true kasir@toko.id:false" "users: hashes kept as given, is_active defaults to true"
+expect_eq "$(sql load_kinds "INSERT INTO transactions (product_id, quantity_sold, price_per_unit) VALUES (1, 1, 1) RETURNING transaction_id")" \
+	"4" "after the load an INSERT without an id works"
+expect_eq "$(sql load_kinds "INSERT INTO products (name, price, sku) VALUES ('x', 1, 'X-9') RETURNING product_id")" "4" \
+	"and for products too"
+
+# --- the same run: sales may use SKUs a products file of the run adds ---------
+db=$(new_db load_samerun)
+printf 'sku,name,price\nNEW-001,Baru,2500\n' >newprod.csv
+printf 'sku,quantity_sold,transaction_date\nNEW-001,4,2024-01-05\nGHOST-1,1,2024-01-05\n' >newsales.csv
+etl --db "$db" load --summary-json s.json newsales.csv newprod.csv
+expect_rc 1 "an unknown SKU makes the run exit 1"
+expect_eq "$(json_counts s.json)" "newprod.csv:loaded:1:1:0:0:0 newsales.csv:partial:2:1:0:0:1" \
+	"the products file loads first; the sales row using its SKU loads"
+expect_match "$err" "newsales\.csv:3: sku: \"GHOST-1\" is not a known product" "the unknown SKU is rejected with its line"
+expect_eq "$(sql load_samerun "SELECT price_per_unit FROM transactions")" "2500.00" "the new product's price fills the empty price"
+
+# --- --on-conflict, for each kind with a unique key ---------------------------
+db=$(new_db load_conflict)
+etl --db "$db" load products.csv events.csv users.csv
+cat >products2.csv <<'EOF'
+sku,name,price
+BRD-001,Roti Tawar Gandum,16000
+MLK-001,Susu Segar,18500.50
+TEA-001,Teh Botol,5000
+EOF
+etl --db "$db" load --summary-json s.json products2.csv
+expect_rc 1 "--on-conflict error (the default) rejects existing keys"
+expect_eq "$(json_counts s.json)" "products2.csv:partial:3:1:0:0:2" "two existing SKUs rejected, one new loaded"
+expect_match "$err" "products2\.csv:2: sku: \"BRD-001\" already exists in the database \(--on-conflict skip keeps it, update replaces it\)" \
+	"the reason says the key exists and what to do"
+etl --db "$db" load --force --on-conflict skip --summary-json s.json products2.csv
+expect_rc 0 "--on-conflict skip exits 0"
+expect_eq "$(json_counts s.json)" "products2.csv:loaded:3:0:0:3:0" "skip keeps the database rows: 3 skipped"
+etl --db "$db" load --force --on-conflict update --summary-json s.json products2.csv
+expect_rc 0 "--on-conflict update exits 0"
+expect_eq "$(json_counts s.json)" "products2.csv:loaded:3:0:1:2:0" "update changes one row; identical rows count as skipped"
+expect_eq "$(sql load_conflict "SELECT name || ':' || price || ':' || category || ':' || stock FROM products WHERE sku = 'BRD-001'")" \
+	"Roti Tawar Gandum:16000.00:Roti:10" "update touches only the columns the file has (category, stock kept)"
+printf 'event_name,event_date,type,description\nIdul Fitri,2024-04-10,holiday,Hari Raya\nNyepi,2024-03-11,holiday,\n' >events2.csv
+etl --db "$db" load --on-conflict update --summary-json s.json events2.csv
+expect_eq "$(json_counts s.json)" "events2.csv:loaded:2:1:1:0:0" "events: event_name+event_date updates one, inserts one"
+expect_eq "$(sql load_conflict "SELECT description || ':' || include_in_prediction FROM events WHERE event_name = 'Idul Fitri'")" \
+	"Hari Raya:true" "events: the description is replaced, include_in_prediction kept"
+printf 'email,full_name\nadmin@toko.id,Admin Baru\n' >users-noname.csv
+printf 'email,full_name,password_hash\nadmin@toko.id,Admin Baru,$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\nADMIN@toko.id,Other,$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\n' >users2.csv
+etl --db "$db" load --on-conflict skip --summary-json s.json users2.csv
+expect_eq "$(json_counts s.json)" "users2.csv:loaded:2:1:0:1:0" "users: email matched exactly (a different case is another user)"
+
+# --- rows the server refuses are isolated ------------------------------------
+db=$(new_db load_refuse)
+etl --db "$db" load products.csv
+sql load_refuse "ALTER TABLE transactions ADD CONSTRAINT qty_small CHECK (quantity_sold < 1000);
+  CREATE FUNCTION no_forbidden() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+    IF NEW.name = 'FORBIDDEN' THEN RAISE EXCEPTION 'product name % is not allowed', NEW.name; END IF;
+    RETURN NEW; END \$\$;
+  CREATE TRIGGER t_nf BEFORE INSERT ON products FOR EACH ROW EXECUTE FUNCTION no_forbidden();
+  CREATE UNIQUE INDEX uq_name ON products (name)"
+{
+	echo "sku,quantity_sold,transaction_date"
+	for i in $(seq 1 50); do
+		q=$i
+		case $i in 5) q=5000 ;; 23) q=1200 ;; 24) q=1000 ;; 50) q=9999 ;; esac
+		echo "BRD-001,$q,2024-02-01 10:$(printf %02d $((i % 60)))"
+	done
+} >refused.csv
+etl --db "$db" load --batch-rows 16 --summary-json s.json refused.csv
+expect_rc 1 "rows a check constraint refuses make exit 1"
+expect_eq "$(json_counts s.json)" "refused.csv:partial:50:46:0:0:4" "the 46 good rows load, the 4 refused are rejected"
+expect_match "$err" "refused\.csv:6: the database refused the row: new row for relation \"transactions\" violates check constraint \"qty_small\"" \
+	"a refused row is rejected with the server's message and its source line"
+expect_eq "$(cut -d, -f4 refused.csv.rejects.csv | tail -n +2 | tr '\n' ' ')" "6 24 25 51 " "the reject file names the four source lines"
+expect_eq "$(sql load_refuse "SELECT count(*) FROM transactions")" "46" "exactly the good rows are in the table"
+printf 'sku,name,price\nA-1,Apel,1\nA-2,FORBIDDEN,2\nA-3,Roti Tawar,3\nA-4,Alpukat,4\n' >refused-products.csv
+etl --db "$db" load --summary-json s.json refused-products.csv
+expect_eq "$(json_counts s.json)" "refused-products.csv:partial:4:2:0:0:2" "a trigger and an unknown unique index refuse two rows"
+expect_match "$err" "refused-products\.csv:3: the database refused the row: product name FORBIDDEN is not allowed" \
+	"the trigger's message is the reason"
+expect_match "$err" "refused-products\.csv:4: the database refused the row: duplicate key value violates unique constraint \"uq_name\"" \
+	"the unknown unique index's message is the reason"
+expect_eq "$(sql load_refuse "SELECT string_agg(sku, ' ' ORDER BY sku) FROM products WHERE sku LIKE 'A-%'")" "A-1 A-4" \
+	"the other rows of the batch are in"
+
+# --- a key inserted meanwhile by someone else --------------------------------
+db=$(new_db load_race)
+etl --db "$db" load products.csv
+printf 'sku,name,price\nRACE-1,Race,1\nOK-1,Fine,2\n' >race.csv
+psql -X -q -d load_race -c "BEGIN; INSERT INTO products (sku, name, price) VALUES ('RACE-1', 'Theirs', 9); SELECT pg_sleep(2); COMMIT" >/dev/null 2>&1 &
+other=$!
+sleep 0.5
+etl --db "$db" load --summary-json s.json race.csv
+wait "$other"
+expect_eq "$(json_counts s.json)" "race.csv:partial:2:1:0:0:1" "a key committed meanwhile by another session is rejected, the rest loads"
+expect_eq "$(sql load_race "SELECT name FROM products WHERE sku = 'RACE-1'")" "Theirs" "the other session's row stands"
+
+# --- plaintext passwords become werkzeug pbkdf2 hashes ------------------------
+db=$(new_db load_pw)
+pw1='correct horse battery'
+pw2='Sp3cial,"quoted"pw'
+printf 'email,full_name,password\na@toko.id,A,%s\nb@toko.id,B,"Sp3cial,""quoted""pw"\nbad-email,C,NeverShowMe99\n' "$pw1" >pw.csv
+etl --db "$db" load --summary-json s.json pw.csv
+expect_rc 1 "users with plaintext passwords load (one bad e-mail)"
+hashes=$(sql load_pw "SELECT email || ' ' || password_hash FROM users ORDER BY email")
+verified=$(printf '%s\n' "$hashes" | python3 -c '
+import hashlib, sys, hmac
+pws = {"a@toko.id": sys.argv[1], "b@toko.id": sys.argv[2]}
+for line in sys.stdin:
+    email, h = line.split()
+    method, salt, hexd = h.split("$")
+    algo, digest, iters = method.split(":")
+    assert algo == "pbkdf2" and digest == "sha256" and int(iters) >= 600000, method
+    assert len(salt) == 16 and salt.isalnum()
+    ok = hmac.compare_digest(hashlib.pbkdf2_hmac("sha256", pws[email].encode(), salt.encode(), int(iters)).hex(), hexd)
+    print(email, ok)
+' "$pw1" "$pw2")
+expect_eq "$verified" "a@toko.id True
+b@toko.id True" "Python's hashlib verifies both stored hashes (werkzeug's pbkdf2:sha256 format)"
+dump=$(pg_dump -d load_pw 2>/dev/null)
+expect_no_match "$dump$out$err$(cat pw.csv.rejects.csv)" "correct horse|quoted.?.?pw|NeverShowMe99" \
+	"no plaintext password in the database, any output or the reject file"
+
+# --- exit codes 3 and 4, --max-rejects (5) -------------------------------------
+db=$(new_db load_exits)
+seq 1 20000 | awk 'BEGIN{print "sku,name,price"} {printf "S-%d,Name %d,%d\n", $1, $1, $1}' | gzip -c >big.csv.gz
+head -c 30000 big.csv.gz >cut.csv.gz
+etl --db "$db" load --summary-json s.json cut.csv.gz
+expect_rc 3 "a truncated gzip file exits 3"
+expect_eq "$(json_check s.json)" "cut.csv.gz:failed:0:0:0 3" "and loads nothing"
+expect_eq "$(sql load_exits "SELECT count(*) FROM products")" "0" "not a single row of it is in the table"
+etl --db "host=$PGHOST port=$PGPORT dbname=no_such_database user=$PGUSER" load products.csv
+expect_rc 4 "a database that cannot be reached exits 4"
+seq 1 100 | awk 'BEGIN{print "sku,name,price"} {printf "M-%d,N%d,%s\n", $1, $1, ($1 % 10 == 0 ? "x" : "1")}' >maxrej.csv
+etl --db "$db" load --max-rejects 2 --batch-rows 7 --summary-json s.json maxrej.csv
+expect_rc 5 "more rejects than --max-rejects exits 5"
+expect_eq "$(json_counts s.json)" "maxrej.csv:stopped:30:27:0:0:3" "it stops after the row of the third reject, all read rows accounted"
+expect_eq "$(sql load_exits "SELECT count(*) FROM products WHERE sku LIKE 'M-%'")" "27" "the rows read before the stop are committed"
+expect_match "$err" "maxrej\.csv: stopped: more than 2 rows rejected \(--max-rejects\); the next run resumes after row 30" \
+	"the message says where the next run resumes"
+
+# --- --single-transaction: nothing of the file if it stops ----------------------
+db=$(new_db load_single)
+etl --db "$db" load --single-transaction --max-rejects 2 --batch-rows 7 --summary-json s.json maxrej.csv
+expect_rc 5 "--single-transaction with too many rejects exits 5"
+expect_eq "$(json_counts s.json)" "maxrej.csv:stopped:0:0:0:0:0" "and commits nothing of the file"
+expect_eq "$(sql load_single "SELECT count(*) FROM products")" "0" "the table is as it was"
+expect_eq "$(ls maxrej.csv.rejects.csv 2>/dev/null)" "" "and no reject file describes rows that are not settled"
+etl --db "$db" load --single-transaction --batch-rows 7 --summary-json s.json maxrej.csv
+expect_rc 1 "--single-transaction without a stop commits the file"
+expect_eq "$(json_counts s.json)" "maxrej.csv:partial:100:90:0:0:10" "in one piece, counts adding up"
+
+# --- progress: on a terminal, never in a pipe ----------------------------------
+db=$(new_db load_progress)
+seq 1 300000 | awk 'BEGIN{print "sku,name,price"} {printf "P-%d,Name %d,%d.50\n", $1, $1, $1 % 1000}' >many.csv
+script -qfec "$ETL --db '$db' load --dry-run many.csv" /dev/null >tty.out 2>&1
+expect_match "$(tr '\r' '\n' <tty.out)" "many\.csv  [0-9,]+ rows  [0-9.]+/[0-9.]+ MB  [0-9,]+ rows/s  [0-9]+%  ETA [0-9]+:[0-9]{2}" \
+	"on a terminal, progress shows rows, MB, rows/s, percent and ETA"
+etl --db "$db" load many.csv
+expect_no_match "$err" "rows/s|ETA" "when stderr is not a terminal there is no progress"
+script -qfec "$ETL --no-progress --db '$db' load --dry-run many.csv" /dev/null >tty2.out 2>&1
+expect_no_match "$(cat tty2.out)" "rows/s" "--no-progress turns it off on a terminal"
+expect_match "$(sql load_progress "SELECT coalesce(last_analyze, last_autoanalyze)::text FROM pg_stat_user_tables WHERE relname = 'products'")" \
+	"^20" "a large load ends with ANALYZE"
+
+# --- the round trip: reject, correct, load; the table equals the clean data ------
+db=$(new_db load_roundtrip)
+clean=$(new_db load_clean)
+etl --db "$clean" load products.csv
+cat >dirty.csv <<'EOF'
+sku,name,category,variation,price,stock
+BRD-001,Roti Tawar,Roti,Besar,15000,10
+MLK-001,Susu Segar,Minuman,1L,"18.500,50",
+SNK-001,Keripik,Snack,,7500,twenty-five
+EOF
+etl --db "$db" load dirty.csv
+expect_rc 1 "a file with bad rows exits 1"
+sed -e 's/"18\.500,50"/18500.50/' -e 's/twenty-five/25/' dirty.csv.rejects.csv >corrected.csv
+etl --db "$db" load corrected.csv
+expect_rc 0 "the corrected reject file loads as it is"
+q="SELECT string_agg(concat_ws(':', sku, name, category, variation, price, stock), ' ' ORDER BY sku) FROM products"
+expect_eq "$(sql load_roundtrip "$q")" "$(sql load_clean "$q")" "the table then equals a clean load of the same data"
+
+finish
