@@ -23,6 +23,7 @@ typedef enum etl_code (*command_fn)(int argc, char **argv, struct global_opts *g
 
 enum etl_code cmd_schema(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 enum etl_code cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err);
+enum etl_code cmd_history(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 
 /*
  * Handles an option shared by every command (--db, --quiet, --no-progress)

@@ -65,4 +65,24 @@ enum etl_code ledger_checkpoint(PGconn *conn, const struct ledger *e, struct etl
 enum etl_code ledger_finish(PGconn *conn, const struct ledger *e, const char *status,
                             const char *message, struct etl_error *err);
 
+/* One past load, for `history`. */
+struct ledger_row {
+	int64_t load_id;
+	char file[256], kind[16], status[16], fingerprint[65];
+	int64_t rows_read, rows_loaded, rows_updated, rows_skipped, rows_rejected;
+	char started_at[40], finished_at[40]; /* ISO 8601 with offset; "" when not finished */
+	double seconds;                       /* to the end, or to the last checkpoint */
+	int attempts;
+	char message[512];
+	char reject_file[256];
+};
+
+/*
+ * Reads the newest limit loads, newest first, into *rows (the caller frees
+ * it).  A database without etl_loads has no loads.  Returns ETL_OK, ETL_EDB
+ * or ETL_ESYSTEM.
+ */
+enum etl_code ledger_list(PGconn *conn, int limit, struct ledger_row **rows, int *n,
+                          struct etl_error *err);
+
 #endif

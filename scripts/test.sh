@@ -3,23 +3,26 @@
 # tests against a throwaway PostgreSQL that this script starts and always
 # stops (also when a test fails or the run is interrupted).
 #
-#   scripts/test.sh [--unit-only | --integration-only] [TEST...]
+#   scripts/test.sh [-v] [--unit-only | --integration-only] [TEST...]
 #
 # TEST names an integration test file (tests/integration/test_NAME.sh) or a
 # unit test binary (test_NAME); without any, all run.  BUILD selects the
 # build directory (build, or build-san for a sanitizer build).
-# The last line is "N passed, N failed".
+# -v prints every integration test's whole log.  The last line is
+# "N passed, N failed".
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD:-build}
 run_unit=1
 run_integration=1
+verbose=0
 only=()
 for a in "$@"; do
 	case "$a" in
 	--unit-only) run_integration=0 ;;
 	--integration-only) run_unit=0 ;;
+	-v) verbose=1 ;;
 	*) only+=("$a") ;;
 	esac
 done
@@ -101,7 +104,11 @@ if [ "$run_integration" = 1 ]; then
 		log=$(mktemp)
 		bash "$t" >"$log" 2>&1
 		status=$?
-		grep -a -A 12 '^not ok' "$log" | grep -avE '^(ok |--$)' >&2 || true
+		if [ "$verbose" = 1 ]; then
+			cat "$log"
+		else
+			grep -a -A 12 '^not ok' "$log" | grep -avE '^(ok |--$)' >&2 || true
+		fi
 		summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 		if [ -z "$summary" ]; then
 			tail -n 30 "$log" >&2

@@ -190,3 +190,67 @@ ledger_finish(PGconn *conn, const struct ledger *e, const char *status, const ch
 	enum etl_code rc2 = db_exec(conn, "SET synchronous_commit = off", err);
 	return rc != ETL_OK ? rc : rc2;
 }
+
+static void
+copy_field(char *dst, size_t size, PGresult *r, int row, int col)
+{
+	(void)snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+enum etl_code
+ledger_list(PGconn *conn, int limit, struct ledger_row **rows, int *n, struct etl_error *err)
+{
+	*rows = NULL;
+	*n = 0;
+	PGresult *r = db_query(conn, "SELECT to_regclass('etl_loads') IS NOT NULL", 0, NULL, err);
+	if (r == NULL)
+		return ETL_EDB;
+	bool exists = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!exists)
+		return ETL_OK;
+	char lim[16];
+	(void)snprintf(lim, sizeof lim, "%d", limit);
+	const char *params[1] = {lim};
+	r = db_query(
+	        conn,
+	        "SELECT load_id, file_name, kind, status, fingerprint, rows_read, rows_loaded, "
+	        "rows_updated, rows_skipped, rows_rejected, "
+	        "to_char(started_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF'), "
+	        "to_char(finished_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF'), "
+	        "extract(epoch FROM coalesce(finished_at, updated_at) - started_at), attempts, "
+	        "coalesce(message, ''), coalesce(reject_file, '') "
+	        "FROM etl_loads ORDER BY load_id DESC LIMIT $1::int",
+	        1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	int count = PQntuples(r);
+	struct ledger_row *v = calloc((size_t)(count > 0 ? count : 1), sizeof *v);
+	if (v == NULL) {
+		PQclear(r);
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	for (int i = 0; i < count; i++) {
+		struct ledger_row *x = &v[i];
+		x->load_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		copy_field(x->file, sizeof x->file, r, i, 1);
+		copy_field(x->kind, sizeof x->kind, r, i, 2);
+		copy_field(x->status, sizeof x->status, r, i, 3);
+		copy_field(x->fingerprint, sizeof x->fingerprint, r, i, 4);
+		x->rows_read = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+		x->rows_loaded = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		x->rows_updated = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+		x->rows_skipped = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+		x->rows_rejected = strtoll(PQgetvalue(r, i, 9), NULL, 10);
+		copy_field(x->started_at, sizeof x->started_at, r, i, 10);
+		copy_field(x->finished_at, sizeof x->finished_at, r, i, 11);
+		x->seconds = strtod(PQgetvalue(r, i, 12), NULL);
+		x->attempts = atoi(PQgetvalue(r, i, 13));
+		copy_field(x->message, sizeof x->message, r, i, 14);
+		copy_field(x->reject_file, sizeof x->reject_file, r, i, 15);
+	}
+	PQclear(r);
+	*rows = v;
+	*n = count;
+	return ETL_OK;
+}

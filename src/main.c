@@ -119,6 +119,17 @@ static const char load_help[] =
         "Exit status: 0 all rows loaded, updated or skipped; 1 some rejected; 2 usage error;\n"
         "3 input error (nothing of that file loaded); 4 database error; 5 stopped.\n";
 
+static const char history_help[] =
+        "Usage: siprems-etl history [--limit N] [--json]\n"
+        "\n"
+        "Lists the loads recorded in etl_loads, newest first: file, kind, status (loaded,\n"
+        "partial, stopped, failed, or running while a load runs or after one was killed),\n"
+        "the counts, the duration and the number of attempts (a resumed load counts one\n"
+        "more).  Reads only.\n"
+        "\n"
+        "  --limit N    the newest N loads (default 20)\n"
+        "  --json       a JSON array instead of the table\n";
+
 static const struct {
 	const char *name;
 	command_fn fn;
@@ -129,7 +140,7 @@ static const struct {
         {"check", NULL, NULL},
         {"seed", NULL, NULL},
         {"generate", NULL, NULL},
-        {"history", NULL, NULL},
+        {"history", cmd_history, history_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,148 @@
+/*
+ * cmd_history.c — `siprems-etl history [--limit N] [--json]`: the loads
+ * recorded in etl_loads, newest first.  Reads only.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "db.h"
+#include "ledger.h"
+#include "report.h"
+
+enum { OPT_LIMIT = CLI_OPT_FIRST_LOCAL, OPT_JSON };
+
+static void
+print_json(const struct ledger_row *v, int n)
+{
+	(void)fputs("[", stdout);
+	for (int i = 0; i < n; i++) {
+		const struct ledger_row *x = &v[i];
+		(void)printf("%s\n  {\"load_id\": %lld, \"file\": ", i ? "," : "",
+		             (long long)x->load_id);
+		report_json_string(stdout, x->file);
+		(void)fputs(", \"kind\": ", stdout);
+		report_json_string(stdout, x->kind);
+		(void)fputs(", \"status\": ", stdout);
+		report_json_string(stdout, x->status);
+		(void)printf(
+		        ", \"rows_read\": %lld, \"rows_loaded\": %lld, \"rows_updated\": %lld, "
+		        "\"rows_skipped\": %lld, \"rows_rejected\": %lld",
+		        (long long)x->rows_read, (long long)x->rows_loaded,
+		        (long long)x->rows_updated, (long long)x->rows_skipped,
+		        (long long)x->rows_rejected);
+		(void)fputs(", \"started_at\": ", stdout);
+		report_json_string(stdout, x->started_at);
+		(void)fputs(", \"finished_at\": ", stdout);
+		report_json_string(stdout, x->finished_at[0] ? x->finished_at : NULL);
+		(void)printf(", \"seconds\": %.3f, \"attempts\": %d, \"fingerprint\": ", x->seconds,
+		             x->attempts);
+		report_json_string(stdout, x->fingerprint);
+		(void)fputs(", \"reject_file\": ", stdout);
+		report_json_string(stdout, x->reject_file[0] ? x->reject_file : NULL);
+		(void)fputs(", \"message\": ", stdout);
+		report_json_string(stdout, x->message[0] ? x->message : NULL);
+		(void)fputs("}", stdout);
+	}
+	(void)fputs(n ? "\n]\n" : "]\n", stdout);
+}
+
+static void
+print_table(const struct ledger_row *v, int n)
+{
+	if (n == 0) {
+		(void)puts("no loads recorded");
+		return;
+	}
+	int w = 4;
+	for (int i = 0; i < n; i++)
+		if ((int)strlen(v[i].file) > w)
+			w = (int)strlen(v[i].file);
+	if (w > 40)
+		w = 40;
+	(void)printf("%6s  %-19s  %-*s  %-8s  %-8s  %10s  %10s  %8s  %8s  %8s  %9s  %5s\n", "load",
+	             "started", w, "file", "kind", "status", "read", "loaded", "updated", "skipped",
+	             "rejected", "duration", "tries");
+	for (int i = 0; i < n; i++) {
+		const struct ledger_row *x = &v[i];
+		char started[20];
+		(void)snprintf(started, sizeof started, "%.10s %.8s", x->started_at,
+		               x->started_at + 11);
+		int len = (int)strlen(x->file);
+		(void)printf("%6lld  %-19s  %-*s  %-8s  %-8s  %10lld  %10lld  %8lld  %8lld  %8lld  "
+		             "%8.1fs  "
+		             "%5d\n",
+		             (long long)x->load_id, started, w,
+		             len > w ? x->file + len - w : x->file, x->kind, x->status,
+		             (long long)x->rows_read, (long long)x->rows_loaded,
+		             (long long)x->rows_updated, (long long)x->rows_skipped,
+		             (long long)x->rows_rejected, x->seconds, x->attempts);
+		if (x->message[0] != '\0')
+			(void)printf("%6s  %s\n", "", x->message);
+	}
+}
+
+enum etl_code
+cmd_history(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+{
+	static const struct option longopts[] = {
+	        CLI_GLOBAL_LONGOPTS,
+	        {"limit", required_argument, NULL, OPT_LIMIT},
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {NULL, 0, NULL, 0},
+	};
+	long limit = 20;
+	bool json = false;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (cli_global_option(opt, optarg, g))
+			continue;
+		switch (opt) {
+		case 'h':
+			cli_help("history");
+			return ETL_OK;
+		case OPT_LIMIT: {
+			char *end;
+			errno = 0;
+			limit = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg || limit < 1 ||
+			    limit > 1000000)
+				return error_set(
+				        err, ETL_EUSAGE, NULL, 0,
+				        "--limit: \"%s\" is not a number from 1 to 1000000",
+				        optarg);
+			break;
+		}
+		case OPT_JSON:
+			json = true;
+			break;
+		default:
+			return error_set(
+			        err, ETL_EUSAGE, NULL, 0,
+			        "history: unknown or incomplete option '%s'; see 'siprems-etl "
+			        "history --help'",
+			        argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "history: unexpected argument '%s'",
+		                 argv[optind]);
+	PGconn *conn = db_open(g->db, err);
+	if (conn == NULL)
+		return err->code;
+	struct ledger_row *rows = NULL;
+	int n = 0;
+	enum etl_code rc = ledger_list(conn, (int)limit, &rows, &n, err);
+	if (rc == ETL_OK) {
+		if (json)
+			print_json(rows, n);
+		else
+			print_table(rows, n);
+	}
+	free(rows);
+	PQfinish(conn);
+	return rc;
+}

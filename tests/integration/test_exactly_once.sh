@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Exactly once: re-runs skip, renamed files are recognised, and a load killed
+# (kill -9), stopped with its server (immediate shutdown) or interrupted
+# (SIGINT/SIGTERM) at random moments ends, once re-run, exactly as one clean
+# load: same table checksum, same reject file, byte for byte.
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T_TMP" || exit 1
+KILLS=${ETL_TEST_KILLS:-20}
+SERVER_STOPS=${ETL_TEST_SERVER_STOPS:-20}
+
+# 200 products; a sales file with a few bad rows (unknown SKU, zero quantity).
+awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 200; i++) printf "P-%03d,Product %d,%d.%02d\n", i, i, 1000 + i * 7, i % 100 }' >products.csv
+make_sales() { # rows seed
+	awk -v n="$1" -v seed="$2" 'BEGIN {
+		srand(seed); print "sku,quantity_sold,price_per_unit,transaction_date,is_promo"
+		for (i = 1; i <= n; i++) {
+			sku = sprintf("P-%03d", 1 + int(rand() * 200)); q = 1 + int(rand() * 20)
+			if (i % 997 == 0) sku = "GHOST-" i
+			if (i % 1499 == 0) q = 0
+			d = int(rand() * 700); h = 8 + int(rand() * 12); m = int(rand() * 60)
+			printf "%s,%d,%s,2024-%02d-%02d %02d:%02d,%s\n", sku, q, (rand() < 0.3 ? "" : sprintf("%d.%02d", 1000 + int(rand() * 5000), int(rand() * 100))), 1 + int(d / 60) % 12, 1 + d % 28, h, m, (rand() < 0.1 ? "yes" : "no")
+		}
+	}'
+}
+make_sales 600000 7 >sales.csv
+
+checksum() { # database
+	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date, t.is_promo), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold, t.price_per_unit, t.is_promo)) FROM transactions t JOIN products p USING (product_id)"
+}
+
+prepare() { # database -> conninfo, with the products loaded
+	local c
+	c=$(new_db "$1")
+	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	echo "$c"
+}
+
+rand_between() { python3 -c "import random, sys; print(round(random.uniform(float(sys.argv[1]), float(sys.argv[2])), 3))" "$1" "$2"; }
+
+# --- the reference: one clean load ---------------------------------------------
+mkdir -p clean killed stopped signalled
+clean=$(prepare eo_clean)
+etl --db "$clean" --quiet load --batch-rows 5000 --reject-dir clean --summary-json clean.json sales.csv
+expect_rc 1 "the clean reference load ends with exit 1 (it has bad rows)"
+reference=$(checksum eo_clean)
+expect_match "$reference" "^59[0-9]{4} [0-9a-f]{32}$" "the reference table holds the good rows"
+ref_counts=$(json_counts clean.json | cut -d: -f2-)
+
+# --- a second run, a renamed copy, --force ---------------------------------------
+etl --db "$clean" load --reject-dir clean --summary-json again.json sales.csv
+expect_rc 0 "re-running a loaded file exits 0"
+expect_eq "$(json_counts again.json)" "sales.csv:skipped:600000:0:0:600000:0" "and skips it: every row counted as skipped"
+expect_eq "$(checksum eo_clean)" "$reference" "the table is unchanged"
+cp sales.csv renamed-copy.csv
+etl --db "$clean" load --reject-dir clean renamed-copy.csv
+expect_rc 0 "the same content under another name is recognised"
+expect_match "$err" "renamed-copy\.csv: loaded before \(load [0-9]+, same content\); skipped" "it says the file was loaded before"
+expect_eq "$(checksum eo_clean)" "$reference" "still unchanged"
+
+# --- kill -9 at random moments -----------------------------------------------------
+killed_db=$(prepare eo_killed)
+kills=0
+runs=0
+while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 3)) ]; do
+	runs=$((runs + 1))
+	"$ETL" --db "$killed_db" --quiet load --batch-rows 5000 --reject-dir killed sales.csv >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(rand_between 0.1 0.5)"
+	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+	wait "$pid" 2>/dev/null
+done
+expect_eq "$kills" "$KILLS" "the loader was killed $KILLS times in the middle of the load"
+expect_match "$(sql eo_killed "SELECT status || ' ' || attempts FROM etl_loads WHERE kind = 'sales'")" "^running [0-9]+$" \
+	"after the kills the history shows the load unfinished"
+etl --db "$killed_db" load --batch-rows 5000 --reject-dir killed --summary-json killed.json sales.csv
+expect_rc 1 "the run after the kills completes (exit 1: rejects)"
+expect_match "$err" "resuming load [0-9]+ after [0-9]+ rows already committed" "it resumed after the last committed batch"
+expect_eq "$(checksum eo_killed)" "$reference" "after $KILLS kills the table equals one clean load (count and md5)"
+expect_eq "$(json_counts killed.json | cut -d: -f2-)" "$ref_counts" "the final counts equal the clean load's"
+expect_eq "$(md5sum <killed/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.rejects.csv)" \
+	"the reject file equals the clean one: no reject written twice"
+attempts=$(sql eo_killed "SELECT attempts FROM etl_loads WHERE kind = 'sales'")
+echo "# kill -9: $kills kills over $runs runs; the load took $attempts attempts"
+
+# --- immediate server stop and restart ----------------------------------------------
+server() { bash "$ROOT/scripts/pg-local.sh" --dir "$ETL_TEST_PGDIR" --port "$ETL_TEST_PORT" "$1" >/dev/null 2>&1; }
+stopped_db=$(prepare eo_stopped)
+stops=0
+codes=""
+while [ "$stops" -lt "$SERVER_STOPS" ]; do
+	"$ETL" --db "$stopped_db" --quiet load --batch-rows 5000 --reject-dir stopped sales.csv >stopped.out 2>&1 &
+	pid=$!
+	sleep "$(rand_between 0.2 0.7)"
+	server kill
+	wait "$pid"
+	code=$?
+	server start
+	stops=$((stops + 1))
+	codes="$codes$code"
+	[ "$code" = 4 ] && cut_off=$(cat stopped.out)
+	if [ "$code" = 0 ] || [ "$code" = 1 ]; then break; fi
+done
+expect_eq "$stops" "$SERVER_STOPS" "the server was stopped $SERVER_STOPS times in the middle of the load"
+expect_match "$codes" "^4+$" "every load cut off by its server exits 4"
+expect_match "${cut_off:-}" "the next run resumes after row [0-9]+" "a cut-off load says the next run resumes"
+etl --db "$stopped_db" load --batch-rows 5000 --reject-dir stopped --summary-json stopped.json sales.csv
+expect_rc 1 "the run after the server stops completes"
+expect_eq "$(checksum eo_stopped)" "$reference" "after $stops immediate server stops the table equals one clean load"
+expect_eq "$(json_counts stopped.json | cut -d: -f2-)" "$ref_counts" "the final counts equal the clean load's"
+expect_eq "$(md5sum <stopped/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.rejects.csv)" \
+	"the reject file equals the clean one"
+echo "# server stops: $stops immediate shutdowns"
+
+# --- SIGINT and SIGTERM: roll back the open batch, record the stop, exit 5 ------------
+for sig in INT TERM; do
+	signalled_db=$(prepare "eo_sig_$sig")
+	rm -f signalled/*
+	"$ETL" --db "$signalled_db" load --batch-rows 5000 --reject-dir signalled sales.csv >sig.out 2>sig.err &
+	pid=$!
+	sleep 1.5
+	kill -"$sig" "$pid"
+	wait "$pid"
+	expect_eq "$?" "5" "SIG$sig stops the load with exit 5"
+	expect_match "$(cat sig.err)" "interrupted by SIG$sig; the open batch was rolled back, the next run resumes after row [0-9]+" \
+		"SIG$sig: the message says where the next run resumes"
+	row=$(sql "eo_sig_$sig" "SELECT status || ' ' || records_done || ' ' || (rows_read = rows_loaded + rows_rejected) FROM etl_loads WHERE kind = 'sales'")
+	expect_match "$row" "^stopped [0-9]+ true$" "SIG$sig: the history says stopped, with counts that add up"
+	done_rows=$(echo "$row" | cut -d' ' -f2)
+	expect_eq "$(sql "eo_sig_$sig" "SELECT count(*) FROM transactions")" \
+		"$(sql "eo_sig_$sig" "SELECT rows_loaded FROM etl_loads WHERE kind = 'sales'")" \
+		"SIG$sig: the table holds exactly the committed batches"
+	expect_eq "$(stat -c %s signalled/sales.csv.rejects.csv 2>/dev/null || echo 0)" \
+		"$(sql "eo_sig_$sig" "SELECT reject_bytes FROM etl_loads WHERE kind = 'sales'")" \
+		"SIG$sig: the reject file holds the committed batches' rejects only"
+	[ "$done_rows" -gt 0 ] || not_ok "SIG$sig came after at least one batch" "records_done is $done_rows"
+	etl --db "$signalled_db" --quiet load --batch-rows 5000 --reject-dir signalled sales.csv
+	expect_rc 1 "SIG$sig: the next run completes"
+	expect_eq "$(checksum "eo_sig_$sig")" "$reference" "SIG$sig: the table then equals one clean load"
+	expect_eq "$(md5sum <signalled/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.rejects.csv)" \
+		"SIG$sig: and so does the reject file"
+done
+
+# --- two loaders at once ------------------------------------------------------------
+both=$(prepare eo_both)
+make_sales 60000 11 >other.csv
+mkdir -p both
+"$ETL" --db "$both" load --reject-dir both --summary-json first.json sales.csv >/dev/null 2>first.err &
+p1=$!
+"$ETL" --db "$both" load --reject-dir both --summary-json second.json sales.csv >/dev/null 2>second.err &
+p2=$!
+"$ETL" --db "$both" load --reject-dir both --summary-json third.json other.csv >/dev/null 2>third.err &
+p3=$!
+wait "$p1"
+r1=$?
+wait "$p2"
+r2=$?
+wait "$p3"
+r3=$?
+statuses=$( (json_counts first.json; json_counts second.json) | cut -d: -f1-2 | sort | tr '\n' ' ')
+expect_eq "$statuses" "sales.csv:partial sales.csv:skipped " "the same file started twice at once is loaded by one loader and skipped by the other"
+expect_eq "$(printf '%s %s' "$r1" "$r2" | tr ' ' '\n' | sort | tr '\n' ' ')" "0 1 " "one exits 1 (its rejects), the other 0"
+expect_match "$(cat first.err second.err)" "waited for another siprems-etl loading the same file" "the second one waited for the first"
+expect_eq "$r3" "1" "a different file loads at the same time"
+expect_eq "$(sql eo_both "SELECT count(*) FROM transactions")" \
+	"$(( $(echo "$reference" | cut -d' ' -f1) + $(json_counts third.json | cut -d: -f4) ))" \
+	"the table holds both files once: nothing doubled"
+
+# --- history: newest first, with counts, status, duration -------------------------
+etl --db "$killed_db" history
+expect_rc 0 "history exits 0"
+expect_match "$(echo "$out" | head -n 1)" "^ +load +started +file +kind +status +read +loaded +updated +skipped +rejected +duration +tries$" \
+	"history prints a table with counts, status and duration"
+expect_match "$(echo "$out" | sed -n 2p)" "^ +[0-9]+  20[0-9-]+ [0-9:]+  sales\.csv +sales +partial +600000 +59[0-9]{4} +0 +0 +[0-9]+ +[0-9.]+s +$((KILLS + 1))$" \
+	"the newest load comes first, with the attempts the kills cost"
+etl --db "$killed_db" history --json --limit 5
+expect_rc 0 "history --json exits 0"
+expect_eq "$(printf '%s' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert all(d[i]["load_id"] > d[i + 1]["load_id"] for i in range(len(d) - 1))
+for x in d:
+    assert x["rows_read"] == x["rows_loaded"] + x["rows_updated"] + x["rows_skipped"] + x["rows_rejected"]
+    assert x["seconds"] >= 0 and len(x["fingerprint"]) == 64
+print(len(d), " ".join(x["kind"] + ":" + x["status"] for x in d))')" "2 sales:partial products:loaded" \
+	"the JSON lists the loads newest first, with counts that add up"
+etl --db "$killed_db" history --limit 1
+expect_eq "$(echo "$out" | wc -l)" "2" "--limit 1 shows one load"
+empty=$(new_db eo_empty)
+etl --db "$empty" history
+expect_eq "$out" "no loads recorded" "a database without loads says so"
+etl --db "$empty" history --limit 0
+expect_rc 2 "a bad --limit exits 2"
+
+finish
