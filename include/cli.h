@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "input.h"
 
 struct global_opts {
 	const char *db;   /* --db, or NULL */
@@ -23,6 +24,7 @@ typedef enum etl_code (*command_fn)(int argc, char **argv, struct global_opts *g
 
 enum etl_code cmd_schema(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 enum etl_code cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err);
+enum etl_code cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 enum etl_code cmd_history(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 
 /*
@@ -33,7 +35,16 @@ bool cli_global_option(int opt, const char *arg, struct global_opts *g);
 
 /* The getopt_long entries of the global options, to append to a command's
  * table; their values are CLI_OPT_DB…. */
-enum { CLI_OPT_DB = 1000, CLI_OPT_QUIET, CLI_OPT_NO_PROGRESS, CLI_OPT_FIRST_LOCAL };
+enum {
+	CLI_OPT_DB = 1000,
+	CLI_OPT_QUIET,
+	CLI_OPT_NO_PROGRESS,
+	CLI_OPT_ENCODING,
+	CLI_OPT_DELIMITER,
+	CLI_OPT_SKU_PATTERN,
+	CLI_OPT_TIMEZONE,
+	CLI_OPT_FIRST_LOCAL
+};
 
 /* The getopt_long entries every command accepts. */
 #define CLI_GLOBAL_LONGOPTS                                                                        \
@@ -42,6 +53,38 @@ enum { CLI_OPT_DB = 1000, CLI_OPT_QUIET, CLI_OPT_NO_PROGRESS, CLI_OPT_FIRST_LOCA
 	{                                                                                          \
 		"help", no_argument, NULL, 'h'                                                     \
 	}
+
+/* How input files are read and keys validated: options `load` and `check`
+ * share. */
+struct cli_input {
+	enum input_encoding enc;
+	unsigned char delim;
+	const char *sku_pattern;
+	const char *timezone;
+};
+
+#define CLI_INPUT_LONGOPTS                                                                         \
+	{"encoding", required_argument, NULL, CLI_OPT_ENCODING},                                   \
+	        {"delimiter", required_argument, NULL, CLI_OPT_DELIMITER},                         \
+	        {"sku-pattern", required_argument, NULL, CLI_OPT_SKU_PATTERN},                     \
+	{                                                                                          \
+		"timezone", required_argument, NULL, CLI_OPT_TIMEZONE                              \
+	}
+
+/* Sets the defaults (UTF-8, ',', the default SKU pattern, UTC). */
+void cli_input_default(struct cli_input *in);
+
+/*
+ * Handles an input option for a getopt_long loop: returns 1 when opt was
+ * one (and set it), 0 when not, -1 for a bad value (ETL_EUSAGE in err).
+ */
+int cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_error *err);
+
+/* Parses a whole decimal number within [min, max]. */
+bool cli_parse_num(const char *s, long long min, long long max, long long *out);
+
+/* Parses a --delimiter value: one ASCII character, or \t / "tab". */
+bool cli_parse_delimiter(const char *s, unsigned char *out);
 
 /* Prints the help of one command (or the whole program when name is NULL). */
 void cli_help(const char *name);

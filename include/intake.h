@@ -98,17 +98,17 @@ int intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_er
 int intake_next(struct intake *it, struct keyset *skus, struct etl_error *err);
 
 /*
+ * The next record as read, without validation (the pre-check validates what
+ * it needs itself): 1 with it->rec set, 0 at the end, -1 on an error.
+ */
+int intake_next_record(struct intake *it, struct etl_error *err);
+
+/*
  * Rejects a row that a later stage refused: writes it to the reject file
  * and counts it.  Returns ETL_OK or ETL_ESYSTEM.
  */
 enum etl_code intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens,
                             long line, const char *reason, struct etl_error *err);
-
-/*
- * The unique key of a valid row, as bytes for a keyset (name and date for
- * events), into buf; returns its length, or 0 for kinds without a key.
- */
-size_t intake_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);
 
 /* Closes the file and the reject file; returns ETL_ESYSTEM when the reject
  * file could not be completed.  it may be NULL. */

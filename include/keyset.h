@@ -30,6 +30,17 @@ void keyset_free(struct keyset *ks);
  */
 int64_t *keyset_find(struct keyset *ks, const void *key, size_t n, bool add, bool *added);
 
+/* Like keyset_find(), also giving the key's index (its insertion rank,
+ * stable for the life of the set) in *index when a payload is returned. */
+int64_t *keyset_find_index(struct keyset *ks, const void *key, size_t n, bool add, bool *added,
+                           size_t *index);
+
+/* The key and payload of the key with index i (< keyset_count()). */
+void keyset_at(const struct keyset *ks, size_t i, const char **key, size_t *n, int64_t **payload);
+
+/* Bytes the set holds (for tests and reports). */
+size_t keyset_memory(const struct keyset *ks);
+
 /* The number of keys. */
 size_t keyset_count(const struct keyset *ks);
 

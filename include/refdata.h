@@ -6,9 +6,24 @@
 #define SIPREMS_REFDATA_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 #include "keyset.h"
+
+/* Receives one row: values[i] is column i (NULL for SQL NULL), NUL-ended
+ * with its length in lens[i].  Returns ETL_OK to go on. */
+typedef enum etl_code (*refdata_row_fn)(void *ctx, char *const *values, const size_t *lens, int n);
+
+/*
+ * Streams every row of table (columns cols) to fn with COPY TO STDOUT, so
+ * that no result set of the whole table is ever held.  *exists (may be NULL)
+ * tells whether the table exists; a missing one streams nothing.  Returns
+ * ETL_OK, ETL_EDB, ETL_ESYSTEM, or what fn returned.
+ */
+enum etl_code refdata_stream(PGconn *conn, const char *table, const char *const *cols, int ncols,
+                             refdata_row_fn fn, void *ctx, bool *exists, struct etl_error *err);
 
 /*
  * Adds every product of the database to skus (payload: product id, price in

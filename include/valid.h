@@ -86,6 +86,30 @@ bool valid_value(const struct validator *v, const struct col_def *c, const char 
 bool valid_row(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
                struct keyset *skus, struct valid_row *out, char *why, size_t wsize);
 
+/*
+ * Validates only what identifies a row: the key columns of a keyed kind,
+ * the SKU of a sales row.  Other columns come out V_ABSENT.  Returns true,
+ * or false with the reason in why.
+ */
+bool valid_row_keys(const struct validator *v, const struct colmap *m,
+                    const struct csvrow_record *rec, struct valid_row *out, char *why,
+                    size_t wsize);
+
+/*
+ * Validates every column of the file on its own: ok[i] says whether column
+ * i validated (out->v[i] is then its value).  A record of the wrong shape
+ * validates nothing.
+ */
+void valid_columns(const struct validator *v, const struct colmap *m,
+                   const struct csvrow_record *rec, struct valid_row *out, bool *ok);
+
+/*
+ * The unique key of a valid row as bytes for a keyset: text parts as they
+ * are, dates as their day number, parts separated by a NUL (text never holds
+ * one).  Returns its length, 0 for kinds without a key.
+ */
+size_t valid_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);
+
 /* Shows a row's unique key for messages: "\"BRD-001\"", or
  * "\"Nyepi\"+2024-03-11" for events; "" for kinds without one. */
 void valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);

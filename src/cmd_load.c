@@ -23,40 +23,9 @@ enum {
 	OPT_FORCE,
 	OPT_SINGLE_TXN,
 	OPT_SUMMARY_JSON,
-	OPT_TIMEZONE,
-	OPT_ENCODING,
-	OPT_DELIMITER,
-	OPT_SKU_PATTERN,
 	OPT_ALLOW_FUTURE,
 	OPT_JOBS,
 };
-
-/* Parses a whole decimal number within [min, max]. */
-static bool
-parse_num(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool
-parse_delimiter(const char *s, unsigned char *out)
-{
-	if (strcmp(s, "\\t") == 0 || strcmp(s, "tab") == 0 || strcmp(s, "\t") == 0) {
-		*out = '\t';
-		return true;
-	}
-	if (strlen(s) != 1 || s[0] == '"' || s[0] == '\n' || s[0] == '\r' ||
-	    (unsigned char)s[0] >= 0x80)
-		return false;
-	*out = (unsigned char)s[0];
-	return true;
-}
 
 /* Prints the first reject reasons and the errors of each file. */
 static void
@@ -94,29 +63,33 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	        {"force", no_argument, NULL, OPT_FORCE},
 	        {"single-transaction", no_argument, NULL, OPT_SINGLE_TXN},
 	        {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
-	        {"timezone", required_argument, NULL, OPT_TIMEZONE},
-	        {"encoding", required_argument, NULL, OPT_ENCODING},
-	        {"delimiter", required_argument, NULL, OPT_DELIMITER},
-	        {"sku-pattern", required_argument, NULL, OPT_SKU_PATTERN},
+	        CLI_INPUT_LONGOPTS,
 	        {"allow-future", no_argument, NULL, OPT_ALLOW_FUTURE},
 	        {"jobs", required_argument, NULL, OPT_JOBS},
 	        {NULL, 0, NULL, 0},
 	};
 	struct load_opts o;
+	struct cli_input in;
 	const char *summary_json = NULL;
 	long long num;
-	int opt;
+	int opt, handled;
 
 	load_opts_default(&o);
+	cli_input_default(&in);
 	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (cli_global_option(opt, optarg, g))
 			continue;
+		if ((handled = cli_input_option(opt, optarg, &in, err)) != 0) {
+			if (handled < 0)
+				return ETL_EUSAGE;
+			continue;
+		}
 		switch (opt) {
 		case 'h':
 			cli_help("load");
 			return ETL_OK;
 		case OPT_BATCH_ROWS:
-			if (!parse_num(optarg, 1, 100000000, &num))
+			if (!cli_parse_num(optarg, 1, 100000000, &num))
 				return error_set(err, ETL_EUSAGE, NULL, 0,
 				                 "--batch-rows: \"%s\" is not a number from 1 to "
 				                 "100000000",
@@ -137,7 +110,7 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 				        optarg);
 			break;
 		case OPT_MAX_REJECTS:
-			if (!parse_num(optarg, 0, LLONG_MAX, &num))
+			if (!cli_parse_num(optarg, 0, LLONG_MAX, &num))
 				return error_set(err, ETL_EUSAGE, NULL, 0,
 				                 "--max-rejects: \"%s\" is not a number >= 0",
 				                 optarg);
@@ -158,32 +131,11 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		case OPT_SUMMARY_JSON:
 			summary_json = optarg;
 			break;
-		case OPT_TIMEZONE:
-			o.timezone = optarg;
-			break;
-		case OPT_ENCODING:
-			if (!input_parse_encoding(optarg, &o.enc))
-				return error_set(err, ETL_EUSAGE, NULL, 0,
-				                 "--encoding: \"%s\" is not utf-8, latin1 or "
-				                 "windows-1252",
-				                 optarg);
-			break;
-		case OPT_DELIMITER:
-			if (!parse_delimiter(optarg, &o.delim))
-				return error_set(
-				        err, ETL_EUSAGE, NULL, 0,
-				        "--delimiter: \"%s\" is not a single ASCII character "
-				        "(or \\t)",
-				        optarg);
-			break;
-		case OPT_SKU_PATTERN:
-			o.sku_pattern = optarg;
-			break;
 		case OPT_ALLOW_FUTURE:
 			o.allow_future = true;
 			break;
 		case OPT_JOBS:
-			if (!parse_num(optarg, 1, 64, &num))
+			if (!cli_parse_num(optarg, 1, 64, &num))
 				return error_set(err, ETL_EUSAGE, NULL, 0,
 				                 "--jobs: \"%s\" is not a number from 1 to 64",
 				                 optarg);
@@ -208,6 +160,10 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	if (stdin_uses > 1)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "load: stdin ('-') can be read only once");
+	o.enc = in.enc;
+	o.delim = in.delim;
+	o.sku_pattern = in.sku_pattern;
+	o.timezone = in.timezone;
 	o.db = g->db;
 	o.quiet = g->quiet;
 	o.progress = !g->no_progress;

@@ -104,7 +104,7 @@ intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error 
 		               sizeof it->why))
 			continue;
 		char key[1024];
-		size_t len = intake_key(it->map.t, &it->row, key, sizeof key);
+		size_t len = valid_key(it->map.t, &it->row, key, sizeof key);
 		bool added;
 		int64_t *first = keyset_find(it->keys, key, len, true, &added);
 		if (first == NULL) {
@@ -139,25 +139,13 @@ intake_reject(struct intake *it, int nfields, char *const *fields, const size_t 
 	return reject_write(it->rej, nfields, fields, lens, line, reason, err);
 }
 
-size_t
-intake_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
+int
+intake_next_record(struct intake *it, struct etl_error *err)
 {
-	size_t n = 0;
-	for (int k = 0; k < t->nkey; k++) {
-		const struct value *v = &row->v[t->key[k]];
-		if (v->type == V_TEXT) {
-			size_t len = v->n < size - n - 1 ? v->n : size - n - 1;
-			memcpy(buf + n, v->s, len);
-			n += len;
-		} else if (n + sizeof(int64_t) <= size) {
-			memcpy(buf + n, &v->i, sizeof(int64_t));
-			n += sizeof(int64_t);
-		}
-		/* Text never holds NUL, so NUL separates the parts. */
-		if (k + 1 < t->nkey && n < size)
-			buf[n++] = '\0';
-	}
-	return n;
+	int got = csvrow_next(it->csv, &it->rec, err);
+	if (got == 1)
+		it->rows_read++;
+	return got;
 }
 
 int
@@ -174,7 +162,7 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		                    sizeof it->why);
 		if (ok && it->keys != NULL) {
 			char key[1024];
-			size_t n = intake_key(it->map.t, &it->row, key, sizeof key);
+			size_t n = valid_key(it->map.t, &it->row, key, sizeof key);
 			bool added;
 			int64_t *first = keyset_find(it->keys, key, n, true, &added);
 			if (first == NULL) {

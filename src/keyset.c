@@ -109,6 +109,13 @@ grow_slots(struct keyset *ks)
 int64_t *
 keyset_find(struct keyset *ks, const void *key, size_t n, bool add, bool *added)
 {
+	return keyset_find_index(ks, key, n, add, added, NULL);
+}
+
+int64_t *
+keyset_find_index(struct keyset *ks, const void *key, size_t n, bool add, bool *added,
+                  size_t *index)
+{
 	if (added != NULL)
 		*added = false;
 	uint64_t h = keyset_hash(key, n);
@@ -116,8 +123,11 @@ keyset_find(struct keyset *ks, const void *key, size_t n, bool add, bool *added)
 	size_t s = h & mask;
 	for (; ks->slots[s] != 0; s = (s + 1) & mask) {
 		struct entry *e = &ks->entries[ks->slots[s] - 1];
-		if (e->hash == h && e->len == n && memcmp(ks->arena + e->off, key, n) == 0)
+		if (e->hash == h && e->len == n && memcmp(ks->arena + e->off, key, n) == 0) {
+			if (index != NULL)
+				*index = ks->slots[s] - 1;
 			return e->payload;
+		}
 	}
 	if (!add)
 		return NULL;
@@ -157,6 +167,8 @@ keyset_find(struct keyset *ks, const void *key, size_t n, bool add, bool *added)
 		(void)grow_slots(ks);
 	if (added != NULL)
 		*added = true;
+	if (index != NULL)
+		*index = ks->count - 1;
 	return e->payload;
 nomem:
 	ks->failed = true;
@@ -186,4 +198,19 @@ keyset_next(const struct keyset *ks, size_t *it, const char **key, size_t *n, in
 	*payload = e->payload;
 	(*it)++;
 	return true;
+}
+
+void
+keyset_at(const struct keyset *ks, size_t i, const char **key, size_t *n, int64_t **payload)
+{
+	struct entry *e = &ks->entries[i];
+	*key = ks->arena + e->off;
+	*n = e->len;
+	*payload = e->payload;
+}
+
+size_t
+keyset_memory(const struct keyset *ks)
+{
+	return ks->cap * sizeof *ks->entries + ks->nslots * sizeof *ks->slots + ks->arena_cap;
 }

@@ -119,6 +119,33 @@ static const char load_help[] =
         "Exit status: 0 all rows loaded, updated or skipped; 1 some rejected; 2 usage error;\n"
         "3 input error (nothing of that file loaded); 4 database error; 5 stopped.\n";
 
+static const char check_help[] =
+        "Usage: siprems-etl check [OPTIONS] [KIND=]FILE...\n"
+        "\n"
+        "Reports every unique key that would collide, before a load or before adding a\n"
+        "unique constraint; writes nothing (a role that may only SELECT can run it).\n"
+        "For products (sku), users (email) and events (event_name+event_date):\n"
+        "  in_file       a key repeated inside a file, with every line\n"
+        "  cross_file    a key in several files of the run\n"
+        "  database      a key that exists in the database, with the values that differ\n"
+        "  case_variant  keys that differ only in letter case or surrounding spaces, within\n"
+        "                the files or against the database\n"
+        "and for sales files:\n"
+        "  unknown_sku   a SKU no product has (database or the run's products files), with\n"
+        "                its count and first lines\n"
+        "Without a reachable database it says so and reports the in-file and cross-file part.\n"
+        "\n"
+        "  --format F          text (default: grouped by kind and type, with totals), csv or\n"
+        "                      json: {\"database_checked\", \"findings\": [{\"kind\", \"key\",\n"
+        "                      \"value\", \"type\", \"occurrences\": [{\"file\", \"line\"}], "
+        "\"detail\"}]}\n"
+        "  --encoding ENC      utf-8 (default), latin1 or windows-1252\n"
+        "  --delimiter C       field separator (default ',')\n"
+        "  --sku-pattern ERE   pattern product SKUs must match\n"
+        "\n"
+        "Exit status: 0 nothing found; 1 findings; 2 usage error; 3 input error;\n"
+        "4 database error.\n";
+
 static const char history_help[] =
         "Usage: siprems-etl history [--limit N] [--json]\n"
         "\n"
@@ -137,7 +164,7 @@ static const struct {
 } commands[] = {
         {"schema", cmd_schema, schema_help},
         {"load", cmd_load, load_help},
-        {"check", NULL, NULL},
+        {"check", cmd_check, check_help},
         {"seed", NULL, NULL},
         {"generate", NULL, NULL},
         {"history", cmd_history, history_help},

@@ -25,52 +25,92 @@ unescape(char *s, size_t n)
 }
 
 enum etl_code
-refdata_load_skus(PGconn *conn, struct keyset *skus, struct etl_error *err)
+refdata_stream(PGconn *conn, const char *table, const char *const *cols, int ncols,
+               refdata_row_fn fn, void *ctx, bool *exists, struct etl_error *err)
 {
-	PGresult *res = PQexec(conn, "SELECT to_regclass('products') IS NOT NULL");
-	bool exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		enum etl_code rc = db_error(conn, res, "cannot read the products", err);
-		PQclear(res);
-		return rc;
-	}
+	const char *params[1] = {table};
+	PGresult *res = db_query(conn, "SELECT to_regclass($1) IS NOT NULL", 1, params, err);
+	if (res == NULL)
+		return ETL_EDB;
+	bool there = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
-	if (!exists)
+	if (exists != NULL)
+		*exists = there;
+	if (!there)
 		return ETL_OK;
-
-	res = PQexec(conn, "COPY (SELECT sku, product_id, (price * 100)::bigint FROM products) "
-	                   "TO STDOUT");
+	char sql[512];
+	size_t n = (size_t)snprintf(sql, sizeof sql, "COPY (SELECT ");
+	for (int i = 0; i < ncols && n < sizeof sql; i++)
+		n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s", i ? ", " : "", cols[i]);
+	if (n < sizeof sql)
+		(void)snprintf(sql + n, sizeof sql - n, " FROM %s) TO STDOUT", table);
+	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		enum etl_code rc = db_error(conn, res, "cannot read the products", err);
+		enum etl_code rc = db_error(conn, res, table, err);
 		PQclear(res);
 		return rc;
 	}
 	PQclear(res);
 	enum etl_code rc = ETL_OK;
 	char *row;
-	int n;
-	while ((n = PQgetCopyData(conn, &row, 0)) > 0) {
-		/* sku \t id \t cents \n */
-		char *t1 = memchr(row, '\t', (size_t)n);
-		char *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(row + n - t1 - 1)) : NULL;
-		if (rc == ETL_OK && t1 != NULL && t2 != NULL) {
-			size_t len = unescape(row, (size_t)(t1 - row));
-			int64_t *p = keyset_find(skus, row, len, true, NULL);
-			if (p == NULL) {
-				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	char *values[16];
+	size_t lens[16];
+	int got;
+	while ((got = PQgetCopyData(conn, &row, 0)) > 0) {
+		/* Split at tabs, then undo COPY's escapes; \N alone is NULL. */
+		int nf = 0;
+		char *p = row, *end = row + got;
+		if (end > row && end[-1] == '\n')
+			*--end = '\0';
+		while (nf < 16) {
+			char *tab = memchr(p, '\t', (size_t)(end - p));
+			char *stop = tab ? tab : end;
+			*stop = '\0';
+			if (stop - p == 2 && p[0] == '\\' && p[1] == 'N') {
+				values[nf] = NULL;
+				lens[nf] = 0;
 			} else {
-				p[0] = strtoll(t1 + 1, NULL, 10);
-				p[1] = strtoll(t2 + 1, NULL, 10);
+				lens[nf] = unescape(p, (size_t)(stop - p));
+				p[lens[nf]] = '\0';
+				values[nf] = p;
 			}
+			nf++;
+			if (tab == NULL)
+				break;
+			p = tab + 1;
 		}
+		if (rc == ETL_OK && nf == ncols)
+			rc = fn(ctx, values, lens, nf);
 		PQfreemem(row);
 	}
-	if (n == -2 && rc == ETL_OK)
-		rc = db_error(conn, NULL, "cannot read the products", err);
+	if (got == -2 && rc == ETL_OK)
+		rc = db_error(conn, NULL, table, err);
 	while ((res = PQgetResult(conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == ETL_OK)
-			rc = db_error(conn, res, "cannot read the products", err);
+			rc = db_error(conn, res, table, err);
 		PQclear(res);
 	}
+	return rc;
+}
+
+static enum etl_code
+add_sku(void *ctx, char *const *values, const size_t *lens, int n)
+{
+	(void)n;
+	int64_t *p = keyset_find(ctx, values[0], lens[0], true, NULL);
+	if (p == NULL)
+		return ETL_ESYSTEM;
+	p[0] = strtoll(values[1], NULL, 10);
+	p[1] = strtoll(values[2], NULL, 10);
+	return ETL_OK;
+}
+
+enum etl_code
+refdata_load_skus(PGconn *conn, struct keyset *skus, struct etl_error *err)
+{
+	static const char *const cols[3] = {"sku", "product_id", "(price * 100)::bigint"};
+	enum etl_code rc = refdata_stream(conn, "products", cols, 3, add_sku, skus, NULL, err);
+	if (rc == ETL_ESYSTEM)
+		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	return rc;
 }

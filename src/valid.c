@@ -704,15 +704,10 @@ add_problem(char *why, size_t wsize, size_t *used, const char *col, const char *
 		*used = wsize;
 }
 
-bool
-valid_row(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
-          struct keyset *skus, struct valid_row *out, char *why, size_t wsize)
+/* A record of the wrong shape is rejected whole. */
+static bool
+shape_ok(const struct colmap *m, const struct csvrow_record *rec, char *why, size_t wsize)
 {
-	const struct table_def *t = m->t;
-	size_t used = 0;
-	char r[384];
-	why[0] = '\0';
-
 	if (rec->error != NULL) {
 		(void)snprintf(why, wsize, "malformed CSV: %s", rec->error);
 		return false;
@@ -722,6 +717,20 @@ valid_row(const struct validator *v, const struct colmap *m, const struct csvrow
 		               rec->nfields == 1 ? "" : "s", m->nfields);
 		return false;
 	}
+	return true;
+}
+
+bool
+valid_row(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
+          struct keyset *skus, struct valid_row *out, char *why, size_t wsize)
+{
+	const struct table_def *t = m->t;
+	size_t used = 0;
+	char r[384];
+	why[0] = '\0';
+
+	if (!shape_ok(m, rec, why, wsize))
+		return false;
 	int64_t *product = NULL;
 	int one_of = 0, one_of_cols = 0;
 	for (int c = 0; c < t->ncols; c++) {
@@ -768,6 +777,26 @@ valid_row(const struct validator *v, const struct colmap *m, const struct csvrow
 	return true;
 }
 
+size_t
+valid_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (int k = 0; k < t->nkey; k++) {
+		const struct value *v = &row->v[t->key[k]];
+		if (v->type == V_TEXT) {
+			size_t len = v->n < size - n - 1 ? v->n : size - n - 1;
+			memcpy(buf + n, v->s, len);
+			n += len;
+		} else if (n + sizeof(int64_t) <= size) {
+			memcpy(buf + n, &v->i, sizeof(int64_t));
+			n += sizeof(int64_t);
+		}
+		if (k + 1 < t->nkey && n < size)
+			buf[n++] = '\0';
+	}
+	return n;
+}
+
 void
 valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
 {
@@ -784,6 +813,48 @@ valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf
 			valid_show(part, sizeof part, v->s, v->n);
 		}
 		n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? "+" : "", part);
+	}
+}
+
+bool
+valid_row_keys(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
+               struct valid_row *out, char *why, size_t wsize)
+{
+	const struct table_def *t = m->t;
+	size_t used = 0;
+	char r[384];
+	why[0] = '\0';
+	if (!shape_ok(m, rec, why, wsize))
+		return false;
+	for (int c = 0; c < t->ncols; c++) {
+		const struct col_def *cd = &t->cols[c];
+		int f = m->col_field[c];
+		memset(&out->v[c], 0, sizeof out->v[c]);
+		if (f < 0 || !((cd->flags & COL_KEY) || cd->rule == RULE_SKU_REF))
+			continue;
+		if (!valid_value(v, cd, rec->fields[f], rec->lens[f], &out->v[c], r, sizeof r))
+			add_problem(why, wsize, &used, cd->name, r);
+	}
+	return used == 0;
+}
+
+void
+valid_columns(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
+              struct valid_row *out, bool *ok)
+{
+	const struct table_def *t = m->t;
+	char r[384];
+	bool shaped = rec->error == NULL && rec->nfields == m->nfields;
+	for (int c = 0; c < t->ncols; c++) {
+		int f = m->col_field[c];
+		memset(&out->v[c], 0, sizeof out->v[c]);
+		ok[c] = false;
+		if (f < 0 || !shaped) {
+			ok[c] = f < 0; /* absent is fine: not compared */
+			continue;
+		}
+		ok[c] = valid_value(v, &t->cols[c], rec->fields[f], rec->lens[f], &out->v[c], r,
+		                    sizeof r);
 	}
 }
 
