@@ -25,6 +25,8 @@ typedef enum etl_code (*command_fn)(int argc, char **argv, struct global_opts *g
 enum etl_code cmd_schema(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 enum etl_code cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 enum etl_code cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err);
+enum etl_code cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err);
+enum etl_code cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 enum etl_code cmd_history(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 
 /*
@@ -85,6 +87,17 @@ bool cli_parse_num(const char *s, long long min, long long max, long long *out);
 
 /* Parses a --delimiter value: one ASCII character, or \t / "tab". */
 bool cli_parse_delimiter(const char *s, unsigned char *out);
+
+struct load_run;
+
+/*
+ * Prints a load's outcome: the first reject reasons and the errors of each
+ * file (unless quiet), the summary table on stderr, and with summary_json
+ * the JSON summary (rc gives its exit_code).  Returns ETL_OK, or
+ * ETL_ESYSTEM when the JSON could not be written.
+ */
+enum etl_code cli_report_load(const struct load_run *run, bool quiet, bool dry_run,
+                              const char *summary_json, enum etl_code rc);
 
 /* Prints the help of one command (or the whole program when name is NULL). */
 void cli_help(const char *name);

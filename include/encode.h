@@ -34,6 +34,10 @@ void encode_value(struct buf *b, const struct value *v, const char *const *label
 /* Appends text with COPY escapes. */
 void encode_text(struct buf *b, const char *s, size_t n);
 
+/* Writes a number in decimal into out (at least 21 bytes); returns its
+ * length.  Not NUL-terminated. */
+size_t encode_uint(char *out, uint64_t v);
+
 /* Writes a timestamp (microseconds since 2000-01-01) as ISO text into out
  * (at least 32 bytes); returns its length. */
 size_t encode_timestamp(char *out, int64_t usec);

@@ -54,6 +54,10 @@ void error_print(const struct etl_error *err);
 /* Prints a warning "siprems-etl: warning: ..." to stderr. */
 void warnx_etl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Prints a note "siprems-etl: ..." to stderr: something worth knowing that
+ * is not wrong. */
+void notex_etl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* The more severe of two codes. */
 enum etl_code error_worst(enum etl_code a, enum etl_code b);
 

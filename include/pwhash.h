@@ -23,6 +23,10 @@
 enum etl_code pwhash_make(const char *password, size_t n, unsigned iterations, char out[PWHASH_LEN],
                           struct etl_error *err);
 
+/* The same with a given 16-character salt (for deterministic data sets). */
+enum etl_code pwhash_make_salted(const char *password, size_t n, unsigned iterations,
+                                 const char salt[17], char out[PWHASH_LEN], struct etl_error *err);
+
 /* Writes n random letters and digits into out (and a NUL); false when the
  * system has no randomness to give. */
 int pwhash_random_word(char *out, size_t n);

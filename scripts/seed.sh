@@ -18,7 +18,7 @@ configured() {
 
 if configured; then
 	echo "seed: using the configured database"
-	"$etl" schema
+	"$etl" seed "$@"
 	exit
 fi
 
@@ -27,7 +27,7 @@ conn="$(bash "$root/scripts/pg-local.sh" url)"
 if [ "$(psql -X -Atq -d "$conn dbname=postgres" -c "SELECT count(*) FROM pg_database WHERE datname = 'siprems_db'")" = 0 ]; then
 	psql -X -q -d "$conn dbname=postgres" -c "CREATE DATABASE siprems_db" >/dev/null
 fi
-"$etl" --db "$conn dbname=siprems_db" schema
+"$etl" --db "$conn dbname=siprems_db" seed "$@"
 echo
 echo "seed: the local database is ready; open it with:"
 echo "  psql \"$conn dbname=siprems_db\""

@@ -170,26 +170,34 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 
 	struct load_run run;
 	enum etl_code rc = load_files(&o, argv + optind, argc - optind, &run, err);
-	if (run.nfiles > 0) {
-		print_messages(&run, g->quiet);
-		struct file_result *r = calloc((size_t)run.nfiles, sizeof *r);
-		if (r == NULL) {
-			load_run_free(&run);
-			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-		}
-		for (int i = 0; i < run.nfiles; i++)
-			r[i] = run.files[i].r;
-		report_table(stderr, r, run.nfiles, o.dry_run);
-		if (summary_json != NULL) {
-			struct etl_error jerr;
-			if (report_json(summary_json, r, run.nfiles, error_exit_status(rc),
-			                &jerr) != ETL_OK) {
-				error_print(&jerr);
-				rc = error_worst(rc, ETL_ESYSTEM);
-			}
-		}
-		free(r);
-	}
+	rc = error_worst(rc, cli_report_load(&run, g->quiet, o.dry_run, summary_json, rc));
 	load_run_free(&run);
 	return rc;
+}
+
+enum etl_code
+cli_report_load(const struct load_run *run, bool quiet, bool dry_run, const char *summary_json,
+                enum etl_code rc)
+{
+	int n = run->nfiles;
+	if (n <= 0)
+		return ETL_OK;
+	print_messages(run, quiet);
+	struct file_result *r = calloc((size_t)n, sizeof *r);
+	if (r == NULL)
+		return ETL_ESYSTEM;
+	for (int i = 0; i < n; i++)
+		r[i] = run->files[i].r;
+	report_table(stderr, r, n, dry_run);
+	enum etl_code out = ETL_OK;
+	if (summary_json != NULL) {
+		struct etl_error jerr;
+		if (report_json(summary_json, r, run->nfiles, error_exit_status(rc), &jerr) !=
+		    ETL_OK) {
+			error_print(&jerr);
+			out = ETL_ESYSTEM;
+		}
+	}
+	free(r);
+	return out;
 }

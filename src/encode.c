@@ -42,9 +42,8 @@ buf_free(struct buf *b)
 	memset(b, 0, sizeof *b);
 }
 
-/* Writes a non-negative number; returns its length. */
-static size_t
-put_uint(char *out, uint64_t v)
+size_t
+encode_uint(char *out, uint64_t v)
 {
 	char tmp[24];
 	size_t n = 0;
@@ -62,9 +61,9 @@ put_int(char *out, int64_t v)
 {
 	if (v < 0) {
 		out[0] = '-';
-		return 1 + put_uint(out + 1, (uint64_t)(-(v + 1)) + 1);
+		return 1 + encode_uint(out + 1, (uint64_t)(-(v + 1)) + 1);
 	}
-	return put_uint(out, (uint64_t)v);
+	return encode_uint(out, (uint64_t)v);
 }
 
 static void
@@ -114,7 +113,7 @@ encode_timestamp(char *out, int64_t usec)
 size_t
 encode_money(char *out, int64_t cents)
 {
-	size_t n = put_uint(out, (uint64_t)(cents / 100));
+	size_t n = encode_uint(out, (uint64_t)(cents / 100));
 	out[n++] = '.';
 	two(out + n, (int)(cents % 100));
 	return n + 2;

@@ -101,6 +101,17 @@ warnx_etl(const char *fmt, ...)
 	(void)fputc('\n', stderr);
 }
 
+void
+notex_etl(const char *fmt, ...)
+{
+	va_list ap;
+	(void)fputs("siprems-etl: ", stderr);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', stderr);
+}
+
 enum etl_code
 error_worst(enum etl_code a, enum etl_code b)
 {

@@ -8,6 +8,8 @@
  */
 #include "input.h"
 
+#include "bundle.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
@@ -31,6 +33,8 @@ struct input {
 	int64_t size;
 	uint64_t raw_total; /* bytes read from the file */
 
+	const unsigned char *mem; /* a bundled file: read from here, not fd */
+	size_t mem_len, mem_pos;
 	unsigned char *raw; /* read, not yet consumed */
 	size_t raw_len, raw_pos;
 	bool raw_eof;
@@ -126,6 +130,19 @@ input_open(struct input **out, const char *path, enum input_encoding enc, struct
 		rc = error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
 		goto out;
 	}
+	if (strncmp(path, "builtin:", 8) == 0) {
+		/* A file of the bundled data set, compiled in. */
+		const struct bundle_file *b = bundle_find(path + 8);
+		if (b == NULL) {
+			rc = error_set(err, ETL_EINPUT, path, 0, "no such bundled file");
+			goto out;
+		}
+		in->mem = b->data;
+		in->mem_len = b->size;
+		in->size = (int64_t)b->size;
+		*out = in;
+		return ETL_OK;
+	}
 	if (strcmp(path, "-") == 0) {
 		in->fd = STDIN_FILENO;
 	} else {
@@ -190,7 +207,16 @@ raw_fill(struct input *in, struct etl_error *err)
 		in->raw_pos = 0;
 	}
 	while (in->raw_len < RAW_CHUNK) {
-		ssize_t n = read(in->fd, in->raw + in->raw_len, RAW_CHUNK - in->raw_len);
+		ssize_t n;
+		if (in->mem != NULL) {
+			size_t left = in->mem_len - in->mem_pos;
+			n = (ssize_t)(left < RAW_CHUNK - in->raw_len ? left
+			                                             : RAW_CHUNK - in->raw_len);
+			memcpy(in->raw + in->raw_len, in->mem + in->mem_pos, (size_t)n);
+			in->mem_pos += (size_t)n;
+		} else {
+			n = read(in->fd, in->raw + in->raw_len, RAW_CHUNK - in->raw_len);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -314,7 +314,7 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 	}
 	locked = true;
 	if (waited && !o->quiet)
-		warnx_etl("%s: waited for another siprems-etl loading the same file", it->name);
+		notex_etl("%s: waited for another siprems-etl loading the same file", it->name);
 	bool found;
 	if (ledger_latest(r->conn, fp, kind, &led, &found, &e) != ETL_OK) {
 		fail_file(lf, it, &e);
@@ -326,9 +326,8 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 		lf->r.status = "skipped";
 		lf->r.rows_read = lf->r.rows_skipped = (uint64_t)led.rows_read;
 		if (!o->quiet)
-			warnx_etl("%s: loaded before (load %lld, same content); skipped, --force "
-			          "loads it "
-			          "again",
+			notex_etl("%s: loaded before (load %lld, same content); skipped; --force "
+			          "loads it again",
 			          it->name, (long long)led.load_id);
 		goto out;
 	}
@@ -362,7 +361,7 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 			goto out;
 		}
 		if (!o->quiet)
-			warnx_etl("%s: resuming load %lld after %lld rows already committed",
+			notex_etl("%s: resuming load %lld after %lld rows already committed",
 			          it->name, (long long)led.load_id, (long long)led.records_done);
 	}
 	if (intake_start_rejects(it, resume ? led.reject_bytes : -1, &e) != ETL_OK) {

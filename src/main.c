@@ -146,6 +146,37 @@ static const char check_help[] =
         "Exit status: 0 nothing found; 1 findings; 2 usage error; 3 input error;\n"
         "4 database error.\n";
 
+static const char seed_help[] =
+        "Usage: siprems-etl seed [--data DIR] [--reset]\n"
+        "\n"
+        "Ensures the schema, loads a data set in dependency order and creates the admin\n"
+        "user.  The bundled data set (compiled in; made by 'siprems-etl generate --out data')\n"
+        "has 40 products of a small Indonesian shop, two years of daily sales (2024-2025)\n"
+        "and the events of 2024-2026.  The admin user is SIPREMS_ADMIN_EMAIL (default\n"
+        "admin@siprems.local) with the password of SIPREMS_ADMIN_PASSWORD, or a generated one\n"
+        "printed once.  Seeding again changes nothing and says so.\n"
+        "\n"
+        "  --data DIR    load the .csv and .csv.gz files of DIR instead\n"
+        "  --reset       empty users, products, transactions and events (ids restart), then\n"
+        "                load again\n";
+
+static const char generate_help[] =
+        "Usage: siprems-etl generate --out DIR [--products N] [--days N] [--seed N]\n"
+        "                            [--end YYYY-MM-DD]\n"
+        "\n"
+        "Writes products.csv.gz, sales.csv.gz, events.csv.gz and users.csv.gz for a small\n"
+        "Indonesian shop: rupiah prices, SKUs like BRD-001, weekend peaks, yearly\n"
+        "seasonality, promotions with uplift, spikes before holidays and Lebaran, seasonal\n"
+        "and newly introduced products, several sales a day per product at shop hours;\n"
+        "the national holidays of every year covered and the next (official dates), Ramadan,\n"
+        "school holidays, promotions.  The same options write byte-identical files.\n"
+        "\n"
+        "  --out DIR        where the files go (created when missing)\n"
+        "  --products N     products (default 40)\n"
+        "  --days N         days of sales (default 731)\n"
+        "  --end DATE       the last day of sales (default 2025-12-31)\n"
+        "  --seed N         random seed (default 42)\n";
+
 static const char history_help[] =
         "Usage: siprems-etl history [--limit N] [--json]\n"
         "\n"
@@ -162,12 +193,9 @@ static const struct {
 	command_fn fn;
 	const char *help;
 } commands[] = {
-        {"schema", cmd_schema, schema_help},
-        {"load", cmd_load, load_help},
-        {"check", cmd_check, check_help},
-        {"seed", NULL, NULL},
-        {"generate", NULL, NULL},
-        {"history", cmd_history, history_help},
+        {"schema", cmd_schema, schema_help},       {"load", cmd_load, load_help},
+        {"check", cmd_check, check_help},          {"seed", cmd_seed, seed_help},
+        {"generate", cmd_generate, generate_help}, {"history", cmd_history, history_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -29,21 +29,28 @@ pwhash_random_word(char *out, size_t n)
 }
 
 enum etl_code
-pwhash_make(const char *password, size_t n, unsigned iterations, char out[PWHASH_LEN],
-            struct etl_error *err)
+pwhash_make_salted(const char *password, size_t n, unsigned iterations, const char salt[17],
+                   char out[PWHASH_LEN], struct etl_error *err)
 {
-	char salt[17];
 	unsigned char dk[32];
 	if (iterations == 0)
 		iterations = PWHASH_ITERATIONS;
-	if (!pwhash_random_word(salt, 16))
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "no random bytes for a password salt");
-	if (PKCS5_PBKDF2_HMAC(password, (int)n, (const unsigned char *)salt, 16, (int)iterations,
-	                      EVP_sha256(), sizeof dk, dk) != 1)
+	if (PKCS5_PBKDF2_HMAC(password, (int)n, (const unsigned char *)salt, (int)strlen(salt),
+	                      (int)iterations, EVP_sha256(), sizeof dk, dk) != 1)
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "cannot hash a password");
 	int k = snprintf(out, PWHASH_LEN, "pbkdf2:sha256:%u$%s$", iterations, salt);
 	for (size_t i = 0; i < sizeof dk && k + 2 < PWHASH_LEN; i++)
 		k += snprintf(out + k, PWHASH_LEN - (size_t)k, "%02x", dk[i]);
 	OPENSSL_cleanse(dk, sizeof dk);
 	return ETL_OK;
+}
+
+enum etl_code
+pwhash_make(const char *password, size_t n, unsigned iterations, char out[PWHASH_LEN],
+            struct etl_error *err)
+{
+	char salt[17];
+	if (!pwhash_random_word(salt, 16))
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "no random bytes for a password salt");
+	return pwhash_make_salted(password, n, iterations, salt, out, err);
 }

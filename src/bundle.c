@@ -1,0 +1,15 @@
+/*
+ * bundle.c — looking up the bundled files.
+ */
+#include "bundle.h"
+
+#include <string.h>
+
+const struct bundle_file *
+bundle_find(const char *name)
+{
+	for (int i = 0; i < bundle_nfiles; i++)
+		if (strcmp(bundle_files[i].name, name) == 0)
+			return &bundle_files[i];
+	return NULL;
+}
