@@ -41,6 +41,7 @@ enum {
 	CLI_OPT_DB = 1000,
 	CLI_OPT_QUIET,
 	CLI_OPT_NO_PROGRESS,
+	CLI_OPT_VERBOSE,
 	CLI_OPT_ENCODING,
 	CLI_OPT_DELIMITER,
 	CLI_OPT_SKU_PATTERN,
@@ -52,6 +53,7 @@ enum {
 #define CLI_GLOBAL_LONGOPTS                                                                        \
 	{"db", required_argument, NULL, CLI_OPT_DB}, {"quiet", no_argument, NULL, CLI_OPT_QUIET},  \
 	        {"no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS},                           \
+	        {"verbose", no_argument, NULL, CLI_OPT_VERBOSE},                                   \
 	{                                                                                          \
 		"help", no_argument, NULL, 'h'                                                     \
 	}

@@ -49,6 +49,8 @@ struct copy_opts {
 	const struct schema_facts *facts;
 	bool single_transaction; /* batches are savepoints of one transaction */
 	int stage_id;            /* makes the staging table's name unique */
+	bool utc;                /* the session's time zone is UTC */
+	bool text_only;          /* never use binary COPY */
 };
 
 /*
@@ -92,6 +94,33 @@ void copy_abort(struct copy_sink *s, const char *why);
  * rolls all of it back (copy_abort_all). */
 enum etl_code copy_finish(struct copy_sink *s, struct etl_error *err);
 void copy_abort_all(struct copy_sink *s);
+
+/*
+ * The fast path for an empty table: in one transaction, lock the table,
+ * make sure it is empty, drop its secondary indexes and foreign keys,
+ * truncate it (so that COPY may FREEZE when nothing references it) and
+ * start a single COPY into it that keeps no row in memory.  *taken is false
+ * (and nothing changed) when the table is not empty, the role does not own
+ * it, or its lock is not granted within a few seconds.  jobs sets the
+ * parallel workers of the index builds.  Returns ETL_OK or ETL_EDB.
+ */
+enum etl_code copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *err);
+
+/*
+ * Ends the fast path's COPY and rebuilds what was dropped; the transaction
+ * stays open for the caller's bookkeeping (then copy_finish()).  *refused
+ * is set, and everything rolled back, when the server refused a row or the
+ * rebuilt foreign key: the file must then go through the batched path.
+ */
+enum etl_code copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused,
+                            struct etl_error *err);
+
+/* How many indexes and foreign keys the fast path dropped and rebuilt. */
+int copy_fast_rebuilt(const struct copy_sink *s);
+
+/* Why copy_fast_end() set *refused: the server's message for a refused row
+ * ("the database refused the row: …"), or that the sequence ran short. */
+const char *copy_fast_refusal(const struct copy_sink *s);
 
 /* Drops the staging table and frees s; s may be NULL. */
 void copy_close(struct copy_sink *s);

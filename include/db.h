@@ -53,6 +53,16 @@ enum etl_code db_error(PGconn *conn, const PGresult *res, const char *what, stru
 /* The SQLSTATE of a failed result, or "" */
 const char *db_sqlstate(const PGresult *res);
 
+/*
+ * PQexec() and PQexecParams(), that with --verbose also print the statement
+ * (on one line, cut at 300 characters) and how long it took.  Every
+ * statement siprems-etl sends goes through one of these.
+ */
+PGresult *db_run(PGconn *conn, const char *sql);
+PGresult *db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *types,
+                        const char *const *values, const int *lengths, const int *formats,
+                        int result_format);
+
 /* True when the connection was lost (server gone, socket closed). */
 bool db_connection_lost(PGconn *conn);
 

@@ -48,4 +48,39 @@ size_t encode_date(char *out, int64_t days);
 /* Writes money (cents) as a plain decimal; returns its length. */
 size_t encode_money(char *out, int64_t cents);
 
+/* ---- COPY's binary format ------------------------------------------------- */
+
+/* The column types with a binary encoding. */
+enum bin_type {
+	BIN_INT2,
+	BIN_INT4,
+	BIN_INT8,
+	BIN_NUMERIC,
+	BIN_TIMESTAMP,
+	BIN_DATE,
+	BIN_BOOL,
+	BIN_TEXT,
+	BIN_NONE
+};
+
+/* The binary encoding of a column of the given type name (pg_type.typname,
+ * typtype 'e' for enums), or BIN_NONE when there is none here. */
+enum bin_type encode_bin_type(const char *typname, char typtype);
+
+/* The 19-byte header of a binary COPY stream, and its 2-byte trailer. */
+void encode_bin_header(struct buf *b);
+void encode_bin_trailer(struct buf *b);
+
+/* Starts a tuple of n fields. */
+void encode_bin_tuple(struct buf *b, int n);
+
+/* Appends one field: a value as type t (a V_TIMESTAMP is sent as its wall
+ * clock, right for TIMESTAMP and for TIMESTAMPTZ in UTC). */
+void encode_bin_value(struct buf *b, const struct value *v, enum bin_type t,
+                      const char *const *labels);
+
+/* Appends a text field of n bytes, and an int4 field. */
+void encode_bin_text(struct buf *b, const char *s, size_t n);
+void encode_bin_int4(struct buf *b, int32_t v);
+
 #endif

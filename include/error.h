@@ -10,6 +10,7 @@
 #define SIPREMS_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Ordered by severity: when several files end differently, the run reports
@@ -29,6 +30,7 @@ struct etl_error {
 	char file[512]; /* "" when the error has no file */
 	long line;      /* 0 when the error has no line */
 	char msg[1024];
+	char sqlstate[6]; /* a database error's SQLSTATE, or "" */
 };
 
 /* Clears err to "no error".  err may be NULL. */
@@ -53,6 +55,12 @@ void error_print(const struct etl_error *err);
 
 /* Prints a warning "siprems-etl: warning: ..." to stderr. */
 void warnx_etl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --verbose: verbosex_etl() prints, else it does nothing. */
+extern bool etl_verbose;
+
+/* Prints "siprems-etl: ..." to stderr when etl_verbose is set. */
+void verbosex_etl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints a note "siprems-etl: ..." to stderr: something worth knowing that
  * is not wrong. */

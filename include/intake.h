@@ -98,6 +98,13 @@ int intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_er
 int intake_next(struct intake *it, struct keyset *skus, struct etl_error *err);
 
 /*
+ * Starts the file over after its header: counters, unique keys and kept
+ * reasons reset, the reject file emptied.  Returns ETL_OK, ETL_EINPUT or
+ * ETL_ESYSTEM.
+ */
+enum etl_code intake_rewind(struct intake *it, struct etl_error *err);
+
+/*
  * The next record as read, without validation (the pre-check validates what
  * it needs itself): 1 with it->rec set, 0 at the end, -1 on an error.
  */

@@ -97,7 +97,6 @@ initialise() {
 		if [ "$tcp" = 1 ]; then echo "listen_addresses = '127.0.0.1'"; else echo "listen_addresses = ''"; fi
 		echo "shared_buffers = 256MB"
 		echo "max_wal_size = 4GB"
-		echo "maintenance_work_mem = 256MB"
 		echo "logging_collector = off"
 		echo "log_min_messages = warning"
 		if [ "$fast" = 1 ]; then

@@ -60,7 +60,7 @@ read_database(PGconn *conn, struct check *c, const bool *kinds, struct etl_error
 	}
 	if (rc == ETL_ESYSTEM)
 		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-	PGresult *r = PQexec(conn, rc == ETL_OK ? "COMMIT" : "ROLLBACK");
+	PGresult *r = db_run(conn, rc == ETL_OK ? "COMMIT" : "ROLLBACK");
 	PQclear(r);
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 void
 db_describe(PGconn *conn, char *buf, size_t size)
@@ -55,8 +56,14 @@ db_connect(const struct dbconf *c, struct etl_error *err)
 		PQfinish(conn);
 		return NULL;
 	}
+	if (etl_verbose) {
+		char where[512];
+		db_describe(conn, where, sizeof where);
+		verbosex_etl("connected to %s (settings from %s), PostgreSQL %d", where, c->source,
+		             PQserverVersion(conn));
+	}
 	/* Quiet NOTICEs such as "relation already exists, skipping". */
-	PGresult *res = PQexec(conn, "SET client_min_messages = warning");
+	PGresult *res = db_run(conn, "SET client_min_messages = warning");
 	PQclear(res);
 	return conn;
 }
@@ -99,14 +106,18 @@ db_error(PGconn *conn, const PGresult *res, const char *what, struct etl_error *
 			(void)snprintf(msg, sizeof msg, "unknown error");
 	}
 	if (what != NULL && what[0] != '\0')
-		return error_set(err, ETL_EDB, NULL, 0, "%s: %s", what, msg);
-	return error_set(err, ETL_EDB, NULL, 0, "%s", msg);
+		(void)error_set(err, ETL_EDB, NULL, 0, "%s: %s", what, msg);
+	else
+		(void)error_set(err, ETL_EDB, NULL, 0, "%s", msg);
+	if (err != NULL)
+		(void)snprintf(err->sqlstate, sizeof err->sqlstate, "%s", db_sqlstate(res));
+	return ETL_EDB;
 }
 
 enum etl_code
 db_exec(PGconn *conn, const char *sql, struct etl_error *err)
 {
-	PGresult *res = PQexec(conn, sql);
+	PGresult *res = db_run(conn, sql);
 	ExecStatusType st = PQresultStatus(res);
 	enum etl_code rc = ETL_OK;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -119,7 +130,7 @@ PGresult *
 db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
          struct etl_error *err)
 {
-	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = db_run_params(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		(void)db_error(conn, res, NULL, err);
@@ -133,4 +144,60 @@ bool
 db_connection_lost(PGconn *conn)
 {
 	return PQstatus(conn) == CONNECTION_BAD;
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Prints one statement and its duration, on one line. */
+static void
+show_statement(const char *sql, double ms, const PGresult *res)
+{
+	char line[320];
+	size_t n = 0;
+	bool space = false;
+	for (const char *p = sql; *p != '\0' && n < 300; p++) {
+		bool ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
+		if (ws) {
+			space = n > 0;
+			continue;
+		}
+		if (space)
+			line[n++] = ' ';
+		space = false;
+		line[n++] = *p;
+	}
+	line[n] = '\0';
+	const char *status = PQresStatus(PQresultStatus(res));
+	verbosex_etl("sql %.1f ms %s: %s%s", ms, status, line, n >= 300 ? " …" : "");
+}
+
+PGresult *
+db_run(PGconn *conn, const char *sql)
+{
+	if (!etl_verbose)
+		return PQexec(conn, sql);
+	double t0 = now_ms();
+	PGresult *res = PQexec(conn, sql);
+	show_statement(sql, now_ms() - t0, res);
+	return res;
+}
+
+PGresult *
+db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *types,
+              const char *const *values, const int *lengths, const int *formats, int result_format)
+{
+	if (!etl_verbose)
+		return PQexecParams(conn, sql, nparams, types, values, lengths, formats,
+		                    result_format);
+	double t0 = now_ms();
+	PGresult *res =
+	        PQexecParams(conn, sql, nparams, types, values, lengths, formats, result_format);
+	show_statement(sql, now_ms() - t0, res);
+	return res;
 }

@@ -29,7 +29,7 @@ buf_reserve(struct buf *b, size_t n)
 void
 buf_put(struct buf *b, const void *s, size_t n)
 {
-	if (!buf_reserve(b, n))
+	if (n == 0 || !buf_reserve(b, n))
 		return;
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
@@ -186,4 +186,165 @@ encode_value(struct buf *b, const struct value *v, const char *const *labels)
 		return;
 	}
 	buf_put(b, tmp, n);
+}
+
+/* ---- binary ------------------------------------------------------------ */
+
+static void
+be16(struct buf *b, uint16_t v)
+{
+	unsigned char x[2] = {(unsigned char)(v >> 8), (unsigned char)v};
+	buf_put(b, x, 2);
+}
+
+static void
+be32(struct buf *b, uint32_t v)
+{
+	unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+	                      (unsigned char)(v >> 8), (unsigned char)v};
+	buf_put(b, x, 4);
+}
+
+static void
+be64(struct buf *b, uint64_t v)
+{
+	be32(b, (uint32_t)(v >> 32));
+	be32(b, (uint32_t)v);
+}
+
+enum bin_type
+encode_bin_type(const char *typname, char typtype)
+{
+	static const struct {
+		const char *name;
+		enum bin_type t;
+	} map[] = {
+	        {"int2", BIN_INT2},       {"int4", BIN_INT4},           {"int8", BIN_INT8},
+	        {"numeric", BIN_NUMERIC}, {"timestamp", BIN_TIMESTAMP}, {"date", BIN_DATE},
+	        {"bool", BIN_BOOL},       {"text", BIN_TEXT},           {"varchar", BIN_TEXT},
+	};
+	if (typtype == 'e')
+		return BIN_TEXT; /* an enum's binary form is its label */
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(typname, map[i].name) == 0)
+			return map[i].t;
+	return BIN_NONE;
+}
+
+void
+encode_bin_header(struct buf *b)
+{
+	buf_put(b, "PGCOPY\n\377\r\n\0", 11);
+	be32(b, 0); /* flags */
+	be32(b, 0); /* header extension */
+}
+
+void
+encode_bin_trailer(struct buf *b)
+{
+	be16(b, 0xFFFF);
+}
+
+void
+encode_bin_tuple(struct buf *b, int n)
+{
+	be16(b, (uint16_t)n);
+}
+
+void
+encode_bin_text(struct buf *b, const char *s, size_t n)
+{
+	be32(b, (uint32_t)n);
+	buf_put(b, s, n);
+}
+
+void
+encode_bin_int4(struct buf *b, int32_t v)
+{
+	be32(b, 4);
+	be32(b, (uint32_t)v);
+}
+
+/* NUMERIC: base-10000 digits, weight of the first, sign, display scale. */
+static void
+bin_numeric(struct buf *b, int64_t cents)
+{
+	uint16_t digits[8];
+	int n = 0, weight = -1;
+	uint64_t ip = (uint64_t)(cents < 0 ? -cents : cents) / 100;
+	uint16_t frac = (uint16_t)((uint64_t)(cents < 0 ? -cents : cents) % 100 * 100);
+	uint16_t groups[6];
+	int ng = 0;
+	while (ip > 0) {
+		groups[ng++] = (uint16_t)(ip % 10000);
+		ip /= 10000;
+	}
+	for (int i = ng - 1; i >= 0; i--)
+		digits[n++] = groups[i];
+	weight = ng - 1;
+	if (frac != 0)
+		digits[n++] = frac;
+	while (n > 0 && digits[n - 1] == 0) /* no trailing zero groups */
+		n--;
+	if (n == 0)
+		weight = 0;
+	be32(b, (uint32_t)(8 + 2 * n));
+	be16(b, (uint16_t)n);
+	be16(b, (uint16_t)(int16_t)weight);
+	be16(b, cents < 0 ? 0x4000 : 0x0000);
+	be16(b, 2);
+	for (int i = 0; i < n; i++)
+		be16(b, digits[i]);
+}
+
+void
+encode_bin_value(struct buf *b, const struct value *v, enum bin_type t, const char *const *labels)
+{
+	if (v->type == V_NULL || v->type == V_ABSENT) {
+		be32(b, 0xFFFFFFFF);
+		return;
+	}
+	switch (t) {
+	case BIN_INT2:
+		be32(b, 2);
+		be16(b, (uint16_t)(int16_t)v->i);
+		break;
+	case BIN_INT4:
+		be32(b, 4);
+		be32(b, (uint32_t)(int32_t)v->i);
+		break;
+	case BIN_INT8:
+		be32(b, 8);
+		be64(b, (uint64_t)v->i);
+		break;
+	case BIN_NUMERIC:
+		bin_numeric(b, v->i);
+		break;
+	case BIN_TIMESTAMP:
+		be32(b, 8);
+		be64(b, (uint64_t)v->i);
+		break;
+	case BIN_DATE:
+		be32(b, 4);
+		be32(b, (uint32_t)(int32_t)v->i);
+		break;
+	case BIN_BOOL:
+		be32(b, 1);
+		buf_put(b, v->i ? "\1" : "\0", 1);
+		break;
+	case BIN_TEXT:
+	case BIN_NONE:
+		if (v->type == V_ENUM) {
+			encode_bin_text(b, labels[v->i], strlen(labels[v->i]));
+		} else if (v->type == V_TEXT) {
+			encode_bin_text(b, v->s, v->n);
+		} else {
+			/* A number into a text column: its text form. */
+			struct buf tmp = {0};
+			encode_value(&tmp, v, labels);
+			encode_bin_text(b, tmp.data ? tmp.data : "", tmp.len);
+			buf_free(&tmp);
+		}
+		break;
+	}
 }

@@ -40,6 +40,7 @@ error_clear(struct etl_error *err)
 	err->file[0] = '\0';
 	err->line = 0;
 	err->msg[0] = '\0';
+	err->sqlstate[0] = '\0';
 }
 
 enum etl_code
@@ -51,6 +52,7 @@ error_vset(struct etl_error *err, enum etl_code code, const char *file, long lin
 	err->code = code;
 	(void)snprintf(err->file, sizeof err->file, "%s", file ? file : "");
 	err->line = line;
+	err->sqlstate[0] = '\0';
 	(void)vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	/* Messages may embed server text ending in a newline or a period. */
 	size_t n = strlen(err->msg);
@@ -128,4 +130,19 @@ const char *
 error_code_name(enum etl_code code)
 {
 	return code_table[code_index(code)].name;
+}
+
+bool etl_verbose = false;
+
+void
+verbosex_etl(const char *fmt, ...)
+{
+	if (!etl_verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	(void)fputs("siprems-etl: ", stderr);
+	(void)vfprintf(stderr, fmt, ap);
+	(void)fputc('\n', stderr);
+	va_end(ap);
 }

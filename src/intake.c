@@ -139,6 +139,35 @@ intake_reject(struct intake *it, int nfields, char *const *fields, const size_t 
 	return reject_write(it->rej, nfields, fields, lens, line, reason, err);
 }
 
+enum etl_code
+intake_rewind(struct intake *it, struct etl_error *err)
+{
+	csvrow_close(it->csv);
+	it->csv = NULL;
+	input_close(it->in);
+	it->in = NULL;
+	enum etl_code rc = input_open(&it->in, it->open_path, it->o->enc, err);
+	if (rc == ETL_OK)
+		rc = csvrow_open(&it->csv, read_input, it->in, it->o->delim, it->name, err);
+	if (rc != ETL_OK)
+		return rc;
+	if (csvrow_next(it->csv, &it->rec, err) != 1) /* the header, mapped already */
+		return error_set(err, ETL_EINPUT, it->name, 0, "the file changed while it loaded");
+	it->rows_read = it->rows_rejected = 0;
+	for (int i = 0; i < it->nshown; i++)
+		free(it->shown[i]);
+	it->nshown = 0;
+	if (it->keys != NULL) {
+		keyset_free(it->keys);
+		it->keys = keyset_new();
+		if (it->keys == NULL)
+			return error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+	}
+	if (it->rej != NULL)
+		return reject_truncate(it->rej, 0, err);
+	return ETL_OK;
+}
+
 int
 intake_next_record(struct intake *it, struct etl_error *err)
 {

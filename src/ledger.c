@@ -50,7 +50,7 @@ ledger_unlock(PGconn *conn, const char *fingerprint, const char *kind)
 	char key[128];
 	lock_key(fingerprint, kind, key, sizeof key);
 	const char *params[1] = {key};
-	PGresult *r = PQexecParams(conn, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1,
+	PGresult *r = db_run_params(conn, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1,
 	                           NULL, params, NULL, NULL, 0);
 	PQclear(r);
 }

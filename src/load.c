@@ -285,6 +285,86 @@ run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct led
 	return end;
 }
 
+/* The fast path: every row through one COPY into the empty table, then the
+ * rebuilt indexes, the history and the commit, all in one transaction.
+ * *refused: the server refused a row, nothing was kept, start over. */
+static enum end
+run_fast(struct run *r, struct intake *it, struct copy_sink *sink, struct ledger *led,
+         const struct ledger *base, bool *refused, struct etl_error *err)
+{
+	const struct load_opts *o = r->o;
+	struct progress *pg =
+	        progress_start(it->name, input_raw_size(it->in), o->progress && !o->quiet);
+	enum end end = END_EOF;
+	int got;
+	*refused = false;
+	while ((got = intake_next(it, r->skus, err)) != 0) {
+		if (got == INTAKE_STOP) {
+			end = END_MAX_REJECTS; /* what was read is kept, as in batches */
+			break;
+		}
+		if (got < 0 || copy_add(sink, &it->row, &it->rec, err) != ETL_OK) {
+			end = END_ERROR;
+			break;
+		}
+		if (signals_received()) {
+			end = END_SIGNAL;
+			break;
+		}
+		progress_update(pg, it->rows_read, input_raw_bytes(it->in));
+	}
+	progress_done(pg);
+	/* All or nothing: with --single-transaction a stop keeps nothing. */
+	if (end == END_ERROR || end == END_SIGNAL ||
+	    (end == END_MAX_REJECTS && o->single_transaction)) {
+		copy_abort_all(sink);
+		return end;
+	}
+	struct copy_outcome out;
+	if (copy_fast_end(sink, &out, refused, err) != ETL_OK)
+		return signals_received() ? END_SIGNAL : END_ERROR;
+	if (*refused)
+		return END_EOF;
+	struct ledger next = *led;
+	next.rows_loaded = base->rows_loaded + out.loaded;
+	next.rows_read = base->rows_read + (int64_t)it->rows_read;
+	next.rows_rejected = base->rows_rejected + (int64_t)it->rows_rejected;
+	next.records_done = base->records_done + (int64_t)it->rows_read;
+	bool failed = false;
+	if (it->rej != NULL) {
+		failed = reject_flush(it->rej, it->rows_rejected > 0, err) != ETL_OK;
+		next.reject_bytes = (int64_t)reject_offset(it->rej);
+		const char *rp = reject_path(it->rej);
+		(void)snprintf(next.reject_file, sizeof next.reject_file, "%s", rp ? rp : "");
+	}
+	if (failed || ledger_checkpoint(r->conn, &next, err) != ETL_OK ||
+	    copy_finish(sink, err) != ETL_OK) {
+		copy_abort_all(sink);
+		return END_ERROR;
+	}
+	*led = next;
+	return end;
+}
+
+/* ANALYZE after a load that changed ANALYZE_ROWS rows or more, and at least a
+ * tenth of the table: autovacuum's own rule, without waiting for it. */
+static void
+analyze(PGconn *conn, const char *table, int64_t changed)
+{
+	if (changed < ANALYZE_ROWS)
+		return;
+	const char *params[1] = {table};
+	PGresult *res = db_query(conn, "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
+	                         1, params, NULL);
+	double before = res != NULL && PQntuples(res) == 1 ? atof(PQgetvalue(res, 0, 0)) : -1;
+	PQclear(res);
+	if (before > 0 && (double)changed < before / 10)
+		return;
+	char sql[64];
+	(void)snprintf(sql, sizeof sql, "ANALYZE %s", table);
+	(void)db_exec(conn, sql, NULL);
+}
+
 static void
 load_file(struct run *r, struct intake *it, struct load_file *lf)
 {
@@ -368,21 +448,56 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 		fail_file(lf, it, &e);
 		goto out;
 	}
-	struct copy_opts co = {
-	        r->conn, &it->map, o->on_conflict, &r->facts, o->single_transaction, ++r->stage_id};
+	const char *tz = o->timezone ? o->timezone : "UTC";
+	struct copy_opts co = {r->conn,
+	                       &it->map,
+	                       o->on_conflict,
+	                       &r->facts,
+	                       o->single_transaction,
+	                       ++r->stage_id,
+	                       strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0,
+	                       getenv("SIPREMS_ETL_TEXT_COPY") != NULL};
 	if (copy_open(&sink, &co, &e) != ETL_OK) {
 		fail_file(lf, it, &e);
 		goto out;
 	}
-	if (o->single_transaction) {
+	/* An empty table takes the fast path.  If the server refuses a row
+	 * there, the file goes through the batches from its start, where
+	 * refused rows are isolated: the outcome is the same. */
+	enum end end = END_EOF;
+	bool fast = false, done = false;
+	if (led.records_done == 0 && copy_fast_begin(sink, o->jobs, &fast, &e) != ETL_OK) {
+		fail_file(lf, it, &e);
+		goto out;
+	}
+	if (fast) {
+		bool refused;
+		end = run_fast(r, it, sink, &led, &base, &refused, &e);
+		done = !refused;
+		if (done && end == END_EOF && !o->quiet)
+			notex_etl("%s: %s was empty: loaded with one COPY in one transaction "
+			          "(indexes and foreign keys rebuilt: %d)",
+			          it->name, it->map.t->table, copy_fast_rebuilt(sink));
+		if (refused) {
+			if (!o->quiet)
+				notex_etl("%s: the one-transaction load into the empty table gave "
+				          "way (%s); loading the file again in batches",
+				          it->name, copy_fast_refusal(sink));
+			if (intake_rewind(it, &e) != ETL_OK) {
+				fail_file(lf, it, &e);
+				goto out;
+			}
+		}
+	}
+	if (!done && o->single_transaction) {
 		if (db_exec(r->conn, "BEGIN", &e) != ETL_OK) {
 			fail_file(lf, it, &e);
 			goto out;
 		}
 		in_file_txn = true;
 	}
-
-	enum end end = run_batches(r, it, sink, &led, &base, &e);
+	if (!done)
+		end = run_batches(r, it, sink, &led, &base, &e);
 	if (end == END_EOF && in_file_txn) {
 		in_file_txn = false;
 		if (copy_finish(sink, &e) != ETL_OK)
@@ -447,12 +562,8 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 	if (it->kind == KIND_PRODUCTS && led.rows_loaded + led.rows_updated > 0)
 		r->skus_stale = true;
 	/* Fresh statistics for the forecasting queries that follow a load. */
-	if (end == END_EOF && led.rows_loaded + led.rows_updated >= ANALYZE_ROWS &&
-	    PQstatus(r->conn) == CONNECTION_OK) {
-		char sql[64];
-		(void)snprintf(sql, sizeof sql, "ANALYZE %s", it->map.t->table);
-		(void)db_exec(r->conn, sql, NULL);
-	}
+	if (end == END_EOF && PQstatus(r->conn) == CONNECTION_OK)
+		analyze(r->conn, it->map.t->table, led.rows_loaded + led.rows_updated);
 out:
 	if (in_file_txn)
 		copy_abort_all(sink);

@@ -16,29 +16,26 @@
 static const char help_text[] =
         "siprems-etl " ETL_VERSION " — bulk loader and seeder for the Siprems PostgreSQL database\n"
         "\n"
-        "Usage: siprems-etl [--db CONNINFO] [--quiet] [--no-progress] COMMAND [OPTIONS] [ARGS]\n"
+        "Usage: siprems-etl [--db CONNINFO] [--quiet] [--verbose] [--no-progress] COMMAND [OPTIONS] [ARGS]\n"
         "\n"
         "Commands:\n"
         "  schema   [--dry-run]                 ensure types, tables and indexes exist "
         "(idempotent)\n"
         "  load     [OPTIONS] [KIND=]FILE...    validate and load CSV files (plain or gzip; '-' is "
         "stdin)\n"
-        "                                       (not yet available)\n"
         "  check    [OPTIONS] [KIND=]FILE...    duplicate-key pre-check report; writes nothing\n"
-        "                                       (not yet available)\n"
         "  seed     [--data DIR] [--reset]      ensure the schema, then load a data set\n"
-        "                                       (not yet available)\n"
-        "  generate --out DIR [--products N] [--days N] [--seed N]\n"
+        "  generate --out DIR [--products N] [--days N] [--seed N] [--end DATE]\n"
         "                                       write a realistic synthetic data set\n"
-        "                                       (not yet available)\n"
         "  history  [--limit N] [--json]        list past loads recorded in the database\n"
-        "                                       (not yet available)\n"
         "\n"
         "Global options (before or after COMMAND):\n"
         "  --db CONNINFO    a libpq conninfo string (\"host=... dbname=...\") or a\n"
         "                   postgresql:// URI\n"
         "  --quiet          print only errors and the closing summary\n"
         "  --no-progress    no progress line, even on a terminal\n"
+        "  --verbose        also print where it connects and every SQL statement it sends,\n"
+        "                   with its duration (never a password)\n"
         "  -h, --help       this text; 'siprems-etl COMMAND --help' for one command\n"
         "  -V, --version    print the version\n"
         "\n"
@@ -57,7 +54,11 @@ static const char help_text[] =
         "  --delimiter C           field separator (default ',')\n"
         "  --sku-pattern ERE       pattern product SKUs must match\n"
         "  --allow-future          accept sales dated later than tomorrow\n"
-        "  --jobs N                parallel database connections where they help\n"
+        "  --jobs N                processes per index rebuild (empty tables)\n"
+        "\n"
+        "check options:\n"
+        "  --format F              text (default), csv or json\n"
+        "  --encoding, --delimiter, --sku-pattern   as for load\n"
         "\n"
         "KIND is products, sales, events or users; without KIND= it is recognised from the\n"
         "header.  Files of one run load in dependency order: users, products, events, sales.\n"
@@ -95,7 +96,14 @@ static const char load_help[] =
         "<input name>.rejects.csv (mode 0600): the original header and fields plus\n"
         "reject_line and reject_reason; corrected, it loads as it is.\n"
         "\n"
-        "  --batch-rows N          rows per committed batch (default 10000)\n"
+        "Into an empty table a file goes as one COPY in one transaction: the table's\n"
+        "indexes (its primary key too, unless another table's foreign key needs it) and\n"
+        "foreign keys are dropped and rebuilt at the end, ids come from the table's\n"
+        "sequence in one step, and an interrupted load leaves the table empty, so the\n"
+        "next run starts over.  Rows the server refuses, or a table siprems-etl cannot\n"
+        "lock within 5 s, send the file to the batched path.\n"
+        "\n"
+        "  --batch-rows N          rows per committed batch (default 50000)\n"
         "  --on-conflict MODE      error (default): reject a row whose unique key exists in\n"
         "                          the database; skip: keep the database row; update:\n"
         "                          replace its values (only the columns the file has)\n"
@@ -114,7 +122,8 @@ static const char load_help[] =
         "  --sku-pattern ERE       pattern product SKUs must match (default\n"
         "                          ^[A-Za-z0-9][A-Za-z0-9._/-]*$)\n"
         "  --allow-future          accept sales dated later than tomorrow\n"
-        "  --jobs N                parallel database connections where they help (default 2)\n"
+        "  --jobs N                processes per index rebuild after a load into an empty\n"
+        "                          table (default 2)\n"
         "\n"
         "Exit status: 0 all rows loaded, updated or skipped; 1 some rejected; 2 usage error;\n"
         "3 input error (nothing of that file loaded); 4 database error; 5 stopped.\n";
@@ -223,6 +232,9 @@ cli_global_option(int opt, const char *arg, struct global_opts *g)
 		return true;
 	case CLI_OPT_NO_PROGRESS:
 		g->no_progress = true;
+		return true;
+	case CLI_OPT_VERBOSE:
+		etl_verbose = true;
 		return true;
 	default:
 		return false;

@@ -44,7 +44,7 @@ refdata_stream(PGconn *conn, const char *table, const char *const *cols, int nco
 		n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s", i ? ", " : "", cols[i]);
 	if (n < sizeof sql)
 		(void)snprintf(sql + n, sizeof sql - n, " FROM %s) TO STDOUT", table);
-	res = PQexec(conn, sql);
+	res = db_run(conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		enum etl_code rc = db_error(conn, res, table, err);
 		PQclear(res);

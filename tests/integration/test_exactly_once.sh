@@ -29,10 +29,20 @@ checksum() { # database
 	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date, t.is_promo), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold, t.price_per_unit, t.is_promo)) FROM transactions t JOIN products p USING (product_id)"
 }
 
-prepare() { # database -> conninfo, with the products loaded
+prepare_empty() { # database -> conninfo, with the products loaded
 	local c
 	c=$(new_db "$1")
 	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	echo "$c"
+}
+
+# With a row in transactions already, loads take the batched path (an empty
+# table takes the one-transaction fast path, tested below).
+prepare() {
+	local c
+	c=$(prepare_empty "$1")
+	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
+	  SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'"
 	echo "$c"
 }
 
@@ -44,7 +54,7 @@ clean=$(prepare eo_clean)
 etl --db "$clean" --quiet load --batch-rows 5000 --reject-dir clean --summary-json clean.json sales.csv
 expect_rc 1 "the clean reference load ends with exit 1 (it has bad rows)"
 reference=$(checksum eo_clean)
-expect_match "$reference" "^59[0-9]{4} [0-9a-f]{32}$" "the reference table holds the good rows"
+expect_match "$reference" "^59[0-9]{4} [0-9a-f]{32}$" "the reference table holds the good rows (and the one before)"
 ref_counts=$(json_counts clean.json | cut -d: -f2-)
 
 # --- a second run, a renamed copy, --force ---------------------------------------
@@ -82,6 +92,29 @@ expect_eq "$(md5sum <killed/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.r
 	"the reject file equals the clean one: no reject written twice"
 attempts=$(sql eo_killed "SELECT attempts FROM etl_loads WHERE kind = 'sales'")
 echo "# kill -9: $kills kills over $runs runs; the load took $attempts attempts"
+
+# --- kill -9 during the fast path (an empty table, one transaction) -------------------
+mkdir -p fastclean fastkilled
+clean_fast=$(prepare_empty eo_clean_fast)
+etl --db "$clean_fast" --quiet load --reject-dir fastclean sales.csv
+reference_fast=$(checksum eo_clean_fast)
+fast_db=$(prepare_empty eo_fast)
+fast_kills=0
+for _ in 1 2 3 4 5; do
+	"$ETL" --db "$fast_db" --quiet load --reject-dir fastkilled sales.csv >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(rand_between 0.4 2.5)"
+	if kill -9 "$pid" 2>/dev/null; then fast_kills=$((fast_kills + 1)); fi
+	wait "$pid" 2>/dev/null
+done
+expect_eq "$fast_kills" "5" "the one-transaction load was killed 5 times"
+expect_eq "$(sql eo_fast "SELECT count(*) FROM transactions")" "0" "a killed fast path leaves the table empty"
+expect_eq "$(sql eo_fast "SELECT count(*) FROM pg_indexes WHERE tablename = 'transactions' AND indexname LIKE 'idx%'") $(sql eo_fast "SELECT count(*) FROM pg_constraint WHERE conrelid = 'transactions'::regclass AND contype = 'f'")" \
+	"6 1" "and every index and the foreign key in place"
+etl --db "$fast_db" load --reject-dir fastkilled sales.csv
+expect_rc 1 "the next run completes"
+expect_eq "$(checksum eo_fast)" "$reference_fast" "the table then equals one clean load"
+expect_eq "$(md5sum <fastkilled/sales.csv.rejects.csv)" "$(md5sum <fastclean/sales.csv.rejects.csv)" "and so does the reject file"
 
 # --- immediate server stop and restart ----------------------------------------------
 server() { bash "$ROOT/scripts/pg-local.sh" --dir "$ETL_TEST_PGDIR" --port "$ETL_TEST_PORT" "$1" >/dev/null 2>&1; }
@@ -127,9 +160,9 @@ for sig in INT TERM; do
 	row=$(sql "eo_sig_$sig" "SELECT status || ' ' || records_done || ' ' || (rows_read = rows_loaded + rows_rejected) FROM etl_loads WHERE kind = 'sales'")
 	expect_match "$row" "^stopped [0-9]+ true$" "SIG$sig: the history says stopped, with counts that add up"
 	done_rows=$(echo "$row" | cut -d' ' -f2)
-	expect_eq "$(sql "eo_sig_$sig" "SELECT count(*) FROM transactions")" \
+	expect_eq "$(sql "eo_sig_$sig" "SELECT count(*) - 1 FROM transactions")" \
 		"$(sql "eo_sig_$sig" "SELECT rows_loaded FROM etl_loads WHERE kind = 'sales'")" \
-		"SIG$sig: the table holds exactly the committed batches"
+		"SIG$sig: the table holds exactly the committed batches (and the row before)"
 	expect_eq "$(stat -c %s signalled/sales.csv.rejects.csv 2>/dev/null || echo 0)" \
 		"$(sql "eo_sig_$sig" "SELECT reject_bytes FROM etl_loads WHERE kind = 'sales'")" \
 		"SIG$sig: the reject file holds the committed batches' rejects only"

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# bench.sh — siprems-etl against psql \copy, in one run, on the same schema.
+#
+#   scripts/bench.sh [--rows N] [--products N] [--append N] [--runs K] [--keep]
+#
+# Starts its own PostgreSQL (scripts/pg-local.sh, fsync on) in a temporary
+# directory, generates a data set with `siprems-etl generate` (default 5M
+# sales rows over 10,000 products), and for each run, on a fresh database
+# with the guide's schema and the products loaded:
+#   (a) psql \copy of the sales with product_id already resolved
+#   (b) siprems-etl load of the SKU-keyed gzip file (and of the plain file)
+#   (c) a nightly append of --append rows into the table holding the rest:
+#       psql \copy versus siprems-etl load, each from the same starting
+#       state: the table as psql filled it, and as siprems-etl filled it
+#   (d) siprems-etl load --dry-run of the plain file (on an idle server)
+# and prints wall times, peak RSS and ratios (medians over the runs).  The
+# server, the data and the databases are removed at the end unless --keep.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+etl="$root/build/siprems-etl"
+rows=5000000
+products=10000
+append=500000
+runs=1
+keep=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rows) rows=$2; shift 2 ;;
+	--products) products=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--keep) keep=1; shift ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+	*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+[ -x "$etl" ] || make -C "$root" --no-print-directory >/dev/null
+command -v /usr/bin/time >/dev/null || { echo "bench.sh: needs /usr/bin/time (package 'time')" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-bench.XXXXXX")
+chmod 755 "$work"
+pgdir="$work/pg"
+cleanup() {
+	bash "$root/scripts/pg-local.sh" --dir "$pgdir" stop >/dev/null 2>&1 || true
+	if [ "$keep" = 0 ]; then rm -rf "$(readlink -f "$pgdir" 2>/dev/null || echo "$pgdir")" "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port=$((20000 + RANDOM % 20000))
+bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" start
+eval "$(bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" env)"
+export PGDATABASE=postgres
+say() { printf '%s\n' "$*" >&2; }
+
+# --- data: the big file, and an append that continues after it -------------------
+# The generator makes about 3.95 sales rows per product and day.
+days=$(( (rows + products * 395 / 100 - 1) / (products * 395 / 100) ))
+adays=$(( (append + products * 395 / 100 - 1) / (products * 395 / 100) ))
+say "generating $rows sales rows ($products products, $days days) and an append of $append"
+"$etl" --quiet generate --out "$work/data" --products "$products" --days "$days" --end 2025-06-30 --seed 1
+"$etl" --quiet generate --out "$work/append" --products "$products" --days "$adays" --end "$(date -d "2025-06-30 + $adays days" +%F)" --seed 2
+zcat "$work/data/sales.csv.gz" >"$work/sales.csv"
+zcat "$work/append/sales.csv.gz" >"$work/append.csv"
+sales_rows=$(( $(wc -l <"$work/sales.csv") - 1 ))
+append_rows=$(( $(wc -l <"$work/append.csv") - 1 ))
+sales_mb=$(du -m "$work/sales.csv" | cut -f1)
+
+fresh_db() { # name -> conninfo with the schema and the products
+	dropdb --if-exists "$1" >/dev/null 2>&1
+	createdb "$1"
+	"$etl" --db "dbname=$1" --quiet schema >/dev/null
+	"$etl" --db "dbname=$1" --quiet --no-progress load "$work/data/products.csv.gz" 2>/dev/null
+	psql -X -q -d "$1" -c "CHECKPOINT" >/dev/null
+}
+
+# product_id-resolved copies for psql, made from the database's own map.
+fresh_db bench_map
+psql -X -Atq -d bench_map -c "\\copy (SELECT sku, product_id FROM products) TO '$work/map.csv' CSV"
+resolve() {
+	awk -F, 'NR == FNR { id[$1] = $2; next } FNR > 1 { print id[$1] "," $2 "," $3 "," $4 "," $5 }' "$work/map.csv" "$1" >"$2"
+}
+resolve "$work/sales.csv" "$work/resolved.csv"
+resolve "$work/append.csv" "$work/resolved-append.csv"
+
+# timed NAME CMD...: runs CMD; appends "seconds rss_kb" to $work/NAME.
+timed() {
+	local name=$1
+	shift
+	/usr/bin/time -f "%e %M" -o "$work/$name.t" "$@" >/dev/null 2>"$work/$name.err" ||
+		{ say "bench.sh: $name failed:"; tail -n 5 "$work/$name.err" >&2; exit 1; }
+	cat "$work/$name.t" >>"$work/$name"
+}
+copy_cols="transactions (product_id, quantity_sold, price_per_unit, transaction_date, is_promo)"
+
+# An append is measured from one starting state for both tools, twice: the
+# table as psql \copy filled it (indexes grown row by row, pages part full)
+# and as siprems-etl filled it (indexes built in one pass, pages packed).
+clone() { # from to: a copy of a database, checkpointed
+	dropdb --if-exists "$2" >/dev/null 2>&1
+	createdb -T "$1" "$2"
+	psql -X -q -d "$2" -c "CHECKPOINT" >/dev/null
+}
+for r in $(seq 1 "$runs"); do
+	say "run $r/$runs: (a) psql \\copy"
+	fresh_db bench_a
+	timed psql_initial psql -X -q -d bench_a -c "\\copy $copy_cols FROM '$work/resolved.csv' CSV"
+	clone bench_a bench_a2
+	say "run $r/$runs: (c) appends into the table psql filled"
+	timed psql_append_a psql -X -q -d bench_a -c "\\copy $copy_cols FROM '$work/resolved-append.csv' CSV"
+	timed etl_append_a "$etl" --db dbname=bench_a2 --quiet --no-progress load "$work/append/sales.csv.gz"
+	dropdb bench_a
+	dropdb bench_a2
+
+	say "run $r/$runs: (b) siprems-etl load, gzip"
+	fresh_db bench_b
+	timed etl_initial "$etl" --db dbname=bench_b --quiet --no-progress load "$work/data/sales.csv.gz"
+	clone bench_b bench_b2
+	say "run $r/$runs: (c) appends into the table siprems-etl filled"
+	timed psql_append_b psql -X -q -d bench_b2 -c "\\copy $copy_cols FROM '$work/resolved-append.csv' CSV"
+	timed etl_append_b "$etl" --db dbname=bench_b --quiet --no-progress load "$work/append/sales.csv.gz"
+	[ "$(psql -X -Atq -d bench_b -c 'SELECT count(*) FROM transactions')" = "$((sales_rows + append_rows))" ] ||
+		{ say "bench.sh: siprems-etl did not load every row"; exit 1; }
+	dropdb bench_b
+	dropdb bench_b2
+
+	say "run $r/$runs: (d) --dry-run, then (b) siprems-etl load, plain"
+	fresh_db bench_p
+	timed etl_dry "$etl" --db dbname=bench_p --quiet --no-progress load --dry-run "$work/sales.csv"
+	timed etl_plain "$etl" --db dbname=bench_p --quiet --no-progress load "$work/sales.csv"
+	dropdb bench_p
+done
+
+median() { # file column -> the median of that column
+	cut -d' ' -f"$2" "$1" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+pa=$(median "$work/psql_initial" 1)
+ea=$(median "$work/etl_initial" 1)
+pca=$(median "$work/psql_append_a" 1)
+eca=$(median "$work/etl_append_a" 1)
+pcb=$(median "$work/psql_append_b" 1)
+ecb=$(median "$work/etl_append_b" 1)
+ep=$(median "$work/etl_plain" 1)
+ed=$(median "$work/etl_dry" 1)
+rss=$(cat "$work/etl_initial" "$work/etl_append_a" "$work/etl_append_b" "$work/etl_plain" | cut -d' ' -f2 | sort -n | tail -n 1)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+mb() { echo "$(( $(median "$1" 2) / 1024 )) MB"; }
+step() { printf '| %-52s | %7.1f | %8s |\n' "$1" "$2" "$3"; }
+target() { printf '| %-36s | %11s | %-11s |\n' "$1" "$2" "$3"; }
+
+echo
+echo "siprems-etl benchmark, $(date +%F), $(nproc) cores, PostgreSQL $(psql -X -Atq -c 'SHOW server_version'), median of $runs run(s)"
+echo "data: $sales_rows sales rows ($sales_mb MB of CSV, $(du -m "$work/data/sales.csv.gz" | cut -f1) MB gzip), $products products; append $append_rows rows"
+echo
+printf '| %-52s | %7s | %8s |\n' step seconds "peak RSS"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "--------:" "---------:"
+step '(a) psql \copy, product_id resolved' "$pa" -
+step '(b) siprems-etl load, gzip, empty table' "$ea" "$(mb "$work/etl_initial")"
+step '(b) siprems-etl load, plain CSV, empty table' "$ep" "$(mb "$work/etl_plain")"
+step "(c) psql \\copy append, into the table psql filled" "$pca" -
+step "(c) siprems-etl append, into the table psql filled" "$eca" "$(mb "$work/etl_append_a")"
+step "(c) psql \\copy append, into the table etl filled" "$pcb" -
+step "(c) siprems-etl append, into the table etl filled" "$ecb" "$(mb "$work/etl_append_b")"
+step '(d) siprems-etl --dry-run, plain' "$ed" "$(mb "$work/etl_dry")"
+echo
+printf '| %-36s | %11s | %-11s |\n' target measured goal
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" "------------:" "-------------"
+target 'initial load, psql / siprems-etl' "$(ratio "$pa" "$ea")" '>= 4x'
+target 'append (psql-filled), psql / etl' "$(ratio "$pca" "$eca")" '>= 1.0x'
+target 'append (etl-filled), psql / etl' "$(ratio "$pcb" "$ecb")" '>= 1.0x'
+target 'nightly cycle, psql / etl' "$(awk -v a="$pa" -v b="$pca" -v c="$ea" -v d="$ecb" 'BEGIN { printf "%.2fx", (a + b) / (c + d) }')" '-'
+target 'gzip / plain input' "$(ratio "$ea" "$ep")" '<= 1.10'
+target 'dry run' "$(awk -v m="$sales_mb" -v s="$ed" 'BEGIN { printf "%.0f MB/s", m / s }')" '>= 100 MB/s'
+target 'peak RSS' "$((rss / 1024)) MB" '<= 64 MB'
