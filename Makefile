@@ -4,6 +4,8 @@
 #   make SANITIZE=address,undefined   sanitizer build (in build-san/)
 #   make CC=clang             any C11 compiler
 #   make test                 install what is missing, build, run every test
+#   make fuzz FUZZ_SECONDS=60 libFuzzer on the intake and the gzip input (clang)
+#   make valgrind             one full load under valgrind against a local server
 #   make seed                 install what is missing, build, seed a database
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -18,7 +20,13 @@ WARNINGS := -std=c11 -Wall -Wextra -Wpedantic -Wstrict-prototypes -Wshadow \
 	-Wmissing-prototypes -Wformat=2 -Werror
 PKGS := libpq zlib libcrypto
 
-ifneq ($(SANITIZE),)
+ifeq ($(FUZZ),1)
+# libFuzzer targets (make fuzz): clang, the library instrumented for coverage.
+BUILD := build-fuzz
+CC := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+else ifneq ($(SANITIZE),)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
@@ -51,7 +59,14 @@ DATA_FILES := $(sort $(wildcard data/*.csv.gz))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean install test unit integration seed deps
+# Each fuzz target also builds without libFuzzer, as a replayer of its seed
+# corpus and kept crashers that `make test` runs.
+FUZZ_TARGETS := fuzz_intake fuzz_input
+REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all clean install test unit integration seed deps fuzz fuzz-bins valgrind unit-bins
 all: $(BIN)
 
 $(BIN): $(BUILD)/main.o $(BUILD)/libetl.a
@@ -88,7 +103,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libetl.a | $(BUILD)/tests
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libetl.a \
 		$(LDLIBS) -lcmocka
 
-$(BUILD) $(BUILD)/tests:
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libetl.a | $(BUILD)/tests
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/fuzz/$*.c tests/fuzz/replay.c \
+		$(BUILD)/libetl.a $(LDLIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libetl.a | $(BUILD)/fuzz
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(BUILD)/libetl.a $(LDLIBS)
+
+$(BUILD) $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
 # The two commands of the README.  Each first installs what is missing,
@@ -104,7 +129,20 @@ seed: deps
 	$(MAKE) --no-print-directory all
 	bash scripts/seed.sh
 
-unit-bins: $(UNIT_BINS)
+unit-bins: $(UNIT_BINS) $(REPLAY_BINS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# libFuzzer needs clang and its runtime: install-deps.sh --extra.
+fuzz:
+	bash scripts/install-deps.sh --extra
+	$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+valgrind: deps
+	bash scripts/install-deps.sh --extra
+	$(MAKE) --no-print-directory all
+	bash scripts/valgrind.sh
 
 unit: $(BIN) $(UNIT_BINS)
 	bash scripts/test.sh --unit-only
@@ -119,4 +157,4 @@ install: $(BIN)
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)

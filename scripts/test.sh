@@ -37,6 +37,16 @@ passed=0
 failed=0
 failures=()
 
+# Under the sanitizers every report goes to a file of its own, so that a
+# report fails the run even where a test expects the exit code it gave.
+sandir=""
+if [ "$build" = build-san ]; then
+	sandir=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-san.XXXXXX")
+	chmod 1777 "$sandir"
+	export ASAN_OPTIONS="log_path=$sandir/asan:exitcode=86:detect_leaks=1:abort_on_error=0"
+	export UBSAN_OPTIONS="log_path=$sandir/ubsan:exitcode=87:print_stacktrace=1:halt_on_error=1"
+fi
+
 if [ "$run_unit" = 1 ]; then
 	for t in "$root/$build"/tests/test_*; do
 		[ -x "$t" ] || continue
@@ -56,6 +66,31 @@ if [ "$run_unit" = 1 ]; then
 		passed=$((passed + p))
 		failed=$((failed + f))
 		[ "$f" = 0 ] || failures+=("unit/$name")
+	done
+fi
+
+# The fuzz targets' seed corpus and kept crashers, replayed without libFuzzer.
+if [ "$run_unit" = 1 ]; then
+	for t in "$root/$build"/tests/replay_fuzz_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		selected "$name" || continue
+		target=${name#replay_}
+		echo "== fuzz replay: $target"
+		out=$("$t" "$root/tests/fuzz/corpus/$target" "$root/tests/fuzz/regressions/$target" 2>&1)
+		status=$?
+		summary=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+		if [ "$status" != 0 ] || [ -z "$summary" ]; then
+			printf '%s\n' "$out" | tail -n 20 >&2
+			summary="0 passed, 1 failed"
+		fi
+		echo "   $summary"
+		p=${summary%% passed*}
+		f=${summary#*passed, }
+		f=${f%% failed}
+		passed=$((passed + p))
+		failed=$((failed + f))
+		[ "$f" = 0 ] || failures+=("fuzz/$target")
 	done
 fi
 
@@ -126,6 +161,18 @@ if [ "$run_integration" = 1 ]; then
 	done
 fi
 
+if [ -n "$sandir" ]; then
+	reports=$(find "$sandir" -type f | wc -l)
+	echo "== sanitizer reports: $reports"
+	if [ "$reports" != 0 ]; then
+		find "$sandir" -type f -exec head -n 40 {} + >&2
+		failed=$((failed + reports))
+		failures+=("sanitizers")
+	else
+		passed=$((passed + 1))
+	fi
+	rm -rf "$sandir"
+fi
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"
 fi

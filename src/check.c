@@ -683,7 +683,8 @@ add_finding(struct findings *fs, enum kind k, enum ftype type, const char *value
 		fs->failed = true;
 		return;
 	}
-	memcpy(f->places, places, (size_t)nplaces * sizeof *places);
+	if (nplaces > 0)
+		memcpy(f->places, places, (size_t)nplaces * sizeof *places);
 	fs->n++;
 }
 
@@ -979,7 +980,8 @@ check_report(struct check *c, FILE *out, enum check_format f, int *found, struct
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		goto out;
 	}
-	qsort(fs.v, (size_t)fs.n, sizeof *fs.v, finding_cmp);
+	if (fs.n > 0)
+		qsort(fs.v, (size_t)fs.n, sizeof *fs.v, finding_cmp);
 	*found = fs.n;
 	if (f == CHECK_JSON)
 		write_json(c, out, &fs);

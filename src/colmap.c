@@ -2,6 +2,7 @@
  * colmap.c — mapping header names to columns and recognising the kind.
  */
 #include "colmap.h"
+#include "valid.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,6 +52,35 @@ colmap_describe(const struct table_def *t, char *buf, size_t size)
 		(void)snprintf(buf + n, n < size ? size - n : 0, "; *one of the two");
 }
 
+/*
+ * The kind a header that fits none was probably meant for: the one that
+ * knows the most of its column names, when that is a single kind knowing at
+ * least two of them; or NULL.
+ */
+static const struct table_def *
+closest(const struct csvrow_record *hdr)
+{
+	const struct table_def *best = NULL;
+	int best_known = 1;
+	bool tie = false;
+	for (int k = 0; k < KIND_COUNT; k++) {
+		const struct table_def *t = table_get((enum kind)k);
+		int known = 0;
+		for (int i = 0; i < hdr->nfields; i++) {
+			const char *s;
+			size_t n;
+			trimmed(hdr, i, &s, &n);
+			known += !table_is_reject_column(s, n) && table_col_index(t, s, n) >= 0;
+		}
+		if (known > best_known) {
+			best = t, best_known = known, tie = false;
+		} else if (known == best_known && best) {
+			tie = true;
+		}
+	}
+	return tie ? NULL : best;
+}
+
 /* Whether header fits kind t: why is set to the first problem otherwise. */
 static bool
 fits(const struct table_def *t, const struct csvrow_record *hdr, char *why, size_t wsize)
@@ -65,8 +95,9 @@ fits(const struct table_def *t, const struct csvrow_record *hdr, char *why, size
 			continue;
 		int c = table_col_index(t, s, n);
 		if (c < 0) {
-			(void)snprintf(why, wsize, "unknown column \"%.*s\"",
-			               (int)(n > 64 ? 64 : n), s);
+			char shown[128];
+			valid_show(shown, sizeof shown, s, n);
+			(void)snprintf(why, wsize, "unknown column %s", shown);
 			return false;
 		}
 		seen[c] = true;
@@ -110,10 +141,13 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 			const char *s2;
 			size_t n2;
 			trimmed(hdr, j, &s2, &n2);
-			if (n == n2 && strncasecmp(s, s2, n) == 0)
+			if (n == n2 && strncasecmp(s, s2, n) == 0) {
+				char shown[128];
+				valid_show(shown, sizeof shown, s, n);
 				return error_set(err, ETL_EINPUT, file, hdr->line,
-				                 "column \"%.*s\" appears twice (fields %d and %d)",
-				                 (int)(n > 64 ? 64 : n), s, j + 1, i + 1);
+				                 "column %s appears twice (fields %d and %d)", shown,
+				                 j + 1, i + 1);
+			}
 		}
 	}
 
@@ -138,6 +172,13 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 			                 "the header fits both %s and %s files; name the kind, as "
 			                 "in %s=%s",
 			                 fit[0]->name, fit[1]->name, fit[0]->name, file);
+		} else if ((t = closest(hdr)) != NULL) {
+			(void)fits(t, hdr, why, sizeof why);
+			colmap_describe(t, cols, sizeof cols);
+			return error_set(err, ETL_EINPUT, file, hdr->line,
+			                 "the header looks like a %s file, but: %s; %s files have the "
+			                 "columns %s",
+			                 t->name, why, t->name, cols);
 		} else {
 			char all[1200];
 			size_t n = 0;
@@ -147,11 +188,20 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 				                      "%s%s: %s", k ? "; " : "",
 				                      table_get((enum kind)k)->name, cols);
 			}
+			const char *hint = "";
+			if (hdr->nfields == 1 && hdr->lens[0] > 0) {
+				if (memchr(hdr->fields[0], ';', hdr->lens[0]))
+					hint = " (the header is one field holding ';': try --delimiter ';')";
+				else if (memchr(hdr->fields[0], '\t', hdr->lens[0]))
+					hint = " (the header is one field holding tabs: try --delimiter '\\t')";
+				else if (memchr(hdr->fields[0], '|', hdr->lens[0]))
+					hint = " (the header is one field holding '|': try --delimiter '|')";
+			}
 			return error_set(
 			        err, ETL_EINPUT, file, hdr->line,
-			        "cannot tell the kind of file from its header; expected the "
+			        "cannot tell the kind of file from its header%s; expected the "
 			        "columns of %s",
-			        all);
+			        hint, all);
 		}
 	}
 

@@ -383,7 +383,10 @@ convert(struct input *in, char *out, size_t size)
 		size_t r = iconv(in->cd, &inp, &inleft, &outp, &outleft);
 		if (r != (size_t)-1 || errno == E2BIG)
 			break;
-		/* EILSEQ: an unassigned byte. */
+		/* EILSEQ: an unassigned byte, written as two bytes, when iconv
+		 * left room for them (it may stop there with less than 4). */
+		if (outleft < 2)
+			break;
 		unsigned char b = (unsigned char)*inp;
 		*outp++ = (char)(0xC0 | (b >> 6));
 		*outp++ = (char)(0x80 | (b & 0x3F));

@@ -257,9 +257,12 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 		if (rc != ETL_OK)
 			return rc;
 	}
+	/* The header's fields (a short row padded with empty ones), then
+	 * reject_line and reject_reason under their own names, then the
+	 * fields a long row has beyond the header, so that no reader takes
+	 * an extra field for the line number. */
 	bool ok = true, first = true;
-	int width = nfields > w->m->nfields ? nfields : w->m->nfields;
-	for (int i = 0; i < width && ok; i++) {
+	for (int i = 0; i < w->m->nfields && ok; i++) {
 		if (dropped(w, i))
 			continue;
 		if (i < nfields && !secret(w, i))
@@ -270,8 +273,10 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 	}
 	char num[24];
 	int k = snprintf(num, sizeof num, "%ld", line);
-	ok = ok && put_field(w, num, (size_t)k, first) &&
-	     put_field(w, reason, strlen(reason), false) && put(w, "\n", 1);
+	ok = ok && put_field(w, num, (size_t)k, first) && put_field(w, reason, strlen(reason), false);
+	for (int i = w->m->nfields; i < nfields && ok; i++)
+		ok = put_field(w, fields[i], lens[i], false);
+	ok = ok && put(w, "\n", 1);
 	size_t before = w->olen;
 	if (!ok || !encode_line(w))
 		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");

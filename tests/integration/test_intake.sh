@@ -77,7 +77,12 @@ expect_match "$err" "unexpected data after the gzip stream" "junk after the stre
 printf 'sku,name\nA,B\n' >nokind.csv
 etl "${nodb[@]}" load --dry-run nokind.csv
 expect_rc 3 "a header that fits no kind exits 3"
-expect_match "$err" "^siprems-etl: nokind\.csv:1: cannot tell the kind of file from its header; expected the columns of users: email" \
+expect_match "$err" "^siprems-etl: nokind\.csv:1: the header looks like a products file, but: missing required column price; products files have the columns sku, name, price" \
+	"it names the kind the header is closest to and what is missing"
+printf 'sku,qty,date\nA,1,2023-01-01\n' >nokind2.csv
+etl "${nodb[@]}" load --dry-run nokind2.csv
+expect_rc 3 "a header close to no kind exits 3"
+expect_match "$err" "^siprems-etl: nokind2\.csv:1: cannot tell the kind of file from its header; expected the columns of users: email" \
 	"it lists the columns each kind expects"
 etl "${nodb[@]}" load --dry-run products=nokind.csv
 expect_rc 3 "a missing required column exits 3"

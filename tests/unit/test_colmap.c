@@ -37,7 +37,17 @@ static const struct hcase cases[] = {
          "name, price (also: category, variation, stock); events: event_name, event_date, type "
          "(also: description, include_in_prediction); sales: sku, quantity_sold, "
          "transaction_date (also: price_per_unit, is_promo)"},
-        {"sku|name|price|colour", KIND_NONE, KIND_NONE, "cannot tell the kind"},
+        {"sku|name|price|colour", KIND_NONE, KIND_NONE,
+         "the header looks like a products file, but: unknown column \"colour\"; products "
+         "files have the columns sku, name, price"},
+        {"SKU|Name", KIND_NONE, KIND_NONE,
+         "the header looks like a products file, but: missing required column price"},
+        {"sku|colour", KIND_NONE, KIND_NONE, "cannot tell the kind of file from its header; "},
+        {"sku;name;price", KIND_NONE, KIND_NONE,
+         "cannot tell the kind of file from its header (the header is one field holding ';': "
+         "try --delimiter ';'); expected"},
+        {"na\001me|sku|price", KIND_NONE, KIND_NONE,
+         "the header looks like a products file, but: unknown column \"na\\x01me\""},
         {"sku|name|price|colour", KIND_PRODUCTS, KIND_NONE,
          "unknown column \"colour\"; products files have the columns sku, name, price (also: "
          "category, variation, stock)"},

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# valgrind.sh — a full load under valgrind (memcheck): a generated data set of
+# every kind through the fast path into empty tables, an append through the
+# batched path with rejected rows, a resumed and a skipped load, and `check`,
+# against a throwaway PostgreSQL.  Any invalid access, use of uninitialised
+# memory, or definite/indirect leak fails it.  Ends with "N passed, N failed".
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+etl="$root/${BUILD:-build}/siprems-etl"
+command -v valgrind >/dev/null || { echo "valgrind.sh: needs valgrind (scripts/install-deps.sh --extra)" >&2; exit 1; }
+[ -x "$etl" ] || { echo "valgrind.sh: build $etl first" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-vg.XXXXXX")
+chmod 755 "$work"
+pgdir="$work/pg"
+cleanup() {
+	bash "$root/scripts/pg-local.sh" --dir "$pgdir" stop >/dev/null 2>&1 || true
+	rm -rf "$(readlink -f "$pgdir" 2>/dev/null || echo "$pgdir")" "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+port=$((20000 + RANDOM % 20000))
+bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" --fast start >/dev/null
+eval "$(bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" env)"
+export PGDATABASE=postgres
+createdb etl_vg
+db="host=$PGHOST port=$PGPORT dbname=etl_vg"
+cd "$work" || exit 1
+
+passed=0
+failed=0
+# vg NAME EXPECTED_EXIT ARGS...: runs the binary under memcheck.
+vg() {
+	local name=$1 want=$2
+	shift 2
+	valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+		--errors-for-leak-kinds=definite,indirect --track-origins=yes --log-file="$work/vg-$name.log" \
+		"$etl" "$@" >"$work/out-$name" 2>&1 </dev/null
+	local rc=$?
+	if [ "$rc" = "$want" ] && [ ! -s "$work/vg-$name.log" ]; then
+		passed=$((passed + 1))
+		echo "ok - $name: exit $rc, valgrind clean"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $name: exit $rc (expected $want)"
+		head -n 60 "$work/vg-$name.log" "$work/out-$name"
+	fi
+}
+
+"$etl" generate --out gen --products 300 --days 30 --seed 7 >/dev/null 2>&1 ||
+	{ echo "valgrind.sh: generate failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+vg generate 0 generate --out gen2 --products 50 --days 5 --seed 8
+vg schema 0 --db "$db" schema
+vg load-fast 0 --db "$db" --no-progress load gen/*.csv.gz
+# An append through the batched path, with rows to reject and a password to hash.
+{
+	zcat gen2/sales.csv.gz | head -n 2000
+	echo 'NOPE-1,1,,2023-01-01,no'
+} >append.csv
+sed -i '1s/.*/sku,quantity_sold,price_per_unit,transaction_date,is_promo/' append.csv
+printf 'email,full_name,password\nvg@example.com,Val Grind,s3cret\n' >users.csv
+zcat gen2/products.csv.gz >products.csv
+vg load-batched 1 --db "$db" --no-progress load --on-conflict update --batch-rows 300 products.csv users.csv append.csv
+vg load-again 0 --db "$db" --no-progress load products.csv
+vg check 1 --db "$db" check append.csv products.csv
+vg dry-run 1 --db "$db" --no-progress load --dry-run --force append.csv
+vg history 0 --db "$db" history
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

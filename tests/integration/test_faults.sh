@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Faults on the real server: a refused connection, a failed authentication,
+# permission denied on a table, a statement timeout, an unwritable reject
+# directory, an immediate server stop in the one-transaction path.  Each
+# gives a clear message and SPEC's exit code, and the next run completes the
+# load exactly: the table equals one clean load, nothing lost, nothing twice.
+# (Immediate stops in the batched path: test_exactly_once.)
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T_TMP" || exit 1
+awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 100; i++) printf "P-%03d,Product %d,%d.50\n", i, i, 1000 + i }' >products.csv
+awk 'BEGIN { srand(3); print "sku,quantity_sold,transaction_date"
+	for (i = 1; i <= 200000; i++) printf "P-%03d,%d,2024-%02d-%02d %02d:%02d\n", 1 + int(rand() * 100), 1 + int(rand() * 9), 1 + int(rand() * 12), 1 + int(rand() * 28), int(rand() * 24), int(rand() * 60)
+	print "GHOST-1,1,2024-01-01" }' >sales.csv
+
+checksum() {
+	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.transaction_date), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold)) FROM transactions t JOIN products p USING (product_id)"
+}
+prepare() { # database [one-row]: products loaded; with one-row, transactions holds a row
+	local c
+	c=$(new_db "$1")
+	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	[ "${2:-}" = one-row ] && sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
+	  SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'" >/dev/null
+	echo "$c"
+}
+
+# The reference: one clean load.
+mkdir -p ref refused auth perm timeout rejdir fast
+ref_db=$(prepare etl_f_ref one-row)
+etl --db "$ref_db" --quiet load --reject-dir ref sales.csv
+expect_rc 1 "the reference load completes (exit 1: one unknown SKU)"
+reference=$(checksum etl_f_ref)
+expect_match "$reference" "^200001 " "the reference holds the 200,000 good rows and the seeded one"
+
+# --- connection refused, then the right port ----------------------------------
+db=$(prepare etl_f_refused one-row)
+etl --db "host=127.0.0.1 port=1 dbname=etl_f_refused connect_timeout=3" load sales.csv
+expect_rc 4 "a refused connection exits 4"
+expect_match "$err" "^siprems-etl: cannot connect to database \"etl_f_refused\" as user \"[^\"]+\" on host 127\.0\.0\.1 port 1 \(settings from --db\): .*(refused|failed)" \
+	"the message names the server tried and why"
+etl --db "$db" --quiet load --reject-dir refused sales.csv
+expect_rc 1 "the next run, on the right port, completes"
+expect_eq "$(checksum etl_f_refused)" "$reference" "the table equals one clean load"
+
+# --- authentication failure, then the right password -------------------------------
+sql postgres "DROP ROLE IF EXISTS etl_f_pw; CREATE ROLE etl_f_pw LOGIN PASSWORD 'Right-Pw-1'" >/dev/null
+db=$(prepare etl_f_auth one-row)
+sql etl_f_auth "GRANT ALL ON ALL TABLES IN SCHEMA public TO etl_f_pw; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO etl_f_pw" >/dev/null
+etl --db "host=127.0.0.1 port=$PGPORT dbname=etl_f_auth user=etl_f_pw password=Wrong-Pw-2" load sales.csv
+expect_rc 4 "a failed authentication exits 4"
+expect_match "$err" "cannot connect to database \"etl_f_auth\" as user \"etl_f_pw\" on host 127\.0\.0\.1 port $PGPORT .*password authentication failed for user \"etl_f_pw\"" \
+	"the message says the password was refused"
+expect_no_match "$err" "Wrong-Pw-2" "the message does not show the password"
+etl --db "host=127.0.0.1 port=$PGPORT dbname=etl_f_auth user=etl_f_pw password=Right-Pw-1" --quiet load --reject-dir auth sales.csv
+expect_rc 1 "the next run, with the right password, completes"
+expect_eq "$(checksum etl_f_auth)" "$reference" "the table equals one clean load"
+
+# --- permission denied on the table, then granted ------------------------------------
+db=$(prepare etl_f_perm one-row)
+sql etl_f_perm "DROP ROLE IF EXISTS etl_f_reader; CREATE ROLE etl_f_reader LOGIN PASSWORD 'reader-pw';
+  GRANT SELECT ON ALL TABLES IN SCHEMA public TO etl_f_reader;
+  GRANT SELECT, INSERT, UPDATE ON etl_loads TO etl_f_reader;
+  GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO etl_f_reader" >/dev/null
+reader="$db user=etl_f_reader password=reader-pw"
+etl --db "$reader" load --reject-dir perm sales.csv
+expect_rc 4 "permission denied on transactions exits 4"
+expect_match "$err" "permission denied for table transactions" "the message names the table"
+expect_eq "$(sql etl_f_perm "SELECT count(*) FROM transactions")" 1 "nothing was loaded"
+sql etl_f_perm "GRANT INSERT ON transactions TO etl_f_reader" >/dev/null
+etl --db "$reader" --quiet load --reject-dir perm sales.csv
+expect_rc 1 "once INSERT is granted the next run completes"
+expect_eq "$(checksum etl_f_perm)" "$reference" "the table equals one clean load"
+
+# --- a statement timeout, then none -----------------------------------------------
+db=$(prepare etl_f_timeout one-row)
+etl --db "$db options='-c statement_timeout=20'" load --batch-rows 50000 --reject-dir timeout sales.csv
+expect_rc 4 "a statement timeout exits 4"
+expect_match "$err" "canceling statement due to statement timeout" "the server's reason is given"
+expect_match "$err" "the next run resumes|run it again" "the message says what the next run does"
+etl --db "$db" --quiet load --reject-dir timeout sales.csv
+expect_rc 1 "without the timeout the next run completes"
+expect_eq "$(checksum etl_f_timeout)" "$reference" "the table equals one clean load"
+expect_eq "$(md5sum <timeout/sales.csv.rejects.csv)" "$(md5sum <ref/sales.csv.rejects.csv)" "the reject file equals the clean one"
+
+# --- an unwritable reject directory, then a writable one --------------------------------
+db=$(prepare etl_f_rejdir one-row)
+: >not-a-dir
+etl --db "$db" load --reject-dir not-a-dir/sub sales.csv
+expect_rc 3 "a reject directory that cannot be written exits 3"
+expect_match "$err" "not-a-dir/sub" "the message names the directory"
+expect_eq "$(sql etl_f_rejdir "SELECT count(*) FROM transactions")" 1 "nothing was loaded"
+etl --db "$db" load --reject-dir /proc/self sales.csv
+expect_rc 3 "a reject directory in /proc exits 3 too"
+etl --db "$db" --quiet load --reject-dir rejdir sales.csv
+expect_rc 1 "with a writable directory the next run completes"
+expect_eq "$(checksum etl_f_rejdir)" "$reference" "the table equals one clean load"
+
+# --- an immediate server stop inside the one-transaction path --------------------------
+server() { bash "$ROOT/scripts/pg-local.sh" --dir "$ETL_TEST_PGDIR" --port "$ETL_TEST_PORT" "$1" >/dev/null 2>&1; }
+db=$(prepare etl_f_fast)
+"$ETL" --db "$db" load --reject-dir fast sales.csv >fast.out 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+	[ "$(psql -X -Atq -d etl_f_fast -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY transactions%'" 2>/dev/null)" = 1 ] && break
+	sleep 0.05
+done
+server kill
+wait "$pid"
+code=$?
+server start
+expect_eq "$code" 4 "a server stopped during the one-transaction load exits 4"
+expect_match "$(cat fast.out)" "server|connection" "the message says the server went away"
+expect_eq "$(sql etl_f_fast "SELECT count(*) FROM transactions")" 0 "the table is empty again"
+etl --db "$db" --quiet load --reject-dir fast --summary-json fast.json sales.csv
+expect_rc 1 "the next run completes"
+expect_match "$(json_check fast.json)" ":partial:200001:200000:1 1$" "every row is accounted for"
+sql etl_f_fast "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
+  SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'" >/dev/null
+expect_eq "$(checksum etl_f_fast)" "$reference" "the table equals one clean load"
+finish

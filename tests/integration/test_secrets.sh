@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Secrets and access: with the database password given through DB_PASSWORD,
+# a .env file, a URI in --db and DATABASE_URL, every command (with --verbose,
+# and failing ones too) leaves it out of every output, every file it writes,
+# every row it records and the server's log; a user's plaintext password is
+# stored only as a hash and never written anywhere either.  A role with only
+# SELECT on the tables can run `check`.
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T_TMP" || exit 1
+pw='Db-Secret-Pw-7q1'
+upw='User-Plain-Secret-3k8'
+new_db etl_sec >/dev/null
+sql postgres "DROP ROLE IF EXISTS etl_sec; CREATE ROLE etl_sec LOGIN PASSWORD '$pw'; ALTER DATABASE etl_sec OWNER TO etl_sec" >/dev/null
+sql etl_sec "ALTER SCHEMA public OWNER TO etl_sec" >/dev/null
+clean_env=(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD -u DATABASE_URL
+	-u DB_HOST -u DB_PORT -u DB_NAME -u DB_USER -u DB_PASSWORD)
+
+printf 'sku,name,price\nP-1,One,1.00\nP-2,Two,2.00\n' >products.csv
+printf 'sku,quantity_sold,transaction_date\nP-1,1,2024-01-01\nP-2,2,2024-01-02\nNOPE,1,2024-01-03\n' >sales.csv
+printf 'email,full_name,password\nu1@example.com,User One,%s\nnot-an-email,User Two,%s\n' "$upw" "$upw" >users.csv
+gen_args=(generate --out gen --products 5 --days 3)
+mkdir -p rej
+
+all=allout.txt
+: >"$all"
+# every ARGS...: runs one command every way the password can be given, with
+# --verbose, and keeps all it printed.
+every() {
+	local want=$1
+	shift
+	local how
+	for how in env dotenv uri url; do
+		rm -f .env
+		case "$how" in
+		env) run "${clean_env[@]}" DB_HOST=127.0.0.1 DB_PORT="$PGPORT" DB_NAME=etl_sec DB_USER=etl_sec DB_PASSWORD="$pw" "$ETL" --verbose "$@" ;;
+		dotenv)
+			printf 'DB_HOST=127.0.0.1\nDB_PORT=%s\nDB_NAME=etl_sec\nDB_USER=etl_sec\nDB_PASSWORD=%s\n' "$PGPORT" "$pw" >.env
+			run "${clean_env[@]}" "$ETL" --verbose "$@" ;;
+		uri) run "${clean_env[@]}" "$ETL" --verbose --db "postgresql://etl_sec:$pw@127.0.0.1:$PGPORT/etl_sec" "$@" ;;
+		url) run "${clean_env[@]}" DATABASE_URL="postgresql://etl_sec:$pw@127.0.0.1:$PGPORT/etl_sec?application_name=x" "$ETL" --verbose "$@" ;;
+		esac
+		printf '%s\n%s\n' "$out" "$err" >>"$all"
+		case " $want " in *" $rc "*) ok "$* ($how): exit $rc" ;; *) not_ok "$* ($how): exit one of $want" "exit $rc" ;; esac
+	done
+}
+
+every "0" schema
+every "0" schema --dry-run
+every "0 1" load --reject-dir rej --summary-json load.json products.csv sales.csv users.csv
+every "0" load --reject-dir rej products.csv
+every "1" load --force --on-conflict skip --dry-run --reject-dir rej sales.csv users.csv
+every "0 1" check products.csv sales.csv users.csv
+every "0" history
+every "0" history --json
+every "0" "${gen_args[@]}"
+every "0" seed
+every "2" load --no-such-option
+# Failing ones: a database that does not exist, a file that does not.
+rm -f .env
+run "${clean_env[@]}" "$ETL" --verbose --db "postgresql://etl_sec:$pw@127.0.0.1:$PGPORT/no_such_db" load sales.csv
+printf '%s\n%s\n' "$out" "$err" >>"$all"
+expect_rc 4 "a missing database exits 4"
+run "${clean_env[@]}" "$ETL" --verbose --db "postgresql://etl_sec:wrong-$pw@127.0.0.1:$PGPORT/etl_sec" history
+printf '%s\n%s\n' "$out" "$err" >>"$all"
+expect_rc 4 "a wrong password exits 4"
+run "${clean_env[@]}" "$ETL" --verbose --db "postgresql://etl_sec:$pw@127.0.0.1:1/etl_sec?connect_timeout=2" load sales.csv
+printf '%s\n%s\n' "$out" "$err" >>"$all"
+expect_rc 4 "a refused connection exits 4"
+rm -f .env
+
+expect_match "$(cat "$all")" "sql [0-9.]+ ms PGRES_COMMAND_OK: " "--verbose printed the statements (the search below is not empty)"
+expect_match "$(cat "$all")" "connected to database \"etl_sec\" as user \"etl_sec\" on host 127\.0\.0\.1" "--verbose said where it connected"
+expect_no_match "$(cat "$all")" "$pw" "no output of any command contains the database password"
+expect_no_match "$(cat "$all")" "$upw" "no output contains a user's plaintext password"
+expect_eq "$(grep -rlF -e "$pw" -e "$upw" . | grep -v "^./users.csv$\|^./allout.txt$" | tr '\n' ' ')" "" \
+	"no file written (reject files, JSON summaries, generated data) contains either password"
+expect_eq "$(grep -cF "$upw" rej/users.csv.rejects.csv)" 0 "the rejected user's plaintext password is left out of the reject file"
+expect_eq "$(sql etl_sec "SELECT count(*) FROM etl_loads l WHERE l::text LIKE '%$pw%' OR l::text LIKE '%$upw%'")" 0 \
+	"no load history row contains either password"
+expect_eq "$(sql etl_sec "SELECT count(*) FROM etl_schema_log l WHERE l::text LIKE '%$pw%'")" 0 "no schema log row contains it"
+expect_eq "$(sql etl_sec "SELECT count(*) FROM users u WHERE u::text LIKE '%$upw%'")" 0 "the users table holds no plaintext password"
+expect_match "$(sql etl_sec "SELECT password_hash FROM users WHERE email = 'u1@example.com'")" '^pbkdf2:sha256:600000\$' \
+	"the user's password is stored as a werkzeug hash"
+expect_eq "$(grep -cF -e "$pw" -e "$upw" "$ETL_TEST_PGDIR/server.log")" 0 "the server's log does not contain either password"
+expect_eq "$(stat -c %a rej/sales.csv.rejects.csv rej/users.csv.rejects.csv | sort -u)" 600 "reject files are mode 0600"
+
+# --- check needs only SELECT -----------------------------------------------------------
+sql etl_sec "DROP ROLE IF EXISTS etl_sec_ro; CREATE ROLE etl_sec_ro LOGIN PASSWORD 'ro-pw';
+  GRANT SELECT ON ALL TABLES IN SCHEMA public TO etl_sec_ro" >/dev/null
+ro="host=127.0.0.1 port=$PGPORT dbname=etl_sec user=etl_sec_ro password=ro-pw"
+printf 'sku,name,price\nP-1,One again,1.00\nP-9,Nine,9.00\n' >more.csv
+etl --db "$ro" check --format json more.csv sales.csv
+expect_rc 1 "check with a SELECT-only role runs (exit 1: a conflict with the database)"
+expect_match "$out" "P-1" "it reports the SKU that already exists"
+etl --db "$ro" load --dry-run --force more.csv
+expect_rc 0 "a dry run with a SELECT-only role runs too"
+etl --db "$ro" load more.csv
+expect_rc 4 "a real load with a SELECT-only role exits 4"
+expect_match "$err" "permission denied" "and says why"
+finish
