@@ -127,7 +127,7 @@ test: deps
 
 seed: deps
 	$(MAKE) --no-print-directory all
-	bash scripts/seed.sh
+	BUILD=$(BUILD) bash scripts/seed.sh
 
 unit-bins: $(UNIT_BINS) $(REPLAY_BINS)
 
@@ -142,7 +142,7 @@ fuzz:
 valgrind: deps
 	bash scripts/install-deps.sh --extra
 	$(MAKE) --no-print-directory all
-	bash scripts/valgrind.sh
+	BUILD=$(BUILD) bash scripts/valgrind.sh
 
 unit: $(BIN) $(UNIT_BINS)
 	bash scripts/test.sh --unit-only

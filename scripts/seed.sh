@@ -6,7 +6,7 @@
 # and seeds that, then prints the psql command that opens it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-etl="$root/build/siprems-etl"
+etl="$root/${BUILD:-build}/siprems-etl"
 
 configured() {
 	local v
