@@ -97,12 +97,14 @@ void copy_abort_all(struct copy_sink *s);
 
 /*
  * The fast path for an empty table: in one transaction, lock the table,
- * make sure it is empty, drop its secondary indexes and foreign keys,
- * truncate it (so that COPY may FREEZE when nothing references it) and
- * start a single COPY into it that keeps no row in memory.  *taken is false
- * (and nothing changed) when the table is not empty, the role does not own
- * it, or its lock is not granted within a few seconds.  jobs sets the
- * parallel workers of the index builds.  Returns ETL_OK or ETL_EDB.
+ * make sure it is empty, drop its indexes (the primary key too, unless
+ * another table's foreign key needs it) and foreign keys, take the ids from
+ * the table's sequence in one step, truncate it (so that COPY may FREEZE
+ * when nothing references it) and start a single COPY into it that keeps no
+ * row in memory.  *taken is false (and nothing changed) when the table is
+ * not empty, the role does not own it, or its lock is not granted within 5
+ * seconds.  jobs sets the parallel workers of the index builds.  Returns
+ * ETL_OK, ETL_EDB or ETL_ESYSTEM.
  */
 enum etl_code copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *err);
 

@@ -508,12 +508,9 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 		}
 		if (s->binary) {
 			encode_bin_tuple(b, s->ncols + (s->own_ids ? 1 : 0));
-			if (s->own_ids && s->id_int8) {
-				struct value id = {.type = V_INT, .i = s->id_next};
-				encode_bin_value(b, &id, BIN_INT8, NULL);
-			} else if (s->own_ids) {
-				encode_bin_int4(b, (int32_t)s->id_next);
-			}
+			struct value id = {.type = V_INT, .i = s->id_next};
+			if (s->own_ids)
+				encode_bin_value(b, &id, s->id_int8 ? BIN_INT8 : BIN_INT4, NULL);
 		} else if (s->own_ids) {
 			char id[24];
 			size_t k = encode_uint(id, (uint64_t)s->id_next);
@@ -991,6 +988,18 @@ fast_rollback(struct copy_sink *s)
 	s->nrebuild = 0;
 }
 
+/* Whether the table holds no row: *empty, or false on any failure. */
+static bool
+table_empty(struct copy_sink *s, struct etl_error *err)
+{
+	char sql[200];
+	(void)snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", s->t->table);
+	PGresult *r = db_query(s->conn, sql, 0, NULL, err);
+	bool empty = r != NULL && PQgetvalue(r, 0, 0)[0] == 'f';
+	PQclear(r);
+	return empty;
+}
+
 /* Whether the fast path numbers the rows itself: the table's primary key is
  * one integer column that the file does not have, filled by a sequence that
  * counts by one.  The first number is taken from the sequence now; the
@@ -1062,24 +1071,15 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 	r = NULL;
 	/* A table that holds rows never sees the exclusive lock: look first,
 	 * without it, and look again once it is held. */
-	char sql[512];
-	(void)snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", s->t->table);
-	r = db_query(s->conn, sql, 0, NULL, err);
-	if (r == NULL || PQgetvalue(r, 0, 0)[0] != 'f')
+	if (!table_empty(s, err))
 		goto not_taken;
-	PQclear(r);
-	r = NULL;
+	char sql[512];
 	(void)snprintf(sql, sizeof sql,
 	               "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; "
 	               "SET LOCAL lock_timeout = 0",
 	               s->t->table);
-	if (db_exec(s->conn, sql, NULL) != ETL_OK)
+	if (db_exec(s->conn, sql, NULL) != ETL_OK || !table_empty(s, err))
 		goto not_taken;
-	(void)snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", s->t->table);
-	r = db_query(s->conn, sql, 0, NULL, err);
-	if (r == NULL || PQgetvalue(r, 0, 0)[0] != 'f')
-		goto not_taken;
-	PQclear(r);
 
 	if ((rc = own_ids(s, err)) != ETL_OK)
 		goto fail;

@@ -32,6 +32,17 @@ intake_parse_spec(const char *spec, const char **file)
 	return k;
 }
 
+/* Opens the file's bytes and CSV reader and reads its header record into
+ * it->rec: 1, 0 when there is none, or -1 (err filled). */
+static int
+open_stream(struct intake *it, struct etl_error *err)
+{
+	if (input_open(&it->in, it->open_path, it->o->enc, err) != ETL_OK ||
+	    csvrow_open(&it->csv, read_input, it->in, it->o->delim, it->name, err) != ETL_OK)
+		return -1;
+	return csvrow_next(it->csv, &it->rec, err);
+}
+
 enum etl_code
 intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
             struct etl_error *err)
@@ -51,13 +62,7 @@ intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
 	it->open_path = is_stdin && o->stdin_path != NULL ? o->stdin_path : it->path;
 	it->kind = KIND_NONE;
 
-	rc = input_open(&it->in, it->open_path, o->enc, err);
-	if (rc != ETL_OK)
-		return rc;
-	rc = csvrow_open(&it->csv, read_input, it->in, o->delim, it->name, err);
-	if (rc != ETL_OK)
-		return rc;
-	int got = csvrow_next(it->csv, &it->rec, err);
+	int got = open_stream(it, err);
 	if (got < 0)
 		return err->code;
 	if (got == 0)
@@ -146,12 +151,10 @@ intake_rewind(struct intake *it, struct etl_error *err)
 	it->csv = NULL;
 	input_close(it->in);
 	it->in = NULL;
-	enum etl_code rc = input_open(&it->in, it->open_path, it->o->enc, err);
-	if (rc == ETL_OK)
-		rc = csvrow_open(&it->csv, read_input, it->in, it->o->delim, it->name, err);
-	if (rc != ETL_OK)
-		return rc;
-	if (csvrow_next(it->csv, &it->rec, err) != 1) /* the header, mapped already */
+	int got = open_stream(it, err); /* the header, mapped already */
+	if (got < 0)
+		return err->code;
+	if (got == 0)
 		return error_set(err, ETL_EINPUT, it->name, 0, "the file changed while it loaded");
 	it->rows_read = it->rows_rejected = 0;
 	for (int i = 0; i < it->nshown; i++)
