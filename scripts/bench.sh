@@ -40,18 +40,13 @@ command -v /usr/bin/time >/dev/null || { echo "bench.sh: needs /usr/bin/time (pa
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-bench.XXXXXX")
 chmod 755 "$work"
-pgdir="$work/pg"
+. "$root/scripts/cluster.sh"
 cleanup() {
-	bash "$root/scripts/pg-local.sh" --dir "$pgdir" stop >/dev/null 2>&1 || true
-	if [ "$keep" = 0 ]; then rm -rf "$(readlink -f "$pgdir" 2>/dev/null || echo "$pgdir")" "$work"; fi
+	if [ "$keep" = 0 ]; then cluster_stop && rm -rf "$work"; else cluster_stop keep; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-port=$((20000 + RANDOM % 20000))
-bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" start
-eval "$(bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" env)"
-export PGDATABASE=postgres
+cluster_start "$work/pg" || { echo "bench.sh: cannot start PostgreSQL" >&2; exit 1; }
 say() { printf '%s\n' "$*" >&2; }
 
 # --- data: the big file, and an append that continues after it -------------------

@@ -94,39 +94,19 @@ if [ "$run_unit" = 1 ]; then
 	done
 fi
 
-pgdir=""
-cleanup() {
-	if [ -n "$pgdir" ]; then
-		bash "$root/scripts/pg-local.sh" --dir "$pgdir" stop >/dev/null 2>&1 ||
-			bash "$root/scripts/pg-local.sh" --dir "$pgdir" kill >/dev/null 2>&1 || true
-		rm -rf "$(readlink -f "$pgdir")" "$pgdir"
-	fi
-}
-trap cleanup EXIT
+. "$root/scripts/cluster.sh"
+trap cluster_stop EXIT
 trap 'exit 130' INT TERM
-
-# A free TCP port: one no server answers on.
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	echo 55432
-}
 
 if [ "$run_integration" = 1 ]; then
 	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-test.XXXXXX")
 	chmod 755 "$pgdir"
-	port=$(free_port)
-	if ! bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" --tcp --fast start; then
+	if ! cluster_start "$pgdir" --tcp --fast; then
 		echo "test.sh: cannot start the test PostgreSQL" >&2
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
-	eval "$(bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" env)"
-	export PGDATABASE=postgres
-	export ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$port
+	export ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$CLUSTER_PORT
 	export ETL="$root/$build/siprems-etl"
 	# What a test that runs make must pass to reuse this build as it is.
 	ETL_MAKE_ARGS="BUILD=$build"

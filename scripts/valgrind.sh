@@ -13,17 +13,10 @@ command -v valgrind >/dev/null || { echo "valgrind.sh: needs valgrind (scripts/i
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-vg.XXXXXX")
 chmod 755 "$work"
-pgdir="$work/pg"
-cleanup() {
-	bash "$root/scripts/pg-local.sh" --dir "$pgdir" stop >/dev/null 2>&1 || true
-	rm -rf "$(readlink -f "$pgdir" 2>/dev/null || echo "$pgdir")" "$work"
-}
-trap cleanup EXIT
+. "$root/scripts/cluster.sh"
+trap 'cluster_stop; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-port=$((20000 + RANDOM % 20000))
-bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" --fast start >/dev/null
-eval "$(bash "$root/scripts/pg-local.sh" --dir "$pgdir" --port "$port" env)"
-export PGDATABASE=postgres
+cluster_start "$work/pg" --fast || { echo "valgrind.sh: cannot start PostgreSQL"; echo "0 passed, 1 failed"; exit 1; }
 createdb etl_vg
 db="host=$PGHOST port=$PGPORT dbname=etl_vg"
 cd "$work" || exit 1
