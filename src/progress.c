@@ -1,5 +1,9 @@
 /*
  * progress.c — the progress line.
+ *
+ * The first line is drawn at the first update (after 1024 rows), then at
+ * most every REFRESH seconds: a short load on a terminal still shows where
+ * it is, and how often the line is redrawn never decides whether it is.
  */
 #include "progress.h"
 
@@ -64,7 +68,7 @@ progress_update(struct progress *p, uint64_t rows, uint64_t bytes)
 	if (p == NULL || (++p->calls & 1023) != 0)
 		return;
 	double t = now();
-	if (t - p->last < REFRESH)
+	if (p->drawn && t - p->last < REFRESH)
 		return;
 	p->last = t;
 	double elapsed = t - p->start;
