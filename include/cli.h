@@ -101,6 +101,14 @@ struct load_run;
 enum etl_code cli_report_load(const struct load_run *run, bool quiet, bool dry_run,
                               const char *summary_json, enum etl_code rc);
 
+/*
+ * Asks question on the terminal ("… [y/N] "): 1 yes, 0 no; -1 when stdin is
+ * not a terminal (the caller then needs --yes).
+ */
+int cli_confirm(const char *question);
+
+enum etl_code cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err);
+
 /* Prints the help of one command (or the whole program when name is NULL). */
 void cli_help(const char *name);
 

@@ -24,6 +24,7 @@
 
 #include "colmap.h"
 #include "error.h"
+#include "ledger.h"
 #include "load.h"
 #include "schema.h"
 #include "valid.h"
@@ -40,7 +41,14 @@ struct copy_outcome {
 	int64_t loaded, updated, skipped;
 	struct copy_reject *rejects;
 	int nrejects;
+	const struct ledger_ids *ids; /* the id ranges reserved for it (owned by the sink) */
+	int nids;
 };
+
+/* Called right after each transaction the sink begins (BEGIN), before
+ * anything else runs in it: the caller's settings and its hold on the load
+ * history.  Returns ETL_OK or an error that ends the batch. */
+typedef enum etl_code (*copy_begin_fn)(void *arg, struct etl_error *err);
 
 struct copy_opts {
 	PGconn *conn;
@@ -51,25 +59,45 @@ struct copy_opts {
 	int stage_id;            /* makes the staging table's name unique */
 	bool utc;                /* the session's time zone is UTC */
 	bool text_only;          /* never use binary COPY */
+	int64_t load_id;         /* update: whose before-images (etl_load_before) */
+	bool identical_skips;    /* error/skip: a key whose row already holds the
+	                            file's values counts as skipped */
+	copy_begin_fn begun;     /* may be NULL */
+	void *begun_arg;
 };
 
 /*
- * Prepares loading a file of map's kind: the column list, the staging table
- * (for kinds with a unique key) and the statements.  Returns ETL_OK or
- * ETL_EDB.  Free with copy_close().
+ * Prepares loading a file of map's kind: the column list, the statements,
+ * and whether the rows' ids can be reserved from the table's sequence (then
+ * every row carries an id the load recorded, and the load can be undone).
+ * The staging table of the kinds with a unique key lives in each batch's
+ * transaction (ON COMMIT DROP): no state outlives a transaction.  Returns
+ * ETL_OK or ETL_EDB.  Free with copy_close().
  */
 enum etl_code copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *err);
 
-/* Starts a batch: a transaction (or savepoint) and a COPY. */
-enum etl_code copy_begin(struct copy_sink *s, struct etl_error *err);
+/*
+ * Starts a batch of at most rows rows: a transaction (or savepoint), the
+ * begun hook, the staging table, the ids reserved for the rows, and a COPY.
+ */
+enum etl_code copy_begin(struct copy_sink *s, int64_t rows, struct etl_error *err);
+
+/* Whether the rows' ids are reserved and recorded (the load can be undone). */
+bool copy_ids_recorded(const struct copy_sink *s);
+
+/* With --on-conflict update: the columns an update sets ("a,b"), which the
+ * before-images hold; else NULL. */
+const char *copy_update_columns(const struct copy_sink *s);
 
 /*
- * Adds a row: row are its values, rec its record as read (kept for a reject
- * file).  A plaintext password is hashed here.  Rows stream to the server
- * while the batch grows.  Returns ETL_OK, ETL_EDB or ETL_ESYSTEM.
+ * Adds a row: row are its values, rec its record as read and number its
+ * ordinal in the file (kept for a reject file and the history).  A
+ * plaintext password is hashed here.  Rows stream to the server while the
+ * batch grows.  Returns ETL_OK, ETL_EDB, ETL_EINPUT (more rows than ids
+ * reserved: the file changed) or ETL_ESYSTEM.
  */
 enum etl_code copy_add(struct copy_sink *s, const struct valid_row *row,
-                       const struct csvrow_record *rec, struct etl_error *err);
+                       const struct csvrow_record *rec, int64_t number, struct etl_error *err);
 
 /* Rows in the current batch. */
 int copy_rows(const struct copy_sink *s);
@@ -81,8 +109,9 @@ int copy_rows(const struct copy_sink *s);
  */
 enum etl_code copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err);
 
-/* The record of batch row i as read, for its reject file line. */
-void copy_row_record(struct copy_sink *s, int i, struct csvrow_record *rec);
+/* The record of batch row i as read, for its reject file line, and its
+ * ordinal in the file. */
+void copy_row_record(struct copy_sink *s, int i, struct csvrow_record *rec, int64_t *number);
 
 /* Commits the batch (or releases its savepoint). */
 enum etl_code copy_commit(struct copy_sink *s, struct etl_error *err);

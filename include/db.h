@@ -32,6 +32,10 @@ PGconn *db_open(const char *db_option, struct etl_error *err);
  * contains the password. */
 void db_describe(PGconn *conn, char *buf, size_t size);
 
+/* Says on stderr where the rows go ("siprems-etl: target: database …"),
+ * once at the start of a command that writes; never the password. */
+void db_announce(PGconn *conn);
+
 /*
  * Runs sql (one or more statements, no parameters) and expects no rows.
  * Returns ETL_OK, or ETL_EDB with the server's message in err.

@@ -57,13 +57,18 @@ bool input_is_gzip(const struct input *in);
 const char *input_name(const struct input *in);
 
 /*
- * Reads the whole file once: the SHA-256 of its bytes as 64 hex digits
- * into hex, and its size.  With verify, a gzip stream is also decoded to its
- * end, so that a truncated or corrupt one is found before anything of the
- * file is loaded.  Returns ETL_OK, ETL_EINPUT or ETL_ESYSTEM.
+ * Makes in keep the SHA-256 of the file's raw bytes (before gzip decoding);
+ * call before the first read.  Returns ETL_OK or ETL_ESYSTEM.
  */
-enum etl_code input_fingerprint(const char *path, bool verify, char hex[65], int64_t *size,
-                                struct etl_error *err);
+enum etl_code input_hash_raw(struct input *in, struct etl_error *err);
+
+/*
+ * After input_hash_raw(): reads whatever raw bytes are left, then writes
+ * their SHA-256 as 64 hex digits into hex and the file's size.  Returns
+ * ETL_OK, ETL_EINPUT (a read error) or ETL_ESYSTEM.
+ */
+enum etl_code input_raw_sha256(struct input *in, char hex[65], int64_t *size,
+                               struct etl_error *err);
 
 /*
  * Copies standard input into an unlinked temporary file (in TMPDIR) and

@@ -46,14 +46,29 @@ struct intake {
 	struct keyset *keys; /* unique key -> first line */
 	const struct intake_opts *o;
 
-	uint64_t rows_read;                /* data records read */
+	uint64_t rows_read;   /* data records read (passed ones too) */
+	uint64_t rows_passed; /* records outside the filter, not validated */
+	int64_t skipped;      /* records passed over by intake_skip() */
+	int64_t *filter;      /* only these records (sorted), or NULL */
+	size_t nfilter, filter_pos;
+	int64_t *rejected; /* records rejected since the last take */
+	size_t nrejected, caprejected;
 	uint64_t rows_rejected;            /* by the intake or through intake_reject() */
 	char *shown[INTAKE_SHOWN_REJECTS]; /* the first reasons, "LINE: reason" */
 	int nshown;
 
 	struct csvrow_record rec; /* the current record */
+	int64_t number;           /* its ordinal among the data records (1-based) */
 	struct valid_row row;     /* its values */
 	char why[1024];
+};
+
+/* What identifies a file's content (intake_fingerprint()). */
+struct intake_print {
+	char content[65]; /* SHA-256 of the decoded records */
+	char bytes[65];   /* SHA-256 of the file's bytes, as stored */
+	int64_t size;     /* the file's size in bytes */
+	int64_t records;  /* data records (the header not counted) */
 };
 
 /*
@@ -79,6 +94,42 @@ enum etl_code intake_open(struct intake **out, const char *spec, const struct in
  * ETL_EINPUT (directory not writable).
  */
 enum etl_code intake_start_rejects(struct intake *it, int64_t resume_at, struct etl_error *err);
+
+/*
+ * Reads the whole file once, through the input and CSV stages, into p: the
+ * content fingerprint is a SHA-256 over the decoded records (after gzip,
+ * encoding conversion, the BOM, line endings and CSV quoting; the header's
+ * names in lower case), so a gzip, CRLF or re-quoted copy has the same one;
+ * the byte SHA-256 is kept beside it.  A damaged gzip stream is found here,
+ * before anything of the file loads.  Returns ETL_OK, ETL_EINPUT or
+ * ETL_ESYSTEM.
+ */
+enum etl_code intake_fingerprint(const struct intake *it, struct intake_print *p,
+                                 struct etl_error *err);
+
+/*
+ * Only the byte SHA-256 and the size into p (content "" and records -1):
+ * reads the file's bytes without decoding them.  A file whose bytes were
+ * loaded before with the same options has its content fingerprint in the
+ * history already.  Returns ETL_OK, ETL_EINPUT or ETL_ESYSTEM.
+ */
+enum etl_code intake_fingerprint_bytes(const struct intake *it, struct intake_print *p,
+                                       struct etl_error *err);
+
+/*
+ * Limits intake_next() to the data records numbered in records (sorted,
+ * ascending; the intake takes ownership): the others are counted in
+ * rows_passed and not validated.  Used to retry only the rows an earlier
+ * load rejected.
+ */
+void intake_set_filter(struct intake *it, int64_t *records, size_t n);
+
+/*
+ * The numbers of the records rejected since the last call (through
+ * intake_next() or intake_reject()); *n of them, valid until the next
+ * intake call.  The list starts empty again.
+ */
+const int64_t *intake_take_rejected(struct intake *it, size_t *n);
 
 /*
  * Passes over the first n records (those an interrupted load committed):
@@ -112,10 +163,11 @@ int intake_next_record(struct intake *it, struct etl_error *err);
 
 /*
  * Rejects a row that a later stage refused: writes it to the reject file
- * and counts it.  Returns ETL_OK or ETL_ESYSTEM.
+ * and counts it; record is its number (intake.number when it was read).  Returns
+ * ETL_OK or ETL_ESYSTEM.
  */
 enum etl_code intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens,
-                            long line, const char *reason, struct etl_error *err);
+                            long line, int64_t record, const char *reason, struct etl_error *err);
 
 /* Closes the file and the reject file; returns ETL_ESYSTEM when the reject
  * file could not be completed.  it may be NULL. */

@@ -1,11 +1,16 @@
 /*
  * ledger.h — the load history (etl_loads): which file was loaded, how far,
- * with what outcome.
+ * with what outcome, and what each load did, so that it can be undone.
  *
- * A file is known by the SHA-256 of its bytes and its kind.  A session-level
- * advisory lock on that pair makes a second loader of the same file wait for
- * the first.  Each batch's checkpoint is written in the batch's own
- * transaction, so the history and the table never disagree.
+ * A file is known by its kind and the fingerprint of its decoded records
+ * (a gzip, CRLF or re-quoted copy is the same file); a file with the same
+ * bytes is the same file too, whatever the options it was read with.
+ *
+ * Nothing here keeps state in the database session: every decision is one
+ * transaction under transaction-scoped advisory locks, and a running load
+ * is known to be alive by its row lock (held in every transaction of the
+ * load), by its process (same host) or by its lease.  So it works the same
+ * through PgBouncer in transaction pooling as on a direct connection.
  */
 #ifndef SIPREMS_LEDGER_H
 #define SIPREMS_LEDGER_H
@@ -15,67 +20,157 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "table.h"
 
 struct ledger {
-	int64_t load_id; /* 0: no row yet */
-	char fingerprint[65];
+	int64_t load_id;      /* 0: no row yet */
+	char fingerprint[65]; /* of the decoded records (or, before 0.2, the bytes) */
+	char sha256[65];      /* of the bytes; "" in rows written before 0.2 */
 	char kind[16];
-	char status[16];      /* running, loaded, partial, stopped, failed */
+	char status[16];      /* running, loaded, partial, stopped, failed, interrupted, undone */
 	int64_t records_done; /* data records whose outcome is committed */
 	int64_t rows_read, rows_loaded, rows_updated, rows_skipped, rows_rejected;
 	int64_t reject_bytes; /* length of the reject file at the checkpoint */
 	char reject_file[1024];
 	int attempts;
+	char options[512]; /* the options that decide rows' outcomes */
+	int64_t retry_of;
+	bool undoable; /* the ids of its inserted rows were recorded */
+};
+
+/* A range of ids a load reserved from the table's sequence. */
+struct ledger_ids {
+	int64_t first, last;
+};
+
+/* What to do with a file, given its history. */
+enum ledger_action {
+	LEDGER_NEW,     /* no load of it yet (or --force undid them): load it */
+	LEDGER_RESUME,  /* an unfinished load: go on after its committed records */
+	LEDGER_RETRY,   /* options changed: take its rejected rows again */
+	LEDGER_SKIP,    /* loaded before, nothing of it is out */
+	LEDGER_REJECTS, /* loaded before with the same options; rows were rejected */
 };
 
 /*
- * Takes the advisory lock of (fingerprint, kind), waiting while another
- * loader holds it (*waited tells whether it had to).  Returns ETL_OK or
- * ETL_EDB.
+ * The content fingerprint and record count of a file whose bytes (sha256)
+ * were loaded before as kind with the same options; *found false when none.
+ * Returns ETL_OK or ETL_EDB.
  */
-enum etl_code ledger_lock(PGconn *conn, const char *fingerprint, const char *kind, bool *waited,
+enum etl_code ledger_known_content(PGconn *conn, const char *kind, const char *sha256,
+                                   const char *options, char content[65], int64_t *records,
+                                   bool *found, struct etl_error *err);
+
+struct ledger_claim_opts {
+	const char *file_name;
+	const char *content; /* intake_print.content */
+	const char *sha256;  /* intake_print.bytes */
+	int64_t file_bytes;
+	int64_t file_records;
+	const struct table_def *t;
+	const char *on_conflict;
+	const char *options; /* canonical outcome options */
+	bool force;          /* undo every load of the file, then load it anew */
+};
+
+struct ledger_claim {
+	enum ledger_action action;
+	struct ledger led;     /* NEW/RESUME/RETRY: the load to run; else the earlier one */
+	struct ledger earlier; /* RETRY: the load whose outcome is taken again */
+	int64_t *records;      /* RETRY of sales: the records to take again (caller frees) */
+	size_t nrecords;
+	bool waited;           /* another loader of the file ran; it was waited for */
+	int undone;            /* loads --force undid */
+	int64_t undone_rows;   /* rows they had inserted, now deleted */
+	char interrupted[600]; /* a load found dead and marked interrupted, or "" */
+};
+
+/*
+ * Decides what to do with a file and, for NEW, RESUME and RETRY, records it
+ * as running under this process (a new row, or one more attempt); waits
+ * while another live loader runs the same file.  With force, every earlier
+ * load of the file is undone first, in the same transaction (refused, with
+ * the reason, when one cannot be undone).  Returns ETL_OK, ETL_EDB or
+ * ETL_ESTOPPED (a signal while waiting).
+ */
+enum etl_code ledger_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c,
+                           struct etl_error *err);
+
+/*
+ * In a load's transaction (call right after BEGIN): locks the load's row,
+ * which tells others the load is alive, and checks that its committed
+ * position is still expected_done (else another loader took it over:
+ * ETL_EDB).
+ */
+enum etl_code ledger_hold(PGconn *conn, const struct ledger *e, int64_t expected_done,
                           struct etl_error *err);
-void ledger_unlock(PGconn *conn, const char *fingerprint, const char *kind);
 
 /*
- * Reads the latest load of (fingerprint, kind) into e; *found is false when
- * there is none.  Returns ETL_OK or ETL_EDB.
+ * Writes e's counts and position, the records rejected and the ids reserved
+ * since the last checkpoint, and renews the lease; call inside the batch's
+ * transaction.  expected_done is the position before this batch.  Returns
+ * ETL_OK or ETL_EDB.
  */
-enum etl_code ledger_latest(PGconn *conn, const char *fingerprint, const char *kind,
-                            struct ledger *e, bool *found, struct etl_error *err);
+enum etl_code ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
+                                const int64_t *rejected, size_t nrejected,
+                                const struct ledger_ids *ids, int nids, const char *update_columns,
+                                struct etl_error *err);
 
-/* True when e's load completed (loaded or partial). */
-bool ledger_completed(const struct ledger *e);
-
-/*
- * Records a new load (status running, committed at once) and sets
- * e->load_id.  Returns ETL_OK or ETL_EDB.
- */
-enum etl_code ledger_start(PGconn *conn, struct ledger *e, const char *file_name,
-                           int64_t file_bytes, const char *on_conflict, struct etl_error *err);
-
-/* Marks an interrupted load running again (one more attempt). */
-enum etl_code ledger_resume(PGconn *conn, struct ledger *e, struct etl_error *err);
-
-/* Writes e's counts and position; call inside the batch's transaction. */
-enum etl_code ledger_checkpoint(PGconn *conn, const struct ledger *e, struct etl_error *err);
-
-/* Records the end of a load (status, message) in its own, synchronously
- * committed transaction, which also makes every earlier batch durable. */
+/* Records the end of a load (status, message) in its own transaction. */
 enum etl_code ledger_finish(PGconn *conn, const struct ledger *e, const char *status,
                             const char *message, struct etl_error *err);
 
-/* One past load, for `history`. */
+/* What undoing a load did. */
+struct ledger_undo {
+	int64_t deleted;  /* rows it had inserted */
+	int64_t restored; /* rows it had updated, given their earlier values back */
+};
+
+/* One past load, for `history` and `undo`. */
 struct ledger_row {
 	int64_t load_id;
-	char file[256], kind[16], status[16], fingerprint[65];
+	char file[256], kind[16], status[16], fingerprint[65], sha256[65];
 	int64_t rows_read, rows_loaded, rows_updated, rows_skipped, rows_rejected;
 	char started_at[40], finished_at[40]; /* ISO 8601 with offset; "" when not finished */
 	double seconds;                       /* to the end, or to the last checkpoint */
 	int attempts;
 	char message[512];
 	char reject_file[256];
+	int64_t retry_of;
+	bool undoable;
 };
+
+/*
+ * Reads load load_id into *row; *found is false when there is none.
+ * Returns ETL_OK or ETL_EDB.
+ */
+enum etl_code ledger_get(PGconn *conn, int64_t load_id, struct ledger_row *row, bool *found,
+                         struct etl_error *err);
+
+/*
+ * Undoes load load_id in one transaction: deletes the rows it inserted (by
+ * the id ranges it recorded), gives the rows it updated their earlier
+ * values back, forgets its rejects and marks it undone.  Refused (ETL_EDB,
+ * nothing changed) while the load runs, when other rows reference rows it
+ * inserted, when a later load changed its rows, or when its ids were not
+ * recorded.  Returns ETL_OK, ETL_EDB or ETL_EUSAGE (no such load, or undone
+ * already).
+ */
+enum etl_code ledger_undo(PGconn *conn, int64_t load_id, struct ledger_undo *u,
+                          struct etl_error *err);
+
+/*
+ * Empties the four tables (ids restart) and forgets their loads, in one
+ * transaction, recording the reset itself in etl_loads.  *forgotten is the
+ * number of loads removed from the history.  Returns ETL_OK or ETL_EDB.
+ */
+enum etl_code ledger_reset(PGconn *conn, int64_t *forgotten, struct etl_error *err);
+
+/*
+ * Marks the running loads whose loader is gone as interrupted (best effort:
+ * a role that may not write leaves them as they are).  Returns how many.
+ */
+int ledger_reap(PGconn *conn);
 
 /*
  * Reads the newest limit loads, newest first, into *rows (the caller frees

@@ -30,6 +30,7 @@ struct load_opts {
 	const char *sku_pattern;
 	int jobs;
 	bool quiet;    /* no per-row messages */
+	bool announce; /* say where the rows go (unless quiet) */
 	bool progress; /* a progress line on stderr (only if it is a terminal) */
 };
 

@@ -22,6 +22,8 @@ struct file_result {
 	uint64_t rows_rejected;
 	const char *reject_file; /* NULL when no row was rejected */
 	double seconds;
+	int64_t load_id; /* the load in etl_loads (for a skipped file, the one that
+	                    loaded it); 0: none */
 };
 
 /* Prints the summary table (and totals when there are several files). */

@@ -1,7 +1,14 @@
 -- siprems-etl's load history: one row per load of a file, identified by a
--- SHA-256 fingerprint of the file's bytes (not its name).  Each committed
--- batch moves records_done in the same transaction as its rows, so a load
+-- SHA-256 fingerprint of its decoded records (fingerprint) and its kind, not
+-- by its name; file_sha256 is the SHA-256 of the file's bytes (NULL in rows
+-- written before 0.2, whose fingerprint was that).  Each committed batch
+-- moves records_done in the same transaction as its rows, so a load
 -- interrupted at any point resumes exactly after its last committed batch.
+-- holder ("host pid start") and lease_until say who runs a load and until
+-- when it counts as alive without a word from it; options are the options
+-- that decide rows' outcomes; retry_of is the load whose rejected rows this
+-- one took again; undoable says whether the ids of its rows were recorded;
+-- file_records is the number of data records in the file.
 CREATE TABLE etl_loads (
     load_id       BIGSERIAL PRIMARY KEY,
     fingerprint   TEXT NOT NULL,
@@ -23,7 +30,15 @@ CREATE TABLE etl_loads (
     started_at    TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     updated_at    TIMESTAMPTZ NOT NULL DEFAULT NOW(),
     finished_at   TIMESTAMPTZ,
-    etl_version   TEXT NOT NULL
+    etl_version   TEXT NOT NULL,
+    file_sha256   TEXT,
+    options       TEXT,
+    retry_of      BIGINT,
+    holder        TEXT,
+    lease_until   TIMESTAMPTZ,
+    undoable      BOOLEAN NOT NULL DEFAULT FALSE,
+    update_columns TEXT,
+    file_records  BIGINT
 );
 CREATE INDEX etl_loads_fingerprint ON etl_loads (fingerprint, kind);
 CREATE INDEX etl_loads_started_at ON etl_loads (started_at);

@@ -4,8 +4,10 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool
 cli_parse_num(const char *s, long long min, long long max, long long *out)
@@ -72,4 +74,17 @@ cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_erro
 	default:
 		return 0;
 	}
+}
+
+int
+cli_confirm(const char *question)
+{
+	if (!isatty(STDIN_FILENO))
+		return -1;
+	(void)fprintf(stderr, "%s [y/N] ", question);
+	(void)fflush(stderr);
+	char line[32];
+	if (fgets(line, sizeof line, stdin) == NULL)
+		return 0;
+	return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 || strcmp(line, "Y\n") == 0;
 }

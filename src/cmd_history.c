@@ -41,6 +41,13 @@ print_json(const struct ledger_row *v, int n)
 		(void)printf(", \"seconds\": %.3f, \"attempts\": %d, \"fingerprint\": ", x->seconds,
 		             x->attempts);
 		report_json_string(stdout, x->fingerprint);
+		(void)fputs(", \"file_sha256\": ", stdout);
+		report_json_string(stdout, x->sha256[0] ? x->sha256 : NULL);
+		if (x->retry_of > 0)
+			(void)printf(", \"retry_of\": %lld", (long long)x->retry_of);
+		else
+			(void)fputs(", \"retry_of\": null", stdout);
+		(void)printf(", \"undoable\": %s", x->undoable ? "true" : "false");
 		(void)fputs(", \"reject_file\": ", stdout);
 		report_json_string(stdout, x->reject_file[0] ? x->reject_file : NULL);
 		(void)fputs(", \"message\": ", stdout);
@@ -63,7 +70,7 @@ print_table(const struct ledger_row *v, int n)
 			w = (int)strlen(v[i].file);
 	if (w > 40)
 		w = 40;
-	(void)printf("%6s  %-19s  %-*s  %-8s  %-8s  %10s  %10s  %8s  %8s  %8s  %9s  %5s\n", "load",
+	(void)printf("%6s  %-19s  %-*s  %-8s  %-11s  %10s  %10s  %8s  %8s  %8s  %9s  %5s\n", "load",
 	             "started", w, "file", "kind", "status", "read", "loaded", "updated", "skipped",
 	             "rejected", "duration", "tries");
 	for (int i = 0; i < n; i++) {
@@ -72,14 +79,14 @@ print_table(const struct ledger_row *v, int n)
 		(void)snprintf(started, sizeof started, "%.10s %.8s", x->started_at,
 		               x->started_at + 11);
 		int len = (int)strlen(x->file);
-		(void)printf("%6lld  %-19s  %-*s  %-8s  %-8s  %10lld  %10lld  %8lld  %8lld  %8lld  "
-		             "%8.1fs  "
-		             "%5d\n",
-		             (long long)x->load_id, started, w,
-		             len > w ? x->file + len - w : x->file, x->kind, x->status,
-		             (long long)x->rows_read, (long long)x->rows_loaded,
-		             (long long)x->rows_updated, (long long)x->rows_skipped,
-		             (long long)x->rows_rejected, x->seconds, x->attempts);
+		(void)printf(
+		        "%6lld  %-19s  %-*s  %-8s  %-11s  %10lld  %10lld  %8lld  %8lld  %8lld  "
+		        "%8.1fs  "
+		        "%5d\n",
+		        (long long)x->load_id, started, w, len > w ? x->file + len - w : x->file,
+		        x->kind, x->status, (long long)x->rows_read, (long long)x->rows_loaded,
+		        (long long)x->rows_updated, (long long)x->rows_skipped,
+		        (long long)x->rows_rejected, x->seconds, x->attempts);
 		if (x->message[0] != '\0')
 			(void)printf("%6s  %s\n", "", x->message);
 	}
@@ -135,6 +142,8 @@ cmd_history(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		return err->code;
 	struct ledger_row *rows = NULL;
 	int n = 0;
+	/* Loads whose loader is gone show as interrupted, with the reason. */
+	(void)ledger_reap(conn);
 	enum etl_code rc = ledger_list(conn, (int)limit, &rows, &n, err);
 	if (rc == ETL_OK) {
 		if (json)

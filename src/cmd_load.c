@@ -37,7 +37,8 @@ print_messages(const struct load_run *run, bool quiet)
 		if (!quiet) {
 			for (int k = 0; k < lf->nshown; k++)
 				(void)fprintf(stderr, "siprems-etl: %s:%s\n", name, lf->shown[k]);
-			if (lf->r.rows_rejected > (uint64_t)lf->nshown && lf->r.reject_file)
+			if (lf->r.rows_rejected > (uint64_t)lf->nshown && lf->r.reject_file &&
+			    strcmp(lf->r.status, "skipped") != 0)
 				(void)fprintf(stderr,
 				              "siprems-etl: %s: %llu more rejected rows in %s\n",
 				              name,

@@ -56,6 +56,8 @@ cmd_schema(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		schema_print_all(stdout);
 		return ETL_OK;
 	}
+	if (!g->quiet)
+		db_announce(conn);
 	rc = schema_ensure(conn, dry_run, stdout, &res, NULL, err);
 	if (rc != ETL_OK)
 		goto out;

@@ -13,11 +13,12 @@
 #include "bundle.h"
 #include "cli.h"
 #include "db.h"
+#include "ledger.h"
 #include "load.h"
 #include "pwhash.h"
 #include "schema.h"
 
-enum { OPT_DATA = CLI_OPT_FIRST_LOCAL, OPT_RESET };
+enum { OPT_DATA = CLI_OPT_FIRST_LOCAL, OPT_RESET, OPT_YES };
 
 #define ADMIN_EMAIL "admin@siprems.local"
 
@@ -79,18 +80,23 @@ data_files(const char *dir, char ***out, int *n, struct etl_error *err)
 	return ETL_OK;
 }
 
-/* Empties the four tables, ids starting over. */
+/* Empties the four tables, ids starting over, and forgets their loads. */
 static enum etl_code
-reset(const char *db, struct etl_error *err)
+reset(const char *db, bool quiet, struct etl_error *err)
 {
 	PGconn *conn = db_open(db, err);
 	if (conn == NULL)
 		return err->code;
+	if (!quiet)
+		db_announce(conn);
+	int64_t forgotten = 0;
 	enum etl_code rc = schema_ensure(conn, false, NULL, NULL, NULL, err);
 	if (rc == ETL_OK)
-		rc = db_exec(conn,
-		             "TRUNCATE transactions, products, events, users RESTART IDENTITY",
-		             err);
+		rc = ledger_reset(conn, &forgotten, err);
+	if (rc == ETL_OK && !quiet)
+		(void)printf("seed: emptied users, products, transactions and events; %lld loads "
+		             "of them forgotten in the history\n",
+		             (long long)forgotten);
 	PQfinish(conn);
 	return rc;
 }
@@ -150,10 +156,11 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	        CLI_GLOBAL_LONGOPTS,
 	        {"data", required_argument, NULL, OPT_DATA},
 	        {"reset", no_argument, NULL, OPT_RESET},
+	        {"yes", no_argument, NULL, OPT_YES},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
-	bool do_reset = false;
+	bool do_reset = false, yes = false;
 	int opt;
 	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (cli_global_option(opt, optarg, g))
@@ -167,6 +174,9 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 			break;
 		case OPT_RESET:
 			do_reset = true;
+			break;
+		case OPT_YES:
+			yes = true;
 			break;
 		default:
 			return error_set(
@@ -186,19 +196,32 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	enum etl_code rc = data_files(dir, &files, &nfiles, err);
 	if (rc != ETL_OK)
 		goto out;
+	if (do_reset && !yes) {
+		int answer = cli_confirm("seed --reset: empty users, products, transactions and "
+		                         "events, and forget their loads?");
+		if (answer < 0) {
+			rc = error_set(
+			        err, ETL_EUSAGE, NULL, 0,
+			        "seed --reset: not on a terminal, so nothing is asked: --yes "
+			        "confirms");
+			goto out;
+		}
+		if (answer == 0) {
+			(void)printf("seed: nothing done\n");
+			goto out;
+		}
+	}
 	if (do_reset) {
-		rc = reset(g->db, err);
+		rc = reset(g->db, g->quiet, err);
 		if (rc != ETL_OK)
 			goto out;
-		if (!g->quiet)
-			(void)printf("seed: emptied users, products, transactions and events\n");
 	}
 	struct load_opts o;
 	load_opts_default(&o);
 	o.db = g->db;
 	o.quiet = g->quiet;
 	o.progress = !g->no_progress;
-	o.force = do_reset; /* the history still lists the emptied loads */
+	o.announce = !do_reset; /* reset() said where already */
 	rc = load_files(&o, files, nfiles, &run, err);
 	if (run.nfiles > 0)
 		rc = error_worst(rc, cli_report_load(&run, g->quiet, false, NULL, rc));

@@ -31,10 +31,25 @@ struct copy_sink {
 	bool binary;             /* COPY in binary format */
 	enum bin_type bin[COLMAP_MAXCOLS];
 	char types[COLMAP_MAXCOLS][64]; /* each column's SQL type */
-	struct buf copy_sql;     /* COPY … FROM STDIN */
-	struct buf insert_sql;   /* staged kinds: INSERT … ON CONFLICT … */
+	struct buf copy_sql;            /* COPY … FROM STDIN */
+	struct buf insert_sql;          /* staged kinds: INSERT … ON CONFLICT … */
 	bool staged;
-	char stage[48];
+	char stage[64];
+	struct buf stage_sql; /* creates the staging table in a transaction */
+	copy_begin_fn begun;
+	void *begun_arg;
+	int64_t load_id;
+	bool identical_skips;
+	char update_cols[512]; /* update: the columns it sets, "a,b" */
+
+	/* Ids: when the table's primary key is one integer column filled by a
+	 * sequence, each batch reserves its ids from the sequence and every row
+	 * carries one, so that the load can record them and be undone. */
+	bool id_ok;
+	struct ledger_ids *ids; /* the batch's reserved ranges */
+	int nids, capids;
+	int id_range;   /* the range the next id comes from */
+	int64_t id_cur; /* the next id there */
 
 	/* The batch. */
 	struct buf data; /* encoded rows */
@@ -45,6 +60,7 @@ struct copy_sink {
 	size_t *off; /* row i is data[off[i], off[i+1]) */
 	size_t *orig_off;
 	long *line;
+	int64_t *number;
 	int n, cap;
 	bool in_copy;
 	bool in_batch;
@@ -57,11 +73,11 @@ struct copy_sink {
 	 * (a nextval per row costs more than the COPY of the row). */
 	bool own_ids;
 	bool id_int8;
-	bool id_overflow;  /* the sequence ran out: leave it to the batches */
+	bool id_overflow; /* the sequence ran out: leave it to the batches */
 	char id_col[140];
-	char id_seq[160];  /* the sequence, as a regclass literal */
+	char id_seq[160];   /* the sequence, as a regclass literal */
 	char fast_why[400]; /* why the fast path gave way */
-	int64_t id_next, id_max;
+	int64_t id_next, id_max, id_first;
 	char **rebuild; /* statements that recreate what was dropped */
 	int nrebuild;
 
@@ -93,6 +109,47 @@ buf_fmt(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n > 0)
 		buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* "prefix id, " when the rows carry their ids. */
+static void
+id_first(const struct copy_sink *s, struct buf *b, const char *prefix)
+{
+	if (s->id_ok)
+		buf_fmt(b, "%s%s, ", prefix, s->id_col);
+}
+
+/* Whether sent column i carries a password hash made here (with a new salt
+ * each time, so never equal to the stored one). */
+static bool
+made_hash(const struct copy_sink *s, int i)
+{
+	return s->t->cols[s->col[i]].rule == RULE_PASSWORD ||
+	       (s->alt[i] >= 0 && s->t->cols[s->alt[i]].rule == RULE_PASSWORD);
+}
+
+/* "(t.a, t.b) IS NOT DISTINCT FROM (s.a, s.b)" over the non-key columns
+ * that can be compared, or "true". */
+static void
+same_values(const struct copy_sink *s, struct buf *b)
+{
+	bool any = false;
+	for (int pass = 0; pass < 2; pass++) {
+		bool first = true;
+		for (int i = 0; i < s->ncols; i++) {
+			const struct col_def *c = &s->t->cols[s->col[i]];
+			if ((c->flags & COL_KEY) || made_hash(s, i))
+				continue;
+			buf_fmt(b, "%s%s%s", first ? "(" : ", ", pass ? "s." : "t.", c->db_column);
+			first = false;
+			any = true;
+		}
+		if (!any)
+			break;
+		buf_str(b, pass ? ")" : ") IS NOT DISTINCT FROM ");
+	}
+	if (!any)
+		buf_str(b, "true");
 }
 
 /* Appends the sent columns as "a, b, c", each prefixed with prefix. */
@@ -142,9 +199,36 @@ build_insert(struct copy_sink *s)
 	struct buf *b = &s->insert_sql;
 	const struct table_def *t = s->t;
 	bool update = s->mode == CONFLICT_UPDATE && has_non_key(s);
-	buf_fmt(b, "WITH done AS (INSERT INTO %s AS t (", t->table);
+	buf_str(b, "WITH ");
+	if (update && s->load_id > 0) {
+		/* The rows' values before the update, for undo. */
+		buf_fmt(b,
+		        "etl_before AS (INSERT INTO etl_load_before (load_id, row_id, data) "
+		        "SELECT %lld, t.%s, json_build_object(",
+		        (long long)s->load_id, t->id_column);
+		bool first = true;
+		for (int i = 0; i < s->ncols; i++) {
+			const struct col_def *c = &t->cols[s->col[i]];
+			if (c->flags & COL_KEY)
+				continue;
+			buf_fmt(b, "%s'%s', t.%s", first ? "" : ", ", c->db_column, c->db_column);
+			first = false;
+		}
+		if (t->kind == KIND_USERS)
+			buf_str(b, ", 'updated_at', t.updated_at");
+		buf_fmt(b, ")::text FROM %s t JOIN %s s ON ", t->table, s->stage);
+		key_join(t, b, "t", "s");
+		buf_str(b, " WHERE (");
+		col_list(s, b, "t.", true);
+		buf_str(b, ") IS DISTINCT FROM (");
+		col_list(s, b, "s.", true);
+		buf_str(b, ")), ");
+	}
+	buf_fmt(b, "done AS (INSERT INTO %s AS t (", t->table);
+	id_first(s, b, "");
 	col_list(s, b, "", false);
 	buf_str(b, ") SELECT ");
+	id_first(s, b, "");
 	col_list(s, b, "", false);
 	buf_fmt(b, " FROM %s ORDER BY etl_ord ON CONFLICT (", s->stage);
 	key_list(t, b, "");
@@ -176,12 +260,30 @@ build_insert(struct copy_sink *s)
 	} else {
 		buf_str(b, ") DO NOTHING RETURNING ");
 		key_list(t, b, "t.");
-		buf_fmt(b,
-		        ") SELECT s.etl_ord FROM %s s WHERE NOT EXISTS (SELECT 1 FROM done d "
-		        "WHERE ",
-		        s->stage);
+		buf_str(b, ") SELECT s.etl_ord");
+		if (s->identical_skips) {
+			/* Whether the existing row already holds the file's values. */
+			buf_fmt(b, ", EXISTS (SELECT 1 FROM %s t WHERE ", t->table);
+			key_join(t, b, "t", "s");
+			buf_str(b, " AND ");
+			same_values(s, b);
+			buf_str(b, ")");
+		}
+		buf_fmt(b, " FROM %s s WHERE NOT EXISTS (SELECT 1 FROM done d WHERE ", s->stage);
 		key_join(t, b, "d", "s");
 		buf_str(b, ") ORDER BY 1");
+	}
+	if (update) {
+		size_t k = 0;
+		for (int i = 0; i < s->ncols; i++) {
+			const struct col_def *c = &t->cols[s->col[i]];
+			if (!(c->flags & COL_KEY))
+				k += (size_t)snprintf(s->update_cols + k, sizeof s->update_cols - k,
+				                      "%s%s", k ? "," : "", c->db_column);
+		}
+		if (t->kind == KIND_USERS)
+			(void)snprintf(s->update_cols + k, sizeof s->update_cols - k,
+			               ",updated_at");
 	}
 }
 
@@ -248,21 +350,64 @@ column_types(struct copy_sink *s, bool utc, bool text_only, struct etl_error *er
 	return ETL_OK;
 }
 
-/* Creates the staging table with the target's own column types. */
-static enum etl_code
-create_stage(struct copy_sink *s, int stage_id, struct etl_error *err)
+/* The statement that creates the staging table, with the target's own
+ * column types, inside a transaction that drops it at its end: nothing of
+ * it outlives the transaction, whichever server connection a pooler gives.
+ * In one transaction for the whole file it is made once, then emptied. */
+static void
+stage_sql(struct copy_sink *s, int stage_id)
 {
-	(void)snprintf(s->stage, sizeof s->stage, "etl_stage_%s_%d", s->t->name, stage_id);
-	struct buf sql = {0};
-	buf_fmt(&sql, "CREATE TEMP TABLE %s (etl_ord integer", s->stage);
+	(void)snprintf(s->stage, sizeof s->stage, "etl_stage_%s_%ld_%d", s->t->name, (long)getpid(),
+	               stage_id);
+	struct buf *b = &s->stage_sql;
+	buf_fmt(b, "CREATE TEMP TABLE %s%s (etl_ord integer", s->single_txn ? "IF NOT EXISTS " : "",
+	        s->stage);
+	if (s->id_ok)
+		buf_fmt(b, ", %s %s", s->id_col, s->id_int8 ? "bigint" : "integer");
 	for (int i = 0; i < s->ncols; i++)
-		buf_fmt(&sql, ", %s %s", s->t->cols[s->col[i]].db_column, s->types[i]);
-	buf_str(&sql, ") ON COMMIT DELETE ROWS");
-	buf_put(&sql, "", 1);
-	enum etl_code rc = sql.failed ? error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory")
-	                              : db_exec(s->conn, sql.data, err);
-	buf_free(&sql);
-	return rc;
+		buf_fmt(b, ", %s %s", s->t->cols[s->col[i]].db_column, s->types[i]);
+	buf_str(b, ") ON COMMIT DROP");
+	if (s->single_txn)
+		buf_fmt(b, "; TRUNCATE %s", s->stage);
+	buf_put(b, "", 1);
+}
+
+/* Whether the rows can carry ids from the table's sequence: its primary
+ * key is the kind's id column, one integer column the file does not give,
+ * filled by a sequence that counts by one (not GENERATED ALWAYS). */
+static enum etl_code
+id_column(struct copy_sink *s, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	s->id_ok = false;
+	PGresult *r = db_query(
+	        s->conn,
+	        "SELECT quote_ident(a.attname), quote_literal(q.seqrelid::regclass::text), "
+	        "t.typname = 'int8', least(q.seqmax, CASE t.typname WHEN 'int2' THEN 32767 "
+	        "WHEN 'int4' THEN 2147483647 ELSE 9223372036854775807 END), a.attname "
+	        "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+	        "AND a.attnum = i.indkey[0] JOIN pg_type t ON t.oid = a.atttypid "
+	        "JOIN pg_sequence q ON q.seqrelid = "
+	        "to_regclass(pg_get_serial_sequence($1, a.attname)) "
+	        "WHERE i.indrelid = to_regclass($1) AND i.indisprimary AND i.indnatts = 1 "
+	        "AND t.typname IN ('int4', 'int8') AND q.seqincrement = 1 "
+	        "AND a.attidentity <> 'a'",
+	        1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	bool found = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 4), s->t->id_column) == 0;
+	for (int i = 0; found && i < s->ncols; i++)
+		if (strcmp(s->t->cols[s->col[i]].db_column, PQgetvalue(r, 0, 4)) == 0)
+			found = false; /* the file gives the ids */
+	if (found) {
+		(void)snprintf(s->id_col, sizeof s->id_col, "%s", PQgetvalue(r, 0, 0));
+		(void)snprintf(s->id_seq, sizeof s->id_seq, "%s", PQgetvalue(r, 0, 1));
+		s->id_int8 = PQgetvalue(r, 0, 2)[0] == 't';
+		s->id_max = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+		s->id_ok = true;
+	}
+	PQclear(r);
+	return ETL_OK;
 }
 
 enum etl_code
@@ -277,6 +422,10 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	s->t = o->map->t;
 	s->mode = o->on_conflict;
 	s->single_txn = o->single_transaction;
+	s->begun = o->begun;
+	s->begun_arg = o->begun_arg;
+	s->load_id = o->load_id;
+	s->identical_skips = o->identical_skips;
 	for (int i = 0; i < 4; i++)
 		s->labels[i] = o->facts->event_labels[i];
 	s->staged = s->t->nkey > 0;
@@ -302,23 +451,24 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 		s->ncols++;
 	}
 	rc = column_types(s, o->utc, o->text_only, err);
+	if (rc == ETL_OK)
+		rc = id_column(s, err);
 	if (rc != ETL_OK)
 		goto out;
 	if (s->staged) {
-		rc = create_stage(s, o->stage_id, err);
-		if (rc != ETL_OK)
-			goto out;
+		stage_sql(s, o->stage_id);
 		build_insert(s);
 		buf_put(&s->insert_sql, "", 1);
 		buf_fmt(&s->copy_sql, "COPY %s (etl_ord, ", s->stage);
 	} else {
 		buf_fmt(&s->copy_sql, "COPY %s (", t->table);
 	}
+	id_first(s, &s->copy_sql, "");
 	col_list(s, &s->copy_sql, "", false);
 	buf_str(&s->copy_sql, s->binary ? ") FROM STDIN WITH (FORMAT binary)" : ") FROM STDIN");
 	buf_put(&s->copy_sql, "", 1);
 	s->cancel = PQgetCancel(s->conn);
-	if (s->copy_sql.failed || s->insert_sql.failed)
+	if (s->copy_sql.failed || s->insert_sql.failed || s->stage_sql.failed)
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 out:
 	if (rc != ETL_OK)
@@ -333,14 +483,10 @@ copy_close(struct copy_sink *s)
 {
 	if (s == NULL)
 		return;
-	if (s->stage[0] != '\0' && PQstatus(s->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
-		char sql[96];
-		(void)snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", s->stage);
-		(void)db_exec(s->conn, sql, NULL);
-	}
 	signals_set_cancel(NULL);
 	PQfreeCancel(s->cancel);
+	buf_free(&s->stage_sql);
+	free(s->ids);
 	buf_free(&s->copy_sql);
 	buf_free(&s->insert_sql);
 	buf_free(&s->data);
@@ -351,6 +497,7 @@ copy_close(struct copy_sink *s)
 	free(s->off);
 	free(s->orig_off);
 	free(s->line);
+	free(s->number);
 	free(s->key_off);
 	buf_free(&s->keys);
 	free(s->fields);
@@ -400,8 +547,79 @@ start_copy(struct copy_sink *s, struct etl_error *err)
 	return send_header(s, err);
 }
 
+/* A batch's transaction (or savepoint): BEGIN, the caller's hook, the
+ * staging table. */
+static enum etl_code
+begin_txn(struct copy_sink *s, struct etl_error *err)
+{
+	enum etl_code rc = exec(s, s->single_txn ? "SAVEPOINT etl_batch" : "BEGIN", err);
+	if (rc != ETL_OK)
+		return rc;
+	s->in_batch = true;
+	if (!s->single_txn && s->begun != NULL)
+		rc = s->begun(s->begun_arg, err);
+	if (rc == ETL_OK && s->staged)
+		rc = exec(s, s->stage_sql.data, err);
+	return rc;
+}
+
+/* Reserves n ids from the sequence, as ranges of consecutive ids (other
+ * sessions' nextval() may interleave). */
+static enum etl_code
+reserve_ids(struct copy_sink *s, int64_t n, struct etl_error *err)
+{
+	s->nids = s->id_range = 0;
+	if (!s->id_ok || n <= 0)
+		return ETL_OK;
+	char sql[400], count[24];
+	(void)snprintf(
+	        sql, sizeof sql,
+	        "SELECT min(id), max(id) FROM (SELECT id, id - row_number() OVER (ORDER BY "
+	        "id) AS g FROM (SELECT nextval(%s) AS id FROM generate_series(1, $1::bigint)) "
+	        "a) b GROUP BY g ORDER BY 1",
+	        s->id_seq);
+	(void)snprintf(count, sizeof count, "%lld", (long long)n);
+	const char *params[1] = {count};
+	PGresult *r = db_query(s->conn, sql, 1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	int k = PQntuples(r);
+	if (k > s->capids) {
+		struct ledger_ids *v = realloc(s->ids, (size_t)k * sizeof *v);
+		if (v == NULL) {
+			PQclear(r);
+			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		}
+		s->ids = v;
+		s->capids = k;
+	}
+	for (int i = 0; i < k; i++) {
+		s->ids[i].first = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		s->ids[i].last = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+	}
+	s->nids = k;
+	s->id_cur = k > 0 ? s->ids[0].first : 0;
+	PQclear(r);
+	return ETL_OK;
+}
+
+/* The next reserved id; false when the reservation ran out. */
+static bool
+next_id(struct copy_sink *s, int64_t *id)
+{
+	while (s->id_range < s->nids && s->id_cur > s->ids[s->id_range].last) {
+		s->id_range++;
+		if (s->id_range < s->nids)
+			s->id_cur = s->ids[s->id_range].first;
+	}
+	if (s->id_range >= s->nids)
+		return false;
+	*id = s->id_cur++;
+	return true;
+}
+
 enum etl_code
-copy_begin(struct copy_sink *s, struct etl_error *err)
+copy_begin(struct copy_sink *s, int64_t rows, struct etl_error *err)
 {
 	for (int i = 0; i < s->nrej; i++)
 		free(s->rejects[i].reason);
@@ -410,19 +628,24 @@ copy_begin(struct copy_sink *s, struct etl_error *err)
 	s->n = 0;
 	s->data.len = s->orig.len = s->keys.len = 0;
 	s->sent = 0;
-	enum etl_code rc = exec(s, s->single_txn ? "SAVEPOINT etl_batch" : "BEGIN", err);
+	enum etl_code rc = begin_txn(s, err);
+	if (rc == ETL_OK)
+		rc = reserve_ids(s, rows, err);
 	if (rc != ETL_OK)
 		return rc;
-	s->in_batch = true;
-	if (s->staged && s->single_txn) {
-		/* No commit empties the staging table between these batches. */
-		char sql[96];
-		(void)snprintf(sql, sizeof sql, "TRUNCATE %s", s->stage);
-		rc = exec(s, sql, err);
-		if (rc != ETL_OK)
-			return rc;
-	}
 	return start_copy(s, err);
+}
+
+bool
+copy_ids_recorded(const struct copy_sink *s)
+{
+	return s->id_ok;
+}
+
+const char *
+copy_update_columns(const struct copy_sink *s)
+{
+	return s->update_cols[0] != '\0' ? s->update_cols : NULL;
 }
 
 static bool
@@ -443,7 +666,10 @@ grow_rows(struct copy_sink *s)
 	size_t *ko = realloc(s->key_off, (size_t)cap * sizeof *ko);
 	if (ko != NULL)
 		s->key_off = ko;
-	if (off == NULL || oo == NULL || line == NULL || ko == NULL)
+	int64_t *num = realloc(s->number, (size_t)cap * sizeof *num);
+	if (num != NULL)
+		s->number = num;
+	if (off == NULL || oo == NULL || line == NULL || ko == NULL || num == NULL)
 		return false;
 	s->cap = cap;
 	return true;
@@ -495,7 +721,7 @@ encode_row(struct copy_sink *s, const struct valid_row *row, struct buf *b, stru
 
 enum etl_code
 copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_record *rec,
-         struct etl_error *err)
+         int64_t number, struct etl_error *err)
 {
 	if (!s->fast && !grow_rows(s))
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
@@ -530,20 +756,32 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 	}
 	if (s->n == 0)
 		s->off[0] = b->len;
+	struct value id = {.type = V_INT};
+	if (s->id_ok && !next_id(s, &id.i))
+		return error_set(err, ETL_EINPUT, NULL, rec->line,
+		                 "the file has more rows than when it was read first: it changed "
+		                 "while it loaded");
 	if (s->binary) {
-		encode_bin_tuple(b, s->ncols + (s->staged ? 1 : 0));
+		encode_bin_tuple(b, s->ncols + (s->staged ? 1 : 0) + (s->id_ok ? 1 : 0));
 		if (s->staged)
 			encode_bin_int4(b, s->n);
-	} else if (s->staged) {
-		char ord[16];
-		int k = snprintf(ord, sizeof ord, "%d\t", s->n);
-		buf_put(b, ord, (size_t)k);
+		if (s->id_ok)
+			encode_bin_value(b, &id, s->id_int8 ? BIN_INT8 : BIN_INT4, NULL);
+	} else {
+		char pre[48];
+		int k = 0;
+		if (s->staged)
+			k += snprintf(pre, sizeof pre, "%d\t", s->n);
+		if (s->id_ok)
+			k += snprintf(pre + k, sizeof pre - (size_t)k, "%lld\t", (long long)id.i);
+		buf_put(b, pre, (size_t)k);
 	}
 	enum etl_code rc = encode_row(s, row, b, err);
 	if (rc != ETL_OK)
 		return rc;
 	s->off[s->n + 1] = b->len;
 	s->line[s->n] = rec->line;
+	s->number[s->n] = number;
 	if (s->staged) {
 		char shown[400];
 		valid_show_key(s->t, row, shown, sizeof shown);
@@ -576,8 +814,9 @@ copy_rows(const struct copy_sink *s)
 }
 
 void
-copy_row_record(struct copy_sink *s, int i, struct csvrow_record *rec)
+copy_row_record(struct copy_sink *s, int i, struct csvrow_record *rec, int64_t *number)
 {
+	*number = s->number[i];
 	const char *p = s->orig.data + s->orig_off[i];
 	uint32_t nf;
 	memcpy(&nf, p, sizeof nf);
@@ -703,7 +942,7 @@ static void
 read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outcome *out)
 {
 	int64_t conflicts = 0;
-	bool per_row = s->mode == CONFLICT_UPDATE && PQnfields(r) > 1;
+	bool per_row = s->mode == CONFLICT_UPDATE && has_non_key(s);
 	char why[640];
 	for (int i = 0; i < PQntuples(r); i++) {
 		int row = atoi(PQgetvalue(r, i, 0));
@@ -717,7 +956,9 @@ read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outcome *o
 			continue;
 		}
 		conflicts++;
-		if (s->mode == CONFLICT_SKIP) {
+		if (PQnfields(r) > 1 && PQgetvalue(r, i, 1)[0] == 't') {
+			out->skipped++; /* the row holds the file's values already */
+		} else if (s->mode == CONFLICT_SKIP) {
 			out->skipped++;
 		} else {
 			(void)snprintf(why, sizeof why,
@@ -898,7 +1139,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 		/* Start the batch over and settle it range by range. */
 		rc = exec(s, s->single_txn ? "ROLLBACK TO SAVEPOINT etl_batch" : "ROLLBACK", err);
 		if (rc == ETL_OK)
-			rc = exec(s, s->single_txn ? "SAVEPOINT etl_batch" : "BEGIN", err);
+			rc = begin_txn(s, err);
 		if (rc == ETL_OK)
 			rc = isolate(s, out, err);
 		if (rc != ETL_OK) {
@@ -912,6 +1153,8 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 	}
 	out->rejects = s->rejects;
 	out->nrejects = s->nrej;
+	out->ids = s->ids;
+	out->nids = s->nids;
 	return ETL_OK;
 }
 
@@ -1000,50 +1243,24 @@ table_empty(struct copy_sink *s, struct etl_error *err)
 	return empty;
 }
 
-/* Whether the fast path numbers the rows itself: the table's primary key is
- * one integer column that the file does not have, filled by a sequence that
- * counts by one.  The first number is taken from the sequence now; the
- * sequence is set past the last at the end. */
+/* The fast path numbers the rows itself when the ids can come from the
+ * sequence (id_column()): the first is taken now, the sequence is set past
+ * the last at the end. */
 static enum etl_code
 own_ids(struct copy_sink *s, struct etl_error *err)
 {
-	const char *params[1] = {s->t->table};
 	s->own_ids = s->id_overflow = false;
-	PGresult *r = db_query(
-	        s->conn,
-	        "SELECT quote_ident(a.attname), quote_literal(q.seqrelid::regclass::text), "
-	        "t.typname = 'int8', least(q.seqmax, CASE t.typname WHEN 'int2' THEN 32767 "
-	        "WHEN 'int4' THEN 2147483647 ELSE 9223372036854775807 END), a.attname "
-	        "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-	        "AND a.attnum = i.indkey[0] JOIN pg_type t ON t.oid = a.atttypid "
-	        "JOIN pg_sequence q ON q.seqrelid = "
-	        "to_regclass(pg_get_serial_sequence($1, a.attname)) "
-	        "WHERE i.indrelid = to_regclass($1) AND i.indisprimary AND i.indnatts = 1 "
-	        "AND t.typname IN ('int4', 'int8') AND q.seqincrement = 1",
-	        1, params, err);
-	if (r == NULL)
-		return ETL_EDB;
-	bool found = PQntuples(r) == 1;
-	for (int i = 0; found && i < s->ncols; i++)
-		if (strcmp(s->t->cols[s->col[i]].db_column, PQgetvalue(r, 0, 4)) == 0)
-			found = false; /* the file gives the ids */
-	if (found) {
-		(void)snprintf(s->id_col, sizeof s->id_col, "%s", PQgetvalue(r, 0, 0));
-		(void)snprintf(s->id_seq, sizeof s->id_seq, "%s", PQgetvalue(r, 0, 1));
-		s->id_int8 = PQgetvalue(r, 0, 2)[0] == 't';
-		s->id_max = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
-	}
-	PQclear(r);
-	if (!found)
+	if (!s->id_ok)
 		return ETL_OK;
 	char sql[200];
 	(void)snprintf(sql, sizeof sql, "SELECT nextval(%s)", s->id_seq);
-	r = db_query(s->conn, sql, 0, NULL, err);
+	PGresult *r = db_query(s->conn, sql, 0, NULL, err);
 	if (r == NULL)
 		return ETL_EDB;
 	s->id_next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	s->own_ids = true;
+	s->id_first = s->id_next;
 	return ETL_OK;
 }
 
@@ -1059,6 +1276,10 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 	if (rc != ETL_OK)
 		return rc;
 	s->in_batch = true;
+	if (s->begun != NULL && (rc = s->begun(s->begun_arg, err)) != ETL_OK) {
+		fast_rollback(s);
+		return rc;
+	}
 	/* Only the table's owner may drop its indexes; waiting long for the
 	 * lock is worse than the batched path. */
 	r = db_query(
@@ -1093,10 +1314,12 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 	        "SELECT CASE WHEN c.oid IS NULL THEN 'DROP INDEX ' || i.indexrelid::regclass::text "
 	        "ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) "
 	        "END, CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid) "
-	        "ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname, "
+	        "ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, "
+	        "c.conname, "
 	        "pg_get_constraintdef(c.oid)) END "
 	        "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
-	        "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid "
+	        "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = "
+	        "i.indrelid "
 	        "AND c.contype IN ('p', 'u') "
 	        "WHERE i.indrelid = to_regclass($1) AND i.indisvalid AND i.indisready "
 	        "AND NOT i.indisclustered AND NOT i.indisreplident AND ic.reltablespace = 0 "
@@ -1255,6 +1478,22 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 		return rc;
 	}
 	out->loaded = s->fast_rows;
+	if (s->own_ids && s->fast_rows > 0) {
+		if (s->capids < 1) {
+			struct ledger_ids *v = realloc(s->ids, sizeof *v);
+			if (v == NULL) {
+				fast_rollback(s);
+				return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			}
+			s->ids = v;
+			s->capids = 1;
+		}
+		s->ids[0].first = s->id_first;
+		s->ids[0].last = s->id_next - 1;
+		s->nids = 1;
+		out->ids = s->ids;
+		out->nids = 1;
+	}
 	s->fast = false;
 	return ETL_OK;
 }

@@ -18,6 +18,14 @@ db_describe(PGconn *conn, char *buf, size_t size)
 	               user ? user : "", host, port && port[0] ? port : "5432");
 }
 
+void
+db_announce(PGconn *conn)
+{
+	char where[512];
+	db_describe(conn, where, sizeof where);
+	(void)fprintf(stderr, "siprems-etl: target: %s\n", where);
+}
+
 /* Copies the first line of a libpq message, without "FATAL:  " noise. */
 static void
 first_line(const char *msg, char *buf, size_t size)
@@ -35,10 +43,36 @@ first_line(const char *msg, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/* Server messages below WARNING ("relation already exists, skipping") are
+ * not news; warnings are printed.  A receiver, not a SET of
+ * client_min_messages: no session setting outlives a transaction. */
+static void
+notices(void *arg, const PGresult *res)
+{
+	(void)arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	if (sev == NULL || strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
+	    strcmp(sev, "LOG") == 0 || strcmp(sev, "DEBUG") == 0)
+		return;
+	(void)fprintf(stderr, "siprems-etl: server: %s", PQresultErrorMessage(res));
+}
+
 PGconn *
 db_connect(const struct dbconf *c, struct etl_error *err)
 {
-	PGconn *conn = PQconnectdbParams(c->keywords, c->values, 1);
+	/* client_encoding goes in the startup packet, which poolers such as
+	 * PgBouncer track per client (a SET would stay on the server
+	 * connection for its next client). */
+	const char *keywords[DBCONF_MAX + 2], *values[DBCONF_MAX + 2];
+	int n = 0;
+	for (; c->keywords[n] != NULL; n++) {
+		keywords[n] = c->keywords[n];
+		values[n] = c->values[n];
+	}
+	keywords[n] = "client_encoding";
+	values[n++] = "UTF8";
+	keywords[n] = values[n] = NULL;
+	PGconn *conn = PQconnectdbParams(keywords, values, 1);
 	if (conn == NULL) {
 		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		return NULL;
@@ -62,9 +96,7 @@ db_connect(const struct dbconf *c, struct etl_error *err)
 		verbosex_etl("connected to %s (settings from %s), PostgreSQL %d", where, c->source,
 		             PQserverVersion(conn));
 	}
-	/* Quiet NOTICEs such as "relation already exists, skipping". */
-	PGresult *res = db_run(conn, "SET client_min_messages = warning");
-	PQclear(res);
+	(void)PQsetNoticeReceiver(conn, notices, NULL);
 	return conn;
 }
 

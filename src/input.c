@@ -466,52 +466,31 @@ input_name(const struct input *in)
 }
 
 enum etl_code
-input_fingerprint(const char *path, bool verify, char hex[65], int64_t *size, struct etl_error *err)
+input_hash_raw(struct input *in, struct etl_error *err)
 {
-	struct input *in = NULL;
-	char *scratch = NULL;
-	enum etl_code rc = input_open(&in, path, ENC_UTF8, err);
-	if (rc != ETL_OK)
-		return rc;
 	in->hash = EVP_MD_CTX_new();
-	scratch = malloc(PLAIN_CHUNK);
-	if (in->hash == NULL || scratch == NULL ||
-	    EVP_DigestInit_ex(in->hash, EVP_sha256(), NULL) != 1) {
-		rc = error_set(err, ETL_ESYSTEM, in->name, 0, "out of memory");
-		goto out;
-	}
-	if (verify) {
-		/* Decoding reads every byte, so the hash sees them all. */
-		ssize_t n;
-		while ((n = input_read(in, scratch, PLAIN_CHUNK, err)) > 0)
-			;
-		if (n < 0) {
-			rc = err->code;
-			goto out;
-		}
-	} else {
-		do {
-			in->raw_pos = in->raw_len;
-			if (raw_fill(in, err) < 0) {
-				rc = err->code;
-				goto out;
-			}
-		} while (!in->raw_eof);
+	if (in->hash == NULL || EVP_DigestInit_ex(in->hash, EVP_sha256(), NULL) != 1)
+		return error_set(err, ETL_ESYSTEM, in->name, 0, "out of memory");
+	return ETL_OK;
+}
+
+enum etl_code
+input_raw_sha256(struct input *in, char hex[65], int64_t *size, struct etl_error *err)
+{
+	while (!in->raw_eof) {
+		in->raw_pos = in->raw_len;
+		if (raw_fill(in, err) < 0)
+			return err->code;
 	}
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	if (EVP_DigestFinal_ex(in->hash, md, &mdlen) != 1 || mdlen != 32) {
-		rc = error_set(err, ETL_ESYSTEM, in->name, 0,
-		               "cannot compute the file's fingerprint");
-		goto out;
-	}
+	if (in->hash == NULL || EVP_DigestFinal_ex(in->hash, md, &mdlen) != 1 || mdlen != 32)
+		return error_set(err, ETL_ESYSTEM, in->name, 0,
+		                 "cannot compute the file's fingerprint");
 	for (unsigned i = 0; i < 32; i++)
 		(void)snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	*size = (int64_t)in->raw_total;
-out:
-	free(scratch);
-	input_close(in);
-	return rc;
+	return ETL_OK;
 }
 
 enum etl_code

@@ -4,11 +4,17 @@
  * into the database in batches, with the load history beside it.
  *
  * One file:
- *   fingerprint (SHA-256 of its bytes; a gzip stream is decoded to its end
- *   first, so a corrupt file loads nothing) -> lock its history entry ->
- *   already loaded? skip : interrupted? resume after the last committed
- *   record : start -> batches: COPY, settle every row, write the batch's
- *   rejects, checkpoint, commit -> record the outcome.
+ *   fingerprint (of its decoded records, and of its bytes; a gzip stream is
+ *   decoded to its end first, so a corrupt file loads nothing) -> claim it
+ *   in the history (ledger_claim: skip, report earlier rejects, resume,
+ *   retry with new options, or start; --force undoes earlier loads first)
+ *   -> batches: COPY, settle every row, write the batch's rejects,
+ *   checkpoint (position, rejected records, reserved ids), commit -> record
+ *   the outcome.
+ *
+ * Every transaction of a load begins with its settings (SET LOCAL) and a
+ * hold on its history row: no session state, so a pooler in transaction
+ * mode may give each transaction another server connection.
  */
 #include "load.h"
 
@@ -41,6 +47,7 @@ load_opts_default(struct load_opts *o)
 	o->delim = ',';
 	o->jobs = 2;
 	o->progress = true;
+	o->announce = true;
 }
 
 static double
@@ -63,6 +70,7 @@ struct job {
 struct run {
 	const struct load_opts *o;
 	PGconn *conn;
+	char *settings; /* SET LOCAL … run first in every transaction */
 	struct schema_facts facts;
 	struct keyset *skus; /* sku -> product id, price */
 	bool skus_stale;     /* products changed since the map was read */
@@ -192,10 +200,39 @@ set_counts(struct load_file *lf, const struct ledger *led)
 	lf->r.rows_rejected = (uint64_t)led->rows_rejected;
 }
 
+/* One file's load, as the transactions it begins see it. */
+struct held {
+	struct run *r;
+	struct ledger *led;
+	int64_t committed; /* records_done as committed before this transaction */
+	int64_t records;   /* data records in the file */
+};
+
+/* Right after each BEGIN: the run's settings, then the hold on the load's
+ * history row (which also shows that the load is alive). */
+static enum etl_code
+begun(void *arg, struct etl_error *err)
+{
+	struct held *h = arg;
+	enum etl_code rc = db_exec(h->r->conn, h->r->settings, err);
+	if (rc == ETL_OK)
+		rc = ledger_hold(h->r->conn, h->led, h->committed, err);
+	return rc;
+}
+
+/* How many ids the next batch may need: rows left to take, at most a batch. */
+static int64_t
+batch_ids(const struct intake *it, const struct held *h, long batch_rows)
+{
+	int64_t left = it->filter != NULL ? (int64_t)(it->nfilter - it->filter_pos)
+	                                  : h->records - (it->skipped + (int64_t)it->rows_read);
+	return left < batch_rows ? left : batch_rows;
+}
+
 /* The batches of one file, from the intake's position on. */
 static enum end
 run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct ledger *led,
-            const struct ledger *base, struct etl_error *err)
+            const struct ledger *base, struct held *held, struct etl_error *err)
 {
 	const struct load_opts *o = r->o;
 	struct progress *pg =
@@ -208,16 +245,22 @@ run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct led
 			end = END_SIGNAL;
 			break;
 		}
-		if (copy_begin(sink, err) != ETL_OK) {
+		if (!o->single_transaction)
+			held->committed = led->records_done;
+		if (copy_begin(sink, batch_ids(it, held, o->batch_rows), err) != ETL_OK) {
+			copy_abort(sink, NULL);
 			end = END_ERROR;
 			break;
 		}
 		uint64_t first = it->rows_read;
 		uint64_t rejected_before = it->rows_rejected;
+		uint64_t passed_before = it->rows_passed;
+		int64_t done_before = led->records_done;
+		const struct ledger committed = *led; /* what stays if the batch fails */
 		while (it->rows_read - first < (uint64_t)o->batch_rows) {
 			int got = intake_next(it, r->skus, err);
 			if (got == 1) {
-				if (copy_add(sink, &it->row, &it->rec, err) != ETL_OK) {
+				if (copy_add(sink, &it->row, &it->rec, it->number, err) != ETL_OK) {
 					end = END_ERROR;
 					break;
 				}
@@ -249,16 +292,19 @@ run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct led
 			break;
 		}
 		struct csvrow_record rec;
+		int64_t number;
 		bool failed = false;
 		for (int i = 0; i < out.nrejects && !failed; i++) {
-			copy_row_record(sink, out.rejects[i].row, &rec);
+			copy_row_record(sink, out.rejects[i].row, &rec, &number);
 			failed = intake_reject(it, rec.nfields, rec.fields, rec.lens, rec.line,
-			                       out.rejects[i].reason, err) != ETL_OK;
+			                       number, out.rejects[i].reason, err) != ETL_OK;
 		}
 		bool rejected = it->rows_rejected > rejected_before;
 		led->rows_loaded += out.loaded;
 		led->rows_updated += out.updated;
-		led->rows_skipped += out.skipped;
+		led->rows_skipped += out.skipped + (int64_t)(it->rows_passed - passed_before);
+		if (out.loaded > 0 && !copy_ids_recorded(sink))
+			led->undoable = false;
 		led->rows_read = base->rows_read + (int64_t)it->rows_read;
 		led->rows_rejected = base->rows_rejected + (int64_t)it->rows_rejected;
 		led->records_done = base->records_done + (int64_t)it->rows_read;
@@ -270,9 +316,14 @@ run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct led
 			(void)snprintf(led->reject_file, sizeof led->reject_file, "%s",
 			               rp ? rp : "");
 		}
-		if (failed || ledger_checkpoint(r->conn, led, err) != ETL_OK ||
+		size_t nrej;
+		const int64_t *rej = intake_take_rejected(it, &nrej);
+		if (failed ||
+		    ledger_checkpoint(r->conn, led, done_before, rej, nrej, out.ids, out.nids,
+		                      copy_update_columns(sink), err) != ETL_OK ||
 		    copy_commit(sink, err) != ETL_OK) {
 			copy_abort(sink, NULL);
+			*led = committed;
 			end = END_ERROR;
 			break;
 		}
@@ -303,7 +354,7 @@ run_fast(struct run *r, struct intake *it, struct copy_sink *sink, struct ledger
 			end = END_MAX_REJECTS; /* what was read is kept, as in batches */
 			break;
 		}
-		if (got < 0 || copy_add(sink, &it->row, &it->rec, err) != ETL_OK) {
+		if (got < 0 || copy_add(sink, &it->row, &it->rec, it->number, err) != ETL_OK) {
 			end = END_ERROR;
 			break;
 		}
@@ -327,6 +378,9 @@ run_fast(struct run *r, struct intake *it, struct copy_sink *sink, struct ledger
 		return END_EOF;
 	struct ledger next = *led;
 	next.rows_loaded = base->rows_loaded + out.loaded;
+	next.rows_skipped = base->rows_skipped + (int64_t)it->rows_passed;
+	if (out.loaded > 0 && out.nids == 0)
+		next.undoable = false;
 	next.rows_read = base->rows_read + (int64_t)it->rows_read;
 	next.rows_rejected = base->rows_rejected + (int64_t)it->rows_rejected;
 	next.records_done = base->records_done + (int64_t)it->rows_read;
@@ -337,7 +391,11 @@ run_fast(struct run *r, struct intake *it, struct copy_sink *sink, struct ledger
 		const char *rp = reject_path(it->rej);
 		(void)snprintf(next.reject_file, sizeof next.reject_file, "%s", rp ? rp : "");
 	}
-	if (failed || ledger_checkpoint(r->conn, &next, err) != ETL_OK ||
+	size_t nrej;
+	const int64_t *rej = intake_take_rejected(it, &nrej);
+	if (failed ||
+	    ledger_checkpoint(r->conn, &next, led->records_done, rej, nrej, out.ids, out.nids, NULL,
+	                      err) != ETL_OK ||
 	    copy_finish(sink, err) != ETL_OK) {
 		copy_abort_all(sink);
 		return END_ERROR;
@@ -365,42 +423,98 @@ analyze(PGconn *conn, const char *table, int64_t changed)
 	(void)db_exec(conn, sql, NULL);
 }
 
+/* The options that decide rows' outcomes, as the history compares them. */
+static void
+outcome_options(const struct load_opts *o, char *buf, size_t size)
+{
+	static const char *const modes[] = {"error", "skip", "update"};
+	(void)snprintf(buf, size,
+	               "on-conflict=%s encoding=%s delimiter=%u allow-future=%s timezone=%s "
+	               "sku-pattern=%s",
+	               modes[o->on_conflict], input_encoding_name(o->enc), (unsigned)o->delim,
+	               o->allow_future ? "yes" : "no", o->timezone ? o->timezone : "UTC",
+	               o->sku_pattern ? o->sku_pattern : "");
+}
+
+/* A file loaded before with the same options, some of whose rows were
+ * rejected then: nothing is done, and exit 1 says those rows are out (also
+ * with --quiet: it is the reason for the exit status). */
+static void
+earlier_rejects(struct load_file *lf, struct intake *it, const struct ledger *led)
+{
+	lf->code = ETL_REJECTED;
+	lf->r.status = "skipped";
+	lf->r.load_id = led->load_id;
+	lf->r.rows_read = (uint64_t)led->rows_read;
+	lf->r.rows_rejected = (uint64_t)led->rows_rejected;
+	lf->r.rows_skipped = (uint64_t)(led->rows_read - led->rows_rejected);
+	free(lf->reject_file);
+	lf->reject_file = led->reject_file[0] ? strdup(led->reject_file) : NULL;
+	lf->r.reject_file = lf->reject_file;
+	warnx_etl("%s: load %lld of this content rejected %lld rows%s%s%s; correct them and load "
+	          "that file, or retry them with other values of the options that decide "
+	          "(--on-conflict, --encoding, --allow-future, --sku-pattern, --timezone, "
+	          "--delimiter)",
+	          it->name, (long long)led->load_id, (long long)led->rows_rejected,
+	          lf->reject_file ? " (they are in " : "", lf->reject_file ? lf->reject_file : "",
+	          lf->reject_file ? ")" : "");
+}
+
 static void
 load_file(struct run *r, struct intake *it, struct load_file *lf)
 {
 	const struct load_opts *o = r->o;
-	const char *kind = it->map.t->name;
 	double started = now();
 	struct etl_error e;
 	struct ledger led, base;
+	struct ledger_claim claim;
 	struct copy_sink *sink = NULL;
-	bool locked = false, in_file_txn = false;
-	char fp[65];
-	int64_t size;
+	bool in_file_txn = false;
+	struct intake_print print;
+	char options[512];
 	error_clear(&e);
+	memset(&claim, 0, sizeof claim);
 
-	/* The whole file first: its fingerprint, and a gzip stream decoded to
-	 * its end, so that a damaged file loads nothing at all. */
-	if (input_fingerprint(it->open_path, true, fp, &size, &e) != ETL_OK) {
-		if (strcmp(e.file, it->open_path) == 0)
-			(void)snprintf(e.file, sizeof e.file, "%s", it->name);
+	/* The whole file first: its fingerprints, and a gzip stream decoded
+	 * to its end, so that a damaged file loads nothing at all.  Bytes
+	 * loaded before with these options have their content fingerprint in
+	 * the history (and were found sound then): a rerun or a resume reads
+	 * them once, without decoding. */
+	outcome_options(o, options, sizeof options);
+	bool known = false;
+	if (intake_fingerprint_bytes(it, &print, &e) != ETL_OK ||
+	    ledger_known_content(r->conn, it->map.t->name, print.bytes, options, print.content,
+	                         &print.records, &known, &e) != ETL_OK ||
+	    (!known && intake_fingerprint(it, &print, &e) != ETL_OK)) {
 		fail_file(lf, it, &e);
 		return;
 	}
-	bool waited;
-	if (ledger_lock(r->conn, fp, kind, &waited, &e) != ETL_OK) {
-		fail_file(lf, it, &e);
+	static const char *const modes[] = {"error", "skip", "update"};
+	struct ledger_claim_opts want = {
+	        it->name,  print.content,         print.bytes, print.size, print.records,
+	        it->map.t, modes[o->on_conflict], options,     o->force};
+	if (ledger_claim(r->conn, &want, &claim, &e) != ETL_OK) {
+		if (e.code == ETL_ESTOPPED) {
+			lf->code = ETL_ESTOPPED;
+			lf->r.status = "stopped";
+			lf->error = e;
+			(void)snprintf(lf->error.file, sizeof lf->error.file, "%s", it->name);
+		} else {
+			fail_file(lf, it, &e);
+		}
 		return;
 	}
-	locked = true;
-	if (waited && !o->quiet)
+	led = claim.led;
+	lf->r.load_id = led.load_id;
+	if (!o->quiet && claim.interrupted[0] != '\0')
+		notex_etl("%s: an earlier load of this file was %s", it->name, claim.interrupted);
+	if (claim.waited && !o->quiet)
 		notex_etl("%s: waited for another siprems-etl loading the same file", it->name);
-	bool found;
-	if (ledger_latest(r->conn, fp, kind, &led, &found, &e) != ETL_OK) {
-		fail_file(lf, it, &e);
-		goto out;
-	}
-	if (found && ledger_completed(&led) && !o->force) {
+	if (claim.undone > 0 && !o->quiet)
+		notex_etl("%s: --force: undid %d earlier load%s of this file (%lld rows deleted)",
+		          it->name, claim.undone, claim.undone > 1 ? "s" : "",
+		          (long long)claim.undone_rows);
+	if (claim.action == LEDGER_SKIP) {
 		/* Loaded before (the name may differ): nothing to do. */
 		lf->code = ETL_OK;
 		lf->r.status = "skipped";
@@ -411,24 +525,29 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 			          it->name, (long long)led.load_id);
 		goto out;
 	}
-	bool resume = found && !ledger_completed(&led) && !o->force && !o->single_transaction;
-	if (resume) {
-		if (ledger_resume(r->conn, &led, &e) != ETL_OK) {
-			fail_file(lf, it, &e);
-			goto out;
-		}
-	} else {
-		struct ledger fresh;
-		memset(&fresh, 0, sizeof fresh);
-		memcpy(fresh.fingerprint, fp, sizeof fresh.fingerprint);
-		(void)snprintf(fresh.kind, sizeof fresh.kind, "%s", kind);
-		led = fresh;
-		static const char *const modes[] = {"error", "skip", "update"};
-		if (ledger_start(r->conn, &led, it->name, size, modes[o->on_conflict], &e) !=
-		    ETL_OK) {
-			fail_file(lf, it, &e);
-			goto out;
-		}
+	if (claim.action == LEDGER_REJECTS) {
+		earlier_rejects(lf, it, &led);
+		goto out;
+	}
+	bool resume = claim.action == LEDGER_RESUME;
+	if (claim.action == LEDGER_RETRY && !o->quiet) {
+		if (claim.records != NULL)
+			notex_etl(
+			        "%s: load %lld rejected %lld rows with other options; taking those "
+			        "rows again (load %lld), the others are in already",
+			        it->name, (long long)claim.earlier.load_id,
+			        (long long)claim.nrecords, (long long)led.load_id);
+		else
+			notex_etl("%s: loaded before (load %lld) with other options; going through "
+			          "it "
+			          "again (load %lld): rows the table already holds as in the file "
+			          "count as skipped",
+			          it->name, (long long)claim.earlier.load_id,
+			          (long long)led.load_id);
+	}
+	if (claim.records != NULL) {
+		intake_set_filter(it, claim.records, claim.nrecords);
+		claim.records = NULL;
 	}
 	base = led;
 	if (it->kind == KIND_SALES && ensure_skus(r, &e) != ETL_OK) {
@@ -449,6 +568,7 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 		goto out;
 	}
 	const char *tz = o->timezone ? o->timezone : "UTC";
+	struct held held = {r, &led, led.records_done, print.records};
 	struct copy_opts co = {r->conn,
 	                       &it->map,
 	                       o->on_conflict,
@@ -456,7 +576,11 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 	                       o->single_transaction,
 	                       ++r->stage_id,
 	                       strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0,
-	                       getenv("SIPREMS_ETL_TEXT_COPY") != NULL};
+	                       getenv("SIPREMS_ETL_TEXT_COPY") != NULL,
+	                       led.load_id,
+	                       claim.action == LEDGER_RETRY,
+	                       begun,
+	                       &held};
 	if (copy_open(&sink, &co, &e) != ETL_OK) {
 		fail_file(lf, it, &e);
 		goto out;
@@ -490,14 +614,21 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 		}
 	}
 	if (!done && o->single_transaction) {
+		held.committed = led.records_done;
 		if (db_exec(r->conn, "BEGIN", &e) != ETL_OK) {
 			fail_file(lf, it, &e);
 			goto out;
 		}
 		in_file_txn = true;
+		if (begun(&held, &e) != ETL_OK) {
+			copy_abort_all(sink);
+			in_file_txn = false;
+			fail_file(lf, it, &e);
+			goto out;
+		}
 	}
 	if (!done)
-		end = run_batches(r, it, sink, &led, &base, &e);
+		end = run_batches(r, it, sink, &led, &base, &held, &e);
 	if (end == END_EOF && in_file_txn) {
 		in_file_txn = false;
 		if (copy_finish(sink, &e) != ETL_OK)
@@ -568,9 +699,9 @@ out:
 	if (in_file_txn)
 		copy_abort_all(sink);
 	copy_close(sink);
-	if (locked && PQstatus(r->conn) == CONNECTION_OK)
-		ledger_unlock(r->conn, fp, kind);
-	take_messages(lf, it);
+	free(claim.records);
+	if (claim.action != LEDGER_REJECTS)
+		take_messages(lf, it);
 	if (strcmp(lf->r.status ? lf->r.status : "", "failed") == 0 && lf->code == ETL_EINPUT)
 		fail_file(lf, it, &lf->error);
 	lf->r.seconds = now() - started;
@@ -578,12 +709,12 @@ out:
 
 /* ---- the run -------------------------------------------------------------- */
 
-/* Notices of ANALYZE for tables the role does not own are not news. */
+/* Warnings of ANALYZE for tables the role does not own are not news. */
 static void
-quiet_notices(void *arg, const char *message)
+quiet_notices(void *arg, const PGresult *res)
 {
 	(void)arg;
-	(void)message;
+	(void)res;
 }
 
 static enum etl_code
@@ -593,20 +724,32 @@ connect_run(struct run *r, struct etl_error *err)
 	r->conn = db_open(o->db, err);
 	if (r->conn == NULL)
 		return err->code;
-	(void)PQsetNoticeProcessor(r->conn, quiet_notices, NULL);
+	if (o->announce && !o->quiet)
+		db_announce(r->conn);
+	(void)PQsetNoticeReceiver(r->conn, quiet_notices, NULL);
+	/* The settings of every transaction of the load: batches commit
+	 * asynchronously (the history's checkpoint in the same transaction
+	 * keeps them exact; the end of each file commits synchronously). */
 	const char *tz = o->timezone ? o->timezone : "UTC";
-	const char *params[1] = {tz};
-	enum etl_code rc = db_exec(r->conn,
-	                           "SET synchronous_commit = off; SET client_encoding = 'UTF8'; "
-	                           "SET DateStyle = 'ISO, YMD'",
-	                           err);
+	char *lit = PQescapeLiteral(r->conn, tz, strlen(tz));
+	if (lit == NULL || asprintf(&r->settings,
+	                            "SET LOCAL synchronous_commit = off; SET LOCAL DateStyle = "
+	                            "'ISO, YMD'; SET LOCAL client_min_messages = warning; "
+	                            "SET LOCAL TimeZone = %s",
+	                            lit) < 0) {
+		PQfreemem(lit);
+		r->settings = NULL;
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	PQfreemem(lit);
+	/* A time zone the server does not know is a usage error, said now. */
+	enum etl_code rc = db_exec(r->conn, "BEGIN", err);
+	if (rc == ETL_OK && db_exec(r->conn, r->settings, err) != ETL_OK)
+		rc = error_set(err, ETL_EUSAGE, NULL, 0, "--timezone: %s", err->msg);
+	PGresult *res = db_run(r->conn, rc == ETL_OK ? "COMMIT" : "ROLLBACK");
+	PQclear(res);
 	if (rc != ETL_OK)
 		return rc;
-	PGresult *res =
-	        db_query(r->conn, "SELECT set_config('TimeZone', $1, false)", 1, params, err);
-	if (res == NULL)
-		return ETL_EDB;
-	PQclear(res);
 	struct schema_result sr;
 	rc = schema_ensure(r->conn, false, NULL, &sr, &r->facts, err);
 	/* A handful of changes are worth naming; a whole new schema is not. */
@@ -738,6 +881,7 @@ out:
 	free(jobs);
 	keyset_free(r.skus);
 	PQfinish(r.conn);
+	free(r.settings);
 	valid_close(v);
 	free(stdin_path);
 	return rc;

@@ -16,7 +16,8 @@
 static const char help_text[] =
         "siprems-etl " ETL_VERSION " — bulk loader and seeder for the Siprems PostgreSQL database\n"
         "\n"
-        "Usage: siprems-etl [--db CONNINFO] [--quiet] [--verbose] [--no-progress] COMMAND [OPTIONS] [ARGS]\n"
+        "Usage: siprems-etl [--db CONNINFO] [--quiet] [--verbose] [--no-progress] COMMAND "
+        "[OPTIONS] [ARGS]\n"
         "\n"
         "Commands:\n"
         "  schema   [--dry-run]                 ensure types, tables and indexes exist "
@@ -24,10 +25,12 @@ static const char help_text[] =
         "  load     [OPTIONS] [KIND=]FILE...    validate and load CSV files (plain or gzip; '-' is "
         "stdin)\n"
         "  check    [OPTIONS] [KIND=]FILE...    duplicate-key pre-check report; writes nothing\n"
-        "  seed     [--data DIR] [--reset]      ensure the schema, then load a data set\n"
+        "  seed     [--data DIR] [--reset --yes] ensure the schema, then load a data set\n"
         "  generate --out DIR [--products N] [--days N] [--seed N] [--end DATE]\n"
         "                                       write a realistic synthetic data set\n"
         "  history  [--limit N] [--json]        list past loads recorded in the database\n"
+        "  undo     LOAD_ID [--yes]             take a load back out: its rows deleted, the rows\n"
+        "                                       it updated given their earlier values back\n"
         "\n"
         "Global options (before or after COMMAND):\n"
         "  --db CONNINFO    a libpq conninfo string (\"host=... dbname=...\") or a\n"
@@ -46,7 +49,7 @@ static const char help_text[] =
         "  --max-rejects N         stop the file once more than N rows were rejected\n"
         "  --reject-dir DIR        where <input name>.rejects.csv files go (default: .)\n"
         "  --dry-run               validate everything, write nothing to the database\n"
-        "  --force                 load a file that the load history says was loaded\n"
+        "  --force                 undo every earlier load of the file, then load it anew\n"
         "  --single-transaction    commit each file once, at its end\n"
         "  --summary-json FILE     write the machine-readable summary ('-' for stdout)\n"
         "  --timezone TZ           zone that timestamps with an offset are converted to (UTC)\n"
@@ -112,7 +115,8 @@ static const char load_help[] =
         "  --dry-run               validate everything, write nothing to the database; SKUs\n"
         "                          are checked against the database when one is reachable\n"
         "                          (reject files are still written)\n"
-        "  --force                 load a file the load history says was loaded already\n"
+        "  --force                 undo every earlier load of the file (as 'undo' does),\n"
+        "                          then load it anew: the table ends as after one clean load\n"
         "  --single-transaction    commit each file once, at its end\n"
         "  --summary-json FILE     write the summary as JSON ('-' for stdout)\n"
         "  --timezone TZ           zone timestamps with an offset are converted to (UTC);\n"
@@ -124,6 +128,16 @@ static const char load_help[] =
         "  --allow-future          accept sales dated later than tomorrow\n"
         "  --jobs N                processes per index rebuild after a load into an empty\n"
         "                          table (default 2)\n"
+        "\n"
+        "A file is known by its kind and a fingerprint of its decoded records, so a gzip,\n"
+        "CRLF or re-quoted copy is the same file.  Loading it again does nothing when all\n"
+        "its rows are in (exit 0); when an earlier load with the same options rejected\n"
+        "rows, it says which load, how many and where they are (exit 1); with other\n"
+        "values of --on-conflict, --encoding, --allow-future, --sku-pattern, --timezone or\n"
+        "--delimiter, a products, users or events file goes through again (idempotent by\n"
+        "key) and a sales file retries only the rows rejected last time.  An interrupted\n"
+        "load resumes after its last committed batch.  --summary-json gives each file's\n"
+        "load_id; 'siprems-etl undo LOAD_ID' takes a load back out.\n"
         "\n"
         "Exit status: 0 all rows loaded, updated or skipped; 1 some rejected; 2 usage error;\n"
         "3 input error (nothing of that file loaded); 4 database error; 5 stopped.\n";
@@ -156,7 +170,7 @@ static const char check_help[] =
         "4 database error.\n";
 
 static const char seed_help[] =
-        "Usage: siprems-etl seed [--data DIR] [--reset]\n"
+        "Usage: siprems-etl seed [--data DIR] [--reset [--yes]]\n"
         "\n"
         "Ensures the schema, loads a data set in dependency order and creates the admin\n"
         "user.  The bundled data set (compiled in; made by 'siprems-etl generate --out data')\n"
@@ -166,8 +180,10 @@ static const char seed_help[] =
         "printed once.  Seeding again changes nothing and says so.\n"
         "\n"
         "  --data DIR    load the .csv and .csv.gz files of DIR instead\n"
-        "  --reset       empty users, products, transactions and events (ids restart), then\n"
-        "                load again\n";
+        "  --reset       empty users, products, transactions and events (ids restart), forget\n"
+        "                their loads in the history (the reset itself is recorded), then load\n"
+        "                again; asks on a terminal, needs --yes otherwise\n"
+        "  --yes         confirm --reset without asking\n";
 
 static const char generate_help[] =
         "Usage: siprems-etl generate --out DIR [--products N] [--days N] [--seed N]\n"
@@ -189,22 +205,46 @@ static const char generate_help[] =
 static const char history_help[] =
         "Usage: siprems-etl history [--limit N] [--json]\n"
         "\n"
-        "Lists the loads recorded in etl_loads, newest first: file, kind, status (loaded,\n"
-        "partial, stopped, failed, or running while a load runs or after one was killed),\n"
-        "the counts, the duration and the number of attempts (a resumed load counts one\n"
-        "more).  Reads only.\n"
+        "Lists the loads recorded in etl_loads, newest first: file, kind, status (running,\n"
+        "loaded, partial, stopped, failed, interrupted, undone, or reset), the counts, the\n"
+        "duration and the number of attempts (a resumed load counts one more).  A running\n"
+        "load whose loader is gone (killed, its connection or server lost) is marked\n"
+        "interrupted, with the reason, when history or a later run sees it; nothing else is\n"
+        "written.\n"
         "\n"
         "  --limit N    the newest N loads (default 20)\n"
         "  --json       a JSON array instead of the table\n";
+
+static const char undo_help[] =
+        "Usage: siprems-etl undo LOAD_ID [--yes]\n"
+        "\n"
+        "Takes load LOAD_ID (the load column of 'siprems-etl history') back out, in one\n"
+        "transaction: the rows it inserted are deleted (found by the id ranges it reserved\n"
+        "from the table's sequence, never by guessing), the rows it changed with\n"
+        "--on-conflict update get the values they had before, its rejects are forgotten, and\n"
+        "the history marks it undone, so that its file may load again.  Works for loads in\n"
+        "batches and into an empty table, finished or interrupted.  It refuses, changing\n"
+        "nothing, while the load runs, when rows of another table reference rows it\n"
+        "inserted (naming how many), when a later load changed its rows, and for loads whose\n"
+        "ids were not recorded.\n"
+        "\n"
+        "  -y, --yes    do not ask (needed when stdin is not a terminal)\n"
+        "\n"
+        "Exit status: 0 undone (or declined); 2 usage error or no such load; 4 refused or\n"
+        "database error.\n";
 
 static const struct {
 	const char *name;
 	command_fn fn;
 	const char *help;
 } commands[] = {
-        {"schema", cmd_schema, schema_help},       {"load", cmd_load, load_help},
-        {"check", cmd_check, check_help},          {"seed", cmd_seed, seed_help},
-        {"generate", cmd_generate, generate_help}, {"history", cmd_history, history_help},
+        {"schema", cmd_schema, schema_help},
+        {"load", cmd_load, load_help},
+        {"check", cmd_check, check_help},
+        {"seed", cmd_seed, seed_help},
+        {"generate", cmd_generate, generate_help},
+        {"history", cmd_history, history_help},
+        {"undo", cmd_undo, undo_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

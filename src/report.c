@@ -155,6 +155,10 @@ report_json(const char *path, const struct file_result *r, int n, int exit_code,
 		counts(f, &r[i]);
 		(void)fputs(", \"reject_file\": ", f);
 		report_json_string(f, r[i].reject_file);
+		if (r[i].load_id > 0)
+			(void)fprintf(f, ", \"load_id\": %lld", (long long)r[i].load_id);
+		else
+			(void)fputs(", \"load_id\": null", f);
 		(void)fprintf(f, ", \"seconds\": %.3f}", r[i].seconds);
 	}
 	struct file_result t;

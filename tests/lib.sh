@@ -90,7 +90,8 @@ d = json.load(open(sys.argv[1]))
 assert set(d) == {"files", "totals", "exit_code"}, d.keys()
 keys = ["rows_read", "rows_loaded", "rows_updated", "rows_skipped", "rows_rejected"]
 for f in d["files"]:
-    assert set(f) == {"file", "kind", "status", "reject_file", "seconds", *keys}, f.keys()
+    assert set(f) == {"file", "kind", "status", "reject_file", "load_id", "seconds", *keys}, f.keys()
+    assert f["load_id"] is None or (isinstance(f["load_id"], int) and f["load_id"] > 0), f
     assert f["status"] in ("loaded", "partial", "skipped", "failed", "stopped")
     assert f["rows_read"] == sum(f[k] for k in keys[1:]), f
 for k in keys:

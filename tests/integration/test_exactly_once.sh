@@ -48,6 +48,17 @@ prepare() {
 
 rand_between() { python3 -c "import random, sys; print(round(random.uniform(float(sys.argv[1]), float(sys.argv[2])), 3))" "$1" "$2"; }
 
+# Waits (at most 5 s) until the loader started as pid has taken its turn in
+# the history: attempts of the sales load above $2.  Before that it only
+# reads the file, which a kill leaves as it was.
+claimed() { # database attempts_before pid
+	for _ in $(seq 1 250); do
+		[ "$(sql "$1" "SELECT coalesce(max(attempts), 0) FROM etl_loads WHERE kind = 'sales'")" -gt "$2" ] && return 0
+		kill -0 "$3" 2>/dev/null || return 0
+		sleep 0.02
+	done
+}
+
 # --- the reference: one clean load ---------------------------------------------
 mkdir -p clean killed stopped signalled
 clean=$(prepare eo_clean)
@@ -58,15 +69,21 @@ expect_match "$reference" "^59[0-9]{4} [0-9a-f]{32}$" "the reference table holds
 ref_counts=$(json_counts clean.json | cut -d: -f2-)
 
 # --- a second run, a renamed copy, --force ---------------------------------------
+# Some of its rows were rejected: a rerun with the same options loads
+# nothing and exits 1, since those rows are still out (issue 13).
 etl --db "$clean" load --reject-dir clean --summary-json again.json sales.csv
-expect_rc 0 "re-running a loaded file exits 0"
-expect_eq "$(json_counts again.json)" "sales.csv:skipped:600000:0:0:600000:0" "and skips it: every row counted as skipped"
+expect_rc 1 "re-running a loaded file whose rejects are still out exits 1"
+expect_eq "$(json_counts again.json)" "sales.csv:skipped:600000:0:0:$(echo "$ref_counts" | cut -d: -f3):$(echo "$ref_counts" | cut -d: -f6)" \
+	"and loads nothing: the loaded rows count as skipped, the rejected ones as rejected"
 expect_eq "$(checksum eo_clean)" "$reference" "the table is unchanged"
 cp sales.csv renamed-copy.csv
 etl --db "$clean" load --reject-dir clean renamed-copy.csv
-expect_rc 0 "the same content under another name is recognised"
-expect_match "$err" "renamed-copy\.csv: loaded before \(load [0-9]+, same content\); skipped" "it says the file was loaded before"
+expect_rc 1 "the same content under another name is recognised (its rejects still out: exit 1)"
+expect_match "$err" "renamed-copy\.csv: load [0-9]+ of this content rejected [0-9]+ rows" "it says the content was loaded before, and what was rejected"
 expect_eq "$(checksum eo_clean)" "$reference" "still unchanged"
+etl --db "$clean" load --reject-dir clean --summary-json good.json products.csv
+expect_rc 0 "a file all of whose rows loaded is skipped on a rerun, exit 0"
+expect_eq "$(json_counts good.json)" "products.csv:skipped:200:0:0:200:0" "every row counted as skipped"
 
 # --- kill -9 at random moments -----------------------------------------------------
 killed_db=$(prepare eo_killed)
@@ -74,9 +91,11 @@ kills=0
 runs=0
 while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 3)) ]; do
 	runs=$((runs + 1))
+	tries=$(sql eo_killed "SELECT coalesce(max(attempts), 0) FROM etl_loads WHERE kind = 'sales'")
 	"$ETL" --db "$killed_db" --quiet load --batch-rows 5000 --reject-dir killed sales.csv >/dev/null 2>&1 &
 	pid=$!
-	sleep "$(rand_between 0.1 0.5)"
+	claimed eo_killed "$tries" "$pid"
+	sleep "$(rand_between 0 0.4)"
 	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
 	wait "$pid" 2>/dev/null
 done
@@ -137,6 +156,9 @@ done
 expect_eq "$stops" "$SERVER_STOPS" "the server was stopped $SERVER_STOPS times in the middle of the load"
 expect_match "$codes" "^4+$" "every load cut off by its server exits 4"
 expect_match "${cut_off:-}" "the next run resumes after row [0-9]+" "a cut-off load says the next run resumes"
+etl --db "$stopped_db" history --limit 1
+expect_match "$out" "sales\.csv +sales +interrupted" "after the server stopped, history shows the load interrupted, not running"
+expect_match "$out" "interrupted: pid [0-9]+ on host [^ ]+ no longer runs .*the next run resumes after them" "with the reason"
 etl --db "$stopped_db" load --batch-rows 5000 --reject-dir stopped --summary-json stopped.json sales.csv
 expect_rc 1 "the run after the server stops completes"
 expect_eq "$(checksum eo_stopped)" "$reference" "after $stops immediate server stops the table equals one clean load"
@@ -192,7 +214,7 @@ wait "$p3"
 r3=$?
 statuses=$( (json_counts first.json; json_counts second.json) | cut -d: -f1-2 | sort | tr '\n' ' ')
 expect_eq "$statuses" "sales.csv:partial sales.csv:skipped " "the same file started twice at once is loaded by one loader and skipped by the other"
-expect_eq "$(printf '%s %s' "$r1" "$r2" | tr ' ' '\n' | sort | tr '\n' ' ')" "0 1 " "one exits 1 (its rejects), the other 0"
+expect_eq "$(printf '%s %s' "$r1" "$r2" | tr ' ' '\n' | sort | tr '\n' ' ')" "1 1 " "both exit 1: the loader for its rejects, the other since they are still out"
 expect_match "$(cat first.err second.err)" "waited for another siprems-etl loading the same file" "the second one waited for the first"
 expect_eq "$r3" "1" "a different file loads at the same time"
 expect_eq "$(sql eo_both "SELECT count(*) FROM transactions")" \

@@ -60,7 +60,7 @@ expect_eq "$(checksum etl_f_auth)" "$reference" "the table equals one clean load
 db=$(prepare etl_f_perm one-row)
 sql etl_f_perm "DROP ROLE IF EXISTS etl_f_reader; CREATE ROLE etl_f_reader LOGIN PASSWORD 'reader-pw';
   GRANT SELECT ON ALL TABLES IN SCHEMA public TO etl_f_reader;
-  GRANT SELECT, INSERT, UPDATE ON etl_loads TO etl_f_reader;
+  GRANT SELECT, INSERT, UPDATE ON etl_loads, etl_load_ids, etl_load_rejects, etl_load_before TO etl_f_reader;
   GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO etl_f_reader" >/dev/null
 reader="$db user=etl_f_reader password=reader-pw"
 etl --db "$reader" load --reject-dir perm sales.csv

@@ -79,8 +79,12 @@ new_id=$(sql seed_db "INSERT INTO transactions (product_id, quantity_sold, price
 expect_eq "$((new_id > last_id))" "1" "for transactions too, past every loaded id"
 
 # --- --reset: empty and load again, ids from 1 -------------------------------------------
-run env SIPREMS_ADMIN_PASSWORD='Chosen-Admin-Pw1' "$ETL" --db "$db" seed --reset
-expect_rc 0 "seed --reset exits 0"
+etl --db "$db" seed --reset
+expect_rc 2 "seed --reset without a terminal and without --yes exits 2"
+expect_match "$err" "--yes confirms" "and says that --yes confirms"
+expect_eq "$(sql seed_db "SELECT count(*) FROM products")" "41" "and empties nothing"
+run env SIPREMS_ADMIN_PASSWORD='Chosen-Admin-Pw1' "$ETL" --db "$db" seed --reset --yes
+expect_rc 0 "seed --reset --yes exits 0"
 expect_match "$out" "seed: emptied users, products, transactions and events" "--reset says what it emptied"
 expect_match "$out" "created the admin user admin@siprems\.local with the password of SIPREMS_ADMIN_PASSWORD" \
 	"SIPREMS_ADMIN_PASSWORD is used, and not printed"

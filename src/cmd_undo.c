@@ -1,0 +1,107 @@
+/*
+ * cmd_undo.c — `siprems-etl undo LOAD_ID [--yes]`: takes a load back out of
+ * the database: the rows it inserted are deleted, the rows it updated get
+ * their earlier values back, and the history marks it undone, so that its
+ * file may load again.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "db.h"
+#include "ledger.h"
+#include "schema.h"
+
+enum { OPT_YES = CLI_OPT_FIRST_LOCAL };
+
+enum etl_code
+cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+{
+	static const struct option longopts[] = {
+	        CLI_GLOBAL_LONGOPTS,
+	        {"yes", no_argument, NULL, OPT_YES},
+	        {NULL, 0, NULL, 0},
+	};
+	bool yes = false;
+	long long id;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":hy", longopts, NULL)) != -1) {
+		if (cli_global_option(opt, optarg, g))
+			continue;
+		switch (opt) {
+		case 'h':
+			cli_help("undo");
+			return ETL_OK;
+		case 'y':
+		case OPT_YES:
+			yes = true;
+			break;
+		default:
+			return error_set(err, ETL_EUSAGE, NULL, 0,
+			                 "undo: unknown or incomplete option '%s'; see "
+			                 "'siprems-etl undo --help'",
+			                 argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "undo: no load given (the load column of 'siprems-etl history')");
+	if (optind + 1 < argc)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "undo: unexpected argument '%s'",
+		                 argv[optind + 1]);
+	if (!cli_parse_num(argv[optind], 1, INT64_MAX, &id))
+		return error_set(err, ETL_EUSAGE, NULL, 0, "undo: \"%s\" is not a load number",
+		                 argv[optind]);
+
+	PGconn *conn = db_open(g->db, err);
+	if (conn == NULL)
+		return err->code;
+	enum etl_code rc = ETL_OK;
+	if (!g->quiet)
+		db_announce(conn);
+	/* A history written by an older siprems-etl gets the tables undo reads. */
+	rc = schema_ensure(conn, false, NULL, NULL, NULL, err);
+	if (rc != ETL_OK)
+		goto out;
+	struct ledger_row row;
+	bool found;
+	rc = ledger_get(conn, id, &row, &found, err);
+	if (rc != ETL_OK)
+		goto out;
+	if (!found) {
+		rc = error_set(err, ETL_EUSAGE, NULL, 0, "undo: no load %lld in the history", id);
+		goto out;
+	}
+	if (!yes) {
+		char q[600];
+		(void)snprintf(
+		        q, sizeof q,
+		        "undo load %lld (%s, %s, %s): delete the %lld rows it inserted and give "
+		        "the %lld rows it updated their earlier values back?",
+		        id, row.file, row.kind, row.status, (long long)row.rows_loaded,
+		        (long long)row.rows_updated);
+		int answer = cli_confirm(q);
+		if (answer < 0) {
+			rc = error_set(
+			        err, ETL_EUSAGE, NULL, 0,
+			        "undo: not on a terminal, so nothing is asked: --yes confirms");
+			goto out;
+		}
+		if (answer == 0) {
+			(void)printf("undo: nothing done\n");
+			goto out;
+		}
+	}
+	struct ledger_undo u;
+	rc = ledger_undo(conn, id, &u, err);
+	if (rc == ETL_OK)
+		(void)printf(
+		        "undo: load %lld undone: %lld rows deleted, %lld rows given their earlier "
+		        "values back; its file may load again\n",
+		        id, (long long)u.deleted, (long long)u.restored);
+out:
+	PQfinish(conn);
+	return rc;
+}
