@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
 	gcc make pkg-config
 	libpq-dev libcsv-dev zlib1g-dev libssl-dev libcmocka-dev
-	postgresql-15 postgresql-client-15
+	postgresql-15 postgresql-client-15 pgbouncer
 	python3 util-linux procps gzip time
 )
 if [ "${1:-}" = "--extra" ]; then

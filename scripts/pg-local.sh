@@ -6,7 +6,8 @@
 #   start   initialise the cluster when needed, then start it (idempotent)
 #   stop    stop it (fast shutdown); kill: immediate shutdown, as after a crash
 #   status  say whether it runs, and how to reach it (exit 1 when it does not)
-#   env     print PGHOST/PGPORT/PGUSER exports, for eval
+#   env     print PGHOST/PGPORT/PGUSER/PGDATABASE exports, for eval
+#           (PGDATABASE=siprems_db, the database `make seed` fills)
 #   url     print a libpq conninfo string for the cluster
 #
 # DIR defaults to .pg/ in the project (git-ignored).  As root the server runs
@@ -17,6 +18,12 @@
 # clusters only: safe against a killed server, not against a power cut).
 set -euo pipefail
 
+case "${1:-}" in
+-h | --help)
+	sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+	exit 0
+	;;
+esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir="$here/.pg"
 port=54329
@@ -146,7 +153,7 @@ status)
 	fi
 	;;
 env)
-	echo "export PGHOST='$sock' PGPORT='$port' PGUSER=postgres"
+	echo "export PGHOST='$sock' PGPORT='$port' PGUSER=postgres PGDATABASE=siprems_db"
 	;;
 url)
 	echo "host=$sock port=$port user=postgres"
