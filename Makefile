@@ -8,6 +8,7 @@
 #   make valgrind             one full load under valgrind against a local server
 #   make seed                 install what is missing, build, seed a database
 #   make install PREFIX=/usr/local DESTDIR=
+#   make format-check         the C sources against .clang-format (make format fixes)
 #   make clean
 
 VERSION := 0.1.0
@@ -38,7 +39,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -Iinclude -I$(BUILD) -D_GNU_SOURCE -DETL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
-LDLIBS += $(PKG_LIBS) -lcsv -lpthread -lm
+LDLIBS += $(PKG_LIBS) -lcsv -lm
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # Quiet by default, like Redis: "CC file"; V=1 shows whole commands.
@@ -66,7 +67,8 @@ REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all clean install test unit integration seed deps fuzz fuzz-bins valgrind unit-bins
+.PHONY: all clean install test unit integration seed deps fuzz fuzz-bins valgrind unit-bins \
+	format format-check
 all: $(BIN)
 
 $(BIN): $(BUILD)/main.o $(BUILD)/libetl.a
@@ -153,6 +155,14 @@ integration: $(BIN)
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/siprems-etl
+
+FORMAT_FILES = $(wildcard src/*.c include/*.h tests/unit/*.c tests/fuzz/*.c)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+format:
+	clang-format -i $(FORMAT_FILES)
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -3,7 +3,7 @@
 # the local PostgreSQL need and is missing.  Idempotent and non-interactive;
 # when everything is there it only asks dpkg and returns.
 #
-#   scripts/install-deps.sh [--extra]    --extra: also the fuzzing/valgrind tools
+#   scripts/install-deps.sh [--extra]    --extra: also the fuzzing/valgrind/format tools
 set -euo pipefail
 
 packages=(
@@ -13,7 +13,7 @@ packages=(
 	python3 util-linux procps gzip time
 )
 if [ "${1:-}" = "--extra" ]; then
-	packages+=(clang libclang-rt-14-dev valgrind)
+	packages+=(clang libclang-rt-14-dev valgrind clang-format)
 fi
 
 missing=()

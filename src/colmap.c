@@ -145,8 +145,8 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 				char shown[128];
 				valid_show(shown, sizeof shown, s, n);
 				return error_set(err, ETL_EINPUT, file, hdr->line,
-				                 "column %s appears twice (fields %d and %d)", shown,
-				                 j + 1, i + 1);
+				                 "column %s appears twice (fields %d and %d)",
+				                 shown, j + 1, i + 1);
 			}
 		}
 	}
@@ -175,10 +175,11 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 		} else if ((t = closest(hdr)) != NULL) {
 			(void)fits(t, hdr, why, sizeof why);
 			colmap_describe(t, cols, sizeof cols);
-			return error_set(err, ETL_EINPUT, file, hdr->line,
-			                 "the header looks like a %s file, but: %s; %s files have the "
-			                 "columns %s",
-			                 t->name, why, t->name, cols);
+			return error_set(
+			        err, ETL_EINPUT, file, hdr->line,
+			        "the header looks like a %s file, but: %s; %s files have the "
+			        "columns %s",
+			        t->name, why, t->name, cols);
 		} else {
 			char all[1200];
 			size_t n = 0;
@@ -191,11 +192,14 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 			const char *hint = "";
 			if (hdr->nfields == 1 && hdr->lens[0] > 0) {
 				if (memchr(hdr->fields[0], ';', hdr->lens[0]))
-					hint = " (the header is one field holding ';': try --delimiter ';')";
+					hint = " (the header is one field holding ';': try "
+					       "--delimiter ';')";
 				else if (memchr(hdr->fields[0], '\t', hdr->lens[0]))
-					hint = " (the header is one field holding tabs: try --delimiter '\\t')";
+					hint = " (the header is one field holding tabs: try "
+					       "--delimiter '\\t')";
 				else if (memchr(hdr->fields[0], '|', hdr->lens[0]))
-					hint = " (the header is one field holding '|': try --delimiter '|')";
+					hint = " (the header is one field holding '|': try "
+					       "--delimiter '|')";
 			}
 			return error_set(
 			        err, ETL_EINPUT, file, hdr->line,

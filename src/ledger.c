@@ -775,18 +775,20 @@ enum etl_code
 ledger_finish(PGconn *conn, const struct ledger *e, const char *status, const char *message,
               struct etl_error *err)
 {
-	char id[24];
+	char id[24], holder[200];
 	id_text(id, sizeof id, e->load_id);
-	const char *params[3] = {id, status, message};
+	holder_self(holder, sizeof holder);
+	const char *params[4] = {id, status, message, holder};
 	/* One statement, committed synchronously (the server's default): it
-	 * also makes every earlier batch durable. */
+	 * also makes every earlier batch durable.  A load another siprems-etl
+	 * took over is that one's to finish. */
 	PGresult *r =
 	        db_query(conn,
 	                 "UPDATE etl_loads SET status = $2, message = $3, updated_at = now(), "
 	                 "lease_until = NULL, "
 	                 "finished_at = CASE WHEN $2 IN ('loaded', 'partial') THEN now() END "
-	                 "WHERE load_id = $1",
-	                 3, params, err);
+	                 "WHERE load_id = $1 AND holder = $4",
+	                 4, params, err);
 	if (r == NULL)
 		return ETL_EDB;
 	PQclear(r);

@@ -273,7 +273,8 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 	}
 	char num[24];
 	int k = snprintf(num, sizeof num, "%ld", line);
-	ok = ok && put_field(w, num, (size_t)k, first) && put_field(w, reason, strlen(reason), false);
+	ok = ok && put_field(w, num, (size_t)k, first) &&
+	     put_field(w, reason, strlen(reason), false);
 	for (int i = w->m->nfields; i < nfields && ok; i++)
 		ok = put_field(w, fields[i], lens[i], false);
 	ok = ok && put(w, "\n", 1);

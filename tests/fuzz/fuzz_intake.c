@@ -71,12 +71,18 @@ static enum bin_type
 bin_type_of(const struct value *v)
 {
 	switch (v->type) {
-	case V_INT: return BIN_INT8;
-	case V_MONEY: return BIN_NUMERIC;
-	case V_BOOL: return BIN_BOOL;
-	case V_DATE: return BIN_DATE;
-	case V_TIMESTAMP: return BIN_TIMESTAMP;
-	default: return BIN_TEXT;
+	case V_INT:
+		return BIN_INT8;
+	case V_MONEY:
+		return BIN_NUMERIC;
+	case V_BOOL:
+		return BIN_BOOL;
+	case V_DATE:
+		return BIN_DATE;
+	case V_TIMESTAMP:
+		return BIN_TIMESTAMP;
+	default:
+		return BIN_TEXT;
 	}
 }
 

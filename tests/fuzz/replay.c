@@ -75,7 +75,8 @@ main(int argc, char **argv)
 		for (int k = 0; k < n; k++) {
 			char path[4096];
 			if (names[k]->d_name[0] != '.') {
-				(void)snprintf(path, sizeof path, "%s/%s", argv[i], names[k]->d_name);
+				(void)snprintf(path, sizeof path, "%s/%s", argv[i],
+				               names[k]->d_name);
 				replay_file(path) == 0 ? passed++ : failed++;
 			}
 			free(names[k]);
