@@ -181,6 +181,31 @@ wait "$p2"
 expect_eq "$( (json_counts one.json; json_counts two.json) | cut -d: -f2 | sort | tr '\n' ' ')" "loaded skipped " \
 	"two loaders of one file at once: one loads it, the other finds it loaded"
 expect_eq "$(sql pb_two "SELECT count(*) - 1 FROM transactions")" "$rows" "the rows are in once"
+# the other commands through the pooler: schema, seed (twice), history,
+# --single-transaction, undo
+etl --db "$(pooled pb_pool)" schema
+expect_rc 0 "schema through the pooler"
+expect_match "$out" "schema is up to date" "finds the schema complete"
+new_db pb_seed >/dev/null
+etl --db "$(pooled pb_seed)" seed
+expect_rc 0 "seed through the pooler"
+etl --db "$(pooled pb_seed)" seed
+expect_match "$out" "nothing to do" "a second seed through the pooler changes nothing"
+expect_eq "$(sql pb_seed "SELECT count(*) > 100000 FROM transactions")" "t" "the seeded sales are in"
+head -1 sales.csv >single.csv
+sed -n '2,41p' sales.csv >>single.csv
+etl --db "$(pooled pb_two)" load --single-transaction --batch-rows 7 --summary-json single.json single.csv
+expect_eq "$(json_counts single.json | cut -d: -f2-)" "loaded:40:40:0:0:0" "--single-transaction through the pooler: 40 rows in 6 savepoint batches"
+etl --db "$(pooled pb_pool)" history --limit 3
+expect_rc 0 "history through the pooler"
+expect_match "$(echo "$out" | sed -n 2p)" "check|sales" "lists the newest loads"
+before=$(sql pb_pool "SELECT count(*) FROM transactions")
+id=$(sql pb_pool "SELECT load_id FROM etl_loads WHERE file_name = 'sales-b.csv' AND status = 'partial'")
+added=$(sql pb_pool "SELECT rows_loaded FROM etl_loads WHERE load_id = $id")
+etl --db "$(pooled pb_pool)" undo --yes "$id"
+expect_rc 0 "undo through the pooler"
+expect_eq "$(sql pb_pool "SELECT count(*) FROM transactions")" "$((before - added))" "undo removed exactly the $added rows of sales-b"
+
 others_stop
 expect_no_match "$(cat others.log)" "ERROR|FATAL" "the other clients of the pool ran without errors"
 expect_eq "$(sql pb_others "SELECT count(*) > 0 FROM ping")" "t" "and did run meanwhile"
