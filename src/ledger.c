@@ -148,6 +148,30 @@ holder_name(const char *holder, char *buf, size_t size)
 }
 
 /*
+ * The row of a load whose process is gone, yet locked: the server has not
+ * yet ended the dead client's backend (it notices at its next read).  Waits
+ * for the lock, at most LOCK_WAIT, in a savepoint; true while it is held.
+ */
+#define LOCK_WAIT "'15s'"
+
+static bool
+still_locked(PGconn *conn, const char *id, struct etl_error *err)
+{
+	const char *params[1] = {id};
+	if (db_exec(conn, "SAVEPOINT etl_wait; SET LOCAL lock_timeout = " LOCK_WAIT, err) != ETL_OK)
+		return true;
+	PGresult *r = db_query(conn, "SELECT 1 FROM etl_loads WHERE load_id = $1 FOR UPDATE", 1,
+	                       params, NULL);
+	bool held = r == NULL;
+	PQclear(r);
+	(void)db_exec(conn,
+	              held ? "ROLLBACK TO SAVEPOINT etl_wait"
+	                   : "RELEASE SAVEPOINT etl_wait; SET LOCAL lock_timeout = DEFAULT",
+	              NULL);
+	return held;
+}
+
+/*
  * In a transaction: whether running load e is alive.  Its row is locked
  * while it is in a transaction; else its process tells (same host), else
  * its lease.  A dead one is marked interrupted (why says so).
@@ -167,6 +191,8 @@ check_running(PGconn *conn, const struct ledger *e, const struct seen *s, bool *
 	bool locked = PQntuples(r) == 0;
 	PQclear(r);
 	int state = holder_state(s->holder);
+	if (locked && state == 0)
+		locked = still_locked(conn, id, err);
 	*alive = locked || state == 1 || (state < 0 && s->lease_valid);
 	if (*alive)
 		return ETL_OK;
