@@ -111,6 +111,35 @@ buf_fmt(struct buf *b, const char *fmt, ...)
 		buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+/* A row's leading fields in the COPY stream: the binary tuple header, the
+ * staging order (ord >= 0) and the id (id != NULL), binary or text.  Both
+ * paths start their rows here. */
+static void
+row_start(struct copy_sink *s, struct buf *b, int ord, const int64_t *id)
+{
+	if (s->binary) {
+		encode_bin_tuple(b, s->ncols + (ord >= 0 ? 1 : 0) + (id != NULL ? 1 : 0));
+		if (ord >= 0)
+			encode_bin_int4(b, ord);
+		if (id != NULL) {
+			struct value v = {.type = V_INT, .i = *id};
+			encode_bin_value(b, &v, s->id_int8 ? BIN_INT8 : BIN_INT4, NULL);
+		}
+		return;
+	}
+	char pre[48];
+	size_t k = 0;
+	if (ord >= 0) {
+		k += encode_uint(pre, (uint64_t)ord);
+		pre[k++] = '\t';
+	}
+	if (id != NULL) {
+		k += encode_uint(pre + k, (uint64_t)*id);
+		pre[k++] = '\t';
+	}
+	buf_put(b, pre, k);
+}
+
 /* "prefix id, " when the rows carry their ids. */
 static void
 id_first(const struct copy_sink *s, struct buf *b, const char *prefix)
@@ -190,6 +219,22 @@ has_non_key(const struct copy_sink *s)
 	return false;
 }
 
+/* The columns an --on-conflict update sets: the file's non-key columns
+ * (names[0, nfile)), then those set to now() (users.updated_at).  Returns
+ * how many. */
+static int
+update_set(const struct copy_sink *s, const char **names, int *nfile)
+{
+	int n = 0;
+	for (int i = 0; i < s->ncols; i++)
+		if (!(s->t->cols[s->col[i]].flags & COL_KEY))
+			names[n++] = s->t->cols[s->col[i]].db_column;
+	*nfile = n;
+	if (s->t->kind == KIND_USERS)
+		names[n++] = "updated_at";
+	return n;
+}
+
 /* The ON CONFLICT statement.  With error/skip it returns the batch rows
  * whose key existed; with update, every row with i(nserted), u(pdated) or
  * s (unchanged). */
@@ -199,6 +244,8 @@ build_insert(struct copy_sink *s)
 	struct buf *b = &s->insert_sql;
 	const struct table_def *t = s->t;
 	bool update = s->mode == CONFLICT_UPDATE && has_non_key(s);
+	const char *set[COLMAP_MAXCOLS + 1];
+	int nfile = 0, nset = update ? update_set(s, set, &nfile) : 0;
 	buf_str(b, "WITH ");
 	if (update && s->load_id > 0) {
 		/* The rows' values before the update, for undo. */
@@ -206,16 +253,8 @@ build_insert(struct copy_sink *s)
 		        "etl_before AS (INSERT INTO etl_load_before (load_id, row_id, data) "
 		        "SELECT %lld, t.%s, json_build_object(",
 		        (long long)s->load_id, t->id_column);
-		bool first = true;
-		for (int i = 0; i < s->ncols; i++) {
-			const struct col_def *c = &t->cols[s->col[i]];
-			if (c->flags & COL_KEY)
-				continue;
-			buf_fmt(b, "%s'%s', t.%s", first ? "" : ", ", c->db_column, c->db_column);
-			first = false;
-		}
-		if (t->kind == KIND_USERS)
-			buf_str(b, ", 'updated_at', t.updated_at");
+		for (int i = 0; i < nset; i++)
+			buf_fmt(b, "%s'%s', t.%s", i ? ", " : "", set[i], set[i]);
 		buf_fmt(b, ")::text FROM %s t JOIN %s s ON ", t->table, s->stage);
 		key_join(t, b, "t", "s");
 		buf_str(b, " WHERE (");
@@ -234,17 +273,13 @@ build_insert(struct copy_sink *s)
 	key_list(t, b, "");
 	if (update) {
 		buf_str(b, ") DO UPDATE SET ");
-		bool first = true;
-		for (int i = 0; i < s->ncols; i++) {
-			const struct col_def *c = &t->cols[s->col[i]];
-			if (c->flags & COL_KEY)
-				continue;
-			buf_fmt(b, "%s%s = EXCLUDED.%s", first ? "" : ", ", c->db_column,
-			        c->db_column);
-			first = false;
+		for (int i = 0; i < nset; i++) {
+			buf_fmt(b, "%s%s = ", i ? ", " : "", set[i]);
+			if (i < nfile)
+				buf_fmt(b, "EXCLUDED.%s", set[i]);
+			else
+				buf_str(b, "now()");
 		}
-		if (t->kind == KIND_USERS)
-			buf_str(b, ", updated_at = now()");
 		buf_str(b, " WHERE (");
 		col_list(s, b, "t.", true);
 		buf_str(b, ") IS DISTINCT FROM (");
@@ -273,18 +308,10 @@ build_insert(struct copy_sink *s)
 		key_join(t, b, "d", "s");
 		buf_str(b, ") ORDER BY 1");
 	}
-	if (update) {
-		size_t k = 0;
-		for (int i = 0; i < s->ncols; i++) {
-			const struct col_def *c = &t->cols[s->col[i]];
-			if (!(c->flags & COL_KEY))
-				k += (size_t)snprintf(s->update_cols + k, sizeof s->update_cols - k,
-				                      "%s%s", k ? "," : "", c->db_column);
-		}
-		if (t->kind == KIND_USERS)
-			(void)snprintf(s->update_cols + k, sizeof s->update_cols - k,
-			               ",updated_at");
-	}
+	size_t k = 0;
+	for (int i = 0; i < nset && k < sizeof s->update_cols; i++)
+		k += (size_t)snprintf(s->update_cols + k, sizeof s->update_cols - k, "%s%s",
+		                      i ? "," : "", set[i]);
 }
 
 /* Whether every value column c accepts can be sent as binary type t. */
@@ -732,17 +759,7 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 			s->id_overflow = true;
 			return ETL_OK;
 		}
-		if (s->binary) {
-			encode_bin_tuple(b, s->ncols + (s->own_ids ? 1 : 0));
-			struct value id = {.type = V_INT, .i = s->id_next};
-			if (s->own_ids)
-				encode_bin_value(b, &id, s->id_int8 ? BIN_INT8 : BIN_INT4, NULL);
-		} else if (s->own_ids) {
-			char id[24];
-			size_t k = encode_uint(id, (uint64_t)s->id_next);
-			id[k++] = '\t';
-			buf_put(b, id, k);
-		}
+		row_start(s, b, -1, s->own_ids ? &s->id_next : NULL);
 		s->id_next++;
 		enum etl_code rc = encode_row(s, row, b, err);
 		if (rc != ETL_OK)
@@ -756,26 +773,12 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 	}
 	if (s->n == 0)
 		s->off[0] = b->len;
-	struct value id = {.type = V_INT};
-	if (s->id_ok && !next_id(s, &id.i))
+	int64_t id;
+	if (s->id_ok && !next_id(s, &id))
 		return error_set(err, ETL_EINPUT, NULL, rec->line,
 		                 "the file has more rows than when it was read first: it changed "
 		                 "while it loaded");
-	if (s->binary) {
-		encode_bin_tuple(b, s->ncols + (s->staged ? 1 : 0) + (s->id_ok ? 1 : 0));
-		if (s->staged)
-			encode_bin_int4(b, s->n);
-		if (s->id_ok)
-			encode_bin_value(b, &id, s->id_int8 ? BIN_INT8 : BIN_INT4, NULL);
-	} else {
-		char pre[48];
-		int k = 0;
-		if (s->staged)
-			k += snprintf(pre, sizeof pre, "%d\t", s->n);
-		if (s->id_ok)
-			k += snprintf(pre + k, sizeof pre - (size_t)k, "%lld\t", (long long)id.i);
-		buf_put(b, pre, (size_t)k);
-	}
+	row_start(s, b, s->staged ? s->n : -1, s->id_ok ? &id : NULL);
 	enum etl_code rc = encode_row(s, row, b, err);
 	if (rc != ETL_OK)
 		return rc;

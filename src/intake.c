@@ -139,7 +139,9 @@ struct canon {
 	struct hasher *x;
 	char *rec; /* the record so far: its fields' bytes */
 	size_t len, cap;
-	size_t *ends; /* where each field ends in rec */
+	size_t *ends;  /* where each field ends in rec */
+	char **fields; /* at the record's end: the record as hash_record() takes it */
+	size_t *lens;
 	int nfields, fcap;
 	bool header; /* the first record: names lower-cased */
 	int64_t records;
@@ -170,32 +172,36 @@ canon_field(struct canon *c)
 {
 	if (c->nfields == c->fcap) {
 		int cap = c->fcap ? c->fcap * 2 : 64;
-		size_t *v = realloc(c->ends, (size_t)cap * sizeof *v);
-		if (v == NULL) {
+		size_t *e = realloc(c->ends, (size_t)cap * sizeof *e);
+		if (e != NULL)
+			c->ends = e;
+		char **f = realloc(c->fields, (size_t)cap * sizeof *f);
+		if (f != NULL)
+			c->fields = f;
+		size_t *l = realloc(c->lens, (size_t)cap * sizeof *l);
+		if (l != NULL)
+			c->lens = l;
+		if (e == NULL || f == NULL || l == NULL) {
 			c->oom = true;
 			return;
 		}
-		c->ends = v;
 		c->fcap = cap;
 	}
 	c->ends[c->nfields++] = c->len;
 }
 
+/* A whole record: hashed by hash_record(), as libcsv's records are. */
 static void
 canon_record(struct canon *c)
 {
-	uint64_t n = (uint64_t)c->nfields;
-	hash_put(c->x, &n, sizeof n);
 	size_t at = 0;
 	for (int i = 0; i < c->nfields; i++) {
-		uint64_t len = c->ends[i] - at;
-		hash_put(c->x, &len, sizeof len);
-		if (c->header)
-			for (size_t k = at; k < c->ends[i]; k++)
-				c->rec[k] = (char)tolower((unsigned char)c->rec[k]);
-		hash_put(c->x, c->rec + at, (size_t)len);
+		c->fields[i] = c->rec + at;
+		c->lens[i] = c->ends[i] - at;
 		at = c->ends[i];
 	}
+	struct csvrow_record rec = {0, 0, c->nfields, c->fields, c->lens, NULL};
+	hash_record(c->x, &rec, c->header);
 	c->records++;
 	c->header = false;
 	c->len = 0;
@@ -208,7 +214,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 {
 	enum { START, BARE, QUOTED, QUOTE, CR } st = START, before_cr = START;
 	struct input *in = NULL;
-	struct canon c = {x, NULL, 0, 0, NULL, 0, 0, true, 0, false};
+	struct canon c = {x, NULL, 0, 0, NULL, NULL, NULL, 0, 0, true, 0, false};
 	char *buf = malloc(256 * 1024);
 	const char delim = (char)it->o->delim;
 	enum etl_code rc = ETL_OK;
@@ -323,6 +329,8 @@ out:
 	free(buf);
 	free(c.rec);
 	free(c.ends);
+	free(c.fields);
+	free(c.lens);
 	input_close(in);
 	return rc;
 }

@@ -996,12 +996,6 @@ ledger_reset(PGconn *conn, int64_t *forgotten, struct etl_error *err)
 	return rc;
 }
 
-static void
-copy_field(char *dst, size_t size, PGresult *r, int row, int col)
-{
-	str(dst, size, r, row, col);
-}
-
 enum etl_code
 ledger_list(PGconn *conn, int limit, struct ledger_row **rows, int *n, struct etl_error *err)
 {
@@ -1037,22 +1031,22 @@ ledger_list(PGconn *conn, int limit, struct ledger_row **rows, int *n, struct et
 	for (int i = 0; i < count; i++) {
 		struct ledger_row *x = &v[i];
 		x->load_id = num(r, i, 0);
-		copy_field(x->file, sizeof x->file, r, i, 1);
-		copy_field(x->kind, sizeof x->kind, r, i, 2);
-		copy_field(x->status, sizeof x->status, r, i, 3);
-		copy_field(x->fingerprint, sizeof x->fingerprint, r, i, 4);
+		str(x->file, sizeof x->file, r, i, 1);
+		str(x->kind, sizeof x->kind, r, i, 2);
+		str(x->status, sizeof x->status, r, i, 3);
+		str(x->fingerprint, sizeof x->fingerprint, r, i, 4);
 		x->rows_read = num(r, i, 5);
 		x->rows_loaded = num(r, i, 6);
 		x->rows_updated = num(r, i, 7);
 		x->rows_skipped = num(r, i, 8);
 		x->rows_rejected = num(r, i, 9);
-		copy_field(x->started_at, sizeof x->started_at, r, i, 10);
-		copy_field(x->finished_at, sizeof x->finished_at, r, i, 11);
+		str(x->started_at, sizeof x->started_at, r, i, 10);
+		str(x->finished_at, sizeof x->finished_at, r, i, 11);
 		x->seconds = strtod(PQgetvalue(r, i, 12), NULL);
 		x->attempts = atoi(PQgetvalue(r, i, 13));
-		copy_field(x->message, sizeof x->message, r, i, 14);
-		copy_field(x->reject_file, sizeof x->reject_file, r, i, 15);
-		copy_field(x->sha256, sizeof x->sha256, r, i, 16);
+		str(x->message, sizeof x->message, r, i, 14);
+		str(x->reject_file, sizeof x->reject_file, r, i, 15);
+		str(x->sha256, sizeof x->sha256, r, i, 16);
 		x->retry_of = num(r, i, 17);
 		x->undoable = PQgetvalue(r, i, 18)[0] == 't';
 	}

@@ -245,8 +245,10 @@ run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct led
 			end = END_SIGNAL;
 			break;
 		}
+		/* What the history holds before this batch, and keeps if it fails. */
+		const struct ledger committed = *led;
 		if (!o->single_transaction)
-			held->committed = led->records_done;
+			held->committed = committed.records_done;
 		if (copy_begin(sink, batch_ids(it, held, o->batch_rows), err) != ETL_OK) {
 			copy_abort(sink, NULL);
 			end = END_ERROR;
@@ -255,8 +257,6 @@ run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct led
 		uint64_t first = it->rows_read;
 		uint64_t rejected_before = it->rows_rejected;
 		uint64_t passed_before = it->rows_passed;
-		int64_t done_before = led->records_done;
-		const struct ledger committed = *led; /* what stays if the batch fails */
 		while (it->rows_read - first < (uint64_t)o->batch_rows) {
 			int got = intake_next(it, r->skus, err);
 			if (got == 1) {
@@ -319,8 +319,8 @@ run_batches(struct run *r, struct intake *it, struct copy_sink *sink, struct led
 		size_t nrej;
 		const int64_t *rej = intake_take_rejected(it, &nrej);
 		if (failed ||
-		    ledger_checkpoint(r->conn, led, done_before, rej, nrej, out.ids, out.nids,
-		                      copy_update_columns(sink), err) != ETL_OK ||
+		    ledger_checkpoint(r->conn, led, committed.records_done, rej, nrej, out.ids,
+		                      out.nids, copy_update_columns(sink), err) != ETL_OK ||
 		    copy_commit(sink, err) != ETL_OK) {
 			copy_abort(sink, NULL);
 			*led = committed;
@@ -423,17 +423,19 @@ analyze(PGconn *conn, const char *table, int64_t changed)
 	(void)db_exec(conn, sql, NULL);
 }
 
+/* --on-conflict's values, by enum on_conflict. */
+static const char *const conflict_modes[] = {"error", "skip", "update"};
+
 /* The options that decide rows' outcomes, as the history compares them. */
 static void
 outcome_options(const struct load_opts *o, char *buf, size_t size)
 {
-	static const char *const modes[] = {"error", "skip", "update"};
 	(void)snprintf(buf, size,
 	               "on-conflict=%s encoding=%s delimiter=%u allow-future=%s timezone=%s "
 	               "sku-pattern=%s",
-	               modes[o->on_conflict], input_encoding_name(o->enc), (unsigned)o->delim,
-	               o->allow_future ? "yes" : "no", o->timezone ? o->timezone : "UTC",
-	               o->sku_pattern ? o->sku_pattern : "");
+	               conflict_modes[o->on_conflict], input_encoding_name(o->enc),
+	               (unsigned)o->delim, o->allow_future ? "yes" : "no",
+	               o->timezone ? o->timezone : "UTC", o->sku_pattern ? o->sku_pattern : "");
 }
 
 /* A file loaded before with the same options, some of whose rows were
@@ -489,10 +491,15 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 		fail_file(lf, it, &e);
 		return;
 	}
-	static const char *const modes[] = {"error", "skip", "update"};
-	struct ledger_claim_opts want = {
-	        it->name,  print.content,         print.bytes, print.size, print.records,
-	        it->map.t, modes[o->on_conflict], options,     o->force};
+	struct ledger_claim_opts want = {it->name,
+	                                 print.content,
+	                                 print.bytes,
+	                                 print.size,
+	                                 print.records,
+	                                 it->map.t,
+	                                 conflict_modes[o->on_conflict],
+	                                 options,
+	                                 o->force};
 	if (ledger_claim(r->conn, &want, &claim, &e) != ETL_OK) {
 		if (e.code == ETL_ESTOPPED) {
 			lf->code = ETL_ESTOPPED;
@@ -538,12 +545,11 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 			        it->name, (long long)claim.earlier.load_id,
 			        (long long)claim.nrecords, (long long)led.load_id);
 		else
-			notex_etl("%s: loaded before (load %lld) with other options; going through "
-			          "it "
-			          "again (load %lld): rows the table already holds as in the file "
-			          "count as skipped",
-			          it->name, (long long)claim.earlier.load_id,
-			          (long long)led.load_id);
+			notex_etl(
+			        "%s: loaded before (load %lld) with other options; going through "
+			        "it again (load %lld): rows the table already holds as in the file "
+			        "count as skipped",
+			        it->name, (long long)claim.earlier.load_id, (long long)led.load_id);
 	}
 	if (claim.records != NULL) {
 		intake_set_filter(it, claim.records, claim.nrecords);

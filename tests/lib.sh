@@ -11,6 +11,8 @@
 #   expect_match S RE WHAT / expect_no_match S RE WHAT   (grep -E)
 #   sql DB QUERY          psql -Atq, failing the test on an SQL error
 #   new_db NAME           (re)creates database NAME; prints its conninfo
+#   committed DB          waits (at most 5 s) until a sales load in DB has
+#                         committed a batch
 set -u
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -72,6 +74,14 @@ sql() {
 		not_ok "sql: $*" "$(cat "$T_TMP/sqlerr")"
 		return 1
 	}
+}
+
+committed() {
+	for _ in $(seq 1 250); do
+		[ "$(psql -X -Atq -d "$1" -c "SELECT coalesce(max(records_done), 0) > 0 FROM etl_loads WHERE kind = 'sales'" 2>/dev/null)" = t ] && return 0
+		sleep 0.02
+	done
+	return 1
 }
 
 new_db() {
