@@ -112,4 +112,18 @@ enum etl_code cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_
 /* Prints the help of one command (or the whole program when name is NULL). */
 void cli_help(const char *name);
 
+#define CLI_STOP (-2)
+
+struct option;
+
+/*
+ * The getopt_long loop of a command (argv[0] is its name): handles the
+ * global options, the input options when in is not NULL, -h (prints the
+ * command's help) and unknown or incomplete options (ETL_EUSAGE in err).
+ * Returns the next option that is the command's own, -1 after the last one,
+ * or CLI_STOP when the command is to return err->code (ETL_OK after -h).
+ */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+               struct global_opts *g, struct cli_input *in, struct etl_error *err);
+
 #endif

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +88,57 @@ cli_confirm(const char *question)
 	if (fgets(line, sizeof line, stdin) == NULL)
 		return 0;
 	return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 || strcmp(line, "Y\n") == 0;
+}
+
+bool
+cli_global_option(int opt, const char *arg, struct global_opts *g)
+{
+	switch (opt) {
+	case CLI_OPT_DB:
+		g->db = arg;
+		return true;
+	case CLI_OPT_QUIET:
+		g->quiet = true;
+		return true;
+	case CLI_OPT_NO_PROGRESS:
+		g->no_progress = true;
+		return true;
+	case CLI_OPT_VERBOSE:
+		etl_verbose = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+int
+cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+           struct global_opts *g, struct cli_input *in, struct etl_error *err)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (cli_global_option(opt, optarg, g))
+			continue;
+		if (in != NULL) {
+			int handled = cli_input_option(opt, optarg, in, err);
+			if (handled < 0)
+				return CLI_STOP;
+			if (handled > 0)
+				continue;
+		}
+		if (opt == 'h') {
+			cli_help(argv[0]);
+			return CLI_STOP;
+		}
+		if (opt == '?' || opt == ':') {
+			(void)error_set(
+			        err, ETL_EUSAGE, NULL, 0,
+			        "%s: unknown or incomplete option '%s'; see 'siprems-etl %s "
+			        "--help'",
+			        argv[0], argv[optind - 1], argv[0]);
+			return CLI_STOP;
+		}
+		return opt;
+	}
+	return -1;
 }

@@ -137,20 +137,10 @@ cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	};
 	enum check_format format = CHECK_TEXT;
 	struct cli_input in;
-	int opt, handled;
+	int opt;
 	cli_input_default(&in);
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (cli_global_option(opt, optarg, g))
-			continue;
-		if ((handled = cli_input_option(opt, optarg, &in, err)) != 0) {
-			if (handled < 0)
-				return ETL_EUSAGE;
-			continue;
-		}
+	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, &in, err)) >= 0) {
 		switch (opt) {
-		case 'h':
-			cli_help("check");
-			return ETL_OK;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "text") == 0)
 				format = CHECK_TEXT;
@@ -163,14 +153,10 @@ cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 				                 "--format: \"%s\" is not text, csv or json",
 				                 optarg);
 			break;
-		default:
-			return error_set(
-			        err, ETL_EUSAGE, NULL, 0,
-			        "check: unknown or incomplete option '%s'; see 'siprems-etl "
-			        "check --help'",
-			        argv[optind - 1]);
 		}
 	}
+	if (opt == CLI_STOP)
+		return err->code;
 	if (optind >= argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "check: no input file given");
 	int nfiles = argc - optind;

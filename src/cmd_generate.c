@@ -28,13 +28,8 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 	long long num;
 	int opt;
 	generate_default(&o);
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (cli_global_option(opt, optarg, g))
-			continue;
+	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, NULL, err)) >= 0) {
 		switch (opt) {
-		case 'h':
-			cli_help("generate");
-			return ETL_OK;
 		case OPT_OUT:
 			o.out = optarg;
 			break;
@@ -70,13 +65,10 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 			o.end = (int32_t)v.i;
 			break;
 		}
-		default:
-			return error_set(err, ETL_EUSAGE, NULL, 0,
-			                 "generate: unknown or incomplete option '%s'; see "
-			                 "'siprems-etl generate --help'",
-			                 argv[optind - 1]);
 		}
 	}
+	if (opt == CLI_STOP)
+		return err->code;
 	if (optind < argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "generate: unexpected argument '%s'",
 		                 argv[optind]);

@@ -104,13 +104,8 @@ cmd_history(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	long limit = 20;
 	bool json = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (cli_global_option(opt, optarg, g))
-			continue;
+	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, NULL, err)) >= 0) {
 		switch (opt) {
-		case 'h':
-			cli_help("history");
-			return ETL_OK;
 		case OPT_LIMIT: {
 			char *end;
 			errno = 0;
@@ -126,14 +121,10 @@ cmd_history(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		case OPT_JSON:
 			json = true;
 			break;
-		default:
-			return error_set(
-			        err, ETL_EUSAGE, NULL, 0,
-			        "history: unknown or incomplete option '%s'; see 'siprems-etl "
-			        "history --help'",
-			        argv[optind - 1]);
 		}
 	}
+	if (opt == CLI_STOP)
+		return err->code;
 	if (optind < argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "history: unexpected argument '%s'",
 		                 argv[optind]);

@@ -73,22 +73,12 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	struct cli_input in;
 	const char *summary_json = NULL;
 	long long num;
-	int opt, handled;
+	int opt;
 
 	load_opts_default(&o);
 	cli_input_default(&in);
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (cli_global_option(opt, optarg, g))
-			continue;
-		if ((handled = cli_input_option(opt, optarg, &in, err)) != 0) {
-			if (handled < 0)
-				return ETL_EUSAGE;
-			continue;
-		}
+	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, &in, err)) >= 0) {
 		switch (opt) {
-		case 'h':
-			cli_help("load");
-			return ETL_OK;
 		case OPT_BATCH_ROWS:
 			if (!cli_parse_num(optarg, 1, 100000000, &num))
 				return error_set(err, ETL_EUSAGE, NULL, 0,
@@ -142,14 +132,10 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 				                 optarg);
 			o.jobs = (int)num;
 			break;
-		default:
-			return error_set(
-			        err, ETL_EUSAGE, NULL, 0,
-			        "load: unknown or incomplete option '%s'; see 'siprems-etl "
-			        "load --help'",
-			        argv[optind - 1]);
 		}
 	}
+	if (opt == CLI_STOP)
+		return err->code;
 	if (optind >= argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "load: no input file given");
 	int stdin_uses = 0;

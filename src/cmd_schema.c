@@ -22,23 +22,15 @@ cmd_schema(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	struct schema_result res = {0};
 	enum etl_code rc = ETL_OK;
 
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (cli_global_option(opt, optarg, g))
-			continue;
+	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, NULL, err)) >= 0) {
 		switch (opt) {
-		case 'h':
-			cli_help("schema");
-			return ETL_OK;
 		case 'n':
 			dry_run = true;
 			break;
-		default:
-			return error_set(err, ETL_EUSAGE, NULL, 0,
-			                 "schema: unknown or incomplete option '%s'; see "
-			                 "'siprems-etl schema --help'",
-			                 argv[optind - 1]);
 		}
 	}
+	if (opt == CLI_STOP)
+		return err->code;
 	if (optind < argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "schema: unexpected argument '%s'",
 		                 argv[optind]);

@@ -162,13 +162,8 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	const char *dir = NULL;
 	bool do_reset = false, yes = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (cli_global_option(opt, optarg, g))
-			continue;
+	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, NULL, err)) >= 0) {
 		switch (opt) {
-		case 'h':
-			cli_help("seed");
-			return ETL_OK;
 		case OPT_DATA:
 			dir = optarg;
 			break;
@@ -178,14 +173,10 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		case OPT_YES:
 			yes = true;
 			break;
-		default:
-			return error_set(
-			        err, ETL_EUSAGE, NULL, 0,
-			        "seed: unknown or incomplete option '%s'; see 'siprems-etl "
-			        "seed --help'",
-			        argv[optind - 1]);
 		}
 	}
+	if (opt == CLI_STOP)
+		return err->code;
 	if (optind < argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "seed: unexpected argument '%s'",
 		                 argv[optind]);

@@ -27,24 +27,16 @@ cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	bool yes = false;
 	long long id;
 	int opt;
-	while ((opt = getopt_long(argc, argv, ":hy", longopts, NULL)) != -1) {
-		if (cli_global_option(opt, optarg, g))
-			continue;
+	while ((opt = cli_getopt(argc, argv, ":hy", longopts, g, NULL, err)) >= 0) {
 		switch (opt) {
-		case 'h':
-			cli_help("undo");
-			return ETL_OK;
 		case 'y':
 		case OPT_YES:
 			yes = true;
 			break;
-		default:
-			return error_set(err, ETL_EUSAGE, NULL, 0,
-			                 "undo: unknown or incomplete option '%s'; see "
-			                 "'siprems-etl undo --help'",
-			                 argv[optind - 1]);
 		}
 	}
+	if (opt == CLI_STOP)
+		return err->code;
 	if (optind >= argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "undo: no load given (the load column of 'siprems-etl history')");

@@ -1,0 +1,252 @@
+/*
+ * help.c — the --help text of the program and of each command.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef ETL_VERSION
+#define ETL_VERSION "dev"
+#endif
+
+static const char help_text[] =
+        "siprems-etl " ETL_VERSION " — bulk loader and seeder for the Siprems PostgreSQL database\n"
+        "\n"
+        "Usage: siprems-etl [--db CONNINFO] [--quiet] [--verbose] [--no-progress] COMMAND "
+        "[OPTIONS] [ARGS]\n"
+        "\n"
+        "Commands:\n"
+        "  schema   [--dry-run]                 ensure types, tables and indexes exist "
+        "(idempotent)\n"
+        "  load     [OPTIONS] [KIND=]FILE...    validate and load CSV files (plain or gzip; '-' is "
+        "stdin)\n"
+        "  check    [OPTIONS] [KIND=]FILE...    duplicate-key pre-check report; writes nothing\n"
+        "  seed     [--data DIR] [--reset --yes] ensure the schema, then load a data set\n"
+        "  generate --out DIR [--products N] [--days N] [--seed N] [--end DATE]\n"
+        "                                       write a realistic synthetic data set\n"
+        "  history  [--limit N] [--json]        list past loads recorded in the database\n"
+        "  undo     LOAD_ID [--yes]             take a load back out: its rows deleted, the rows\n"
+        "                                       it updated given their earlier values back\n"
+        "\n"
+        "Global options (before or after COMMAND):\n"
+        "  --db CONNINFO    a libpq conninfo string (\"host=... dbname=...\") or a\n"
+        "                   postgresql:// URI\n"
+        "  --quiet          print only errors and the closing summary\n"
+        "  --no-progress    no progress line, even on a terminal\n"
+        "  --verbose        also print where it connects and every SQL statement it sends,\n"
+        "                   with its duration (never a password)\n"
+        "  -h, --help       this text; 'siprems-etl COMMAND --help' for one command\n"
+        "  -V, --version    print the version\n"
+        "\n"
+        "load options:\n"
+        "  --batch-rows N          rows per committed batch (each batch one transaction)\n"
+        "  --on-conflict MODE      error|skip|update for rows whose unique key exists\n"
+        "                          (products: sku; users: email; events: event_name+event_date)\n"
+        "  --max-rejects N         stop the file once more than N rows were rejected\n"
+        "  --reject-dir DIR        where <input name>.rejects.csv files go (default: .)\n"
+        "  --dry-run               validate everything, write nothing to the database\n"
+        "  --force                 undo every earlier load of the file, then load it anew\n"
+        "  --single-transaction    commit each file once, at its end\n"
+        "  --summary-json FILE     write the machine-readable summary ('-' for stdout)\n"
+        "  --timezone TZ           zone that timestamps with an offset are converted to (UTC)\n"
+        "  --encoding ENC          utf-8 (default), latin1 or windows-1252\n"
+        "  --delimiter C           field separator (default ',')\n"
+        "  --sku-pattern ERE       pattern product SKUs must match\n"
+        "  --allow-future          accept sales dated later than tomorrow\n"
+        "  --jobs N                processes per index rebuild (empty tables)\n"
+        "\n"
+        "check options:\n"
+        "  --format F              text (default), csv or json\n"
+        "  --encoding, --delimiter, --sku-pattern   as for load\n"
+        "\n"
+        "KIND is products, sales, events or users; without KIND= it is recognised from the\n"
+        "header.  Files of one run load in dependency order: users, products, events, sales.\n"
+        "\n"
+        "Connection, in this order: --db, DATABASE_URL, DB_HOST DB_PORT DB_NAME DB_USER\n"
+        "DB_PASSWORD (also read from ./.env without overriding the environment), then libpq's\n"
+        "defaults (PG* variables, ~/.pgpass, service files).\n"
+        "\n"
+        "Exit status: 0 done; 1 rows rejected (check: findings); 2 usage error; 3 input error;\n"
+        "4 database error; 5 stopped (interrupted or --max-rejects), resumable.\n";
+
+static const char schema_help[] =
+        "Usage: siprems-etl schema [--dry-run]\n"
+        "\n"
+        "Ensures the event_type enum, the users, products, transactions and events tables,\n"
+        "their constraints and every index of the Siprems database guide, plus siprems-etl's\n"
+        "own bookkeeping tables.  Only what is missing is created; an equivalent index under\n"
+        "another name counts as present; nothing is dropped or rewritten.  Every change is\n"
+        "recorded in etl_schema_log.  An existing table that lacks a needed column or has an\n"
+        "incompatible type is reported (exit 4) and nothing is changed.\n"
+        "\n"
+        "  --dry-run    print the SQL that would run, change nothing; without a reachable\n"
+        "               database, print the whole schema\n";
+
+static const char load_help[] =
+        "Usage: siprems-etl load [OPTIONS] [KIND=]FILE...\n"
+        "\n"
+        "Validates CSV files of products, sales, events or users (plain or gzip, '-' for\n"
+        "stdin) and loads them with COPY in batched transactions, after ensuring the schema.\n"
+        "KIND is products, sales, events or users; without it the kind is recognised from\n"
+        "the header.  Files load in dependency order: users, products, events, then sales,\n"
+        "so sales may use SKUs that a products file of the same run introduces.\n"
+        "\n"
+        "Every row ends loaded, updated, skipped or rejected.  Rejected rows go to\n"
+        "<input name>.rejects.csv (mode 0600): the original header and fields plus\n"
+        "reject_line and reject_reason; corrected, it loads as it is.\n"
+        "\n"
+        "Into an empty table a file goes as one COPY in one transaction: the table's\n"
+        "indexes (its primary key too, unless another table's foreign key needs it) and\n"
+        "foreign keys are dropped and rebuilt at the end, ids come from the table's\n"
+        "sequence in one step, and an interrupted load leaves the table empty, so the\n"
+        "next run starts over.  Rows the server refuses, or a table siprems-etl cannot\n"
+        "lock within 5 s, send the file to the batched path.\n"
+        "\n"
+        "  --batch-rows N          rows per committed batch (default 50000)\n"
+        "  --on-conflict MODE      error (default): reject a row whose unique key exists in\n"
+        "                          the database; skip: keep the database row; update:\n"
+        "                          replace its values (only the columns the file has)\n"
+        "  --max-rejects N         stop the file once more than N rows were rejected (exit 5)\n"
+        "  --reject-dir DIR        where reject files go (default: the current directory)\n"
+        "  --dry-run               validate everything, write nothing to the database; SKUs\n"
+        "                          are checked against the database when one is reachable\n"
+        "                          (reject files are still written)\n"
+        "  --force                 undo every earlier load of the file (as 'undo' does),\n"
+        "                          then load it anew: the table ends as after one clean load\n"
+        "  --single-transaction    commit each file once, at its end\n"
+        "  --summary-json FILE     write the summary as JSON ('-' for stdout)\n"
+        "  --timezone TZ           zone timestamps with an offset are converted to (UTC);\n"
+        "                          timestamps without one are kept as written\n"
+        "  --encoding ENC          utf-8 (default; a BOM is skipped), latin1, windows-1252\n"
+        "  --delimiter C           field separator (default ','; '\\t' for tab)\n"
+        "  --sku-pattern ERE       pattern product SKUs must match (default\n"
+        "                          ^[A-Za-z0-9][A-Za-z0-9._/-]*$)\n"
+        "  --allow-future          accept sales dated later than tomorrow\n"
+        "  --jobs N                processes per index rebuild after a load into an empty\n"
+        "                          table (default 2)\n"
+        "\n"
+        "A file is known by its kind and a fingerprint of its decoded records, so a gzip,\n"
+        "CRLF or re-quoted copy is the same file.  Loading it again does nothing when all\n"
+        "its rows are in (exit 0); when an earlier load with the same options rejected\n"
+        "rows, it says which load, how many and where they are (exit 1); with other\n"
+        "values of --on-conflict, --encoding, --allow-future, --sku-pattern, --timezone or\n"
+        "--delimiter, a products, users or events file goes through again (idempotent by\n"
+        "key) and a sales file retries only the rows rejected last time.  An interrupted\n"
+        "load resumes after its last committed batch.  --summary-json gives each file's\n"
+        "load_id; 'siprems-etl undo LOAD_ID' takes a load back out.\n"
+        "\n"
+        "Exit status: 0 all rows loaded, updated or skipped; 1 some rejected; 2 usage error;\n"
+        "3 input error (nothing of that file loaded); 4 database error; 5 stopped.\n";
+
+static const char check_help[] =
+        "Usage: siprems-etl check [OPTIONS] [KIND=]FILE...\n"
+        "\n"
+        "Reports every unique key that would collide, before a load or before adding a\n"
+        "unique constraint; writes nothing (a role that may only SELECT can run it).\n"
+        "For products (sku), users (email) and events (event_name+event_date):\n"
+        "  in_file       a key repeated inside a file, with every line\n"
+        "  cross_file    a key in several files of the run\n"
+        "  database      a key that exists in the database, with the values that differ\n"
+        "  case_variant  keys that differ only in letter case or surrounding spaces, within\n"
+        "                the files or against the database\n"
+        "and for sales files:\n"
+        "  unknown_sku   a SKU no product has (database or the run's products files), with\n"
+        "                its count and first lines\n"
+        "Without a reachable database it says so and reports the in-file and cross-file part.\n"
+        "\n"
+        "  --format F          text (default: grouped by kind and type, with totals), csv or\n"
+        "                      json: {\"database_checked\", \"findings\": [{\"kind\", \"key\",\n"
+        "                      \"value\", \"type\", \"occurrences\": [{\"file\", \"line\"}], "
+        "\"detail\"}]}\n"
+        "  --encoding ENC      utf-8 (default), latin1 or windows-1252\n"
+        "  --delimiter C       field separator (default ',')\n"
+        "  --sku-pattern ERE   pattern product SKUs must match\n"
+        "\n"
+        "Exit status: 0 nothing found; 1 findings; 2 usage error; 3 input error;\n"
+        "4 database error.\n";
+
+static const char seed_help[] =
+        "Usage: siprems-etl seed [--data DIR] [--reset [--yes]]\n"
+        "\n"
+        "Ensures the schema, loads a data set in dependency order and creates the admin\n"
+        "user.  The bundled data set (compiled in; made by 'siprems-etl generate --out data')\n"
+        "has 40 products of a small Indonesian shop, two years of daily sales (2024-2025)\n"
+        "and the events of 2024-2026.  The admin user is SIPREMS_ADMIN_EMAIL (default\n"
+        "admin@siprems.local) with the password of SIPREMS_ADMIN_PASSWORD, or a generated one\n"
+        "printed once.  Seeding again changes nothing and says so.\n"
+        "\n"
+        "  --data DIR    load the .csv and .csv.gz files of DIR instead\n"
+        "  --reset       empty users, products, transactions and events (ids restart), forget\n"
+        "                their loads in the history (the reset itself is recorded), then load\n"
+        "                again; asks on a terminal, needs --yes otherwise\n"
+        "  --yes         confirm --reset without asking\n";
+
+static const char generate_help[] =
+        "Usage: siprems-etl generate --out DIR [--products N] [--days N] [--seed N]\n"
+        "                            [--end YYYY-MM-DD]\n"
+        "\n"
+        "Writes products.csv.gz, sales.csv.gz, events.csv.gz and users.csv.gz for a small\n"
+        "Indonesian shop: rupiah prices, SKUs like BRD-001, weekend peaks, yearly\n"
+        "seasonality, promotions with uplift, spikes before holidays and Lebaran, seasonal\n"
+        "and newly introduced products, several sales a day per product at shop hours;\n"
+        "the national holidays of every year covered and the next (official dates), Ramadan,\n"
+        "school holidays, promotions.  The same options write byte-identical files.\n"
+        "\n"
+        "  --out DIR        where the files go (created when missing)\n"
+        "  --products N     products (default 40)\n"
+        "  --days N         days of sales (default 731)\n"
+        "  --end DATE       the last day of sales (default 2025-12-31)\n"
+        "  --seed N         random seed (default 42)\n";
+
+static const char history_help[] =
+        "Usage: siprems-etl history [--limit N] [--json]\n"
+        "\n"
+        "Lists the loads recorded in etl_loads, newest first: file, kind, status (running,\n"
+        "loaded, partial, stopped, failed, interrupted, undone, or reset), the counts, the\n"
+        "duration and the number of attempts (a resumed load counts one more).  A running\n"
+        "load whose loader is gone (killed, its connection or server lost) is marked\n"
+        "interrupted, with the reason, when history or a later run sees it; nothing else is\n"
+        "written.\n"
+        "\n"
+        "  --limit N    the newest N loads (default 20)\n"
+        "  --json       a JSON array instead of the table\n";
+
+static const char undo_help[] =
+        "Usage: siprems-etl undo LOAD_ID [--yes]\n"
+        "\n"
+        "Takes load LOAD_ID (the load column of 'siprems-etl history') back out, in one\n"
+        "transaction: the rows it inserted are deleted (found by the id ranges it reserved\n"
+        "from the table's sequence, never by guessing), the rows it changed with\n"
+        "--on-conflict update get the values they had before, its rejects are forgotten, and\n"
+        "the history marks it undone, so that its file may load again.  Works for loads in\n"
+        "batches and into an empty table, finished or interrupted.  It refuses, changing\n"
+        "nothing, while the load runs, when rows of another table reference rows it\n"
+        "inserted (naming how many), when a later load changed its rows, and for loads whose\n"
+        "ids were not recorded.\n"
+        "\n"
+        "  -y, --yes    do not ask (needed when stdin is not a terminal)\n"
+        "\n"
+        "Exit status: 0 undone (or declined); 2 usage error or no such load; 4 refused or\n"
+        "database error.\n";
+
+static const struct {
+	const char *name;
+	const char *text;
+} helps[] = {
+        {"schema", schema_help}, {"load", load_help},         {"check", check_help},
+        {"seed", seed_help},     {"generate", generate_help}, {"history", history_help},
+        {"undo", undo_help},
+};
+
+void
+cli_help(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < sizeof helps / sizeof helps[0]; i++) {
+		if (strcmp(helps[i].name, name) == 0) {
+			(void)fputs(helps[i].text, stdout);
+			return;
+		}
+	}
+	(void)fputs(help_text, stdout);
+}
