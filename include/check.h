@@ -47,8 +47,9 @@ int check_file(struct check *c, const char *name);
 enum etl_code check_key(struct check *c, const struct table_def *t, int file, long line,
                         const struct valid_row *row);
 
-/* Pass 1: the SKU of a sales row. */
-enum etl_code check_sale(struct check *c, int file, long line, const char *sku, size_t n);
+/* Pass 1: the reference of a row of t, a kind without a key (a sale's SKU). */
+enum etl_code check_ref(struct check *c, const struct table_def *t, int file, long line,
+                        const char *value, size_t n);
 
 /*
  * The columns a database row of t carries, in check_db_row()'s order:
@@ -63,8 +64,9 @@ int check_db_columns(const struct table_def *t, const char **cols, int max);
 enum etl_code check_db_row(struct check *c, const struct table_def *t, char *const *values,
                            const size_t *lens);
 
-/* The database knows this product SKU (for sales). */
-void check_db_sku(struct check *c, const char *sku, size_t n);
+/* The database has the row that value, a reference of keyless kind t,
+ * names (a product with this SKU). */
+void check_db_ref(struct check *c, const struct table_def *t, const char *value, size_t n);
 
 /* Whether pass 2 is needed for file (some key of it exists in the
  * database and first appears there). */

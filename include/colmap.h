@@ -16,7 +16,7 @@
 #include "error.h"
 #include "table.h"
 
-#define COLMAP_MAXCOLS 8 /* columns of the widest kind */
+#define COLMAP_MAXCOLS TABLE_MAXCOLS
 
 struct colmap {
 	const struct table_def *t;

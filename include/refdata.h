@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "keyset.h"
+#include "table.h"
 
 /* Receives one row: values[i] is column i (NULL for SQL NULL), NUL-ended
  * with its length in lens[i].  Returns ETL_OK to go on. */
@@ -26,10 +27,12 @@ enum etl_code refdata_stream(PGconn *conn, const char *table, const char *const 
                              refdata_row_fn fn, void *ctx, bool *exists, struct etl_error *err);
 
 /*
- * Adds every product of the database to skus (payload: product id, price in
- * cents), streaming them with COPY TO STDOUT.  A database without a products
- * table adds nothing.  Returns ETL_OK, ETL_EDB or ETL_ESYSTEM.
+ * Adds every row that the reference column of kind by can name to refs
+ * (for sales: each product's SKU -> product id, price in cents), streaming
+ * them with COPY TO STDOUT.  A database without that table adds nothing.
+ * Returns ETL_OK, ETL_EDB or ETL_ESYSTEM.
  */
-enum etl_code refdata_load_skus(PGconn *conn, struct keyset *skus, struct etl_error *err);
+enum etl_code refdata_load_refs(PGconn *conn, const struct table_def *by, struct keyset *refs,
+                                struct etl_error *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "table.h"
 
 /* One embedded file of schema/ (generated into the build directory). */
 struct schema_file {
@@ -36,10 +37,10 @@ struct schema_result {
 
 /* Facts about the live schema that the loader needs. */
 struct schema_facts {
-	bool sales_timestamptz;   /* transactions.transaction_date is TIMESTAMPTZ */
-	char event_labels[4][64]; /* the database's label for holiday, promotion,
-	                             seasonal, custom (an app's enum may spell
-	                             them in capitals); "" when the column is text */
+	bool sales_timestamptz; /* transactions.transaction_date is TIMESTAMPTZ */
+	/* The database's spelling of each label of the labelled column
+	 * (events.type: an app's enum may spell them in capitals). */
+	char event_labels[TABLE_MAXLABELS][64];
 };
 
 /*

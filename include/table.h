@@ -24,18 +24,17 @@ enum kind {
 };
 
 enum rule {
-	RULE_SKU,        /* products.sku: trimmed, 1–100 chars, SKU pattern */
-	RULE_SKU_REF,    /* sales.sku: trimmed; must name a known product */
-	RULE_TEXT,       /* UTF-8 text of at most max_chars characters */
-	RULE_MONEY,      /* plain decimal, at most 2 decimals, within NUMERIC(10,2) */
-	RULE_INT,        /* integer within [min, max] */
-	RULE_DATE,       /* YYYY-MM-DD, a real calendar date */
-	RULE_TIMESTAMP,  /* date with optional time and offset */
-	RULE_BOOL,       /* true/false, t/f, yes/no, y/n, 1/0 */
-	RULE_EVENT_TYPE, /* holiday, promotion, seasonal, custom */
-	RULE_EMAIL,      /* trimmed e-mail address */
-	RULE_PWHASH,     /* werkzeug pbkdf2/scrypt or bcrypt hash */
-	RULE_PASSWORD,   /* plaintext, stored only as a pbkdf2 hash */
+	RULE_SKU,       /* trimmed, 1–100 chars, SKU pattern (not for COL_REF) */
+	RULE_TEXT,      /* UTF-8 text of at most max_chars characters */
+	RULE_MONEY,     /* plain decimal, at most 2 decimals, within NUMERIC(10,2) */
+	RULE_INT,       /* integer within [min, max] */
+	RULE_DATE,      /* YYYY-MM-DD, a real calendar date */
+	RULE_TIMESTAMP, /* date with optional time and offset */
+	RULE_BOOL,      /* true/false, t/f, yes/no, y/n, 1/0 */
+	RULE_LABEL,     /* one of the column's labels, any letter case */
+	RULE_EMAIL,     /* trimmed e-mail address */
+	RULE_PWHASH,    /* werkzeug pbkdf2/scrypt or bcrypt hash */
+	RULE_PASSWORD,  /* plaintext, stored only as a pbkdf2 hash */
 };
 
 /* What an empty field means. */
@@ -43,13 +42,17 @@ enum empty_rule {
 	EMPTY_REJECT,  /* the value is required */
 	EMPTY_NULL,    /* NULL */
 	EMPTY_DEFAULT, /* the column's `empty` text, validated like a value */
-	EMPTY_PRICE,   /* sales.price_per_unit: the product's current price */
+	EMPTY_REF,     /* the referenced row's value (t->ref_source): a sale's price */
 	EMPTY_ONE_OF,  /* users.password_hash / password: one of the two */
 };
+
+#define TABLE_MAXCOLS   8 /* columns of the widest kind */
+#define TABLE_MAXLABELS 8 /* labels of a RULE_LABEL column */
 
 #define COL_REQUIRED 0x01 /* the header must carry this column */
 #define COL_KEY      0x02 /* part of the kind's unique key */
 #define COL_SECRET   0x04 /* never echoed: not in messages, not in reject files */
+#define COL_REF      0x08 /* names a row of t->ref_kind by its key: the value is its id */
 
 struct col_def {
 	const char *name;      /* CSV header name, lowercase */
@@ -57,9 +60,10 @@ struct col_def {
 	enum rule rule;
 	enum empty_rule empty_rule;
 	unsigned flags;
-	int min_chars, max_chars; /* RULE_TEXT/SKU/EMAIL: length in characters */
-	int64_t min, max;         /* RULE_INT: inclusive range */
-	const char *empty;        /* EMPTY_DEFAULT: the value an empty field takes */
+	int min_chars, max_chars;  /* RULE_TEXT/SKU/EMAIL: length in characters */
+	int64_t min, max;          /* RULE_INT: inclusive range */
+	const char *empty;         /* EMPTY_DEFAULT: the value an empty field takes */
+	const char *const *labels; /* RULE_LABEL: the values, lowercase, NULL-terminated */
 };
 
 struct table_def {
@@ -71,6 +75,14 @@ struct table_def {
 	int ncols;
 	int key[2]; /* unique key: indexes into cols; nkey == 0 for sales */
 	int nkey;
+	/* A column naming a row of another kind (sales.sku -> products): its
+	 * index (-1: none), the kind, and the column of that kind an EMPTY_REF
+	 * column takes (products.price). */
+	int ref_col;
+	enum kind ref_kind;
+	int ref_source;
+	/* A column an update by key also sets to now() (users.updated_at), or NULL. */
+	const char *touch_on_update;
 };
 
 /* The description of a kind; kind must be valid. */
@@ -89,7 +101,24 @@ bool table_is_reject_column(const char *name, size_t len);
 /* The index of the first column of t with rule r, or -1. */
 int table_rule_col(const struct table_def *t, enum rule r);
 
-/* The key's column names joined by '+' ("event_name+event_date"). */
+/* The key's column names joined by '+' ("event_name+event_date"); for a
+ * kind without a key, the name of its reference column ("sku"). */
 const char *table_key_name(const struct table_def *t);
+
+/* The kind whose ref_col names rows of kind, or NULL. */
+const struct table_def *table_referrer(enum kind kind);
+
+/* The index of label s (len bytes, any case) among c->labels, or -1. */
+int table_label_index(const struct col_def *c, const char *s, size_t len);
+
+/* The number of c->labels. */
+int table_nlabels(const struct col_def *c);
+
+/* Writes the tables of every kind in the order that removing their rows
+ * needs (a referencing table first), joined by ", ", into buf. */
+void table_reset_order(char *buf, size_t size);
+
+/* Writes the kinds' names as a quoted SQL list ('users', 'products', …). */
+void table_kind_list(char *buf, size_t size);
 
 #endif

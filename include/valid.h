@@ -30,7 +30,7 @@ enum vtype {
 	V_BOOL,      /* i: 0 or 1 */
 	V_DATE,      /* i: days since 2000-01-01 */
 	V_TIMESTAMP, /* i: microseconds since 2000-01-01 00:00, wall clock in --timezone */
-	V_ENUM,      /* i: index into valid_event_types */
+	V_ENUM,      /* i: index into the column's labels */
 };
 
 struct value {
@@ -44,9 +44,6 @@ struct value {
 struct valid_row {
 	struct value v[COLMAP_MAXCOLS];
 };
-
-/* The event types, lowercase, in V_ENUM order. */
-extern const char *const valid_event_types[4];
 
 struct valid_opts {
 	const char *sku_pattern; /* POSIX ERE for product SKUs; NULL: the default */

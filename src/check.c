@@ -36,15 +36,16 @@ struct kindkeys {
 	struct keyset *variant;    /* key index -> index of the first spelling (+1) */
 	struct keyset *db;         /* key index -> DB values (arena offset), diff detail (+1) */
 	struct keyset *db_variant; /* key index -> the database's spelling (arena offset) */
+	unsigned char *known;      /* keyless kinds: per reference, the database has it */
+	size_t known_cap;
 };
 
 struct check {
 	char **files;
 	int nfiles;
+	/* Per kind: its keys, or for a kind without one (sales) the values of
+	 * its reference column (SKUs): value -> first place, count | extras head. */
 	struct kindkeys kinds[KIND_COUNT];
-	struct keyset *sales; /* sku -> first place, count | extras head */
-	unsigned char *known; /* per sales SKU index: a product has it */
-	size_t known_cap;
 	struct occ *occ;
 	size_t nocc, occ_cap;
 	struct buf arena; /* DB values, details */
@@ -255,11 +256,6 @@ check_new(void)
 			return NULL;
 		}
 	}
-	c->sales = keyset_new();
-	if (c->sales == NULL) {
-		check_free(c);
-		return NULL;
-	}
 	return c;
 }
 
@@ -279,9 +275,8 @@ check_free(struct check *c)
 		keyset_free(kk->db_variant);
 		free(kk->fold.hash);
 		free(kk->fold.idx);
+		free(kk->known);
 	}
-	keyset_free(c->sales);
-	free(c->known);
 	free(c->occ);
 	free(c->pass2);
 	buf_free(&c->arena);
@@ -353,11 +348,12 @@ check_key(struct check *c, const struct table_def *t, int file, long line,
 }
 
 enum etl_code
-check_sale(struct check *c, int file, long line, const char *sku, size_t n)
+check_ref(struct check *c, const struct table_def *t, int file, long line, const char *value,
+          size_t n)
 {
 	bool added;
 	size_t index;
-	int64_t *p = keyset_find_index(c->sales, sku, n, true, &added, &index);
+	int64_t *p = keyset_find_index(c->kinds[t->kind].keys, value, n, true, &added, &index);
 	if (p == NULL) {
 		c->failed = true;
 		return ETL_ESYSTEM;
@@ -374,11 +370,11 @@ check_sale(struct check *c, int file, long line, const char *sku, size_t n)
 /* ---- the database ------------------------------------------------------------- */
 
 /* The columns compared with the database: all the kind has but its key,
- * the plaintext password and a sales SKU. */
+ * the plaintext password and a reference (a sales SKU). */
 static bool
 compared(const struct col_def *c)
 {
-	return !(c->flags & COL_KEY) && c->rule != RULE_PASSWORD && c->rule != RULE_SKU_REF;
+	return !(c->flags & (COL_KEY | COL_REF)) && c->rule != RULE_PASSWORD;
 }
 
 int
@@ -470,25 +466,26 @@ check_db_row(struct check *c, const struct table_def *t, char *const *values, co
 }
 
 void
-check_db_sku(struct check *c, const char *sku, size_t n)
+check_db_ref(struct check *c, const struct table_def *t, const char *value, size_t n)
 {
+	struct kindkeys *kk = &c->kinds[t->kind];
 	size_t index;
-	if (keyset_find_index(c->sales, sku, n, false, NULL, &index) == NULL)
+	if (keyset_find_index(kk->keys, value, n, false, NULL, &index) == NULL)
 		return;
-	if (index >= c->known_cap) {
-		size_t cap = c->known_cap ? c->known_cap : 1024;
+	if (index >= kk->known_cap) {
+		size_t cap = kk->known_cap ? kk->known_cap : 1024;
 		while (cap <= index)
 			cap *= 2;
-		unsigned char *k = realloc(c->known, cap);
+		unsigned char *k = realloc(kk->known, cap);
 		if (k == NULL) {
 			c->failed = true;
 			return;
 		}
-		memset(k + c->known_cap, 0, cap - c->known_cap);
-		c->known = k;
-		c->known_cap = cap;
+		memset(k + kk->known_cap, 0, cap - kk->known_cap);
+		kk->known = k;
+		kk->known_cap = cap;
 	}
-	c->known[index] = 1;
+	kk->known[index] = 1;
 }
 
 void
@@ -509,7 +506,7 @@ check_needs_pass2(const struct check *c, int file)
 /* Whether a file value equals the database's ('N' for NULL, else 'V' and
  * the value as text). */
 static bool
-same_value(const struct value *v, const char *db, const char *const labels[4])
+same_value(const struct value *v, const char *db, const char *const *labels)
 {
 	if (v->type == V_NULL || db[0] == 'N')
 		return v->type == V_NULL && db[0] == 'N';
@@ -583,7 +580,6 @@ check_compare(struct check *c, const struct table_def *t, int file, long line,
 	int64_t *d = index_map(&kk->db, index, false);
 	if (d == NULL || d[1] != 0)
 		return ETL_OK;
-	const char *const *labels = valid_event_types;
 	char detail[1600];
 	size_t dn = 0;
 	const char *db = c->arena.data + d[0];
@@ -602,9 +598,9 @@ check_compare(struct check *c, const struct table_def *t, int file, long line,
 			                       dn < sizeof detail ? sizeof detail - dn : 0,
 			                       "%s%s: invalid in the file, %s in the database",
 			                       dn ? "; " : "", t->cols[i].name, dv);
-		} else if (!same_value(v, dbv, labels)) {
+		} else if (!same_value(v, dbv, t->cols[i].labels)) {
 			bool secret = t->cols[i].rule == RULE_PWHASH;
-			show_file(fv, sizeof fv, &t->cols[i], v, labels);
+			show_file(fv, sizeof fv, &t->cols[i], v, t->cols[i].labels);
 			show_db(dv, sizeof dv, &t->cols[i], dbv);
 			if (secret)
 				dn += (size_t)snprintf(
@@ -795,21 +791,24 @@ collect_keyed(struct check *c, enum kind k, struct findings *fs)
 	free(places);
 }
 
+/* The references of keyless kind k that name no row (sales' unknown SKUs). */
 static void
-collect_sales(struct check *c, struct findings *fs)
+collect_refs(struct check *c, enum kind k, struct findings *fs)
 {
 	if (!c->database_checked)
 		return; /* whether a SKU exists cannot be told without the database */
-	struct keyset *products = c->kinds[KIND_PRODUCTS].keys;
+	struct kindkeys *kk = &c->kinds[k];
+	struct keyset *targets = c->kinds[kk->t->ref_kind].keys;
 	struct place_ref *places = NULL;
 	int cap = 0;
-	size_t count = keyset_count(c->sales);
+	size_t count = keyset_count(kk->keys);
 	for (size_t i = 0; i < count && !fs->failed; i++) {
 		const char *sku;
 		size_t n;
 		int64_t *p;
-		keyset_at(c->sales, i, &sku, &n, &p);
-		if ((i < c->known_cap && c->known[i]) || keyset_find(products, sku, n, false, NULL))
+		keyset_at(kk->keys, i, &sku, &n, &p);
+		if ((i < kk->known_cap && kk->known[i]) ||
+		    keyset_find(targets, sku, n, false, NULL))
 			continue;
 		int np = all_places(c, p, &places, &cap);
 		if (np < 0) {
@@ -824,7 +823,7 @@ collect_sales(struct check *c, struct findings *fs)
 		        "%u row%s; no product in the database or the run's products files has "
 		        "this SKU",
 		        rows, rows == 1 ? "" : "s");
-		add_finding(fs, KIND_SALES, F_UNKNOWN_SKU, value, places, np, detail);
+		add_finding(fs, k, F_UNKNOWN_SKU, value, places, np, detail);
 	}
 	free(places);
 }
@@ -873,16 +872,15 @@ write_text(const struct check *c, FILE *out, const struct findings *fs)
 		for (int i = 0; i < fs->n; i++)
 			present |= fs->v[i].kind == (enum kind)k;
 		const struct table_def *t = table_get((enum kind)k);
-		size_t keys =
-		        k == KIND_SALES ? keyset_count(c->sales) : keyset_count(c->kinds[k].keys);
+		size_t keys = keyset_count(c->kinds[k].keys);
 		if (keys == 0)
 			continue;
 		int nk = 0;
 		for (int i = 0; i < fs->n; i++)
 			nk += fs->v[i].kind == (enum kind)k;
 		(void)fprintf(out, "\n%s (%s): %zu distinct key%s, %d finding%s\n", t->name,
-		              k == KIND_SALES ? "sku" : table_key_name(t), keys,
-		              keys == 1 ? "" : "s", nk, nk == 1 ? "" : "s");
+		              table_key_name(t), keys, keys == 1 ? "" : "s", nk,
+		              nk == 1 ? "" : "s");
 		if (!present)
 			continue;
 		for (int i = 0; i < fs->n; i++) {
@@ -925,7 +923,7 @@ write_csv(const struct check *c, FILE *out, const struct findings *fs)
 			char line[24];
 			(void)snprintf(line, sizeof line, "%ld", f->places[j].line);
 			csv_field(out, t->name, true);
-			csv_field(out, f->kind == KIND_SALES ? "sku" : table_key_name(t), false);
+			csv_field(out, table_key_name(t), false);
 			csv_field(out, f->value, false);
 			csv_field(out, type_names[f->type], false);
 			csv_field(out, c->files[f->places[j].file], false);
@@ -947,7 +945,7 @@ write_json(const struct check *c, FILE *out, const struct findings *fs)
 		(void)fputs(i ? ",\n  {\"kind\": " : "\n  {\"kind\": ", out);
 		report_json_string(out, t->name);
 		(void)fputs(", \"key\": ", out);
-		report_json_string(out, f->kind == KIND_SALES ? "sku" : table_key_name(t));
+		report_json_string(out, table_key_name(t));
 		(void)fputs(", \"value\": ", out);
 		report_json_string(out, f->value);
 		(void)fputs(", \"type\": ", out);
@@ -972,10 +970,12 @@ check_report(struct check *c, FILE *out, enum check_format f, int *found, struct
 	enum etl_code rc = status(c, err);
 	if (rc != ETL_OK)
 		return rc;
-	for (int k = 0; k < KIND_COUNT; k++)
+	for (int k = 0; k < KIND_COUNT; k++) {
 		if (table_get((enum kind)k)->nkey > 0)
 			collect_keyed(c, (enum kind)k, &fs);
-	collect_sales(c, &fs);
+		else if (table_get((enum kind)k)->ref_col >= 0)
+			collect_refs(c, (enum kind)k, &fs);
+	}
 	if (fs.failed) {
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		goto out;

@@ -32,10 +32,11 @@ on_db_row(void *ctx, char *const *values, const size_t *lens, int n)
 }
 
 static enum etl_code
-on_db_sku(void *ctx, char *const *values, const size_t *lens, int n)
+on_db_ref(void *ctx, char *const *values, const size_t *lens, int n)
 {
 	(void)n;
-	check_db_sku(ctx, values[0], lens[0]);
+	struct db_ctx *d = ctx;
+	check_db_ref(d->c, d->t, values[0], lens[0]);
 	return ETL_OK;
 }
 
@@ -48,14 +49,15 @@ read_database(PGconn *conn, struct check *c, const bool *kinds, struct etl_error
 		if (!kinds[k])
 			continue;
 		const struct table_def *t = table_get((enum kind)k);
+		struct db_ctx d = {c, t};
 		if (t->nkey > 0) {
 			const char *cols[COLMAP_MAXCOLS + 2];
 			int ncols = check_db_columns(t, cols, COLMAP_MAXCOLS + 2);
-			struct db_ctx d = {c, t};
 			rc = refdata_stream(conn, t->table, cols, ncols, on_db_row, &d, NULL, err);
-		} else {
-			static const char *const sku[1] = {"sku"};
-			rc = refdata_stream(conn, "products", sku, 1, on_db_sku, c, NULL, err);
+		} else if (t->ref_col >= 0) {
+			const struct table_def *rt = table_get(t->ref_kind);
+			const char *key[1] = {rt->cols[rt->key[0]].db_column};
+			rc = refdata_stream(conn, rt->table, key, 1, on_db_ref, &d, NULL, err);
 		}
 	}
 	if (rc == ETL_ESYSTEM)
@@ -85,9 +87,9 @@ pass1(struct check *c, struct intake *it, const struct validator *v, int file, b
 			}
 			continue;
 		}
-		if (it->kind == KIND_SALES) {
-			const struct value *sku = &row.v[table_rule_col(it->map.t, RULE_SKU_REF)];
-			rc = check_sale(c, file, it->rec.line, sku->s, sku->n);
+		if (it->map.t->nkey == 0) {
+			const struct value *ref = &row.v[it->map.t->ref_col];
+			rc = check_ref(c, it->map.t, file, it->rec.line, ref->s, ref->n);
 		} else {
 			rc = check_key(c, it->map.t, file, it->rec.line, &row);
 		}

@@ -57,10 +57,8 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 		case OPT_END: {
 			struct value v;
 			char why[256];
-			const struct table_def *t = table_get(KIND_EVENTS);
-			int c = table_col_index(t, "event_date", 10);
-			if (!valid_value(NULL, &t->cols[c], optarg, strlen(optarg), &v, why,
-			                 sizeof why))
+			static const struct col_def end = {.name = "end", .rule = RULE_DATE};
+			if (!valid_value(NULL, &end, optarg, strlen(optarg), &v, why, sizeof why))
 				return error_set(err, ETL_EUSAGE, NULL, 0, "--end: %s", why);
 			o.end = (int32_t)v.i;
 			break;

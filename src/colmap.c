@@ -31,6 +31,7 @@ colmap_describe(const struct table_def *t, char *buf, size_t size)
 {
 	size_t n = 0;
 	buf[0] = '\0';
+	bool one_of = false;
 	for (int pass = 0; pass < 2; pass++) {
 		bool first = true;
 		for (int i = 0; i < t->ncols; i++) {
@@ -43,12 +44,13 @@ colmap_describe(const struct table_def *t, char *buf, size_t size)
 			                                         : ", ",
 			                      t->cols[i].name,
 			                      t->cols[i].empty_rule == EMPTY_ONE_OF ? "*" : "");
+			one_of |= t->cols[i].empty_rule == EMPTY_ONE_OF;
 			first = false;
 		}
 		if (pass == 1 && !first)
 			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, ")");
 	}
-	if (t->kind == KIND_USERS)
+	if (one_of)
 		(void)snprintf(buf + n, n < size ? size - n : 0, "; *one of the two");
 }
 

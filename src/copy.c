@@ -20,7 +20,7 @@ struct copy_sink {
 	PGconn *conn;
 	const struct table_def *t;
 	enum on_conflict mode;
-	const char *labels[4];
+	const char *labels[TABLE_MAXLABELS];
 	bool single_txn;
 	PGcancel *cancel;
 
@@ -230,8 +230,8 @@ update_set(const struct copy_sink *s, const char **names, int *nfile)
 		if (!(s->t->cols[s->col[i]].flags & COL_KEY))
 			names[n++] = s->t->cols[s->col[i]].db_column;
 	*nfile = n;
-	if (s->t->kind == KIND_USERS)
-		names[n++] = "updated_at";
+	if (s->t->touch_on_update != NULL)
+		names[n++] = s->t->touch_on_update;
 	return n;
 }
 
@@ -318,13 +318,13 @@ build_insert(struct copy_sink *s)
 static bool
 bin_fits(const struct col_def *c, enum bin_type t)
 {
+	if (c->flags & COL_REF) /* the id of the row it names */
+		return t == BIN_INT4 || t == BIN_INT8;
 	switch (c->rule) {
 	case RULE_INT:
 		if (t == BIN_INT4)
 			return c->min >= INT32_MIN && c->max <= INT32_MAX;
 		return t == BIN_INT8;
-	case RULE_SKU_REF: /* the product id, read from products.id */
-		return t == BIN_INT4 || t == BIN_INT8;
 	case RULE_MONEY:
 		return t == BIN_NUMERIC;
 	case RULE_TIMESTAMP:
@@ -453,7 +453,7 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	s->begun_arg = o->begun_arg;
 	s->load_id = o->load_id;
 	s->identical_skips = o->identical_skips;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < TABLE_MAXLABELS; i++)
 		s->labels[i] = o->facts->event_labels[i];
 	s->staged = s->t->nkey > 0;
 
@@ -463,7 +463,7 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	const struct table_def *t = s->t;
 	for (int c = 0; c < t->ncols; c++) {
 		bool in_file = o->map->col_field[c] >= 0;
-		if (!in_file && t->cols[c].empty_rule != EMPTY_PRICE)
+		if (!in_file && t->cols[c].empty_rule != EMPTY_REF)
 			continue;
 		int dup = -1;
 		for (int i = 0; i < s->ncols; i++)

@@ -25,6 +25,7 @@
 #include "encode.h"
 #include "holidays.h"
 #include "pwhash.h"
+#include "table.h"
 #include "valid.h"
 
 /* ---- randomness --------------------------------------------------------- */
@@ -573,6 +574,23 @@ demand(const struct product *p, const struct day *d, int32_t day, int32_t first,
 	return f;
 }
 
+/* The header row of kind: its columns in table order, but never a
+ * plaintext secret (users.password), which generate does not write. */
+static void
+put_header(struct gzout *g, enum kind kind)
+{
+	const struct table_def *t = table_get(kind);
+	const char *sep = "";
+	for (int c = 0; c < t->ncols; c++) {
+		if (t->cols[c].flags & COL_SECRET)
+			continue;
+		gz_put(g, sep, strlen(sep));
+		gz_put(g, t->cols[c].name, strlen(t->cols[c].name));
+		sep = ",";
+	}
+	gz_put(g, "\n", 1);
+}
+
 static enum etl_code
 write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
             const struct day *days, struct gen_stats *st, struct etl_error *err)
@@ -584,7 +602,7 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 	char line[128];
 	int32_t first = o->end - o->days + 1;
 	bool ok = gz_open(&g, o->out, "sales.csv.gz", 3);
-	gz_put(&g, "sku,quantity_sold,price_per_unit,transaction_date,is_promo\n", 59);
+	put_header(&g, KIND_SALES);
 	for (int i = 0; i < o->days && ok && !g.failed; i++) {
 		int32_t day = first + i;
 		const struct day *d = &days[i];
@@ -684,7 +702,7 @@ write_products(const struct gen_opts *o, const struct product *p, struct etl_err
 {
 	struct gzout g;
 	(void)gz_open(&g, o->out, "products.csv.gz", 9);
-	gz_put(&g, "sku,name,category,variation,price,stock\n", 40);
+	put_header(&g, KIND_PRODUCTS);
 	for (int i = 0; i < o->products; i++) {
 		char price[16], stock[16];
 		const struct template *t = &templates[p[i].tmpl];
@@ -705,7 +723,7 @@ write_events(const struct gen_opts *o, const struct events *ev, struct etl_error
 {
 	struct gzout g;
 	(void)gz_open(&g, o->out, "events.csv.gz", 9);
-	gz_put(&g, "event_name,event_date,type,description,include_in_prediction\n", 61);
+	put_header(&g, KIND_EVENTS);
 	for (int i = 0; i < ev->n; i++) {
 		char date[11];
 		date[encode_date(date, ev->v[i].day)] = '\0';
@@ -734,7 +752,7 @@ write_users(struct rng *r, const struct gen_opts *o, struct gen_stats *st, struc
 	struct gzout g;
 	enum etl_code rc = ETL_OK;
 	(void)gz_open(&g, o->out, "users.csv.gz", 9);
-	gz_put(&g, "email,full_name,password_hash,is_active\n", 40);
+	put_header(&g, KIND_USERS);
 	for (size_t i = 0; i < sizeof staff / sizeof staff[0] && rc == ETL_OK; i++) {
 		static const char chars[] =
 		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

@@ -473,9 +473,8 @@ intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error 
 		it->skipped++;
 		if (it->keys == NULL || !in_filter(it, it->skipped))
 			continue;
-		if (!valid_row(it->o->v, &it->map, &it->rec,
-		               it->map.t->kind == KIND_SALES ? skus : NULL, &it->row, it->why,
-		               sizeof it->why))
+		if (!valid_row(it->o->v, &it->map, &it->rec, it->map.t->ref_col >= 0 ? skus : NULL,
+		               &it->row, it->why, sizeof it->why))
 			continue;
 		char key[1024];
 		size_t len = valid_key(it->map.t, &it->row, key, sizeof key);
@@ -574,9 +573,8 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 			continue;
 		}
 		const struct csvrow_record *r = &it->rec;
-		bool ok = valid_row(it->o->v, &it->map, r,
-		                    it->map.t->kind == KIND_SALES ? skus : NULL, &it->row, it->why,
-		                    sizeof it->why);
+		bool ok = valid_row(it->o->v, &it->map, r, it->map.t->ref_col >= 0 ? skus : NULL,
+		                    &it->row, it->why, sizeof it->why);
 		if (ok && it->keys != NULL) {
 			char key[1024];
 			size_t n = valid_key(it->map.t, &it->row, key, sizeof key);

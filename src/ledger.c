@@ -948,25 +948,25 @@ ledger_undo(PGconn *conn, int64_t load_id, struct ledger_undo *u, struct etl_err
 enum etl_code
 ledger_reset(PGconn *conn, int64_t *forgotten, struct etl_error *err)
 {
-	static const char *const steps[] = {
-	        "TRUNCATE transactions, products, events, users RESTART IDENTITY",
-	        "DELETE FROM etl_load_ids WHERE load_id IN (SELECT load_id FROM etl_loads "
-	        "WHERE kind IN ('users', 'products', 'events', 'sales'))",
-	        "DELETE FROM etl_load_before WHERE load_id IN (SELECT load_id FROM etl_loads "
-	        "WHERE kind IN ('users', 'products', 'events', 'sales'))",
-	        "DELETE FROM etl_load_rejects WHERE load_id IN (SELECT load_id FROM etl_loads "
-	        "WHERE kind IN ('users', 'products', 'events', 'sales'))",
-	};
+	char tables[256], kinds[128], steps[4][512];
+	table_reset_order(tables, sizeof tables);
+	table_kind_list(kinds, sizeof kinds);
+	(void)snprintf(steps[0], sizeof steps[0], "TRUNCATE %s RESTART IDENTITY", tables);
+	static const char *const rows[3] = {"etl_load_ids", "etl_load_before", "etl_load_rejects"};
+	for (int i = 0; i < 3; i++)
+		(void)snprintf(steps[i + 1], sizeof steps[i + 1],
+		               "DELETE FROM %s WHERE load_id IN (SELECT load_id FROM etl_loads "
+		               "WHERE kind IN (%s))",
+		               rows[i], kinds);
 	*forgotten = 0;
 	enum etl_code rc = db_exec(conn, "BEGIN", err);
 	for (size_t i = 0; rc == ETL_OK && i < sizeof steps / sizeof steps[0]; i++)
 		rc = db_exec(conn, steps[i], err);
 	PGresult *r = NULL;
 	if (rc == ETL_OK) {
-		r = db_query(conn,
-		             "DELETE FROM etl_loads WHERE kind IN ('users', 'products', 'events', "
-		             "'sales')",
-		             0, NULL, err);
+		char sql[256];
+		(void)snprintf(sql, sizeof sql, "DELETE FROM etl_loads WHERE kind IN (%s)", kinds);
+		r = db_query(conn, sql, 0, NULL, err);
 		rc = r != NULL ? ETL_OK : ETL_EDB;
 		if (r != NULL)
 			*forgotten = affected(r);

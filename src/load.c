@@ -119,9 +119,10 @@ fail_file(struct load_file *lf, struct intake *it, const struct etl_error *e)
 	lf->r.reject_file = NULL;
 }
 
-/* The products map for sales files: read again when products changed. */
+/* The map of what by's reference column names (SKU -> product id, price)
+ * for a sales file: read again when products changed. */
 static enum etl_code
-ensure_skus(struct run *r, struct etl_error *err)
+ensure_skus(struct run *r, const struct table_def *by, struct etl_error *err)
 {
 	if (r->skus != NULL && !r->skus_stale)
 		return ETL_OK;
@@ -130,7 +131,7 @@ ensure_skus(struct run *r, struct etl_error *err)
 	if (r->skus == NULL)
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	r->skus_stale = false;
-	return refdata_load_skus(r->conn, r->skus, err);
+	return refdata_load_refs(r->conn, by, r->skus, err);
 }
 
 /* ---- dry run ------------------------------------------------------------- */
@@ -155,12 +156,13 @@ dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 		valid++;
 		progress_update(pg, it->rows_read, input_raw_bytes(it->in));
 		/* A later sales file of the run may use this product. */
-		if (it->kind == KIND_PRODUCTS && r->skus != NULL) {
+		const struct table_def *by = table_referrer(it->kind);
+		if (by != NULL && r->skus != NULL) {
 			const struct table_def *t = it->map.t;
-			const struct value *sku = &it->row.v[table_rule_col(t, RULE_SKU)];
-			int64_t *p = keyset_find(r->skus, sku->s, sku->n, true, NULL);
+			const struct value *key = &it->row.v[t->key[0]];
+			int64_t *p = keyset_find(r->skus, key->s, key->n, true, NULL);
 			if (p != NULL)
-				p[1] = it->row.v[table_rule_col(t, RULE_MONEY)].i;
+				p[1] = it->row.v[by->ref_source].i;
 		}
 	}
 	progress_done(pg);
@@ -556,7 +558,7 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 		claim.records = NULL;
 	}
 	base = led;
-	if (it->kind == KIND_SALES && ensure_skus(r, &e) != ETL_OK) {
+	if (it->map.t->ref_col >= 0 && ensure_skus(r, it->map.t, &e) != ETL_OK) {
 		fail_file(lf, it, &e);
 		goto out;
 	}
@@ -696,7 +698,7 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 			lf->error = fe;
 		}
 	}
-	if (it->kind == KIND_PRODUCTS && led.rows_loaded + led.rows_updated > 0)
+	if (table_referrer(it->kind) != NULL && led.rows_loaded + led.rows_updated > 0)
 		r->skus_stale = true;
 	/* Fresh statistics for the forecasting queries that follow a load. */
 	if (end == END_EOF && PQstatus(r->conn) == CONNECTION_OK)
@@ -820,9 +822,14 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		/* SKU references are checked when a database is reachable. */
 		struct etl_error cerr;
 		r.conn = db_open(o->db, &cerr);
-		if (r.conn != NULL) {
+		const struct table_def *by = NULL;
+		for (int k = 0; k < KIND_COUNT; k++)
+			if (table_get((enum kind)k)->ref_col >= 0)
+				by = table_get((enum kind)k);
+		if (r.conn != NULL && by != NULL) {
 			r.skus = keyset_new();
-			if (r.skus == NULL || refdata_load_skus(r.conn, r.skus, &cerr) != ETL_OK) {
+			if (r.skus == NULL ||
+			    refdata_load_refs(r.conn, by, r.skus, &cerr) != ETL_OK) {
 				keyset_free(r.skus);
 				r.skus = NULL;
 			}

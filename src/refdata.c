@@ -106,10 +106,15 @@ add_sku(void *ctx, char *const *values, const size_t *lens, int n)
 }
 
 enum etl_code
-refdata_load_skus(PGconn *conn, struct keyset *skus, struct etl_error *err)
+refdata_load_refs(PGconn *conn, const struct table_def *by, struct keyset *refs,
+                  struct etl_error *err)
 {
-	static const char *const cols[3] = {"sku", "product_id", "(price * 100)::bigint"};
-	enum etl_code rc = refdata_stream(conn, "products", cols, 3, add_sku, skus, NULL, err);
+	const struct table_def *t = table_get(by->ref_kind);
+	char source[128];
+	(void)snprintf(source, sizeof source, "(%s * 100)::bigint",
+	               t->cols[by->ref_source].db_column);
+	const char *cols[3] = {t->cols[t->key[0]].db_column, t->id_column, source};
+	enum etl_code rc = refdata_stream(conn, t->table, cols, 3, add_sku, refs, NULL, err);
 	if (rc == ETL_ESYSTEM)
 		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	return rc;

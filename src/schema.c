@@ -879,9 +879,19 @@ done:
 static void
 read_facts(struct ctx *c, struct schema_facts *f)
 {
-	static const char *const ours[4] = {"holiday", "promotion", "seasonal", "custom"};
+	/* The labelled column (events.type): the database's spelling of each label. */
+	const struct table_def *lt = NULL;
+	const struct col_def *lc = NULL;
+	for (int k = 0; k < KIND_COUNT; k++)
+		for (int i = 0; i < table_get((enum kind)k)->ncols; i++)
+			if (table_get((enum kind)k)->cols[i].rule == RULE_LABEL) {
+				lt = table_get((enum kind)k);
+				lc = &lt->cols[i];
+			}
+	const char *const *ours = lc->labels;
+	int nours = table_nlabels(lc);
 	memset(f, 0, sizeof *f);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < nours; i++)
 		(void)snprintf(f->event_labels[i], sizeof f->event_labels[i], "%s", ours[i]);
 	PGresult *r =
 	        query1(c,
@@ -894,11 +904,11 @@ read_facts(struct ctx *c, struct schema_facts *f)
 	r = query1(
 	        c,
 	        "SELECT e.enumlabel FROM pg_attribute a JOIN pg_enum e ON e.enumtypid = a.atttypid "
-	        "WHERE a.attrelid = to_regclass($1) AND a.attname = 'type' "
+	        "WHERE a.attrelid = to_regclass($1) AND a.attname = $2 "
 	        "ORDER BY e.enumsortorder",
-	        "events", NULL);
+	        lt->table, lc->db_column);
 	for (int j = 0; r != NULL && j < PQntuples(r); j++)
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < nours; i++)
 			if (strcasecmp(PQgetvalue(r, j, 0), ours[i]) == 0)
 				(void)snprintf(f->event_labels[i], sizeof f->event_labels[i], "%s",
 				               PQgetvalue(r, j, 0));

@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-const char *const valid_event_types[4] = {"holiday", "promotion", "seasonal", "custom"};
-
 #define MONEY_MAX_CENTS INT64_C(9999999999) /* NUMERIC(10,2): 99999999.99 */
 #define USEC            INT64_C(1000000)
 #define DAY_USEC        (INT64_C(86400) * USEC)
@@ -255,7 +253,7 @@ check_sku(const struct validator *v, const struct col_def *c, const char *s, siz
 {
 	if (!check_text(c, s, n, out, why, wsize))
 		return false;
-	if (c->rule == RULE_SKU_REF)
+	if (c->flags & COL_REF)
 		return true; /* only whether it names a product counts */
 	bool ok;
 	if (v->has_re) {
@@ -497,17 +495,21 @@ check_bool(const char *s, size_t n, struct value *out, char *why, size_t wsize)
 }
 
 static bool
-check_event_type(const char *s, size_t n, struct value *out, char *why, size_t wsize)
+check_label(const struct col_def *c, const char *s, size_t n, struct value *out, char *why,
+            size_t wsize)
 {
-	for (int i = 0; i < 4; i++) {
-		if (strlen(valid_event_types[i]) == n &&
-		    strncasecmp(valid_event_types[i], s, n) == 0) {
-			out->type = V_ENUM;
-			out->i = i;
-			return true;
-		}
+	int i = table_label_index(c, s, n);
+	if (i >= 0) {
+		out->type = V_ENUM;
+		out->i = i;
+		return true;
 	}
-	return reason(why, wsize, s, n, "is not one of holiday, promotion, seasonal, custom");
+	char list[256];
+	size_t used = 0;
+	for (int k = 0; c->labels[k] != NULL; k++)
+		used += (size_t)snprintf(list + used, used < sizeof list ? sizeof list - used : 0,
+		                         "%s%s", k ? ", " : "", c->labels[k]);
+	return reason(why, wsize, s, n, "is not one of %s", list);
 }
 
 /* An e-mail address as HTML's input type=email accepts it: a dot-atom
@@ -665,7 +667,6 @@ valid_value(const struct validator *v, const struct col_def *c, const char *s, s
 	}
 	switch (c->rule) {
 	case RULE_SKU:
-	case RULE_SKU_REF:
 		return check_sku(v, c, s, n, out, why, wsize);
 	case RULE_TEXT:
 	case RULE_PASSWORD:
@@ -680,8 +681,8 @@ valid_value(const struct validator *v, const struct col_def *c, const char *s, s
 		return check_timestamp(v, s, n, out, why, wsize);
 	case RULE_BOOL:
 		return check_bool(s, n, out, why, wsize);
-	case RULE_EVENT_TYPE:
-		return check_event_type(s, n, out, why, wsize);
+	case RULE_LABEL:
+		return check_label(c, s, n, out, why, wsize);
 	case RULE_EMAIL:
 		return check_email(c, s, n, out, why, wsize);
 	case RULE_PWHASH:
@@ -749,14 +750,14 @@ valid_row(const struct validator *v, const struct colmap *m, const struct csvrow
 			one_of_cols++;
 			one_of += val->type != V_NULL;
 		}
-		if (cd->rule == RULE_SKU_REF && skus != NULL) {
+		if ((cd->flags & COL_REF) && skus != NULL) {
 			product = keyset_find(skus, val->s, val->n, false, NULL);
 			if (product == NULL) {
 				(void)reason(r, sizeof r, val->s, val->n, "is not a known product");
 				add_problem(why, wsize, &used, cd->name, r);
 			}
 		}
-		if (cd->rule == RULE_SKU_REF) {
+		if (cd->flags & COL_REF) {
 			val->type = V_INT; /* the product id; the SKU stays in s, n */
 			val->i = product ? product[0] : 0;
 		}
@@ -769,7 +770,7 @@ valid_row(const struct validator *v, const struct colmap *m, const struct csvrow
 		return false;
 	/* An empty (or missing) price_per_unit takes the product's price. */
 	for (int c = 0; c < t->ncols; c++)
-		if (t->cols[c].empty_rule == EMPTY_PRICE &&
+		if (t->cols[c].empty_rule == EMPTY_REF &&
 		    (out->v[c].type == V_NULL || out->v[c].type == V_ABSENT) && product != NULL) {
 			out->v[c].type = V_MONEY;
 			out->v[c].i = product[1];
@@ -830,7 +831,7 @@ valid_row_keys(const struct validator *v, const struct colmap *m, const struct c
 		const struct col_def *cd = &t->cols[c];
 		int f = m->col_field[c];
 		memset(&out->v[c], 0, sizeof out->v[c]);
-		if (f < 0 || !((cd->flags & COL_KEY) || cd->rule == RULE_SKU_REF))
+		if (f < 0 || !(cd->flags & (COL_KEY | COL_REF)))
 			continue;
 		if (!valid_value(v, cd, rec->fields[f], rec->lens[f], &out->v[c], r, sizeof r))
 			add_problem(why, wsize, &used, cd->name, r);
