@@ -1,0 +1,164 @@
+/*
+ * copy_impl.h — the inside of a copy sink, shared by copy.c (batches),
+ * copy_sql.c (statements), copy_isolate.c (refused rows) and copy_fast.c
+ * (the empty-table path).  Nothing outside those files includes it.
+ */
+#ifndef SIPREMS_COPY_IMPL_H
+#define SIPREMS_COPY_IMPL_H
+
+#include "copy.h"
+#include "encode.h"
+#include "sqlbuf.h"
+
+#define SEND_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
+#define RETRIES    5            /* for deadlocks and serialization failures */
+
+struct copy_sink {
+	PGconn *conn;
+	const struct table_def *t;
+	enum on_conflict mode;
+	const char *labels[TABLE_MAXLABELS];
+	bool single_txn;
+	PGcancel *cancel;
+
+	int ncols;
+	int col[COLMAP_MAXCOLS]; /* table columns sent, in order */
+	int alt[COLMAP_MAXCOLS]; /* a second source of the column (password for
+	                            password_hash), used when the first is empty */
+	bool binary;             /* COPY in binary format */
+	enum bin_type bin[COLMAP_MAXCOLS];
+	char types[COLMAP_MAXCOLS][64]; /* each column's SQL type */
+	struct buf copy_sql;            /* COPY … FROM STDIN */
+	struct buf insert_sql;          /* staged kinds: INSERT … ON CONFLICT … */
+	bool staged;
+	char stage[64];
+	struct buf stage_sql; /* creates the staging table in a transaction */
+	copy_begin_fn begun;
+	void *begun_arg;
+	int64_t load_id;
+	bool identical_skips;
+	char update_cols[512]; /* update: the columns it sets, "a,b" */
+
+	/* Ids: when the table's primary key is one integer column filled by a
+	 * sequence, each batch reserves its ids from the sequence and every row
+	 * carries one, so that the load can record them and be undone. */
+	bool id_ok;
+	struct ledger_ids *ids; /* the batch's reserved ranges */
+	int nids, capids;
+	int id_range;   /* the range the next id comes from */
+	int64_t id_cur; /* the next id there */
+
+	/* The batch. */
+	struct buf data; /* encoded rows */
+	size_t sent;     /* bytes of data already streamed */
+	struct buf orig; /* records as read: n, then (len, bytes) per field */
+	struct buf keys; /* each row's key as shown in messages, NUL-ended */
+	size_t *key_off;
+	size_t *off; /* row i is data[off[i], off[i+1]) */
+	size_t *orig_off;
+	long *line;
+	int64_t *number;
+	int n, cap;
+	bool in_copy;
+	bool in_batch;
+
+	/* The fast path: one COPY, nothing kept, rebuild at the end. */
+	bool fast;
+	int jobs;
+	int64_t fast_rows;
+	/* The fast path numbers the rows itself, from the id column's sequence
+	 * (a nextval per row costs more than the COPY of the row). */
+	bool own_ids;
+	bool id_int8;
+	bool id_overflow; /* the sequence ran out: leave it to the batches */
+	char id_col[140];
+	char id_seq[160];   /* the sequence, as a regclass literal */
+	char fast_why[400]; /* why the fast path gave way */
+	int64_t id_next, id_max, id_first;
+	char **rebuild; /* statements that recreate what was dropped */
+	int nrebuild;
+
+	struct copy_reject *rejects;
+	int nrej, rejcap;
+	bool oom; /* a reject could not be recorded */
+	struct {
+		const char *name;
+		char *quoted; /* PQescapeIdentifier's */
+	} idents[24];         /* the names the statements use, quoted once */
+	int nidents;
+	char **fields; /* scratch for copy_row_record() */
+	size_t *lens;
+	int fcap;
+};
+/* Reads the target's column types: the staging table copies them, and
+ * binary COPY is used when every column sent has a binary form here that
+ * fits its values (else text, which the server converts itself). */
+enum etl_code sink_column_types(struct copy_sink *s, bool utc, bool text_only,
+                                struct etl_error *err);
+
+/* Whether the rows can carry ids from the table's sequence: its primary
+ * key is the kind's id column, one integer column the file does not give,
+ * filled by a sequence that counts by one (not GENERATED ALWAYS). */
+enum etl_code sink_id_column(struct copy_sink *s, struct etl_error *err);
+
+/* The statement that creates the staging table, with the target's own
+ * column types, inside a transaction that drops it at its end: nothing of
+ * it outlives the transaction, whichever server connection a pooler gives.
+ * In one transaction for the whole file it is made once, then emptied. */
+void sink_stage_sql(struct copy_sink *s, int stage_id);
+
+/* The ON CONFLICT statement.  With error/skip it returns the batch rows
+ * whose key existed; with update, every row with i(nserted), u(pdated) or
+ * s (unchanged). */
+void sink_build_insert(struct copy_sink *s);
+
+/* "prefix id, " when the rows carry their ids. */
+void sink_id_first(const struct copy_sink *s, struct buf *b, const char *prefix);
+
+/* Appends the sent columns as "a, b, c", each prefixed with prefix. */
+void sink_col_list(struct copy_sink *s, struct buf *b, const char *prefix, bool skip_key);
+
+/* A row's leading fields in the COPY stream: the binary tuple header, the
+ * staging order (ord >= 0) and the id (id != NULL), binary or text.  Both
+ * paths start their rows here. */
+void sink_row_start(struct copy_sink *s, struct buf *b, int ord, const int64_t *id);
+
+/* Reads what the ON CONFLICT statement returned for nrows staged rows. */
+void sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outcome *out);
+
+/* Row-level errors reject rows; anything else stops the batch.  A sequence
+ * that ran out (2200H) is the database's problem, not the row's: rejecting
+ * every later row would only move the file into its reject file. */
+bool sink_row_level(const char *sqlstate);
+
+bool sink_retryable(const char *sqlstate);
+
+/* Settles rows [0, n) in savepoints: a refused range is split (at the row
+ * the server named, or in halves) until every refused row stands alone. */
+enum etl_code sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err);
+
+/* Ends a running COPY; returns its result (the caller clears it). */
+PGresult *sink_end_copy(struct copy_sink *s, const char *abort_why);
+
+/* Runs a statement expected to return no rows; a cancelled query counts as
+ * what it is, a database error. */
+enum etl_code sink_exec(struct copy_sink *s, const char *sql, struct etl_error *err);
+
+/* A binary COPY stream opens with its header. */
+enum etl_code sink_send_header(struct copy_sink *s, struct etl_error *err);
+
+enum etl_code sink_send(struct copy_sink *s, size_t upto, struct etl_error *err);
+
+/* The reason a refused row gets: the server's message and detail. */
+void sink_server_reason(const PGresult *r, char *buf, size_t size);
+
+bool sink_has_non_key(const struct copy_sink *s);
+
+/* Starts COPY; returns ETL_OK with the connection in COPY IN state. */
+enum etl_code sink_start_copy(struct copy_sink *s, struct etl_error *err);
+
+/* name as a quoted identifier, for the statements (quoted once per sink;
+ * "" and s->oom when out of memory). */
+const char *sink_q(struct copy_sink *s, const char *name);
+
+#endif
