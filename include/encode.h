@@ -28,7 +28,7 @@ void buf_put(struct buf *b, const void *s, size_t n);
 void buf_free(struct buf *b);
 
 /* Appends one value in COPY text form.  labels are the database's event
- * type labels (V_ENUM), in valid_event_types order. */
+ * type labels (V_ENUM), in the order of the column's labels. */
 void encode_value(struct buf *b, const struct value *v, const char *const *labels);
 
 /* Appends text with COPY escapes. */

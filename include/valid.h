@@ -66,7 +66,7 @@ void valid_close(struct validator *v);
 
 /*
  * Validates the n bytes at s as a value of column c.  An empty field follows
- * c->empty_rule: EMPTY_NULL, EMPTY_PRICE and EMPTY_ONE_OF give V_NULL,
+ * c->empty_rule: EMPTY_NULL, EMPTY_REF and EMPTY_ONE_OF give V_NULL,
  * EMPTY_DEFAULT validates c->empty, EMPTY_REJECT fails.  Returns true with
  * *out set, or false with the reason (without the column name) in why.
  */

@@ -2,7 +2,7 @@
  * ledger.c — etl_loads and what each load did (etl_load_ids,
  * etl_load_before, etl_load_rejects).
  */
-#include "ledger.h"
+#include "ledger_impl.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -20,66 +20,49 @@
 #define ETL_VERSION "dev"
 #endif
 
-#define LEASE     "interval '2 minutes'" /* alive without a word from the loader */
-#define WAIT_USEC 250000                 /* between looks at a running load */
-
-/* The columns read_ledger() reads, in its order. */
-#define LEDGER_COLS                                                                                \
-	"load_id, status, records_done, rows_read, rows_loaded, rows_updated, rows_skipped, "      \
-	"rows_rejected, reject_bytes, coalesce(reject_file, ''), attempts, fingerprint, "          \
-	"coalesce(file_sha256, ''), coalesce(options, ''), coalesce(retry_of, 0), undoable, "      \
-	"coalesce(holder, ''), coalesce(lease_until > now(), false), kind, "                       \
-	"coalesce(update_columns, '')"
-
-static int64_t
-num(PGresult *r, int row, int col)
+int64_t
+ledger_num(PGresult *r, int row, int col)
 {
 	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-static void
-str(char *dst, size_t size, PGresult *r, int row, int col)
+void
+ledger_str(char *dst, size_t size, PGresult *r, int row, int col)
 {
 	(void)snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
-/* What read_ledger() reads beyond struct ledger. */
-struct seen {
-	char holder[160];
-	bool lease_valid;
-	char update_columns[512];
-};
-
-static void
-read_ledger(PGresult *r, int i, struct ledger *e, struct seen *s)
+/* What ledger_read_ledger() reads beyond struct ledger. */
+void
+ledger_read_ledger(PGresult *r, int i, struct ledger *e, struct seen *s)
 {
 	memset(e, 0, sizeof *e);
-	e->load_id = num(r, i, 0);
-	str(e->status, sizeof e->status, r, i, 1);
-	e->records_done = num(r, i, 2);
-	e->rows_read = num(r, i, 3);
-	e->rows_loaded = num(r, i, 4);
-	e->rows_updated = num(r, i, 5);
-	e->rows_skipped = num(r, i, 6);
-	e->rows_rejected = num(r, i, 7);
-	e->reject_bytes = num(r, i, 8);
-	str(e->reject_file, sizeof e->reject_file, r, i, 9);
-	e->attempts = (int)num(r, i, 10);
-	str(e->fingerprint, sizeof e->fingerprint, r, i, 11);
-	str(e->sha256, sizeof e->sha256, r, i, 12);
-	str(e->options, sizeof e->options, r, i, 13);
-	e->retry_of = num(r, i, 14);
+	e->load_id = ledger_num(r, i, 0);
+	ledger_str(e->status, sizeof e->status, r, i, 1);
+	e->records_done = ledger_num(r, i, 2);
+	e->rows_read = ledger_num(r, i, 3);
+	e->rows_loaded = ledger_num(r, i, 4);
+	e->rows_updated = ledger_num(r, i, 5);
+	e->rows_skipped = ledger_num(r, i, 6);
+	e->rows_rejected = ledger_num(r, i, 7);
+	e->reject_bytes = ledger_num(r, i, 8);
+	ledger_str(e->reject_file, sizeof e->reject_file, r, i, 9);
+	e->attempts = (int)ledger_num(r, i, 10);
+	ledger_str(e->fingerprint, sizeof e->fingerprint, r, i, 11);
+	ledger_str(e->sha256, sizeof e->sha256, r, i, 12);
+	ledger_str(e->options, sizeof e->options, r, i, 13);
+	e->retry_of = ledger_num(r, i, 14);
 	e->undoable = PQgetvalue(r, i, 15)[0] == 't';
-	str(e->kind, sizeof e->kind, r, i, 18);
+	ledger_str(e->kind, sizeof e->kind, r, i, 18);
 	if (s != NULL) {
-		str(s->holder, sizeof s->holder, r, i, 16);
+		ledger_str(s->holder, sizeof s->holder, r, i, 16);
 		s->lease_valid = PQgetvalue(r, i, 17)[0] == 't';
-		str(s->update_columns, sizeof s->update_columns, r, i, 19);
+		ledger_str(s->update_columns, sizeof s->update_columns, r, i, 19);
 	}
 }
 
-static void
-id_text(char *buf, size_t size, int64_t id)
+void
+ledger_id_text(char *buf, size_t size, int64_t id)
 {
 	(void)snprintf(buf, size, "%lld", (long long)id);
 }
@@ -136,8 +119,8 @@ holder_state(const char *holder)
 }
 
 /* "pid 123 on host h" from a holder, for messages. */
-static void
-holder_name(const char *holder, char *buf, size_t size)
+void
+ledger_holder_name(const char *holder, char *buf, size_t size)
 {
 	char host[128];
 	long pid;
@@ -176,12 +159,12 @@ still_locked(PGconn *conn, const char *id, struct etl_error *err)
  * while it is in a transaction; else its process tells (same host), else
  * its lease.  A dead one is marked interrupted (why says so).
  */
-static enum etl_code
-check_running(PGconn *conn, const struct ledger *e, const struct seen *s, bool *alive, char *why,
-              size_t whysize, struct etl_error *err)
+enum etl_code
+ledger_check_running(PGconn *conn, const struct ledger *e, const struct seen *s, bool *alive,
+                     char *why, size_t whysize, struct etl_error *err)
 {
 	char id[24];
-	id_text(id, sizeof id, e->load_id);
+	ledger_id_text(id, sizeof id, e->load_id);
 	const char *params[2] = {id, NULL};
 	PGresult *r =
 	        db_query(conn, "SELECT 1 FROM etl_loads WHERE load_id = $1 FOR UPDATE SKIP LOCKED",
@@ -197,7 +180,7 @@ check_running(PGconn *conn, const struct ledger *e, const struct seen *s, bool *
 	if (*alive)
 		return ETL_OK;
 	char who[200];
-	holder_name(s->holder, who, sizeof who);
+	ledger_holder_name(s->holder, who, sizeof who);
 	(void)snprintf(why, whysize,
 	               "interrupted: %s %s (killed, or its connection or server was lost); "
 	               "%lld rows were committed, the next run resumes after them",
@@ -217,8 +200,9 @@ check_running(PGconn *conn, const struct ledger *e, const struct seen *s, bool *
 
 /* Transaction-scoped locks on "fingerprint:kind" and "sha256:kind", in one
  * order, so that two loaders of one file decide one after the other. */
-static enum etl_code
-lock_file(PGconn *conn, const char *a, const char *b, const char *kind, struct etl_error *err)
+enum etl_code
+ledger_lock_file(PGconn *conn, const char *a, const char *b, const char *kind,
+                 struct etl_error *err)
 {
 	char ka[128], kb[128];
 	(void)snprintf(ka, sizeof ka, "%s:%s", a, kind);
@@ -236,8 +220,8 @@ lock_file(PGconn *conn, const char *a, const char *b, const char *kind, struct e
 	return ETL_OK;
 }
 
-static void
-rollback(PGconn *conn)
+void
+ledger_rollback(PGconn *conn)
 {
 	if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
 		PGresult *r = db_run(conn, "ROLLBACK");
@@ -245,166 +229,10 @@ rollback(PGconn *conn)
 	}
 }
 
-/* ---- undo ------------------------------------------------------------------ */
-
-/* Whether s is a list of plain column names "a,b,c". */
-static bool
-plain_names(const char *s)
-{
-	for (const char *p = s; *p != '\0'; p++)
-		if (!(*p == ',' || *p == '_' || (*p >= 'a' && *p <= 'z') ||
-		      (*p >= '0' && *p <= '9')))
-			return false;
-	return true;
-}
-
-static int64_t
-affected(PGresult *r)
-{
-	return strtoll(PQcmdTuples(r), NULL, 10);
-}
-
-/* Undoes load e inside the caller's transaction. */
-static enum etl_code
-undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s, struct ledger_undo *u,
-            struct etl_error *err)
-{
-	enum kind k = table_kind_from_name(e->kind);
-	char id[24], sql[1400];
-	id_text(id, sizeof id, e->load_id);
-	const char *params[2] = {id, NULL};
-	PGresult *r = NULL;
-	memset(u, 0, sizeof *u);
-	if (k == KIND_NONE)
-		return error_set(err, ETL_EUSAGE, NULL, 0, "load %s is not a load of a file", id);
-	const struct table_def *t = table_get(k);
-	if (!e->undoable && e->rows_loaded + e->rows_updated > 0)
-		return error_set(err, ETL_EDB, NULL, 0,
-		                 "load %s cannot be undone: the ids of the rows it inserted were "
-		                 "not recorded (it ran before siprems-etl 0.2, or %s's ids do not "
-		                 "come from a sequence)",
-		                 id, t->table);
-	if (!plain_names(s->update_columns))
-		return error_set(err, ETL_EDB, NULL, 0, "load %s: unexpected update_columns", id);
-
-	/* Rows of other tables that reference rows the load inserted. */
-	r = db_query(
-	        conn,
-	        "SELECT c.conrelid::regclass::text, quote_ident(a.attname) FROM pg_constraint c "
-	        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-	        "WHERE c.confrelid = to_regclass($1) AND c.contype = 'f' "
-	        "AND cardinality(c.conkey) = 1",
-	        1, (const char *[]){t->table}, err);
-	if (r == NULL)
-		return ETL_EDB;
-	for (int i = 0; i < PQntuples(r); i++) {
-		(void)snprintf(
-		        sql, sizeof sql,
-		        "SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM etl_load_ids i "
-		        "WHERE i.load_id = $1 AND x.%s BETWEEN i.first_id AND i.last_id)",
-		        PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-		PGresult *c = db_query(conn, sql, 1, params, err);
-		if (c == NULL) {
-			PQclear(r);
-			return ETL_EDB;
-		}
-		int64_t refs = num(c, 0, 0);
-		PQclear(c);
-		if (refs > 0) {
-			(void)error_set(err, ETL_EDB, NULL, 0,
-			                "load %s cannot be undone: %lld rows of %s reference %s it "
-			                "inserted; undo the loads that added them first",
-			                id, (long long)refs, PQgetvalue(r, i, 0), t->table);
-			PQclear(r);
-			return ETL_EDB;
-		}
-	}
-	PQclear(r);
-
-	/* A later load that changed rows this one inserted or changed. */
-	r = db_query(
-	        conn,
-	        "SELECT b.load_id, count(*) FROM etl_load_before b JOIN etl_loads l "
-	        "ON l.load_id = b.load_id WHERE b.load_id > $1 AND l.status <> 'undone' "
-	        "AND l.kind = $2 AND (EXISTS (SELECT 1 FROM etl_load_ids i WHERE i.load_id = $1 "
-	        "AND b.row_id BETWEEN i.first_id AND i.last_id) OR b.row_id IN (SELECT row_id "
-	        "FROM etl_load_before WHERE load_id = $1)) GROUP BY 1 ORDER BY 1 DESC LIMIT 1",
-	        2, (const char *[]){id, e->kind}, err);
-	if (r == NULL)
-		return ETL_EDB;
-	if (PQntuples(r) > 0) {
-		(void)error_set(
-		        err, ETL_EDB, NULL, 0,
-		        "load %s cannot be undone: load %s changed %s of its rows later; undo "
-		        "load %s first",
-		        id, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0));
-		PQclear(r);
-		return ETL_EDB;
-	}
-	PQclear(r);
-
-	(void)snprintf(sql, sizeof sql,
-	               "DELETE FROM %s t USING etl_load_ids i WHERE i.load_id = $1 "
-	               "AND t.%s BETWEEN i.first_id AND i.last_id",
-	               t->table, t->id_column);
-	r = db_query(conn, sql, 1, params, err);
-	if (r == NULL)
-		return ETL_EDB;
-	u->deleted = affected(r);
-	PQclear(r);
-
-	if (s->update_columns[0] != '\0') {
-		char cols[600] = "", rcols[700] = "";
-		char list[512];
-		(void)snprintf(list, sizeof list, "%s", s->update_columns);
-		for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
-		     c = strtok_r(NULL, ",", &save)) {
-			size_t n = strlen(cols), m = strlen(rcols);
-			(void)snprintf(cols + n, sizeof cols - n, "%s%s", n ? ", " : "", c);
-			(void)snprintf(rcols + m, sizeof rcols - m, "%sr.%s", m ? ", " : "", c);
-		}
-		(void)snprintf(
-		        sql, sizeof sql,
-		        "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
-		        "b.data::json) r) FROM etl_load_before b WHERE b.load_id = $1 "
-		        "AND t.%s = b.row_id",
-		        t->table, cols, rcols, t->table, t->id_column);
-		r = db_query(conn, sql, 1, params, err);
-		if (r == NULL)
-			return ETL_EDB;
-		u->restored = affected(r);
-		PQclear(r);
-	}
-	char msg[200];
-	(void)snprintf(msg, sizeof msg,
-	               "undone: %lld rows deleted, %lld rows given their values back",
-	               (long long)u->deleted, (long long)u->restored);
-	params[1] = msg;
-	static const char *const forget[] = {
-	        "DELETE FROM etl_load_ids WHERE load_id = $1",
-	        "DELETE FROM etl_load_before WHERE load_id = $1",
-	        "DELETE FROM etl_load_rejects WHERE load_id = $1",
-	};
-	for (size_t i = 0; i < sizeof forget / sizeof forget[0]; i++) {
-		r = db_query(conn, forget[i], 1, params, err);
-		if (r == NULL)
-			return ETL_EDB;
-		PQclear(r);
-	}
-	r = db_query(conn,
-	             "UPDATE etl_loads SET status = 'undone', message = $2, updated_at = now(), "
-	             "lease_until = NULL WHERE load_id = $1",
-	             2, params, err);
-	if (r == NULL)
-		return ETL_EDB;
-	PQclear(r);
-	return ETL_OK;
-}
-
 /* ---- claiming a file ---------------------------------------------------------- */
 
-static bool
-history_exists(PGconn *conn, struct etl_error *err, bool *exists)
+bool
+ledger_history_exists(PGconn *conn, struct etl_error *err, bool *exists)
 {
 	PGresult *r = db_query(conn,
 	                       "SELECT to_regclass('etl_loads') IS NOT NULL "
@@ -418,13 +246,13 @@ history_exists(PGconn *conn, struct etl_error *err, bool *exists)
 }
 
 /* Runs a query of the history: *r is NULL (ETL_OK) where there is none. */
-static enum etl_code
-history_query(PGconn *conn, const char *sql, int nparams, const char *const *params, PGresult **r,
-              struct etl_error *err)
+enum etl_code
+ledger_history_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                     PGresult **r, struct etl_error *err)
 {
 	bool exists;
 	*r = NULL;
-	if (!history_exists(conn, err, &exists))
+	if (!ledger_history_exists(conn, err, &exists))
 		return ETL_EDB;
 	if (exists && (*r = db_query(conn, sql, nparams, params, err)) == NULL)
 		return ETL_EDB;
@@ -438,16 +266,17 @@ ledger_known_content(PGconn *conn, const char *kind, const char *sha256, const c
 	const char *params[3] = {kind, sha256, options};
 	PGresult *r;
 	*found = false;
-	if (history_query(conn,
-	                  "SELECT fingerprint, file_records FROM etl_loads WHERE kind = $1 "
-	                  "AND file_sha256 = $2 AND options = $3 AND file_records IS NOT NULL "
-	                  "ORDER BY load_id DESC LIMIT 1",
-	                  3, params, &r, err) != ETL_OK)
+	if (ledger_history_query(
+	            conn,
+	            "SELECT fingerprint, file_records FROM etl_loads WHERE kind = $1 "
+	            "AND file_sha256 = $2 AND options = $3 AND file_records IS NOT NULL "
+	            "ORDER BY load_id DESC LIMIT 1",
+	            3, params, &r, err) != ETL_OK)
 		return ETL_EDB;
 	if (r != NULL && PQntuples(r) == 1) {
 		*found = true;
-		str(content, 65, r, 0, 0);
-		*records = num(r, 0, 1);
+		ledger_str(content, 65, r, 0, 0);
+		*records = ledger_num(r, 0, 1);
 	}
 	PQclear(r);
 	return ETL_OK;
@@ -465,7 +294,7 @@ rejected_records(PGconn *conn, const struct ledger *e, int64_t **out, size_t *n,
                  struct etl_error *err)
 {
 	char id[24];
-	id_text(id, sizeof id, e->load_id);
+	ledger_id_text(id, sizeof id, e->load_id);
 	const char *params[1] = {id};
 	*out = NULL;
 	*n = 0;
@@ -482,7 +311,7 @@ rejected_records(PGconn *conn, const struct ledger *e, int64_t **out, size_t *n,
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	}
 	for (size_t i = 0; i < count; i++)
-		v[i] = num(r, (int)i, 0);
+		v[i] = ledger_num(r, (int)i, 0);
 	PQclear(r);
 	*out = v;
 	*n = count;
@@ -498,7 +327,7 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 	PGresult *r;
 	if (c->action == LEDGER_RESUME) {
 		char id[24];
-		id_text(id, sizeof id, e->load_id);
+		ledger_id_text(id, sizeof id, e->load_id);
 		const char *params[3] = {id, holder, o->options};
 		r = db_query(conn,
 		             "UPDATE etl_loads SET status = 'running', attempts = attempts + 1, "
@@ -514,9 +343,9 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 		return ETL_OK;
 	}
 	char bytes[24], retry[24], records[24];
-	id_text(bytes, sizeof bytes, o->file_bytes);
-	id_text(retry, sizeof retry, c->action == LEDGER_RETRY ? c->earlier.load_id : 0);
-	id_text(records, sizeof records, o->file_records);
+	ledger_id_text(bytes, sizeof bytes, o->file_bytes);
+	ledger_id_text(retry, sizeof retry, c->action == LEDGER_RETRY ? c->earlier.load_id : 0);
+	ledger_id_text(records, sizeof records, o->file_records);
 	const char *params[11] = {o->content,
 	                          o->t->name,
 	                          o->on_conflict,
@@ -538,7 +367,7 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 	if (r == NULL)
 		return ETL_EDB;
 	memset(e, 0, sizeof *e);
-	e->load_id = num(r, 0, 0);
+	e->load_id = ledger_num(r, 0, 0);
 	PQclear(r);
 	(void)snprintf(e->fingerprint, sizeof e->fingerprint, "%s", o->content);
 	(void)snprintf(e->sha256, sizeof e->sha256, "%s", o->sha256);
@@ -575,13 +404,13 @@ decide(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, 
 		goto out;
 	}
 	for (int i = 0; i < n; i++)
-		read_ledger(r, i, &loads[i], &seen[i]);
+		ledger_read_ledger(r, i, &loads[i], &seen[i]);
 	for (int i = 0; i < n && rc == ETL_OK; i++) {
 		if (strcmp(loads[i].status, "running") != 0)
 			continue;
 		bool alive;
-		rc = check_running(conn, &loads[i], &seen[i], &alive, c->interrupted,
-		                   sizeof c->interrupted, err);
+		rc = ledger_check_running(conn, &loads[i], &seen[i], &alive, c->interrupted,
+		                          sizeof c->interrupted, err);
 		if (rc == ETL_OK && alive) {
 			*busy = true;
 			goto out;
@@ -598,7 +427,7 @@ decide(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, 
 	} else if (o->force) {
 		for (int i = 0; i < n && rc == ETL_OK; i++) {
 			struct ledger_undo u;
-			rc = undo_in_txn(conn, &loads[i], &seen[i], &u, err);
+			rc = ledger_undo_in_txn(conn, &loads[i], &seen[i], &u, err);
 			c->undone += rc == ETL_OK;
 			c->undone_rows += u.deleted;
 		}
@@ -658,11 +487,11 @@ ledger_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 		bool busy = false;
 		enum etl_code rc = db_exec(conn, "BEGIN", err);
 		if (rc == ETL_OK)
-			rc = lock_file(conn, o->content, o->sha256, o->t->name, err);
+			rc = ledger_lock_file(conn, o->content, o->sha256, o->t->name, err);
 		if (rc == ETL_OK)
 			rc = decide(conn, o, c, holder, &busy, err);
 		if (rc != ETL_OK) {
-			rollback(conn);
+			ledger_rollback(conn);
 			free(c->records);
 			c->records = NULL;
 			return rc;
@@ -685,7 +514,7 @@ enum etl_code
 ledger_hold(PGconn *conn, const struct ledger *e, int64_t expected_done, struct etl_error *err)
 {
 	char id[24];
-	id_text(id, sizeof id, e->load_id);
+	ledger_id_text(id, sizeof id, e->load_id);
 	const char *params[1] = {id};
 	PGresult *r = db_query(conn,
 	                       "SELECT records_done, status FROM etl_loads WHERE load_id = $1 "
@@ -693,7 +522,7 @@ ledger_hold(PGconn *conn, const struct ledger *e, int64_t expected_done, struct 
 	                       1, params, err);
 	if (r == NULL)
 		return ETL_EDB;
-	bool ours = PQntuples(r) == 1 && num(r, 0, 0) == expected_done &&
+	bool ours = PQntuples(r) == 1 && ledger_num(r, 0, 0) == expected_done &&
 	            strcmp(PQgetvalue(r, 0, 1), "running") == 0;
 	PQclear(r);
 	if (!ours)
@@ -732,7 +561,7 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 	        e->load_id,      e->records_done,  e->rows_read,    e->rows_loaded, e->rows_updated,
 	        e->rows_skipped, e->rows_rejected, e->reject_bytes, expected_done,  0};
 	for (int i = 0; i < 9; i++)
-		id_text(v[i], sizeof v[i], nums[i]);
+		ledger_id_text(v[i], sizeof v[i], nums[i]);
 	const char *params[12] = {v[0],
 	                          v[1],
 	                          v[2],
@@ -755,7 +584,7 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 	        12, params, err);
 	if (r == NULL)
 		return ETL_EDB;
-	bool ours = affected(r) == 1;
+	bool ours = ledger_affected(r) == 1;
 	PQclear(r);
 	if (!ours)
 		return error_set(err, ETL_EDB, NULL, 0,
@@ -802,7 +631,7 @@ ledger_finish(PGconn *conn, const struct ledger *e, const char *status, const ch
               struct etl_error *err)
 {
 	char id[24], holder[200];
-	id_text(id, sizeof id, e->load_id);
+	ledger_id_text(id, sizeof id, e->load_id);
 	holder_self(holder, sizeof holder);
 	const char *params[4] = {id, status, message, holder};
 	/* One statement, committed synchronously (the server's default): it
@@ -818,240 +647,5 @@ ledger_finish(PGconn *conn, const struct ledger *e, const char *status, const ch
 	if (r == NULL)
 		return ETL_EDB;
 	PQclear(r);
-	return ETL_OK;
-}
-
-/* ---- history, undo, reset ------------------------------------------------------ */
-
-int
-ledger_reap(PGconn *conn)
-{
-	bool exists;
-	if (!history_exists(conn, NULL, &exists) || !exists)
-		return 0;
-	PGresult *r =
-	        db_query(conn, "SELECT " LEDGER_COLS " FROM etl_loads WHERE status = 'running'", 0,
-	                 NULL, NULL);
-	int reaped = 0;
-	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
-		struct ledger e;
-		struct seen s;
-		read_ledger(r, i, &e, &s);
-		char why[600];
-		bool alive = true;
-		if (db_exec(conn, "BEGIN", NULL) != ETL_OK ||
-		    lock_file(conn, e.fingerprint, e.sha256, e.kind, NULL) != ETL_OK ||
-		    check_running(conn, &e, &s, &alive, why, sizeof why, NULL) != ETL_OK ||
-		    db_exec(conn, "COMMIT", NULL) != ETL_OK) {
-			rollback(conn);
-			break; /* a role that may not write: leave them */
-		}
-		reaped += !alive;
-	}
-	PQclear(r);
-	return reaped;
-}
-
-enum etl_code
-ledger_get(PGconn *conn, int64_t load_id, struct ledger_row *row, bool *found,
-           struct etl_error *err)
-{
-	char id[24];
-	id_text(id, sizeof id, load_id);
-	const char *params[1] = {id};
-	PGresult *r;
-	*found = false;
-	if (history_query(conn,
-	                  "SELECT file_name, kind, status, rows_loaded, rows_updated, "
-	                  "coalesce(retry_of, 0), undoable FROM etl_loads WHERE load_id = $1",
-	                  1, params, &r, err) != ETL_OK)
-		return ETL_EDB;
-	if (r != NULL && PQntuples(r) == 1) {
-		*found = true;
-		memset(row, 0, sizeof *row);
-		row->load_id = load_id;
-		str(row->file, sizeof row->file, r, 0, 0);
-		str(row->kind, sizeof row->kind, r, 0, 1);
-		str(row->status, sizeof row->status, r, 0, 2);
-		row->rows_loaded = num(r, 0, 3);
-		row->rows_updated = num(r, 0, 4);
-		row->retry_of = num(r, 0, 5);
-		row->undoable = PQgetvalue(r, 0, 6)[0] == 't';
-	}
-	PQclear(r);
-	return ETL_OK;
-}
-
-enum etl_code
-ledger_undo(PGconn *conn, int64_t load_id, struct ledger_undo *u, struct etl_error *err)
-{
-	char id[24];
-	id_text(id, sizeof id, load_id);
-	const char *params[1] = {id};
-	bool exists;
-	memset(u, 0, sizeof *u);
-	if (!history_exists(conn, err, &exists))
-		return ETL_EDB;
-	if (!exists)
-		return error_set(err, ETL_EUSAGE, NULL, 0, "no load %s in the history", id);
-	PGresult *r = db_query(conn, "SELECT " LEDGER_COLS " FROM etl_loads WHERE load_id = $1", 1,
-	                       params, err);
-	if (r == NULL)
-		return ETL_EDB;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return error_set(err, ETL_EUSAGE, NULL, 0, "no load %s in the history", id);
-	}
-	struct ledger e;
-	struct seen s;
-	read_ledger(r, 0, &e, &s);
-	PQclear(r);
-	if (strcmp(e.status, "undone") == 0)
-		return error_set(err, ETL_EUSAGE, NULL, 0, "load %s was undone already", id);
-	if (table_kind_from_name(e.kind) == KIND_NONE)
-		return error_set(err, ETL_EUSAGE, NULL, 0, "load %s (%s) is not a load of a file",
-		                 id, e.status);
-
-	enum etl_code rc = db_exec(conn, "BEGIN", err);
-	if (rc == ETL_OK)
-		rc = lock_file(conn, e.fingerprint, e.sha256, e.kind, err);
-	/* Read again under the locks: it may have moved on meanwhile. */
-	if (rc == ETL_OK) {
-		r = db_query(conn, "SELECT " LEDGER_COLS " FROM etl_loads WHERE load_id = $1", 1,
-		             params, err);
-		if (r == NULL)
-			rc = ETL_EDB;
-		else
-			read_ledger(r, 0, &e, &s);
-		PQclear(r);
-	}
-	if (rc == ETL_OK && strcmp(e.status, "running") == 0) {
-		bool alive;
-		char why[600];
-		rc = check_running(conn, &e, &s, &alive, why, sizeof why, err);
-		if (rc == ETL_OK && alive) {
-			char who[200];
-			holder_name(s.holder, who, sizeof who);
-			rc = error_set(err, ETL_EDB, NULL, 0,
-			               "load %s is running (%s); stop it first", id, who);
-		}
-	}
-	if (rc == ETL_OK)
-		rc = undo_in_txn(conn, &e, &s, u, err);
-	if (rc == ETL_OK)
-		rc = db_exec(conn, "COMMIT", err);
-	if (rc != ETL_OK)
-		rollback(conn);
-	return rc;
-}
-
-enum etl_code
-ledger_reset(PGconn *conn, int64_t *forgotten, struct etl_error *err)
-{
-	char tables[256], kinds[128], steps[4][512];
-	table_reset_order(tables, sizeof tables);
-	table_kind_list(kinds, sizeof kinds);
-	(void)snprintf(steps[0], sizeof steps[0], "TRUNCATE %s RESTART IDENTITY", tables);
-	static const char *const rows[3] = {"etl_load_ids", "etl_load_before", "etl_load_rejects"};
-	for (int i = 0; i < 3; i++)
-		(void)snprintf(steps[i + 1], sizeof steps[i + 1],
-		               "DELETE FROM %s WHERE load_id IN (SELECT load_id FROM etl_loads "
-		               "WHERE kind IN (%s))",
-		               rows[i], kinds);
-	*forgotten = 0;
-	enum etl_code rc = db_exec(conn, "BEGIN", err);
-	for (size_t i = 0; rc == ETL_OK && i < sizeof steps / sizeof steps[0]; i++)
-		rc = db_exec(conn, steps[i], err);
-	PGresult *r = NULL;
-	if (rc == ETL_OK) {
-		char sql[256];
-		(void)snprintf(sql, sizeof sql, "DELETE FROM etl_loads WHERE kind IN (%s)", kinds);
-		r = db_query(conn, sql, 0, NULL, err);
-		rc = r != NULL ? ETL_OK : ETL_EDB;
-		if (r != NULL)
-			*forgotten = affected(r);
-		PQclear(r);
-	}
-	if (rc == ETL_OK) {
-		char msg[200], n[24];
-		id_text(n, sizeof n, *forgotten);
-		(void)snprintf(msg, sizeof msg,
-		               "seed --reset emptied users, products, transactions and events; "
-		               "%s loads of them forgotten",
-		               n);
-		const char *params[2] = {ETL_VERSION, msg};
-		r = db_query(
-		        conn,
-		        "INSERT INTO etl_loads (fingerprint, kind, file_name, status, etl_version, "
-		        "message, finished_at) VALUES ('', 'all', 'seed --reset', 'reset', $1, $2, "
-		        "now())",
-		        2, params, err);
-		rc = r != NULL ? ETL_OK : ETL_EDB;
-		PQclear(r);
-	}
-	if (rc == ETL_OK)
-		rc = db_exec(conn, "COMMIT", err);
-	if (rc != ETL_OK)
-		rollback(conn);
-	return rc;
-}
-
-enum etl_code
-ledger_list(PGconn *conn, int limit, struct ledger_row **rows, int *n, struct etl_error *err)
-{
-	*rows = NULL;
-	*n = 0;
-	bool exists;
-	if (!history_exists(conn, err, &exists))
-		return ETL_EDB;
-	if (!exists || limit <= 0)
-		return ETL_OK;
-	char lim[16];
-	(void)snprintf(lim, sizeof lim, "%d", limit);
-	const char *params[1] = {lim};
-	PGresult *r = db_query(
-	        conn,
-	        "SELECT load_id, file_name, kind, status, fingerprint, rows_read, rows_loaded, "
-	        "rows_updated, rows_skipped, rows_rejected, "
-	        "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	        "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	        "extract(epoch FROM coalesce(finished_at, updated_at) - started_at), attempts, "
-	        "coalesce(message, ''), coalesce(reject_file, ''), coalesce(file_sha256, ''), "
-	        "coalesce(retry_of, 0), undoable "
-	        "FROM etl_loads ORDER BY load_id DESC LIMIT $1::int",
-	        1, params, err);
-	if (r == NULL)
-		return ETL_EDB;
-	int count = PQntuples(r);
-	struct ledger_row *v = calloc((size_t)(count > 0 ? count : 1), sizeof *v);
-	if (v == NULL) {
-		PQclear(r);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-	}
-	for (int i = 0; i < count; i++) {
-		struct ledger_row *x = &v[i];
-		x->load_id = num(r, i, 0);
-		str(x->file, sizeof x->file, r, i, 1);
-		str(x->kind, sizeof x->kind, r, i, 2);
-		str(x->status, sizeof x->status, r, i, 3);
-		str(x->fingerprint, sizeof x->fingerprint, r, i, 4);
-		x->rows_read = num(r, i, 5);
-		x->rows_loaded = num(r, i, 6);
-		x->rows_updated = num(r, i, 7);
-		x->rows_skipped = num(r, i, 8);
-		x->rows_rejected = num(r, i, 9);
-		str(x->started_at, sizeof x->started_at, r, i, 10);
-		str(x->finished_at, sizeof x->finished_at, r, i, 11);
-		x->seconds = strtod(PQgetvalue(r, i, 12), NULL);
-		x->attempts = atoi(PQgetvalue(r, i, 13));
-		str(x->message, sizeof x->message, r, i, 14);
-		str(x->reject_file, sizeof x->reject_file, r, i, 15);
-		str(x->sha256, sizeof x->sha256, r, i, 16);
-		x->retry_of = num(r, i, 17);
-		x->undoable = PQgetvalue(r, i, 18)[0] == 't';
-	}
-	PQclear(r);
-	*rows = v;
-	*n = count;
 	return ETL_OK;
 }

@@ -96,8 +96,8 @@ encode_row(const struct intake *it)
 		const struct value *v = &it->row.v[c];
 		if (c > 0)
 			buf_put(&text, "\t", 1);
-		encode_value(&text, v, valid_event_types);
-		encode_bin_value(&bin, v, bin_type_of(v), valid_event_types);
+		encode_value(&text, v, t->cols[c].labels);
+		encode_bin_value(&bin, v, bin_type_of(v), t->cols[c].labels);
 	}
 	buf_put(&text, "\n", 1);
 	assert(!text.failed && !bin.failed);

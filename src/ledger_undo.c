@@ -1,0 +1,401 @@
+/*
+ * ledger_undo.c — what happens to loads afterwards: history, undo and
+ * the reset of seed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "ledger_impl.h"
+
+/* ---- history, undo, reset ------------------------------------------------------ */
+
+int
+ledger_reap(PGconn *conn)
+{
+	bool exists;
+	if (!ledger_history_exists(conn, NULL, &exists) || !exists)
+		return 0;
+	PGresult *r =
+	        db_query(conn, "SELECT " LEDGER_COLS " FROM etl_loads WHERE status = 'running'", 0,
+	                 NULL, NULL);
+	int reaped = 0;
+	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+		struct ledger e;
+		struct seen s;
+		ledger_read_ledger(r, i, &e, &s);
+		char why[600];
+		bool alive = true;
+		if (db_exec(conn, "BEGIN", NULL) != ETL_OK ||
+		    ledger_lock_file(conn, e.fingerprint, e.sha256, e.kind, NULL) != ETL_OK ||
+		    ledger_check_running(conn, &e, &s, &alive, why, sizeof why, NULL) != ETL_OK ||
+		    db_exec(conn, "COMMIT", NULL) != ETL_OK) {
+			ledger_rollback(conn);
+			break; /* a role that may not write: leave them */
+		}
+		reaped += !alive;
+	}
+	PQclear(r);
+	return reaped;
+}
+
+enum etl_code
+ledger_get(PGconn *conn, int64_t load_id, struct ledger_row *row, bool *found,
+           struct etl_error *err)
+{
+	char id[24];
+	ledger_id_text(id, sizeof id, load_id);
+	const char *params[1] = {id};
+	PGresult *r;
+	*found = false;
+	if (ledger_history_query(
+	            conn,
+	            "SELECT file_name, kind, status, rows_loaded, rows_updated, "
+	            "coalesce(retry_of, 0), undoable FROM etl_loads WHERE load_id = $1",
+	            1, params, &r, err) != ETL_OK)
+		return ETL_EDB;
+	if (r != NULL && PQntuples(r) == 1) {
+		*found = true;
+		memset(row, 0, sizeof *row);
+		row->load_id = load_id;
+		ledger_str(row->file, sizeof row->file, r, 0, 0);
+		ledger_str(row->kind, sizeof row->kind, r, 0, 1);
+		ledger_str(row->status, sizeof row->status, r, 0, 2);
+		row->rows_loaded = ledger_num(r, 0, 3);
+		row->rows_updated = ledger_num(r, 0, 4);
+		row->retry_of = ledger_num(r, 0, 5);
+		row->undoable = PQgetvalue(r, 0, 6)[0] == 't';
+	}
+	PQclear(r);
+	return ETL_OK;
+}
+
+enum etl_code
+ledger_undo(PGconn *conn, int64_t load_id, struct ledger_undo *u, struct etl_error *err)
+{
+	char id[24];
+	ledger_id_text(id, sizeof id, load_id);
+	const char *params[1] = {id};
+	bool exists;
+	memset(u, 0, sizeof *u);
+	if (!ledger_history_exists(conn, err, &exists))
+		return ETL_EDB;
+	if (!exists)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "no load %s in the history", id);
+	PGresult *r = db_query(conn, "SELECT " LEDGER_COLS " FROM etl_loads WHERE load_id = $1", 1,
+	                       params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return error_set(err, ETL_EUSAGE, NULL, 0, "no load %s in the history", id);
+	}
+	struct ledger e;
+	struct seen s;
+	ledger_read_ledger(r, 0, &e, &s);
+	PQclear(r);
+	if (strcmp(e.status, "undone") == 0)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "load %s was undone already", id);
+	if (table_kind_from_name(e.kind) == KIND_NONE)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "load %s (%s) is not a load of a file",
+		                 id, e.status);
+
+	enum etl_code rc = db_exec(conn, "BEGIN", err);
+	if (rc == ETL_OK)
+		rc = ledger_lock_file(conn, e.fingerprint, e.sha256, e.kind, err);
+	/* Read again under the locks: it may have moved on meanwhile. */
+	if (rc == ETL_OK) {
+		r = db_query(conn, "SELECT " LEDGER_COLS " FROM etl_loads WHERE load_id = $1", 1,
+		             params, err);
+		if (r == NULL)
+			rc = ETL_EDB;
+		else
+			ledger_read_ledger(r, 0, &e, &s);
+		PQclear(r);
+	}
+	if (rc == ETL_OK && strcmp(e.status, "running") == 0) {
+		bool alive;
+		char why[600];
+		rc = ledger_check_running(conn, &e, &s, &alive, why, sizeof why, err);
+		if (rc == ETL_OK && alive) {
+			char who[200];
+			ledger_holder_name(s.holder, who, sizeof who);
+			rc = error_set(err, ETL_EDB, NULL, 0,
+			               "load %s is running (%s); stop it first", id, who);
+		}
+	}
+	if (rc == ETL_OK)
+		rc = ledger_undo_in_txn(conn, &e, &s, u, err);
+	if (rc == ETL_OK)
+		rc = db_exec(conn, "COMMIT", err);
+	if (rc != ETL_OK)
+		ledger_rollback(conn);
+	return rc;
+}
+
+enum etl_code
+ledger_reset(PGconn *conn, int64_t *forgotten, struct etl_error *err)
+{
+	char tables[256], kinds[128], steps[4][512];
+	table_reset_order(tables, sizeof tables);
+	table_kind_list(kinds, sizeof kinds);
+	(void)snprintf(steps[0], sizeof steps[0], "TRUNCATE %s RESTART IDENTITY", tables);
+	static const char *const rows[3] = {"etl_load_ids", "etl_load_before", "etl_load_rejects"};
+	for (int i = 0; i < 3; i++)
+		(void)snprintf(steps[i + 1], sizeof steps[i + 1],
+		               "DELETE FROM %s WHERE load_id IN (SELECT load_id FROM etl_loads "
+		               "WHERE kind IN (%s))",
+		               rows[i], kinds);
+	*forgotten = 0;
+	enum etl_code rc = db_exec(conn, "BEGIN", err);
+	for (size_t i = 0; rc == ETL_OK && i < sizeof steps / sizeof steps[0]; i++)
+		rc = db_exec(conn, steps[i], err);
+	PGresult *r = NULL;
+	if (rc == ETL_OK) {
+		char sql[256];
+		(void)snprintf(sql, sizeof sql, "DELETE FROM etl_loads WHERE kind IN (%s)", kinds);
+		r = db_query(conn, sql, 0, NULL, err);
+		rc = r != NULL ? ETL_OK : ETL_EDB;
+		if (r != NULL)
+			*forgotten = ledger_affected(r);
+		PQclear(r);
+	}
+	if (rc == ETL_OK) {
+		char msg[200], n[24];
+		ledger_id_text(n, sizeof n, *forgotten);
+		(void)snprintf(msg, sizeof msg,
+		               "seed --reset emptied users, products, transactions and events; "
+		               "%s loads of them forgotten",
+		               n);
+		const char *params[2] = {ETL_VERSION, msg};
+		r = db_query(
+		        conn,
+		        "INSERT INTO etl_loads (fingerprint, kind, file_name, status, etl_version, "
+		        "message, finished_at) VALUES ('', 'all', 'seed --reset', 'reset', $1, $2, "
+		        "now())",
+		        2, params, err);
+		rc = r != NULL ? ETL_OK : ETL_EDB;
+		PQclear(r);
+	}
+	if (rc == ETL_OK)
+		rc = db_exec(conn, "COMMIT", err);
+	if (rc != ETL_OK)
+		ledger_rollback(conn);
+	return rc;
+}
+
+enum etl_code
+ledger_list(PGconn *conn, int limit, struct ledger_row **rows, int *n, struct etl_error *err)
+{
+	*rows = NULL;
+	*n = 0;
+	bool exists;
+	if (!ledger_history_exists(conn, err, &exists))
+		return ETL_EDB;
+	if (!exists || limit <= 0)
+		return ETL_OK;
+	char lim[16];
+	(void)snprintf(lim, sizeof lim, "%d", limit);
+	const char *params[1] = {lim};
+	PGresult *r = db_query(
+	        conn,
+	        "SELECT load_id, file_name, kind, status, fingerprint, rows_read, rows_loaded, "
+	        "rows_updated, rows_skipped, rows_rejected, "
+	        "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	        "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	        "extract(epoch FROM coalesce(finished_at, updated_at) - started_at), attempts, "
+	        "coalesce(message, ''), coalesce(reject_file, ''), coalesce(file_sha256, ''), "
+	        "coalesce(retry_of, 0), undoable "
+	        "FROM etl_loads ORDER BY load_id DESC LIMIT $1::int",
+	        1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	int count = PQntuples(r);
+	struct ledger_row *v = calloc((size_t)(count > 0 ? count : 1), sizeof *v);
+	if (v == NULL) {
+		PQclear(r);
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	for (int i = 0; i < count; i++) {
+		struct ledger_row *x = &v[i];
+		x->load_id = ledger_num(r, i, 0);
+		ledger_str(x->file, sizeof x->file, r, i, 1);
+		ledger_str(x->kind, sizeof x->kind, r, i, 2);
+		ledger_str(x->status, sizeof x->status, r, i, 3);
+		ledger_str(x->fingerprint, sizeof x->fingerprint, r, i, 4);
+		x->rows_read = ledger_num(r, i, 5);
+		x->rows_loaded = ledger_num(r, i, 6);
+		x->rows_updated = ledger_num(r, i, 7);
+		x->rows_skipped = ledger_num(r, i, 8);
+		x->rows_rejected = ledger_num(r, i, 9);
+		ledger_str(x->started_at, sizeof x->started_at, r, i, 10);
+		ledger_str(x->finished_at, sizeof x->finished_at, r, i, 11);
+		x->seconds = strtod(PQgetvalue(r, i, 12), NULL);
+		x->attempts = atoi(PQgetvalue(r, i, 13));
+		ledger_str(x->message, sizeof x->message, r, i, 14);
+		ledger_str(x->reject_file, sizeof x->reject_file, r, i, 15);
+		ledger_str(x->sha256, sizeof x->sha256, r, i, 16);
+		x->retry_of = ledger_num(r, i, 17);
+		x->undoable = PQgetvalue(r, i, 18)[0] == 't';
+	}
+	PQclear(r);
+	*rows = v;
+	*n = count;
+	return ETL_OK;
+}
+/* ---- undo ------------------------------------------------------------------ */
+
+/* Whether s is a list of plain column names "a,b,c". */
+static bool
+plain_names(const char *s)
+{
+	for (const char *p = s; *p != '\0'; p++)
+		if (!(*p == ',' || *p == '_' || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9')))
+			return false;
+	return true;
+}
+
+int64_t
+ledger_affected(PGresult *r)
+{
+	return strtoll(PQcmdTuples(r), NULL, 10);
+}
+
+/* Undoes load e inside the caller's transaction. */
+enum etl_code
+ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
+                   struct ledger_undo *u, struct etl_error *err)
+{
+	enum kind k = table_kind_from_name(e->kind);
+	char id[24], sql[1400];
+	ledger_id_text(id, sizeof id, e->load_id);
+	const char *params[2] = {id, NULL};
+	PGresult *r = NULL;
+	memset(u, 0, sizeof *u);
+	if (k == KIND_NONE)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "load %s is not a load of a file", id);
+	const struct table_def *t = table_get(k);
+	if (!e->undoable && e->rows_loaded + e->rows_updated > 0)
+		return error_set(err, ETL_EDB, NULL, 0,
+		                 "load %s cannot be undone: the ids of the rows it inserted were "
+		                 "not recorded (it ran before siprems-etl 0.2, or %s's ids do not "
+		                 "come from a sequence)",
+		                 id, t->table);
+	if (!plain_names(s->update_columns))
+		return error_set(err, ETL_EDB, NULL, 0, "load %s: unexpected update_columns", id);
+
+	/* Rows of other tables that reference rows the load inserted. */
+	r = db_query(
+	        conn,
+	        "SELECT c.conrelid::regclass::text, quote_ident(a.attname) FROM pg_constraint c "
+	        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+	        "WHERE c.confrelid = to_regclass($1) AND c.contype = 'f' "
+	        "AND cardinality(c.conkey) = 1",
+	        1, (const char *[]){t->table}, err);
+	if (r == NULL)
+		return ETL_EDB;
+	for (int i = 0; i < PQntuples(r); i++) {
+		(void)snprintf(
+		        sql, sizeof sql,
+		        "SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM etl_load_ids i "
+		        "WHERE i.load_id = $1 AND x.%s BETWEEN i.first_id AND i.last_id)",
+		        PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		PGresult *c = db_query(conn, sql, 1, params, err);
+		if (c == NULL) {
+			PQclear(r);
+			return ETL_EDB;
+		}
+		int64_t refs = ledger_num(c, 0, 0);
+		PQclear(c);
+		if (refs > 0) {
+			(void)error_set(err, ETL_EDB, NULL, 0,
+			                "load %s cannot be undone: %lld rows of %s reference %s it "
+			                "inserted; undo the loads that added them first",
+			                id, (long long)refs, PQgetvalue(r, i, 0), t->table);
+			PQclear(r);
+			return ETL_EDB;
+		}
+	}
+	PQclear(r);
+
+	/* A later load that changed rows this one inserted or changed. */
+	r = db_query(
+	        conn,
+	        "SELECT b.load_id, count(*) FROM etl_load_before b JOIN etl_loads l "
+	        "ON l.load_id = b.load_id WHERE b.load_id > $1 AND l.status <> 'undone' "
+	        "AND l.kind = $2 AND (EXISTS (SELECT 1 FROM etl_load_ids i WHERE i.load_id = $1 "
+	        "AND b.row_id BETWEEN i.first_id AND i.last_id) OR b.row_id IN (SELECT row_id "
+	        "FROM etl_load_before WHERE load_id = $1)) GROUP BY 1 ORDER BY 1 DESC LIMIT 1",
+	        2, (const char *[]){id, e->kind}, err);
+	if (r == NULL)
+		return ETL_EDB;
+	if (PQntuples(r) > 0) {
+		(void)error_set(
+		        err, ETL_EDB, NULL, 0,
+		        "load %s cannot be undone: load %s changed %s of its rows later; undo "
+		        "load %s first",
+		        id, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return ETL_EDB;
+	}
+	PQclear(r);
+
+	(void)snprintf(sql, sizeof sql,
+	               "DELETE FROM %s t USING etl_load_ids i WHERE i.load_id = $1 "
+	               "AND t.%s BETWEEN i.first_id AND i.last_id",
+	               t->table, t->id_column);
+	r = db_query(conn, sql, 1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	u->deleted = ledger_affected(r);
+	PQclear(r);
+
+	if (s->update_columns[0] != '\0') {
+		char cols[600] = "", rcols[700] = "";
+		char list[512];
+		(void)snprintf(list, sizeof list, "%s", s->update_columns);
+		for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
+		     c = strtok_r(NULL, ",", &save)) {
+			size_t n = strlen(cols), m = strlen(rcols);
+			(void)snprintf(cols + n, sizeof cols - n, "%s%s", n ? ", " : "", c);
+			(void)snprintf(rcols + m, sizeof rcols - m, "%sr.%s", m ? ", " : "", c);
+		}
+		(void)snprintf(
+		        sql, sizeof sql,
+		        "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
+		        "b.data::json) r) FROM etl_load_before b WHERE b.load_id = $1 "
+		        "AND t.%s = b.row_id",
+		        t->table, cols, rcols, t->table, t->id_column);
+		r = db_query(conn, sql, 1, params, err);
+		if (r == NULL)
+			return ETL_EDB;
+		u->restored = ledger_affected(r);
+		PQclear(r);
+	}
+	char msg[200];
+	(void)snprintf(msg, sizeof msg,
+	               "undone: %lld rows deleted, %lld rows given their values back",
+	               (long long)u->deleted, (long long)u->restored);
+	params[1] = msg;
+	static const char *const forget[] = {
+	        "DELETE FROM etl_load_ids WHERE load_id = $1",
+	        "DELETE FROM etl_load_before WHERE load_id = $1",
+	        "DELETE FROM etl_load_rejects WHERE load_id = $1",
+	};
+	for (size_t i = 0; i < sizeof forget / sizeof forget[0]; i++) {
+		r = db_query(conn, forget[i], 1, params, err);
+		if (r == NULL)
+			return ETL_EDB;
+		PQclear(r);
+	}
+	r = db_query(conn,
+	             "UPDATE etl_loads SET status = 'undone', message = $2, updated_at = now(), "
+	             "lease_until = NULL WHERE load_id = $1",
+	             2, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	PQclear(r);
+	return ETL_OK;
+}
