@@ -100,13 +100,6 @@ bool valid_row_keys(const struct validator *v, const struct colmap *m,
 void valid_columns(const struct validator *v, const struct colmap *m,
                    const struct csvrow_record *rec, struct valid_row *out, bool *ok);
 
-/*
- * The unique key of a valid row as bytes for a keyset: text parts as they
- * are, dates as their day number, parts separated by a NUL (text never holds
- * one).  Returns its length, 0 for kinds without a key.
- */
-size_t valid_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);
-
 /* Shows a row's unique key for messages: "\"BRD-001\"", or
  * "\"Nyepi\"+2024-03-11" for events; "" for kinds without one. */
 void valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "csvout.h"
 #include "encode.h"
 #include "holidays.h"
 #include "pwhash.h"
@@ -679,21 +680,12 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 	return rc;
 }
 
-/* Quotes a CSV field when it needs it. */
+/* Writes a field (quoted as every CSV this program writes) and the
+ * separator or line end after it. */
 static void
 csv_put(struct gzout *g, const char *s, bool last)
 {
-	if (strpbrk(s, ",\"\n") == NULL) {
-		gz_put(g, s, strlen(s));
-	} else {
-		gz_put(g, "\"", 1);
-		for (const char *c = s; *c; c++) {
-			if (*c == '"')
-				gz_put(g, "\"", 1);
-			gz_put(g, c, 1);
-		}
-		gz_put(g, "\"", 1);
-	}
+	csv_put_field(&g->in, s, strlen(s), ',', true);
 	gz_put(g, last ? "\n" : ",", 1);
 }
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rowkey.h"
+
 static ssize_t
 read_input(void *ctx, char *buf, size_t size, struct etl_error *err)
 {
@@ -477,7 +479,7 @@ intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error 
 		               &it->row, it->why, sizeof it->why))
 			continue;
 		char key[1024];
-		size_t len = valid_key(it->map.t, &it->row, key, sizeof key);
+		size_t len = rowkey_of_row(it->map.t, &it->row, key, sizeof key);
 		bool added;
 		int64_t *first = keyset_find(it->keys, key, len, true, &added);
 		if (first == NULL) {
@@ -577,7 +579,7 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		                    &it->row, it->why, sizeof it->why);
 		if (ok && it->keys != NULL) {
 			char key[1024];
-			size_t n = valid_key(it->map.t, &it->row, key, sizeof key);
+			size_t n = rowkey_of_row(it->map.t, &it->row, key, sizeof key);
 			bool added;
 			int64_t *first = keyset_find(it->keys, key, n, true, &added);
 			if (first == NULL) {

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csvout.h"
+
 struct reject_writer {
 	char *path;
 	const struct colmap *m;
@@ -20,9 +22,8 @@ struct reject_writer {
 	int fd;
 	bool created;
 	uint64_t offset; /* bytes in the file, counting the buffer */
-	char *line;      /* the row being built */
-	size_t len, cap;
-	char *out; /* encoded output waiting to be written */
+	struct buf line; /* the row being built */
+	char *out;       /* encoded output waiting to be written */
 	size_t olen, ocap;
 };
 
@@ -45,34 +46,15 @@ reserve(char **buf, size_t *cap, size_t need)
 static bool
 put(struct reject_writer *w, const char *s, size_t n)
 {
-	if (!reserve(&w->line, &w->cap, w->len + n))
-		return false;
-	memcpy(w->line + w->len, s, n);
-	w->len += n;
-	return true;
+	buf_put(&w->line, s, n);
+	return !w->line.failed;
 }
 
-/* Appends a field, quoted when it holds the delimiter, a quote or a line
- * break, or has spaces a reader might trim. */
 static bool
 put_field(struct reject_writer *w, const char *s, size_t n, bool first)
 {
-	if (!first && !put(w, (const char *)&w->delim, 1))
-		return false;
-	bool quote = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
-	for (size_t i = 0; i < n && !quote; i++)
-		quote = s[i] == (char)w->delim || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-	if (!quote)
-		return put(w, s, n);
-	if (!put(w, "\"", 1))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"' && !put(w, "\"", 1))
-			return false;
-		if (!put(w, s + i, 1))
-			return false;
-	}
-	return put(w, "\"", 1);
+	csv_put_field(&w->line, s, n, w->delim, first);
+	return !w->line.failed;
 }
 
 /* Is header field i one of the reject columns of an earlier reject file? */
@@ -94,18 +76,18 @@ static bool
 encode_line(struct reject_writer *w)
 {
 	if (w->cd == (iconv_t)-1) {
-		if (!reserve(&w->out, &w->ocap, w->olen + w->len))
+		if (!reserve(&w->out, &w->ocap, w->olen + w->line.len))
 			return false;
-		memcpy(w->out + w->olen, w->line, w->len);
-		w->olen += w->len;
-		w->len = 0;
+		memcpy(w->out + w->olen, w->line.data, w->line.len);
+		w->olen += w->line.len;
+		w->line.len = 0;
 		return true;
 	}
 	/* Single-byte encodings: at most one byte per input byte. */
-	if (!reserve(&w->out, &w->ocap, w->olen + w->len))
+	if (!reserve(&w->out, &w->ocap, w->olen + w->line.len))
 		return false;
-	char *in = w->line, *o = w->out + w->olen;
-	size_t inleft = w->len, oleft = w->ocap - w->olen;
+	char *in = w->line.data, *o = w->out + w->olen;
+	size_t inleft = w->line.len, oleft = w->ocap - w->olen;
 	while (inleft > 0) {
 		if (iconv(w->cd, &in, &inleft, &o, &oleft) != (size_t)-1)
 			break;
@@ -129,7 +111,7 @@ encode_line(struct reject_writer *w)
 		oleft--;
 	}
 	w->olen = (size_t)(o - w->out);
-	w->len = 0;
+	w->line.len = 0;
 	return true;
 }
 
@@ -355,7 +337,7 @@ reject_close(struct reject_writer *w, struct etl_error *err)
 	}
 	if (w->cd != (iconv_t)-1)
 		(void)iconv_close(w->cd);
-	free(w->line);
+	buf_free(&w->line);
 	free(w->out);
 	free(w->path);
 	free(w);

@@ -778,26 +778,6 @@ valid_row(const struct validator *v, const struct colmap *m, const struct csvrow
 	return true;
 }
 
-size_t
-valid_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
-{
-	size_t n = 0;
-	for (int k = 0; k < t->nkey; k++) {
-		const struct value *v = &row->v[t->key[k]];
-		if (v->type == V_TEXT) {
-			size_t len = v->n < size - n - 1 ? v->n : size - n - 1;
-			memcpy(buf + n, v->s, len);
-			n += len;
-		} else if (n + sizeof(int64_t) <= size) {
-			memcpy(buf + n, &v->i, sizeof(int64_t));
-			n += sizeof(int64_t);
-		}
-		if (k + 1 < t->nkey && n < size)
-			buf[n++] = '\0';
-	}
-	return n;
-}
-
 void
 valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
 {

@@ -1,0 +1,34 @@
+/*
+ * rowkey.h — a row's unique key as bytes, the one format that intake's
+ * in-file duplicate check, check's key tables and the database comparison
+ * share.
+ *
+ * Text parts are as they are, a date part is its day number (8 bytes), and
+ * parts are separated by a NUL (text never holds one).
+ */
+#ifndef SIPREMS_ROWKEY_H
+#define SIPREMS_ROWKEY_H
+
+#include <stddef.h>
+
+#include "table.h"
+#include "valid.h"
+
+/* The key of a valid row of t into buf; returns its length (0 for kinds
+ * without a key). */
+size_t rowkey_of_row(const struct table_def *t, const struct valid_row *row, char *buf,
+                     size_t size);
+
+/* The key of a database row from its key columns as COPY text. */
+size_t rowkey_of_db(const struct table_def *t, char *const *values, const size_t *lens, char *key,
+                    size_t size);
+
+/* The fold of key (n bytes): each text part trimmed of spaces and
+ * lowercased, dates as they are.  Returns its length. */
+size_t rowkey_fold(const struct table_def *t, const char *key, size_t n, char *out, size_t size);
+
+/* The key as a plain NUL-ended value for reports ("BRD-001",
+ * "Nyepi+2024-03-11"); returns its length. */
+size_t rowkey_show(const struct table_def *t, const char *key, size_t n, char *out, size_t size);
+
+#endif
