@@ -29,9 +29,10 @@ struct load_opts {
 	unsigned char delim;
 	const char *sku_pattern;
 	int jobs;
-	bool quiet;    /* no per-row messages */
-	bool announce; /* say where the rows go (unless quiet) */
-	bool progress; /* a progress line on stderr (only if it is a terminal) */
+	bool copy_text; /* --copy-format text: COPY in text form, never binary */
+	bool quiet;     /* no per-row messages */
+	bool announce;  /* say where the rows go (unless quiet) */
+	bool progress;  /* a progress line on stderr (only if it is a terminal) */
 };
 
 /* The outcome of one file. */

@@ -25,6 +25,7 @@ enum {
 	OPT_SUMMARY_JSON,
 	OPT_ALLOW_FUTURE,
 	OPT_JOBS,
+	OPT_COPY_FORMAT,
 };
 
 /* Prints the first reject reasons and the errors of each file. */
@@ -67,6 +68,7 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	        CLI_INPUT_LONGOPTS,
 	        {"allow-future", no_argument, NULL, OPT_ALLOW_FUTURE},
 	        {"jobs", required_argument, NULL, OPT_JOBS},
+	        {"copy-format", required_argument, NULL, OPT_COPY_FORMAT},
 	        {NULL, 0, NULL, 0},
 	};
 	struct load_opts o;
@@ -124,6 +126,13 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 			break;
 		case OPT_ALLOW_FUTURE:
 			o.allow_future = true;
+			break;
+		case OPT_COPY_FORMAT:
+			if (strcmp(optarg, "binary") != 0 && strcmp(optarg, "text") != 0)
+				return error_set(err, ETL_EUSAGE, NULL, 0,
+				                 "--copy-format: \"%s\" is not binary or text",
+				                 optarg);
+			o.copy_text = strcmp(optarg, "text") == 0;
 			break;
 		case OPT_JOBS:
 			if (!cli_parse_num(optarg, 1, 64, &num))

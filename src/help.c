@@ -125,6 +125,8 @@ static const char load_help[] =
         "  --allow-future          accept sales dated later than tomorrow\n"
         "  --jobs N                processes per index rebuild after a load into an empty\n"
         "                          table (default 2)\n"
+        "  --copy-format F         binary (default: where every column's type allows it) or\n"
+        "                          text (COPY's text form for every column; slower)\n"
         "\n"
         "A file is known by its kind and a fingerprint of its decoded records, so a gzip,\n"
         "CRLF or re-quoted copy is the same file.  Loading it again does nothing when all\n"

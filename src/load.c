@@ -584,7 +584,7 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 	                       o->single_transaction,
 	                       ++r->stage_id,
 	                       strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0,
-	                       getenv("SIPREMS_ETL_TEXT_COPY") != NULL,
+	                       o->copy_text,
 	                       led.load_id,
 	                       claim.action == LEDGER_RETRY,
 	                       begun,

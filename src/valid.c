@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
+
+#include "tzfile.h"
 
 #define MONEY_MAX_CENTS INT64_C(9999999999) /* NUMERIC(10,2): 99999999.99 */
 #define USEC            INT64_C(1000000)
@@ -22,7 +23,8 @@ struct validator {
 	regex_t re;
 	bool has_re;
 	bool allow_future;
-	bool utc; /* no conversion needed for offsets */
+	struct tz *zone; /* offsets are converted to it */
+	bool utc;        /* no conversion needed for offsets */
 	int32_t max_date;
 };
 
@@ -448,16 +450,8 @@ check_timestamp(const struct validator *v, const char *s, size_t n, struct value
 	int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss; /* wall, or UTC with offset */
 	if (has_offset) {
 		secs -= offset;
-		if (!v->utc) {
-			time_t t = (time_t)(secs + UNIX_2000);
-			struct tm tm;
-			if (localtime_r(&t, &tm) == NULL)
-				return reason(why, wsize, s, n, "cannot be converted to the zone");
-			secs = valid_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-			                             (unsigned)tm.tm_mday) *
-			               86400 +
-			       tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-		}
+		if (!v->utc)
+			secs += tz_offset(v->zone, secs + UNIX_2000);
 		days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 		int y, m, d;
 		valid_civil_from_days(days, &y, &m, &d);
@@ -841,20 +835,6 @@ valid_columns(const struct validator *v, const struct colmap *m, const struct cs
 
 /* ---- set-up -------------------------------------------------------------- */
 
-static bool
-zone_exists(const char *tz)
-{
-	if (strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0)
-		return true;
-	if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL || strlen(tz) > 200)
-		return false;
-	const char *dir = getenv("TZDIR");
-	char path[512];
-	(void)snprintf(path, sizeof path, "%s/%s", dir && dir[0] ? dir : "/usr/share/zoneinfo", tz);
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 enum etl_code
 valid_open(struct validator **out, const struct valid_opts *o, struct etl_error *err)
 {
@@ -872,25 +852,19 @@ valid_open(struct validator **out, const struct valid_opts *o, struct etl_error 
 		}
 		v->has_re = true;
 	}
-	const char *tz = o->timezone ? o->timezone : "UTC";
-	if (!zone_exists(tz)) {
+	enum etl_code rc = tz_open(&v->zone, o->timezone ? o->timezone : "UTC", err);
+	if (rc != ETL_OK) {
 		valid_close(v);
-		return error_set(err, ETL_EUSAGE, NULL, 0,
-		                 "--timezone: unknown time zone \"%s\" (use a name such as "
-		                 "Asia/Jakarta or UTC)",
-		                 tz);
+		return rc;
 	}
-	v->utc = strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0;
-	(void)setenv("TZ", tz, 1);
-	tzset();
+	v->utc = tz_is_utc(v->zone);
 	v->allow_future = o->allow_future;
 	int32_t today = o->today;
 	if (!o->fixed_today) {
-		time_t now = time(NULL);
-		struct tm tm;
-		(void)localtime_r(&now, &tm);
-		today = (int32_t)valid_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-		                                       (unsigned)tm.tm_mday);
+		/* Today in the zone. */
+		int64_t now = (int64_t)time(NULL);
+		int64_t local = now + tz_offset(v->zone, now) - UNIX_2000;
+		today = (int32_t)(local >= 0 ? local / 86400 : -((-local + 86399) / 86400));
 	}
 	v->max_date = today + 1;
 	*out = v;
@@ -904,6 +878,7 @@ valid_close(struct validator *v)
 		return;
 	if (v->has_re)
 		regfree(&v->re);
+	tz_close(v->zone);
 	free(v);
 }
 

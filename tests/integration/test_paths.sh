@@ -80,14 +80,14 @@ expect_eq "$(structure paths_batched)" "$reference_structure" "and the same inde
 
 # --- text COPY, both paths -----------------------------------------------------------
 text_fast=$(new_db paths_text_fast)
-run env SIPREMS_ETL_TEXT_COPY=1 "$ETL" --db "$text_fast" load "${files[@]}"
+run "$ETL" --db "$text_fast" load --copy-format text "${files[@]}"
 expect_rc 0 "text COPY into empty tables loads"
 expect_match "$err" "transactions was empty" "through the fast path"
 expect_eq "$(checksum paths_text_fast)" "$(checksum paths_fast)" "text COPY gives the same tables as binary COPY"
 text_batched=$(new_db paths_text_batched)
 "$ETL" --db "$text_batched" schema >/dev/null 2>&1
 grant_writer paths_text_batched
-run env SIPREMS_ETL_TEXT_COPY=1 "$ETL" --db "$(as_writer paths_text_batched)" load --batch-rows 777 "${files[@]}"
+run "$ETL" --db "$(as_writer paths_text_batched)" load --copy-format text --batch-rows 777 "${files[@]}"
 expect_rc 0 "text COPY in batches loads"
 expect_eq "$(checksum paths_text_batched)" "$(checksum paths_fast)" "and gives the same tables"
 
@@ -129,7 +129,7 @@ for variant in bin text; do
 			conn=$(as_writer "paths_edge_${variant}_$path")
 		fi
 		if [ "$variant" = text ]; then
-			run env SIPREMS_ETL_TEXT_COPY=1 "$ETL" --db "$conn" load --allow-future edge_products.csv edge_sales.csv edge_events.csv
+			run "$ETL" --db "$conn" load --copy-format text --allow-future edge_products.csv edge_sales.csv edge_events.csv
 		else
 			run "$ETL" --db "$conn" load --allow-future edge_products.csv edge_sales.csv edge_events.csv
 		fi
@@ -154,7 +154,7 @@ done
 gzip -dc gen/products.csv.gz | awk -F, 'NR == 1 { print; next } { $5 = $5 + 100; print }' OFS=, >dearer.csv
 etl --db "$fast" load --on-conflict update dearer.csv
 expect_rc 0 "--on-conflict update with binary COPY"
-run env SIPREMS_ETL_TEXT_COPY=1 "$ETL" --db "$(as_writer paths_batched)" load --on-conflict update dearer.csv
+run "$ETL" --db "$(as_writer paths_batched)" load --copy-format text --on-conflict update dearer.csv
 expect_rc 0 "and with text COPY"
 expect_eq "$(checksum paths_batched)" "$(checksum paths_fast)" "both update to the same rows"
 

@@ -290,7 +290,10 @@ static void
 test_timezone(void **state)
 {
 	(void)state;
+	(void)unsetenv("TZ");
 	struct validator *v = open_validator("Asia/Jakarta", false);
+	/* The zone belongs to the validator, not to the process. */
+	assert_null(getenv("TZ"));
 	static const struct vcase tz_cases[] = {
 	        OK(S, "transaction_date", "2024-01-01 10:00:00Z", "ts 2024-01-01 17:00:00.000000"),
 	        OK(S, "transaction_date", "2024-01-01 10:00:00+07:00",
