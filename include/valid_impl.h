@@ -1,0 +1,31 @@
+/*
+ * valid_impl.h — the inside of a validator, shared by valid.c (rows, set-up)
+ * and valid_rules.c (values).
+ */
+#ifndef SIPREMS_VALID_IMPL_H
+#define SIPREMS_VALID_IMPL_H
+
+#include <regex.h>
+
+#include "valid.h"
+
+#define MONEY_MAX_CENTS INT64_C(9999999999) /* NUMERIC(10,2): 99999999.99 */
+#define USEC            INT64_C(1000000)
+#define DAY_USEC        (INT64_C(86400) * USEC)
+#define UNIX_2000       INT64_C(946684800) /* 2000-01-01 in Unix seconds */
+
+struct validator {
+	regex_t re;
+	bool has_re;
+	bool allow_future;
+	struct tz *zone; /* offsets are converted to it */
+	bool utc;        /* no conversion needed for offsets */
+	int32_t max_date;
+};
+
+/* Writes "<shown value> <reason>" into why; returns false (for
+ * "return valid_reason(…)" in a rule). */
+bool valid_reason(char *why, size_t wsize, const char *s, size_t n, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,529 @@
+/*
+ * valid_rules.c — one value against its column's rule: text, SKUs, money,
+ * integers, dates, timestamps (converted to the validator's zone), booleans,
+ * labels, e-mail addresses and password hashes.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pwhash.h"
+#include "tzfile.h"
+#include "valid_impl.h"
+
+static unsigned
+days_in_month(int64_t y, unsigned m)
+{
+	static const unsigned dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dim[m - 1];
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n > 0 && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+static bool
+all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return n > 0;
+}
+
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/* ---- the rules ------------------------------------------------------------ */
+
+static bool
+check_text(const struct col_def *c, const char *s, size_t n, struct value *out, char *why,
+           size_t wsize)
+{
+	size_t chars, bad;
+	bool secret = c->flags & COL_SECRET;
+	if (!valid_utf8(s, n, &chars, &bad)) {
+		if (secret)
+			(void)snprintf(why, wsize, "is not valid UTF-8 (byte %zu)%s", bad + 1,
+			               memchr(s, 0, n) ? " or holds a NUL byte" : "");
+		else if (s[bad] == '\0')
+			(void)valid_reason(why, wsize, s, n, "holds a NUL byte (byte %zu)",
+			                   bad + 1);
+		else
+			(void)valid_reason(why, wsize, s, n, "is not valid UTF-8 (byte %zu)",
+			                   bad + 1);
+		return false;
+	}
+	if (c->max_chars > 0 && chars > (size_t)c->max_chars) {
+		(void)snprintf(why, wsize, "has %zu characters, more than %d", chars, c->max_chars);
+		return false;
+	}
+	if (chars < (size_t)c->min_chars) {
+		(void)snprintf(why, wsize, "is empty");
+		return false;
+	}
+	out->type = V_TEXT;
+	out->s = s;
+	out->n = n;
+	return true;
+}
+
+static bool
+check_sku(const struct validator *v, const struct col_def *c, const char *s, size_t n,
+          struct value *out, char *why, size_t wsize)
+{
+	if (!check_text(c, s, n, out, why, wsize))
+		return false;
+	if (c->flags & COL_REF)
+		return true; /* only whether it names a product counts */
+	bool ok;
+	if (v->has_re) {
+		char buf[512];
+		if (n >= sizeof buf)
+			return valid_reason(why, wsize, s, n, "is too long for the SKU pattern");
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		ok = regexec(&v->re, buf, 0, NULL, 0) == 0;
+	} else {
+		ok = isalnum((unsigned char)s[0]) && (unsigned char)s[0] < 0x80;
+		for (size_t i = 1; i < n && ok; i++) {
+			unsigned char ch = (unsigned char)s[i];
+			ok = ch < 0x80 &&
+			     (isalnum(ch) || ch == '.' || ch == '_' || ch == '/' || ch == '-');
+		}
+	}
+	if (!ok)
+		return valid_reason(why, wsize, s, n, "does not match the SKU pattern %s",
+		                    v->has_re ? "given by --sku-pattern"
+		                              : "^[A-Za-z0-9][A-Za-z0-9._/-]*$");
+	return true;
+}
+
+static bool
+check_money(const char *s, size_t n, struct value *out, char *why, size_t wsize)
+{
+	const char *p = s;
+	size_t len = n;
+	bool neg = len > 0 && *p == '-';
+	if (neg) {
+		p++;
+		len--;
+	}
+	const char *dot = memchr(p, '.', len);
+	size_t ilen = dot ? (size_t)(dot - p) : len;
+	size_t flen = dot ? len - ilen - 1 : 0;
+	if ((ilen > 0 && !all_digits(p, ilen)) || (flen > 0 && !all_digits(dot + 1, flen)) ||
+	    ilen + flen == 0)
+		return valid_reason(why, wsize, s, n,
+		                    "is not a plain decimal (digits, an optional '.' and cents)");
+	if (flen > 2)
+		return valid_reason(why, wsize, s, n, "has more than 2 decimals");
+	while (ilen > 1 && *p == '0') {
+		p++;
+		ilen--;
+	}
+	if (ilen > 10)
+		return valid_reason(why, wsize, s, n, "is more than 99999999.99");
+	int64_t cents = 0;
+	for (size_t i = 0; i < ilen; i++)
+		cents = cents * 10 + (p[i] - '0');
+	cents *= 100;
+	if (flen >= 1)
+		cents += (dot[1] - '0') * 10;
+	if (flen == 2)
+		cents += dot[2] - '0';
+	if (neg && cents != 0)
+		return valid_reason(why, wsize, s, n, "is negative");
+	if (cents > MONEY_MAX_CENTS)
+		return valid_reason(why, wsize, s, n, "is more than 99999999.99");
+	out->type = V_MONEY;
+	out->i = cents;
+	return true;
+}
+
+static bool
+check_int(const struct col_def *c, const char *s, size_t n, struct value *out, char *why,
+          size_t wsize)
+{
+	const char *p = s;
+	size_t len = n;
+	bool neg = false;
+	if (len > 0 && (*p == '+' || *p == '-')) {
+		neg = *p == '-';
+		p++;
+		len--;
+	}
+	if (!all_digits(p, len))
+		return valid_reason(why, wsize, s, n, "is not an integer");
+	int64_t v = 0;
+	bool big = false;
+	for (size_t i = 0; i < len; i++) {
+		v = v * 10 + (p[i] - '0');
+		if (v > INT64_C(1) << 40) {
+			big = true;
+			break;
+		}
+	}
+	if (neg)
+		v = -v;
+	if (big || v < c->min || v > c->max)
+		return valid_reason(why, wsize, s, n, "is out of range %lld..%lld",
+		                    (long long)c->min, (long long)c->max);
+	out->type = V_INT;
+	out->i = v;
+	return true;
+}
+
+/* Parses YYYY-MM-DD at s; returns false when it is not one. */
+static bool
+parse_date(const char *s, size_t n, int64_t *days, bool *real)
+{
+	if (n < 10 || s[4] != '-' || s[7] != '-' || !all_digits(s, 4) || !all_digits(s + 5, 2) ||
+	    !all_digits(s + 8, 2))
+		return false;
+	int y = digits(s, 4);
+	unsigned m = (unsigned)digits(s + 5, 2), d = (unsigned)digits(s + 8, 2);
+	*real = y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+	if (*real)
+		*days = valid_days_from_civil(y, m, d);
+	return true;
+}
+
+static bool
+check_date(const char *s, size_t n, struct value *out, char *why, size_t wsize)
+{
+	int64_t days;
+	bool real;
+	if (n != 10 || !parse_date(s, n, &days, &real))
+		return valid_reason(why, wsize, s, n, "is not a date YYYY-MM-DD");
+	if (!real)
+		return valid_reason(why, wsize, s, n, "is not a real calendar date");
+	out->type = V_DATE;
+	out->i = days;
+	return true;
+}
+
+static bool
+check_timestamp(const struct validator *v, const char *s, size_t n, struct value *out, char *why,
+                size_t wsize)
+{
+	static const char form[] = "is not YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH:MM|-HH:MM]";
+	int64_t days;
+	bool real;
+	if (!parse_date(s, n, &days, &real))
+		return valid_reason(why, wsize, s, n, "%s", form);
+	size_t i = 10;
+	int hh = 0, mi = 0, ss = 0;
+	int64_t us = 0;
+	bool has_offset = false;
+	int64_t offset = 0; /* seconds east of UTC */
+	if (i < n) {
+		if (s[i] != ' ' && s[i] != 'T' && s[i] != 't')
+			return valid_reason(why, wsize, s, n, "%s", form);
+		i++;
+		if (n - i < 5 || !all_digits(s + i, 2) || s[i + 2] != ':' ||
+		    !all_digits(s + i + 3, 2))
+			return valid_reason(why, wsize, s, n, "%s", form);
+		hh = digits(s + i, 2);
+		mi = digits(s + i + 3, 2);
+		i += 5;
+		if (i < n && s[i] == ':') {
+			if (n - i < 3 || !all_digits(s + i + 1, 2))
+				return valid_reason(why, wsize, s, n, "%s", form);
+			ss = digits(s + i + 1, 2);
+			i += 3;
+			if (i < n && s[i] == '.') {
+				size_t f = 0;
+				i++;
+				while (i + f < n && f < 7 && s[i + f] >= '0' && s[i + f] <= '9')
+					f++;
+				if (f == 0 || f > 6)
+					return valid_reason(why, wsize, s, n, "%s", form);
+				us = digits(s + i, f);
+				for (size_t k = f; k < 6; k++)
+					us *= 10;
+				i += f;
+			}
+		}
+		if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+			has_offset = true;
+			i++;
+		} else if (i < n && (s[i] == '+' || s[i] == '-')) {
+			if (n - i != 6 || !all_digits(s + i + 1, 2) || s[i + 3] != ':' ||
+			    !all_digits(s + i + 4, 2))
+				return valid_reason(why, wsize, s, n, "%s", form);
+			int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
+			if (oh > 15 || om > 59)
+				return valid_reason(why, wsize, s, n,
+				                    "has an offset beyond +-15:59");
+			offset = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+			has_offset = true;
+			i += 6;
+		}
+		if (i != n)
+			return valid_reason(why, wsize, s, n, "%s", form);
+	}
+	if (!real)
+		return valid_reason(why, wsize, s, n, "is not a real calendar date");
+	if (hh > 23 || mi > 59 || ss > 59)
+		return valid_reason(why, wsize, s, n, "is not a real time of day");
+	int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss; /* wall, or UTC with offset */
+	if (has_offset) {
+		secs -= offset;
+		if (!v->utc)
+			secs += tz_offset(v->zone, secs + UNIX_2000);
+		days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+		int y, m, d;
+		valid_civil_from_days(days, &y, &m, &d);
+		if (y < 1 || y > 9999)
+			return valid_reason(why, wsize, s, n,
+			                    "is outside years 1 to 9999 in the zone");
+	}
+	if (!v->allow_future && days > v->max_date) {
+		int y, m, d;
+		valid_civil_from_days(v->max_date, &y, &m, &d);
+		return valid_reason(
+		        why, wsize, s, n,
+		        "is later than tomorrow (%04d-%02d-%02d); --allow-future accepts it", y, m,
+		        d);
+	}
+	out->type = V_TIMESTAMP;
+	out->i = secs * USEC + us;
+	return true;
+}
+
+static bool
+check_bool(const char *s, size_t n, struct value *out, char *why, size_t wsize)
+{
+	static const struct {
+		const char *word;
+		int value;
+	} words[] = {{"true", 1},  {"t", 1}, {"yes", 1}, {"y", 1}, {"1", 1},
+	             {"false", 0}, {"f", 0}, {"no", 0},  {"n", 0}, {"0", 0}};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		if (strlen(words[i].word) == n && strncasecmp(words[i].word, s, n) == 0) {
+			out->type = V_BOOL;
+			out->i = words[i].value;
+			return true;
+		}
+	}
+	return valid_reason(why, wsize, s, n,
+	                    "is not a boolean (true/false, t/f, yes/no, y/n, 1/0)");
+}
+
+static bool
+check_label(const struct col_def *c, const char *s, size_t n, struct value *out, char *why,
+            size_t wsize)
+{
+	int i = table_label_index(c, s, n);
+	if (i >= 0) {
+		out->type = V_ENUM;
+		out->i = i;
+		return true;
+	}
+	char list[256];
+	size_t used = 0;
+	for (int k = 0; c->labels[k] != NULL; k++)
+		used += (size_t)snprintf(list + used, used < sizeof list ? sizeof list - used : 0,
+		                         "%s%s", k ? ", " : "", c->labels[k]);
+	return valid_reason(why, wsize, s, n, "is not one of %s", list);
+}
+
+/* An e-mail address as HTML's input type=email accepts it: a dot-atom
+ * local part (at most 64 characters), '@', and host name labels. */
+static bool
+check_email(const struct col_def *c, const char *s, size_t n, struct value *out, char *why,
+            size_t wsize)
+{
+	static const char atext[] = "!#$%&'*+/=?^_`{|}~.-";
+	if (n > (size_t)c->max_chars)
+		return valid_reason(why, wsize, s, n, "has %zu characters, more than %d", n,
+		                    c->max_chars);
+	const char *at = memchr(s, '@', n);
+	if (at == NULL || at == s || at - s > 64)
+		return valid_reason(why, wsize, s, n, "is not an e-mail address");
+	for (const char *p = s; p < at; p++)
+		if (!(isalnum((unsigned char)*p) && (unsigned char)*p < 0x80) && !strchr(atext, *p))
+			return valid_reason(why, wsize, s, n, "is not an e-mail address");
+	const char *d = at + 1, *end = s + n;
+	if (d == end)
+		return valid_reason(why, wsize, s, n, "is not an e-mail address");
+	while (d < end) {
+		const char *dot = memchr(d, '.', (size_t)(end - d));
+		const char *lend = dot ? dot : end;
+		size_t llen = (size_t)(lend - d);
+		if (llen == 0 || llen > 63 || d[0] == '-' || lend[-1] == '-')
+			return valid_reason(why, wsize, s, n, "is not an e-mail address");
+		for (const char *p = d; p < lend; p++)
+			if (!(isalnum((unsigned char)*p) && (unsigned char)*p < 0x80) && *p != '-')
+				return valid_reason(why, wsize, s, n, "is not an e-mail address");
+		d = dot ? dot + 1 : end;
+		if (dot != NULL && d == end)
+			return valid_reason(why, wsize, s, n, "is not an e-mail address");
+	}
+	out->type = V_TEXT;
+	out->s = s;
+	out->n = n;
+	return true;
+}
+
+static bool
+is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* werkzeug: "METHOD$salt$hexhash" with METHOD "pbkdf2:NAME[:N]" or
+ * "scrypt[:N:r:p]"; bcrypt: "$2b$NN$" and 53 characters of ./A-Za-z0-9. */
+static bool
+pwhash_ok(const char *s, size_t n)
+{
+	if (n == 60 && s[0] == '$' && s[1] == '2' && strchr("aby", s[2]) && s[3] == '$' &&
+	    all_digits(s + 4, 2) && s[6] == '$') {
+		int cost = digits(s + 4, 2);
+		for (size_t i = 7; i < n; i++)
+			if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '/')
+				return false;
+		return cost >= 4 && cost <= 31;
+	}
+	const char *d1 = memchr(s, '$', n);
+	if (d1 == NULL)
+		return false;
+	const char *d2 = memchr(d1 + 1, '$', (size_t)(s + n - d1 - 1));
+	if (d2 == NULL || d2 == d1 + 1)
+		return false;
+	const char *hex = d2 + 1;
+	size_t hexlen = (size_t)(s + n - hex);
+	if (memchr(hex, '$', hexlen) || !is_hex(hex, hexlen))
+		return false;
+	size_t mlen = (size_t)(d1 - s);
+	char method[64];
+	if (mlen >= sizeof method)
+		return false;
+	memcpy(method, s, mlen);
+	method[mlen] = '\0';
+	static const struct {
+		const char *name;
+		size_t hexlen;
+	} digests[] = {
+	        {"sha1", 40}, {"sha224", 56}, {"sha256", 64}, {"sha384", 96}, {"sha512", 128}};
+	if (strncmp(method, "pbkdf2:", 7) == 0) {
+		char *name = method + 7, *iter = strchr(name, ':');
+		if (iter != NULL) {
+			*iter++ = '\0';
+			if (!all_digits(iter, strlen(iter)) || strlen(iter) > 9)
+				return false;
+		}
+		for (size_t i = 0; i < sizeof digests / sizeof digests[0]; i++)
+			if (strcmp(name, digests[i].name) == 0)
+				return hexlen == digests[i].hexlen;
+		return false;
+	}
+	if (strncmp(method, "scrypt", 6) == 0) {
+		const char *p = method + 6;
+		if (*p == ':') {
+			int parts = 0;
+			for (const char *q = p; *q != '\0';) {
+				size_t k = strspn(q + 1, "0123456789");
+				if (*q != ':' || k == 0 || k > 9)
+					return false;
+				q += 1 + k;
+				parts++;
+			}
+			if (parts != 3)
+				return false;
+		} else if (*p != '\0') {
+			return false;
+		}
+		return hexlen == 128;
+	}
+	return false;
+}
+
+static bool
+check_pwhash(const struct col_def *c, const char *s, size_t n, struct value *out, char *why,
+             size_t wsize)
+{
+	if (n > (size_t)c->max_chars || !pwhash_ok(s, n))
+		return valid_reason(
+		        why, wsize, s, n,
+		        "is not a werkzeug (pbkdf2:sha256:N$salt$hex, scrypt:…) or bcrypt "
+		        "($2b$…) hash");
+	out->type = V_TEXT;
+	out->s = s;
+	out->n = n;
+	return true;
+}
+
+static bool
+trims(enum rule r)
+{
+	return r != RULE_TEXT && r != RULE_PASSWORD;
+}
+
+bool
+valid_value(const struct validator *v, const struct col_def *c, const char *s, size_t n,
+            struct value *out, char *why, size_t wsize)
+{
+	memset(out, 0, sizeof *out);
+	if (trims(c->rule))
+		trim(&s, &n);
+	if (n == 0) {
+		switch (c->empty_rule) {
+		case EMPTY_REJECT:
+			(void)snprintf(why, wsize, "is empty, but required");
+			return false;
+		case EMPTY_DEFAULT:
+			return valid_value(v, c, c->empty, strlen(c->empty), out, why, wsize);
+		default:
+			out->type = V_NULL;
+			return true;
+		}
+	}
+	switch (c->rule) {
+	case RULE_SKU:
+		return check_sku(v, c, s, n, out, why, wsize);
+	case RULE_TEXT:
+	case RULE_PASSWORD:
+		return check_text(c, s, n, out, why, wsize);
+	case RULE_MONEY:
+		return check_money(s, n, out, why, wsize);
+	case RULE_INT:
+		return check_int(c, s, n, out, why, wsize);
+	case RULE_DATE:
+		return check_date(s, n, out, why, wsize);
+	case RULE_TIMESTAMP:
+		return check_timestamp(v, s, n, out, why, wsize);
+	case RULE_BOOL:
+		return check_bool(s, n, out, why, wsize);
+	case RULE_LABEL:
+		return check_label(c, s, n, out, why, wsize);
+	case RULE_EMAIL:
+		return check_email(c, s, n, out, why, wsize);
+	case RULE_PWHASH:
+		return check_pwhash(c, s, n, out, why, wsize);
+	}
+	return false;
+}
