@@ -102,7 +102,7 @@ db=$(prepare etl_f_fast)
 "$ETL" --db "$db" load --reject-dir fast sales.csv >fast.out 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
-	[ "$(psql -X -Atq -d etl_f_fast -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY transactions%'" 2>/dev/null)" = 1 ] && break
+	[ "$(psql -X -Atq -d etl_f_fast -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY \"transactions\" %'" 2>/dev/null)" = 1 ] && break
 	sleep 0.05
 done
 server kill
