@@ -53,6 +53,11 @@ const char *ddl_parse(const char *p, struct ddl_stmt *s, bool *bad);
 /* The type class of an SQL type name ("varchar(255)" -> TC_TEXT). */
 enum tclass ddl_type_class(const char *type);
 
+/* Appends the statements of sql to *v (*n of them so far); false for a
+ * statement the parser does not know or when out of memory (what was
+ * appended stays, for ddl_free). */
+bool ddl_parse_all(const char *sql, struct ddl_stmt **v, int *n);
+
 /* Frees n statements and the array. */
 void ddl_free(struct ddl_stmt *v, int n);
 

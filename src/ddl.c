@@ -324,3 +324,27 @@ ddl_free(struct ddl_stmt *v, int n)
 		free(v[i].sql);
 	free(v);
 }
+
+bool
+ddl_parse_all(const char *sql, struct ddl_stmt **v, int *n)
+{
+	const char *p = sql;
+	for (;;) {
+		struct ddl_stmt s;
+		bool bad;
+		p = ddl_parse(p, &s, &bad);
+		if (bad) {
+			free(s.sql);
+			return false;
+		}
+		if (p == NULL)
+			return true;
+		struct ddl_stmt *nv = realloc(*v, (size_t)(*n + 1) * sizeof *nv);
+		if (nv == NULL) {
+			free(s.sql);
+			return false;
+		}
+		*v = nv;
+		(*v)[(*n)++] = s;
+	}
+}

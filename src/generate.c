@@ -22,174 +22,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "csvout.h"
+#include "gen_base.h"
 #include "encode.h"
 #include "holidays.h"
 #include "pwhash.h"
 #include "table.h"
 #include "valid.h"
-
-/* ---- randomness --------------------------------------------------------- */
-
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t
-splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-static void
-rng_seed(struct rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix(&seed);
-}
-
-static uint64_t
-rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t
-rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
-}
-
-/* Uniform in [0, 1). */
-static double
-rng_unit(struct rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-static int
-rng_below(struct rng *r, int n)
-{
-	return (int)(rng_unit(r) * n);
-}
-
-static int
-poisson(struct rng *r, double mean)
-{
-	if (mean <= 0)
-		return 0;
-	if (mean < 30) {
-		double l = exp(-mean), p = 1;
-		int k = 0;
-		do {
-			k++;
-			p *= rng_unit(r);
-		} while (p > l);
-		return k - 1;
-	}
-	/* Large means: the normal approximation. */
-	double u1 = rng_unit(r), u2 = rng_unit(r);
-	double z = sqrt(-2 * log(u1 + 1e-300)) * cos(2 * M_PI * u2);
-	long v = lround(mean + sqrt(mean) * z);
-	return v < 0 ? 0 : (int)v;
-}
-
-/* ---- deterministic gzip output ------------------------------------------- */
-
-struct gzout {
-	int fd;
-	z_stream z;
-	unsigned char out[1 << 16];
-	struct buf in; /* text waiting to be compressed */
-	char *path;
-	bool failed;
-	int err;
-};
-
-static bool
-gz_open(struct gzout *g, const char *dir, const char *name, int level)
-{
-	memset(g, 0, sizeof *g);
-	g->fd = -1;
-	if (asprintf(&g->path, "%s/%s", dir, name) < 0) {
-		g->path = NULL;
-		return false;
-	}
-	g->fd = open(g->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (g->fd < 0) {
-		g->err = errno;
-		return false;
-	}
-	/* The gzip wrapper; zlib writes no time stamp unless asked. */
-	if (deflateInit2(&g->z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return false;
-	return true;
-}
-
-static bool
-gz_flush(struct gzout *g, int mode)
-{
-	g->z.next_in = (Bytef *)g->in.data;
-	g->z.avail_in = (uInt)g->in.len;
-	do {
-		g->z.next_out = g->out;
-		g->z.avail_out = sizeof g->out;
-		int zr = deflate(&g->z, mode);
-		if (zr == Z_STREAM_ERROR)
-			return false;
-		size_t have = sizeof g->out - g->z.avail_out;
-		for (size_t done = 0; done < have;) {
-			ssize_t w = write(g->fd, g->out + done, have - done);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				g->err = errno;
-				return false;
-			}
-			done += (size_t)w;
-		}
-	} while (g->z.avail_out == 0);
-	g->in.len = 0;
-	return true;
-}
-
-static void
-gz_put(struct gzout *g, const char *s, size_t n)
-{
-	buf_put(&g->in, s, n);
-	if (g->in.failed)
-		g->failed = true;
-	else if (g->in.len >= (1 << 18) && !gz_flush(g, Z_NO_FLUSH))
-		g->failed = true;
-}
-
-static enum etl_code
-gz_close(struct gzout *g, struct etl_error *err)
-{
-	bool ok = g->fd >= 0 && !g->failed && gz_flush(g, Z_FINISH);
-	if (g->fd >= 0) {
-		(void)deflateEnd(&g->z);
-		if (close(g->fd) != 0)
-			ok = false;
-	}
-	enum etl_code rc = ok ? ETL_OK
-	                      : error_set(err, ETL_ESYSTEM, g->path ? g->path : "?", 0,
-	                                  "cannot write: %s", strerror(g->err ? g->err : EIO));
-	buf_free(&g->in);
-	free(g->path);
-	return rc;
-}
 
 /* ---- the shop -------------------------------------------------------------- */
 
@@ -381,7 +219,7 @@ make_events(struct rng *r, int32_t first, int32_t last, struct events *ev, struc
 				               "diskon sembako akhir bulan", true);
 		}
 		for (int w = 0; w < 4 && ok; w++) {
-			int32_t start = ymd(y, 1 + w * 3, 1) + 7 + rng_below(r, 60);
+			int32_t start = ymd(y, 1 + w * 3, 1) + 7 + gen_rng_below(r, 60);
 			char name[64];
 			(void)snprintf(name, sizeof name, "Minggu Hemat %d", w + 1);
 			for (int k = 0; k < 7 && ok; k++)
@@ -393,7 +231,7 @@ make_events(struct rng *r, int32_t first, int32_t last, struct events *ev, struc
 	if (ok && ymd(2024, 2, 14) >= first && ymd(2024, 2, 14) <= ev_end)
 		ok = add_event(ev, ymd(2024, 2, 14), "Pemilu 2024", "custom",
 		               "libur pemungutan suara", false);
-	int32_t reno = first + (last - first) / 2 + rng_below(r, 30);
+	int32_t reno = first + (last - first) / 2 + gen_rng_below(r, 30);
 	for (int k = 0; k < 3 && ok && reno + k <= last; k++)
 		ok = add_event(ev, reno + k, "Renovasi Toko", "custom", "toko tutup", false);
 	if (!ok)
@@ -474,20 +312,20 @@ make_products(struct rng *r, int n, int32_t first, int32_t last, struct product 
 			(void)snprintf(x->name, sizeof x->name, "%s Varian %d", tp->name,
 			               round + 1);
 		/* Rupiah prices end in 500. */
-		double f = 1 + (rng_unit(r) - 0.5) * 0.2 + round * 0.03;
+		double f = 1 + (gen_rng_unit(r) - 0.5) * 0.2 + round * 0.03;
 		x->price = (int)(tp->price * f / 500 + 0.5) * 500;
 		if (x->price < 500)
 			x->price = 500;
-		x->demand = tp->demand * (0.6 + 0.8 * rng_unit(r));
+		x->demand = tp->demand * (0.6 + 0.8 * gen_rng_unit(r));
 		x->per_sale = tp->per_sale;
 		x->season = tp->season;
-		x->stock = 5 + rng_below(r, 196);
+		x->stock = 5 + gen_rng_below(r, 196);
 		/* One product in eight is new, introduced somewhere in the
 		 * second half of the range (never the seasonal ones). */
 		x->intro = first;
-		if (tp->season == ALL_YEAR && rng_unit(r) < 0.125)
-			x->intro =
-			        first + (last - first) / 2 + rng_below(r, (last - first) / 3 + 1);
+		if (tp->season == ALL_YEAR && gen_rng_unit(r) < 0.125)
+			x->intro = first + (last - first) / 2 +
+			           gen_rng_below(r, (last - first) / 3 + 1);
 	}
 }
 
@@ -500,14 +338,14 @@ sale_second(struct rng *r, bool ramadan)
 	double total = 0, x;
 	for (int h = 0; h < 15; h++)
 		total += hour_weight[h] * (ramadan && h >= 9 && h <= 11 ? 1.8 : 1);
-	x = rng_unit(r) * total;
+	x = gen_rng_unit(r) * total;
 	int h = 0;
 	for (; h < 14; h++) {
 		x -= hour_weight[h] * (ramadan && h >= 9 && h <= 11 ? 1.8 : 1);
 		if (x < 0)
 			break;
 	}
-	return (7 + h) * 3600 + rng_below(r, 3600);
+	return (7 + h) * 3600 + gen_rng_below(r, 3600);
 }
 
 struct sale {
@@ -575,23 +413,6 @@ demand(const struct product *p, const struct day *d, int32_t day, int32_t first,
 	return f;
 }
 
-/* The header row of kind: its columns in table order, but never a
- * plaintext secret (users.password), which generate does not write. */
-static void
-put_header(struct gzout *g, enum kind kind)
-{
-	const struct table_def *t = table_get(kind);
-	const char *sep = "";
-	for (int c = 0; c < t->ncols; c++) {
-		if (t->cols[c].flags & COL_SECRET)
-			continue;
-		gz_put(g, sep, strlen(sep));
-		gz_put(g, t->cols[c].name, strlen(t->cols[c].name));
-		sep = ",";
-	}
-	gz_put(g, "\n", 1);
-}
-
 static enum etl_code
 write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
             const struct day *days, struct gen_stats *st, struct etl_error *err)
@@ -602,8 +423,8 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 	size_t cap = 0;
 	char line[128];
 	int32_t first = o->end - o->days + 1;
-	bool ok = gz_open(&g, o->out, "sales.csv.gz", 3);
-	put_header(&g, KIND_SALES);
+	bool ok = gen_gz_open(&g, o->out, "sales.csv.gz", 3);
+	gen_put_header(&g, KIND_SALES);
 	for (int i = 0; i < o->days && ok && !g.failed; i++) {
 		int32_t day = first + i;
 		const struct day *d = &days[i];
@@ -619,10 +440,10 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 			             (d->promo == 1 && (k * 7 + d->promo) % 5 == 0);
 			if (promo)
 				mean *= 1.6;
-			int units = poisson(r, mean);
+			int units = gen_poisson(r, mean);
 			while (units > 0) {
 				int q = 1;
-				while (q < units && rng_unit(r) > 1 / p[k].per_sale)
+				while (q < units && gen_rng_unit(r) > 1 / p[k].per_sale)
 					q++;
 				units -= q;
 				if (n == cap) {
@@ -630,7 +451,7 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 					struct sale *s = realloc(sales, cap * sizeof *s);
 					if (s == NULL) {
 						free(sales);
-						(void)gz_close(&g, NULL);
+						(void)gen_gz_close(&g, NULL);
 						return error_set(err, ETL_ESYSTEM, NULL, 0,
 						                 "out of memory");
 					}
@@ -669,63 +490,54 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 			q = put2(q, s->second % 60);
 			memcpy(q, s->promo ? ",true\n" : ",false\n", s->promo ? 6 : 7);
 			q += s->promo ? 6 : 7;
-			gz_put(&g, line, (size_t)(q - line));
+			gen_gz_put(&g, line, (size_t)(q - line));
 		}
 		st->sales += n;
 	}
 	free(sales);
-	enum etl_code rc = gz_close(&g, err);
+	enum etl_code rc = gen_gz_close(&g, err);
 	if (!ok && rc == ETL_OK)
 		rc = error_set(err, ETL_ESYSTEM, o->out, 0, "cannot write sales.csv.gz");
 	return rc;
-}
-
-/* Writes a field (quoted as every CSV this program writes) and the
- * separator or line end after it. */
-static void
-csv_put(struct gzout *g, const char *s, bool last)
-{
-	csv_put_field(&g->in, s, strlen(s), ',', true);
-	gz_put(g, last ? "\n" : ",", 1);
 }
 
 static enum etl_code
 write_products(const struct gen_opts *o, const struct product *p, struct etl_error *err)
 {
 	struct gzout g;
-	(void)gz_open(&g, o->out, "products.csv.gz", 9);
-	put_header(&g, KIND_PRODUCTS);
+	(void)gen_gz_open(&g, o->out, "products.csv.gz", 9);
+	gen_put_header(&g, KIND_PRODUCTS);
 	for (int i = 0; i < o->products; i++) {
 		char price[16], stock[16];
 		const struct template *t = &templates[p[i].tmpl];
 		(void)snprintf(price, sizeof price, "%d", p[i].price);
 		(void)snprintf(stock, sizeof stock, "%d", p[i].stock);
-		csv_put(&g, p[i].sku, false);
-		csv_put(&g, p[i].name, false);
-		csv_put(&g, categories[p[i].cat].name, false);
-		csv_put(&g, t->variation ? t->variation : "", false);
-		csv_put(&g, price, false);
-		csv_put(&g, stock, true);
+		gen_csv_put(&g, p[i].sku, false);
+		gen_csv_put(&g, p[i].name, false);
+		gen_csv_put(&g, categories[p[i].cat].name, false);
+		gen_csv_put(&g, t->variation ? t->variation : "", false);
+		gen_csv_put(&g, price, false);
+		gen_csv_put(&g, stock, true);
 	}
-	return gz_close(&g, err);
+	return gen_gz_close(&g, err);
 }
 
 static enum etl_code
 write_events(const struct gen_opts *o, const struct events *ev, struct etl_error *err)
 {
 	struct gzout g;
-	(void)gz_open(&g, o->out, "events.csv.gz", 9);
-	put_header(&g, KIND_EVENTS);
+	(void)gen_gz_open(&g, o->out, "events.csv.gz", 9);
+	gen_put_header(&g, KIND_EVENTS);
 	for (int i = 0; i < ev->n; i++) {
 		char date[11];
 		date[encode_date(date, ev->v[i].day)] = '\0';
-		csv_put(&g, ev->v[i].name, false);
-		csv_put(&g, date, false);
-		csv_put(&g, ev->v[i].type, false);
-		csv_put(&g, ev->v[i].description, false);
-		csv_put(&g, ev->v[i].predict ? "true" : "false", true);
+		gen_csv_put(&g, ev->v[i].name, false);
+		gen_csv_put(&g, date, false);
+		gen_csv_put(&g, ev->v[i].type, false);
+		gen_csv_put(&g, ev->v[i].description, false);
+		gen_csv_put(&g, ev->v[i].predict ? "true" : "false", true);
 	}
-	return gz_close(&g, err);
+	return gen_gz_close(&g, err);
 }
 
 /* Shop staff; their passwords are random and thrown away: they sign in
@@ -743,26 +555,26 @@ write_users(struct rng *r, const struct gen_opts *o, struct gen_stats *st, struc
 	};
 	struct gzout g;
 	enum etl_code rc = ETL_OK;
-	(void)gz_open(&g, o->out, "users.csv.gz", 9);
-	put_header(&g, KIND_USERS);
+	(void)gen_gz_open(&g, o->out, "users.csv.gz", 9);
+	gen_put_header(&g, KIND_USERS);
 	for (size_t i = 0; i < sizeof staff / sizeof staff[0] && rc == ETL_OK; i++) {
 		static const char chars[] =
 		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 		char secret[25], salt[17], hash[PWHASH_LEN];
 		for (int k = 0; k < 24; k++)
-			secret[k] = chars[rng_below(r, 62)];
+			secret[k] = chars[gen_rng_below(r, 62)];
 		secret[24] = '\0';
 		for (int k = 0; k < 16; k++)
-			salt[k] = chars[rng_below(r, 62)];
+			salt[k] = chars[gen_rng_below(r, 62)];
 		salt[16] = '\0';
 		rc = pwhash_make_salted(secret, 24, 0, salt, hash, err);
-		csv_put(&g, staff[i].email, false);
-		csv_put(&g, staff[i].name, false);
-		csv_put(&g, hash, false);
-		csv_put(&g, staff[i].active ? "true" : "false", true);
+		gen_csv_put(&g, staff[i].email, false);
+		gen_csv_put(&g, staff[i].name, false);
+		gen_csv_put(&g, hash, false);
+		gen_csv_put(&g, staff[i].active ? "true" : "false", true);
 		st->users++;
 	}
-	enum etl_code rc2 = gz_close(&g, err);
+	enum etl_code rc2 = gen_gz_close(&g, err);
 	return rc != ETL_OK ? rc : rc2;
 }
 
@@ -786,7 +598,7 @@ generate(const struct gen_opts *o, struct gen_stats *st, struct etl_error *err)
 		return error_set(err, ETL_ESYSTEM, o->out, 0, "cannot create the directory: %s",
 		                 strerror(errno));
 	struct rng r;
-	rng_seed(&r, o->seed);
+	gen_rng_seed(&r, o->seed);
 	int32_t first = o->end - o->days + 1, last = o->end;
 	struct product *p = calloc((size_t)o->products, sizeof *p);
 	struct day *days = calloc((size_t)o->days, sizeof *days);
@@ -798,10 +610,10 @@ generate(const struct gen_opts *o, struct gen_stats *st, struct etl_error *err)
 	}
 	/* Separate streams: changing one part leaves the others as they were. */
 	struct rng rp, re, rs, ru;
-	rng_seed(&rp, rng_next(&r));
-	rng_seed(&re, rng_next(&r));
-	rng_seed(&rs, rng_next(&r));
-	rng_seed(&ru, rng_next(&r));
+	gen_rng_seed(&rp, gen_rng_next(&r));
+	gen_rng_seed(&re, gen_rng_next(&r));
+	gen_rng_seed(&rs, gen_rng_next(&r));
+	gen_rng_seed(&ru, gen_rng_next(&r));
 	make_products(&rp, o->products, first, last, p);
 	if (!make_events(&re, first, last, &ev, days, st)) {
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");

@@ -578,36 +578,15 @@ read_facts(struct ctx *c, struct schema_facts *f)
 static int
 parse_all(struct ddl_stmt **out)
 {
-	struct ddl_stmt *v = NULL;
+	*out = NULL;
 	int n = 0;
 	for (int f = 0; f < schema_nfiles; f++) {
-		const char *p = schema_files[f].sql;
-		for (;;) {
-			struct ddl_stmt s;
-			bool bad;
-			p = ddl_parse(p, &s, &bad);
-			if (bad) {
-				free(s.sql);
-				goto fail;
-			}
-			if (p == NULL)
-				break;
-			struct ddl_stmt *nv = realloc(v, (size_t)(n + 1) * sizeof *nv);
-			if (nv == NULL) {
-				free(s.sql);
-				goto fail;
-			}
-			v = nv;
-			v[n++] = s;
+		if (!ddl_parse_all(schema_files[f].sql, out, &n)) {
+			ddl_free(*out, n);
+			return -1;
 		}
 	}
-	*out = v;
 	return n;
-fail:
-	for (int i = 0; i < n; i++)
-		free(v[i].sql);
-	free(v);
-	return -1;
 }
 
 enum etl_code

@@ -1,0 +1,54 @@
+/*
+ * gen_base.h — the random stream and the gzip writer of generate.
+ */
+#ifndef SIPREMS_GEN_BASE_H
+#define SIPREMS_GEN_BASE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <zlib.h>
+
+#include "encode.h"
+#include "error.h"
+#include "table.h"
+
+struct rng {
+	uint64_t s[4];
+};
+
+struct gzout {
+	int fd;
+	z_stream z;
+	unsigned char out[1 << 16];
+	struct buf in; /* text waiting to be compressed */
+	char *path;
+	bool failed;
+	int err;
+};
+
+void gen_rng_seed(struct rng *r, uint64_t seed);
+
+uint64_t gen_rng_next(struct rng *r);
+
+/* Uniform in [0, 1). */
+double gen_rng_unit(struct rng *r);
+
+int gen_rng_below(struct rng *r, int n);
+
+int gen_poisson(struct rng *r, double mean);
+
+bool gen_gz_open(struct gzout *g, const char *dir, const char *name, int level);
+
+void gen_gz_put(struct gzout *g, const char *s, size_t n);
+
+enum etl_code gen_gz_close(struct gzout *g, struct etl_error *err);
+
+/* The header row of kind: its columns in table order, but never a
+ * plaintext secret (users.password), which generate does not write. */
+void gen_put_header(struct gzout *g, enum kind kind);
+
+/* Writes a field (quoted as every CSV this program writes) and the
+ * separator or line end after it. */
+void gen_csv_put(struct gzout *g, const char *s, bool last);
+
+#endif
