@@ -1,0 +1,86 @@
+/*
+ * load_impl.h — what load.c (the run) and load_file.c (one file) share.
+ */
+#ifndef SIPREMS_LOAD_IMPL_H
+#define SIPREMS_LOAD_IMPL_H
+
+#include <libpq-fe.h>
+
+#include "intake.h"
+#include "keyset.h"
+#include "load.h"
+#include "copy.h"
+#include "ledger.h"
+#include "schema.h"
+
+/* What the files of a run share. */
+struct run {
+	const struct load_opts *o;
+	PGconn *conn;
+	char *settings; /* SET LOCAL … run first in every transaction */
+	struct schema_facts facts;
+	struct keyset *skus; /* sku -> product id, price */
+	bool skus_stale;     /* products changed since the map was read */
+	int stage_id;
+};
+
+/* Loads one file of the run into lf. */
+void load_file(struct run *r, struct intake *it, struct load_file *lf);
+
+/* Validates one file of the run into lf, writing nothing but its rejects. */
+void dry_run_file(struct run *r, struct intake *it, struct load_file *lf);
+
+/* Marks a file failed: nothing of it counts, its reject file goes. */
+void load_fail_file(struct load_file *lf, struct intake *it, const struct etl_error *e);
+
+/* Seconds on the monotonic clock. */
+double load_now(void);
+
+/* How the rows of a file ended. */
+enum end { END_EOF, END_MAX_REJECTS, END_SIGNAL, END_ERROR };
+
+/* One file's load, as the transactions it begins see it. */
+struct held {
+	struct run *r;
+	struct ledger *led;
+	int64_t committed; /* records_done as committed before this transaction */
+	int64_t records;   /* data records in the file */
+};
+
+/* One pass over a file's rows along a path. */
+struct pass {
+	struct run *r;
+	struct intake *it;
+	struct copy_sink *sink;    /* NULL on a dry run */
+	struct ledger *led;        /* the history row as committed (NULL: dry run) */
+	const struct ledger *base; /* as it was when the file was claimed */
+	struct held *held;
+	struct etl_error *err;
+	int64_t unit_rows; /* rows per unit; 0: the whole file is one */
+	/* The unit being read. */
+	struct ledger committed; /* the history row it started from */
+	uint64_t rejected_before, passed_before;
+	bool refused;   /* fast: the server refused a row; nothing was kept */
+	uint64_t added; /* rows the path took */
+};
+
+struct path {
+	enum etl_code (*begin)(struct pass *p);
+	enum etl_code (*add)(struct pass *p);
+	/* Ends a unit whose rows ended with why (END_EOF, or END_MAX_REJECTS
+	 * for good); END_EOF when it is committed, else how it failed. */
+	enum end (*end)(struct pass *p, enum end why);
+	/* Gives up the unit: why tells the server why its COPY ends. */
+	void (*abort)(struct pass *p, const char *why);
+};
+
+/* The paths (load_path.c). */
+extern const struct path load_batched, load_fast, load_dry;
+
+/* Reads the rest of the file along path, unit by unit. */
+enum end load_run_path(const struct path *path, struct pass *p);
+
+/* Moves the intake's kept reasons and reject file into the result. */
+void load_take_messages(struct load_file *lf, struct intake *it);
+
+#endif

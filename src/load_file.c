@@ -1,0 +1,470 @@
+/*
+ * load_file.c — one file of a load.
+ *
+ *   fingerprint (of its decoded records, and of its bytes; a gzip stream is
+ *   decoded to its end first, so a corrupt file loads nothing) -> claim it
+ *   in the history (ledger_claim: skip, report earlier rejects, resume,
+ *   retry with new options, or start; --force undoes earlier loads first)
+ *   -> its rows, along one of three paths -> record the outcome.
+ *
+ * The paths (batched, fast, dry) are in load_path.c.
+ *
+ * Every transaction of a load begins with its settings (SET LOCAL) and a
+ * hold on its history row: no session state, so a pooler in transaction
+ * mode may give each transaction another server connection.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copy.h"
+#include "db.h"
+#include "ledger.h"
+#include "load_impl.h"
+#include "progress.h"
+#include "refdata.h"
+#include "signals.h"
+
+#define ANALYZE_ROWS 10000 /* a load that adds this many rows ends with ANALYZE */
+
+void
+load_take_messages(struct load_file *lf, struct intake *it)
+{
+	const char *rp = reject_path(it->rej);
+	free(lf->reject_file);
+	lf->reject_file = rp ? strdup(rp) : NULL;
+	lf->r.reject_file = lf->reject_file;
+	for (int i = 0; i < it->nshown && lf->nshown < 10; i++) {
+		lf->shown[lf->nshown++] = it->shown[i];
+		it->shown[i] = NULL;
+	}
+	it->nshown = 0;
+}
+
+void
+load_fail_file(struct load_file *lf, struct intake *it, const struct etl_error *e)
+{
+	lf->code = e->code == ETL_OK ? ETL_EINPUT : e->code;
+	lf->error = *e;
+	lf->r.status = "failed";
+	lf->r.rows_read = lf->r.rows_loaded = lf->r.rows_updated = lf->r.rows_skipped = 0;
+	lf->r.rows_rejected = 0;
+	if (it != NULL && it->rej != NULL)
+		(void)reject_truncate(it->rej, 0, NULL);
+	free(lf->reject_file);
+	lf->reject_file = NULL;
+	lf->r.reject_file = NULL;
+}
+
+/* The map of what by's reference column names (SKU -> product id, price)
+ * for a sales file: read again when products changed. */
+static enum etl_code
+ensure_skus(struct run *r, const struct table_def *by, struct etl_error *err)
+{
+	if (r->skus != NULL && !r->skus_stale)
+		return ETL_OK;
+	keyset_free(r->skus);
+	r->skus = keyset_new();
+	if (r->skus == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	r->skus_stale = false;
+	return refdata_load_refs(r->conn, by, r->skus, err);
+}
+
+/* ---- one file: claim, rows, outcome ------------------------------------- */
+
+/* One file's load from its claim to its outcome. */
+struct file_load {
+	struct run *r;
+	struct intake *it;
+	struct load_file *lf;
+	struct etl_error e;
+	bool failed; /* the file fails with e; its history row is left to the lease */
+	struct intake_print print;
+	char options[512];
+	struct ledger_claim claim;
+	struct ledger led, base;
+	struct held held;
+	struct copy_sink *sink;
+	bool in_file_txn; /* --single-transaction: the file's transaction is open */
+};
+
+static bool
+fail(struct file_load *f)
+{
+	f->failed = true;
+	return false;
+}
+
+static enum end
+fail_rows(struct file_load *f)
+{
+	f->failed = true;
+	return END_ERROR;
+}
+
+/* Right after each BEGIN: the run's settings, then the hold on the load's
+ * history row (which also shows that the load is alive). */
+static enum etl_code
+begun(void *arg, struct etl_error *err)
+{
+	struct held *h = arg;
+	enum etl_code rc = db_exec(h->r->conn, h->r->settings, err);
+	if (rc == ETL_OK)
+		rc = ledger_hold(h->r->conn, h->led, h->committed, err);
+	return rc;
+}
+
+/* --on-conflict's values, by enum on_conflict. */
+static const char *const conflict_modes[] = {"error", "skip", "update"};
+
+/* The options that decide rows' outcomes, as the history compares them. */
+static void
+outcome_options(const struct load_opts *o, char *buf, size_t size)
+{
+	(void)snprintf(buf, size,
+	               "on-conflict=%s encoding=%s delimiter=%u allow-future=%s timezone=%s "
+	               "sku-pattern=%s",
+	               conflict_modes[o->on_conflict], input_encoding_name(o->enc),
+	               (unsigned)o->delim, o->allow_future ? "yes" : "no",
+	               o->timezone ? o->timezone : "UTC", o->sku_pattern ? o->sku_pattern : "");
+}
+
+/* A file loaded before with the same options, some of whose rows were
+ * rejected then: nothing is done, and exit 1 says those rows are out (also
+ * with --quiet: it is the reason for the exit status). */
+static void
+earlier_rejects(struct load_file *lf, struct intake *it, const struct ledger *led)
+{
+	lf->code = ETL_REJECTED;
+	lf->r.status = "skipped";
+	lf->r.load_id = led->load_id;
+	lf->r.rows_read = (uint64_t)led->rows_read;
+	lf->r.rows_rejected = (uint64_t)led->rows_rejected;
+	lf->r.rows_skipped = (uint64_t)(led->rows_read - led->rows_rejected);
+	free(lf->reject_file);
+	lf->reject_file = led->reject_file[0] ? strdup(led->reject_file) : NULL;
+	lf->r.reject_file = lf->reject_file;
+	warnx_etl("%s: load %lld of this content rejected %lld rows%s%s%s; correct them and load "
+	          "that file, or retry them with other values of the options that decide "
+	          "(--on-conflict, --encoding, --allow-future, --sku-pattern, --timezone, "
+	          "--delimiter)",
+	          it->name, (long long)led->load_id, (long long)led->rows_rejected,
+	          lf->reject_file ? " (they are in " : "", lf->reject_file ? lf->reject_file : "",
+	          lf->reject_file ? ")" : "");
+}
+
+/* Says what the claim found out about earlier loads of the file. */
+static void
+claim_notes(const struct file_load *f)
+{
+	const struct ledger_claim *c = &f->claim;
+	const char *name = f->it->name;
+	if (f->r->o->quiet)
+		return;
+	if (c->interrupted[0] != '\0')
+		notex_etl("%s: an earlier load of this file was %s", name, c->interrupted);
+	if (c->waited)
+		notex_etl("%s: waited for another siprems-etl loading the same file", name);
+	if (c->undone > 0)
+		notex_etl("%s: --force: undid %d earlier load%s of this file (%lld rows deleted)",
+		          name, c->undone, c->undone > 1 ? "s" : "", (long long)c->undone_rows);
+	if (c->action == LEDGER_SKIP)
+		notex_etl("%s: loaded before (load %lld, same content); skipped; --force loads it "
+		          "again",
+		          name, (long long)f->led.load_id);
+	if (c->action == LEDGER_RETRY && c->records != NULL)
+		notex_etl("%s: load %lld rejected %lld rows with other options; taking those rows "
+		          "again (load %lld), the others are in already",
+		          name, (long long)c->earlier.load_id, (long long)c->nrecords,
+		          (long long)f->led.load_id);
+	else if (c->action == LEDGER_RETRY)
+		notex_etl("%s: loaded before (load %lld) with other options; going through it "
+		          "again (load %lld): rows the table already holds as in the file count as "
+		          "skipped",
+		          name, (long long)c->earlier.load_id, (long long)f->led.load_id);
+}
+
+/*
+ * The whole file first: its fingerprints, and a gzip stream decoded to its
+ * end, so that a damaged file loads nothing at all.  Bytes loaded before
+ * with these options have their content fingerprint in the history (and
+ * were found sound then): a rerun or a resume reads them once, without
+ * decoding.  Then the claim.  True when there are rows to load.
+ */
+static bool
+claim_file(struct file_load *f)
+{
+	const struct load_opts *o = f->r->o;
+	struct intake *it = f->it;
+	struct load_file *lf = f->lf;
+	outcome_options(o, f->options, sizeof f->options);
+	bool known = false;
+	if (intake_fingerprint_bytes(it, &f->print, &f->e) != ETL_OK ||
+	    ledger_known_content(f->r->conn, it->map.t->name, f->print.bytes, f->options,
+	                         f->print.content, &f->print.records, &known, &f->e) != ETL_OK ||
+	    (!known && intake_fingerprint(it, &f->print, &f->e) != ETL_OK))
+		return fail(f);
+	struct ledger_claim_opts want = {it->name,
+	                                 f->print.content,
+	                                 f->print.bytes,
+	                                 f->print.size,
+	                                 f->print.records,
+	                                 it->map.t,
+	                                 conflict_modes[o->on_conflict],
+	                                 f->options,
+	                                 o->force};
+	if (ledger_claim(f->r->conn, &want, &f->claim, &f->e) != ETL_OK) {
+		if (f->e.code != ETL_ESTOPPED)
+			return fail(f);
+		lf->code = ETL_ESTOPPED;
+		lf->r.status = "stopped";
+		lf->error = f->e;
+		(void)snprintf(lf->error.file, sizeof lf->error.file, "%s", it->name);
+		return false;
+	}
+	f->led = f->claim.led;
+	lf->r.load_id = f->led.load_id;
+	claim_notes(f);
+	if (f->claim.action == LEDGER_SKIP) {
+		/* Loaded before (the name may differ): nothing to do. */
+		lf->code = ETL_OK;
+		lf->r.status = "skipped";
+		lf->r.rows_read = lf->r.rows_skipped = (uint64_t)f->led.rows_read;
+		return false;
+	}
+	if (f->claim.action == LEDGER_REJECTS) {
+		earlier_rejects(lf, it, &f->led);
+		return false;
+	}
+	return true;
+}
+
+/* Positions the file (a retry's records, a resume's committed rows) and
+ * opens its reject file and its sink. */
+static bool
+open_file(struct file_load *f)
+{
+	struct run *r = f->r;
+	const struct load_opts *o = r->o;
+	struct intake *it = f->it;
+	bool resume = f->claim.action == LEDGER_RESUME;
+	if (f->claim.records != NULL) {
+		intake_set_filter(it, f->claim.records, f->claim.nrecords);
+		f->claim.records = NULL;
+	}
+	f->base = f->led;
+	if (it->map.t->ref_col >= 0 && ensure_skus(r, it->map.t, &f->e) != ETL_OK)
+		return fail(f);
+	if (resume && f->led.records_done > 0) {
+		if (intake_skip(it, f->led.records_done, r->skus, &f->e) != ETL_OK)
+			return fail(f);
+		if (!o->quiet)
+			notex_etl("%s: resuming load %lld after %lld rows already committed",
+			          it->name, (long long)f->led.load_id,
+			          (long long)f->led.records_done);
+	}
+	if (intake_start_rejects(it, resume ? f->led.reject_bytes : -1, &f->e) != ETL_OK)
+		return fail(f);
+	const char *tz = o->timezone ? o->timezone : "UTC";
+	f->held = (struct held){r, &f->led, f->led.records_done, f->print.records};
+	struct copy_opts co = {r->conn,
+	                       &it->map,
+	                       o->on_conflict,
+	                       &r->facts,
+	                       o->single_transaction,
+	                       ++r->stage_id,
+	                       strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0,
+	                       o->copy_text,
+	                       f->led.load_id,
+	                       f->claim.action == LEDGER_RETRY,
+	                       begun,
+	                       &f->held};
+	if (copy_open(&f->sink, &co, &f->e) != ETL_OK)
+		return fail(f);
+	return true;
+}
+
+/* The file's rows: an empty table takes the fast path; if the server
+ * refuses a row there, the file goes through the batches from its start,
+ * where refused rows are isolated: the outcome is the same. */
+static enum end
+load_rows(struct file_load *f)
+{
+	struct run *r = f->r;
+	const struct load_opts *o = r->o;
+	struct intake *it = f->it;
+	struct pass p = {.r = r,
+	                 .it = it,
+	                 .sink = f->sink,
+	                 .led = &f->led,
+	                 .base = &f->base,
+	                 .held = &f->held,
+	                 .err = &f->e};
+	bool taken = false;
+	if (f->led.records_done == 0 && copy_fast_begin(f->sink, o->jobs, &taken, &f->e) != ETL_OK)
+		return fail_rows(f);
+	if (taken) {
+		enum end end = load_run_path(&load_fast, &p);
+		if (!p.refused) {
+			if (end == END_EOF && !o->quiet)
+				notex_etl(
+				        "%s: %s was empty: loaded with one COPY in one transaction "
+				        "(indexes and foreign keys rebuilt: %d)",
+				        it->name, it->map.t->table, copy_fast_rebuilt(f->sink));
+			return end;
+		}
+		if (!o->quiet)
+			notex_etl(
+			        "%s: the one-transaction load into the empty table gave way (%s); "
+			        "loading the file again in batches",
+			        it->name, copy_fast_refusal(f->sink));
+		if (intake_rewind(it, &f->e) != ETL_OK)
+			return fail_rows(f);
+	}
+	if (o->single_transaction) {
+		f->held.committed = f->led.records_done;
+		if (db_exec(r->conn, "BEGIN", &f->e) != ETL_OK)
+			return fail_rows(f);
+		f->in_file_txn = true;
+		if (begun(&f->held, &f->e) != ETL_OK) {
+			copy_abort_all(f->sink);
+			f->in_file_txn = false;
+			return fail_rows(f);
+		}
+	}
+	p.unit_rows = o->batch_rows;
+	enum end end = load_run_path(&load_batched, &p);
+	if (end == END_EOF && f->in_file_txn) {
+		f->in_file_txn = false;
+		if (copy_finish(f->sink, &f->e) != ETL_OK)
+			end = END_ERROR;
+	}
+	if (end != END_EOF && f->in_file_txn) {
+		/* All or nothing: a stopped file leaves nothing. */
+		copy_abort_all(f->sink);
+		f->in_file_txn = false;
+		f->led = f->base;
+	}
+	return end;
+}
+
+static void
+set_counts(struct load_file *lf, const struct ledger *led)
+{
+	lf->r.rows_read = (uint64_t)led->rows_read;
+	lf->r.rows_loaded = (uint64_t)led->rows_loaded;
+	lf->r.rows_updated = (uint64_t)led->rows_updated;
+	lf->r.rows_skipped = (uint64_t)led->rows_skipped;
+	lf->r.rows_rejected = (uint64_t)led->rows_rejected;
+}
+
+/* ANALYZE after a load that changed ANALYZE_ROWS rows or more, and at least a
+ * tenth of the table: autovacuum's own rule, without waiting for it. */
+static void
+analyze(PGconn *conn, const char *table, int64_t changed)
+{
+	if (changed < ANALYZE_ROWS)
+		return;
+	const char *params[1] = {table};
+	PGresult *res = db_query(conn, "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
+	                         1, params, NULL);
+	double before = res != NULL && PQntuples(res) == 1 ? atof(PQgetvalue(res, 0, 0)) : -1;
+	PQclear(res);
+	if (before > 0 && (double)changed < before / 10)
+		return;
+	char *name = PQescapeIdentifier(conn, table, strlen(table));
+	char sql[160];
+	(void)snprintf(sql, sizeof sql, "ANALYZE %s", name ? name : table);
+	PQfreemem(name);
+	(void)db_exec(conn, sql, NULL);
+}
+
+/* The file's outcome: its status and message, in the history too. */
+static void
+settle_file(struct file_load *f, enum end end)
+{
+	struct run *r = f->r;
+	struct intake *it = f->it;
+	struct load_file *lf = f->lf;
+	const struct ledger *led = &f->led;
+	/* A file that did not reach its end keeps the rejects of what was
+	 * committed. */
+	if (end != END_EOF && it->rej != NULL)
+		(void)reject_truncate(it->rej, (uint64_t)led->reject_bytes, NULL);
+	const char *status;
+	char msg[1400];
+	msg[0] = '\0';
+	switch (end) {
+	case END_EOF:
+		status = led->rows_rejected > 0 ? "partial" : "loaded";
+		lf->code = led->rows_rejected > 0 ? ETL_REJECTED : ETL_OK;
+		break;
+	case END_MAX_REJECTS:
+		status = "stopped";
+		lf->code = ETL_ESTOPPED;
+		(void)snprintf(
+		        msg, sizeof msg,
+		        "stopped: more than %lld rows rejected (--max-rejects); the next run "
+		        "resumes after row %lld",
+		        (long long)r->o->max_rejects, (long long)led->records_done);
+		break;
+	case END_SIGNAL:
+		status = "stopped";
+		lf->code = ETL_ESTOPPED;
+		(void)snprintf(msg, sizeof msg,
+		               "interrupted by %s; the open batch was rolled back, the next run "
+		               "resumes after row %lld",
+		               signals_received() == SIGTERM ? "SIGTERM" : "SIGINT",
+		               (long long)led->records_done);
+		break;
+	default:
+		status = "failed";
+		lf->code = f->e.code == ETL_OK ? ETL_EDB : f->e.code;
+		(void)snprintf(msg, sizeof msg, "%s; the next run resumes after row %lld", f->e.msg,
+		               (long long)led->records_done);
+		break;
+	}
+	lf->r.status = status;
+	set_counts(lf, led);
+	if (msg[0] != '\0')
+		(void)error_set(&lf->error, lf->code, it->name, 0, "%s", msg);
+	if (PQstatus(r->conn) == CONNECTION_OK) {
+		struct etl_error fe;
+		if (ledger_finish(r->conn, led, status, msg[0] ? msg : NULL, &fe) != ETL_OK &&
+		    lf->code == ETL_OK) {
+			lf->code = ETL_EDB;
+			lf->error = fe;
+		}
+	}
+	if (table_referrer(it->kind) != NULL && led->rows_loaded + led->rows_updated > 0)
+		r->skus_stale = true;
+	/* Fresh statistics for the forecasting queries that follow a load. */
+	if (end == END_EOF && PQstatus(r->conn) == CONNECTION_OK)
+		analyze(r->conn, it->map.t->table, led->rows_loaded + led->rows_updated);
+}
+
+void
+load_file(struct run *r, struct intake *it, struct load_file *lf)
+{
+	double started = load_now();
+	struct file_load f = {.r = r, .it = it, .lf = lf};
+	error_clear(&f.e);
+	if (claim_file(&f) && open_file(&f)) {
+		enum end end = load_rows(&f);
+		if (!f.failed)
+			settle_file(&f, end);
+	}
+	if (f.failed)
+		load_fail_file(lf, it, &f.e);
+	if (f.in_file_txn)
+		copy_abort_all(f.sink);
+	copy_close(f.sink);
+	free(f.claim.records);
+	if (f.claim.action != LEDGER_REJECTS)
+		load_take_messages(lf, it);
+	if (strcmp(lf->r.status ? lf->r.status : "", "failed") == 0 && lf->code == ETL_EINPUT)
+		load_fail_file(lf, it, &lf->error);
+	lf->r.seconds = load_now() - started;
+}

@@ -1,0 +1,282 @@
+/*
+ * load_path.c — the three paths a file's rows take, and the one loop they
+ * share (load_run_path): rows are read into units, and each path says how a
+ * unit begins, takes a row, ends and is given up.
+ *   batched  a unit of --batch-rows rows: COPY, settle every row, write the
+ *            batch's rejects, checkpoint (position, rejected records,
+ *            reserved ids), commit;
+ *   fast     the whole file into an empty table in one transaction, the
+ *            indexes rebuilt at its end; a refused row sends the file back
+ *            to the batched path from its start;
+ *   dry      every row validated, nothing written.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copy.h"
+#include "load_impl.h"
+#include "progress.h"
+#include "signals.h"
+
+/* The history row after a unit that ended with out, the unit's rejects on
+ * disk first, then checkpointed in the unit's transaction. */
+static enum etl_code
+checkpoint_unit(struct pass *p, const struct copy_outcome *out, struct ledger *next,
+                bool ids_recorded, const char *update_columns)
+{
+	struct intake *it = p->it;
+	const struct ledger *base = p->base;
+	next->rows_loaded += out->loaded;
+	next->rows_updated += out->updated;
+	next->rows_skipped += out->skipped + (int64_t)(it->rows_passed - p->passed_before);
+	if (out->loaded > 0 && !ids_recorded)
+		next->undoable = false;
+	next->rows_read = base->rows_read + (int64_t)it->rows_read;
+	next->rows_rejected = base->rows_rejected + (int64_t)it->rows_rejected;
+	next->records_done = base->records_done + (int64_t)it->rows_read;
+	if (it->rej != NULL) {
+		/* The rejects reach the disk before the commit that counts them. */
+		if (reject_flush(it->rej, it->rows_rejected > p->rejected_before, p->err) != ETL_OK)
+			return p->err->code;
+		next->reject_bytes = (int64_t)reject_offset(it->rej);
+		const char *rp = reject_path(it->rej);
+		(void)snprintf(next->reject_file, sizeof next->reject_file, "%s", rp ? rp : "");
+	}
+	size_t nrej;
+	const int64_t *rej = intake_take_rejected(it, &nrej);
+	return ledger_checkpoint(p->r->conn, next, p->committed.records_done, rej, nrej, out->ids,
+	                         out->nids, update_columns, p->err);
+}
+
+static enum etl_code
+copy_row(struct pass *p)
+{
+	return copy_add(p->sink, &p->it->row, &p->it->rec, p->it->number, p->err);
+}
+
+/* How many ids the next batch may need: rows left to take, at most a batch. */
+static int64_t
+batch_ids(const struct pass *p)
+{
+	const struct intake *it = p->it;
+	int64_t left = it->filter != NULL
+	                       ? (int64_t)(it->nfilter - it->filter_pos)
+	                       : p->held->records - (it->skipped + (int64_t)it->rows_read);
+	return left < p->unit_rows ? left : p->unit_rows;
+}
+
+static enum etl_code
+batch_begin(struct pass *p)
+{
+	if (!p->r->o->single_transaction)
+		p->held->committed = p->committed.records_done;
+	return copy_begin(p->sink, batch_ids(p), p->err);
+}
+
+static enum end
+batch_end(struct pass *p, enum end why)
+{
+	(void)why;
+	struct copy_outcome out;
+	if (copy_end(p->sink, &out, p->err) != ETL_OK)
+		return signals_received() ? END_SIGNAL : END_ERROR;
+	bool failed = false;
+	for (int i = 0; i < out.nrejects && !failed; i++) {
+		struct csvrow_record rec;
+		int64_t number;
+		copy_row_record(p->sink, out.rejects[i].row, &rec, &number);
+		failed = intake_reject(p->it, rec.nfields, rec.fields, rec.lens, rec.line, number,
+		                       out.rejects[i].reason, p->err) != ETL_OK;
+	}
+	if (failed ||
+	    checkpoint_unit(p, &out, p->led, copy_ids_recorded(p->sink),
+	                    copy_update_columns(p->sink)) != ETL_OK ||
+	    copy_commit(p->sink, p->err) != ETL_OK) {
+		copy_abort(p->sink, NULL);
+		*p->led = p->committed;
+		return END_ERROR;
+	}
+	return END_EOF;
+}
+
+static void
+batch_abort(struct pass *p, const char *why)
+{
+	copy_abort(p->sink, why);
+}
+
+const struct path load_batched = {batch_begin, copy_row, batch_end, batch_abort};
+
+static enum etl_code
+nothing_to_begin(struct pass *p)
+{
+	(void)p;
+	return ETL_OK;
+}
+
+/* The rows, the rebuilt indexes, the history and the commit, all in one
+ * transaction; with --single-transaction a stop keeps nothing. */
+static enum end
+fast_end(struct pass *p, enum end why)
+{
+	if (why == END_MAX_REJECTS && p->r->o->single_transaction) {
+		copy_abort_all(p->sink);
+		return END_MAX_REJECTS;
+	}
+	struct copy_outcome out;
+	if (copy_fast_end(p->sink, &out, &p->refused, p->err) != ETL_OK)
+		return signals_received() ? END_SIGNAL : END_ERROR;
+	if (p->refused)
+		return END_EOF;
+	struct ledger next = *p->led;
+	if (checkpoint_unit(p, &out, &next, out.nids > 0, NULL) != ETL_OK ||
+	    copy_finish(p->sink, p->err) != ETL_OK) {
+		copy_abort_all(p->sink);
+		return END_ERROR;
+	}
+	*p->led = next;
+	return END_EOF;
+}
+
+static void
+fast_abort(struct pass *p, const char *why)
+{
+	(void)why;
+	copy_abort_all(p->sink);
+}
+
+const struct path load_fast = {nothing_to_begin, copy_row, fast_end, fast_abort};
+
+/* A dry run keeps the products it validated: a later sales file of the run
+ * may use them. */
+static enum etl_code
+dry_add(struct pass *p)
+{
+	struct intake *it = p->it;
+	const struct table_def *by = table_referrer(it->kind);
+	if (by != NULL && p->r->skus != NULL) {
+		const struct table_def *t = it->map.t;
+		const struct value *key = &it->row.v[t->key[0]];
+		int64_t *v = keyset_find(p->r->skus, key->s, key->n, true, NULL);
+		if (v != NULL)
+			v[1] = it->row.v[by->ref_source].i;
+	}
+	return ETL_OK;
+}
+
+static enum end
+dry_end(struct pass *p, enum end why)
+{
+	(void)p;
+	(void)why;
+	return END_EOF;
+}
+
+static void
+dry_abort(struct pass *p, const char *why)
+{
+	(void)p;
+	(void)why;
+}
+
+const struct path load_dry = {nothing_to_begin, dry_add, dry_end, dry_abort};
+
+enum end
+load_run_path(const struct path *path, struct pass *p)
+{
+	struct intake *it = p->it;
+	const struct load_opts *o = p->r->o;
+	struct progress *pg =
+	        progress_start(it->name, input_raw_size(it->in), o->progress && !o->quiet);
+	uint64_t offset = p->base != NULL ? (uint64_t)p->base->records_done : 0;
+	enum end end = END_EOF;
+	bool more = true;
+	while (more) {
+		if (signals_received()) {
+			end = END_SIGNAL;
+			break;
+		}
+		/* What the history holds before this unit, and keeps if it fails. */
+		if (p->led != NULL)
+			p->committed = *p->led;
+		p->rejected_before = it->rows_rejected;
+		p->passed_before = it->rows_passed;
+		if (path->begin(p) != ETL_OK) {
+			path->abort(p, NULL);
+			end = END_ERROR;
+			break;
+		}
+		uint64_t first = it->rows_read;
+		while (p->unit_rows == 0 || it->rows_read - first < (uint64_t)p->unit_rows) {
+			int got = intake_next(it, p->r->skus, p->err);
+			if (got == 0) {
+				more = false;
+				break;
+			}
+			if (got == INTAKE_STOP) {
+				end = END_MAX_REJECTS; /* what was read is kept */
+				more = false;
+				break;
+			}
+			if (got < 0 || path->add(p) != ETL_OK) {
+				end = END_ERROR;
+				break;
+			}
+			p->added++;
+			if (signals_received()) {
+				end = END_SIGNAL;
+				break;
+			}
+			progress_update(pg, offset + it->rows_read, input_raw_bytes(it->in));
+		}
+		if (end == END_ERROR || end == END_SIGNAL) {
+			path->abort(p, end == END_SIGNAL ? "interrupted" : "stopped");
+			break;
+		}
+		enum end ended = path->end(p, end);
+		if (ended != END_EOF) {
+			end = ended;
+			break;
+		}
+		if (o->max_rejects >= 0 && it->rows_rejected > (uint64_t)o->max_rejects) {
+			end = END_MAX_REJECTS;
+			break;
+		}
+	}
+	progress_done(pg);
+	return end;
+}
+
+void
+dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
+{
+	double started = load_now();
+	struct etl_error e;
+	error_clear(&e);
+	if (intake_start_rejects(it, -1, &e) != ETL_OK) {
+		load_fail_file(lf, it, &e);
+		return;
+	}
+	struct pass p = {.r = r, .it = it, .err = &e};
+	enum end end = load_run_path(&load_dry, &p);
+	lf->r.seconds = load_now() - started;
+	lf->r.rows_read = it->rows_read;
+	lf->r.rows_rejected = it->rows_rejected;
+	lf->r.rows_loaded = p.added;
+	load_take_messages(lf, it);
+	if (end == END_ERROR) {
+		load_fail_file(lf, it, &e);
+	} else if (end == END_MAX_REJECTS) {
+		lf->code = ETL_ESTOPPED;
+		lf->r.status = "stopped";
+		(void)error_set(&lf->error, ETL_ESTOPPED, it->name, 0,
+		                "stopped: more than %lld rows rejected (--max-rejects)",
+		                (long long)r->o->max_rejects);
+	} else {
+		lf->code = it->rows_rejected > 0 ? ETL_REJECTED : ETL_OK;
+		lf->r.status = it->rows_rejected > 0 ? "partial" : "loaded";
+	}
+	if (reject_flush(it->rej, false, &e) != ETL_OK)
+		load_fail_file(lf, it, &e);
+}
