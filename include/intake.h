@@ -33,35 +33,8 @@ struct intake_opts {
 
 #define INTAKE_STOP 2 /* intake_next(): more rows rejected than max_rejects */
 
-struct intake {
-	char *spec;            /* as given: [KIND=]FILE */
-	const char *path;      /* the FILE part */
-	const char *open_path; /* what is opened: path, or the spool of stdin */
-	const char *name;      /* for messages: the path, or "stdin" */
-	enum kind kind;
-	struct input *in;
-	struct csvrow_reader *csv;
-	struct colmap map;
-	struct reject_writer *rej;
-	struct keyset *keys; /* unique key -> first line */
-	const struct intake_opts *o;
-
-	uint64_t rows_read;   /* data records read (passed ones too) */
-	uint64_t rows_passed; /* records outside the filter, not validated */
-	int64_t skipped;      /* records passed over by intake_skip() */
-	int64_t *filter;      /* only these records (sorted), or NULL */
-	size_t nfilter, filter_pos;
-	int64_t *rejected; /* records rejected since the last take */
-	size_t nrejected, caprejected;
-	uint64_t rows_rejected;            /* by the intake or through intake_reject() */
-	char *shown[INTAKE_SHOWN_REJECTS]; /* the first reasons, "LINE: reason" */
-	int nshown;
-
-	struct csvrow_record rec; /* the current record */
-	int64_t number;           /* its ordinal among the data records (1-based) */
-	struct valid_row row;     /* its values */
-	char why[1024];
-};
+/* One input file in the intake (intake.c holds its inside). */
+struct intake;
 
 /* What identifies a file's content (intake_fingerprint()). */
 struct intake_print {
@@ -168,6 +141,44 @@ int intake_next_record(struct intake *it, struct etl_error *err);
  */
 enum etl_code intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens,
                             long line, int64_t record, const char *reason, struct etl_error *err);
+
+/* ---- what a caller may read ---------------------------------------------- */
+
+/* For messages: the path, or "stdin". */
+const char *intake_name(const struct intake *it);
+
+/* The file's kind (KIND_NONE when its header fitted none). */
+enum kind intake_kind(const struct intake *it);
+
+/* The header map: the kind's table and which field holds which column. */
+const struct colmap *intake_map(const struct intake *it);
+
+/* The current record, its values (after intake_next()) and its ordinal
+ * among the data records (1-based). */
+const struct csvrow_record *intake_record(const struct intake *it);
+const struct valid_row *intake_row(const struct intake *it);
+int64_t intake_number(const struct intake *it);
+
+/* Data records read (those outside a filter too), passed over by a filter,
+ * and rejected (by the intake or through intake_reject()). */
+uint64_t intake_rows_read(const struct intake *it);
+uint64_t intake_rows_passed(const struct intake *it);
+uint64_t intake_rows_rejected(const struct intake *it);
+
+/* How many records are left to take of a file with records data records:
+ * the filter's rest, or what follows the position. */
+int64_t intake_left(const struct intake *it, int64_t records);
+
+/* The input's size and the bytes read so far, for progress. */
+int64_t intake_raw_size(const struct intake *it);
+uint64_t intake_raw_bytes(const struct intake *it);
+
+/* The reject file's writer, NULL before intake_start_rejects(). */
+struct reject_writer *intake_rejects(const struct intake *it);
+
+/* Moves up to max kept reject reasons ("LINE: reason") into out; the
+ * caller frees them.  Returns how many. */
+int intake_take_reasons(struct intake *it, char **out, int max);
 
 /* Closes the file and the reject file; returns ETL_ESYSTEM when the reject
  * file could not be completed.  it may be NULL. */

@@ -80,28 +80,29 @@ pass1(struct check *c, struct intake *it, const struct validator *v, int file, b
 	int got;
 	enum etl_code rc = ETL_OK;
 	while (rc == ETL_OK && (got = intake_next_record(it, err)) == 1) {
-		if (!valid_row_keys(v, &it->map, &it->rec, &row, why, sizeof why)) {
+		if (!valid_row_keys(v, intake_map(it), intake_record(it), &row, why, sizeof why)) {
 			if (keyless++ == 0) {
-				first_bad = it->rec.line;
+				first_bad = intake_record(it)->line;
 				(void)snprintf(first_why, sizeof first_why, "%s", why);
 			}
 			continue;
 		}
-		if (it->map.t->nkey == 0) {
-			const struct value *ref = &row.v[it->map.t->ref_col];
-			rc = check_ref(c, it->map.t, file, it->rec.line, ref->s, ref->n);
+		if (intake_map(it)->t->nkey == 0) {
+			const struct value *ref = &row.v[intake_map(it)->t->ref_col];
+			rc = check_ref(c, intake_map(it)->t, file, intake_record(it)->line, ref->s,
+			               ref->n);
 		} else {
-			rc = check_key(c, it->map.t, file, it->rec.line, &row);
+			rc = check_key(c, intake_map(it)->t, file, intake_record(it)->line, &row);
 		}
 	}
 	if (rc == ETL_OK && got < 0)
 		rc = err->code;
 	if (rc == ETL_ESYSTEM && err->msg[0] == '\0')
-		(void)error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		(void)error_set(err, ETL_ESYSTEM, intake_name(it), 0, "out of memory");
 	if (keyless > 0 && !quiet)
 		warnx_etl("%s: %llu row%s without a valid key left out (the first, line %ld: %s)",
-		          it->name, (unsigned long long)keyless, keyless == 1 ? "" : "s", first_bad,
-		          first_why);
+		          intake_name(it), (unsigned long long)keyless, keyless == 1 ? "" : "s",
+		          first_bad, first_why);
 	return rc;
 }
 
@@ -117,10 +118,11 @@ pass2(struct check *c, const char *spec, const struct intake_opts *io, int file,
 	enum etl_code rc = intake_open(&it, spec, io, err);
 	int got = 0;
 	while (rc == ETL_OK && (got = intake_next_record(it, err)) == 1) {
-		if (!valid_row_keys(io->v, &it->map, &it->rec, &keys, why, sizeof why))
+		if (!valid_row_keys(io->v, intake_map(it), intake_record(it), &keys, why,
+		                    sizeof why))
 			continue;
-		valid_columns(io->v, &it->map, &it->rec, &row, ok);
-		rc = check_compare(c, it->map.t, file, it->rec.line, &row, ok);
+		valid_columns(io->v, intake_map(it), intake_record(it), &row, ok);
+		rc = check_compare(c, intake_map(it)->t, file, intake_record(it)->line, &row, ok);
 	}
 	if (rc == ETL_OK && got < 0)
 		rc = err->code;
@@ -201,8 +203,8 @@ cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		index[i] = -1;
 		enum etl_code frc = intake_open(&it, specs[i], &io, &ferr);
 		if (frc == ETL_OK) {
-			index[i] = check_file(c, it->name);
-			kinds[it->kind] = true;
+			index[i] = check_file(c, intake_name(it));
+			kinds[intake_kind(it)] = true;
 			frc = pass1(c, it, v, index[i], g->quiet, &ferr);
 		}
 		(void)intake_close(it, NULL);

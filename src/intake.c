@@ -11,6 +11,36 @@
 
 #include "rowkey.h"
 
+struct intake {
+	char *spec;            /* as given: [KIND=]FILE */
+	const char *path;      /* the FILE part */
+	const char *open_path; /* what is opened: path, or the spool of stdin */
+	const char *name;      /* for messages: the path, or "stdin" */
+	enum kind kind;
+	struct input *in;
+	struct csvrow_reader *csv;
+	struct colmap map;
+	struct reject_writer *rej;
+	struct keyset *keys; /* unique key -> first line */
+	const struct intake_opts *o;
+
+	uint64_t rows_read;   /* data records read (passed ones too) */
+	uint64_t rows_passed; /* records outside the filter, not validated */
+	int64_t skipped;      /* records passed over by intake_skip() */
+	int64_t *filter;      /* only these records (sorted), or NULL */
+	size_t nfilter, filter_pos;
+	int64_t *rejected; /* records rejected since the last take */
+	size_t nrejected, caprejected;
+	uint64_t rows_rejected;            /* by the intake or through intake_reject() */
+	char *shown[INTAKE_SHOWN_REJECTS]; /* the first reasons, "LINE: reason" */
+	int nshown;
+
+	struct csvrow_record rec; /* the current record */
+	int64_t number;           /* its ordinal among the data records (1-based) */
+	struct valid_row row;     /* its values */
+	char why[1024];
+};
+
 static ssize_t
 read_input(void *ctx, char *buf, size_t size, struct etl_error *err)
 {
@@ -627,4 +657,100 @@ intake_close(struct intake *it, struct etl_error *err)
 	free(it->spec);
 	free(it);
 	return rc;
+}
+
+const char *
+intake_name(const struct intake *it)
+{
+	return it->name;
+}
+
+enum kind
+intake_kind(const struct intake *it)
+{
+	return it->kind;
+}
+
+const struct colmap *
+intake_map(const struct intake *it)
+{
+	return &it->map;
+}
+
+const struct csvrow_record *
+intake_record(const struct intake *it)
+{
+	return &it->rec;
+}
+
+const struct valid_row *
+intake_row(const struct intake *it)
+{
+	return &it->row;
+}
+
+int64_t
+intake_number(const struct intake *it)
+{
+	return it->number;
+}
+
+uint64_t
+intake_rows_read(const struct intake *it)
+{
+	return it->rows_read;
+}
+
+uint64_t
+intake_rows_passed(const struct intake *it)
+{
+	return it->rows_passed;
+}
+
+uint64_t
+intake_rows_rejected(const struct intake *it)
+{
+	return it->rows_rejected;
+}
+
+int64_t
+intake_left(const struct intake *it, int64_t records)
+{
+	if (it->filter != NULL)
+		return (int64_t)(it->nfilter - it->filter_pos);
+	return records - (it->skipped + (int64_t)it->rows_read);
+}
+
+int64_t
+intake_raw_size(const struct intake *it)
+{
+	return input_raw_size(it->in);
+}
+
+uint64_t
+intake_raw_bytes(const struct intake *it)
+{
+	return input_raw_bytes(it->in);
+}
+
+struct reject_writer *
+intake_rejects(const struct intake *it)
+{
+	return it->rej;
+}
+
+int
+intake_take_reasons(struct intake *it, char **out, int max)
+{
+	int n = 0;
+	for (int i = 0; i < it->nshown && n < max; i++) {
+		out[n++] = it->shown[i];
+		it->shown[i] = NULL;
+	}
+	for (int i = n; i < it->nshown; i++) {
+		free(it->shown[i]);
+		it->shown[i] = NULL;
+	}
+	it->nshown = 0;
+	return n;
 }

@@ -55,8 +55,8 @@ static int
 job_cmp(const void *a, const void *b)
 {
 	const struct job *x = a, *y = b;
-	int kx = x->it && x->open_rc == ETL_OK ? (int)x->it->kind : -1;
-	int ky = y->it && y->open_rc == ETL_OK ? (int)y->it->kind : -1;
+	int kx = x->it && x->open_rc == ETL_OK ? (int)intake_kind(x->it) : -1;
+	int ky = y->it && y->open_rc == ETL_OK ? (int)intake_kind(y->it) : -1;
 	if (kx != ky)
 		return kx - ky;
 	return x->order - y->order;
@@ -206,24 +206,24 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		lf->r.status = "failed";
 		if (j->open_rc != ETL_OK) {
 			load_fail_file(lf, NULL, &j->open_err);
-			lf->r.kind = j->it && j->it->kind != KIND_NONE
-			                     ? table_get(j->it->kind)->name
+			lf->r.kind = j->it && intake_kind(j->it) != KIND_NONE
+			                     ? table_get(intake_kind(j->it))->name
 			                     : NULL;
 		} else if (!o->dry_run && signals_received()) {
 			/* Interrupted before this file began: it stays as it was. */
-			lf->r.kind = table_get(j->it->kind)->name;
+			lf->r.kind = table_get(intake_kind(j->it))->name;
 			lf->r.status = "stopped";
 			lf->code = ETL_ESTOPPED;
-			(void)error_set(&lf->error, ETL_ESTOPPED, j->it->name, 0,
+			(void)error_set(&lf->error, ETL_ESTOPPED, intake_name(j->it), 0,
 			                "not started: the run was interrupted");
 		} else if (!o->dry_run && PQstatus(r.conn) != CONNECTION_OK) {
-			lf->r.kind = table_get(j->it->kind)->name;
+			lf->r.kind = table_get(intake_kind(j->it))->name;
 			struct etl_error cerr;
-			(void)error_set(&cerr, ETL_EDB, j->it->name, 0,
+			(void)error_set(&cerr, ETL_EDB, intake_name(j->it), 0,
 			                "not loaded: the connection to the database was lost");
 			load_fail_file(lf, j->it, &cerr);
 		} else {
-			lf->r.kind = table_get(j->it->kind)->name;
+			lf->r.kind = table_get(intake_kind(j->it))->name;
 			if (o->dry_run)
 				dry_run_file(&r, j->it, lf);
 			else

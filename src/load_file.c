@@ -31,15 +31,11 @@
 void
 load_take_messages(struct load_file *lf, struct intake *it)
 {
-	const char *rp = reject_path(it->rej);
+	const char *rp = reject_path(intake_rejects(it));
 	free(lf->reject_file);
 	lf->reject_file = rp ? strdup(rp) : NULL;
 	lf->r.reject_file = lf->reject_file;
-	for (int i = 0; i < it->nshown && lf->nshown < 10; i++) {
-		lf->shown[lf->nshown++] = it->shown[i];
-		it->shown[i] = NULL;
-	}
-	it->nshown = 0;
+	lf->nshown += intake_take_reasons(it, lf->shown + lf->nshown, 10 - lf->nshown);
 }
 
 void
@@ -50,8 +46,8 @@ load_fail_file(struct load_file *lf, struct intake *it, const struct etl_error *
 	lf->r.status = "failed";
 	lf->r.rows_read = lf->r.rows_loaded = lf->r.rows_updated = lf->r.rows_skipped = 0;
 	lf->r.rows_rejected = 0;
-	if (it != NULL && it->rej != NULL)
-		(void)reject_truncate(it->rej, 0, NULL);
+	if (it != NULL && intake_rejects(it) != NULL)
+		(void)reject_truncate(intake_rejects(it), 0, NULL);
 	free(lf->reject_file);
 	lf->reject_file = NULL;
 	lf->r.reject_file = NULL;
@@ -150,7 +146,7 @@ earlier_rejects(struct load_file *lf, struct intake *it, const struct ledger *le
 	          "that file, or retry them with other values of the options that decide "
 	          "(--on-conflict, --encoding, --allow-future, --sku-pattern, --timezone, "
 	          "--delimiter)",
-	          it->name, (long long)led->load_id, (long long)led->rows_rejected,
+	          intake_name(it), (long long)led->load_id, (long long)led->rows_rejected,
 	          lf->reject_file ? " (they are in " : "", lf->reject_file ? lf->reject_file : "",
 	          lf->reject_file ? ")" : "");
 }
@@ -160,7 +156,7 @@ static void
 claim_notes(const struct file_load *f)
 {
 	const struct ledger_claim *c = &f->claim;
-	const char *name = f->it->name;
+	const char *name = intake_name(f->it);
 	if (f->r->o->quiet)
 		return;
 	if (c->interrupted[0] != '\0')
@@ -202,16 +198,16 @@ claim_file(struct file_load *f)
 	outcome_options(o, f->options, sizeof f->options);
 	bool known = false;
 	if (intake_fingerprint_bytes(it, &f->print, &f->e) != ETL_OK ||
-	    ledger_known_content(f->r->conn, it->map.t->name, f->print.bytes, f->options,
+	    ledger_known_content(f->r->conn, intake_map(it)->t->name, f->print.bytes, f->options,
 	                         f->print.content, &f->print.records, &known, &f->e) != ETL_OK ||
 	    (!known && intake_fingerprint(it, &f->print, &f->e) != ETL_OK))
 		return fail(f);
-	struct ledger_claim_opts want = {it->name,
+	struct ledger_claim_opts want = {intake_name(it),
 	                                 f->print.content,
 	                                 f->print.bytes,
 	                                 f->print.size,
 	                                 f->print.records,
-	                                 it->map.t,
+	                                 intake_map(it)->t,
 	                                 conflict_modes[o->on_conflict],
 	                                 f->options,
 	                                 o->force};
@@ -221,7 +217,7 @@ claim_file(struct file_load *f)
 		lf->code = ETL_ESTOPPED;
 		lf->r.status = "stopped";
 		lf->error = f->e;
-		(void)snprintf(lf->error.file, sizeof lf->error.file, "%s", it->name);
+		(void)snprintf(lf->error.file, sizeof lf->error.file, "%s", intake_name(it));
 		return false;
 	}
 	f->led = f->claim.led;
@@ -255,14 +251,14 @@ open_file(struct file_load *f)
 		f->claim.records = NULL;
 	}
 	f->base = f->led;
-	if (it->map.t->ref_col >= 0 && ensure_skus(r, it->map.t, &f->e) != ETL_OK)
+	if (intake_map(it)->t->ref_col >= 0 && ensure_skus(r, intake_map(it)->t, &f->e) != ETL_OK)
 		return fail(f);
 	if (resume && f->led.records_done > 0) {
 		if (intake_skip(it, f->led.records_done, r->skus, &f->e) != ETL_OK)
 			return fail(f);
 		if (!o->quiet)
 			notex_etl("%s: resuming load %lld after %lld rows already committed",
-			          it->name, (long long)f->led.load_id,
+			          intake_name(it), (long long)f->led.load_id,
 			          (long long)f->led.records_done);
 	}
 	if (intake_start_rejects(it, resume ? f->led.reject_bytes : -1, &f->e) != ETL_OK)
@@ -270,7 +266,7 @@ open_file(struct file_load *f)
 	const char *tz = o->timezone ? o->timezone : "UTC";
 	f->held = (struct held){r, &f->led, f->led.records_done, f->print.records};
 	struct copy_opts co = {r->conn,
-	                       &it->map,
+	                       intake_map(it),
 	                       o->on_conflict,
 	                       &r->facts,
 	                       o->single_transaction,
@@ -312,14 +308,15 @@ load_rows(struct file_load *f)
 				notex_etl(
 				        "%s: %s was empty: loaded with one COPY in one transaction "
 				        "(indexes and foreign keys rebuilt: %d)",
-				        it->name, it->map.t->table, copy_fast_rebuilt(f->sink));
+				        intake_name(it), intake_map(it)->t->table,
+				        copy_fast_rebuilt(f->sink));
 			return end;
 		}
 		if (!o->quiet)
 			notex_etl(
 			        "%s: the one-transaction load into the empty table gave way (%s); "
 			        "loading the file again in batches",
-			        it->name, copy_fast_refusal(f->sink));
+			        intake_name(it), copy_fast_refusal(f->sink));
 		if (intake_rewind(it, &f->e) != ETL_OK)
 			return fail_rows(f);
 	}
@@ -391,8 +388,8 @@ settle_file(struct file_load *f, enum end end)
 	const struct ledger *led = &f->led;
 	/* A file that did not reach its end keeps the rejects of what was
 	 * committed. */
-	if (end != END_EOF && it->rej != NULL)
-		(void)reject_truncate(it->rej, (uint64_t)led->reject_bytes, NULL);
+	if (end != END_EOF && intake_rejects(it) != NULL)
+		(void)reject_truncate(intake_rejects(it), (uint64_t)led->reject_bytes, NULL);
 	const char *status;
 	char msg[1400];
 	msg[0] = '\0';
@@ -429,7 +426,7 @@ settle_file(struct file_load *f, enum end end)
 	lf->r.status = status;
 	set_counts(lf, led);
 	if (msg[0] != '\0')
-		(void)error_set(&lf->error, lf->code, it->name, 0, "%s", msg);
+		(void)error_set(&lf->error, lf->code, intake_name(it), 0, "%s", msg);
 	if (PQstatus(r->conn) == CONNECTION_OK) {
 		struct etl_error fe;
 		if (ledger_finish(r->conn, led, status, msg[0] ? msg : NULL, &fe) != ETL_OK &&
@@ -438,11 +435,11 @@ settle_file(struct file_load *f, enum end end)
 			lf->error = fe;
 		}
 	}
-	if (table_referrer(it->kind) != NULL && led->rows_loaded + led->rows_updated > 0)
+	if (table_referrer(intake_kind(it)) != NULL && led->rows_loaded + led->rows_updated > 0)
 		r->skus_stale = true;
 	/* Fresh statistics for the forecasting queries that follow a load. */
 	if (end == END_EOF && PQstatus(r->conn) == CONNECTION_OK)
-		analyze(r->conn, it->map.t->table, led->rows_loaded + led->rows_updated);
+		analyze(r->conn, intake_map(it)->t->table, led->rows_loaded + led->rows_updated);
 }
 
 void

@@ -29,18 +29,19 @@ checkpoint_unit(struct pass *p, const struct copy_outcome *out, struct ledger *n
 	const struct ledger *base = p->base;
 	next->rows_loaded += out->loaded;
 	next->rows_updated += out->updated;
-	next->rows_skipped += out->skipped + (int64_t)(it->rows_passed - p->passed_before);
+	next->rows_skipped += out->skipped + (int64_t)(intake_rows_passed(it) - p->passed_before);
 	if (out->loaded > 0 && !ids_recorded)
 		next->undoable = false;
-	next->rows_read = base->rows_read + (int64_t)it->rows_read;
-	next->rows_rejected = base->rows_rejected + (int64_t)it->rows_rejected;
-	next->records_done = base->records_done + (int64_t)it->rows_read;
-	if (it->rej != NULL) {
+	next->rows_read = base->rows_read + (int64_t)intake_rows_read(it);
+	next->rows_rejected = base->rows_rejected + (int64_t)intake_rows_rejected(it);
+	next->records_done = base->records_done + (int64_t)intake_rows_read(it);
+	if (intake_rejects(it) != NULL) {
 		/* The rejects reach the disk before the commit that counts them. */
-		if (reject_flush(it->rej, it->rows_rejected > p->rejected_before, p->err) != ETL_OK)
+		if (reject_flush(intake_rejects(it), intake_rows_rejected(it) > p->rejected_before,
+		                 p->err) != ETL_OK)
 			return p->err->code;
-		next->reject_bytes = (int64_t)reject_offset(it->rej);
-		const char *rp = reject_path(it->rej);
+		next->reject_bytes = (int64_t)reject_offset(intake_rejects(it));
+		const char *rp = reject_path(intake_rejects(it));
 		(void)snprintf(next->reject_file, sizeof next->reject_file, "%s", rp ? rp : "");
 	}
 	size_t nrej;
@@ -52,17 +53,15 @@ checkpoint_unit(struct pass *p, const struct copy_outcome *out, struct ledger *n
 static enum etl_code
 copy_row(struct pass *p)
 {
-	return copy_add(p->sink, &p->it->row, &p->it->rec, p->it->number, p->err);
+	return copy_add(p->sink, intake_row(p->it), intake_record(p->it), intake_number(p->it),
+	                p->err);
 }
 
 /* How many ids the next batch may need: rows left to take, at most a batch. */
 static int64_t
 batch_ids(const struct pass *p)
 {
-	const struct intake *it = p->it;
-	int64_t left = it->filter != NULL
-	                       ? (int64_t)(it->nfilter - it->filter_pos)
-	                       : p->held->records - (it->skipped + (int64_t)it->rows_read);
+	int64_t left = intake_left(p->it, p->held->records);
 	return left < p->unit_rows ? left : p->unit_rows;
 }
 
@@ -154,13 +153,13 @@ static enum etl_code
 dry_add(struct pass *p)
 {
 	struct intake *it = p->it;
-	const struct table_def *by = table_referrer(it->kind);
+	const struct table_def *by = table_referrer(intake_kind(it));
 	if (by != NULL && p->r->skus != NULL) {
-		const struct table_def *t = it->map.t;
-		const struct value *key = &it->row.v[t->key[0]];
+		const struct table_def *t = intake_map(it)->t;
+		const struct value *key = &intake_row(it)->v[t->key[0]];
 		int64_t *v = keyset_find(p->r->skus, key->s, key->n, true, NULL);
 		if (v != NULL)
-			v[1] = it->row.v[by->ref_source].i;
+			v[1] = intake_row(it)->v[by->ref_source].i;
 	}
 	return ETL_OK;
 }
@@ -188,7 +187,7 @@ load_run_path(const struct path *path, struct pass *p)
 	struct intake *it = p->it;
 	const struct load_opts *o = p->r->o;
 	struct progress *pg =
-	        progress_start(it->name, input_raw_size(it->in), o->progress && !o->quiet);
+	        progress_start(intake_name(it), intake_raw_size(it), o->progress && !o->quiet);
 	uint64_t offset = p->base != NULL ? (uint64_t)p->base->records_done : 0;
 	enum end end = END_EOF;
 	bool more = true;
@@ -200,15 +199,15 @@ load_run_path(const struct path *path, struct pass *p)
 		/* What the history holds before this unit, and keeps if it fails. */
 		if (p->led != NULL)
 			p->committed = *p->led;
-		p->rejected_before = it->rows_rejected;
-		p->passed_before = it->rows_passed;
+		p->rejected_before = intake_rows_rejected(it);
+		p->passed_before = intake_rows_passed(it);
 		if (path->begin(p) != ETL_OK) {
 			path->abort(p, NULL);
 			end = END_ERROR;
 			break;
 		}
-		uint64_t first = it->rows_read;
-		while (p->unit_rows == 0 || it->rows_read - first < (uint64_t)p->unit_rows) {
+		uint64_t first = intake_rows_read(it);
+		while (p->unit_rows == 0 || intake_rows_read(it) - first < (uint64_t)p->unit_rows) {
 			int got = intake_next(it, p->r->skus, p->err);
 			if (got == 0) {
 				more = false;
@@ -228,7 +227,7 @@ load_run_path(const struct path *path, struct pass *p)
 				end = END_SIGNAL;
 				break;
 			}
-			progress_update(pg, offset + it->rows_read, input_raw_bytes(it->in));
+			progress_update(pg, offset + intake_rows_read(it), intake_raw_bytes(it));
 		}
 		if (end == END_ERROR || end == END_SIGNAL) {
 			path->abort(p, end == END_SIGNAL ? "interrupted" : "stopped");
@@ -239,7 +238,7 @@ load_run_path(const struct path *path, struct pass *p)
 			end = ended;
 			break;
 		}
-		if (o->max_rejects >= 0 && it->rows_rejected > (uint64_t)o->max_rejects) {
+		if (o->max_rejects >= 0 && intake_rows_rejected(it) > (uint64_t)o->max_rejects) {
 			end = END_MAX_REJECTS;
 			break;
 		}
@@ -261,8 +260,8 @@ dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 	struct pass p = {.r = r, .it = it, .err = &e};
 	enum end end = load_run_path(&load_dry, &p);
 	lf->r.seconds = load_now() - started;
-	lf->r.rows_read = it->rows_read;
-	lf->r.rows_rejected = it->rows_rejected;
+	lf->r.rows_read = intake_rows_read(it);
+	lf->r.rows_rejected = intake_rows_rejected(it);
 	lf->r.rows_loaded = p.added;
 	load_take_messages(lf, it);
 	if (end == END_ERROR) {
@@ -270,13 +269,13 @@ dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 	} else if (end == END_MAX_REJECTS) {
 		lf->code = ETL_ESTOPPED;
 		lf->r.status = "stopped";
-		(void)error_set(&lf->error, ETL_ESTOPPED, it->name, 0,
+		(void)error_set(&lf->error, ETL_ESTOPPED, intake_name(it), 0,
 		                "stopped: more than %lld rows rejected (--max-rejects)",
 		                (long long)r->o->max_rejects);
 	} else {
-		lf->code = it->rows_rejected > 0 ? ETL_REJECTED : ETL_OK;
-		lf->r.status = it->rows_rejected > 0 ? "partial" : "loaded";
+		lf->code = intake_rows_rejected(it) > 0 ? ETL_REJECTED : ETL_OK;
+		lf->r.status = intake_rows_rejected(it) > 0 ? "partial" : "loaded";
 	}
-	if (reject_flush(it->rej, false, &e) != ETL_OK)
+	if (reject_flush(intake_rejects(it), false, &e) != ETL_OK)
 		load_fail_file(lf, it, &e);
 }

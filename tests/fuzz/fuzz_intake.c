@@ -89,11 +89,11 @@ bin_type_of(const struct value *v)
 static void
 encode_row(const struct intake *it)
 {
-	const struct table_def *t = it->map.t;
+	const struct table_def *t = intake_map(it)->t;
 	struct buf text = {0}, bin = {0};
 	encode_bin_tuple(&bin, t->ncols);
 	for (int c = 0; c < t->ncols; c++) {
-		const struct value *v = &it->row.v[c];
+		const struct value *v = &intake_row(it)->v[c];
 		if (c > 0)
 			buf_put(&text, "\t", 1);
 		encode_value(&text, v, t->cols[c].labels);
@@ -145,7 +145,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		/* Every record is a valid row or a rejected one, unless a
 		 * corrupt stream ended the file. */
-		assert(r == -1 || it->rows_read == valid + it->rows_rejected);
+		assert(r == -1 || intake_rows_read(it) == valid + intake_rows_rejected(it));
 		assert(r != -1 || err.code != ETL_OK);
 	}
 	if (it) {
