@@ -1,0 +1,42 @@
+/*
+ * intake_impl.h — the inside of an intake, shared by intake.c (reading rows)
+ * and intake_print.c (fingerprints).
+ */
+#ifndef SIPREMS_INTAKE_IMPL_H
+#define SIPREMS_INTAKE_IMPL_H
+
+#include "intake.h"
+
+struct intake {
+	char *spec;            /* as given: [KIND=]FILE */
+	const char *path;      /* the FILE part */
+	const char *open_path; /* what is opened: path, or the spool of stdin */
+	const char *name;      /* for messages: the path, or "stdin" */
+	enum kind kind;
+	struct input *in;
+	struct csvrow_reader *csv;
+	struct colmap map;
+	struct reject_writer *rej;
+	struct keyset *keys; /* unique key -> first line */
+	const struct intake_opts *o;
+
+	uint64_t rows_read;   /* data records read (passed ones too) */
+	uint64_t rows_passed; /* records outside the filter, not validated */
+	int64_t skipped;      /* records passed over by intake_skip() */
+	int64_t *filter;      /* only these records (sorted), or NULL */
+	size_t nfilter, filter_pos;
+	int64_t *rejected; /* records rejected since the last take */
+	size_t nrejected, caprejected;
+	uint64_t rows_rejected;            /* by the intake or through intake_reject() */
+	char *shown[INTAKE_SHOWN_REJECTS]; /* the first reasons, "LINE: reason" */
+	int nshown;
+
+	struct csvrow_record rec; /* the current record */
+	int64_t number;           /* its ordinal among the data records (1-based) */
+	struct valid_row row;     /* its values */
+	char why[1024];
+};
+/* The input stage as the CSV stage reads it. */
+ssize_t intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *err);
+
+#endif

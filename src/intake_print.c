@@ -1,0 +1,352 @@
+/*
+ * intake_print.c — what identifies a file's content: a SHA-256 over its
+ * decoded records (after gzip, encoding conversion, the BOM, line endings
+ * and CSV quoting) beside the SHA-256 of its bytes.  A fast tokenizer
+ * covers the common shapes; anything else goes through libcsv, with the
+ * same result.
+ */
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intake_impl.h"
+
+/* The content hash is fed through a buffer: one digest call per 64 KiB,
+ * not three per field. */
+struct hasher {
+	EVP_MD_CTX *h;
+	size_t n;
+	bool failed;
+	unsigned char buf[64 * 1024];
+};
+
+static void
+hash_put(struct hasher *x, const void *p, size_t n)
+{
+	if (x->n + n > sizeof x->buf) {
+		x->failed |= EVP_DigestUpdate(x->h, x->buf, x->n) != 1;
+		x->n = 0;
+		if (n > sizeof x->buf) {
+			x->failed |= EVP_DigestUpdate(x->h, p, n) != 1;
+			return;
+		}
+	}
+	memcpy(x->buf + x->n, p, n);
+	x->n += n;
+}
+
+/* One record into the content hash: its field count, then each field's
+ * length and bytes, so that no two different records hash alike. */
+static void
+hash_record(struct hasher *x, const struct csvrow_record *rec, bool header)
+{
+	uint64_t n = (uint64_t)rec->nfields;
+	hash_put(x, &n, sizeof n);
+	for (int i = 0; i < rec->nfields; i++) {
+		uint64_t len = rec->lens[i];
+		hash_put(x, &len, sizeof len);
+		if (!header) {
+			hash_put(x, rec->fields[i], rec->lens[i]);
+			continue;
+		}
+		/* Header names are matched without regard to case. */
+		for (size_t k = 0; k < rec->lens[i]; k++) {
+			unsigned char c = (unsigned char)tolower((unsigned char)rec->fields[i][k]);
+			hash_put(x, &c, 1);
+		}
+	}
+}
+
+/*
+ * The fast way to the content fingerprint, for the files almost every file
+ * is: RFC 4180 records, each field bare (no quote, no CR or LF) or quoted,
+ * records ended by LF or CRLF.  Such a file's records are what libcsv makes
+ * of it, so they are hashed as hash_record() would hash libcsv's.  Anything
+ * else (a blank line, a bare CR, a stray or unterminated quote) makes the
+ * file irregular: *regular is false and the caller takes the libcsv way.
+ */
+struct canon {
+	struct hasher *x;
+	char *rec; /* the record so far: its fields' bytes */
+	size_t len, cap;
+	size_t *ends;  /* where each field ends in rec */
+	char **fields; /* at the record's end: the record as hash_record() takes it */
+	size_t *lens;
+	int nfields, fcap;
+	bool header; /* the first record: names lower-cased */
+	int64_t records;
+	bool oom;
+};
+
+static void
+canon_bytes(struct canon *c, const char *b, size_t n)
+{
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap : 4096;
+		while (cap < c->len + n)
+			cap *= 2;
+		char *v = realloc(c->rec, cap);
+		if (v == NULL) {
+			c->oom = true;
+			return;
+		}
+		c->rec = v;
+		c->cap = cap;
+	}
+	memcpy(c->rec + c->len, b, n);
+	c->len += n;
+}
+
+static void
+canon_field(struct canon *c)
+{
+	if (c->nfields == c->fcap) {
+		int cap = c->fcap ? c->fcap * 2 : 64;
+		size_t *e = realloc(c->ends, (size_t)cap * sizeof *e);
+		if (e != NULL)
+			c->ends = e;
+		char **f = realloc(c->fields, (size_t)cap * sizeof *f);
+		if (f != NULL)
+			c->fields = f;
+		size_t *l = realloc(c->lens, (size_t)cap * sizeof *l);
+		if (l != NULL)
+			c->lens = l;
+		if (e == NULL || f == NULL || l == NULL) {
+			c->oom = true;
+			return;
+		}
+		c->fcap = cap;
+	}
+	c->ends[c->nfields++] = c->len;
+}
+
+/* A whole record: hashed by hash_record(), as libcsv's records are. */
+static void
+canon_record(struct canon *c)
+{
+	size_t at = 0;
+	for (int i = 0; i < c->nfields; i++) {
+		c->fields[i] = c->rec + at;
+		c->lens[i] = c->ends[i] - at;
+		at = c->ends[i];
+	}
+	struct csvrow_record rec = {0, 0, c->nfields, c->fields, c->lens, NULL};
+	hash_record(c->x, &rec, c->header);
+	c->records++;
+	c->header = false;
+	c->len = 0;
+	c->nfields = 0;
+}
+
+static enum etl_code
+canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bool *regular,
+           struct etl_error *err)
+{
+	enum { START, BARE, QUOTED, QUOTE, CR } st = START, before_cr = START;
+	struct input *in = NULL;
+	struct canon c = {x, NULL, 0, 0, NULL, NULL, NULL, 0, 0, true, 0, false};
+	char *buf = malloc(256 * 1024);
+	const char delim = (char)it->o->delim;
+	enum etl_code rc = ETL_OK;
+	ssize_t n;
+	bool special[256] = {false};
+	special[(unsigned char)delim] = special['\n'] = special['\r'] = special['"'] = true;
+	*regular = true;
+	if (buf == NULL) {
+		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		goto out;
+	}
+	if ((rc = input_open(&in, it->open_path, it->o->enc, err)) != ETL_OK ||
+	    (rc = input_hash_raw(in, err)) != ETL_OK)
+		goto out;
+	while (*regular && (n = input_read(in, buf, 256 * 1024, err)) > 0) {
+		for (ssize_t i = 0; i < n && *regular; i++) {
+			/* Runs of ordinary bytes go in at once. */
+			if (st == QUOTED) {
+				const char *q = memchr(buf + i, '"', (size_t)(n - i));
+				size_t run = q ? (size_t)(q - (buf + i)) : (size_t)(n - i);
+				canon_bytes(&c, buf + i, run);
+				i += (ssize_t)run;
+				if (q == NULL)
+					break;
+				st = QUOTE;
+				continue;
+			}
+			if (st == START || st == BARE) {
+				ssize_t j = i;
+				while (j < n && !special[(unsigned char)buf[j]])
+					j++;
+				if (j > i) {
+					canon_bytes(&c, buf + i, (size_t)(j - i));
+					st = BARE;
+					i = j - 1;
+					continue;
+				}
+			}
+			char b = buf[i];
+			if (st == CR) {
+				if (b != '\n') {
+					*regular = false; /* a bare CR */
+					break;
+				}
+				st = before_cr;
+			}
+			switch (st) {
+			case START:
+			case BARE:
+			case QUOTE:
+				if (b == delim) {
+					canon_field(&c);
+					st = START;
+				} else if (b == '\n') {
+					if (st == START && c.nfields == 0) {
+						*regular = false; /* a blank line */
+						break;
+					}
+					canon_field(&c);
+					canon_record(&c);
+					st = START;
+				} else if (b == '\r') {
+					before_cr = st;
+					st = CR;
+				} else if (b == '"') {
+					if (st == START)
+						st = QUOTED;
+					else if (st == QUOTE) {
+						canon_bytes(&c, "\"", 1);
+						st = QUOTED;
+					} else
+						*regular = false; /* a quote inside a bare field */
+				} else if (st == QUOTE) {
+					*regular = false; /* text after a closing quote */
+				} else {
+					canon_bytes(&c, &b, 1);
+					st = BARE;
+				}
+				break;
+			case QUOTED:
+				break; /* taken above */
+			case CR:
+				break;
+			}
+		}
+		if (c.oom) {
+			rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+			goto out;
+		}
+	}
+	if (*regular && n < 0) {
+		rc = err->code;
+		goto out;
+	}
+	if (!*regular)
+		goto out;
+	if (st == QUOTED || st == CR) {
+		*regular = false; /* an unterminated quote, a CR at the end */
+		goto out;
+	}
+	if (st != START || c.nfields > 0) {
+		canon_field(&c); /* the last record has no line end */
+		canon_record(&c);
+	}
+	if (c.oom) {
+		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		goto out;
+	}
+	p->records = c.records > 0 ? c.records - 1 : 0;
+	rc = input_raw_sha256(in, p->bytes, &p->size, err);
+out:
+	free(buf);
+	free(c.rec);
+	free(c.ends);
+	free(c.fields);
+	free(c.lens);
+	input_close(in);
+	return rc;
+}
+
+enum etl_code
+intake_fingerprint(const struct intake *it, struct intake_print *p, struct etl_error *err)
+{
+	struct input *in = NULL;
+	struct csvrow_reader *csv = NULL;
+	struct hasher *x = malloc(sizeof *x);
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	struct csvrow_record rec;
+	enum etl_code rc = ETL_OK;
+	int got;
+	memset(p, 0, sizeof *p);
+	if (x == NULL || h == NULL || EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
+		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		goto out;
+	}
+	x->h = h;
+	x->n = 0;
+	x->failed = false;
+	bool regular;
+	if ((rc = canon_pass(it, x, p, &regular, err)) != ETL_OK)
+		goto out;
+	if (regular)
+		goto digest;
+	/* Irregular: libcsv's records, hashed afresh. */
+	if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
+		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		goto out;
+	}
+	x->n = 0;
+	p->records = 0;
+	if ((rc = input_open(&in, it->open_path, it->o->enc, err)) != ETL_OK ||
+	    (rc = input_hash_raw(in, err)) != ETL_OK ||
+	    (rc = csvrow_open(&csv, intake_read_input, in, it->o->delim, it->name, err)) != ETL_OK)
+		goto out;
+	bool header = true;
+	while ((got = csvrow_next(csv, &rec, err)) == 1) {
+		hash_record(x, &rec, header);
+		p->records += !header;
+		header = false;
+	}
+	if (got < 0) {
+		rc = err->code;
+		goto out;
+	}
+	if ((rc = input_raw_sha256(in, p->bytes, &p->size, err)) != ETL_OK)
+		goto out;
+digest:
+	x->failed |= EVP_DigestUpdate(h, x->buf, x->n) != 1;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	if (x->failed || EVP_DigestFinal_ex(h, md, &mdlen) != 1 || mdlen != 32) {
+		rc = error_set(err, ETL_ESYSTEM, it->name, 0,
+		               "cannot compute the file's fingerprint");
+		goto out;
+	}
+	for (unsigned i = 0; i < 32; i++)
+		(void)snprintf(p->content + 2 * i, 3, "%02x", md[i]);
+out:
+	if (rc != ETL_OK && strcmp(err->file, it->open_path) == 0)
+		(void)snprintf(err->file, sizeof err->file, "%s", it->name);
+	csvrow_close(csv);
+	input_close(in);
+	EVP_MD_CTX_free(h);
+	free(x);
+	return rc;
+}
+
+enum etl_code
+intake_fingerprint_bytes(const struct intake *it, struct intake_print *p, struct etl_error *err)
+{
+	struct input *in = NULL;
+	memset(p, 0, sizeof *p);
+	p->records = -1;
+	enum etl_code rc = input_open(&in, it->open_path, it->o->enc, err);
+	if (rc == ETL_OK)
+		rc = input_hash_raw(in, err);
+	if (rc == ETL_OK)
+		rc = input_raw_sha256(in, p->bytes, &p->size, err);
+	if (rc != ETL_OK && strcmp(err->file, it->open_path) == 0)
+		(void)snprintf(err->file, sizeof err->file, "%s", it->name);
+	input_close(in);
+	return rc;
+}
