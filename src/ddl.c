@@ -54,7 +54,10 @@ next_tok(const char *p, struct tok *t)
 	} else if (*p == '\'') {
 		t->type = T_STR;
 		p++;
-		while (*p != '\0' && *p != '\'') {
+		/* A quote inside is written twice. */
+		while (*p != '\0' && (*p != '\'' || p[1] == '\'')) {
+			if (*p == '\'')
+				p++;
 			if (n < NAMELEN - 1)
 				t->text[n++] = *p;
 			p++;
