@@ -113,9 +113,13 @@ encode_timestamp(char *out, int64_t usec)
 size_t
 encode_money(char *out, int64_t cents)
 {
-	size_t n = encode_uint(out, (uint64_t)(cents / 100));
+	uint64_t a = cents < 0 ? 0 - (uint64_t)cents : (uint64_t)cents;
+	size_t n = 0;
+	if (cents < 0)
+		out[n++] = '-';
+	n += encode_uint(out + n, a / 100);
 	out[n++] = '.';
-	two(out + n, (int)(cents % 100));
+	two(out + n, (int)(a % 100));
 	return n + 2;
 }
 
