@@ -25,9 +25,11 @@
 #include "colmap.h"
 #include "error.h"
 #include "ledger.h"
-#include "load.h"
 #include "schema.h"
 #include "valid.h"
+
+/* What a row whose key exists already becomes (--on-conflict). */
+enum on_conflict { CONFLICT_ERROR, CONFLICT_SKIP, CONFLICT_UPDATE };
 
 struct copy_sink;
 

@@ -36,6 +36,11 @@ const char *input_encoding_name(enum input_encoding enc);
 enum etl_code input_open(struct input **out, const char *path, enum input_encoding enc,
                          struct etl_error *err);
 
+/* The same over size bytes in memory (a file compiled into the program),
+ * named name in messages; data must outlive the input. */
+enum etl_code input_open_memory(struct input **out, const char *name, const unsigned char *data,
+                                size_t size, enum input_encoding enc, struct etl_error *err);
+
 /*
  * Reads up to size (>= 4) bytes of UTF-8 text into buf.  Returns the count,
  * 0 at the end of the input, or -1 on an error (ETL_EINPUT with the file

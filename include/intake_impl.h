@@ -39,4 +39,8 @@ struct intake {
 /* The input stage as the CSV stage reads it. */
 ssize_t intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *err);
 
+/* Opens the intake's input afresh (a file, stdin's spool, or a built-in
+ * file). */
+enum etl_code intake_open_input(const struct intake *it, struct input **in, struct etl_error *err);
+
 #endif

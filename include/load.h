@@ -8,11 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "copy.h"
 #include "error.h"
 #include "input.h"
 #include "report.h"
-
-enum on_conflict { CONFLICT_ERROR, CONFLICT_SKIP, CONFLICT_UPDATE };
 
 struct load_opts {
 	const char *db;  /* --db, or NULL */
@@ -30,9 +29,11 @@ struct load_opts {
 	const char *sku_pattern;
 	int jobs;
 	bool copy_text; /* --copy-format text: COPY in text form, never binary */
-	bool quiet;     /* no per-row messages */
-	bool announce;  /* say where the rows go (unless quiet) */
-	bool progress;  /* a progress line on stderr (only if it is a terminal) */
+	/* Resolves "builtin:NAME" files (seed), or NULL. */
+	bool (*builtin)(const char *name, const unsigned char **data, size_t *size);
+	bool quiet;    /* no per-row messages */
+	bool announce; /* say where the rows go (unless quiet) */
+	bool progress; /* a progress line on stderr (only if it is a terminal) */
 };
 
 /* The outcome of one file. */

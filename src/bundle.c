@@ -13,3 +13,14 @@ bundle_find(const char *name)
 			return &bundle_files[i];
 	return NULL;
 }
+
+bool
+bundle_lookup(const char *name, const unsigned char **data, size_t *size)
+{
+	const struct bundle_file *b = bundle_find(name);
+	if (b == NULL)
+		return false;
+	*data = b->data;
+	*size = b->size;
+	return true;
+}

@@ -213,6 +213,7 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	o.quiet = g->quiet;
 	o.progress = !g->no_progress;
 	o.announce = !do_reset; /* reset() said where already */
+	o.builtin = bundle_lookup;
 	rc = load_files(&o, files, nfiles, &run, err);
 	if (run.nfiles > 0)
 		rc = error_worst(rc, cli_report_load(&run, g->quiet, false, NULL, rc));

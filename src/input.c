@@ -8,8 +8,6 @@
  */
 #include "input.h"
 
-#include "bundle.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
@@ -110,14 +108,12 @@ fail(struct input *in, struct etl_error *err, enum etl_code code, const char *fm
 	return -1;
 }
 
-enum etl_code
-input_open(struct input **out, const char *path, enum input_encoding enc, struct etl_error *err)
+/* A new input named after path, not yet reading anything. */
+static enum etl_code
+input_new(struct input **out, const char *path, enum input_encoding enc, struct etl_error *err)
 {
-	struct input *in = NULL;
-	enum etl_code rc = ETL_OK;
-
+	struct input *in = calloc(1, sizeof *in);
 	*out = NULL;
-	in = calloc(1, sizeof *in);
 	if (in == NULL)
 		return error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
 	in->fd = -1;
@@ -127,22 +123,31 @@ input_open(struct input **out, const char *path, enum input_encoding enc, struct
 	in->name = strdup(strcmp(path, "-") == 0 ? "stdin" : path);
 	in->raw = malloc(RAW_CHUNK);
 	if (in->name == NULL || in->raw == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
-		goto out;
+		input_close(in);
+		return error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
 	}
-	if (strncmp(path, "builtin:", 8) == 0) {
-		/* A file of the bundled data set, compiled in. */
-		const struct bundle_file *b = bundle_find(path + 8);
-		if (b == NULL) {
-			rc = error_set(err, ETL_EINPUT, path, 0, "no such bundled file");
-			goto out;
+	if (enc != ENC_UTF8) {
+		in->cd = iconv_open("UTF-8", input_encoding_name(enc));
+		if (in->cd == (iconv_t)-1) {
+			enum etl_code rc = error_set(err, ETL_ESYSTEM, in->name, 0,
+			                             "cannot convert from %s: %s",
+			                             input_encoding_name(enc), strerror(errno));
+			input_close(in);
+			return rc;
 		}
-		in->mem = b->data;
-		in->mem_len = b->size;
-		in->size = (int64_t)b->size;
-		*out = in;
-		return ETL_OK;
 	}
+	*out = in;
+	return ETL_OK;
+}
+
+enum etl_code
+input_open(struct input **out, const char *path, enum input_encoding enc, struct etl_error *err)
+{
+	struct input *in;
+	enum etl_code rc = input_new(&in, path, enc, err);
+	*out = NULL;
+	if (rc != ETL_OK)
+		return rc;
 	if (strcmp(path, "-") == 0) {
 		in->fd = STDIN_FILENO;
 	} else {
@@ -163,18 +168,23 @@ input_open(struct input **out, const char *path, enum input_encoding enc, struct
 		goto out;
 	}
 	in->size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
-	if (enc != ENC_UTF8) {
-		in->cd = iconv_open("UTF-8", input_encoding_name(enc));
-		if (in->cd == (iconv_t)-1) {
-			rc = error_set(err, ETL_ESYSTEM, in->name, 0, "cannot convert from %s: %s",
-			               input_encoding_name(enc), strerror(errno));
-			goto out;
-		}
-	}
 	*out = in;
 	in = NULL;
 out:
 	input_close(in);
+	return rc;
+}
+
+enum etl_code
+input_open_memory(struct input **out, const char *name, const unsigned char *data, size_t size,
+                  enum input_encoding enc, struct etl_error *err)
+{
+	enum etl_code rc = input_new(out, name, enc, err);
+	if (rc == ETL_OK) {
+		(*out)->mem = data;
+		(*out)->mem_len = size;
+		(*out)->size = (int64_t)size;
+	}
 	return rc;
 }
 

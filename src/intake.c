@@ -17,6 +17,19 @@ intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *err)
 	return input_read(ctx, buf, size, err);
 }
 
+enum etl_code
+intake_open_input(const struct intake *it, struct input **in, struct etl_error *err)
+{
+	const unsigned char *data;
+	size_t size;
+	if (it->o->builtin == NULL || strncmp(it->open_path, "builtin:", 8) != 0)
+		return input_open(in, it->open_path, it->o->enc, err);
+	*in = NULL;
+	if (!it->o->builtin(it->open_path + 8, &data, &size))
+		return error_set(err, ETL_EINPUT, it->open_path, 0, "no such bundled file");
+	return input_open_memory(in, it->open_path, data, size, it->o->enc, err);
+}
+
 enum kind
 intake_parse_spec(const char *spec, const char **file)
 {
@@ -41,7 +54,7 @@ intake_parse_spec(const char *spec, const char **file)
 static int
 open_stream(struct intake *it, struct etl_error *err)
 {
-	if (input_open(&it->in, it->open_path, it->o->enc, err) != ETL_OK ||
+	if (intake_open_input(it, &it->in, err) != ETL_OK ||
 	    csvrow_open(&it->csv, intake_read_input, it->in, it->o->delim, it->name, err) != ETL_OK)
 		return -1;
 	return csvrow_next(it->csv, &it->rec, err);

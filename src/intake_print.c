@@ -158,7 +158,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
 		goto out;
 	}
-	if ((rc = input_open(&in, it->open_path, it->o->enc, err)) != ETL_OK ||
+	if ((rc = intake_open_input(it, &in, err)) != ETL_OK ||
 	    (rc = input_hash_raw(in, err)) != ETL_OK)
 		goto out;
 	while (*regular && (n = input_read(in, buf, 256 * 1024, err)) > 0) {
@@ -297,7 +297,7 @@ intake_fingerprint(const struct intake *it, struct intake_print *p, struct etl_e
 	}
 	x->n = 0;
 	p->records = 0;
-	if ((rc = input_open(&in, it->open_path, it->o->enc, err)) != ETL_OK ||
+	if ((rc = intake_open_input(it, &in, err)) != ETL_OK ||
 	    (rc = input_hash_raw(in, err)) != ETL_OK ||
 	    (rc = csvrow_open(&csv, intake_read_input, in, it->o->delim, it->name, err)) != ETL_OK)
 		goto out;
@@ -340,7 +340,7 @@ intake_fingerprint_bytes(const struct intake *it, struct intake_print *p, struct
 	struct input *in = NULL;
 	memset(p, 0, sizeof *p);
 	p->records = -1;
-	enum etl_code rc = input_open(&in, it->open_path, it->o->enc, err);
+	enum etl_code rc = intake_open_input(it, &in, err);
 	if (rc == ETL_OK)
 		rc = input_hash_raw(in, err);
 	if (rc == ETL_OK)

@@ -148,8 +148,8 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 				goto out;
 		}
 	}
-	struct intake_opts io = {o->enc, o->delim,       v,         o->reject_dir, true,
-	                         true,   o->max_rejects, stdin_path};
+	struct intake_opts io = {o->enc, o->delim,       v,          o->reject_dir, true,
+	                         true,   o->max_rejects, stdin_path, o->builtin};
 
 	jobs = calloc((size_t)nspecs, sizeof *jobs);
 	run->files = calloc((size_t)nspecs, sizeof *run->files);

@@ -338,6 +338,40 @@ teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A file in memory reads as the same file on disk would: gzip decoded,
+ * its encoding converted, its size known. */
+static void
+test_memory(void **state)
+{
+	(void)state;
+	static const char text[] = "sku,name\nBRD-001,Cr\xe8"
+	                           "me br\xfb"
+	                           "l\xe9"
+	                           "e\n";
+	size_t glen;
+	unsigned char *gz = gzip_bytes(text, sizeof text - 1, &glen);
+	struct input *in;
+	struct etl_error err;
+	assert_int_equal(input_open_memory(&in, "builtin:x.csv.gz", gz, glen, ENC_LATIN1, &err),
+	                 ETL_OK);
+	assert_int_equal(input_raw_size(in), (int64_t)glen);
+	char buf[256];
+	size_t n = 0;
+	ssize_t k;
+	while ((k = input_read(in, buf + n, sizeof buf - n, &err)) > 0)
+		n += (size_t)k;
+	assert_int_equal(k, 0);
+	static const char want[] = "sku,name\nBRD-001,Cr\xc3\xa8"
+	                           "me br\xc3\xbb"
+	                           "l\xc3\xa9"
+	                           "e\n";
+	assert_int_equal(n, sizeof want - 1);
+	assert_memory_equal(buf, want, n);
+	assert_int_equal(input_raw_bytes(in), glen);
+	input_close(in);
+	free(gz);
+}
+
 int
 main(void)
 {
@@ -349,6 +383,7 @@ main(void)
 	        cmocka_unit_test(test_encodings),
 	        cmocka_unit_test(test_open_errors),
 	        cmocka_unit_test(test_sizes),
+	        cmocka_unit_test(test_memory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
