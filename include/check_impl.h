@@ -21,17 +21,10 @@ struct occ {
 	uint32_t next; /* index + 1, 0 ends */
 };
 
-/* Maps a folded key's hash to the first key with that fold. */
-struct foldtab {
-	uint64_t *hash;
-	uint32_t *idx;
-	size_t cap, count;
-};
-
 struct kindkeys {
 	const struct table_def *t;
-	struct keyset *keys; /* exact key -> first place, count | extras head */
-	struct foldtab fold;
+	struct keyset *keys;       /* exact key -> first place, count | extras head */
+	struct keyset *folds;      /* folded key -> index of the first key with that fold (+1) */
 	struct keyset *variant;    /* key index -> index of the first spelling (+1) */
 	struct keyset *db;         /* key index -> DB values (arena offset), diff detail (+1) */
 	struct keyset *db_variant; /* key index -> the database's spelling (arena offset) */

@@ -44,64 +44,27 @@ note_again(struct check *c, int64_t *p, int file, long line, bool keep)
 
 /* ---- keys, their folds and how they are shown --------------------------- */
 
-static bool
-fold_grow(struct foldtab *f)
-{
-	size_t cap = f->cap ? f->cap * 2 : 1024;
-	uint64_t *h = calloc(cap, sizeof *h);
-	uint32_t *x = calloc(cap, sizeof *x);
-	if (h == NULL || x == NULL) {
-		free(h);
-		free(x);
-		return false;
-	}
-	for (size_t i = 0; i < f->cap; i++) {
-		if (f->idx[i] == 0)
-			continue;
-		size_t s = f->hash[i] & (cap - 1);
-		while (x[s] != 0)
-			s = (s + 1) & (cap - 1);
-		h[s] = f->hash[i];
-		x[s] = f->idx[i];
-	}
-	free(f->hash);
-	free(f->idx);
-	f->hash = h;
-	f->idx = x;
-	f->cap = cap;
-	return true;
-}
-
-/* Finds the first key with this fold; inserts index when absent.
- * Returns that key's index + 1, or 0 when it was absent (now added). */
+/* Finds the first key with this fold; with add, notes index as the first
+ * when there is none.  Returns that key's index + 1, or 0 when it was
+ * absent (now added). */
 static uint32_t
 fold_find(struct kindkeys *kk, const char *folded, size_t fn, size_t index, bool add, bool *failed)
 {
-	struct foldtab *f = &kk->fold;
-	if ((f->count + 1) * 2 > f->cap && !fold_grow(f)) {
+	if (kk->folds == NULL && add && (kk->folds = keyset_new()) == NULL) {
 		*failed = true;
 		return 0;
 	}
-	uint64_t h = keyset_hash(folded, fn);
-	size_t s = h & (f->cap - 1);
-	for (; f->idx[s] != 0; s = (s + 1) & (f->cap - 1)) {
-		if (f->hash[s] != h)
-			continue;
-		const char *k;
-		size_t n;
-		int64_t *p;
-		keyset_at(kk->keys, f->idx[s] - 1, &k, &n, &p);
-		char buf[1024];
-		size_t bn = rowkey_fold(kk->t, k, n, buf, sizeof buf);
-		if (bn == fn && memcmp(buf, folded, fn) == 0)
-			return f->idx[s];
+	bool added = false;
+	int64_t *p = kk->folds ? keyset_find(kk->folds, folded, fn, add, &added) : NULL;
+	if (p == NULL) {
+		*failed |= add;
+		return 0;
 	}
-	if (add) {
-		f->hash[s] = h;
-		f->idx[s] = (uint32_t)index + 1;
-		f->count++;
+	if (added) {
+		p[0] = (int64_t)index + 1;
+		return 0;
 	}
-	return 0;
+	return (uint32_t)p[0];
 }
 
 /* A small map from a key index to two numbers. */
@@ -152,8 +115,7 @@ check_free(struct check *c)
 		keyset_free(kk->variant);
 		keyset_free(kk->db);
 		keyset_free(kk->db_variant);
-		free(kk->fold.hash);
-		free(kk->fold.idx);
+		keyset_free(kk->folds);
 		free(kk->known);
 	}
 	free(c->occ);
