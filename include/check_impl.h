@@ -69,6 +69,7 @@ place_line(int64_t p)
 /* A small map from a key index to two numbers. */
 int64_t *check_index_map(struct keyset **m, size_t index, bool add);
 
+/* ETL_ESYSTEM ("out of memory") once an allocation of c failed, else ETL_OK. */
 enum etl_code check_status(struct check *c, struct etl_error *err);
 
 #endif

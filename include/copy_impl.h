@@ -131,6 +131,7 @@ void sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_
  * every later row would only move the file into its reject file. */
 bool sink_row_level(const char *sqlstate);
 
+/* Deadlocks and serialization failures: the batch is tried again. */
 bool sink_retryable(const char *sqlstate);
 
 /* Settles rows [0, n) in savepoints: a refused range is split (at the row
@@ -147,11 +148,13 @@ enum etl_code sink_exec(struct copy_sink *s, const char *sql, struct etl_error *
 /* A binary COPY stream opens with its header. */
 enum etl_code sink_send_header(struct copy_sink *s, struct etl_error *err);
 
+/* Streams the batch's encoded rows up to byte upto to the server. */
 enum etl_code sink_send(struct copy_sink *s, size_t upto, struct etl_error *err);
 
 /* The reason a refused row gets: the server's message and detail. */
 void sink_server_reason(const PGresult *r, char *buf, size_t size);
 
+/* Whether the sent columns include any besides the key. */
 bool sink_has_non_key(const struct copy_sink *s);
 
 /* Starts COPY; returns ETL_OK with the connection in COPY IN state. */

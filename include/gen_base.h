@@ -12,10 +12,12 @@
 #include "error.h"
 #include "table.h"
 
+/* xoshiro256** */
 struct rng {
 	uint64_t s[4];
 };
 
+/* A gzip file being written, without a time stamp in its header. */
 struct gzout {
 	int fd;
 	z_stream z;
@@ -26,21 +28,21 @@ struct gzout {
 	int err;
 };
 
+/* Seeds r through splitmix64; the next 64 random bits. */
 void gen_rng_seed(struct rng *r, uint64_t seed);
-
 uint64_t gen_rng_next(struct rng *r);
 
 /* Uniform in [0, 1). */
 double gen_rng_unit(struct rng *r);
 
+/* Uniform in [0, n); Poisson-distributed with the given mean. */
 int gen_rng_below(struct rng *r, int n);
-
 int gen_poisson(struct rng *r, double mean);
 
+/* Creates dir/name (failures show at gen_gz_close), appends to it, and
+ * finishes it: ETL_OK, or ETL_ESYSTEM naming the file. */
 bool gen_gz_open(struct gzout *g, const char *dir, const char *name, int level);
-
 void gen_gz_put(struct gzout *g, const char *s, size_t n);
-
 enum etl_code gen_gz_close(struct gzout *g, struct etl_error *err);
 
 /* The header row of kind: its columns in table order, but never a

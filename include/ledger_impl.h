@@ -25,19 +25,21 @@ struct seen {
 	"coalesce(holder, ''), coalesce(lease_until > now(), false), kind, "                       \
 	"coalesce(update_columns, '')"
 
+/* The rows a statement changed (its command tag). */
 int64_t ledger_affected(PGresult *r);
 
 /* Undoes load e inside the caller's transaction. */
 enum etl_code ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
                                  struct ledger_undo *u, struct etl_error *err);
 
+/* A result field as a number (0 when NULL), and as text into dst. */
 int64_t ledger_num(PGresult *r, int row, int col);
-
 void ledger_str(char *dst, size_t size, PGresult *r, int row, int col);
 
 /* What read_ledger() reads beyond struct ledger. */
 void ledger_read_ledger(PGresult *r, int i, struct ledger *e, struct seen *s);
 
+/* Rolls the open transaction back, whatever state it is in. */
 void ledger_rollback(PGconn *conn);
 
 /*
@@ -48,6 +50,7 @@ void ledger_rollback(PGconn *conn);
 enum etl_code ledger_check_running(PGconn *conn, const struct ledger *e, const struct seen *s,
                                    bool *alive, char *why, size_t whysize, struct etl_error *err);
 
+/* Whether etl_loads exists (a database siprems-etl never loaded has none). */
 bool ledger_history_exists(PGconn *conn, struct etl_error *err, bool *exists);
 
 /* Transaction-scoped locks on "fingerprint:kind" and "sha256:kind", in one
@@ -55,6 +58,7 @@ bool ledger_history_exists(PGconn *conn, struct etl_error *err, bool *exists);
 enum etl_code ledger_lock_file(PGconn *conn, const char *a, const char *b, const char *kind,
                                struct etl_error *err);
 
+/* A load id as the text of a query parameter. */
 void ledger_id_text(char *buf, size_t size, int64_t id);
 
 /* Runs a query of the history: *r is NULL (ETL_OK) where there is none. */

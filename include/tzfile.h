@@ -20,6 +20,7 @@ struct tz;
  */
 enum etl_code tz_open(struct tz **out, const char *name, struct etl_error *err);
 
+/* Frees z (NULL is fine). */
 void tz_close(struct tz *z);
 
 /* Seconds east of UTC in zone z at t (seconds since 1970-01-01 UTC). */
