@@ -104,13 +104,6 @@ void valid_columns(const struct validator *v, const struct colmap *m,
  * "\"Nyepi\"+2024-03-11" for events; "" for kinds without one. */
 void valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);
 
-/* Counts the characters of a UTF-8 string; false (with the byte offset of
- * the first bad byte in *bad) for invalid UTF-8 or a NUL byte. */
-bool valid_utf8(const char *s, size_t n, size_t *chars, size_t *bad);
-
-/* Writes s as a quoted, escaped, shortened string for messages. */
-void valid_show(char *buf, size_t size, const char *s, size_t n);
-
 /* Days since 2000-01-01 of a civil date, and back. */
 int64_t valid_days_from_civil(int64_t y, unsigned m, unsigned d);
 void valid_civil_from_days(int64_t days, int *y, int *m, int *d);

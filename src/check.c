@@ -12,6 +12,7 @@
 #include "keyset.h"
 #include "rowkey.h"
 #include "report.h"
+#include "text.h"
 
 static uint32_t
 add_occ(struct check *c, int file, long line, uint32_t next)
@@ -352,7 +353,7 @@ show_db(char *out, size_t size, const struct col_def *cd, const char *db)
 	if (db[0] == 'N')
 		(void)snprintf(out, size, "NULL");
 	else if (quoted(cd))
-		valid_show(out, size, db + 1, strlen(db + 1));
+		text_show(out, size, db + 1, strlen(db + 1));
 	else
 		(void)snprintf(out, size, "%.60s", db + 1);
 }
@@ -366,13 +367,13 @@ show_file(char *out, size_t size, const struct col_def *cd, const struct value *
 		return;
 	}
 	if (v->type == V_TEXT) {
-		valid_show(out, size, v->s, v->n);
+		text_show(out, size, v->s, v->n);
 		return;
 	}
 	struct buf b = {0};
 	encode_value(&b, v, labels);
 	if (quoted(cd))
-		valid_show(out, size, b.data ? b.data : "", b.len);
+		text_show(out, size, b.data ? b.data : "", b.len);
 	else
 		(void)snprintf(out, size, "%.*s", (int)(b.len < 60 ? b.len : 60),
 		               b.data ? b.data : "");

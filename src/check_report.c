@@ -10,6 +10,7 @@
 #include "csvout.h"
 #include "report.h"
 #include "rowkey.h"
+#include "text.h"
 
 /* ---- findings ---------------------------------------------------------------- */
 
@@ -153,7 +154,7 @@ collect_keyed(struct check *c, enum kind k, struct findings *fs)
 			keyset_at(kk->keys, (size_t)v[0] - 1, &okey, &on, &op);
 			char other[1024], shown[1100], detail[1400];
 			rowkey_show(t, okey, on, other, sizeof other);
-			valid_show(shown, sizeof shown, other, strlen(other));
+			text_show(shown, sizeof shown, other, strlen(other));
 			(void)snprintf(detail, sizeof detail,
 			               "differs only in letter case or surrounding spaces from %s "
 			               "(%s:%ld)",
@@ -166,7 +167,7 @@ collect_keyed(struct check *c, enum kind k, struct findings *fs)
 		if (dv != NULL) {
 			char shown[1100], detail[1400];
 			const char *dbk = c->arena.data + dv[0];
-			valid_show(shown, sizeof shown, dbk, strlen(dbk));
+			text_show(shown, sizeof shown, dbk, strlen(dbk));
 			(void)snprintf(
 			        detail, sizeof detail,
 			        "differs only in letter case or surrounding spaces from %s in the "
@@ -258,7 +259,7 @@ write_text(const struct check *c, FILE *out, const struct findings *fs)
 				continue;
 			totals[f->type]++;
 			char shown[1100];
-			valid_show(shown, sizeof shown, f->value, strlen(f->value));
+			text_show(shown, sizeof shown, f->value, strlen(f->value));
 			(void)fprintf(out, "  %-12s  %s  ", type_names[f->type], shown);
 			for (int j = 0; j < f->nplaces && j < TEXT_PLACES; j++)
 				(void)fprintf(out, "%s%s:%ld", j ? ", " : "",

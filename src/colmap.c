@@ -2,13 +2,14 @@
  * colmap.c — mapping header names to columns and recognising the kind.
  */
 #include "colmap.h"
-#include "valid.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "text.h"
 
 /* The name of header field i, trimmed of spaces and tabs. */
 static void
@@ -98,7 +99,7 @@ fits(const struct table_def *t, const struct csvrow_record *hdr, char *why, size
 		int c = table_col_index(t, s, n);
 		if (c < 0) {
 			char shown[128];
-			valid_show(shown, sizeof shown, s, n);
+			text_show(shown, sizeof shown, s, n);
 			(void)snprintf(why, wsize, "unknown column %s", shown);
 			return false;
 		}
@@ -145,7 +146,7 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 			trimmed(hdr, j, &s2, &n2);
 			if (n == n2 && strncasecmp(s, s2, n) == 0) {
 				char shown[128];
-				valid_show(shown, sizeof shown, s, n);
+				text_show(shown, sizeof shown, s, n);
 				return error_set(err, ETL_EINPUT, file, hdr->line,
 				                 "column %s appears twice (fields %d and %d)",
 				                 shown, j + 1, i + 1);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "valid.h"
+#include "text.h"
 
 static void
 sum(const struct file_result *r, int n, struct file_result *t)
@@ -78,7 +79,7 @@ report_json_bytes(FILE *f, const char *s, size_t n)
 			             : (c & 0xF8) == 0xF0 ? 4
 			                                  : 1;
 			size_t chars;
-			if (len > 1 && i + len <= n && valid_utf8(s + i, len, &chars, NULL)) {
+			if (len > 1 && i + len <= n && text_utf8(s + i, len, &chars, NULL)) {
 				(void)fwrite(s + i, 1, len, f);
 				i += len;
 			} else {

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "tzfile.h"
+#include "text.h"
 
 /* ---- dates ----------------------------------------------------------------
  * Howard Hinnant's days_from_civil, shifted to 2000-01-01. */
@@ -44,115 +45,12 @@ valid_civil_from_days(int64_t days, int *y, int *m, int *d)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-void
-valid_show(char *buf, size_t size, const char *s, size_t n)
-{
-	size_t o = 0, i = 0;
-	const size_t limit = 60;
-	if (size < 8) {
-		if (size > 0)
-			buf[0] = '\0';
-		return;
-	}
-	buf[o++] = '"';
-	for (; i < n && o + 8 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-		/* Stop at the limit, but not inside a UTF-8 sequence. */
-		if (i >= limit && (c & 0xC0) != 0x80)
-			break;
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c == '\n') {
-			buf[o++] = '\\';
-			buf[o++] = 'n';
-		} else if (c == '\r') {
-			buf[o++] = '\\';
-			buf[o++] = 'r';
-		} else if (c == '\t') {
-			buf[o++] = '\\';
-			buf[o++] = 't';
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		} else if (c >= 0x80) {
-			/* A whole valid UTF-8 character, or the byte escaped, so
-			 * that messages stay valid UTF-8. */
-			size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-			size_t chars;
-			if (len > 1 && i + len <= n && o + len + 8 < size &&
-			    valid_utf8(s + i, len, &chars, NULL)) {
-				memcpy(buf + o, s + i, len);
-				o += len;
-				i += len - 1;
-			} else {
-				o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-			}
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	if (i < n && o + 5 < size) {
-		memcpy(buf + o, "\xe2\x80\xa6", 3); /* … */
-		o += 3;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-}
-
-bool
-valid_utf8(const char *str, size_t n, size_t *chars, size_t *bad)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, count = 0;
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c >= 0x01 && c < 0x80) {
-			/* The common case: a run of ASCII. */
-			i++;
-			count++;
-			continue;
-		}
-		size_t len;
-		uint32_t cp;
-		if (c == 0x00)
-			goto bad;
-		else if (c >= 0xC2 && c <= 0xDF)
-			len = 2, cp = c & 0x1F;
-		else if (c >= 0xE0 && c <= 0xEF)
-			len = 3, cp = c & 0x0F;
-		else if (c >= 0xF0 && c <= 0xF4)
-			len = 4, cp = c & 0x07;
-		else
-			goto bad;
-		if (i + len > n)
-			goto bad;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF. */
-		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			goto bad;
-		i += len;
-		count++;
-	}
-	if (chars != NULL)
-		*chars = count;
-	return true;
-bad:
-	if (bad != NULL)
-		*bad = i;
-	return false;
-}
-
 /* Formats a reason "VALUE rest…" into why. */
 bool
 valid_reason(char *why, size_t wsize, const char *s, size_t n, const char *fmt, ...)
 {
 	char shown[128];
-	valid_show(shown, sizeof shown, s, n);
+	text_show(shown, sizeof shown, s, n);
 	int k = snprintf(why, wsize, "%s ", shown);
 	va_list ap;
 	va_start(ap, fmt);
@@ -263,7 +161,7 @@ valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf
 			valid_civil_from_days(v->i, &y, &m, &d);
 			(void)snprintf(part, sizeof part, "%04d-%02d-%02d", y, m, d);
 		} else {
-			valid_show(part, sizeof part, v->s, v->n);
+			text_show(part, sizeof part, v->s, v->n);
 		}
 		n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? "+" : "", part);
 	}

@@ -14,6 +14,7 @@
 #include "pwhash.h"
 #include "tzfile.h"
 #include "valid_impl.h"
+#include "text.h"
 
 static unsigned
 days_in_month(int64_t y, unsigned m)
@@ -61,7 +62,7 @@ check_text(const struct col_def *c, const char *s, size_t n, struct value *out, 
 {
 	size_t chars, bad;
 	bool secret = c->flags & COL_SECRET;
-	if (!valid_utf8(s, n, &chars, &bad)) {
+	if (!text_utf8(s, n, &chars, &bad)) {
 		if (secret)
 			(void)snprintf(why, wsize, "is not valid UTF-8 (byte %zu)%s", bad + 1,
 			               memchr(s, 0, n) ? " or holds a NUL byte" : "");

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "valid.h"
+#include "text.h"
 
 /* Today, for the cases: 2026-11-25, so tomorrow is 2026-11-26. */
 #define TODAY_Y 2026
@@ -495,11 +496,11 @@ test_civil_round_trip(void **state)
 		assert_int_equal(valid_days_from_civil(y, (unsigned)m, (unsigned)dd), d);
 	}
 	char buf[128];
-	valid_show(buf, sizeof buf, "a\"b\n", 4);
+	text_show(buf, sizeof buf, "a\"b\n", 4);
 	assert_string_equal(buf, "\"a\\\"b\\n\"");
 	char longv[100];
 	memset(longv, 'x', sizeof longv);
-	valid_show(buf, sizeof buf, longv, sizeof longv);
+	text_show(buf, sizeof buf, longv, sizeof longv);
 	assert_int_equal(strlen(buf), 1 + 60 + 3 + 1);
 }
 

@@ -1,0 +1,17 @@
+/*
+ * text.h — UTF-8 checks and values shown in messages.
+ */
+#ifndef SIPREMS_TEXT_H
+#define SIPREMS_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Writes s as a quoted, escaped, shortened string for messages. */
+void text_show(char *buf, size_t size, const char *s, size_t n);
+
+/* Counts the characters of a UTF-8 string; false (with the byte offset of
+ * the first bad byte in *bad) for invalid UTF-8 or a NUL byte. */
+bool text_utf8(const char *s, size_t n, size_t *chars, size_t *bad);
+
+#endif
