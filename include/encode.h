@@ -56,6 +56,8 @@ enum bin_type {
 	BIN_INT4,
 	BIN_INT8,
 	BIN_NUMERIC,
+	BIN_FLOAT4, /* real: money as the nearest float */
+	BIN_FLOAT8, /* double precision: money as the nearest double */
 	BIN_TIMESTAMP,
 	BIN_DATE,
 	BIN_BOOL,
@@ -75,7 +77,9 @@ void encode_bin_trailer(struct buf *b);
 void encode_bin_tuple(struct buf *b, int n);
 
 /* Appends one field: a value as type t (a V_TIMESTAMP is sent as its wall
- * clock, right for TIMESTAMP and for TIMESTAMPTZ in UTC). */
+ * clock, right for TIMESTAMP and for TIMESTAMPTZ in UTC; a V_DATE into a
+ * timestamp is its midnight; money into a float is cents / 100 rounded
+ * to the nearest float, as PostgreSQL reads the decimal text). */
 void encode_bin_value(struct buf *b, const struct value *v, enum bin_type t,
                       const char *const *labels);
 

@@ -225,7 +225,8 @@ encode_bin_type(const char *typname, char typtype)
 	} map[] = {
 	        {"int2", BIN_INT2},       {"int4", BIN_INT4},           {"int8", BIN_INT8},
 	        {"numeric", BIN_NUMERIC}, {"timestamp", BIN_TIMESTAMP}, {"date", BIN_DATE},
-	        {"bool", BIN_BOOL},       {"text", BIN_TEXT},           {"varchar", BIN_TEXT},
+	        {"float4", BIN_FLOAT4},   {"float8", BIN_FLOAT8},       {"bool", BIN_BOOL},
+	        {"text", BIN_TEXT},       {"varchar", BIN_TEXT},
 	};
 	if (typtype == 'e')
 		return BIN_TEXT; /* an enum's binary form is its label */
@@ -324,9 +325,29 @@ encode_bin_value(struct buf *b, const struct value *v, enum bin_type t, const ch
 	case BIN_NUMERIC:
 		bin_numeric(b, v->i);
 		break;
+	case BIN_FLOAT4: {
+		/* From the decimal text, as float4in does: rounding through a
+		 * double first could differ in the last bit. */
+		char text[32];
+		text[encode_money(text, v->i)] = '\0';
+		float f = strtof(text, NULL);
+		uint32_t u;
+		memcpy(&u, &f, sizeof u);
+		be32(b, 4);
+		be32(b, u);
+		break;
+	}
+	case BIN_FLOAT8: {
+		double d = (double)v->i / 100.0;
+		uint64_t u;
+		memcpy(&u, &d, sizeof u);
+		be32(b, 8);
+		be64(b, u);
+		break;
+	}
 	case BIN_TIMESTAMP:
 		be32(b, 8);
-		be64(b, (uint64_t)v->i);
+		be64(b, (uint64_t)(v->type == V_DATE ? v->i * INT64_C(86400000000) : v->i));
 		break;
 	case BIN_DATE:
 		be32(b, 4);
