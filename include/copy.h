@@ -60,6 +60,7 @@ struct copy_opts {
 	bool single_transaction; /* batches are savepoints of one transaction */
 	int stage_id;            /* makes the staging table's name unique */
 	bool utc;                /* the session's time zone is UTC */
+	const char *timezone;    /* the load's (SET LOCAL TimeZone) */
 	bool text_only;          /* never use binary COPY */
 	int64_t load_id;         /* update: whose before-images (etl_load_before) */
 	bool identical_skips;    /* error/skip: a key whose row already holds the

@@ -37,6 +37,7 @@ struct schema_result {
 
 /* Facts about the live schema that the loader needs. */
 struct schema_facts {
+	struct live_table kinds[KIND_COUNT];
 	bool sales_timestamptz; /* transactions.transaction_date is TIMESTAMPTZ */
 	/* The database's spelling of each label of the labelled column
 	 * (events.type: an app's enum may spell them in capitals). */

@@ -85,6 +85,23 @@ struct table_def {
 	const char *touch_on_update;
 };
 
+/* A column the loader fills, as the live table has it. */
+struct live_col {
+	char typname[64]; /* pg_type.typname; "" when the table lacks it */
+	int max_chars;    /* a varchar(n)'s n; 0 without a limit */
+	bool required;    /* NOT NULL without a default: a value must be sent */
+};
+
+/* The live table of a kind. */
+struct live_table {
+	struct live_col cols[TABLE_MAXCOLS]; /* by the kind's column */
+	/* Timestamp columns, NOT NULL without a default, that no column of a
+	 * file fills (an ORM's created_at): the load's timestamp goes in. */
+	char audit[4][64];
+	bool audit_tz[4]; /* TIMESTAMPTZ */
+	int naudit;
+};
+
 /* The description of a kind; kind must be valid. */
 const struct table_def *table_get(enum kind kind);
 

@@ -65,6 +65,14 @@ enum etl_code valid_open(struct validator **out, const struct valid_opts *o, str
 void valid_close(struct validator *v);
 
 /*
+ * Makes rows also follow the live tables where they are stricter than the
+ * guide: a varchar(n) limit below the guide's, a NOT NULL column (without a
+ * default) the guide lets be empty, a real column that cannot hold the
+ * value to the cent.  live is indexed by kind.
+ */
+void valid_set_live(struct validator *v, const struct live_table *live);
+
+/*
  * Validates the n bytes at s as a value of column c.  An empty field follows
  * c->empty_rule: EMPTY_NULL, EMPTY_REF and EMPTY_ONE_OF give V_NULL,
  * EMPTY_DEFAULT validates c->empty, EMPTY_REJECT fails.  Returns true with

@@ -21,6 +21,10 @@ struct validator {
 	struct tz *zone; /* offsets are converted to it */
 	bool utc;        /* no conversion needed for offsets */
 	int32_t max_date;
+	/* What the live tables allow, where they are stricter than the guide
+	 * (valid_set_live). */
+	bool has_live;
+	struct live_table live[KIND_COUNT];
 };
 
 /* Writes "<shown value> <reason>" into why; returns false (for

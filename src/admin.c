@@ -3,6 +3,7 @@
  */
 #include "admin.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -32,13 +33,32 @@ admin_ensure(PGconn *conn, const char *email, const char *full_name, const char 
 	enum etl_code rc = pwhash_make(password, strlen(password), 0, hash, err);
 	if (rc != ETL_OK)
 		return rc;
+	/* An ORM's users table may have timestamps NOT NULL without a default
+	 * (created_at, updated_at): they take the current time. */
+	PGresult *r = db_query(conn,
+	                       "SELECT coalesce(string_agg(', ' || quote_ident(a.attname), '' "
+	                       "ORDER BY a.attnum), ''), count(*) FROM pg_attribute a JOIN pg_type "
+	                       "t ON t.oid = a.atttypid WHERE a.attrelid = 'users'::regclass AND "
+	                       "a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull AND NOT "
+	                       "a.atthasdef AND t.typname IN ('timestamp', 'timestamptz')",
+	                       0, NULL, err);
+	if (r == NULL)
+		return ETL_EDB;
+	char *sql = NULL, nows[64] = "";
+	for (int i = 0, n = atoi(PQgetvalue(r, 0, 1)); i < n && i < 8; i++)
+		(void)strcat(nows, ", now()");
+	if (asprintf(&sql,
+	             "INSERT INTO users (email, full_name, password_hash, is_active%s) VALUES "
+	             "($1, $2, $3, true%s) ON CONFLICT (email) DO NOTHING RETURNING user_id",
+	             PQgetvalue(r, 0, 0), nows) < 0) {
+		PQclear(r);
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	PQclear(r);
 	const char *params[3] = {email, full_name, hash};
 	/* Someone may create it meanwhile: then theirs stands. */
-	PGresult *r = db_query(conn,
-	                       "INSERT INTO users (email, full_name, password_hash, is_active) "
-	                       "VALUES ($1, $2, $3, true) ON CONFLICT (email) DO NOTHING "
-	                       "RETURNING user_id",
-	                       3, params, err);
+	r = db_query(conn, sql, 3, params, err);
+	free(sql);
 	if (r == NULL)
 		return ETL_EDB;
 	*created = PQntuples(r) == 1;

@@ -13,6 +13,25 @@
 #include "pwhash.h"
 #include "signals.h"
 
+/* The load's timestamp, from the server: its wall clock in the load's
+ * zone and the instant, in microseconds since 2000-01-01. */
+static enum etl_code
+load_timestamp(struct copy_sink *s, const char *timezone, struct etl_error *err)
+{
+	const char *params[1] = {timezone ? timezone : "UTC"};
+	PGresult *r = db_query(s->conn,
+	                       "SELECT (extract(epoch FROM now() AT TIME ZONE $1) * 1000000)::int8 "
+	                       "- 946684800000000, (extract(epoch FROM now()) * 1000000)::int8 - "
+	                       "946684800000000",
+	                       1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	s->audit_wall = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	s->audit_utc = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	PQclear(r);
+	return ETL_OK;
+}
+
 enum etl_code
 copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *err)
 {
@@ -37,9 +56,11 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	 * (taken from the product when empty); password and password_hash
 	 * both fill password_hash. */
 	const struct table_def *t = s->t;
+	const struct live_table *live = &o->facts->kinds[t->kind];
 	for (int c = 0; c < t->ncols; c++) {
 		bool in_file = o->map->col_field[c] >= 0;
-		if (!in_file && t->cols[c].empty_rule != EMPTY_REF)
+		bool needed = t->cols[c].empty_rule == EMPTY_DEFAULT && live->cols[c].required;
+		if (!in_file && t->cols[c].empty_rule != EMPTY_REF && !needed)
 			continue;
 		int dup = -1;
 		for (int i = 0; i < s->ncols; i++)
@@ -51,8 +72,22 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 		}
 		s->col[s->ncols] = c;
 		s->alt[s->ncols] = -1;
+		if (!in_file && needed) {
+			char why[256];
+			s->use_dflt[s->ncols] = true;
+			(void)valid_value(NULL, &t->cols[c], t->cols[c].empty,
+			                  strlen(t->cols[c].empty), &s->dflt[s->ncols], why,
+			                  sizeof why);
+		}
 		s->ncols++;
 	}
+	for (int i = 0; i < live->naudit; i++) {
+		s->audit[i] = live->audit[i];
+		s->audit_tz[i] = live->audit_tz[i];
+	}
+	s->naudit = live->naudit;
+	if (s->naudit > 0 && (rc = load_timestamp(s, o->timezone, err)) != ETL_OK)
+		goto out;
 	rc = sink_column_types(s, o->utc, o->text_only, err);
 	if (rc == ETL_OK)
 		rc = sink_id_column(s, err);
@@ -299,7 +334,7 @@ encode_row(struct copy_sink *s, const struct valid_row *row, struct buf *b, stru
 		if (i > 0 && !s->binary)
 			buf_put(b, "\t", 1);
 		int src = s->col[i];
-		const struct value *v = &row->v[src];
+		const struct value *v = s->use_dflt[i] ? &s->dflt[i] : &row->v[src];
 		if ((v->type == V_NULL || v->type == V_ABSENT) && s->alt[i] >= 0) {
 			src = s->alt[i];
 			v = &row->v[src];
@@ -317,6 +352,18 @@ encode_row(struct copy_sink *s, const struct valid_row *row, struct buf *b, stru
 			encode_bin_value(b, v, s->bin[i], s->labels);
 		} else {
 			encode_value(b, v, s->labels);
+		}
+	}
+	for (int i = 0; i < s->naudit; i++) {
+		/* The wall clock for TIMESTAMP, and for TIMESTAMPTZ in text
+		 * (read in the session's zone); the instant in binary. */
+		struct value v = {.type = V_TIMESTAMP,
+		                  .i = s->binary && s->audit_tz[i] ? s->audit_utc : s->audit_wall};
+		if (s->binary) {
+			encode_bin_value(b, &v, BIN_TIMESTAMP, NULL);
+		} else {
+			buf_put(b, "\t", 1);
+			encode_value(b, &v, NULL);
 		}
 	}
 	if (!s->binary)

@@ -37,7 +37,8 @@ void
 sink_row_start(struct copy_sink *s, struct buf *b, int ord, const int64_t *id)
 {
 	if (s->binary) {
-		encode_bin_tuple(b, s->ncols + (ord >= 0 ? 1 : 0) + (id != NULL ? 1 : 0));
+		encode_bin_tuple(b,
+		                 s->ncols + s->naudit + (ord >= 0 ? 1 : 0) + (id != NULL ? 1 : 0));
 		if (ord >= 0)
 			encode_bin_int4(b, ord);
 		if (id != NULL) {
@@ -113,6 +114,9 @@ sink_col_list(struct copy_sink *s, struct buf *b, const char *prefix, bool skip_
 		sql_printf(b, "%s%s%s", first ? "" : ", ", prefix, sink_q(s, c->db_column));
 		first = false;
 	}
+	/* The audit columns are written, never compared or updated. */
+	for (int i = 0; i < s->naudit && !skip_key; i++)
+		sql_printf(b, ", %s%s", prefix, sink_q(s, s->audit[i]));
 }
 
 static void
@@ -249,12 +253,12 @@ bin_fits(const struct col_def *c, enum bin_type t)
 		if (t == BIN_INT4)
 			return c->min >= INT32_MIN && c->max <= INT32_MAX;
 		return t == BIN_INT8;
-	case RULE_MONEY:
-		return t == BIN_NUMERIC;
+	case RULE_MONEY: /* an ORM's money columns are floats */
+		return t == BIN_NUMERIC || t == BIN_FLOAT8 || t == BIN_FLOAT4;
 	case RULE_TIMESTAMP:
 		return t == BIN_TIMESTAMP;
-	case RULE_DATE:
-		return t == BIN_DATE;
+	case RULE_DATE: /* a date into a timestamp is its midnight */
+		return t == BIN_DATE || t == BIN_TIMESTAMP;
 	case RULE_BOOL:
 		return t == BIN_BOOL;
 	default:
@@ -317,6 +321,9 @@ sink_stage_sql(struct copy_sink *s, int stage_id)
 		sql_printf(b, ", %s %s", s->id_col, s->id_int8 ? "bigint" : "integer");
 	for (int i = 0; i < s->ncols; i++)
 		sql_printf(b, ", %s %s", sink_q(s, s->t->cols[s->col[i]].db_column), s->types[i]);
+	for (int i = 0; i < s->naudit; i++)
+		sql_printf(b, ", %s %s", sink_q(s, s->audit[i]),
+		           s->audit_tz[i] ? "timestamptz" : "timestamp");
 	sql_str(b, ") ON COMMIT DROP");
 	if (s->single_txn)
 		sql_printf(b, "; TRUNCATE %s", s->stage);

@@ -114,8 +114,11 @@ connect_run(struct run *r, struct etl_error *err)
 		        "siprems-etl: schema: %d changes applied (recorded in etl_schema_log)\n",
 		        sr.applied);
 	else if (rc == ETL_OK && !o->quiet)
+		/* What changed, and on the run that adopts an app's tables what
+		 * was accepted as it is. */
 		for (int i = 0; i < sr.nlines; i++)
-			if (strstr(sr.lines[i], ": present as ") == NULL)
+			if (strstr(sr.lines[i], ": present as ") == NULL &&
+			    (sr.applied > 0 || strncmp(sr.lines[i], "note: ", 6) != 0))
 				(void)fprintf(stderr, "siprems-etl: schema: %s\n", sr.lines[i]);
 	schema_result_free(&sr);
 	return rc;
@@ -166,9 +169,13 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	qsort(jobs, (size_t)nspecs, sizeof *jobs, job_cmp);
 
 	if (o->dry_run) {
-		/* SKU references are checked when a database is reachable. */
+		/* SKU references, and the limits of the live tables, are
+		 * checked when a database is reachable (read only). */
 		struct etl_error cerr;
 		r.conn = db_open(o->db, &cerr);
+		if (r.conn != NULL &&
+		    schema_ensure(r.conn, true, NULL, NULL, &r.facts, &cerr) == ETL_OK)
+			valid_set_live(v, r.facts.kinds);
 		const struct table_def *by = NULL;
 		for (int k = 0; k < KIND_COUNT; k++)
 			if (table_get((enum kind)k)->ref_col >= 0)
@@ -192,6 +199,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		rc = connect_run(&r, err);
 		if (rc != ETL_OK)
 			goto out;
+		valid_set_live(v, r.facts.kinds);
 		signals_install();
 	}
 

@@ -272,6 +272,7 @@ open_file(struct file_load *f)
 	                       o->single_transaction,
 	                       ++r->stage_id,
 	                       strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0,
+	                       tz,
 	                       o->copy_text,
 	                       f->led.load_id,
 	                       f->claim.action == LEDGER_RETRY,

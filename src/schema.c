@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include "db.h"
-#include "ddl.h"
+#include "schema_impl.h"
 
 #ifndef ETL_VERSION
 #define ETL_VERSION "dev"
@@ -23,11 +23,8 @@
 
 /* ---- results ------------------------------------------------------------ */
 
-static enum etl_code result_add(struct schema_result *res, struct etl_error *err, const char *fmt,
-                                ...) __attribute__((format(printf, 3, 4)));
-
-static enum etl_code
-result_add(struct schema_result *res, struct etl_error *err, const char *fmt, ...)
+enum etl_code
+schema_result_add(struct schema_result *res, struct etl_error *err, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -58,27 +55,16 @@ schema_result_free(struct schema_result *res)
 
 /* ---- catalog questions -------------------------------------------------- */
 
-struct ctx {
-	PGconn *conn;
-	bool dry_run;
-	FILE *sql_out;
-	struct schema_result *res;
-	struct etl_error *err;
-	char **applied; /* statements run, for etl_schema_log */
-	char **objects;
-	int napplied;
-};
-
 /* The past or, in a dry run, the conditional form of a verb. */
-static const char *
-verb(const struct ctx *c, const char *past, const char *would)
+const char *
+schema_verb(const struct ctx *c, const char *past, const char *would)
 {
 	return c->dry_run ? would : past;
 }
 
 /* Runs (or, in a dry run, prints) a statement that creates object. */
-static enum etl_code
-apply(struct ctx *c, const char *object, const char *sql)
+enum etl_code
+schema_apply(struct ctx *c, const char *object, const char *sql)
 {
 	if (c->dry_run) {
 		if (c->sql_out != NULL)
@@ -109,8 +95,8 @@ apply(struct ctx *c, const char *object, const char *sql)
 	return ETL_OK;
 }
 
-static PGresult *
-query1(struct ctx *c, const char *sql, const char *a, const char *b)
+PGresult *
+schema_query1(struct ctx *c, const char *sql, const char *a, const char *b)
 {
 	const char *params[2] = {a, b};
 	return db_query(c->conn, sql, b != NULL ? 2 : 1, params, c->err);
@@ -119,19 +105,19 @@ query1(struct ctx *c, const char *sql, const char *a, const char *b)
 static enum etl_code
 ensure_enum(struct ctx *c, const struct ddl_stmt *s)
 {
-	PGresult *r = query1(c,
-	                     "SELECT t.typtype, e.enumlabel FROM pg_type t "
-	                     "LEFT JOIN pg_enum e ON e.enumtypid = t.oid "
-	                     "WHERE t.oid = to_regtype($1) ORDER BY e.enumsortorder",
-	                     s->name, NULL);
+	PGresult *r = schema_query1(c,
+	                            "SELECT t.typtype, e.enumlabel FROM pg_type t "
+	                            "LEFT JOIN pg_enum e ON e.enumtypid = t.oid "
+	                            "WHERE t.oid = to_regtype($1) ORDER BY e.enumsortorder",
+	                            s->name, NULL);
 	if (r == NULL)
 		return ETL_EDB;
 	enum etl_code rc = ETL_OK;
 	if (PQntuples(r) == 0) {
-		rc = apply(c, s->name, s->sql);
+		rc = schema_apply(c, s->name, s->sql);
 		if (rc == ETL_OK)
-			rc = result_add(c->res, c->err, "%s type %s",
-			                verb(c, "created", "would create"), s->name);
+			rc = schema_result_add(c->res, c->err, "%s type %s",
+			                       schema_verb(c, "created", "would create"), s->name);
 		goto out;
 	}
 	if (PQgetvalue(r, 0, 0)[0] != 'e') {
@@ -150,10 +136,11 @@ ensure_enum(struct ctx *c, const struct ddl_stmt *s)
 		char sql[256];
 		(void)snprintf(sql, sizeof sql, "ALTER TYPE %s ADD VALUE IF NOT EXISTS '%s';",
 		               s->name, s->labels[i]);
-		rc = apply(c, s->name, sql);
+		rc = schema_apply(c, s->name, sql);
 		if (rc == ETL_OK)
-			rc = result_add(c->res, c->err, "%s value '%s' to type %s",
-			                verb(c, "added", "would add"), s->labels[i], s->name);
+			rc = schema_result_add(c->res, c->err, "%s value '%s' to type %s",
+			                       schema_verb(c, "added", "would add"), s->labels[i],
+			                       s->name);
 	}
 out:
 	PQclear(r);
@@ -169,8 +156,9 @@ tclass_ok(enum tclass want, const char *typname, char typtype, char category)
 		       strcmp(typname, "int8") == 0;
 	case TC_TEXT:
 		return category == 'S';
-	case TC_NUMERIC:
-		return strcmp(typname, "numeric") == 0;
+	case TC_NUMERIC: /* an ORM's money columns are floats */
+		return strcmp(typname, "numeric") == 0 || strcmp(typname, "float8") == 0 ||
+		       strcmp(typname, "float4") == 0;
 	case TC_BOOL:
 		return strcmp(typname, "bool") == 0;
 	case TC_TIMESTAMP:
@@ -222,27 +210,32 @@ static enum etl_code
 ensure_table(struct ctx *c, const struct ddl_stmt *s)
 {
 	enum etl_code rc = ETL_OK;
-	PGresult *r =
-	        query1(c,
-	               "SELECT a.attname, t.typname, t.typtype, t.typcategory, a.attnotnull, "
-	               "a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' "
-	               "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-	               "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
-	               "ORDER BY a.attnum",
-	               s->table, NULL);
+	PGresult *r = schema_query1(
+	        c,
+	        "SELECT a.attname, t.typname, t.typtype, t.typcategory, a.attnotnull, "
+	        "a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' "
+	        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+	        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+	        "ORDER BY a.attnum",
+	        s->table, NULL);
 	if (r == NULL)
 		return ETL_EDB;
 	if (PQntuples(r) == 0) {
 		/* to_regclass() is NULL: the table does not exist (a table
 		 * without columns cannot be ours either). */
-		PGresult *e = query1(c, "SELECT to_regclass($1) IS NOT NULL", s->table, NULL);
+		PGresult *e =
+		        schema_query1(c, "SELECT to_regclass($1) IS NOT NULL", s->table, NULL);
 		bool exists = e != NULL && PQgetvalue(e, 0, 0)[0] == 't';
 		PQclear(e);
 		if (!exists) {
-			rc = apply(c, s->table, s->sql);
+			if (c->ncreated < 8)
+				(void)snprintf(c->created[c->ncreated++], sizeof c->created[0],
+				               "%s", s->table);
+			rc = schema_apply(c, s->table, s->sql);
 			if (rc == ETL_OK)
-				rc = result_add(c->res, c->err, "%s table %s",
-				                verb(c, "created", "would create"), s->table);
+				rc = schema_result_add(c->res, c->err, "%s table %s",
+				                       schema_verb(c, "created", "would create"),
+				                       s->table);
 			goto out;
 		}
 	}
@@ -264,11 +257,11 @@ ensure_table(struct ctx *c, const struct ddl_stmt *s)
 			char sql[256];
 			(void)snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s;", s->table,
 			               want->def);
-			rc = apply(c, s->table, sql);
+			rc = schema_apply(c, s->table, sql);
 			if (rc == ETL_OK)
-				rc = result_add(c->res, c->err, "%s column %s.%s",
-				                verb(c, "added", "would add"), s->table,
-				                want->name);
+				rc = schema_result_add(c->res, c->err, "%s column %s.%s",
+				                       schema_verb(c, "added", "would add"),
+				                       s->table, want->name);
 			if (rc != ETL_OK)
 				goto out;
 			continue;
@@ -281,30 +274,36 @@ ensure_table(struct ctx *c, const struct ddl_stmt *s)
 			               tclass_name(want->tclass));
 			continue;
 		}
-		bool notnull = PQgetvalue(r, row, 4)[0] == 't';
-		bool hasdef = PQgetvalue(r, row, 5)[0] == 't';
-		if (!notnull || hasdef)
-			continue;
-		if (want->serial) {
-			append_problem(problems, sizeof problems,
-			               "column %s has no default (SERIAL or IDENTITY), and "
-			               "siprems-etl inserts rows without ids",
-			               want->name);
-		} else if (want->dflt[0] != '\0') {
-			/* The guide gives the column a default that the app's
-			 * table lacks; rows inserted without it would fail. */
-			char sql[256];
-			(void)snprintf(sql, sizeof sql,
-			               "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", s->table,
-			               want->name, want->dflt);
-			rc = apply(c, s->table, sql);
-			if (rc == ETL_OK)
-				rc = result_add(c->res, c->err, "%s default %s on %s.%s",
-				                verb(c, "set", "would set"), want->dflt, s->table,
-				                want->name);
+		if (want->tclass == TC_NUMERIC && strcmp(typname, "numeric") != 0) {
+			rc = schema_result_add(c->res, c->err,
+			                       "note: %s.%s is %s: accepted; values still have at "
+			                       "most 2 decimals",
+			                       s->table, want->name,
+			                       typname[5] == '8' ? "double precision" : "real");
 			if (rc != ETL_OK)
 				goto out;
 		}
+		bool notnull = PQgetvalue(r, row, 4)[0] == 't';
+		bool hasdef = PQgetvalue(r, row, 5)[0] == 't';
+		if (!notnull || hasdef || (want->notnull && want->dflt[0] == '\0' && !want->serial))
+			continue;
+		/* NOT NULL without a default where the guide has a default or
+		 * allows NULL: the loader sends a value or rejects the row, and
+		 * the column stays as it is. */
+		char how[160];
+		const char *fill = schema_fill_rule(s->table, want->name, typname, how, sizeof how);
+		if (want->serial || fill == NULL)
+			append_problem(problems, sizeof problems,
+			               want->serial
+			                       ? "column %s has no default (SERIAL or IDENTITY), "
+			                         "and siprems-etl inserts rows without ids"
+			                       : "column %s is NOT NULL without a default, and "
+			                         "siprems-etl cannot fill it",
+			               want->name);
+		else if ((rc = schema_result_add(c->res, c->err,
+		                                 "note: %s.%s is NOT NULL without a default: %s",
+		                                 s->table, want->name, fill)) != ETL_OK)
+			goto out;
 	}
 	/* A NOT NULL column the guide does not know cannot be filled. */
 	for (int j = 0; j < PQntuples(r) && !is_etl_table(s->table); j++) {
@@ -313,11 +312,20 @@ ensure_table(struct ctx *c, const struct ddl_stmt *s)
 		for (int i = 0; i < s->ntcols; i++)
 			if (strcmp(s->tcols[i].name, name) == 0)
 				known = true;
-		if (!known && PQgetvalue(r, j, 4)[0] == 't' && PQgetvalue(r, j, 5)[0] != 't')
+		if (known || PQgetvalue(r, j, 4)[0] != 't' || PQgetvalue(r, j, 5)[0] == 't')
+			continue;
+		char how[160];
+		const char *fill =
+		        schema_fill_rule(s->table, name, PQgetvalue(r, j, 1), how, sizeof how);
+		if (fill == NULL)
 			append_problem(problems, sizeof problems,
 			               "column %s is NOT NULL without a default, and siprems-etl "
 			               "cannot fill it",
 			               name);
+		else if ((rc = schema_result_add(c->res, c->err,
+		                                 "note: %s.%s is NOT NULL without a default: %s",
+		                                 s->table, name, fill)) != ETL_OK)
+			goto out;
 	}
 	if (problems[0] != '\0')
 		rc = error_set(c->err, ETL_EDB, NULL, 0, "table %s is incompatible: %s", s->table,
@@ -332,21 +340,22 @@ out:
 static PGresult *
 table_indexes(struct ctx *c, const char *table)
 {
-	return query1(c,
-	              "SELECT i.relname, x.indisunique, "
-	              "  am.amname = 'btree' AND x.indisvalid AND x.indpred IS NULL "
-	              "    AND x.indexprs IS NULL, "
-	              "  (SELECT string_agg(a.attname, ',' ORDER BY k.o) "
-	              "     FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(n, o) "
-	              "     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n "
-	              "    WHERE k.o <= x.indnkeyatts), "
-	              "  (SELECT string_agg(CASE WHEN d.v & 1 = 1 THEN 'd' ELSE 'a' END, '' "
-	              "                     ORDER BY d.o) "
-	              "     FROM unnest(x.indoption::int2[]) WITH ORDINALITY d(v, o)) "
-	              "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-	              "JOIN pg_am am ON am.oid = i.relam WHERE x.indrelid = to_regclass($1) "
-	              "ORDER BY i.relname",
-	              table, NULL);
+	return schema_query1(
+	        c,
+	        "SELECT i.relname, x.indisunique, "
+	        "  am.amname = 'btree' AND x.indisvalid AND x.indpred IS NULL "
+	        "    AND x.indexprs IS NULL, "
+	        "  (SELECT string_agg(a.attname, ',' ORDER BY k.o) "
+	        "     FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(n, o) "
+	        "     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n "
+	        "    WHERE k.o <= x.indnkeyatts), "
+	        "  (SELECT string_agg(CASE WHEN d.v & 1 = 1 THEN 'd' ELSE 'a' END, '' "
+	        "                     ORDER BY d.o) "
+	        "     FROM unnest(x.indoption::int2[]) WITH ORDINALITY d(v, o)) "
+	        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+	        "JOIN pg_am am ON am.oid = i.relam WHERE x.indrelid = to_regclass($1) "
+	        "ORDER BY i.relname",
+	        table, NULL);
 }
 
 /* Joins the statement's columns as the catalog query does. */
@@ -425,14 +434,27 @@ ensure_index(struct ctx *c, const struct ddl_stmt *s)
 	enum etl_code rc = ETL_OK;
 	if (found != NULL) {
 		if (strcmp(found, s->name) != 0)
-			rc = result_add(c->res, c->err, "%s: present as %s", s->name, found);
-	} else {
-		rc = apply(c, s->name, s->sql);
+			rc = schema_result_add(c->res, c->err, "%s: present as %s", s->name, found);
+	} else if (s->unique && !schema_created(c, s->table)) {
+		/* A unique key on a table the app made: only when its rows allow
+		 * it, and as an index, which changes none of its columns. */
+		rc = schema_unique_allowed(c, s);
+		char sql[600];
+		(void)snprintf(sql, sizeof sql, "CREATE UNIQUE INDEX %s ON %s (%s);", s->name,
+		               s->table, cols);
 		if (rc == ETL_OK)
-			rc = result_add(c->res, c->err, "%s %s %s on %s(%s)",
-			                verb(c, "created", "would create"),
-			                s->kind == ST_UNIQUE ? "constraint" : "index", s->name,
-			                s->table, cols);
+			rc = schema_apply(c, s->name, sql);
+		if (rc == ETL_OK)
+			rc = schema_result_add(c->res, c->err, "%s unique index %s on %s(%s)",
+			                       schema_verb(c, "created", "would create"), s->name,
+			                       s->table, cols);
+	} else {
+		rc = schema_apply(c, s->name, s->sql);
+		if (rc == ETL_OK)
+			rc = schema_result_add(c->res, c->err, "%s %s %s on %s(%s)",
+			                       schema_verb(c, "created", "would create"),
+			                       s->kind == ST_UNIQUE ? "constraint" : "index",
+			                       s->name, s->table, cols);
 	}
 	PQclear(r);
 	return rc;
@@ -454,14 +476,14 @@ ensure_fkey(struct ctx *c, const struct ddl_stmt *s)
 	enum etl_code rc = ETL_OK;
 	if (PQntuples(r) > 0) {
 		if (strcmp(PQgetvalue(r, 0, 0), s->name) != 0)
-			rc = result_add(c->res, c->err, "%s: present as %s", s->name,
-			                PQgetvalue(r, 0, 0));
+			rc = schema_result_add(c->res, c->err, "%s: present as %s", s->name,
+			                       PQgetvalue(r, 0, 0));
 	} else {
-		rc = apply(c, s->name, s->sql);
+		rc = schema_apply(c, s->name, s->sql);
 		if (rc == ETL_OK)
-			rc = result_add(c->res, c->err, "%s foreign key %s on %s(%s)",
-			                verb(c, "created", "would create"), s->name, s->table,
-			                s->cols[0]);
+			rc = schema_result_add(c->res, c->err, "%s foreign key %s on %s(%s)",
+			                       schema_verb(c, "created", "would create"), s->name,
+			                       s->table, s->cols[0]);
 	}
 	PQclear(r);
 	return rc;
@@ -481,7 +503,7 @@ fix_sequence(struct ctx *c, const struct ddl_stmt *s)
 			idcol = s->tcols[i].name;
 	if (idcol == NULL)
 		return ETL_OK;
-	PGresult *e = query1(c, "SELECT to_regclass($1) IS NOT NULL", s->table, NULL);
+	PGresult *e = schema_query1(c, "SELECT to_regclass($1) IS NOT NULL", s->table, NULL);
 	bool exists = e != NULL && PQgetvalue(e, 0, 0)[0] == 't';
 	PQclear(e);
 	if (!exists) /* a dry run on a database without it */
@@ -513,13 +535,13 @@ fix_sequence(struct ctx *c, const struct ddl_stmt *s)
 		goto done;
 	char fix[512];
 	(void)snprintf(fix, sizeof fix, "SELECT setval('%s', %s);", seq, max);
-	if (apply(c, seq, fix) != ETL_OK) {
+	if (schema_apply(c, seq, fix) != ETL_OK) {
 		(void)snprintf(qerr.msg, sizeof qerr.msg, "%s", c->err->msg);
 		failed = true;
 		goto done;
 	}
-	rc = result_add(c->res, c->err, "%s sequence %s past the largest %s (%s)",
-	                verb(c, "moved", "would move"), seq, idcol, max);
+	rc = schema_result_add(c->res, c->err, "%s sequence %s past the largest %s (%s)",
+	                       schema_verb(c, "moved", "would move"), seq, idcol, max);
 done:
 	if (failed && strcmp(qerr.sqlstate, "55P03") == 0) /* lock_not_available */
 		notex_etl("skipped the id sequence check of %s: another session holds the table",
@@ -533,45 +555,6 @@ done:
 		             failed ? "ROLLBACK TO SAVEPOINT etl_seq" : "RELEASE SAVEPOINT etl_seq",
 		             c->err);
 	return rc;
-}
-
-static void
-read_facts(struct ctx *c, struct schema_facts *f)
-{
-	/* The labelled column (events.type): the database's spelling of each label. */
-	const struct table_def *lt = NULL;
-	const struct col_def *lc = NULL;
-	for (int k = 0; k < KIND_COUNT; k++)
-		for (int i = 0; i < table_get((enum kind)k)->ncols; i++)
-			if (table_get((enum kind)k)->cols[i].rule == RULE_LABEL) {
-				lt = table_get((enum kind)k);
-				lc = &lt->cols[i];
-			}
-	const char *const *ours = lc->labels;
-	int nours = table_nlabels(lc);
-	memset(f, 0, sizeof *f);
-	for (int i = 0; i < nours; i++)
-		(void)snprintf(f->event_labels[i], sizeof f->event_labels[i], "%s", ours[i]);
-	PGresult *r =
-	        query1(c,
-	               "SELECT t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-	               "WHERE a.attrelid = to_regclass($1) AND a.attname = 'transaction_date'",
-	               "transactions", NULL);
-	if (r != NULL && PQntuples(r) == 1)
-		f->sales_timestamptz = strcmp(PQgetvalue(r, 0, 0), "timestamptz") == 0;
-	PQclear(r);
-	r = query1(
-	        c,
-	        "SELECT e.enumlabel FROM pg_attribute a JOIN pg_enum e ON e.enumtypid = a.atttypid "
-	        "WHERE a.attrelid = to_regclass($1) AND a.attname = $2 "
-	        "ORDER BY e.enumsortorder",
-	        lt->table, lc->db_column);
-	for (int j = 0; r != NULL && j < PQntuples(r); j++)
-		for (int i = 0; i < nours; i++)
-			if (strcasecmp(PQgetvalue(r, j, 0), ours[i]) == 0)
-				(void)snprintf(f->event_labels[i], sizeof f->event_labels[i], "%s",
-				               PQgetvalue(r, j, 0));
-	PQclear(r);
 }
 
 /* Parses every embedded file into *out; returns the count or -1. */
@@ -594,7 +577,11 @@ schema_ensure(PGconn *conn, bool dry_run, FILE *sql_out, struct schema_result *r
               struct schema_facts *facts, struct etl_error *err)
 {
 	struct schema_result local = {0};
-	struct ctx c = {conn, dry_run, sql_out, res ? res : &local, err, NULL, NULL, 0};
+	struct ctx c = {.conn = conn,
+	                .dry_run = dry_run,
+	                .sql_out = sql_out,
+	                .res = res ? res : &local,
+	                .err = err};
 	struct ddl_stmt *stmts = NULL;
 	int n = parse_all(&stmts);
 	enum etl_code rc = ETL_OK;
@@ -651,7 +638,7 @@ schema_ensure(PGconn *conn, bool dry_run, FILE *sql_out, struct schema_result *r
 		PQclear(r);
 	}
 	if (rc == ETL_OK && facts != NULL)
-		read_facts(&c, facts);
+		schema_read_facts(&c, facts);
 	if (rc == ETL_OK) {
 		rc = db_exec(conn, dry_run ? "ROLLBACK" : "COMMIT", err);
 		in_txn = false;

@@ -90,6 +90,42 @@ shape_ok(const struct colmap *m, const struct csvrow_record *rec, char *why, siz
 	return true;
 }
 
+/* Whether value val of column c of t fits the live table lt (its
+ * varchar limit, NOT NULL, a real column's precision); else why. */
+static bool
+live_ok(const struct live_table *lt, const struct table_def *t, int c, const struct value *val,
+        char *why, size_t wsize)
+{
+	const struct live_col *lc = &lt->cols[c];
+	const struct col_def *cd = &t->cols[c];
+	size_t chars = 0;
+	if (lc->typname[0] == '\0')
+		return true;
+	if (val->type == V_TEXT && lc->max_chars > 0 && !(cd->flags & COL_SECRET) &&
+	    text_utf8(val->s, val->n, &chars, NULL) && chars > (size_t)lc->max_chars)
+		return valid_reason(why, wsize, val->s, val->n,
+		                    "is longer than %d characters, the limit of %s.%s",
+		                    lc->max_chars, t->table, cd->db_column);
+	if ((val->type == V_NULL || val->type == V_ABSENT) && lc->required &&
+	    cd->empty_rule == EMPTY_NULL) {
+		(void)snprintf(why, wsize, "is %s, but %s.%s is NOT NULL",
+		               val->type == V_NULL ? "empty" : "missing from the file", t->table,
+		               cd->db_column);
+		return false;
+	}
+	if (val->type == V_MONEY && strcmp(lc->typname, "float4") == 0) {
+		char text[32];
+		(void)snprintf(text, sizeof text, "%lld.%02lld", (long long)(val->i / 100),
+		               (long long)(val->i % 100));
+		float f = strtof(text, NULL);
+		if ((int64_t)((double)f * 100.0 + 0.5) != val->i)
+			return valid_reason(why, wsize, text, strlen(text),
+			                    "cannot be stored to the cent in %s.%s (real)",
+			                    t->table, cd->db_column);
+	}
+	return true;
+}
+
 bool
 valid_row(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
           struct keyset *skus, struct valid_row *out, char *why, size_t wsize)
@@ -107,14 +143,19 @@ valid_row(const struct validator *v, const struct colmap *m, const struct csvrow
 		const struct col_def *cd = &t->cols[c];
 		struct value *val = &out->v[c];
 		int f = m->col_field[c];
-		if (f < 0) {
+		if (f < 0)
 			memset(val, 0, sizeof *val); /* V_ABSENT */
-			continue;
-		}
-		if (!valid_value(v, cd, rec->fields[f], rec->lens[f], val, r, sizeof r)) {
+		if (f >= 0 && !valid_value(v, cd, rec->fields[f], rec->lens[f], val, r, sizeof r)) {
 			add_problem(why, wsize, &used, cd->name, r);
 			continue;
 		}
+		if (v != NULL && v->has_live &&
+		    !live_ok(&v->live[t->kind], t, c, val, r, sizeof r)) {
+			add_problem(why, wsize, &used, cd->name, r);
+			continue;
+		}
+		if (f < 0)
+			continue;
 		if (cd->empty_rule == EMPTY_ONE_OF) {
 			one_of_cols++;
 			one_of += val->type != V_NULL;
@@ -262,4 +303,11 @@ int32_t
 valid_max_date(const struct validator *v)
 {
 	return v->max_date;
+}
+
+void
+valid_set_live(struct validator *v, const struct live_table *live)
+{
+	memcpy(v->live, live, sizeof v->live);
+	v->has_live = true;
 }

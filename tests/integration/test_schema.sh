@@ -89,7 +89,13 @@ expect_eq "$(sql schema_app "SELECT string_agg(c.relname || ':' || c.relfilenode
 expect_eq "$(sql schema_app "SELECT count(*) FROM products")" "2" "existing rows are kept"
 expect_match "$out" "moved sequence public.products_product_id_seq past the largest product_id \(6\)" \
 	"a sequence left behind by explicit ids is moved past them"
-expect_eq "$(sql schema_app "INSERT INTO products (name, price, sku) VALUES ('Teh', 1, 'TEA-001') RETURNING product_id")" "7" \
+# The app's columns stay as they are: no default is added to stock or
+# created_at (the loader sends their values; issue 19), so an INSERT gives them.
+expect_eq "$(sql schema_app "SELECT count(*) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = 'products'::regclass AND a.attname IN ('stock', 'created_at')")" "0" \
+	"no default is added to the app's columns"
+expect_match "$out" "note: products.stock is NOT NULL without a default: the loader sends 0 when a file has no stock column" \
+	"what the loader does instead is said"
+expect_eq "$(sql schema_app "INSERT INTO products (name, price, sku, stock, created_at) VALUES ('Teh', 1, 'TEA-001', 0, now()) RETURNING product_id")" "7" \
 	"afterwards an INSERT without an id works"
 etl --db "$db" schema
 expect_match "$out" "nothing created" "a second run on the app database creates nothing"
