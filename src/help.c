@@ -232,23 +232,29 @@ static const char undo_help[] =
         "Exit status: 0 undone (or declined); 2 usage error or no such load; 4 refused or\n"
         "database error.\n";
 
-static const struct {
-	const char *name;
-	const char *text;
-} helps[] = {
-        {"schema", schema_help}, {"load", load_help},         {"check", check_help},
-        {"seed", seed_help},     {"generate", generate_help}, {"history", history_help},
-        {"undo", undo_help},
+const struct cli_command cli_commands[] = {
+        {"schema", cmd_schema, schema_help},
+        {"load", cmd_load, load_help},
+        {"check", cmd_check, check_help},
+        {"seed", cmd_seed, seed_help},
+        {"generate", cmd_generate, generate_help},
+        {"history", cmd_history, history_help},
+        {"undo", cmd_undo, undo_help},
+        {NULL, NULL, NULL},
 };
+
+const struct cli_command *
+cli_find_command(const char *name)
+{
+	for (const struct cli_command *c = cli_commands; name != NULL && c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
 
 void
 cli_help(const char *name)
 {
-	for (size_t i = 0; name != NULL && i < sizeof helps / sizeof helps[0]; i++) {
-		if (strcmp(helps[i].name, name) == 0) {
-			(void)fputs(helps[i].text, stdout);
-			return;
-		}
-	}
-	(void)fputs(help_text, stdout);
+	const struct cli_command *c = cli_find_command(name);
+	(void)fputs(c != NULL ? c->help : help_text, stdout);
 }

@@ -13,16 +13,6 @@
 #define ETL_VERSION "dev"
 #endif
 
-static const struct {
-	const char *name;
-	command_fn fn;
-} commands[] = {
-        {"schema", cmd_schema}, {"load", cmd_load},         {"check", cmd_check},
-        {"seed", cmd_seed},     {"generate", cmd_generate}, {"history", cmd_history},
-        {"undo", cmd_undo},
-};
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
-
 /* Flushes stdout and reports a failed write (a full disk, a closed pipe). */
 static enum etl_code
 finish_stdout(enum etl_code rc, struct etl_error *err)
@@ -81,22 +71,16 @@ main(int argc, char **argv)
 		goto out;
 	}
 	const char *name = argv[optind];
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (strcmp(commands[i].name, name) != 0)
-			continue;
-		if (commands[i].fn == NULL) {
-			rc = error_set(&err, ETL_EUSAGE, NULL, 0,
-			               "command '%s' is not available yet", name);
-			goto out;
-		}
-		/* The command sees argv[0] == its name, as getopt expects;
-		 * optind = 0 makes glibc's getopt start afresh. */
-		int first = optind;
-		optind = 0;
-		rc = commands[i].fn(argc - first, argv + first, &g, &err);
+	const struct cli_command *cmd = cli_find_command(name);
+	if (cmd == NULL) {
+		rc = error_set(&err, ETL_EUSAGE, NULL, 0, "unknown command '%s'; see --help", name);
 		goto out;
 	}
-	rc = error_set(&err, ETL_EUSAGE, NULL, 0, "unknown command '%s'; see --help", name);
+	/* The command sees argv[0] == its name, as getopt expects;
+	 * optind = 0 makes glibc's getopt start afresh. */
+	int first = optind;
+	optind = 0;
+	rc = cmd->fn(argc - first, argv + first, &g, &err);
 out:
 	rc = finish_stdout(rc, &err);
 	if (err.code != ETL_OK && err.msg[0] != '\0')
