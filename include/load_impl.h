@@ -60,8 +60,9 @@ struct pass {
 	/* The unit being read. */
 	struct ledger committed; /* the history row it started from */
 	uint64_t rejected_before, passed_before;
-	bool refused;   /* fast: the server refused a row; nothing was kept */
-	uint64_t added; /* rows the path took */
+	bool refused;                     /* fast: the server refused a row; nothing was kept */
+	uint64_t added;                   /* rows the path took */
+	const struct table_def *referrer; /* dry: the kind that names this one's rows */
 };
 
 struct path {

@@ -153,7 +153,7 @@ static enum etl_code
 dry_add(struct pass *p)
 {
 	struct intake *it = p->it;
-	const struct table_def *by = table_referrer(intake_kind(it));
+	const struct table_def *by = p->referrer;
 	if (by != NULL && p->r->skus != NULL) {
 		const struct table_def *t = intake_map(it)->t;
 		const struct value *key = &intake_row(it)->v[t->key[0]];
@@ -257,7 +257,7 @@ dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 		load_fail_file(lf, it, &e);
 		return;
 	}
-	struct pass p = {.r = r, .it = it, .err = &e};
+	struct pass p = {.r = r, .it = it, .err = &e, .referrer = table_referrer(intake_kind(it))};
 	enum end end = load_run_path(&load_dry, &p);
 	lf->r.seconds = load_now() - started;
 	lf->r.rows_read = intake_rows_read(it);

@@ -309,5 +309,16 @@ void
 valid_set_live(struct validator *v, const struct live_table *live)
 {
 	memcpy(v->live, live, sizeof v->live);
+	/* A varchar limit the guide's rule already enforces costs a second
+	 * count of every value's characters for nothing: keep only those
+	 * below the guide's. */
+	for (int k = 0; k < KIND_COUNT; k++) {
+		const struct table_def *t = table_get((enum kind)k);
+		for (int c = 0; c < t->ncols; c++) {
+			struct live_col *lc = &v->live[k].cols[c];
+			if (t->cols[c].max_chars > 0 && lc->max_chars >= t->cols[c].max_chars)
+				lc->max_chars = 0;
+		}
+	}
 	v->has_live = true;
 }
