@@ -53,9 +53,8 @@ endif
 
 BIN := $(BUILD)/siprems-etl
 LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
-LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/schema_sql.o $(BUILD)/data_bundle.o
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/schema_sql.o
 SCHEMA_SQL := $(sort $(wildcard schema/*.sql))
-DATA_FILES := $(sort $(wildcard data/*.csv.gz))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -87,14 +86,6 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 $(BUILD)/schema_sql.c: $(SCHEMA_SQL) scripts/embed-sql.sh | $(BUILD)
 	$(call say,EMBED,$@)
 	$(Q)sh scripts/embed-sql.sh $@ $(SCHEMA_SQL)
-
-$(BUILD)/data_bundle.c: $(DATA_FILES) scripts/embed-data.sh | $(BUILD)
-	$(call say,EMBED,$@)
-	$(Q)sh scripts/embed-data.sh $@ $(DATA_FILES)
-
-$(BUILD)/data_bundle.o: $(BUILD)/data_bundle.c
-	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -O0 -c -o $@ $<
 
 $(BUILD)/schema_sql.o: $(BUILD)/schema_sql.c
 	$(call say,CC,$<)

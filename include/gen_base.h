@@ -19,7 +19,9 @@ struct rng {
 
 /* A gzip file being written, without a time stamp in its header. */
 struct gzout {
-	int fd;
+	int fd;          /* -1 when writing into mem */
+	struct buf *mem; /* the compressed bytes go here instead, or NULL */
+	bool open;       /* the deflate stream was set up */
 	z_stream z;
 	unsigned char out[1 << 16];
 	struct buf in; /* text waiting to be compressed */
@@ -39,9 +41,11 @@ double gen_rng_unit(struct rng *r);
 int gen_rng_below(struct rng *r, int n);
 int gen_poisson(struct rng *r, double mean);
 
-/* Creates dir/name (failures show at gen_gz_close), appends to it, and
- * finishes it: ETL_OK, or ETL_ESYSTEM naming the file. */
-bool gen_gz_open(struct gzout *g, const char *dir, const char *name, int level);
+/* Creates dir/name, or with mem non-NULL appends the gzip bytes to mem
+ * (the caller's, freed by the caller) instead; failures show at
+ * gen_gz_close.  Appends to it, and finishes it: ETL_OK, or ETL_ESYSTEM
+ * naming the file. */
+bool gen_gz_open(struct gzout *g, const char *dir, const char *name, struct buf *mem, int level);
 void gen_gz_put(struct gzout *g, const char *s, size_t n);
 enum etl_code gen_gz_close(struct gzout *g, struct etl_error *err);
 

@@ -29,9 +29,10 @@ struct intake_opts {
 	bool unique_keys;          /* reject a repeated unique key (load) */
 	int64_t max_rejects;       /* < 0: no limit; else stop past it (INTAKE_STOP) */
 	const char *stdin_path;    /* where stdin was spooled, or NULL to read it */
-	/* Finds the file a "builtin:NAME" spec names (seed's bundled set), or
-	 * NULL: such specs are then ordinary paths. */
-	bool (*builtin)(const char *name, const unsigned char **data, size_t *size);
+	/* Finds the file a "builtin:NAME" spec names (the data set seed
+	 * generates in memory), or NULL: such specs are then ordinary paths. */
+	bool (*builtin)(void *ctx, const char *name, const unsigned char **data, size_t *size);
+	void *builtin_ctx;
 };
 
 #define INTAKE_STOP 2 /* intake_next(): more rows rejected than max_rejects */

@@ -5,6 +5,7 @@
 #ifndef SIPREMS_LOAD_H
 #define SIPREMS_LOAD_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,6 +13,7 @@
 #include "error.h"
 #include "input.h"
 #include "report.h"
+#include "schema.h"
 
 struct load_opts {
 	const char *db;  /* --db, or NULL */
@@ -29,8 +31,9 @@ struct load_opts {
 	const char *sku_pattern;
 	int jobs;
 	bool copy_text; /* --copy-format text: COPY in text form, never binary */
-	/* Resolves "builtin:NAME" files (seed), or NULL. */
-	bool (*builtin)(const char *name, const unsigned char **data, size_t *size);
+	/* Resolves "builtin:NAME" files (seed's, in memory), or NULL. */
+	bool (*builtin)(void *ctx, const char *name, const unsigned char **data, size_t *size);
+	void *builtin_ctx;
 	bool quiet;    /* no per-row messages */
 	bool announce; /* say where the rows go (unless quiet) */
 	bool progress; /* a progress line on stderr (only if it is a terminal) */
@@ -67,5 +70,13 @@ enum etl_code load_files(const struct load_opts *o, char *const *specs, int nspe
                          struct load_run *run, struct etl_error *err);
 
 void load_run_free(struct load_run *run);
+
+/*
+ * Ensures the schema on conn as a load does, saying on stderr (unless
+ * quiet) what it changed; facts (may be NULL) receives the tables as they
+ * are.  Returns ETL_OK or ETL_EDB (see schema_ensure).
+ */
+enum etl_code load_schema(PGconn *conn, bool quiet, struct schema_facts *facts,
+                          struct etl_error *err);
 
 #endif

@@ -188,7 +188,8 @@ cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	/* Pass 2 reads stdin again: keep a copy. */
 	if (stdin_uses > 0 && (rc = input_spool_stdin(&stdin_path, err)) != ETL_OK)
 		goto out;
-	struct intake_opts io = {in.enc, in.delim, v, NULL, false, false, -1, stdin_path, NULL};
+	struct intake_opts io = {in.enc, in.delim, v,          NULL, false,
+	                         false,  -1,       stdin_path, NULL, NULL};
 	c = check_new();
 	index = calloc((size_t)nfiles, sizeof *index);
 	if (c == NULL || index == NULL) {

@@ -1,10 +1,11 @@
 /*
  * cmd_generate.c — `siprems-etl generate --out DIR [--products N] [--days N]
- * [--seed N] [--end YYYY-MM-DD]`.
+ * [--seed N] [--end YYYY-MM-DD|today]`.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "generate.h"
@@ -26,7 +27,8 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 	};
 	struct gen_opts o;
 	long long num;
-	int opt;
+	int opt, days = 731, cut = GEN_DAY_SECONDS;
+	int32_t end = (int32_t)valid_days_from_civil(2025, 12, 31);
 	generate_default(&o);
 	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, NULL, err)) >= 0) {
 		switch (opt) {
@@ -46,7 +48,7 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 				return error_set(err, ETL_EUSAGE, NULL, 0,
 				                 "--days: \"%s\" is not a number from 1 to 36500",
 				                 optarg);
-			o.days = (int)num;
+			days = (int)num;
 			break;
 		case OPT_SEED:
 			if (!cli_parse_num(optarg, 0, INT64_MAX, &num))
@@ -55,12 +57,27 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 			o.seed = (uint64_t)num;
 			break;
 		case OPT_END: {
+			if (strcmp(optarg, "today") == 0) {
+				/* The history up to now, in this machine's time zone. */
+				time_t now = time(NULL);
+				struct tm tm;
+				if (localtime_r(&now, &tm) == NULL)
+					return error_set(err, ETL_ESYSTEM, NULL, 0,
+					                 "--end today: no local time");
+				end = (int32_t)valid_days_from_civil(tm.tm_year + 1900,
+				                                     (unsigned)tm.tm_mon + 1,
+				                                     (unsigned)tm.tm_mday);
+				cut = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+				break;
+			}
 			struct value v;
 			char why[256];
-			static const struct col_def end = {.name = "end", .rule = RULE_DATE};
-			if (!valid_value(NULL, &end, optarg, strlen(optarg), &v, why, sizeof why))
+			static const struct col_def end_col = {.name = "end", .rule = RULE_DATE};
+			if (!valid_value(NULL, &end_col, optarg, strlen(optarg), &v, why,
+			                 sizeof why))
 				return error_set(err, ETL_EUSAGE, NULL, 0, "--end: %s", why);
-			o.end = (int32_t)v.i;
+			end = (int32_t)v.i;
+			cut = GEN_DAY_SECONDS;
 			break;
 		}
 		}
@@ -72,15 +89,11 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 		                 argv[optind]);
 	if (o.out == NULL)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "generate: --out DIR is required");
+	generate_window(&o, end, days, cut);
 	struct gen_stats st;
 	enum etl_code rc = generate(&o, &st, err);
 	if (rc != ETL_OK)
 		return rc;
-	for (int i = 0; i < st.nincomplete; i++)
-		warnx_etl(
-		        "the moving holidays of %d are not known to this version (official dates "
-		        "are built in for 2023 to 2026); only its fixed-date holidays were written",
-		        st.incomplete_years[i]);
 	if (!g->quiet)
 		(void)fprintf(
 		        stderr,

@@ -90,22 +90,49 @@ gen_poisson(struct rng *r, double mean)
 /* ---- deterministic gzip output ------------------------------------------- */
 
 bool
-gen_gz_open(struct gzout *g, const char *dir, const char *name, int level)
+gen_gz_open(struct gzout *g, const char *dir, const char *name, struct buf *mem, int level)
 {
 	memset(g, 0, sizeof *g);
 	g->fd = -1;
-	if (asprintf(&g->path, "%s/%s", dir, name) < 0) {
+	g->mem = mem;
+	if (asprintf(&g->path, "%s/%s", dir ? dir : "memory", name) < 0) {
 		g->path = NULL;
 		return false;
 	}
-	g->fd = open(g->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (g->fd < 0) {
-		g->err = errno;
-		return false;
+	if (mem == NULL) {
+		g->fd = open(g->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (g->fd < 0) {
+			g->err = errno;
+			return false;
+		}
 	}
 	/* The gzip wrapper; zlib writes no time stamp unless asked. */
 	if (deflateInit2(&g->z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return false;
+	g->open = true;
+	return true;
+}
+
+/* Hands n compressed bytes to the file or the memory buffer. */
+static bool
+gz_emit(struct gzout *g, const unsigned char *p, size_t n)
+{
+	if (g->mem != NULL) {
+		buf_put(g->mem, p, n);
+		if (g->mem->failed)
+			g->err = ENOMEM;
+		return !g->mem->failed;
+	}
+	for (size_t done = 0; done < n;) {
+		ssize_t w = write(g->fd, p + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			g->err = errno;
+			return false;
+		}
+		done += (size_t)w;
+	}
 	return true;
 }
 
@@ -120,17 +147,8 @@ gz_flush(struct gzout *g, int mode)
 		int zr = deflate(&g->z, mode);
 		if (zr == Z_STREAM_ERROR)
 			return false;
-		size_t have = sizeof g->out - g->z.avail_out;
-		for (size_t done = 0; done < have;) {
-			ssize_t w = write(g->fd, g->out + done, have - done);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				g->err = errno;
-				return false;
-			}
-			done += (size_t)w;
-		}
+		if (!gz_emit(g, g->out, sizeof g->out - g->z.avail_out))
+			return false;
 	} while (g->z.avail_out == 0);
 	g->in.len = 0;
 	return true;
@@ -149,12 +167,11 @@ gen_gz_put(struct gzout *g, const char *s, size_t n)
 enum etl_code
 gen_gz_close(struct gzout *g, struct etl_error *err)
 {
-	bool ok = g->fd >= 0 && !g->failed && gz_flush(g, Z_FINISH);
-	if (g->fd >= 0) {
+	bool ok = g->open && !g->failed && gz_flush(g, Z_FINISH);
+	if (g->open)
 		(void)deflateEnd(&g->z);
-		if (close(g->fd) != 0)
-			ok = false;
-	}
+	if (g->fd >= 0 && close(g->fd) != 0)
+		ok = false;
 	enum etl_code rc = ok ? ETL_OK
 	                      : error_set(err, ETL_ESYSTEM, g->path ? g->path : "?", 0,
 	                                  "cannot write: %s", strerror(g->err ? g->err : EIO));

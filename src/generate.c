@@ -171,6 +171,21 @@ ymd(int y, int m, int d)
 	return (int32_t)valid_days_from_civil(y, (unsigned)m, (unsigned)d);
 }
 
+/* The day number of a local time in seconds since 2000-01-01. */
+static int32_t
+day_of(int64_t t)
+{
+	return (int32_t)(t >= 0 ? t / GEN_DAY_SECONDS
+	                        : -((-t + GEN_DAY_SECONDS - 1) / GEN_DAY_SECONDS));
+}
+
+/* Where the file of kind goes in memory, or NULL for a file in o->out. */
+static struct buf *
+out_buf(const struct gen_opts *o, enum kind kind)
+{
+	return o->out == NULL ? &o->mem[kind] : NULL;
+}
+
 static int
 year_of(int32_t day)
 {
@@ -179,67 +194,90 @@ year_of(int32_t day)
 	return y;
 }
 
-/* Events from the first sales day through the year after the last. */
-static bool
-make_events(struct rng *r, int32_t first, int32_t last, struct events *ev, struct day *days,
-            struct gen_stats *st)
+/* A random stream of its own for each year's events and each day's sales
+ * (a different range of days leaves every one of them as it was). */
+static void
+rng_for(struct rng *r, uint64_t seed, uint64_t what, int64_t n)
 {
-	int y0 = year_of(first), y1 = year_of(last) + 1;
-	int32_t ev_end = ymd(y1, 12, 31);
-	bool ok = true;
-	for (int y = y0; y <= y1 && ok; y++) {
-		struct holiday h[40];
-		bool complete;
-		int n = holidays_of_year(y, h, 40, &complete);
-		if (!complete && st->nincomplete < 8)
-			st->incomplete_years[st->nincomplete++] = y;
-		for (int i = 0; i < n && ok; i++)
-			ok = add_event(ev, ymd(y, h[i].month, h[i].day), h[i].name, "holiday",
-			               "hari libur nasional", true);
-		int fm, fd;
-		if (holidays_idul_fitri(y, &fm, &fd)) {
-			int32_t fitri = ymd(y, fm, fd);
-			for (int k = 30; k >= 1 && ok; k--)
-				ok = add_event(
-				        ev, fitri - k, "Ramadan", "seasonal",
-				        "bulan puasa; belanja sore dan menjelang Lebaran naik",
-				        true);
-		}
-		/* School holidays. */
-		for (int32_t d = ymd(y, 6, 22); d <= ymd(y, 7, 14) && ok; d++)
-			ok = add_event(ev, d, "Libur Sekolah", "seasonal", "libur kenaikan kelas",
+	gen_rng_seed(r,
+	             seed ^ (what * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)n * 0xD1B54A32D192ED03ULL));
+}
+
+enum { STREAM_PRODUCTS = 1, STREAM_EVENTS, STREAM_SALES, STREAM_USERS, STREAM_SHOP };
+
+/* The events of year y. */
+static bool
+year_events(uint64_t seed, int y, struct events *ev)
+{
+	struct rng r;
+	rng_for(&r, seed, STREAM_EVENTS, y);
+	struct holiday h[40];
+	bool decreed, ok = true;
+	int n = holidays_of_year(y, h, 40, &decreed);
+	for (int i = 0; i < n && ok; i++) {
+		int32_t day = ymd(h[i].year, h[i].month, h[i].day);
+		ok = add_event(ev, day, h[i].name, "holiday", "hari libur nasional", true);
+		if (strcmp(h[i].name, "Hari Raya Idul Fitri") != 0)
+			continue;
+		for (int k = 30; k >= 1 && ok; k--)
+			ok = add_event(ev, day - k, "Ramadan", "seasonal",
+			               "bulan puasa; belanja sore dan menjelang Lebaran naik",
 			               true);
-		/* Promotions: Harbolnas, paydays, four savings weeks. */
-		ok = ok && add_event(ev, ymd(y, 12, 12), "Harbolnas 12.12", "promotion",
-		                     "diskon 10% semua produk", true);
-		for (int m = 1; m <= 12 && ok; m++) {
-			int32_t next = m == 12 ? ymd(y + 1, 1, 1) : ymd(y, m + 1, 1);
-			for (int k = 3; k >= 1 && ok; k--)
-				ok = add_event(ev, next - k, "Promo Gajian", "promotion",
-				               "diskon sembako akhir bulan", true);
-		}
-		for (int w = 0; w < 4 && ok; w++) {
-			int32_t start = ymd(y, 1 + w * 3, 1) + 7 + gen_rng_below(r, 60);
-			char name[64];
-			(void)snprintf(name, sizeof name, "Minggu Hemat %d", w + 1);
-			for (int k = 0; k < 7 && ok; k++)
-				ok = add_event(ev, start + k, name, "promotion",
-				               "diskon 15% untuk produk pilihan", true);
-		}
 	}
-	/* One-off events do not repeat: not for prediction. */
-	if (ok && ymd(2024, 2, 14) >= first && ymd(2024, 2, 14) <= ev_end)
+	/* School holidays. */
+	for (int32_t d = ymd(y, 6, 22); d <= ymd(y, 7, 14) && ok; d++)
+		ok = add_event(ev, d, "Libur Sekolah", "seasonal", "libur kenaikan kelas", true);
+	/* Promotions: Harbolnas, paydays, four savings weeks. */
+	ok = ok && add_event(ev, ymd(y, 12, 12), "Harbolnas 12.12", "promotion",
+	                     "diskon 10% semua produk", true);
+	for (int m = 1; m <= 12 && ok; m++) {
+		int32_t next = m == 12 ? ymd(y + 1, 1, 1) : ymd(y, m + 1, 1);
+		for (int k = 3; k >= 1 && ok; k--)
+			ok = add_event(ev, next - k, "Promo Gajian", "promotion",
+			               "diskon sembako akhir bulan", true);
+	}
+	for (int w = 0; w < 4 && ok; w++) {
+		int32_t start = ymd(y, 1 + w * 3, 1) + 7 + gen_rng_below(&r, 60);
+		char name[64];
+		(void)snprintf(name, sizeof name, "Minggu Hemat %d", w + 1);
+		for (int k = 0; k < 7 && ok; k++)
+			ok = add_event(ev, start + k, name, "promotion",
+			               "diskon 15% untuk produk pilihan", true);
+	}
+	/* One-off events do not repeat: not for prediction.  The shop was
+	 * renovated once, in 2025, on days the seed picks. */
+	if (ok && y == 2024)
 		ok = add_event(ev, ymd(2024, 2, 14), "Pemilu 2024", "custom",
 		               "libur pemungutan suara", false);
-	int32_t reno = first + (last - first) / 2 + gen_rng_below(r, 30);
-	for (int k = 0; k < 3 && ok && reno + k <= last; k++)
-		ok = add_event(ev, reno + k, "Renovasi Toko", "custom", "toko tutup", false);
-	if (!ok)
-		return false;
-	qsort(ev->v, (size_t)ev->n, sizeof *ev->v, event_cmp);
+	if (ok && y == 2025) {
+		struct rng shop;
+		rng_for(&shop, seed, STREAM_SHOP, 0);
+		int32_t reno = ymd(2025, 8, 1) + gen_rng_below(&shop, 60);
+		for (int k = 0; k < 3 && ok; k++)
+			ok = add_event(ev, reno + k, "Renovasi Toko", "custom", "toko tutup",
+			               false);
+	}
+	return ok;
+}
 
-	/* What the events mean for sales, day by day. */
-	int ndays = last - first + 1;
+/* The events of the years first..last, in date order. */
+static bool
+make_events(uint64_t seed, int first, int last, struct events *ev)
+{
+	for (int y = first; y <= last; y++)
+		if (!year_events(seed, y, ev))
+			return false;
+	qsort(ev->v, (size_t)ev->n, sizeof *ev->v, event_cmp);
+	return true;
+}
+
+/* What the events mean for sales, day by day, for the ndays days from
+ * first (ev holds the events of every year these days touch, and of the
+ * years before and after them). */
+static void
+make_days(const struct events *ev, int32_t first, int ndays, struct day *days)
+{
+	int32_t last = first + ndays - 1;
 	for (int i = 0; i < ndays; i++)
 		days[i] = (struct day){.all = 1};
 	for (int i = 0; i < ev->n; i++) {
@@ -291,11 +329,10 @@ make_events(struct rng *r, int32_t first, int32_t last, struct events *ev, struc
 		if (m == 12 && d == 31)
 			days[i].all *= 1.5f;
 	}
-	return true;
 }
 
 static void
-make_products(struct rng *r, int n, int32_t first, int32_t last, struct product *p)
+make_products(struct rng *r, int n, struct product *p)
 {
 	int seq[sizeof categories / sizeof categories[0]] = {0};
 	for (int i = 0; i < n; i++) {
@@ -320,12 +357,11 @@ make_products(struct rng *r, int n, int32_t first, int32_t last, struct product 
 		x->per_sale = tp->per_sale;
 		x->season = tp->season;
 		x->stock = 5 + gen_rng_below(r, 196);
-		/* One product in eight is new, introduced somewhere in the
-		 * second half of the range (never the seasonal ones). */
-		x->intro = first;
+		/* One product in eight is new, introduced between July 2024 and
+		 * December 2025 (never the seasonal ones); the others always sold. */
+		x->intro = INT32_MIN;
 		if (tp->season == ALL_YEAR && gen_rng_unit(r) < 0.125)
-			x->intro = first + (last - first) / 2 +
-			           gen_rng_below(r, (last - first) / 3 + 1);
+			x->intro = ymd(2024, 7, 1) + gen_rng_below(r, 540);
 	}
 }
 
@@ -373,15 +409,16 @@ put2(char *o, int v)
 	return o;
 }
 
-/* The demand factor of product p on day i. */
+/* The demand factor of product p on day number day. */
 static double
-demand(const struct product *p, const struct day *d, int32_t day, int32_t first, double week,
-       double year)
+demand(const struct product *p, const struct day *d, int32_t day, double week, double year)
 {
 	if (d->closed || day < p->intro)
 		return 0;
 	double f = p->demand * week * year * d->all;
-	f *= 1 + 0.06 * (double)(day - first) / 365.25; /* a growing shop */
+	/* A shop growing 6% a year since 2024, within bounds for any year. */
+	double growth = 1 + 0.06 * (double)(day - ymd(2024, 1, 1)) / 365.25;
+	f *= growth < 0.7 ? 0.7 : growth > 1.6 ? 1.6 : growth;
 	const struct category *c = &categories[p->cat];
 	if (d->lebaran_at != 0 && day < d->lebaran_at)
 		f *= c->lebaran;
@@ -414,20 +451,24 @@ demand(const struct product *p, const struct day *d, int32_t day, int32_t first,
 }
 
 static enum etl_code
-write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
-            const struct day *days, struct gen_stats *st, struct etl_error *err)
+write_sales(const struct gen_opts *o, const struct product *p, const struct day *days,
+            struct gen_stats *st, struct etl_error *err)
 {
 	static const double week[7] = {0.9, 0.85, 0.9, 0.95, 1.05, 1.3, 1.25}; /* Mon..Sun */
 	struct gzout g;
 	struct sale *sales = NULL;
 	size_t cap = 0;
 	char line[128];
-	int32_t first = o->end - o->days + 1;
-	bool ok = gen_gz_open(&g, o->out, "sales.csv.gz", 3);
+	int32_t first = day_of(o->from), last = day_of(o->until - 1);
+	bool ok = gen_gz_open(&g, o->out, "sales.csv.gz", out_buf(o, KIND_SALES), 3);
 	gen_put_header(&g, KIND_SALES);
-	for (int i = 0; i < o->days && ok && !g.failed; i++) {
-		int32_t day = first + i;
-		const struct day *d = &days[i];
+	for (int32_t day = first; day <= last && ok && !g.failed; day++) {
+		const struct day *d = &days[day - first];
+		struct rng rday, *r = &rday;
+		rng_for(r, o->seed, STREAM_SALES, day);
+		/* The part of the day asked for. */
+		int64_t lo = o->from - (int64_t)day * GEN_DAY_SECONDS;
+		int64_t hi = o->until - (int64_t)day * GEN_DAY_SECONDS;
 		int dow = (int)(((day % 7) + 7 + 5) % 7); /* 2000-01-01 was a Saturday */
 		int y, m, dd;
 		valid_civil_from_days(day, &y, &m, &dd);
@@ -435,7 +476,7 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 		double year = 1 + 0.1 * sin(2 * M_PI * (doy - 80) / 365.25);
 		size_t n = 0;
 		for (int k = 0; k < o->products; k++) {
-			double mean = demand(&p[k], d, day, first, week[dow], year);
+			double mean = demand(&p[k], d, day, week[dow], year);
 			bool promo = d->promo == 3 || (d->promo == 2 && p[k].cat == 3) ||
 			             (d->promo == 1 && (k * 7 + d->promo) % 5 == 0);
 			if (promo)
@@ -469,8 +510,12 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 		qsort(sales, n, sizeof *sales, sale_cmp);
 		char date[11];
 		(void)encode_date(date, day);
+		size_t written = 0;
 		for (size_t j = 0; j < n; j++) {
 			const struct sale *s = &sales[j];
+			if (s->second < lo || s->second >= hi)
+				continue;
+			written++;
 			char *q = line;
 			size_t sl = strlen(p[s->product].sku);
 			memcpy(q, p[s->product].sku, sl);
@@ -492,7 +537,7 @@ write_sales(struct rng *r, const struct gen_opts *o, const struct product *p,
 			q += s->promo ? 6 : 7;
 			gen_gz_put(&g, line, (size_t)(q - line));
 		}
-		st->sales += n;
+		st->sales += written;
 	}
 	free(sales);
 	enum etl_code rc = gen_gz_close(&g, err);
@@ -505,7 +550,7 @@ static enum etl_code
 write_products(const struct gen_opts *o, const struct product *p, struct etl_error *err)
 {
 	struct gzout g;
-	(void)gen_gz_open(&g, o->out, "products.csv.gz", 9);
+	(void)gen_gz_open(&g, o->out, "products.csv.gz", out_buf(o, KIND_PRODUCTS), 9);
 	gen_put_header(&g, KIND_PRODUCTS);
 	for (int i = 0; i < o->products; i++) {
 		char price[16], stock[16];
@@ -526,7 +571,7 @@ static enum etl_code
 write_events(const struct gen_opts *o, const struct events *ev, struct etl_error *err)
 {
 	struct gzout g;
-	(void)gen_gz_open(&g, o->out, "events.csv.gz", 9);
+	(void)gen_gz_open(&g, o->out, "events.csv.gz", out_buf(o, KIND_EVENTS), 9);
 	gen_put_header(&g, KIND_EVENTS);
 	for (int i = 0; i < ev->n; i++) {
 		char date[11];
@@ -555,7 +600,7 @@ write_users(struct rng *r, const struct gen_opts *o, struct gen_stats *st, struc
 	};
 	struct gzout g;
 	enum etl_code rc = ETL_OK;
-	(void)gen_gz_open(&g, o->out, "users.csv.gz", 9);
+	(void)gen_gz_open(&g, o->out, "users.csv.gz", out_buf(o, KIND_USERS), 9);
 	gen_put_header(&g, KIND_USERS);
 	for (size_t i = 0; i < sizeof staff / sizeof staff[0] && rc == ETL_OK; i++) {
 		static const char chars[] =
@@ -579,13 +624,20 @@ write_users(struct rng *r, const struct gen_opts *o, struct gen_stats *st, struc
 }
 
 void
+generate_window(struct gen_opts *o, int32_t end, int days, int cut)
+{
+	int32_t first = end - days + 1;
+	o->from = (int64_t)first * GEN_DAY_SECONDS;
+	o->until = (int64_t)end * GEN_DAY_SECONDS + cut;
+	o->first_year = year_of(first);
+	o->last_year = year_of(end) + 1;
+}
+
+void
 generate_default(struct gen_opts *o)
 {
-	o->out = NULL;
-	o->products = 40;
-	o->days = 731;
-	o->seed = 42;
-	o->end = ymd(2025, 12, 31);
+	*o = (struct gen_opts){.products = 40, .seed = 42};
+	generate_window(o, ymd(2025, 12, 31), 731, GEN_DAY_SECONDS);
 }
 
 enum etl_code
@@ -594,44 +646,48 @@ generate(const struct gen_opts *o, struct gen_stats *st, struct etl_error *err)
 	struct timespec t0, t1;
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(st, 0, sizeof *st);
-	if (mkdir(o->out, 0755) != 0 && errno != EEXIST)
+	if (o->out != NULL && mkdir(o->out, 0755) != 0 && errno != EEXIST)
 		return error_set(err, ETL_ESYSTEM, o->out, 0, "cannot create the directory: %s",
 		                 strerror(errno));
-	struct rng r;
-	gen_rng_seed(&r, o->seed);
-	int32_t first = o->end - o->days + 1, last = o->end;
+	bool sales = o->until > o->from;
+	int32_t first = sales ? day_of(o->from) : 0, last = sales ? day_of(o->until - 1) : -1;
+	int ndays = last - first + 1;
 	struct product *p = calloc((size_t)o->products, sizeof *p);
-	struct day *days = calloc((size_t)o->days, sizeof *days);
-	struct events ev = {0};
+	struct day *days = calloc((size_t)(ndays > 0 ? ndays : 1), sizeof *days);
+	struct events ev = {0}, around = {0};
 	enum etl_code rc = ETL_OK;
 	if (p == NULL || days == NULL) {
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		goto out;
 	}
-	/* Separate streams: changing one part leaves the others as they were. */
-	struct rng rp, re, rs, ru;
-	gen_rng_seed(&rp, gen_rng_next(&r));
-	gen_rng_seed(&re, gen_rng_next(&r));
-	gen_rng_seed(&rs, gen_rng_next(&r));
-	gen_rng_seed(&ru, gen_rng_next(&r));
-	make_products(&rp, o->products, first, last, p);
-	if (!make_events(&re, first, last, &ev, days, st)) {
+	struct rng rp, ru;
+	rng_for(&rp, o->seed, STREAM_PRODUCTS, 0);
+	rng_for(&ru, o->seed, STREAM_USERS, 0);
+	make_products(&rp, o->products, p);
+	/* The sales days feel the events of their years and the neighbours'. */
+	if (!make_events(o->seed, o->first_year, o->last_year, &ev) ||
+	    (sales && !make_events(o->seed, year_of(first) - 1, year_of(last) + 1, &around))) {
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		goto out;
 	}
-	st->products = (uint64_t)o->products;
+	if (sales)
+		make_days(&around, first, ndays, days);
 	st->events = (uint64_t)ev.n;
-	rc = write_products(o, p, err);
+	if (!o->history_only) {
+		st->products = (uint64_t)o->products;
+		rc = write_products(o, p, err);
+		if (rc == ETL_OK)
+			rc = write_users(&ru, o, st, err);
+	}
 	if (rc == ETL_OK)
 		rc = write_events(o, &ev, err);
 	if (rc == ETL_OK)
-		rc = write_users(&ru, o, st, err);
-	if (rc == ETL_OK)
-		rc = write_sales(&rs, o, p, days, st, err);
+		rc = write_sales(o, p, days, st, err);
 out:
 	free(p);
 	free(days);
 	free(ev.v);
+	free(around.v);
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
 	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	return rc;

@@ -31,7 +31,7 @@ struct input {
 	int64_t size;
 	uint64_t raw_total; /* bytes read from the file */
 
-	const unsigned char *mem; /* a bundled file: read from here, not fd */
+	const unsigned char *mem; /* a file in memory: read from here, not fd */
 	size_t mem_len, mem_pos;
 	unsigned char *raw; /* read, not yet consumed */
 	size_t raw_len, raw_pos;

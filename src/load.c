@@ -72,6 +72,28 @@ quiet_notices(void *arg, const PGresult *res)
 	(void)res;
 }
 
+enum etl_code
+load_schema(PGconn *conn, bool quiet, struct schema_facts *facts, struct etl_error *err)
+{
+	struct schema_result sr;
+	enum etl_code rc = schema_ensure(conn, false, NULL, &sr, facts, err);
+	/* A handful of changes are worth naming; a whole new schema is not. */
+	if (rc == ETL_OK && !quiet && sr.applied > 5)
+		(void)fprintf(
+		        stderr,
+		        "siprems-etl: schema: %d changes applied (recorded in etl_schema_log)\n",
+		        sr.applied);
+	else if (rc == ETL_OK && !quiet)
+		/* What changed, and on the run that adopts an app's tables what
+		 * was accepted as it is. */
+		for (int i = 0; i < sr.nlines; i++)
+			if (strstr(sr.lines[i], ": present as ") == NULL &&
+			    (sr.applied > 0 || strncmp(sr.lines[i], "note: ", 6) != 0))
+				(void)fprintf(stderr, "siprems-etl: schema: %s\n", sr.lines[i]);
+	schema_result_free(&sr);
+	return rc;
+}
+
 static enum etl_code
 connect_run(struct run *r, struct etl_error *err)
 {
@@ -105,23 +127,7 @@ connect_run(struct run *r, struct etl_error *err)
 	PQclear(res);
 	if (rc != ETL_OK)
 		return rc;
-	struct schema_result sr;
-	rc = schema_ensure(r->conn, false, NULL, &sr, &r->facts, err);
-	/* A handful of changes are worth naming; a whole new schema is not. */
-	if (rc == ETL_OK && !o->quiet && sr.applied > 5)
-		(void)fprintf(
-		        stderr,
-		        "siprems-etl: schema: %d changes applied (recorded in etl_schema_log)\n",
-		        sr.applied);
-	else if (rc == ETL_OK && !o->quiet)
-		/* What changed, and on the run that adopts an app's tables what
-		 * was accepted as it is. */
-		for (int i = 0; i < sr.nlines; i++)
-			if (strstr(sr.lines[i], ": present as ") == NULL &&
-			    (sr.applied > 0 || strncmp(sr.lines[i], "note: ", 6) != 0))
-				(void)fprintf(stderr, "siprems-etl: schema: %s\n", sr.lines[i]);
-	schema_result_free(&sr);
-	return rc;
+	return load_schema(r->conn, o->quiet, &r->facts, err);
 }
 
 enum etl_code
@@ -152,7 +158,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		}
 	}
 	struct intake_opts io = {o->enc, o->delim,       v,          o->reject_dir, true,
-	                         true,   o->max_rejects, stdin_path, o->builtin};
+	                         true,   o->max_rejects, stdin_path, o->builtin,    o->builtin_ctx};
 
 	jobs = calloc((size_t)nspecs, sizeof *jobs);
 	run->files = calloc((size_t)nspecs, sizeof *run->files);

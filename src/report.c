@@ -32,8 +32,8 @@ report_table(FILE *out, const struct file_result *r, int n, bool dry_run)
 		if (len > w)
 			w = len;
 	}
-	if (w > 48)
-		w = 48;
+	if (w > 72) /* seed's names fit; a long path keeps its end */
+		w = 72;
 	(void)fprintf(out, "%-*s  %-8s  %-7s  %10s  %10s  %8s  %8s  %8s  %8s\n", w, "file", "kind",
 	              "status", "read", dry_run ? "valid" : "loaded", "updated", "skipped",
 	              "rejected", "seconds");

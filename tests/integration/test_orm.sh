@@ -123,7 +123,8 @@ expect_rc 0 "a second schema run exits 0"
 expect_match "$out" "schema is up to date: [0-9]+ objects checked, nothing created" "and changes nothing"
 
 # --- seed, twice ----------------------------------------------------------------------
-run env -u SIPREMS_ADMIN_PASSWORD "$ETL" --db "$db" seed
+# As of a fixed day, so that the two databases below hold the same sales.
+run env -u SIPREMS_ADMIN_PASSWORD "$ETL" --db "$db" seed --as-of 2025-12-31
 expect_rc 0 "seed on the ORM-made database exits 0"
 expect_match "$err" "transactions was empty: loaded with one COPY" "the sales take the empty-table path"
 expect_eq "$(sql orm_db "SELECT (SELECT count(*) FROM products) || ' ' || (SELECT count(*) FROM users) || ' ' || (SELECT count(*) >= 100000 FROM transactions) || ' ' || (SELECT count(*) > 300 FROM events)")" \
@@ -134,7 +135,7 @@ expect_eq "$(sql orm_db "SELECT count(*) FROM products WHERE created_at BETWEEN 
 	"40" "as the wall clock of the load's time zone (UTC)"
 # The floats hold the file's decimals: the same money as a seed of the guide's schema.
 ref=$(new_db orm_ref)
-run env -u SIPREMS_ADMIN_PASSWORD "$ETL" --db "$ref" --quiet seed
+run env -u SIPREMS_ADMIN_PASSWORD "$ETL" --db "$ref" --quiet seed --as-of 2025-12-31
 money="SELECT count(*) || ' ' || sum(round(price_per_unit::numeric, 2) * quantity_sold) || ' ' || count(*) FILTER (WHERE price_per_unit::numeric <> round(price_per_unit::numeric, 2)) FROM transactions"
 expect_eq "$(sql orm_db "$money")" "$(sql orm_ref "$money")" "the float prices hold the same cents as NUMERIC would"
 expect_eq "$(sql orm_db "SELECT count(*) FROM events WHERE event_date <> date_trunc('day', event_date)")" "0" \
@@ -142,7 +143,7 @@ expect_eq "$(sql orm_db "SELECT count(*) FROM events WHERE event_date <> date_tr
 expect_eq "$(sql orm_db "SELECT string_agg(DISTINCT type, ',' ORDER BY type) FROM events")" "custom,holiday,promotion,seasonal" \
 	"the event type is stored as the guide's labels"
 sum1=$(sql orm_db "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t")
-run env -u SIPREMS_ADMIN_PASSWORD "$ETL" --db "$db" seed
+run env -u SIPREMS_ADMIN_PASSWORD "$ETL" --db "$db" seed --as-of 2025-12-31
 expect_rc 0 "a second seed exits 0"
 expect_eq "$(sql orm_db "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t")" "$sum1" "and changes no sale"
 expect_eq "$(sql orm_db "SELECT (SELECT count(*) FROM products) || ' ' || (SELECT count(*) FROM users)")" "40 4" "nor adds products or users"

@@ -54,7 +54,8 @@ every "0 1" check products.csv sales.csv users.csv
 every "0" history
 every "0" history --json
 every "0" "${gen_args[@]}"
-every "0" seed
+every "0" seed --data gen
+every "2" seed
 every "2" load --no-such-option
 # Failing ones: a database that does not exist, a file that does not.
 rm -f .env

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `generate` and `seed`: determinism, the bundled data set, what the data
-# looks like, seeding twice, --reset, --data, the admin user, `make seed`
-# from a fresh copy of the tree.
+# `generate` and `seed`: determinism, the sample in data/, any year's
+# holidays, what the data looks like, seed as of a day and as of today, kept
+# current (a later seed adds exactly the days since; the same day changes
+# nothing; an interrupted seed resumes exactly), databases seed leaves alone,
+# --reset, --data, the admin user, `make seed` from a fresh copy of the tree.
 . "$(dirname "$0")/../lib.sh"
 
 cd "$T_TMP" || exit 1
@@ -23,11 +25,23 @@ expect_eq "$same" "yes" "data/ is exactly what 'siprems-etl generate --out data'
 etl --db "host=/nonexistent dbname=none" load --dry-run --summary-json gen.json g1/*.csv.gz
 expect_rc 0 "every generated row passes validation"
 etl generate --out future --end 2027-03-31 --days 30
-expect_match "$err" "the moving holidays of 2027 are not known to this version" "years without official dates are said, not guessed"
-expect_match "$err" "the moving holidays of 2028 are not known" "the year after too"
-expect_eq "$(zcat future/events.csv.gz | grep ',2027-' | grep ',holiday,' | cut -d, -f1 | sort | tr '\n' ';')" \
-	"Hari Buruh Internasional;Hari Kemerdekaan Republik Indonesia;Hari Lahir Pancasila;Hari Raya Natal;Tahun Baru Masehi;" \
-	"for such a year only the fixed-date holidays are written"
+expect_rc 0 "generate for a year without a decree exits 0"
+expect_no_match "$err" "not known" "and warns of nothing unknown"
+expect_eq "$(zcat future/events.csv.gz | grep ',holiday,' | grep -E '^(Tahun Baru Imlek|Hari Raya Idul Fitri|Wafat Yesus Kristus),2027-' | cut -d, -f1,2 | tr '\n' ';')" \
+	'Tahun Baru Imlek,2027-02-06;Hari Raya Idul Fitri,2027-03-10;Wafat Yesus Kristus,2027-03-26;' \
+	"its moving holidays are computed: Imlek, Idul Fitri (MABIMS), Good Friday"
+expect_eq "$(zcat future/events.csv.gz | grep ',holiday,' | grep -c ',2028-')" "17" "and those of the year after (12 moving, 5 fixed)"
+expect_eq "$(zcat future/events.csv.gz | grep -c '^Ramadan,2027-')" "30" "Ramadan follows the computed Idul Fitri"
+# Each day's sales are the same whatever range is asked for.
+etl generate --out part --end 2025-06-30 --days 300
+zcat part/sales.csv.gz | awk -F, '$4 >= "2025-03-01" && $4 < "2025-07-01"' >part.days
+zcat "$ROOT/data/sales.csv.gz" | awk -F, '$4 >= "2025-03-01" && $4 < "2025-07-01"' >data.days
+expect_eq "$(cmp -s part.days data.days && wc -l <part.days)" "$(wc -l <data.days)" "a day's sales do not depend on the range generated"
+etl generate --out now --end today --days 2
+expect_rc 0 "generate --end today exits 0"
+expect_eq "$(zcat now/sales.csv.gz | awk -F, -v now="$(date '+%Y-%m-%d %H:%M:%S')" 'NR > 1 && $4 > now' | wc -l)" "0" \
+	"--end today writes no sale after now"
+expect_match "$(zcat now/sales.csv.gz | sed -n 2p)" ",$(date -d yesterday +%Y-%m-%d) " "and starts the day before"
 etl generate --products 3
 expect_rc 2 "generate without --out exits 2"
 etl generate --out x --days 0
@@ -35,13 +49,16 @@ expect_rc 2 "generate --days 0 exits 2"
 etl generate --out x --end 2025-02-30
 expect_rc 2 "an impossible --end exits 2"
 
-# --- seed a new database -------------------------------------------------------------
+# --- seed as of a day: the data set of data/, loaded ---------------------------------
 db=$(new_db seed_db)
-run env -u SIPREMS_ADMIN_PASSWORD "$ETL" --db "$db" seed
-expect_rc 0 "seed exits 0"
-expect_match "$err" "builtin:sales\.csv\.gz +sales +loaded +1[0-9]{5} " "the bundled sales load"
-expect_eq "$(sql seed_db "SELECT (SELECT count(*) FROM products) || ' ' || (SELECT count(*) FROM users) || ' ' || (SELECT count(*) >= 100000 FROM transactions) || ' ' || (SELECT count(*) > 300 FROM events)")" \
-	"40 4 true true" "40 products, 3 staff and the admin, the sales and the events are in"
+run env -u SIPREMS_ADMIN_PASSWORD "$ETL" --db "$db" seed --as-of 2025-12-31
+expect_rc 0 "seed --as-of 2025-12-31 exits 0"
+expect_match "$err" "builtin:seed-42-sales-2024-01-01T00:00:00-2025-12-31T24:00:00\.csv +sales +loaded +1[0-9]{5} " \
+	"the sales of 2024 and 2025 load, named for what they hold"
+expect_match "$err" "builtin:seed-42-events-2024-2026\.csv +events +loaded" "the events of 2024 to 2026"
+expect_eq "$(sql seed_db "SELECT (SELECT count(*) FROM products) || ' ' || (SELECT count(*) FROM users) || ' ' || (SELECT count(*) FROM transactions) || ' ' || (SELECT count(*) FROM events)")" \
+	"40 4 $(($(zcat "$ROOT/data/sales.csv.gz" | wc -l) - 1)) $(($(zcat "$ROOT/data/events.csv.gz" | wc -l) - 1))" \
+	"40 products, 3 staff and the admin, and exactly the sales and events of data/"
 password=$(printf '%s\n' "$out" | sed -n 's/^seed: created the admin user admin@siprems\.local with the password \([A-Za-z0-9]*\)$/\1/p')
 expect_match "$password" "^[A-Za-z0-9]{16}$" "a generated admin password is printed once"
 expect_match "$out" "shown only this once" "and the output says so"
@@ -64,26 +81,50 @@ expect_eq "$(sql seed_db "SELECT (SELECT avg(u) FROM (SELECT sum(quantity_sold) 
 expect_eq "$(sql seed_db "SELECT bool_and(extract(hour FROM transaction_date) BETWEEN 7 AND 21) AND bool_or(is_promo) FROM transactions")" \
 	"t" "sales happen at shop hours, some in promotions"
 before=$(sql seed_db "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t")
+fresh="SELECT md5(string_agg(p.sku || ' ' || quantity_sold || ' ' || price_per_unit || ' ' || transaction_date || ' ' || is_promo, ',' ORDER BY transaction_date, p.sku, quantity_sold, price_per_unit, is_promo)) FROM transactions t JOIN products p USING (product_id)"
+content_before=$(sql seed_db "$fresh")
 users_before=$(sql seed_db "SELECT md5(string_agg(u::text, ',' ORDER BY user_id)) FROM users u")
 
-# --- seed again: nothing changes, and it says so ------------------------------------
-etl --db "$db" seed
-expect_rc 0 "seeding again exits 0"
-expect_match "$out" "^seed: nothing to do: the data set was loaded before and the admin user exists$" "and says nothing changed"
+# --- the same day again: nothing changes, and it says so ------------------------------
+etl --db "$db" seed --as-of 2025-12-31
+expect_rc 0 "seeding again as of the same day exits 0"
+expect_match "$out" "^seed: nothing to do: the database holds the data set as of 2025-12-31 and the admin user exists$" "and says nothing changed"
 expect_eq "$(sql seed_db "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t")" "$before" "the sales are unchanged"
 expect_eq "$(sql seed_db "SELECT md5(string_agg(u::text, ',' ORDER BY user_id)) FROM users u")" "$users_before" "the users (and the admin's password) are unchanged"
+etl --db "$db" seed --as-of 2025-12-01
+expect_rc 2 "an --as-of before the day it was seeded as of exits 2"
+expect_match "$err" "seeded as of 2025-12-31, after --as-of 2025-12-01; nothing was changed" "and says why"
+etl --db "$db" seed --as-of 2025-12-31 --seed 7
+expect_rc 2 "another --seed than the database's exits 2"
+expect_match "$err" "seeded with --seed 42, not 7" "and says which it was"
+etl --db "$db" seed --as-of 2999-01-01
+expect_rc 2 "an --as-of after today exits 2"
+expect_match "$err" "--as-of 2999-01-01 is after today in the database \($(sql seed_db "SELECT CURRENT_DATE"), TimeZone " "naming the database's today"
+etl --db "$db" seed --as-of 2025-02-30
+expect_rc 2 "an impossible --as-of exits 2"
+etl --db "$db" seed --data "$T_TMP/g1" --as-of 2025-01-01
+expect_rc 2 "--data with --as-of exits 2"
+expect_eq "$(sql seed_db "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t")" "$before" "none of them changed a sale"
+
+# --- a database with rows seed did not write is left alone --------------------------------
 expect_eq "$(sql seed_db "INSERT INTO products (name, price, sku) VALUES ('Baru', 1000, 'NEW-999') RETURNING product_id")" "41" \
 	"after seeding, an INSERT without an id works"
 last_id=$(sql seed_db "SELECT max(transaction_id) FROM transactions")
 new_id=$(sql seed_db "INSERT INTO transactions (product_id, quantity_sold, price_per_unit) VALUES (41, 1, 1000) RETURNING transaction_id")
 expect_eq "$((new_id > last_id))" "1" "for transactions too, past every loaded id"
+etl --db "$db" seed
+expect_rc 2 "seed on a database with rows it did not write exits 2"
+expect_match "$err" "the database holds rows seed did not write \(products: 41 rows, 40 of them from seed's loads\); nothing was changed" \
+	"and says which table holds how many rows that are not its"
+expect_match "$err" "seed --reset --yes" "and how to seed it anew"
+expect_eq "$(sql seed_db "SELECT count(*) FROM transactions WHERE transaction_date > '2026-01-01'")" "1" "no day was added"
 
 # --- --reset: empty and load again, ids from 1 -------------------------------------------
-etl --db "$db" seed --reset
+etl --db "$db" seed --reset --as-of 2025-12-31
 expect_rc 2 "seed --reset without a terminal and without --yes exits 2"
 expect_match "$err" "--yes confirms" "and says that --yes confirms"
 expect_eq "$(sql seed_db "SELECT count(*) FROM products")" "41" "and empties nothing"
-run env SIPREMS_ADMIN_PASSWORD='Chosen-Admin-Pw1' "$ETL" --db "$db" seed --reset --yes
+run env SIPREMS_ADMIN_PASSWORD='Chosen-Admin-Pw1' "$ETL" --db "$db" seed --reset --yes --as-of 2025-12-31
 expect_rc 0 "seed --reset --yes exits 0"
 expect_match "$out" "seed: emptied users, products, transactions and events" "--reset says what it emptied"
 expect_match "$out" "created the admin user admin@siprems\.local with the password of SIPREMS_ADMIN_PASSWORD" \
@@ -92,6 +133,87 @@ expect_no_match "$out$err" "Chosen-Admin-Pw1" "the chosen password appears in no
 expect_eq "$(sql seed_db "SELECT min(product_id) || ' ' || count(*) FROM products")" "1 40" "ids restart at 1; the extra product is gone"
 expect_eq "$(sql seed_db "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t")" "$before" \
 	"the sales are again exactly the first seed's"
+
+# --- seed as of today: the dashboard has a today -------------------------------------------
+db=$(new_db seed_now)
+etl --db "$db" seed
+expect_rc 0 "seed as of today exits 0"
+today=$(sql seed_now "SELECT CURRENT_DATE")
+expect_match "$err" "builtin:seed-42-sales-[0-9-]{10}T00:00:00-${today}T[0-9:]{8}\.csv +sales +loaded" "the sales end today, at the time of the seed"
+expect_eq "$(sql seed_now "SELECT max(transaction_date) <= LOCALTIMESTAMP FROM transactions")" "t" "no sale is after now"
+expect_eq "$(sql seed_now "SELECT min(transaction_date)::date = CURRENT_DATE - 730 FROM transactions")" "t" "two years of sales, to the day"
+closed="SELECT event_date FROM events WHERE event_name IN ('Hari Raya Idul Fitri', 'Hari Raya Idul Fitri (hari kedua)', 'Renovasi Toko')"
+expect_eq "$(sql seed_now "SELECT coalesce(string_agg(d::date::text, ' '), '') FROM generate_series(CURRENT_DATE - 7, CURRENT_DATE - 1, interval '1 day') d
+	WHERE NOT EXISTS (SELECT 1 FROM transactions WHERE transaction_date >= d AND transaction_date < d + interval '1 day') AND d::date NOT IN ($closed)")" \
+	"" "every one of the last 7 days has sales (but a day the shop is closed)"
+expect_eq "$(sql seed_now "SELECT count(DISTINCT transaction_date::date) >= 5 FROM transactions WHERE transaction_date >= CURRENT_DATE - 7 AND transaction_date < CURRENT_DATE")" \
+	"t" "at least 5 of them"
+expect_eq "$(sql seed_now "SELECT LOCALTIME < '10:00' OR CURRENT_DATE IN ($closed) OR (SELECT count(*) > 0 FROM transactions WHERE transaction_date >= CURRENT_DATE)")" \
+	"t" "today has the sales of its hours already past (from 10:00 on)"
+expect_eq "$(sql seed_now "SELECT count(*) >= 5 FROM events WHERE type = 'holiday' AND include_in_prediction AND event_date > CURRENT_DATE AND event_date <= CURRENT_DATE + 365")" \
+	"t" "at least 5 holidays in the coming year, for the forecasts"
+expect_eq "$(sql seed_now "SELECT max(event_date) >= CURRENT_DATE + 365 FROM events")" "t" "events reach a year ahead"
+now_sum=$(sql seed_now "$fresh")
+etl --db "$db" seed
+expect_rc 0 "a second seed the same day exits 0"
+expect_match "$out" "^seed: nothing to do: the database holds the data set as of $today" "and changes nothing"
+expect_eq "$(sql seed_now "$fresh")" "$now_sum" "not a sale"
+
+# --- kept current: seeded a week ago, then today = a fresh seed on those days ---------------
+week_ago=$(sql seed_now "SELECT CURRENT_DATE - 7")
+db=$(new_db seed_week)
+etl --db "$db" --quiet seed --as-of "$week_ago"
+expect_rc 0 "seed --as-of a week ago exits 0"
+expect_eq "$(sql seed_week "SELECT max(transaction_date)::date = '$week_ago' FROM transactions")" "t" "its sales end that day"
+before_week=$(sql seed_week "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t WHERE transaction_date < '$week_ago'::date + 1")
+etl --db "$db" seed
+expect_rc 0 "seed a week later exits 0"
+expect_match "$err" "builtin:seed-42-sales-$(date -d "$week_ago + 1 day" +%Y-%m-%d)T00:00:00-${today}T[0-9:]{8}\.csv +sales +loaded" \
+	"it loads the sales of the days since, only"
+expect_no_match "$err" "seed-42-(products|users)" "and no product or user again"
+# seed_now was seeded first: up to its last sale both hold the same days.
+last=$(sql seed_now "SELECT max(transaction_date) FROM transactions")
+ontheday="$fresh WHERE transaction_date >= CURRENT_DATE - 730 AND transaction_date <= '$last'"
+expect_eq "$(sql seed_week "$ontheday")" "$(sql seed_now "$ontheday")" "its sales equal a fresh seed's on those days"
+events="SELECT md5(string_agg(event_name || event_date || type || coalesce(description, '') || include_in_prediction, ',' ORDER BY event_date, event_name)) FROM events"
+expect_eq "$(sql seed_week "$events WHERE event_date >= date_trunc('year', CURRENT_DATE - 730)")" "$(sql seed_now "$events")" "and so do its events"
+expect_eq "$(sql seed_week "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t WHERE transaction_date < '$week_ago'::date + 1")" \
+	"$before_week" "nothing before the new days changed"
+expect_eq "$(sql seed_week "SELECT count(*) FROM (SELECT product_id, quantity_sold, price_per_unit, transaction_date, is_promo FROM transactions GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1) d")" \
+	"$(sql seed_now "SELECT count(*) FROM (SELECT product_id, quantity_sold, price_per_unit, transaction_date, is_promo FROM transactions GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1) d")" \
+	"nothing twice"
+
+# --- an interrupted seed resumes exactly ----------------------------------------------------
+db=$(new_db seed_kill)
+"$ETL" --db "$db" seed --as-of 2025-12-31 >kill.out 2>&1 &
+pid=$!
+for _ in $(seq 1 400); do
+	[ "$(psql -X -Atq -d seed_kill -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY \"transactions\" %'" 2>/dev/null)" = 1 ] && break
+	sleep 0.02
+done
+kill -9 "$pid"
+{ wait "$pid"; } 2>/dev/null
+expect_eq "$?" "137" "seed killed while its sales load"
+expect_eq "$(sql seed_kill "SELECT count(*) FROM etl_loads WHERE kind = 'sales' AND status = 'running'")" "1" "the history holds the unfinished sales load"
+etl --db "$db" seed --as-of 2025-12-31
+expect_rc 0 "the next seed exits 0"
+expect_match "$err" "builtin:seed-42-sales-2024-01-01T00:00:00-2025-12-31T24:00:00\.csv +sales +loaded" "it finishes that load"
+expect_eq "$(sql seed_kill "$fresh")" "$content_before" "the sales are exactly an uninterrupted seed's"
+expect_eq "$(sql seed_kill "SELECT count(*) FROM transactions")" "$(sql seed_db "SELECT count(*) FROM transactions")" "none twice"
+
+# --- a database in another time zone, with TIMESTAMPTZ as the app's schema.sql -------------
+db=$(new_db seed_tz)
+sql seed_tz "ALTER DATABASE seed_tz SET timezone TO 'Pacific/Kiritimati'" >/dev/null
+etl --db "$db" schema
+sql seed_tz "ALTER TABLE transactions ALTER COLUMN transaction_date TYPE timestamptz" >/dev/null
+etl --db "$db" seed
+expect_rc 0 "seed into TIMESTAMPTZ at UTC+14 exits 0"
+tz_today=$(sql seed_tz "SELECT CURRENT_DATE")
+expect_match "$err" "-${tz_today}T[0-9:]{8}\.csv +sales +loaded" "as of the database's today ($tz_today)"
+expect_eq "$(sql seed_tz "SELECT max(transaction_date) <= now() FROM transactions")" "t" "no sale after now, as an instant"
+expect_eq "$(sql seed_tz "SELECT count(DISTINCT DATE(transaction_date)) >= 5 FROM transactions WHERE DATE(transaction_date) >= CURRENT_DATE - 7 AND DATE(transaction_date) < CURRENT_DATE")" \
+	"t" "the app's DATE(transaction_date) finds the last days' sales"
+expect_eq "$(sql seed_tz "SELECT bool_and(extract(hour FROM transaction_date) BETWEEN 7 AND 21) FROM transactions")" "t" "at the shop's hours in its zone"
 
 # --- --data DIR ---------------------------------------------------------------------------
 db=$(new_db seed_dir)
@@ -112,7 +234,7 @@ psql_cmd=$(printf '%s\n' "$out" | sed -n 's/^  psql "\(.*\)"$/\1/p')
 expect_match "$psql_cmd" "^host=.* port=[0-9]+ user=postgres dbname=siprems_db$" "make seed prints the psql command"
 expect_eq "$(psql -X -Atq -d "$psql_cmd" -c "SELECT count(*) FROM products" 2>&1)" "40" "that psql command opens the seeded database"
 run env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE make -C "$copy" --no-print-directory seed
-expect_match "$out" "seed: nothing to do" "make seed again changes nothing"
+expect_match "$out" "seed: nothing to do: the database holds the data set as of" "make seed again the same day changes nothing"
 bash "$copy/scripts/pg-local.sh" stop >/dev/null 2>&1
 rm -rf "$(readlink -f "$copy/.pg")" "$copy"
 
