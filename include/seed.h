@@ -66,11 +66,12 @@ struct seed_state {
 	int nunfinished;
 	int64_t seeded[KIND_COUNT]; /* rows seed loads inserted */
 	int64_t rows[KIND_COUNT];   /* rows the tables hold */
-	int64_t foreign_loads;      /* other loads that inserted rows */
+	bool old_bundle;            /* loads of an earlier version's bundled set */
 };
 
 /*
- * Reads the state (the schema must exist).  Returns ETL_OK, ETL_EDB or
+ * Reads the state; tables that do not exist yet hold no rows, and without
+ * a history there are no loads.  Returns ETL_OK, ETL_EDB or
  * ETL_ESYSTEM; the caller frees it with seed_state_free().
  */
 enum etl_code seed_state_read(PGconn *conn, struct seed_state *st, struct etl_error *err);

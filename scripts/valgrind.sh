@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # valgrind.sh — a full load under valgrind (memcheck): a generated data set of
 # every kind through the fast path into empty tables, an append through the
-# batched path with rejected rows, a resumed and a skipped load, and `check`,
-# against a throwaway PostgreSQL.  Any invalid access, use of uninitialised
-# memory, or definite/indirect leak fails it.  Ends with "N passed, N failed".
+# batched path with rejected rows, a resumed and a skipped load, `check`, a
+# seed and a later one, against a throwaway PostgreSQL.  Any invalid access,
+# use of uninitialised memory, or definite/indirect leak fails it.  Ends with
+# "N passed, N failed".
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,5 +60,10 @@ vg load-again 0 --db "$db" --no-progress load products.csv
 vg check 1 --db "$db" check append.csv products.csv
 vg dry-run 1 --db "$db" --no-progress load --dry-run --force append.csv
 vg history 0 --db "$db" history
+# seed: the data set made in memory, then kept current by a later day.
+createdb etl_vg_seed
+seed_db="host=$PGHOST port=$PGPORT dbname=etl_vg_seed"
+vg seed 0 --db "$seed_db" --no-progress seed --as-of 2025-12-24
+vg seed-later 0 --db "$seed_db" --no-progress seed --as-of 2025-12-31
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -181,7 +181,7 @@ plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_cloc
 	if (rc != ETL_OK)
 		return rc;
 	int32_t as_of = po->as_of < 0 ? clock->today : po->as_of;
-	bool admin = admin_exists(conn, po->admin_email, err);
+	bool admin = st.rows[KIND_USERS] > 0 && admin_exists(conn, po->admin_email, err);
 	if (err->code != ETL_OK) {
 		rc = err->code;
 		goto out;
@@ -199,12 +199,14 @@ plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_cloc
 			continue;
 		rc = error_set(err, ETL_EUSAGE, NULL, 0,
 		               "seed: the database holds rows seed did not write (%s: %" PRId64
-		               " rows, %" PRId64
-		               " of them from seed's loads); nothing was changed. 'siprems-etl "
-		               "seed --reset --yes' empties users, products, transactions and "
-		               "events and seeds them again; 'siprems-etl load' adds files to "
-		               "what is there",
-		               table_get((enum kind)k)->table, st.rows[k], ours);
+		               " rows, %" PRId64 " of them from seed's loads%s); nothing was "
+		               "changed. 'siprems-etl seed --reset --yes' empties users, products, "
+		               "transactions and events and seeds them again; 'siprems-etl load' "
+		               "adds files to what is there",
+		               table_get((enum kind)k)->table, st.rows[k], ours,
+		               st.old_bundle ? "; some came from an earlier version's bundled "
+		                               "data set, which does not grow by the day"
+		                             : "");
 		goto out;
 	}
 	uint64_t seed = st.loads > 0 ? st.seed : po->seed;
@@ -436,9 +438,11 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		if (o.announce && !g->quiet)
 			db_announce(conn);
 		o.announce = false;
-		rc = load_schema(conn, g->quiet, NULL, err);
+		/* Decided before the schema is touched: a database seed must
+		 * leave alone is left as it was. */
+		rc = plan(conn, &po, &set, &clock, err);
 		if (rc == ETL_OK)
-			rc = plan(conn, &po, &set, &clock, err);
+			rc = load_schema(conn, g->quiet, NULL, err);
 		PQfinish(conn);
 		conn = NULL;
 		if (rc != ETL_OK)

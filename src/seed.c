@@ -158,13 +158,31 @@ seed_clock_read(PGconn *conn, struct seed_clock *c, struct etl_error *err)
 	return ETL_OK;
 }
 
-/* The rows of each table. */
+/* Whether the table exists (in the search path). */
+static enum etl_code
+table_exists(PGconn *conn, const char *table, bool *exists, struct etl_error *err)
+{
+	const char *params[1] = {table};
+	PGresult *r = db_query(conn, "SELECT to_regclass($1) IS NOT NULL", 1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	*exists = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return ETL_OK;
+}
+
+/* The rows of each table (0 for one that does not exist yet). */
 static enum etl_code
 count_rows(PGconn *conn, struct seed_state *st, struct etl_error *err)
 {
 	for (int k = 0; k < KIND_COUNT; k++) {
-		char *id = PQescapeIdentifier(conn, table_get((enum kind)k)->table,
-		                              strlen(table_get((enum kind)k)->table));
+		const char *table = table_get((enum kind)k)->table;
+		bool exists;
+		if (table_exists(conn, table, &exists, err) != ETL_OK)
+			return ETL_EDB;
+		if (!exists)
+			continue;
+		char *id = PQescapeIdentifier(conn, table, strlen(table));
 		char sql[160];
 		if (id == NULL)
 			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
@@ -183,8 +201,11 @@ enum etl_code
 seed_state_read(PGconn *conn, struct seed_state *st, struct etl_error *err)
 {
 	memset(st, 0, sizeof *st);
+	bool history;
 	enum etl_code rc = count_rows(conn, st, err);
-	if (rc != ETL_OK)
+	if (rc == ETL_OK)
+		rc = table_exists(conn, "etl_loads", &history, err);
+	if (rc != ETL_OK || !history)
 		return rc;
 	PGresult *r = db_query(conn,
 	                       "SELECT file_name, kind, status, rows_loaded FROM etl_loads "
@@ -200,7 +221,7 @@ seed_state_read(PGconn *conn, struct seed_state *st, struct etl_error *err)
 		if (kind == KIND_NONE)
 			continue;
 		if (!seed_file_parse(name, &f) || f.kind != kind) {
-			st->foreign_loads += loaded > 0;
+			st->old_bundle |= strncmp(name, "builtin:", 8) == 0;
 			continue;
 		}
 		if (st->loads > 0 && f.seed != st->seed)

@@ -119,6 +119,15 @@ expect_match "$err" "the database holds rows seed did not write \(products: 41 r
 expect_match "$err" "seed --reset --yes" "and how to seed it anew"
 expect_eq "$(sql seed_db "SELECT count(*) FROM transactions WHERE transaction_date > '2026-01-01'")" "1" "no day was added"
 
+app=$(new_db seed_app)
+sql seed_app "CREATE TABLE products (product_id SERIAL PRIMARY KEY, name VARCHAR(255) NOT NULL, price NUMERIC(10,2) NOT NULL, sku VARCHAR(100) NOT NULL);
+	INSERT INTO products (name, price, sku) VALUES ('Kopi', 5000, 'KOP-1'), ('Teh', 4000, 'TEH-1')" >/dev/null
+etl --db "$app" seed
+expect_rc 2 "seed on an app's database with its own rows exits 2"
+expect_match "$err" "\(products: 2 rows, 0 of them from seed's loads\)" "naming the table and its rows"
+expect_eq "$(sql seed_app "SELECT coalesce(to_regclass('etl_loads')::text, 'none') || ' ' || coalesce(to_regclass('transactions')::text, 'none') || ' ' || (SELECT count(*) FROM pg_indexes WHERE tablename = 'products')")" \
+	"none none 1" "and leaves it as it was: no table, no index added"
+
 # --- --reset: empty and load again, ids from 1 -------------------------------------------
 etl --db "$db" seed --reset --as-of 2025-12-31
 expect_rc 2 "seed --reset without a terminal and without --yes exits 2"
