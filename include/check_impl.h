@@ -26,7 +26,8 @@ struct kindkeys {
 	struct keyset *keys;       /* exact key -> first place, count | extras head */
 	struct keyset *folds;      /* folded key -> index of the first key with that fold (+1) */
 	struct keyset *variant;    /* key index -> index of the first spelling (+1) */
-	struct keyset *db;         /* key index -> DB values (arena offset), diff detail (+1) */
+	struct keyset *db;         /* key index -> DB values (arena offset), diff detail (+1) or
+	                              CHECK_IDENTICAL */
 	struct keyset *db_variant; /* key index -> the database's spelling (arena offset) */
 	unsigned char *known;      /* keyless kinds: per reference, the database has it */
 	size_t known_cap;
@@ -46,6 +47,9 @@ struct check {
 	char db_why[512];
 	bool failed;
 };
+
+/* kindkeys.db's second number for a row equal to the database's. */
+#define CHECK_IDENTICAL (-1)
 
 /* A place: the file index above bit 47, the line below. */
 static inline int64_t

@@ -25,7 +25,8 @@ struct dbconf {
 	const char *keywords[DBCONF_MAX + 1];
 	const char *values[DBCONF_MAX + 1];
 	int n;
-	const char *source;      /* "--db", "DATABASE_URL", "DB_* variables", "libpq defaults" */
+	const char *source;      /* "--db", "DATABASE_URL", "DB_* variables", "libpq defaults";
+	                            " in .env" when read from there (static) */
 	char *owned[DBCONF_MAX]; /* strings this struct frees */
 	int nowned;
 };

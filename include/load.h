@@ -23,6 +23,7 @@ struct load_opts {
 	const char *reject_dir;
 	bool dry_run;
 	bool force;
+	const char *again_hint; /* how to load a file again ("--force loads it again") */
 	bool single_transaction;
 	bool allow_future;
 	const char *timezone;
@@ -54,6 +55,7 @@ struct load_run {
 	struct load_file *files; /* in the order they were loaded */
 	int nfiles;
 	bool database_checked; /* dry run: SKUs were checked against a database */
+	bool read_as_utf8;     /* --encoding utf-8 (another one is worth suggesting) */
 };
 
 /* Sets the defaults of SPEC. */

@@ -37,6 +37,7 @@ struct findings {
 	struct finding *v;
 	int n, cap;
 	bool failed;
+	int64_t identical[KIND_COUNT]; /* rows equal to the database's: not findings */
 };
 
 static void
@@ -143,7 +144,9 @@ collect_keyed(struct check *c, enum kind k, struct findings *fs)
 				add_finding(fs, k, F_CROSS_FILE, value, places, np, NULL);
 		}
 		int64_t *d = check_index_map(&kk->db, i, false);
-		if (d != NULL)
+		if (d != NULL && d[1] == CHECK_IDENTICAL)
+			fs->identical[k]++;
+		else if (d != NULL)
 			add_finding(fs, k, F_DATABASE, value, places, np,
 			            d[1] ? c->arena.data + d[1] - 1 : "exists in the database");
 		int64_t *v = check_index_map(&kk->variant, i, false);
@@ -248,9 +251,13 @@ write_text(const struct check *c, FILE *out, const struct findings *fs)
 		int nk = 0;
 		for (int i = 0; i < fs->n; i++)
 			nk += fs->v[i].kind == (enum kind)k;
-		(void)fprintf(out, "\n%s (%s): %zu distinct key%s, %d finding%s\n", t->name,
+		(void)fprintf(out, "\n%s (%s): %zu distinct key%s, %d finding%s", t->name,
 		              table_key_name(t), keys, keys == 1 ? "" : "s", nk,
 		              nk == 1 ? "" : "s");
+		if (fs->identical[k] > 0)
+			(void)fprintf(out, "; %lld already present, identical",
+			              (long long)fs->identical[k]);
+		(void)fputc('\n', out);
 		if (!present)
 			continue;
 		for (int i = 0; i < fs->n; i++) {
@@ -279,7 +286,14 @@ write_text(const struct check *c, FILE *out, const struct findings *fs)
 		(void)fprintf(out, "%s%d %s", sep, totals[t], type_names[t]);
 		sep = ", ";
 	}
-	(void)fputs(fs->n ? ")\n" : "\n", out);
+	(void)fputs(fs->n ? ")" : "", out);
+	int64_t same = 0;
+	for (int k = 0; k < KIND_COUNT; k++)
+		same += fs->identical[k];
+	if (same > 0)
+		(void)fprintf(out, "; %lld row%s already present, identical", (long long)same,
+		              same == 1 ? "" : "s");
+	(void)fputc('\n', out);
 }
 
 /* One line per occurrence; false when out of memory. */
@@ -317,8 +331,13 @@ write_csv(const struct check *c, FILE *out, const struct findings *fs)
 static void
 write_json(const struct check *c, FILE *out, const struct findings *fs)
 {
-	(void)fprintf(out, "{\"database_checked\": %s, \"findings\": [",
+	(void)fprintf(out, "{\"database_checked\": %s, \"identical\": {",
 	              c->database_checked ? "true" : "false");
+	for (int k = 0, n = 0; k < KIND_COUNT; k++)
+		if (fs->identical[k] > 0)
+			(void)fprintf(out, "%s\"%s\": %lld", n++ ? ", " : "",
+			              table_get((enum kind)k)->name, (long long)fs->identical[k]);
+	(void)fputs("}, \"findings\": [", out);
 	for (int i = 0; i < fs->n; i++) {
 		const struct finding *f = &fs->v[i];
 		const struct table_def *t = table_get(f->kind);

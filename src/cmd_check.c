@@ -225,12 +225,14 @@ cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	conn = db_open(g->db, &derr);
 	if (conn == NULL) {
 		char why[1200];
+		derr.msg[strcspn(derr.msg, "\n")] = '\0'; /* without libpq's hint */
 		(void)snprintf(why, sizeof why,
 		               "no database reachable (%s): only duplicates within and across the "
 		               "files were checked",
 		               derr.msg);
 		check_set_database(c, false, why);
-		warnx_etl("%s", why);
+		if (format != CHECK_TEXT) /* the text report says it in its header */
+			warnx_etl("%s", why);
 	} else {
 		rc = read_database(conn, c, kinds, err);
 		if (rc != ETL_OK)

@@ -94,13 +94,17 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 	enum etl_code rc = generate(&o, &st, err);
 	if (rc != ETL_OK)
 		return rc;
-	if (!g->quiet)
-		(void)fprintf(
-		        stderr,
-		        "generate: %llu products, %llu sales rows, %llu events, %llu users in "
-		        "%s in %.2f s (%.0f sales rows/s)\n",
-		        (unsigned long long)st.products, (unsigned long long)st.sales,
-		        (unsigned long long)st.events, (unsigned long long)st.users, o.out,
-		        st.seconds, st.seconds > 0 ? (double)st.sales / st.seconds : 0.0);
+	if (g->quiet)
+		return ETL_OK;
+	(void)fprintf(stderr,
+	              "generate: %llu products, %llu sales rows, %llu events, %llu users in %s in "
+	              "%.2f s",
+	              (unsigned long long)st.products, (unsigned long long)st.sales,
+	              (unsigned long long)st.events, (unsigned long long)st.users, o.out,
+	              st.seconds);
+	/* A rate says something only over many rows. */
+	if (st.sales >= 100000 && st.seconds > 0)
+		(void)fprintf(stderr, " (%.0f sales rows/s)", (double)st.sales / st.seconds);
+	(void)fputc('\n', stderr);
 	return ETL_OK;
 }

@@ -36,8 +36,18 @@ print_messages(const struct load_run *run, bool quiet)
 		const struct load_file *lf = &run->files[i];
 		const char *name = strcmp(lf->file, "-") == 0 ? "stdin" : lf->file;
 		if (!quiet) {
-			for (int k = 0; k < lf->nshown; k++)
+			bool not_utf8 = false;
+			for (int k = 0; k < lf->nshown; k++) {
 				(void)fprintf(stderr, "siprems-etl: %s:%s\n", name, lf->shown[k]);
+				not_utf8 |= strstr(lf->shown[k], "is not valid UTF-8") != NULL;
+			}
+			if (not_utf8 && run->read_as_utf8)
+				(void)fprintf(stderr,
+				              "siprems-etl: %s: hint: the file is not UTF-8; a "
+				              "Latin-1 or "
+				              "Windows-1252 export loads with --encoding latin1 or "
+				              "--encoding windows-1252\n",
+				              name);
 			if (lf->r.rows_rejected > (uint64_t)lf->nshown && lf->r.reject_file &&
 			    strcmp(lf->r.status, "skipped") != 0)
 				(void)fprintf(stderr,

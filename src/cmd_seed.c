@@ -429,6 +429,7 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	o.quiet = g->quiet;
 	o.progress = !g->no_progress;
 	o.announce = !do_reset; /* reset() said where already */
+	o.again_hint = "'seed --reset --yes' empties the tables and loads it again";
 	if (dir == NULL) {
 		conn = db_open(g->db, err);
 		if (conn == NULL) {

@@ -26,21 +26,35 @@ db_announce(PGconn *conn)
 	(void)fprintf(stderr, "siprems-etl: target: %s\n", where);
 }
 
+/* Copies the line at msg (up to its newline) into buf. */
+static void
+copy_line(const char *msg, char *buf, size_t size)
+{
+	size_t n = strcspn(msg, "\n");
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+}
+
 /* Copies the first line of a libpq message, without "FATAL:  " noise. */
 static void
 first_line(const char *msg, char *buf, size_t size)
 {
 	if (msg == NULL)
 		msg = "";
-	if (strncmp(msg, "FATAL:  ", 8) == 0)
+	if (strncmp(msg, "FATAL:  ", 8) == 0 || strncmp(msg, "ERROR:  ", 8) == 0)
 		msg += 8;
-	else if (strncmp(msg, "ERROR:  ", 8) == 0)
-		msg += 8;
-	size_t n = strcspn(msg, "\n");
-	if (n >= size)
-		n = size - 1;
-	memcpy(buf, msg, n);
-	buf[n] = '\0';
+	copy_line(msg, buf, size);
+}
+
+/* libpq's advice after the failure ("\tIs the server running locally and
+ * accepting connections on that socket?"), or "". */
+static void
+hint_line(const char *msg, char *buf, size_t size)
+{
+	const char *p = msg ? strstr(msg, "\n\t") : NULL;
+	copy_line(p ? p + 2 : "", buf, size);
 }
 
 /* Server messages below WARNING ("relation already exists, skipping") are
@@ -83,18 +97,26 @@ db_connect(const struct dbconf *c, struct etl_error *err)
 		/* libpq may report several attempts (IPv6 then IPv4); the last
 		 * line that says something is the one that matters most, but
 		 * the first names the failure plainly. */
+		char hint[256];
 		first_line(PQerrorMessage(conn), why, sizeof why);
+		hint_line(PQerrorMessage(conn), hint, sizeof hint);
 		(void)error_set(err, ETL_EDB, NULL, 0,
-		                "cannot connect to %s (settings from %s): %s", where, c->source,
-		                why);
+		                "cannot connect to %s (settings from %s): %s%s%s", where, c->source,
+		                why, hint[0] ? "\nsiprems-etl: hint: " : "", hint);
 		PQfinish(conn);
 		return NULL;
 	}
 	if (etl_verbose) {
 		char where[512];
 		db_describe(conn, where, sizeof where);
-		verbosex_etl("connected to %s (settings from %s), PostgreSQL %d", where, c->source,
-		             PQserverVersion(conn));
+		int v = PQserverVersion(conn);
+		/* 150020 is 15.20; before 10, 90624 was 9.6.24. */
+		if (v >= 100000)
+			verbosex_etl("connected to %s (settings from %s), PostgreSQL %d.%d", where,
+			             c->source, v / 10000, v % 10000);
+		else
+			verbosex_etl("connected to %s (settings from %s), PostgreSQL %d.%d.%d",
+			             where, c->source, v / 10000, v / 100 % 100, v % 100);
 	}
 	(void)PQsetNoticeReceiver(conn, notices, NULL);
 	return conn;

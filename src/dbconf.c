@@ -136,16 +136,21 @@ out:
 	return rc;
 }
 
-/* A variable from the environment, else from .env, else NULL. */
+/* A variable from the environment, else from .env (*dotenv true), else
+ * NULL. */
 static const char *
-lookup(const struct lookup *lk, const char *name)
+lookup_from(const struct lookup *lk, const char *name, bool *dotenv)
 {
 	const char *v = lk->getenv_fn(name, lk->ctx);
+	*dotenv = false;
 	if (v != NULL)
 		return v;
-	for (size_t i = 0; i < NDOTENV; i++)
-		if (strcmp(name, dotenv_names[i]) == 0)
+	for (size_t i = 0; i < NDOTENV; i++) {
+		if (strcmp(name, dotenv_names[i]) == 0) {
+			*dotenv = lk->dotenv[i] != NULL;
 			return lk->dotenv[i];
+		}
+	}
 	return NULL;
 }
 
@@ -204,22 +209,30 @@ dbconf_resolve(struct dbconf *c, const char *db_option, dbconf_getenv_fn getenv_
 			goto out;
 	}
 
-	const char *url = lookup(&lk, "DATABASE_URL");
+	bool dotenv;
+	const char *url = lookup_from(&lk, "DATABASE_URL", &dotenv);
 	if (db_option != NULL) {
 		c->source = "--db";
 		rc = add_conninfo(c, db_option, err);
 	} else if (url != NULL && url[0] != '\0') {
-		c->source = "DATABASE_URL";
+		c->source = dotenv ? "DATABASE_URL in .env" : "DATABASE_URL";
 		rc = add_conninfo(c, url, err);
 	} else {
+		int from_env = 0, from_file = 0;
 		c->source = "libpq defaults";
 		for (size_t i = 0; i < sizeof db_vars / sizeof db_vars[0] && rc == ETL_OK; i++) {
-			const char *v = lookup(&lk, db_vars[i].var);
+			const char *v = lookup_from(&lk, db_vars[i].var, &dotenv);
 			if (v == NULL || v[0] == '\0')
 				continue;
-			c->source = "DB_* variables";
+			from_file += dotenv;
+			from_env += !dotenv;
 			rc = add(c, db_vars[i].keyword, v, err);
 		}
+		if (from_file > 0)
+			c->source = from_env > 0 ? "DB_* variables (environment and .env)"
+			                         : "DB_* variables in .env";
+		else if (from_env > 0)
+			c->source = "DB_* variables";
 	}
 	/* Last, so that it overrides an application_name inside a conninfo. */
 	if (rc == ETL_OK)

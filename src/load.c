@@ -33,6 +33,7 @@ load_opts_default(struct load_opts *o)
 	o->jobs = 2;
 	o->progress = true;
 	o->announce = true;
+	o->again_hint = "--force loads it again";
 }
 
 double
@@ -160,6 +161,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	struct intake_opts io = {o->enc, o->delim,       v,          o->reject_dir, true,
 	                         true,   o->max_rejects, stdin_path, o->builtin,    o->builtin_ctx};
 
+	run->read_as_utf8 = o->enc == ENC_UTF8;
 	jobs = calloc((size_t)nspecs, sizeof *jobs);
 	run->files = calloc((size_t)nspecs, sizeof *run->files);
 	if (jobs == NULL || run->files == NULL) {

@@ -167,9 +167,8 @@ claim_notes(const struct file_load *f)
 		notex_etl("%s: --force: undid %d earlier load%s of this file (%lld rows deleted)",
 		          name, c->undone, c->undone > 1 ? "s" : "", (long long)c->undone_rows);
 	if (c->action == LEDGER_SKIP)
-		notex_etl("%s: loaded before (load %lld, same content); skipped; --force loads it "
-		          "again",
-		          name, (long long)f->led.load_id);
+		notex_etl("%s: loaded before (load %lld, same content); skipped; %s", name,
+		          (long long)f->led.load_id, f->r->o->again_hint);
 	if (c->action == LEDGER_RETRY && c->records != NULL)
 		notex_etl("%s: load %lld rejected %lld rows with other options; taking those rows "
 		          "again (load %lld), the others are in already",

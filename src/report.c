@@ -40,9 +40,12 @@ report_table(FILE *out, const struct file_result *r, int n, bool dry_run)
 	for (int i = 0; i < n; i++) {
 		const char *f = r[i].file;
 		int len = (int)strlen(f);
+		/* A dry run loads nothing: its rows are valid, not loaded. */
+		const char *status =
+		        dry_run && strcmp(r[i].status, "loaded") == 0 ? "valid" : r[i].status;
 		(void)fprintf(out, "%-*s  %-8s  %-7s  %10llu  %10llu  %8llu  %8llu  %8llu  %8.2f\n",
-		              w, len > w ? f + len - w : f, r[i].kind ? r[i].kind : "-",
-		              r[i].status, (unsigned long long)r[i].rows_read,
+		              w, len > w ? f + len - w : f, r[i].kind ? r[i].kind : "-", status,
+		              (unsigned long long)r[i].rows_read,
 		              (unsigned long long)r[i].rows_loaded,
 		              (unsigned long long)r[i].rows_updated,
 		              (unsigned long long)r[i].rows_skipped,

@@ -65,11 +65,9 @@ users in_file 'kasir@toko.id' users.csv:3,users.csv:4 | None
 users case_variant 'Admin@Toko.id' users.csv:2 | differs only in letter case or surrounding spaces from \"admin@toko.id\" in the database
 products in_file 'SNK-001' products_a.csv:4,products_a.csv:6 | None
 products cross_file 'SNK-001' products_a.csv:4,products_a.csv:6,products_b.csv:2 | None
-products database 'BRD-001' products_a.csv:2 | the same values as the database row
 products database 'MLK-001' products_a.csv:3 | name: \"Susu Segar\" in the file, \"Susu\" in the database; category: \"Minuman\" in the file, NULL in the database; stock: 5 in the file, 0 in the database
 products case_variant 'tea-001' products_a.csv:7 | differs only in letter case or surrounding spaces from \"TEA-001\" in the database
 products case_variant 'cak-001' products_a.csv:8,products_a.csv:5 | differs only in letter case or surrounding spaces from \"CAK-001\" (products_a.csv:5)
-events database 'Nyepi+2024-03-11' events.csv:2 | the same values as the database row
 events case_variant ' idul fitri+2024-04-10' events.csv:4,events.csv:3 | differs only in letter case or surrounding spaces from \"Idul Fitri+2024-04-10\" (events.csv:3)
 sales unknown_sku 'GHOST-1' sales.csv:4,sales.csv:5 | 2 rows; no product in the database or the run's products files has this SKU
 sales unknown_sku 'GHOST-2' sales.csv:6 | 1 row; no product in the database or the run's products files has this SKU" \
@@ -77,22 +75,30 @@ sales unknown_sku 'GHOST-2' sales.csv:6 | 1 row; no product in the database or t
 
 etl --db "$db" check "${files[@]}"
 expect_rc 1 "the text report exits 1 too"
-expect_match "$out" "^products \(sku\): 6 distinct keys, 6 findings$" "the text report groups by kind with counts"
+expect_match "$out" "^products \(sku\): 6 distinct keys, 5 findings; 1 already present, identical$" \
+	"the text report groups by kind with counts; a row equal to the database's is counted, not a finding"
 expect_match "$out" "^  database      \"MLK-001\"  products_a\.csv:3 — name: \"Susu Segar\" in the file, \"Susu\" in the database" \
 	"the text report shows which values differ"
-expect_match "$out" "^total: 12 findings \(2 in_file, 1 cross_file, 3 database, 4 case_variant, 2 unknown_sku\)$" \
+expect_match "$out" "^total: 10 findings \(2 in_file, 1 cross_file, 1 database, 4 case_variant, 2 unknown_sku\); 2 rows already present, identical$" \
 	"the text report ends with totals per type"
 etl --db "$db" check --format csv "${files[@]}"
 expect_eq "$(printf '%s\n' "$out" | head -n 1)" "kind,key,value,type,file,line,detail" "csv has a header"
 expect_eq "$(printf '%s\n' "$out" | grep -c '^products,sku,SNK-001,cross_file,')" "3" "csv has one line per occurrence"
 expect_eq "$(printf '%s\n' "$out" | python3 -c 'import csv, sys; rows = list(csv.reader(sys.stdin)); print(len(rows), set(len(r) for r in rows))')" \
-	"20 {7}" "csv parses with 7 columns on every line"
+	"18 {7}" "csv parses with 7 columns on every line"
 
 # --- clean files exit 0 ------------------------------------------------------------
 printf 'sku,name,price\nNEW-001,Baru,1\nNEW-002,Baru 2,2\n' >clean.csv
 etl --db "$db" check clean.csv
 expect_rc 0 "a clean file exits 0"
 expect_match "$out" "^total: 0 findings$" "and says there is nothing"
+head -n 2 products_a.csv >unchanged.csv
+etl --db "$db" check unchanged.csv
+expect_rc 0 "a file whose rows the database holds unchanged exits 0"
+expect_match "$out" "^products \(sku\): 1 distinct key, 0 findings; 1 already present, identical$" "it counts them"
+expect_match "$out" "^total: 0 findings; 1 row already present, identical$" "and says nothing conflicts"
+etl --db "$db" check --format json unchanged.csv
+expect_match "$out" "\"identical\": \{\"products\": 1\}, \"findings\": \[\]" "the JSON counts them too"
 
 # --- a role that may only SELECT, and nothing written ---------------------------------
 sql check_db "DROP ROLE IF EXISTS etl_select; CREATE ROLE etl_select LOGIN PASSWORD 'select-pw';
@@ -100,7 +106,7 @@ sql check_db "DROP ROLE IF EXISTS etl_select; CREATE ROLE etl_select LOGIN PASSW
 before=$(sql check_db "SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables; SELECT pg_stat_clear_snapshot()" | head -n 1)
 etl --db "host=127.0.0.1 port=$PGPORT dbname=check_db user=etl_select password=select-pw" check --format json "${files[@]}"
 expect_rc 1 "a role that may only SELECT runs check"
-expect_eq "$(printf '%s' "$out" | render | wc -l)" "13" "and gets the same findings"
+expect_eq "$(printf '%s' "$out" | render | wc -l)" "11" "and gets the same findings"
 sleep 0.6 # statistics reach pg_stat_user_tables with a little delay
 expect_eq "$(sql check_db "SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables")" "$before" \
 	"check wrote nothing to any table"
@@ -113,6 +119,8 @@ expect_match "$err" "no database reachable \(.*\): only duplicates within and ac
 expect_eq "$(printf '%s' "$out" | render | sed -E 's/ [^ ]+ \| .*$//' | tr '\n' ';')" \
 	"database_checked False;users in_file 'kasir@toko.id';products in_file 'SNK-001';products cross_file 'SNK-001';products case_variant 'cak-001';events case_variant ' idul fitri+2024-04-10';" \
 	"and reports what the files alone show"
+etl --db "host=/nonexistent dbname=none" check "${files[@]}"
+expect_eq "$(printf '%s\n%s\n' "$out" "$err" | grep -c "no database reachable")" "1" "the text report says it once"
 
 # --- input errors, usage errors ---------------------------------------------------------
 printf 'sku,qty\nA,1\n' >nokind.csv
@@ -131,7 +139,8 @@ expect_match "$err" "badkeys\.csv: 1 row without a valid key left out \(the firs
 
 # --- stdin, and a large file -------------------------------------------------------------
 run bash -c "cat products_a.csv | '$ETL' --db '$db' check --format json -"
-expect_eq "$(printf '%s' "$out" | render | grep -c 'stdin:')" "5" "stdin is checked, database comparison included"
+expect_eq "$(printf '%s' "$out" | render | grep -c 'stdin:')" "4" "stdin is checked, database comparison included"
+expect_match "$out" "\"identical\": \{\"products\": 1\}" "(its unchanged row counted as identical)"
 seq 1 200000 | awk 'BEGIN{print "sku,name,price"} {printf "S-%06d,Name %d,%d\n", $1, $1, $1 % 1000}
 	END{print "S-000010,dup,1"; print "S-199999,dup,1"; print "s-000500,variant,1"}' >large.csv
 etl --db "$db" check --format json large.csv

@@ -42,8 +42,10 @@ expect_rc 0 "DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD connect"
 collect
 
 printf 'DB_HOST=127.0.0.1\nDB_PORT=%s\nDB_NAME=conn_db\nDB_USER=etl_app\nDB_PASSWORD="%s"\n' "$PGPORT" "$pw" >.env
-run "${clean_env[@]}" "$ETL" schema
+run "${clean_env[@]}" "$ETL" --verbose schema
 expect_rc 0 "DB_* from ./.env connect"
+expect_match "$err" "connected to database \"conn_db\" as user \"etl_app\" on host 127\.0\.0\.1 port $PGPORT \(settings from DB_\* variables in \.env\), PostgreSQL [0-9]+\.[0-9]+$" \
+	"--verbose says the settings came from .env, and the server's version as PostgreSQL prints it"
 collect
 
 run "${clean_env[@]}" PGHOST=127.0.0.1 PGPORT="$PGPORT" PGDATABASE=no_such_db PGUSER=etl_app "$ETL" schema
@@ -81,6 +83,8 @@ run "${clean_env[@]}" "$ETL" --db "postgresql://etl_app:$pw@127.0.0.1:1/conn_db"
 expect_rc 4 "a refused connection exits 4"
 expect_match "$err" "cannot connect to database \"conn_db\" as user \"etl_app\" on host 127.0.0.1 port 1 \(settings from --db\)" \
 	"a refused connection names what was tried"
+expect_match "$err" "^siprems-etl: hint: Is the server running on that host and accepting TCP/IP connections\?$" \
+	"and passes on libpq's hint"
 collect
 
 run "${clean_env[@]}" DATABASE_URL="postgresql://etl_app:$pw@127.0.0.1:$PGPORT/no_such_db" "$ETL" schema

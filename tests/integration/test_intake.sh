@@ -11,7 +11,7 @@ nodb=(--db "host=/nonexistent dbname=none connect_timeout=1")
 printf 'sku,name,category,variation,price,stock\nBRD-001,Roti Tawar,Roti,,15000,10\nMLK-001,Susu Segar,Minuman,1L,18500.50,\n' >products.csv
 etl "${nodb[@]}" load --dry-run --summary-json s.json products.csv
 expect_rc 0 "a clean file exits 0"
-expect_match "$err" "products\.csv +products +loaded +2 +2 +0 +0 +0" "the summary table shows the counts"
+expect_match "$err" "products\.csv +products +valid +2 +2 +0 +0 +0" "the summary table shows the counts (a dry run's rows are valid, not loaded)"
 expect_match "$err" "dry run: nothing was written" "the summary says nothing was written"
 expect_match "$err" "no database reachable; SKU references of sales files are not checked" "no database is said plainly"
 expect_eq "$(json_check s.json)" "products.csv:loaded:2:2:0 0" "the JSON summary has SPEC's shape and adds up"
@@ -109,6 +109,8 @@ printf 'sku,name,price\nA-1,Caf\xe9,1\n' >latin1.csv
 etl "${nodb[@]}" load --dry-run latin1.csv
 expect_rc 1 "latin1 bytes read as UTF-8 are rejected"
 expect_match "$err" "latin1\.csv:2: name: \"Caf\\\\xe9\" is not valid UTF-8 \(byte 4\)" "invalid UTF-8 is named with its byte"
+expect_match "$err" "latin1\.csv: hint: the file is not UTF-8; a Latin-1 or Windows-1252 export loads with --encoding latin1" \
+	"and the file gets a hint to its likely encoding"
 etl "${nodb[@]}" load --dry-run --encoding latin1 latin1.csv
 expect_rc 0 "--encoding latin1 converts them"
 printf 'sku;name;price\nA-1;"x;y";1,5\n' >semi.csv

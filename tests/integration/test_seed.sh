@@ -42,6 +42,8 @@ expect_rc 0 "generate --end today exits 0"
 expect_eq "$(zcat now/sales.csv.gz | awk -F, -v now="$(date '+%Y-%m-%d %H:%M:%S')" 'NR > 1 && $4 > now' | wc -l)" "0" \
 	"--end today writes no sale after now"
 expect_match "$(zcat now/sales.csv.gz | sed -n 2p)" ",$(date -d yesterday +%Y-%m-%d) " "and starts the day before"
+etl generate --out tiny --products 3 --days 2
+expect_match "$err" "^generate: 3 products, [0-9]+ sales rows, [0-9]+ events, 3 users in tiny in [0-9.]+ s$" "a small set gets no rows/s"
 etl generate --products 3
 expect_rc 2 "generate without --out exits 2"
 etl generate --out x --days 0
@@ -231,6 +233,11 @@ db=$(new_db seed_dir)
 etl --db "$db" seed --data g1
 expect_rc 0 "seed --data DIR loads that directory"
 expect_eq "$(sql seed_dir "SELECT count(*) FROM products")" "25" "with its 25 products"
+etl --db "$db" seed --data g1
+expect_rc 0 "seeding that directory again exits 0"
+expect_match "$err" "loaded before \(load [0-9]+, same content\); skipped; 'seed --reset --yes' empties the tables and loads it again" \
+	"a file loaded before is skipped, and the way to load it again is seed's own"
+expect_no_match "$err" "--force" "seed suggests no option it does not take"
 etl --db "$db" seed --data /nonexistent
 expect_rc 2 "a --data directory that cannot be read exits 2"
 
