@@ -144,8 +144,12 @@ integration: $(BIN)
 	bash scripts/test.sh --integration-only
 
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/siprems-etl
+	install -m 0644 docs/siprems-etl.1 $(DESTDIR)$(PREFIX)/share/man/man1/siprems-etl.1
+	install -m 0644 scripts/siprems-etl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/siprems-etl
 
 FORMAT_FILES = $(wildcard src/*.c include/*.h tests/unit/*.c tests/fuzz/*.c)
 

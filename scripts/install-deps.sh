@@ -10,7 +10,7 @@ packages=(
 	gcc make pkg-config
 	libpq-dev libcsv-dev zlib1g-dev libssl-dev libcmocka-dev
 	postgresql-15 postgresql-client-15 pgbouncer
-	python3 util-linux procps gzip time
+	python3 util-linux procps gzip time man-db
 )
 if [ "${1:-}" = "--extra" ]; then
 	packages+=(clang libclang-rt-14-dev valgrind clang-format)

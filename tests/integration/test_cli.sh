@@ -36,4 +36,30 @@ expect_rc 2 "an unexpected argument exits 2"
 etl --db
 expect_rc 2 "--db without a value exits 2"
 
+# --- the man page and bash completion, installed -----------------------------------------
+prefix="$T_TMP/prefix"
+# shellcheck disable=SC2086
+run make -C "$ROOT" --no-print-directory install PREFIX="$prefix" ${ETL_MAKE_ARGS:-}
+expect_rc 0 "make install PREFIX=DIR succeeds"
+run env MANPAGER=cat MANWIDTH=100 man -M "$prefix/share/man" siprems-etl
+expect_rc 0 "man -M PREFIX/share/man siprems-etl finds the installed page"
+expect_match "$out" "siprems-etl +- +bulk +loader, +duplicate-key +pre-check +and +seeder" "and shows its name line"
+expect_match "$out" "EXIT STATUS" "and its exit statuses"
+missing=""
+for cmd in "" schema load check seed generate history undo; do
+	# shellcheck disable=SC2086
+	for opt in $("$ETL" $cmd --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -qF -- "$(printf '%s' "$opt" | sed 's/-/\\-/g')" "$ROOT/docs/siprems-etl.1" || missing="$missing ${cmd:-global}:$opt"
+	done
+done
+expect_eq "$missing" "" "the man page describes every option that --help lists"
+complete_words() { # the completions for the words given, the last one being completed
+	bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _siprems_etl; printf "%s\n" "${COMPREPLY[@]}"' \
+		_ "$prefix/share/bash-completion/completions/siprems-etl" "$@"
+}
+expect_eq "$(PATH="$(dirname "$ETL"):$PATH" complete_words siprems-etl se | tr '\n' ' ')" "seed " "bash completion completes commands"
+expect_eq "$(PATH="$(dirname "$ETL"):$PATH" complete_words siprems-etl load --on | tr '\n' ' ')" "--on-conflict " "and a command's options"
+expect_eq "$(PATH="$(dirname "$ETL"):$PATH" complete_words siprems-etl load --on-conflict u | tr '\n' ' ')" "update " "and their values"
+expect_eq "$(PATH="$(dirname "$ETL"):$PATH" complete_words siprems-etl --db x seed --as | tr '\n' ' ')" "--as-of " "after global options too"
+
 finish
