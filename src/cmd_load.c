@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "cli.h"
 #include "intake.h"
 #include "load.h"
@@ -26,6 +27,7 @@ enum {
 	OPT_ALLOW_FUTURE,
 	OPT_JOBS,
 	OPT_COPY_FORMAT,
+	OPT_ARCHIVE,
 };
 
 /* Prints the first reject reasons and the errors of each file. */
@@ -62,6 +64,40 @@ print_messages(const struct load_run *run, bool quiet)
 	}
 }
 
+/*
+ * --archive DIR: moves each file whose rows are all in (loaded, or skipped
+ * as loaded before) and of which nothing was rejected; a failed, stopped or
+ * partly rejected file stays for the next run.  Returns ETL_OK, or
+ * ETL_ESYSTEM when a file could not be moved (it is named; it stays).
+ */
+static enum etl_code
+archive_loaded(const struct load_run *run, const char *dir, bool quiet)
+{
+	enum etl_code rc = ETL_OK;
+	for (int i = 0; i < run->nfiles; i++) {
+		const struct load_file *lf = &run->files[i];
+		const char *st = lf->r.status;
+		if (lf->code != ETL_OK || lf->r.rows_rejected > 0 ||
+		    (strcmp(st, "loaded") != 0 && strcmp(st, "skipped") != 0))
+			continue;
+		if (strcmp(lf->file, "-") == 0) {
+			if (!quiet)
+				notex_etl("stdin: loaded; there is no file to archive");
+			continue;
+		}
+		char dest[PATH_MAX];
+		struct etl_error aerr;
+		error_clear(&aerr);
+		if (archive_move(lf->file, dir, dest, sizeof dest, &aerr) != ETL_OK) {
+			error_print(&aerr);
+			rc = error_worst(rc, aerr.code);
+		} else if (!quiet) {
+			notex_etl("%s: archived to %s", lf->file, dest);
+		}
+	}
+	return rc;
+}
+
 enum etl_code
 cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 {
@@ -79,11 +115,12 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	        {"allow-future", no_argument, NULL, OPT_ALLOW_FUTURE},
 	        {"jobs", required_argument, NULL, OPT_JOBS},
 	        {"copy-format", required_argument, NULL, OPT_COPY_FORMAT},
+	        {"archive", required_argument, NULL, OPT_ARCHIVE},
 	        {NULL, 0, NULL, 0},
 	};
 	struct load_opts o;
 	struct cli_input in;
-	const char *summary_json = NULL;
+	const char *summary_json = NULL, *archive = NULL;
 	long long num;
 	int opt;
 
@@ -144,6 +181,9 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 				                 optarg);
 			o.copy_text = strcmp(optarg, "text") == 0;
 			break;
+		case OPT_ARCHIVE:
+			archive = optarg;
+			break;
 		case OPT_JOBS:
 			if (!cli_parse_num(optarg, 1, 64, &num))
 				return error_set(err, ETL_EUSAGE, NULL, 0,
@@ -166,6 +206,11 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	if (stdin_uses > 1)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "load: stdin ('-') can be read only once");
+	if (archive != NULL && o.dry_run)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "--archive: a dry run loads nothing, so it archives nothing");
+	if (archive != NULL && archive_check_dir(archive, err) != ETL_OK)
+		return err->code;
 	o.enc = in.enc;
 	o.delim = in.delim;
 	o.sku_pattern = in.sku_pattern;
@@ -176,6 +221,8 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 
 	struct load_run run;
 	enum etl_code rc = load_files(&o, argv + optind, argc - optind, &run, err);
+	if (archive != NULL)
+		rc = error_worst(rc, archive_loaded(&run, archive, g->quiet));
 	rc = error_worst(rc, cli_report_load(&run, g->quiet, o.dry_run, summary_json, rc));
 	load_run_free(&run);
 	return rc;

@@ -236,4 +236,42 @@ expect_rc 0 "the corrected reject file loads as it is"
 q="SELECT string_agg(concat_ws(':', sku, name, category, variation, price, stock), ' ' ORDER BY sku) FROM products"
 expect_eq "$(sql load_roundtrip "$q")" "$(sql load_clean "$q")" "the table then equals a clean load of the same data"
 
+# --- --archive DIR: what is fully in moves, the rest stays for the next night --------------
+db=$(new_db load_archive)
+mkdir -p night done
+printf 'sku,name,price\nARC-1,Satu,1000\nARC-2,Dua,2000\n' >night/products.csv
+printf 'sku,quantity_sold,transaction_date\nARC-1,1,2024-05-01 10:00\nNOPE-9,1,2024-05-01 10:00\n' >night/sales.csv
+printf 'sku,quantity_sold,transaction_date\nARC-2,3,2024-05-01 11:00\n' >night/sales-ok.csv
+printf 'sku,colour\nARC-3,red\n' >night/odd.csv
+etl --db "$db" load --archive done night/products.csv night/sales.csv night/sales-ok.csv night/odd.csv
+expect_rc 3 "a night with a bad file exits as the worst file does"
+expect_eq "$(cd night && ls | tr '\n' ' ')" "odd.csv sales.csv " "the partly rejected and the failed file stay"
+expect_eq "$(cd done && ls | tr '\n' ' ')" "products.csv sales-ok.csv " "the files fully loaded are archived"
+expect_match "$err" "night/products\.csv: archived to done/products\.csv" "and it says where each went"
+expect_eq "$(sql load_archive "SELECT count(*) FROM transactions")" "2" "the rows are in"
+# The next night: the fixed file loads and goes; a file loaded before goes too.
+printf 'sku,quantity_sold,transaction_date\nARC-1,1,2024-05-01 10:00\n' >night/sales.csv
+cp done/products.csv night/products.csv
+etl --db "$db" load --archive done night/products.csv night/sales.csv
+expect_rc 0 "the next night exits 0"
+expect_eq "$(cd done && ls | tr '\n' ' ')" "products.csv products.csv.1 sales-ok.csv sales.csv " \
+	"a file loaded before (skipped) is archived too, never over an archived one"
+expect_eq "$(cmp -s done/products.csv done/products.csv.1 && echo same)" "same" "with its bytes"
+expect_eq "$(ls night | tr '\n' ' ')" "odd.csv " "only the failed file is left"
+etl --db "$db" load --archive nowhere night/odd.csv
+expect_rc 2 "an --archive directory that does not exist exits 2"
+expect_match "$err" "nowhere: --archive: No such file or directory" "and is named"
+etl --db "$db" load --archive done --dry-run night/odd.csv
+expect_rc 2 "--archive with --dry-run exits 2"
+if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -c %d /dev/shm)" != "$(stat -c %d .)" ]; then
+	far=$(mktemp -d /dev/shm/siprems-arc.XXXXXX)
+	printf 'sku,name,price\nARC-4,Empat,4000\n' >night/more.csv
+	chmod 640 night/more.csv
+	etl --db "$db" load --archive "$far" night/more.csv
+	expect_rc 0 "archiving onto another file system works"
+	expect_eq "$(stat -c %a "$far/more.csv" 2>/dev/null) $(test -e night/more.csv && echo left || echo gone)" "640 gone" \
+		"by a copy that keeps the mode, then removing the original"
+	rm -rf "$far"
+fi
+
 finish
