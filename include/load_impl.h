@@ -18,6 +18,8 @@ struct run {
 	const struct load_opts *o;
 	PGconn *conn;
 	char *settings; /* SET LOCAL … run first in every transaction */
+	char tz[128];   /* the load's time zone: --timezone, else the database's */
+	bool tz_utc;    /* it is UTC (TIMESTAMPTZ can take the wall clock) */
 	struct schema_facts facts;
 	struct keyset *skus; /* sku -> product id, price */
 	bool skus_stale;     /* products changed since the map was read */

@@ -21,6 +21,8 @@ struct validator {
 	struct tz *zone; /* offsets are converted to it */
 	bool utc;        /* no conversion needed for offsets */
 	int32_t max_date;
+	bool fixed_today; /* valid_opts' today, kept for valid_set_zone */
+	int32_t today;
 	/* What the live tables allow, where they are stricter than the guide
 	 * (valid_set_live). */
 	bool has_live;

@@ -19,6 +19,7 @@
 #include "refdata.h"
 #include "schema.h"
 #include "signals.h"
+#include "tzfile.h"
 #include "valid.h"
 
 void
@@ -95,6 +96,43 @@ load_schema(PGconn *conn, bool quiet, struct schema_facts *facts, struct etl_err
 	return rc;
 }
 
+/*
+ * The load's time zone: --timezone, else the database's own TimeZone, so
+ * that an offset becomes what the app's server-side code would see.  A
+ * zone this machine has no file for (the server has its own tz database)
+ * leaves UTC, as before there was a choice, and says so.
+ */
+static enum etl_code
+run_zone(struct run *r, struct etl_error *err)
+{
+	const char *name = r->o->timezone;
+	PGresult *res = NULL;
+	if (name == NULL) {
+		res = db_query(r->conn, "SELECT current_setting('TimeZone')", 0, NULL, err);
+		if (res == NULL)
+			return ETL_EDB;
+		name = PQgetvalue(res, 0, 0);
+	}
+	(void)snprintf(r->tz, sizeof r->tz, "%s", name);
+	PQclear(res);
+	struct tz *zone = NULL;
+	struct etl_error zerr;
+	if (tz_open(&zone, r->tz, &zerr) != ETL_OK) {
+		if (r->o->timezone != NULL)
+			return error_set(err, ETL_EUSAGE, NULL, 0, "--timezone: %s", zerr.msg);
+		warnx_etl("the database's TimeZone '%s' is not a zone this machine has a file "
+		          "for; timestamps with an offset are converted to UTC (--timezone "
+		          "names another)",
+		          r->tz);
+		(void)snprintf(r->tz, sizeof r->tz, "UTC");
+		r->tz_utc = true;
+		return ETL_OK;
+	}
+	r->tz_utc = tz_is_utc(zone);
+	tz_close(zone);
+	return ETL_OK;
+}
+
 static enum etl_code
 connect_run(struct run *r, struct etl_error *err)
 {
@@ -108,7 +146,10 @@ connect_run(struct run *r, struct etl_error *err)
 	/* The settings of every transaction of the load: batches commit
 	 * asynchronously (the history's checkpoint in the same transaction
 	 * keeps them exact; the end of each file commits synchronously). */
-	const char *tz = o->timezone ? o->timezone : "UTC";
+	enum etl_code rc = run_zone(r, err);
+	if (rc != ETL_OK)
+		return rc;
+	const char *tz = r->tz;
 	char *lit = PQescapeLiteral(r->conn, tz, strlen(tz));
 	if (lit == NULL || asprintf(&r->settings,
 	                            "SET LOCAL synchronous_commit = off; SET LOCAL DateStyle = "
@@ -121,7 +162,7 @@ connect_run(struct run *r, struct etl_error *err)
 	}
 	PQfreemem(lit);
 	/* A time zone the server does not know is a usage error, said now. */
-	enum etl_code rc = db_exec(r->conn, "BEGIN", err);
+	rc = db_exec(r->conn, "BEGIN", err);
 	if (rc == ETL_OK && db_exec(r->conn, r->settings, err) != ETL_OK)
 		rc = error_set(err, ETL_EUSAGE, NULL, 0, "--timezone: %s", err->msg);
 	PGresult *res = db_run(r->conn, rc == ETL_OK ? "COMMIT" : "ROLLBACK");
@@ -143,6 +184,9 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	memset(run, 0, sizeof *run);
 	memset(&r, 0, sizeof r);
 	r.o = o;
+	/* A dry run keeps --timezone, or UTC; a load asks the database. */
+	(void)snprintf(r.tz, sizeof r.tz, "%s", o->timezone ? o->timezone : "UTC");
+	r.tz_utc = strcmp(r.tz, "UTC") == 0 || strcmp(r.tz, "GMT") == 0;
 
 	struct valid_opts vo = {o->sku_pattern, o->timezone, o->allow_future, false, 0};
 	rc = valid_open(&v, &vo, err);
@@ -205,6 +249,8 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		r.conn = NULL;
 	} else {
 		rc = connect_run(&r, err);
+		if (rc == ETL_OK)
+			rc = valid_set_zone(v, r.tz, err);
 		if (rc != ETL_OK)
 			goto out;
 		valid_set_live(v, r.facts.kinds);

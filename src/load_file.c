@@ -117,14 +117,15 @@ static const char *const conflict_modes[] = {"error", "skip", "update"};
 
 /* The options that decide rows' outcomes, as the history compares them. */
 static void
-outcome_options(const struct load_opts *o, char *buf, size_t size)
+outcome_options(const struct run *r, char *buf, size_t size)
 {
+	const struct load_opts *o = r->o;
 	(void)snprintf(buf, size,
 	               "on-conflict=%s encoding=%s delimiter=%u allow-future=%s timezone=%s "
 	               "sku-pattern=%s",
 	               conflict_modes[o->on_conflict], input_encoding_name(o->enc),
 	               (unsigned)o->delim, o->allow_future ? "yes" : "no",
-	               o->timezone ? o->timezone : "UTC", o->sku_pattern ? o->sku_pattern : "");
+	               r->tz_utc ? "UTC" : r->tz, o->sku_pattern ? o->sku_pattern : "");
 }
 
 /* A file loaded before with the same options, some of whose rows were
@@ -194,7 +195,7 @@ claim_file(struct file_load *f)
 	const struct load_opts *o = f->r->o;
 	struct intake *it = f->it;
 	struct load_file *lf = f->lf;
-	outcome_options(o, f->options, sizeof f->options);
+	outcome_options(f->r, f->options, sizeof f->options);
 	bool known = false;
 	if (intake_fingerprint_bytes(it, &f->print, &f->e) != ETL_OK ||
 	    ledger_known_content(f->r->conn, intake_map(it)->t->name, f->print.bytes, f->options,
@@ -262,7 +263,7 @@ open_file(struct file_load *f)
 	}
 	if (intake_start_rejects(it, resume ? f->led.reject_bytes : -1, &f->e) != ETL_OK)
 		return fail(f);
-	const char *tz = o->timezone ? o->timezone : "UTC";
+	const char *tz = r->tz;
 	f->held = (struct held){r, &f->led, f->led.records_done, f->print.records};
 	struct copy_opts co = {r->conn,
 	                       intake_map(it),
@@ -270,7 +271,7 @@ open_file(struct file_load *f)
 	                       &r->facts,
 	                       o->single_transaction,
 	                       ++r->stage_id,
-	                       strcmp(tz, "UTC") == 0 || strcmp(tz, "GMT") == 0,
+	                       r->tz_utc,
 	                       tz,
 	                       o->copy_text,
 	                       f->led.load_id,

@@ -269,22 +269,36 @@ valid_open(struct validator **out, const struct valid_opts *o, struct etl_error 
 		}
 		v->has_re = true;
 	}
-	enum etl_code rc = tz_open(&v->zone, o->timezone ? o->timezone : "UTC", err);
+	v->allow_future = o->allow_future;
+	v->fixed_today = o->fixed_today;
+	v->today = o->today;
+	enum etl_code rc = valid_set_zone(v, o->timezone ? o->timezone : "UTC", err);
 	if (rc != ETL_OK) {
 		valid_close(v);
 		return rc;
 	}
+	*out = v;
+	return ETL_OK;
+}
+
+enum etl_code
+valid_set_zone(struct validator *v, const char *timezone, struct etl_error *err)
+{
+	struct tz *zone = NULL;
+	enum etl_code rc = tz_open(&zone, timezone, err);
+	if (rc != ETL_OK)
+		return rc;
+	tz_close(v->zone);
+	v->zone = zone;
 	v->utc = tz_is_utc(v->zone);
-	v->allow_future = o->allow_future;
-	int32_t today = o->today;
-	if (!o->fixed_today) {
+	int32_t today = v->today;
+	if (!v->fixed_today) {
 		/* Today in the zone. */
 		int64_t now = (int64_t)time(NULL);
 		int64_t local = now + tz_offset(v->zone, now) - UNIX_2000;
 		today = (int32_t)(local >= 0 ? local / 86400 : -((-local + 86399) / 86400));
 	}
 	v->max_date = today + 1;
-	*out = v;
 	return ETL_OK;
 }
 

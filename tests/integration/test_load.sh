@@ -236,6 +236,38 @@ expect_rc 0 "the corrected reject file loads as it is"
 q="SELECT string_agg(concat_ws(':', sku, name, category, variation, price, stock), ' ' ORDER BY sku) FROM products"
 expect_eq "$(sql load_roundtrip "$q")" "$(sql load_clean "$q")" "the table then equals a clean load of the same data"
 
+# --- timestamps with an offset: the database's time zone, or --timezone -------------------
+printf 'sku,name,price\nTZ-1,Zona,1000\n' >tzp.csv
+printf 'sku,quantity_sold,transaction_date\nTZ-1,1,2026-01-05 08:00:00\nTZ-1,2,2026-01-05T08:00:00+07:00\nTZ-1,3,2026-01-05T01:00:00Z\nTZ-1,4,2026-01-04T20:00:00-05:00\n' >tzs.csv
+db=$(new_db load_tz)
+sql load_tz "ALTER DATABASE load_tz SET timezone TO 'Asia/Jakarta'" >/dev/null
+etl --db "$db" load tzp.csv tzs.csv
+expect_rc 0 "sales with offsets load into a database at +07:00"
+expect_eq "$(sql load_tz "SELECT string_agg(quantity_sold || '=' || transaction_date, ' ' ORDER BY quantity_sold) FROM transactions")" \
+	"1=2026-01-05 08:00:00 2=2026-01-05 08:00:00 3=2026-01-05 08:00:00 4=2026-01-05 08:00:00" \
+	"a TIMESTAMP column gets the database's wall clock for every offset; a time without one stays as written"
+db=$(new_db load_tztz)
+sql load_tztz "ALTER DATABASE load_tztz SET timezone TO 'Asia/Jakarta'" >/dev/null
+etl --db "$db" schema
+sql load_tztz "ALTER TABLE transactions ALTER COLUMN transaction_date TYPE timestamptz" >/dev/null
+etl --db "$db" load tzp.csv tzs.csv
+expect_rc 0 "and into TIMESTAMPTZ"
+expect_eq "$(sql load_tztz "SET TimeZone = 'UTC'; SELECT string_agg(quantity_sold || '=' || transaction_date, ' ' ORDER BY quantity_sold) FROM transactions")" \
+	"1=2026-01-05 01:00:00+00 2=2026-01-05 01:00:00+00 3=2026-01-05 01:00:00+00 4=2026-01-05 01:00:00+00" \
+	"a TIMESTAMPTZ column gets the instant; a time without an offset is read in the database's zone"
+db=$(new_db load_tzopt)
+sql load_tzopt "ALTER DATABASE load_tzopt SET timezone TO 'Asia/Jakarta'" >/dev/null
+etl --db "$db" load --timezone UTC tzp.csv tzs.csv
+expect_eq "$(sql load_tzopt "SELECT string_agg(quantity_sold || '=' || transaction_date, ' ' ORDER BY quantity_sold) FROM transactions")" \
+	"1=2026-01-05 08:00:00 2=2026-01-05 01:00:00 3=2026-01-05 01:00:00 4=2026-01-05 01:00:00" \
+	"--timezone overrides the database's zone"
+db=$(new_db load_tzodd)
+sql load_tzodd "ALTER DATABASE load_tzodd SET timezone TO '<+07>-07'" >/dev/null
+etl --db "$db" load tzp.csv tzs.csv
+expect_rc 0 "a database zone this machine has no file for still loads"
+expect_match "$err" "the database's TimeZone '<\+07>-07' is not a zone this machine has a file for; timestamps with an offset are converted to UTC" \
+	"and says which zone offsets go to"
+
 # --- --archive DIR: what is fully in moves, the rest stays for the next night --------------
 db=$(new_db load_archive)
 mkdir -p night done
