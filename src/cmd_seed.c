@@ -227,7 +227,10 @@ plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_cloc
 	/* Loads of seed files that did not finish go on first. */
 	for (int i = 0; i < st.nunfinished && rc == ETL_OK; i++)
 		rc = set_add(set, st.unfinished[i], err);
-	int cut = as_of == clock->today ? clock->seconds : GEN_DAY_SECONDS;
+	/* Today holds the hours already past: its sales end at the start of
+	 * the current hour, so seeds within one hour name the same file (and
+	 * the history runs it once). */
+	int cut = as_of == clock->today ? clock->seconds / 3600 * 3600 : GEN_DAY_SECONDS;
 	struct seed_file f = {.seed = seed};
 	struct gen_opts w;
 	generate_window(&w, as_of, 731, cut);

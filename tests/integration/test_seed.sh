@@ -150,7 +150,12 @@ db=$(new_db seed_now)
 etl --db "$db" seed
 expect_rc 0 "seed as of today exits 0"
 today=$(sql seed_now "SELECT CURRENT_DATE")
-expect_match "$err" "builtin:seed-42-sales-[0-9-]{10}T00:00:00-${today}T[0-9:]{8}\.csv +sales +loaded" "the sales end today, at the time of the seed"
+# The sales end at the start of the current hour (in the first hour of the
+# day nothing of it is past: they end at its midnight, yesterday's T24:00).
+ends="(${today}T[0-9]{2}:00:00|$(sql seed_now "SELECT CURRENT_DATE - 1")T24:00:00)"
+expect_match "$err" "builtin:seed-42-sales-[0-9-]{10}T00:00:00-$ends\.csv +sales +loaded" \
+	"the sales end today, at the start of the hour of the seed"
+expect_eq "$(sql seed_now "SELECT max(transaction_date) < date_trunc('hour', LOCALTIMESTAMP) FROM transactions")" "t" "so no sale is in the current hour"
 expect_eq "$(sql seed_now "SELECT max(transaction_date) <= LOCALTIMESTAMP FROM transactions")" "t" "no sale is after now"
 expect_eq "$(sql seed_now "SELECT min(transaction_date) >= CURRENT_DATE - 730 AND min(transaction_date) < CURRENT_DATE - 725 FROM transactions")" \
 	"t" "two years of sales, from 730 days ago (a closed day aside)"
@@ -181,7 +186,7 @@ expect_eq "$(sql seed_week "SELECT max(transaction_date) < '$week_ago'::date + 1
 before_week=$(sql seed_week "SELECT md5(string_agg(t::text, ',' ORDER BY transaction_id)) FROM transactions t WHERE transaction_date < '$week_ago'::date + 1")
 etl --db "$db" seed
 expect_rc 0 "seed a week later exits 0"
-expect_match "$err" "builtin:seed-42-sales-$(date -d "$week_ago + 1 day" +%Y-%m-%d)T00:00:00-${today}T[0-9:]{8}\.csv +sales +loaded" \
+expect_match "$err" "builtin:seed-42-sales-$(date -d "$week_ago + 1 day" +%Y-%m-%d)T00:00:00-$ends\.csv +sales +loaded" \
 	"it loads the sales of the days since, only"
 expect_no_match "$err" "seed-42-(products|users)" "and no product or user again"
 # seed_now was seeded first: up to its last sale both hold the same days.
@@ -222,7 +227,9 @@ sql seed_tz "ALTER TABLE transactions ALTER COLUMN transaction_date TYPE timesta
 etl --db "$db" seed
 expect_rc 0 "seed into TIMESTAMPTZ at UTC+14 exits 0"
 tz_today=$(sql seed_tz "SELECT CURRENT_DATE")
-expect_match "$err" "-${tz_today}T[0-9:]{8}\.csv +sales +loaded" "as of the database's today ($tz_today)"
+# (In the first hour of the day nothing of it is past: the sales end at its midnight.)
+tz_yesterday=$(sql seed_tz "SELECT CURRENT_DATE - 1")
+expect_match "$err" "-(${tz_today}T[0-9]{2}:00:00|${tz_yesterday}T24:00:00)\.csv +sales +loaded" "as of the database's today ($tz_today)"
 expect_eq "$(sql seed_tz "SELECT max(transaction_date) <= now() FROM transactions")" "t" "no sale after now, as an instant"
 expect_eq "$(sql seed_tz "SELECT count(DISTINCT DATE(transaction_date)) >= 5 FROM transactions WHERE DATE(transaction_date) >= CURRENT_DATE - 7 AND DATE(transaction_date) < CURRENT_DATE")" \
 	"t" "the app's DATE(transaction_date) finds the last days' sales"
