@@ -67,11 +67,13 @@ struct seed_state {
 	int64_t seeded[KIND_COUNT]; /* rows seed loads inserted */
 	int64_t rows[KIND_COUNT];   /* rows the tables hold */
 	bool old_bundle;            /* loads of an earlier version's bundled set */
+	int64_t running;            /* a seed load a live loader runs (its load_id), or 0 */
 };
 
 /*
- * Reads the state; tables that do not exist yet hold no rows, and without
- * a history there are no loads.  Returns ETL_OK, ETL_EDB or
+ * Reads the state (call ledger_reap() first, so that a running load is a
+ * live one); tables that do not exist yet hold no rows, and without a
+ * history there are no loads.  Returns ETL_OK, ETL_EDB or
  * ETL_ESYSTEM; the caller frees it with seed_state_free().
  */
 enum etl_code seed_state_read(PGconn *conn, struct seed_state *st, struct etl_error *err);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin.h"
 #include "cli.h"
@@ -173,13 +174,33 @@ static enum etl_code
 plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_clock *clock,
      struct etl_error *err)
 {
-	struct seed_state st;
+	struct seed_state st = {0};
 	char a[16], b[16];
 	enum etl_code rc = seed_clock_read(conn, clock, err);
-	if (rc == ETL_OK)
+	/* Another seed loading now (an overlapping cron run): wait for it, so
+	 * that this one plans from what that one has loaded. */
+	for (int waited = 0; rc == ETL_OK; waited++) {
+		(void)ledger_reap(conn);
 		rc = seed_state_read(conn, &st, err);
+		if (rc != ETL_OK || st.running == 0)
+			break;
+		if (waited == 0)
+			notex_etl("seed: waiting for another seed to finish (load %lld)",
+			          (long long)st.running);
+		if (waited == 1200) {
+			rc = error_set(err, ETL_ESTOPPED, NULL, 0,
+			               "seed: another seed has been loading for 10 minutes (load "
+			               "%lld); nothing was done",
+			               (long long)st.running);
+			goto out;
+		}
+		seed_state_free(&st);
+		(void)nanosleep(&(struct timespec){0, 500000000L}, NULL);
+	}
+	if (rc == ETL_OK)
+		rc = seed_clock_read(conn, clock, err); /* the time after waiting */
 	if (rc != ETL_OK)
-		return rc;
+		goto out;
 	int32_t as_of = po->as_of < 0 ? clock->today : po->as_of;
 	bool admin = st.rows[KIND_USERS] > 0 && admin_exists(conn, po->admin_email, err);
 	if (err->code != ETL_OK) {

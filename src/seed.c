@@ -207,10 +207,11 @@ seed_state_read(PGconn *conn, struct seed_state *st, struct etl_error *err)
 		rc = table_exists(conn, "etl_loads", &history, err);
 	if (rc != ETL_OK || !history)
 		return rc;
-	PGresult *r = db_query(conn,
-	                       "SELECT file_name, kind, status, rows_loaded FROM etl_loads "
-	                       "WHERE status NOT IN ('undone', 'reset') ORDER BY load_id",
-	                       0, NULL, err);
+	PGresult *r =
+	        db_query(conn,
+	                 "SELECT file_name, kind, status, rows_loaded, load_id FROM etl_loads "
+	                 "WHERE status NOT IN ('undone', 'reset') ORDER BY load_id",
+	                 0, NULL, err);
 	if (r == NULL)
 		return ETL_EDB;
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -235,6 +236,8 @@ seed_state_read(PGconn *conn, struct seed_state *st, struct etl_error *err)
 			st->last_year = f.last_year;
 		if (strcmp(status, "loaded") == 0 || strcmp(status, "partial") == 0)
 			continue;
+		if (strcmp(status, "running") == 0) /* alive: reaped before reading */
+			st->running = strtoll(PQgetvalue(r, i, 4), NULL, 10);
 		char **v = realloc(st->unfinished, (size_t)(st->nunfinished + 1) * sizeof *v);
 		if (v == NULL || (v[st->nunfinished] = strdup(name)) == NULL) {
 			if (v != NULL)

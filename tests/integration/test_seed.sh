@@ -201,14 +201,20 @@ expect_eq "$(sql seed_week "SELECT count(*) FROM (SELECT product_id, quantity_so
 	"$(sql seed_now "SELECT count(*) FROM (SELECT product_id, quantity_sold, price_per_unit, transaction_date, is_promo FROM transactions GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1) d")" \
 	"nothing twice"
 
+# seed_in_background NAME OUT: seeds database NAME as of 2025-12-31 in the
+# background (output to OUT), returning once its sales COPY runs; sets pid.
+seed_in_background() {
+	"$ETL" --db "$(new_db "$1")" seed --as-of 2025-12-31 >"$2" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 400); do
+		[ "$(psql -X -Atq -d "$1" -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY \"transactions\" %'" 2>/dev/null)" = 1 ] && break
+		sleep 0.02
+	done
+}
+
 # --- an interrupted seed resumes exactly ----------------------------------------------------
-db=$(new_db seed_kill)
-"$ETL" --db "$db" seed --as-of 2025-12-31 >kill.out 2>&1 &
-pid=$!
-for _ in $(seq 1 400); do
-	[ "$(psql -X -Atq -d seed_kill -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY \"transactions\" %'" 2>/dev/null)" = 1 ] && break
-	sleep 0.02
-done
+seed_in_background seed_kill kill.out
+db="host=$PGHOST port=$PGPORT user=$PGUSER dbname=seed_kill"
 kill -9 "$pid"
 { wait "$pid"; } 2>/dev/null
 expect_eq "$?" "137" "seed killed while its sales load"
@@ -218,6 +224,33 @@ expect_rc 0 "the next seed exits 0"
 expect_match "$err" "builtin:seed-42-sales-2024-01-01T00:00:00-2025-12-31T24:00:00\.csv +sales +loaded" "it finishes that load"
 expect_eq "$(sql seed_kill "$fresh")" "$content_before" "the sales are exactly an uninterrupted seed's"
 expect_eq "$(sql seed_kill "SELECT count(*) FROM transactions")" "$(sql seed_db "SELECT count(*) FROM transactions")" "none twice"
+
+# --- two seeds at once: the second waits for the first, and adds nothing twice -------------
+seed_in_background seed_wait first.out
+db="host=$PGHOST port=$PGPORT user=$PGUSER dbname=seed_wait"
+etl --db "$db" seed --as-of 2025-12-31
+wait "$pid"
+expect_eq "$?" "0" "the first seed exits 0"
+expect_rc 0 "the second, run while the first loads, exits 0"
+expect_no_match "$err" "seed-42-sales-.* +sales +loaded +[1-9]" "the second loads no sale (it waits for the first, then plans)"
+expect_eq "$( (cat first.out; printf '%s\n' "$out") | grep -c 'created the admin user')" "1" "the admin is created once"
+expect_eq "$(sql seed_wait "SELECT count(*) FROM users")" "4" "the users are one seed's"
+expect_eq "$(sql seed_wait "$fresh")" "$content_before" "the sales are one seed's"
+
+# A seed load another live seed holds (its row locked, as in every transaction of a
+# batched load): the next seed waits, then finishes what the other left.
+sql seed_wait "INSERT INTO etl_loads (fingerprint, kind, file_name, status, etl_version) VALUES
+	('held-by-another-seed', 'sales', 'builtin:seed-42-sales-2026-01-01T00:00:00-2026-01-02T24:00:00.csv', 'running', 'test')" >/dev/null
+psql -X -q -d seed_wait -c "BEGIN" -c "SELECT 1 FROM etl_loads WHERE fingerprint = 'held-by-another-seed' FOR UPDATE" \
+	-c "SELECT pg_sleep(1.5)" -c "COMMIT" >/dev/null 2>&1 &
+holder=$!
+sleep 0.3
+etl --db "$db" seed --as-of 2026-01-02
+wait "$holder"
+expect_rc 0 "a seed while another one's load is alive exits 0"
+expect_match "$err" "seed: waiting for another seed to finish \(load [0-9]+\)" "it waits, and says so"
+expect_eq "$(sql seed_wait "SELECT count(DISTINCT transaction_date::date) FROM transactions WHERE transaction_date >= '2026-01-01'")" "2" \
+	"then loads the days that load was for, once the other is gone"
 
 # --- a database in another time zone, with TIMESTAMPTZ as the app's schema.sql -------------
 db=$(new_db seed_tz)
