@@ -65,11 +65,11 @@ enum etl_code valid_open(struct validator **out, const struct valid_opts *o, str
 void valid_close(struct validator *v);
 
 /*
- * Makes timestamps with an offset convert to zone timezone from now on
+ * Makes timestamps with an offset convert to zone zone_name from now on
  * (and "tomorrow" for --allow-future be tomorrow there).  Returns ETL_OK,
  * or ETL_EUSAGE / ETL_ESYSTEM as tz_open() does (the zone is then unchanged).
  */
-enum etl_code valid_set_zone(struct validator *v, const char *timezone, struct etl_error *err);
+enum etl_code valid_set_zone(struct validator *v, const char *zone_name, struct etl_error *err);
 
 /*
  * Makes rows also follow the live tables where they are stricter than the

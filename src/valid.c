@@ -282,10 +282,10 @@ valid_open(struct validator **out, const struct valid_opts *o, struct etl_error 
 }
 
 enum etl_code
-valid_set_zone(struct validator *v, const char *timezone, struct etl_error *err)
+valid_set_zone(struct validator *v, const char *zone_name, struct etl_error *err)
 {
 	struct tz *zone = NULL;
-	enum etl_code rc = tz_open(&zone, timezone, err);
+	enum etl_code rc = tz_open(&zone, zone_name, err);
 	if (rc != ETL_OK)
 		return rc;
 	tz_close(v->zone);
