@@ -267,7 +267,8 @@ make_events(uint64_t seed, int first, int last, struct events *ev)
 	for (int y = first; y <= last; y++)
 		if (!year_events(seed, y, ev))
 			return false;
-	qsort(ev->v, (size_t)ev->n, sizeof *ev->v, event_cmp);
+	if (ev->n > 0) /* qsort() wants a pointer even for no element */
+		qsort(ev->v, (size_t)ev->n, sizeof *ev->v, event_cmp);
 	return true;
 }
 
@@ -507,7 +508,8 @@ write_sales(const struct gen_opts *o, const struct product *p, const struct day 
 				                           promo};
 			}
 		}
-		qsort(sales, n, sizeof *sales, sale_cmp);
+		if (n > 0)
+			qsort(sales, n, sizeof *sales, sale_cmp);
 		char date[11];
 		(void)encode_date(date, day);
 		size_t written = 0;
