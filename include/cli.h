@@ -10,8 +10,11 @@
 
 #include <stdbool.h>
 
+#include "colmap.h"
 #include "error.h"
 #include "input.h"
+#include "profile.h"
+#include "valid.h"
 
 struct global_opts {
 	const char *db;   /* --db, or NULL */
@@ -46,6 +49,13 @@ enum {
 	CLI_OPT_DELIMITER,
 	CLI_OPT_SKU_PATTERN,
 	CLI_OPT_TIMEZONE,
+	CLI_OPT_MAP,
+	CLI_OPT_COLUMNS,
+	CLI_OPT_DATE_FORMAT,
+	CLI_OPT_DECIMAL_COMMA,
+	CLI_OPT_CURRENCY,
+	CLI_OPT_NULL,
+	CLI_OPT_PROFILE,
 	CLI_OPT_FIRST_LOCAL
 };
 
@@ -65,18 +75,77 @@ struct cli_input {
 	unsigned char delim;
 	const char *sku_pattern;
 	const char *timezone;
+	struct valid_formats fmt; /* --date-format, --decimal-comma, --currency, --null */
+	struct colmap_opts cm;    /* --map, --columns */
+	char columns[1024];       /* --columns' names, split in place */
+	int profile_args;         /* argv[1..profile_args] came from --profile */
+	bool cli_formats;         /* the command line gave --date-format */
 };
 
 #define CLI_INPUT_LONGOPTS                                                                         \
 	{"encoding", required_argument, NULL, CLI_OPT_ENCODING},                                   \
 	        {"delimiter", required_argument, NULL, CLI_OPT_DELIMITER},                         \
 	        {"sku-pattern", required_argument, NULL, CLI_OPT_SKU_PATTERN},                     \
+	        {"timezone", required_argument, NULL, CLI_OPT_TIMEZONE},                           \
+	        {"map", required_argument, NULL, CLI_OPT_MAP},                                     \
+	        {"columns", required_argument, NULL, CLI_OPT_COLUMNS},                             \
+	        {"date-format", required_argument, NULL, CLI_OPT_DATE_FORMAT},                     \
+	        {"decimal-comma", no_argument, NULL, CLI_OPT_DECIMAL_COMMA},                       \
+	        {"currency", required_argument, NULL, CLI_OPT_CURRENCY},                           \
+	        {"null", required_argument, NULL, CLI_OPT_NULL},                                   \
 	{                                                                                          \
-		"timezone", required_argument, NULL, CLI_OPT_TIMEZONE                              \
+		"profile", required_argument, NULL, CLI_OPT_PROFILE                                \
 	}
 
-/* Sets the defaults (UTF-8, ',', the default SKU pattern, UTC). */
+/* A command line with its --profile files read in front of it. */
+struct cli_profile {
+	struct profile p;
+	char **argv; /* argv[0], the profiles' arguments, the command line's */
+	int argc;
+};
+
+/*
+ * Reads the --profile files named in argv (before any "--") and makes
+ * *argc, *argv the command line with their entries in front (in->
+ * profile_args says how many); names in ignore are another command's
+ * options, skipped.  Returns ETL_OK or ETL_EUSAGE / ETL_ESYSTEM (a profile's
+ * file and line in err).  The caller frees cp with cli_profile_free().
+ */
+enum etl_code cli_profile_expand(int *argc, char ***argv, const struct option *longopts,
+                                 const char *const *ignore, struct cli_profile *cp,
+                                 struct cli_input *in, struct etl_error *err);
+void cli_profile_free(struct cli_profile *cp);
+
+/* When the option error in err came from a profile's entry, names the
+ * profile's file and line in err. */
+void cli_profile_blame(const struct cli_profile *cp, struct etl_error *err);
+
+/* A command's body: its options and its work, on a command line that
+ * holds the profiles' options in front. */
+typedef enum etl_code (*cli_main_fn)(int argc, char **argv, struct global_opts *g,
+                                     struct cli_input *in, struct etl_error *err);
+
+/*
+ * Runs fn on the command line with its --profile files read in front of it
+ * (cli_profile_expand), then names a profile's file and line in an option
+ * error that came from one (cli_profile_blame).  Returns what fn returns,
+ * or the error of reading a profile.
+ */
+enum etl_code cli_run_with_profile(int argc, char **argv, struct global_opts *g,
+                                   const struct option *longopts, const char *const *ignore,
+                                   cli_main_fn fn, struct etl_error *err);
+
+/* The options only `load` takes, and only `check` (skipped in a profile
+ * the other command reads). */
+extern const char *const cli_load_only[];
+extern const char *const cli_check_only[];
+
+/* Sets the defaults (UTF-8, ',', the default SKU pattern, UTC, ISO dates,
+ * no map). */
 void cli_input_default(struct cli_input *in);
+
+/* Frees what the options put in in (the --map names). */
+void cli_input_free(struct cli_input *in);
 
 /*
  * Handles an input option for a getopt_long loop: returns 1 when opt was

@@ -26,14 +26,32 @@ struct colmap {
 	char **names;                  /* the header's names as written */
 };
 
+#define COLMAP_MAXMAP    32
+#define COLMAP_MAXFIELDS 64
+
+/* How a file's own column names are read (--map, --columns). */
+struct colmap_opts {
+	struct {
+		const char *src; /* the file's name (any case, trimmed) */
+		const char *dst; /* a column of the kind, or "-": the field is ignored */
+	} map[COLMAP_MAXMAP];
+	int nmap;
+	/* --columns: the file has no header; these are its fields' names. */
+	const char *columns[COLMAP_MAXFIELDS];
+	int ncolumns;
+};
+
 /*
  * Builds m from the header record hdr.  forced is KIND_NONE to recognise the
- * kind.  file names the input in messages.  Returns ETL_OK, ETL_EINPUT
+ * kind.  cm (may be NULL) renames the header's fields first: a field named
+ * by a --map SRC is read as its DST column, or ignored for "-" (an ignored
+ * field stays in the reject file, like every field).  file names the input
+ * in messages.  Returns ETL_OK, ETL_EINPUT
  * (with a message naming the offending columns) or ETL_ESYSTEM.  The caller
  * frees m with colmap_free() in every case.
  */
 enum etl_code colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr,
-                           const char *file, struct etl_error *err);
+                           const struct colmap_opts *cm, const char *file, struct etl_error *err);
 
 void colmap_free(struct colmap *m);
 

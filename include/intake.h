@@ -33,6 +33,11 @@ struct intake_opts {
 	 * generates in memory), or NULL: such specs are then ordinary paths. */
 	bool (*builtin)(void *ctx, const char *name, const unsigned char **data, size_t *size);
 	void *builtin_ctx;
+	/* --map and --columns (a file without a header), or NULL. */
+	const struct colmap_opts *cm;
+	/* --case-variants allow: a SKU that differs from another only in
+	 * letter case loads (else, with unique_keys, it is rejected). */
+	bool case_variants;
 };
 
 #define INTAKE_STOP 2 /* intake_next(): more rows rejected than max_rejects */
@@ -121,7 +126,9 @@ int intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_er
  * INTAKE_STOP right after the row that took the rejects past max_rejects,
  * -1 on an error that ends the file (a corrupt gzip stream: ETL_EINPUT; a
  * reject file that cannot be written: ETL_ESYSTEM).  skus (may be NULL) is
- * the set of known SKUs for a sales file.
+ * the set of known SKUs: those a sales file may use, and those a products
+ * file's SKUs must not differ from only in letter case (with unique_keys,
+ * unless case_variants).
  */
 int intake_next(struct intake *it, struct keyset *skus, struct etl_error *err);
 

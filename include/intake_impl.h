@@ -17,7 +17,9 @@ struct intake {
 	struct csvrow_reader *csv;
 	struct colmap map;
 	struct reject_writer *rej;
-	struct keyset *keys; /* unique key -> first line */
+	struct keyset *keys;     /* unique key -> first line */
+	struct keyset *folds;    /* SKU in lower case -> first line, index in keys */
+	struct keyset *db_folds; /* the known SKUs in lower case -> index in them */
 	const struct intake_opts *o;
 
 	uint64_t rows_read;   /* data records read (passed ones too) */
@@ -32,10 +34,14 @@ struct intake {
 	int nshown;
 
 	struct csvrow_record rec; /* the current record */
+	struct csvrow_record hdr; /* --columns: the header the file does not have */
 	int64_t number;           /* its ordinal among the data records (1-based) */
 	struct valid_row row;     /* its values */
 	char why[1024];
 };
+/* Whether the file has no header row (its names come from --columns). */
+#define intake_headerless(it) ((it)->o->cm != NULL && (it)->o->cm->ncolumns > 0)
+
 /* The input stage as the CSV stage reads it. */
 ssize_t intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *err);
 

@@ -33,7 +33,7 @@ struct ledger {
 	int64_t reject_bytes; /* length of the reject file at the checkpoint */
 	char reject_file[1024];
 	int attempts;
-	char options[512]; /* the options that decide rows' outcomes */
+	char options[2048]; /* the options that decide rows' outcomes */
 	int64_t retry_of;
 	bool undoable; /* the ids of its inserted rows were recorded */
 };

@@ -30,6 +30,9 @@ struct load_opts {
 	enum input_encoding enc;
 	unsigned char delim;
 	const char *sku_pattern;
+	struct valid_formats fmt;     /* how the files write values */
+	const struct colmap_opts *cm; /* --map, --columns, or NULL */
+	bool case_variants;           /* --case-variants allow */
 	int jobs;
 	bool copy_text; /* --copy-format text: COPY in text form, never binary */
 	/* Resolves "builtin:NAME" files (seed's, in memory), or NULL. */

@@ -3,8 +3,10 @@
  * in-file duplicate check, check's key tables and the database comparison
  * share.
  *
- * Text parts are as they are, a date part is its day number (8 bytes), and
- * parts are separated by a NUL (text never holds one).
+ * Text parts are as they are (a COL_NOCASE part, the e-mail, in lower
+ * case: an address is one user however it is written), a date part is its
+ * day number (8 bytes), and parts are separated by a NUL (text never holds
+ * one).
  */
 #ifndef SIPREMS_ROWKEY_H
 #define SIPREMS_ROWKEY_H

@@ -53,6 +53,7 @@ enum empty_rule {
 #define COL_KEY      0x02 /* part of the kind's unique key */
 #define COL_SECRET   0x04 /* never echoed: not in messages, not in reject files */
 #define COL_REF      0x08 /* names a row of t->ref_kind by its key: the value is its id */
+#define COL_NOCASE   0x10 /* a key compared regardless of (ASCII) letter case: e-mail */
 
 struct col_def {
 	const char *name;      /* CSV header name, lowercase */

@@ -45,19 +45,32 @@ struct valid_row {
 	struct value v[COLMAP_MAXCOLS];
 };
 
+#define VALID_MAXFORMATS 8
+
+/* How a file writes its values (the options of "describe a file"). */
+struct valid_formats {
+	const char *date_formats[VALID_MAXFORMATS]; /* --date-format, tried in turn */
+	int ndate_formats;                          /* 0: ISO 8601 only */
+	bool decimal_comma;   /* ',' is the decimal mark; '.' or ' ' group thousands */
+	const char *currency; /* a money value may carry this symbol, or NULL */
+	const char *null;     /* a field equal to it is empty (NULL), or NULL */
+};
+
 struct valid_opts {
-	const char *sku_pattern; /* POSIX ERE for product SKUs; NULL: the default */
-	const char *timezone;    /* zone offsets are converted to; NULL: UTC */
-	bool allow_future;       /* accept sales dated after tomorrow */
-	bool fixed_today;        /* tests: use `today` instead of the clock */
-	int32_t today;           /* days since 2000-01-01 */
+	const char *sku_pattern;  /* POSIX ERE for product SKUs; NULL: the default */
+	const char *timezone;     /* zone offsets are converted to; NULL: UTC */
+	bool allow_future;        /* accept sales dated after tomorrow */
+	bool fixed_today;         /* tests: use `today` instead of the clock */
+	int32_t today;            /* days since 2000-01-01 */
+	struct valid_formats fmt; /* how the files write values */
 };
 
 struct validator;
 
 /*
  * Prepares the rules.  Returns ETL_OK, or ETL_EUSAGE for a pattern that does
- * not compile or a time zone that does not exist.  Sets the process's TZ to
+ * not compile, a --date-format that does not (see datefmt_compile), more
+ * than VALID_MAXFORMATS of them, or a time zone that does not exist.  Sets the process's TZ to
  * the zone (the only user of local time in the program).  The caller frees
  * *out with valid_close().
  */

@@ -7,6 +7,7 @@
 
 #include <regex.h>
 
+#include "datefmt.h"
 #include "valid.h"
 
 #define MONEY_MAX_CENTS INT64_C(9999999999) /* NUMERIC(10,2): 99999999.99 */
@@ -21,7 +22,14 @@ struct validator {
 	struct tz *zone; /* offsets are converted to it */
 	bool utc;        /* no conversion needed for offsets */
 	int32_t max_date;
-	bool fixed_today; /* valid_opts' today, kept for valid_set_zone */
+	bool fixed_today;                     /* valid_opts' today, kept for valid_set_zone */
+	struct datefmt fmt[VALID_MAXFORMATS]; /* --date-format */
+	int nfmt;
+	bool decimal_comma;
+	char currency[16];
+	size_t ncurrency; /* 0: no --currency */
+	char null[64];
+	size_t nnull; /* 0: no --null */
 	int32_t today;
 	/* What the live tables allow, where they are stricter than the guide
 	 * (valid_set_live). */

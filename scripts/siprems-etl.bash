@@ -19,7 +19,7 @@ _siprems_etl() {
 	--reject-dir | --out | --data)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return ;;
-	--summary-json)
+	--summary-json | --profile)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
 	--on-conflict)
@@ -34,11 +34,15 @@ _siprems_etl() {
 	--copy-format)
 		mapfile -t COMPREPLY < <(compgen -W "binary text" -- "$cur")
 		return ;;
+	--case-variants)
+		mapfile -t COMPREPLY < <(compgen -W "reject allow" -- "$cur")
+		return ;;
 	--as-of | --end)
 		mapfile -t COMPREPLY < <(compgen -W "today" -- "$cur")
 		return ;;
 	--db | --batch-rows | --max-rejects | --timezone | --delimiter | --sku-pattern | \
-		--jobs | --products | --days | --seed | --limit)
+		--jobs | --products | --days | --seed | --limit | --map | --columns | \
+		--date-format | --currency | --null)
 		return ;;
 	esac
 	local prog=${COMP_WORDS[0]}

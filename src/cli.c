@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -43,6 +44,112 @@ cli_input_default(struct cli_input *in)
 	in->delim = ',';
 	in->sku_pattern = NULL;
 	in->timezone = NULL;
+	memset(&in->fmt, 0, sizeof in->fmt);
+	memset(&in->cm, 0, sizeof in->cm);
+	in->columns[0] = '\0';
+	in->profile_args = 0;
+	in->cli_formats = false;
+}
+
+const char *const cli_load_only[] = {
+        "batch-rows",    "on-conflict", "max-rejects",        "reject-dir",
+        "dry-run",       "force",       "single-transaction", "summary-json",
+        "allow-future",  "jobs",        "copy-format",        "archive",
+        "case-variants", NULL,
+};
+const char *const cli_check_only[] = {"format", NULL};
+
+/* Whether name is a column of some kind. */
+static bool
+any_column(const char *name)
+{
+	for (int k = 0; k < KIND_COUNT; k++)
+		if (table_col_index(table_get((enum kind)k), name, strlen(name)) >= 0)
+			return true;
+	return false;
+}
+
+/* A copy of [s, e) without the spaces at its ends, or NULL. */
+static char *
+trimmed_copy(const char *s, const char *e)
+{
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return strndup(s, (size_t)(e - s));
+}
+
+/* --map SRC=DST (the last '=' splits: a file's name may hold one; spaces
+ * around either name do not count). */
+static int
+add_map(const char *arg, struct cli_input *in, struct etl_error *err)
+{
+	const char *eq = strrchr(arg, '=');
+	char *src = eq ? trimmed_copy(arg, eq) : NULL;
+	char *dst = eq ? trimmed_copy(eq + 1, eq + strlen(eq)) : NULL;
+	int rc = -1;
+	if (eq != NULL && (src == NULL || dst == NULL)) {
+		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	} else if (eq == NULL || src[0] == '\0' || dst[0] == '\0') {
+		(void)error_set(err, ETL_EUSAGE, NULL, 0,
+		                "--map: \"%s\" is not SRC=DST (the file's column = one of the "
+		                "kind's columns, or - to ignore it)",
+		                arg);
+	} else if (strcmp(dst, "-") != 0 && !any_column(dst)) {
+		(void)error_set(err, ETL_EUSAGE, NULL, 0,
+		                "--map: \"%s\" is not a column of any kind (see 'siprems-etl "
+		                "load --help' or docs/formats.md), nor - to ignore the field",
+		                dst);
+	} else if (in->cm.nmap == COLMAP_MAXMAP) {
+		(void)error_set(err, ETL_EUSAGE, NULL, 0, "--map: more than %d given",
+		                COLMAP_MAXMAP);
+	} else {
+		in->cm.map[in->cm.nmap].src = src;
+		in->cm.map[in->cm.nmap++].dst = dst;
+		return 1;
+	}
+	free(src);
+	free(dst);
+	return rc;
+}
+
+/* --columns a,b,c: the names of a file without a header. */
+static int
+set_columns(const char *arg, struct cli_input *in, struct etl_error *err)
+{
+	size_t n = strlen(arg);
+	if (n == 0 || n >= sizeof in->columns) {
+		(void)error_set(err, ETL_EUSAGE, NULL, 0,
+		                "--columns: the list must be 1 to %zu bytes",
+		                sizeof in->columns - 1);
+		return -1;
+	}
+	memcpy(in->columns, arg, n + 1);
+	in->cm.ncolumns = 0;
+	for (char *p = in->columns;;) {
+		char *comma = strchr(p, ',');
+		if (comma != NULL)
+			*comma = '\0';
+		char *e = p + strlen(p);
+		while (*p == ' ')
+			p++;
+		while (e > p && e[-1] == ' ')
+			*--e = '\0';
+		if (*p == '\0' || in->cm.ncolumns == COLMAP_MAXFIELDS) {
+			(void)error_set(err, ETL_EUSAGE, NULL, 0,
+			                *p ? "--columns: \"%s\" names more than 64 fields"
+			                   : "--columns: \"%s\" has an empty name (use - for a "
+			                     "field to ignore)",
+			                arg);
+			return -1;
+		}
+		in->cm.columns[in->cm.ncolumns++] = p;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return 1;
 }
 
 int
@@ -72,6 +179,35 @@ cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_erro
 	case CLI_OPT_TIMEZONE:
 		in->timezone = arg;
 		return 1;
+	case CLI_OPT_MAP:
+		return add_map(arg, in, err);
+	case CLI_OPT_COLUMNS:
+		return set_columns(arg, in, err);
+	case CLI_OPT_DATE_FORMAT:
+		/* The command line's patterns replace the profile's. */
+		if (optind - 1 > in->profile_args && !in->cli_formats) {
+			in->cli_formats = true;
+			in->fmt.ndate_formats = 0;
+		}
+		if (in->fmt.ndate_formats == VALID_MAXFORMATS) {
+			(void)error_set(err, ETL_EUSAGE, NULL, 0,
+			                "--date-format: at most %d patterns may be given",
+			                VALID_MAXFORMATS);
+			return -1;
+		}
+		in->fmt.date_formats[in->fmt.ndate_formats++] = arg;
+		return 1;
+	case CLI_OPT_DECIMAL_COMMA:
+		in->fmt.decimal_comma = true;
+		return 1;
+	case CLI_OPT_CURRENCY:
+		in->fmt.currency = arg;
+		return 1;
+	case CLI_OPT_NULL:
+		in->fmt.null = arg;
+		return 1;
+	case CLI_OPT_PROFILE:
+		return 1; /* read before the options, by cli_profile_expand() */
 	default:
 		return 0;
 	}
@@ -111,12 +247,98 @@ cli_global_option(int opt, const char *arg, struct global_opts *g)
 	}
 }
 
+/* The argument cli_getopt() last handed over or failed on; -1 after the
+ * last option. */
+static int last_arg = -1;
+
+enum etl_code
+cli_profile_expand(int *argc, char ***argv, const struct option *longopts,
+                   const char *const *ignore, struct cli_profile *cp, struct cli_input *in,
+                   struct etl_error *err)
+{
+	memset(cp, 0, sizeof *cp);
+	char **av = *argv;
+	for (int i = 1; i < *argc && strcmp(av[i], "--") != 0; i++) {
+		const char *path = NULL;
+		if (strcmp(av[i], "--profile") == 0 && i + 1 < *argc)
+			path = av[++i];
+		else if (strncmp(av[i], "--profile=", 10) == 0)
+			path = av[i] + 10;
+		if (path == NULL)
+			continue;
+		enum etl_code rc = profile_read(&cp->p, path, longopts, ignore, err);
+		if (rc != ETL_OK)
+			return rc;
+	}
+	if (cp->p.nargs == 0)
+		return ETL_OK;
+	cp->argc = *argc + cp->p.nargs;
+	cp->argv = calloc((size_t)cp->argc + 1, sizeof *cp->argv);
+	if (cp->argv == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	cp->argv[0] = av[0];
+	for (int i = 0; i < cp->p.nargs; i++)
+		cp->argv[1 + i] = cp->p.args[i].arg;
+	for (int i = 1; i < *argc; i++)
+		cp->argv[cp->p.nargs + i] = av[i];
+	*argc = cp->argc;
+	*argv = cp->argv;
+	in->profile_args = cp->p.nargs;
+	return ETL_OK;
+}
+
+void
+cli_profile_free(struct cli_profile *cp)
+{
+	profile_free(&cp->p);
+	free(cp->argv);
+	memset(cp, 0, sizeof *cp);
+}
+
+void
+cli_profile_blame(const struct cli_profile *cp, struct etl_error *err)
+{
+	if (err->code != ETL_EUSAGE || err->file[0] != '\0' || last_arg < 1 ||
+	    last_arg > cp->p.nargs)
+		return;
+	const struct profile_arg *a = &cp->p.args[last_arg - 1];
+	(void)snprintf(err->file, sizeof err->file, "%s", a->file);
+	err->line = a->line;
+}
+
+enum etl_code
+cli_run_with_profile(int argc, char **argv, struct global_opts *g, const struct option *longopts,
+                     const char *const *ignore, cli_main_fn fn, struct etl_error *err)
+{
+	struct cli_input in;
+	struct cli_profile cp;
+	cli_input_default(&in);
+	enum etl_code rc = cli_profile_expand(&argc, &argv, longopts, ignore, &cp, &in, err);
+	if (rc == ETL_OK)
+		rc = fn(argc, argv, g, &in, err);
+	cli_profile_blame(&cp, err);
+	cli_input_free(&in);
+	cli_profile_free(&cp);
+	return rc;
+}
+
+void
+cli_input_free(struct cli_input *in)
+{
+	for (int i = 0; i < in->cm.nmap; i++) {
+		free((char *)in->cm.map[i].src);
+		free((char *)in->cm.map[i].dst);
+	}
+	in->cm.nmap = 0;
+}
+
 int
 cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
            struct global_opts *g, struct cli_input *in, struct etl_error *err)
 {
 	int opt;
 	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		last_arg = optind - 1;
 		if (cli_global_option(opt, optarg, g))
 			continue;
 		if (in != NULL) {
@@ -140,5 +362,6 @@ cli_getopt(int argc, char **argv, const char *shortopts, const struct option *lo
 		}
 		return opt;
 	}
+	last_arg = -1;
 	return -1;
 }

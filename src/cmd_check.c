@@ -130,20 +130,21 @@ pass2(struct check *c, const char *spec, const struct intake_opts *io, int file,
 	return rc;
 }
 
-enum etl_code
-cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+static const struct option check_longopts[] = {
+        CLI_GLOBAL_LONGOPTS,
+        {"format", required_argument, NULL, OPT_FORMAT},
+        CLI_INPUT_LONGOPTS,
+        {NULL, 0, NULL, 0},
+};
+
+static enum etl_code
+check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
+           struct etl_error *err)
 {
-	static const struct option longopts[] = {
-	        CLI_GLOBAL_LONGOPTS,
-	        {"format", required_argument, NULL, OPT_FORMAT},
-	        CLI_INPUT_LONGOPTS,
-	        {NULL, 0, NULL, 0},
-	};
+	const struct option *longopts = check_longopts;
 	enum check_format format = CHECK_TEXT;
-	struct cli_input in;
 	int opt;
-	cli_input_default(&in);
-	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, &in, err)) >= 0) {
+	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, in, err)) >= 0) {
 		switch (opt) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "text") == 0)
@@ -181,15 +182,15 @@ cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	char *stdin_path = NULL;
 	int *index = NULL;
 	enum etl_code rc, worst = ETL_OK;
-	struct valid_opts vo = {in.sku_pattern, in.timezone, true, false, 0};
+	struct valid_opts vo = {in->sku_pattern, in->timezone, true, false, 0, in->fmt};
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;
 	/* Pass 2 reads stdin again: keep a copy. */
 	if (stdin_uses > 0 && (rc = input_spool_stdin(&stdin_path, err)) != ETL_OK)
 		goto out;
-	struct intake_opts io = {in.enc, in.delim, v,          NULL, false,
-	                         false,  -1,       stdin_path, NULL, NULL};
+	struct intake_opts io = {in->enc, in->delim,  v,    NULL, false,   false,
+	                         -1,      stdin_path, NULL, NULL, &in->cm, true};
 	c = check_new();
 	index = calloc((size_t)nfiles, sizeof *index);
 	if (c == NULL || index == NULL) {
@@ -257,4 +258,10 @@ out:
 	free(index);
 	free(stdin_path);
 	return rc;
+}
+
+enum etl_code
+cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+{
+	return cli_run_with_profile(argc, argv, g, check_longopts, cli_load_only, check_main, err);
 }

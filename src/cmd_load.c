@@ -28,6 +28,7 @@ enum {
 	OPT_JOBS,
 	OPT_COPY_FORMAT,
 	OPT_ARCHIVE,
+	OPT_CASE_VARIANTS,
 };
 
 /* Prints the first reject reasons and the errors of each file. */
@@ -98,35 +99,36 @@ archive_loaded(const struct load_run *run, const char *dir, bool quiet)
 	return rc;
 }
 
-enum etl_code
-cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+static const struct option load_longopts[] = {
+        CLI_GLOBAL_LONGOPTS,
+        {"batch-rows", required_argument, NULL, OPT_BATCH_ROWS},
+        {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
+        {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
+        {"reject-dir", required_argument, NULL, OPT_REJECT_DIR},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"single-transaction", no_argument, NULL, OPT_SINGLE_TXN},
+        {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
+        CLI_INPUT_LONGOPTS,
+        {"allow-future", no_argument, NULL, OPT_ALLOW_FUTURE},
+        {"jobs", required_argument, NULL, OPT_JOBS},
+        {"copy-format", required_argument, NULL, OPT_COPY_FORMAT},
+        {"archive", required_argument, NULL, OPT_ARCHIVE},
+        {"case-variants", required_argument, NULL, OPT_CASE_VARIANTS},
+        {NULL, 0, NULL, 0},
+};
+
+static enum etl_code
+load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, struct etl_error *err)
 {
-	static const struct option longopts[] = {
-	        CLI_GLOBAL_LONGOPTS,
-	        {"batch-rows", required_argument, NULL, OPT_BATCH_ROWS},
-	        {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
-	        {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
-	        {"reject-dir", required_argument, NULL, OPT_REJECT_DIR},
-	        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	        {"force", no_argument, NULL, OPT_FORCE},
-	        {"single-transaction", no_argument, NULL, OPT_SINGLE_TXN},
-	        {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
-	        CLI_INPUT_LONGOPTS,
-	        {"allow-future", no_argument, NULL, OPT_ALLOW_FUTURE},
-	        {"jobs", required_argument, NULL, OPT_JOBS},
-	        {"copy-format", required_argument, NULL, OPT_COPY_FORMAT},
-	        {"archive", required_argument, NULL, OPT_ARCHIVE},
-	        {NULL, 0, NULL, 0},
-	};
+	const struct option *longopts = load_longopts;
 	struct load_opts o;
-	struct cli_input in;
 	const char *summary_json = NULL, *archive = NULL;
 	long long num;
 	int opt;
 
 	load_opts_default(&o);
-	cli_input_default(&in);
-	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, &in, err)) >= 0) {
+	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, in, err)) >= 0) {
 		switch (opt) {
 		case OPT_BATCH_ROWS:
 			if (!cli_parse_num(optarg, 1, 100000000, &num))
@@ -184,6 +186,13 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		case OPT_ARCHIVE:
 			archive = optarg;
 			break;
+		case OPT_CASE_VARIANTS:
+			if (strcmp(optarg, "reject") != 0 && strcmp(optarg, "allow") != 0)
+				return error_set(err, ETL_EUSAGE, NULL, 0,
+				                 "--case-variants: \"%s\" is not reject or allow",
+				                 optarg);
+			o.case_variants = strcmp(optarg, "allow") == 0;
+			break;
 		case OPT_JOBS:
 			if (!cli_parse_num(optarg, 1, 64, &num))
 				return error_set(err, ETL_EUSAGE, NULL, 0,
@@ -211,10 +220,12 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		                 "--archive: a dry run loads nothing, so it archives nothing");
 	if (archive != NULL && archive_check_dir(archive, err) != ETL_OK)
 		return err->code;
-	o.enc = in.enc;
-	o.delim = in.delim;
-	o.sku_pattern = in.sku_pattern;
-	o.timezone = in.timezone;
+	o.enc = in->enc;
+	o.delim = in->delim;
+	o.sku_pattern = in->sku_pattern;
+	o.timezone = in->timezone;
+	o.fmt = in->fmt;
+	o.cm = &in->cm;
 	o.db = g->db;
 	o.quiet = g->quiet;
 	o.progress = !g->no_progress;
@@ -226,6 +237,12 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	rc = error_worst(rc, cli_report_load(&run, g->quiet, o.dry_run, summary_json, rc));
 	load_run_free(&run);
 	return rc;
+}
+
+enum etl_code
+cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+{
+	return cli_run_with_profile(argc, argv, g, load_longopts, cli_check_only, load_main, err);
 }
 
 enum etl_code

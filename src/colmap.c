@@ -27,6 +27,14 @@ trimmed(const struct csvrow_record *hdr, int i, const char **s, size_t *n)
 	*n = len;
 }
 
+/* Whether a (mapped) header name is a field no column takes: an earlier
+ * reject file's reject_line / reject_reason, or one --map ignores ("-"). */
+static bool
+skipped(const char *s, size_t n)
+{
+	return table_is_reject_column(s, n) || (n == 1 && s[0] == '-');
+}
+
 void
 colmap_describe(const struct table_def *t, char *buf, size_t size)
 {
@@ -73,7 +81,7 @@ closest(const struct csvrow_record *hdr)
 			const char *s;
 			size_t n;
 			trimmed(hdr, i, &s, &n);
-			known += !table_is_reject_column(s, n) && table_col_index(t, s, n) >= 0;
+			known += !skipped(s, n) && table_col_index(t, s, n) >= 0;
 		}
 		if (known > best_known) {
 			best = t, best_known = known, tie = false;
@@ -94,13 +102,24 @@ fits(const struct table_def *t, const struct csvrow_record *hdr, char *why, size
 		const char *s;
 		size_t n;
 		trimmed(hdr, i, &s, &n);
-		if (table_is_reject_column(s, n))
+		if (skipped(s, n))
 			continue;
 		int c = table_col_index(t, s, n);
 		if (c < 0) {
 			char shown[128];
 			text_show(shown, sizeof shown, s, n);
-			(void)snprintf(why, wsize, "unknown column %s", shown);
+			/* The --map to write, with the name as is when it is plain. */
+			char plain[64] = "NAME";
+			bool ok = n < sizeof plain;
+			for (size_t k = 0; k < n && ok; k++)
+				ok = s[k] > ' ' && s[k] < 0x7f && s[k] != '"' && s[k] != '\'' &&
+				     s[k] != '=';
+			if (ok)
+				(void)snprintf(plain, sizeof plain, "%.*s", (int)n, s);
+			(void)snprintf(why, wsize,
+			               "unknown column %s (--map %s=COLUMN reads it as a column, "
+			               "--map %s=- ignores it)",
+			               shown, plain, plain);
 			return false;
 		}
 		seen[c] = true;
@@ -123,16 +142,42 @@ fits(const struct table_def *t, const struct csvrow_record *hdr, char *why, size
 	return true;
 }
 
-enum etl_code
-colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr, const char *file,
-             struct etl_error *err)
+/*
+ * The header as the columns read it: each field renamed by --map (the
+ * names point into cm or hdr), into fields/lens of hdr->nfields entries.
+ */
+static void
+mapped(const struct csvrow_record *hdr, const struct colmap_opts *cm, char **fields, size_t *lens,
+       struct csvrow_record *out)
+{
+	*out = *hdr;
+	out->fields = fields;
+	out->lens = lens;
+	for (int i = 0; i < hdr->nfields; i++) {
+		const char *s;
+		size_t n;
+		trimmed(hdr, i, &s, &n);
+		fields[i] = (char *)s;
+		lens[i] = n;
+		/* The last --map of a name wins (the command line's over a profile's). */
+		for (int k = cm ? cm->nmap - 1 : -1; k >= 0; k--) {
+			if (strlen(cm->map[k].src) == n && strncasecmp(cm->map[k].src, s, n) == 0) {
+				fields[i] = (char *)cm->map[k].dst;
+				lens[i] = strlen(cm->map[k].dst);
+				break;
+			}
+		}
+	}
+}
+
+/* colmap_build() on the header hdr as the columns read it (file_hdr as
+ * written). */
+static enum etl_code
+build(struct colmap *m, enum kind forced, const struct csvrow_record *file_hdr,
+      const struct csvrow_record *hdr, const char *file, struct etl_error *err)
 {
 	char why[256], cols[256];
-	memset(m, 0, sizeof *m);
 
-	if (hdr->error != NULL)
-		return error_set(err, ETL_EINPUT, file, hdr->line, "malformed header: %s",
-		                 hdr->error);
 	for (int i = 0; i < hdr->nfields; i++) {
 		const char *s;
 		size_t n;
@@ -140,7 +185,7 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 		if (n == 0)
 			return error_set(err, ETL_EINPUT, file, hdr->line,
 			                 "header field %d has no name", i + 1);
-		for (int j = 0; j < i; j++) {
+		for (int j = 0; j < i && !(n == 1 && s[0] == '-'); j++) {
 			const char *s2;
 			size_t n2;
 			trimmed(hdr, j, &s2, &n2);
@@ -207,7 +252,8 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 			return error_set(
 			        err, ETL_EINPUT, file, hdr->line,
 			        "cannot tell the kind of file from its header%s; expected the "
-			        "columns of %s",
+			        "columns of %s; a file with names of its own is read with --map "
+			        "NAME=COLUMN, one without a header with --columns",
 			        hint, all);
 		}
 	}
@@ -224,14 +270,38 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 		const char *s;
 		size_t n;
 		trimmed(hdr, i, &s, &n);
-		m->names[i] = strndup(hdr->fields[i], hdr->lens[i]);
+		m->names[i] = strndup(file_hdr->fields[i], file_hdr->lens[i]);
 		if (m->names[i] == NULL)
 			return error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
-		m->field_col[i] = table_col_index(t, s, n);
+		m->field_col[i] = skipped(s, n) ? -1 : table_col_index(t, s, n);
 		if (m->field_col[i] >= 0)
 			m->col_field[m->field_col[i]] = i;
 	}
 	return ETL_OK;
+}
+
+enum etl_code
+colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr,
+             const struct colmap_opts *cm, const char *file, struct etl_error *err)
+{
+	memset(m, 0, sizeof *m);
+	if (hdr->error != NULL)
+		return error_set(err, ETL_EINPUT, file, hdr->line, "malformed header: %s",
+		                 hdr->error);
+	size_t nf = hdr->nfields > 0 ? (size_t)hdr->nfields : 1;
+	char **fields = calloc(nf, sizeof *fields);
+	size_t *lens = calloc(nf, sizeof *lens);
+	enum etl_code rc;
+	if (fields == NULL || lens == NULL) {
+		rc = error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
+	} else {
+		struct csvrow_record eff;
+		mapped(hdr, cm, fields, lens, &eff);
+		rc = build(m, forced, hdr, &eff, file, err);
+	}
+	free(fields);
+	free(lens);
+	return rc;
 }
 
 void

@@ -163,6 +163,29 @@ update_set(const struct copy_sink *s, const char **names, int *nfile)
 	return n;
 }
 
+/*
+ * For a key compared regardless of letter case (users.email): a statement
+ * that gives each staged row whose key the table holds in another case the
+ * table's spelling, so that ON CONFLICT finds it (and the stored spelling
+ * stays); a key the table holds exactly as staged is left as it is.
+ */
+static void
+nocase_keys(struct copy_sink *s, struct buf *b)
+{
+	const struct table_def *t = s->t;
+	for (int k = 0; k < t->nkey; k++) {
+		const struct col_def *c = &t->cols[t->key[k]];
+		if (!(c->flags & COL_NOCASE))
+			continue;
+		const char *col = sink_q(s, c->db_column), *tab = sink_q(s, t->table);
+		sql_printf(
+		        b,
+		        "UPDATE %s s SET %s = t.%s FROM %s t WHERE lower(t.%s) = lower(s.%s) "
+		        "AND t.%s <> s.%s AND NOT EXISTS (SELECT 1 FROM %s e WHERE e.%s = s.%s); ",
+		        s->stage, col, col, tab, col, col, col, col, tab, col, col);
+	}
+}
+
 /* The ON CONFLICT statement.  With error/skip it returns the batch rows
  * whose key existed; with update, every row with i(nserted), u(pdated) or
  * s (unchanged). */
@@ -174,6 +197,7 @@ sink_build_insert(struct copy_sink *s)
 	bool update = s->mode == CONFLICT_UPDATE && sink_has_non_key(s);
 	const char *set[COLMAP_MAXCOLS + 1];
 	int nfile = 0, nset = update ? update_set(s, set, &nfile) : 0;
+	nocase_keys(s, b);
 	sql_str(b, "WITH ");
 	if (update && s->load_id > 0) {
 		/* The rows' values before the update, for undo. */

@@ -59,10 +59,14 @@ static const char help_text[] =
         "  --allow-future          accept sales dated later than tomorrow\n"
         "  --jobs N                processes per index rebuild (empty tables)\n"
         "  --archive DIR           move each file loaded with nothing rejected into DIR\n"
+        "  --case-variants MODE    reject (default) or allow a SKU that differs from another\n"
+        "                          only in letter case\n"
         "\n"
         "check options:\n"
         "  --format F              text (default), csv or json\n"
         "  --encoding, --delimiter, --sku-pattern   as for load\n"
+        "  --map, --columns, --date-format, --decimal-comma, --currency, --null, --profile\n"
+        "                          describe a file, as for load ('load --help')\n"
         "\n"
         "KIND is products, sales, events or users; without KIND= it is recognised from the\n"
         "header.  Files of one run load in dependency order: users, products, events, sales.\n"
@@ -128,10 +132,10 @@ static const char load_help[] =
         "  --sku-pattern ERE       pattern product SKUs must match (default\n"
         "                          ^[A-Za-z0-9][A-Za-z0-9._/-]*$)\n"
         "  --allow-future          accept sales dated later than tomorrow\n"
-        "  --jobs N                processes per index rebuild after a load into an empty\n"
-        "                          table (default 2)\n"
-        "  --copy-format F         binary (default: where every column's type allows it) or\n"
-        "                          text (COPY's text form for every column; slower)\n"
+        "  --jobs N                processes per index rebuild of an empty table (default 2)\n"
+        "  --copy-format F         binary (default, where the column types allow) or text\n"
+        "  --case-variants MODE    reject (default): a SKU that differs from the database's\n"
+        "                          or the file's only in letter case, naming the other; allow\n"
         "  --archive DIR           then move each file fully in, none rejected, into DIR\n"
         "                          (NAME.1... when NAME is taken); the others stay\n"
         "\n"
@@ -139,11 +143,12 @@ static const char load_help[] =
         "CRLF or re-quoted copy is the same file.  Loading it again does nothing when all\n"
         "its rows are in (exit 0); when an earlier load with the same options rejected\n"
         "rows, it says which load, how many and where they are (exit 1); with other\n"
-        "values of --on-conflict, --encoding, --allow-future, --sku-pattern, --timezone or\n"
-        "--delimiter, a products, users or events file goes through again (idempotent by\n"
-        "key) and a sales file retries only the rows rejected last time.  An interrupted\n"
-        "load resumes after its last committed batch.  --summary-json gives each file's\n"
-        "load_id; 'siprems-etl undo LOAD_ID' takes a load back out.\n"
+        "values of --on-conflict, --encoding, --allow-future, --sku-pattern, --timezone,\n"
+        "--delimiter or those describing the file, a products, users or events file goes\n"
+        "through again (idempotent by key) and a sales file retries only the rows rejected\n"
+        "last time.  An interrupted load resumes after its last committed batch.\n"
+        "--summary-json gives each file's load_id; 'siprems-etl undo LOAD_ID' takes a load\n"
+        "back out.\n"
         "\n"
         "Exit status: 0 all rows loaded, updated or skipped; 1 some rejected; 2 usage error;\n"
         "3 input error (nothing of that file loaded); 4 database error; 5 stopped.\n";
@@ -153,7 +158,8 @@ static const char check_help[] =
         "\n"
         "Reports every unique key that would collide, before a load or before adding a\n"
         "unique constraint; writes nothing (a role that may only SELECT can run it).\n"
-        "For products (sku), users (email) and events (event_name+event_date):\n"
+        "For products (sku), users (email, in any letter case) and events\n"
+        "(event_name+event_date):\n"
         "  in_file       a key repeated inside a file, with every line\n"
         "  cross_file    a key in several files of the run\n"
         "  database      a key the database holds with other values (those are named);\n"
@@ -257,6 +263,30 @@ static const char undo_help[] =
         "Exit status: 0 undone (or declined); 2 usage error or no such load; 4 refused or\n"
         "database error.\n";
 
+/* After the help of load and check: the options that describe a file. */
+static const char describe_help[] =
+        "\n"
+        "Describing a file (load and check; see docs/formats.md):\n"
+        "  --map SRC=DST           read the file's column SRC as the column DST, or ignore it\n"
+        "                          (DST -); repeatable: --map 'Kode Barang=sku'\n"
+        "  --columns A,B,...       the file has no header: its fields are these columns\n"
+        "                          (- for a field to ignore); the first line is data\n"
+        "  --date-format PATTERN   dates and timestamps as PostgreSQL's to_timestamp writes\n"
+        "                          them: YYYY YY MM MON DD HH24 HH12 AM MI SS MS US TZH TZM,\n"
+        "                          'DD/MM/YYYY HH24:MI'; repeatable: every pattern is tried,\n"
+        "                          and a value two of them read differently is rejected\n"
+        "                          (default: ISO 8601, YYYY-MM-DD[ HH:MM[:SS]][+HH:MM])\n"
+        "  --decimal-comma         ',' is the decimal mark and '.' or a space groups\n"
+        "                          thousands: 1.250.000,50 (integers too: 1.000)\n"
+        "  --currency SYMBOL       money values may carry SYMBOL before or after: Rp 12.500\n"
+        "  --null STRING           a field that is STRING is empty (NULL); empty still is\n"
+        "  --profile FILE          read options from FILE: one 'name = value' a line (the\n"
+        "                          long option's name; a flag takes true or false; '#'\n"
+        "                          comments; repeatable options repeat); the command line\n"
+        "                          overrides it, and check skips load's own options there\n"
+        "Values are then validated by the same rules; a reject file keeps the file's own\n"
+        "fields and header.\n";
+
 const struct cli_command cli_commands[] = {
         {"schema", cmd_schema, schema_help},
         {"load", cmd_load, load_help},
@@ -282,4 +312,6 @@ cli_help(const char *name)
 {
 	const struct cli_command *c = cli_find_command(name);
 	(void)fputs(c != NULL ? c->help : help_text, stdout);
+	if (c != NULL && (c->fn == cmd_load || c->fn == cmd_check))
+		(void)fputs(describe_help, stdout);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rowkey.h"
+#include "text.h"
 
 ssize_t
 intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *err)
@@ -50,13 +51,28 @@ intake_parse_spec(const char *spec, const char **file)
 }
 
 /* Opens the file's bytes and CSV reader and reads its header record into
- * it->rec: 1, 0 when there is none, or -1 (err filled). */
+ * it->rec: 1, 0 when there is none, or -1 (err filled).  A file without a
+ * header (--columns) has it->hdr instead, and nothing is read. */
 static int
 open_stream(struct intake *it, struct etl_error *err)
 {
 	if (intake_open_input(it, &it->in, err) != ETL_OK ||
 	    csvrow_open(&it->csv, intake_read_input, it->in, it->o->delim, it->name, err) != ETL_OK)
 		return -1;
+	if (intake_headerless(it)) {
+		const struct colmap_opts *cm = it->o->cm;
+		free(it->hdr.lens);
+		it->hdr = (struct csvrow_record){0,    0,   cm->ncolumns, (char **)cm->columns,
+		                                 NULL, NULL};
+		it->hdr.lens = calloc((size_t)cm->ncolumns, sizeof *it->hdr.lens);
+		if (it->hdr.lens == NULL) {
+			(void)error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+			return -1;
+		}
+		for (int i = 0; i < cm->ncolumns; i++)
+			it->hdr.lens[i] = strlen(cm->columns[i]);
+		return 1;
+	}
 	return csvrow_next(it->csv, &it->rec, err);
 }
 
@@ -84,7 +100,8 @@ intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
 		return err->code;
 	if (got == 0)
 		return error_set(err, ETL_EINPUT, it->name, 0, "the file is empty: no header row");
-	rc = colmap_build(&it->map, forced, &it->rec, it->name, err);
+	rc = colmap_build(&it->map, forced, intake_headerless(it) ? &it->hdr : &it->rec, o->cm,
+	                  it->name, err);
 	if (rc != ETL_OK)
 		return rc;
 	it->kind = it->map.t->kind;
@@ -216,6 +233,10 @@ intake_rewind(struct intake *it, struct etl_error *err)
 	for (int i = 0; i < it->nshown; i++)
 		free(it->shown[i]);
 	it->nshown = 0;
+	keyset_free(it->folds);
+	it->folds = NULL;
+	keyset_free(it->db_folds);
+	it->db_folds = NULL;
 	if (it->keys != NULL) {
 		keyset_free(it->keys);
 		it->keys = keyset_new();
@@ -234,6 +255,89 @@ intake_next_record(struct intake *it, struct etl_error *err)
 	if (got == 1)
 		it->rows_read++;
 	return got;
+}
+
+/* Whether the kind's unique key is a SKU whose case variants are rejected. */
+static bool
+checks_variants(const struct intake *it)
+{
+	const struct table_def *t = it->map.t;
+	return it->o->unique_keys && !it->o->case_variants && t->nkey == 1 &&
+	       t->cols[t->key[0]].rule == RULE_SKU;
+}
+
+/* Remembers the lower-case form of a new key (n bytes) of the file. */
+static bool
+note_fold(struct intake *it, const char *key, size_t n, long line)
+{
+	char folded[1024];
+	size_t fn = rowkey_fold(it->map.t, key, n, folded, sizeof folded), index;
+	if (keyset_find_index(it->keys, key, n, false, NULL, &index) == NULL)
+		return false;
+	int64_t *f = keyset_find(it->folds, folded, fn, true, NULL);
+	if (f == NULL)
+		return false;
+	if (f[0] == 0) {
+		f[0] = line;
+		f[1] = (int64_t)index;
+	}
+	return true;
+}
+
+/*
+ * A new key (n bytes, not yet in the file's keys) that differs only in
+ * letter case from a SKU of the file or one of the known SKUs (skus, the
+ * database's): 1 with the reason in it->why naming the other spelling; 0
+ * when it is no such variant (or variants are allowed); -1 out of memory.
+ */
+static int
+case_variant(struct intake *it, struct keyset *skus, const char *key, size_t n)
+{
+	if (!checks_variants(it))
+		return 0;
+	char folded[1024], shown[300], other[300];
+	size_t fn = rowkey_fold(it->map.t, key, n, folded, sizeof folded);
+	if (it->folds == NULL && (it->folds = keyset_new()) == NULL)
+		return -1;
+	const char *spelling;
+	size_t sn;
+	int64_t *payload, *f = keyset_find(it->folds, folded, fn, false, NULL);
+	text_show(shown, sizeof shown, key, n);
+	if (f != NULL) {
+		keyset_at(it->keys, (size_t)f[1], &spelling, &sn, &payload);
+		text_show(other, sizeof other, spelling, sn);
+		(void)snprintf(it->why, sizeof it->why,
+		               "%s: %s differs from %s of line %lld only in letter case; "
+		               "--case-variants allow loads it",
+		               table_key_name(it->map.t), shown, other, (long long)f[0]);
+		return 1;
+	}
+	if (skus == NULL || keyset_find(skus, key, n, false, NULL) != NULL)
+		return 0; /* an existing SKU: --on-conflict decides */
+	if (it->db_folds == NULL) {
+		/* Once per file: the SKUs the database held when it began. */
+		if ((it->db_folds = keyset_new()) == NULL)
+			return -1;
+		size_t iter = 0, index = 0;
+		while (keyset_next(skus, &iter, &spelling, &sn, &payload)) {
+			char fk[1024];
+			size_t fkn = rowkey_fold(it->map.t, spelling, sn, fk, sizeof fk);
+			int64_t *d = keyset_find(it->db_folds, fk, fkn, true, NULL);
+			if (d == NULL)
+				return -1;
+			d[0] = (int64_t)index++;
+		}
+	}
+	f = keyset_find(it->db_folds, folded, fn, false, NULL);
+	if (f == NULL)
+		return 0;
+	keyset_at(skus, (size_t)f[0], &spelling, &sn, &payload);
+	text_show(other, sizeof other, spelling, sn);
+	(void)snprintf(it->why, sizeof it->why,
+	               "%s: %s differs from %s in the database only in letter case; "
+	               "--case-variants allow loads it",
+	               table_key_name(it->map.t), shown, other);
+	return 1;
 }
 
 int
@@ -255,15 +359,25 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		if (ok && it->keys != NULL) {
 			char key[1024];
 			size_t n = rowkey_of_row(it->map.t, &it->row, key, sizeof key);
-			bool added;
-			int64_t *first = keyset_find(it->keys, key, n, true, &added);
-			if (first == NULL) {
+			bool added = keyset_find(it->keys, key, n, false, NULL) == NULL;
+			int variant = added ? case_variant(it, skus, key, n) : 0;
+			int64_t *first = NULL;
+			if (variant == 0)
+				first = keyset_find(it->keys, key, n, true, &added);
+			if (variant < 0 || (variant == 0 && first == NULL)) {
 				(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
 				                "out of memory");
 				return -1;
 			}
-			if (added) {
+			if (variant > 0) {
+				ok = false;
+			} else if (added) {
 				first[0] = r->line;
+				if (it->folds != NULL && !note_fold(it, key, n, r->line)) {
+					(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
+					                "out of memory");
+					return -1;
+				}
 			} else {
 				char shown[400];
 				valid_show_key(it->map.t, &it->row, shown, sizeof shown);
@@ -294,7 +408,10 @@ intake_close(struct intake *it, struct etl_error *err)
 	csvrow_close(it->csv);
 	input_close(it->in);
 	colmap_free(&it->map);
+	free(it->hdr.lens);
 	keyset_free(it->keys);
+	keyset_free(it->folds);
+	keyset_free(it->db_folds);
 	for (int i = 0; i < it->nshown; i++)
 		free(it->shown[i]);
 	free(it->filter);

@@ -147,6 +147,12 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 	enum { START, BARE, QUOTED, QUOTE, CR } st = START, before_cr = START;
 	struct input *in = NULL;
 	struct canon c = {x, NULL, 0, 0, NULL, NULL, NULL, 0, 0, true, 0, false};
+	if (intake_headerless(it)) {
+		/* As if the header --columns gives were its first line. */
+		hash_record(x, &it->hdr, true);
+		c.header = false;
+		c.records = 1;
+	}
 	char *buf = malloc(256 * 1024);
 	const char delim = (char)it->o->delim;
 	enum etl_code rc = ETL_OK;
@@ -302,6 +308,10 @@ intake_fingerprint(const struct intake *it, struct intake_print *p, struct etl_e
 	    (rc = csvrow_open(&csv, intake_read_input, in, it->o->delim, it->name, err)) != ETL_OK)
 		goto out;
 	bool header = true;
+	if (intake_headerless(it)) {
+		hash_record(x, &it->hdr, true);
+		header = false;
+	}
 	while ((got = csvrow_next(csv, &rec, err)) == 1) {
 		hash_record(x, &rec, header);
 		p->records += !header;

@@ -188,7 +188,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	(void)snprintf(r.tz, sizeof r.tz, "%s", o->timezone ? o->timezone : "UTC");
 	r.tz_utc = strcmp(r.tz, "UTC") == 0 || strcmp(r.tz, "GMT") == 0;
 
-	struct valid_opts vo = {o->sku_pattern, o->timezone, o->allow_future, false, 0};
+	struct valid_opts vo = {o->sku_pattern, o->timezone, o->allow_future, false, 0, o->fmt};
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;
@@ -202,8 +202,9 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 				goto out;
 		}
 	}
-	struct intake_opts io = {o->enc, o->delim,       v,          o->reject_dir, true,
-	                         true,   o->max_rejects, stdin_path, o->builtin,    o->builtin_ctx};
+	struct intake_opts io = {o->enc, o->delim,        v,          o->reject_dir, true,
+	                         true,   o->max_rejects,  stdin_path, o->builtin,    o->builtin_ctx,
+	                         o->cm,  o->case_variants};
 
 	run->read_as_utf8 = o->enc == ENC_UTF8;
 	jobs = calloc((size_t)nspecs, sizeof *jobs);

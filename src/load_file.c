@@ -78,7 +78,7 @@ struct file_load {
 	struct etl_error e;
 	bool failed; /* the file fails with e; its history row is left to the lease */
 	struct intake_print print;
-	char options[512];
+	char options[2048];
 	struct ledger_claim claim;
 	struct ledger led, base;
 	struct held held;
@@ -126,6 +126,30 @@ outcome_options(const struct run *r, char *buf, size_t size)
 	               conflict_modes[o->on_conflict], input_encoding_name(o->enc),
 	               (unsigned)o->delim, o->allow_future ? "yes" : "no",
 	               r->tz_utc ? "UTC" : r->tz, o->sku_pattern ? o->sku_pattern : "");
+	/* How the file is described: named only when given, so a load without
+	 * them compares equal to the history of the versions before them. */
+	size_t n = strlen(buf);
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (n < size)                                                                      \
+			n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__);                     \
+	} while (0)
+	const struct colmap_opts *cm = o->cm;
+	for (int i = 0; cm != NULL && i < cm->nmap; i++)
+		ADD("%smap=%s=%s", i ? "|" : " ", cm->map[i].src, cm->map[i].dst);
+	for (int i = 0; cm != NULL && i < cm->ncolumns; i++)
+		ADD("%s%s", i ? "," : " columns=", cm->columns[i]);
+	for (int i = 0; i < o->fmt.ndate_formats; i++)
+		ADD("%s%s", i ? "|" : " date-format=", o->fmt.date_formats[i]);
+	if (o->fmt.decimal_comma)
+		ADD(" decimal-comma=yes");
+	if (o->fmt.currency != NULL)
+		ADD(" currency=%s", o->fmt.currency);
+	if (o->fmt.null != NULL)
+		ADD(" null=%s", o->fmt.null);
+	if (o->case_variants)
+		ADD(" case-variants=allow");
+#undef ADD
 }
 
 /* A file loaded before with the same options, some of whose rows were
@@ -146,7 +170,8 @@ earlier_rejects(struct load_file *lf, struct intake *it, const struct ledger *le
 	warnx_etl("%s: load %lld of this content rejected %lld rows%s%s%s; correct them and load "
 	          "that file, or retry them with other values of the options that decide "
 	          "(--on-conflict, --encoding, --allow-future, --sku-pattern, --timezone, "
-	          "--delimiter)",
+	          "--delimiter, --case-variants, and those describing the file: --map, --columns, "
+	          "--date-format, --decimal-comma, --currency, --null)",
 	          intake_name(it), (long long)led->load_id, (long long)led->rows_rejected,
 	          lf->reject_file ? " (they are in " : "", lf->reject_file ? lf->reject_file : "",
 	          lf->reject_file ? ")" : "");
@@ -251,7 +276,15 @@ open_file(struct file_load *f)
 		f->claim.records = NULL;
 	}
 	f->base = f->led;
-	if (intake_map(it)->t->ref_col >= 0 && ensure_skus(r, intake_map(it)->t, &f->e) != ETL_OK)
+	/* A sales file's SKUs must exist; a products file's must not differ
+	 * from the database's only in letter case. */
+	const struct table_def *t = intake_map(it)->t, *by = t;
+	if (t->ref_col < 0 && !o->case_variants && t->nkey == 1 &&
+	    t->cols[t->key[0]].rule == RULE_SKU)
+		for (int k = 0; k < KIND_COUNT; k++)
+			if (table_get((enum kind)k)->ref_col >= 0)
+				by = table_get((enum kind)k);
+	if (by->ref_col >= 0 && ensure_skus(r, by, &f->e) != ETL_OK)
 		return fail(f);
 	if (resume && f->led.records_done > 0) {
 		if (intake_skip(it, f->led.records_done, r->skus, &f->e) != ETL_OK)

@@ -57,11 +57,13 @@ put_field(struct reject_writer *w, const char *s, size_t n, bool first)
 	return !w->line.failed;
 }
 
-/* Is header field i one of the reject columns of an earlier reject file? */
+/* Is header field i one of the reject columns of an earlier reject file?
+ * (A field --map ignores stays: the reject file keeps the file's fields.) */
 static bool
 dropped(const struct reject_writer *w, int i)
 {
-	return i < w->m->nfields && w->m->field_col[i] < 0;
+	return i < w->m->nfields && w->m->field_col[i] < 0 &&
+	       table_is_reject_column(w->m->names[i], strlen(w->m->names[i]));
 }
 
 static bool
@@ -216,7 +218,7 @@ create(struct reject_writer *w, struct etl_error *err)
 	w->created = true;
 	bool ok = true, first = true;
 	for (int i = 0; i < w->m->nfields && ok; i++) {
-		if (dropped(w, i) && table_is_reject_column(w->m->names[i], strlen(w->m->names[i])))
+		if (dropped(w, i))
 			continue;
 		ok = put_field(w, w->m->names[i], strlen(w->m->names[i]), first);
 		first = false;

@@ -10,6 +10,19 @@
 
 #include "encode.h"
 
+/* Copies a text part of a key: a COL_NOCASE column in lower case, so that
+ * KASIR1@toko.example and kasir1@toko.example are one key. */
+static void
+copy_part(const struct col_def *c, char *out, const char *s, size_t n)
+{
+	if (!(c->flags & COL_NOCASE)) {
+		memcpy(out, s, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+}
+
 size_t
 rowkey_of_row(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
 {
@@ -18,7 +31,7 @@ rowkey_of_row(const struct table_def *t, const struct valid_row *row, char *buf,
 		const struct value *v = &row->v[t->key[k]];
 		if (v->type == V_TEXT) {
 			size_t len = v->n < size - n - 1 ? v->n : size - n - 1;
-			memcpy(buf + n, v->s, len);
+			copy_part(&t->cols[t->key[k]], buf + n, v->s, len);
 			n += len;
 		} else if (n + sizeof(int64_t) <= size) {
 			memcpy(buf + n, &v->i, sizeof(int64_t));
@@ -106,7 +119,7 @@ rowkey_of_db(const struct table_def *t, char *const *values, const size_t *lens,
 			}
 		} else {
 			size_t len = lens[k] < size - n - 1 ? lens[k] : size - n - 1;
-			memcpy(key + n, values[k], len);
+			copy_part(c, key + n, values[k], len);
 			n += len;
 		}
 		if (k + 1 < t->nkey && n < size)

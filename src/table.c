@@ -10,8 +10,8 @@
 #define INT32_MAXV INT64_C(2147483647)
 
 static const struct col_def users_cols[] = {
-        {"email", "email", RULE_EMAIL, EMPTY_REJECT, COL_REQUIRED | COL_KEY, 1, 255, 0, 0, NULL,
-         NULL},
+        {"email", "email", RULE_EMAIL, EMPTY_REJECT, COL_REQUIRED | COL_KEY | COL_NOCASE, 1, 255, 0,
+         0, NULL, NULL},
         {"full_name", "full_name", RULE_TEXT, EMPTY_REJECT, COL_REQUIRED, 1, 255, 0, 0, NULL, NULL},
         {"password_hash", "password_hash", RULE_PWHASH, EMPTY_ONE_OF, 0, 1, 255, 0, 0, NULL, NULL},
         {"password", "password_hash", RULE_PASSWORD, EMPTY_ONE_OF, COL_SECRET, 1, 1024, 0, 0, NULL,

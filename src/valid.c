@@ -252,6 +252,45 @@ valid_columns(const struct validator *v, const struct colmap *m, const struct cs
 
 /* ---- set-up -------------------------------------------------------------- */
 
+/* Takes the file's formats: the date patterns compiled, the symbols kept. */
+static enum etl_code
+set_formats(struct validator *v, const struct valid_formats *f, struct etl_error *err)
+{
+	if (f->ndate_formats > VALID_MAXFORMATS)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "--date-format: at most %d patterns may be given",
+		                 VALID_MAXFORMATS);
+	for (int i = 0; i < f->ndate_formats; i++)
+		if (datefmt_compile(&v->fmt[i], f->date_formats[i], err) != ETL_OK)
+			return ETL_EUSAGE;
+	v->nfmt = f->ndate_formats;
+	v->decimal_comma = f->decimal_comma;
+	if (f->currency != NULL) {
+		v->ncurrency = strlen(f->currency);
+		bool digit = false;
+		for (size_t i = 0; i < v->ncurrency; i++)
+			digit |= isdigit((unsigned char)f->currency[i]) || f->currency[i] == '-' ||
+			         f->currency[i] == '.' || f->currency[i] == ',' ||
+			         f->currency[i] == ' ';
+		if (v->ncurrency == 0 || v->ncurrency >= sizeof v->currency || digit)
+			return error_set(err, ETL_EUSAGE, NULL, 0,
+			                 "--currency: \"%s\" is not a symbol (1 to 15 bytes, no "
+			                 "digit, sign, '.', ',' or space)",
+			                 f->currency);
+		memcpy(v->currency, f->currency, v->ncurrency);
+	}
+	if (f->null != NULL) {
+		v->nnull = strlen(f->null);
+		if (v->nnull == 0 || v->nnull >= sizeof v->null)
+			return error_set(err, ETL_EUSAGE, NULL, 0,
+			                 "--null: \"%s\" must be 1 to 63 bytes (an empty field is "
+			                 "empty already)",
+			                 f->null);
+		memcpy(v->null, f->null, v->nnull);
+	}
+	return ETL_OK;
+}
+
 enum etl_code
 valid_open(struct validator **out, const struct valid_opts *o, struct etl_error *err)
 {
@@ -269,10 +308,15 @@ valid_open(struct validator **out, const struct valid_opts *o, struct etl_error 
 		}
 		v->has_re = true;
 	}
+	enum etl_code rc = set_formats(v, &o->fmt, err);
+	if (rc != ETL_OK) {
+		valid_close(v);
+		return rc;
+	}
 	v->allow_future = o->allow_future;
 	v->fixed_today = o->fixed_today;
 	v->today = o->today;
-	enum etl_code rc = valid_set_zone(v, o->timezone ? o->timezone : "UTC", err);
+	rc = valid_set_zone(v, o->timezone ? o->timezone : "UTC", err);
 	if (rc != ETL_OK) {
 		valid_close(v);
 		return rc;

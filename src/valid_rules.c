@@ -119,8 +119,103 @@ check_sku(const struct validator *v, const struct col_def *c, const char *s, siz
 	return true;
 }
 
+/*
+ * The plain form of a number written the file's way, into buf: for money,
+ * the --currency symbol taken off (before or after the number, spaces
+ * between allowed); with --decimal-comma, the thousands marks ('.', a space
+ * or a no-break space, groups of three) dropped and the decimal comma made
+ * a point.  Returns true with *len set, or false with the reason.
+ */
 static bool
-check_money(const char *s, size_t n, struct value *out, char *why, size_t wsize)
+plain_number(const struct validator *v, bool money, const char *s, size_t n, char *buf, size_t size,
+             size_t *len, char *why, size_t wsize)
+{
+	const char *p = s, *e = s + n;
+	bool neg = false;
+	*len = 0;
+	if (p < e && *p == '-') {
+		neg = true;
+		p++;
+	}
+	if (money && v->ncurrency > 0) {
+		if ((size_t)(e - p) >= v->ncurrency &&
+		    strncasecmp(p, v->currency, v->ncurrency) == 0) {
+			p += v->ncurrency;
+			while (p < e && *p == ' ')
+				p++;
+		} else if ((size_t)(e - p) >= v->ncurrency &&
+		           strncasecmp(e - v->ncurrency, v->currency, v->ncurrency) == 0) {
+			e -= v->ncurrency;
+			while (e > p && e[-1] == ' ')
+				e--;
+		}
+		if (!neg && p < e && *p == '-') {
+			neg = true;
+			p++;
+		}
+	}
+	if ((size_t)(e - p) + 2 > size)
+		return valid_reason(why, wsize, s, n, "is too long for a number");
+	if (neg)
+		buf[(*len)++] = '-';
+	if (!v->decimal_comma) {
+		memcpy(buf + *len, p, (size_t)(e - p));
+		*len += (size_t)(e - p);
+		return true;
+	}
+	/* --decimal-comma: digits in groups, then an optional ",dd". */
+	int group = -1; /* digits in the current group; -1 before the first mark */
+	size_t first = 0;
+	char mark = 0;
+	bool comma = false;
+	while (p < e) {
+		unsigned char ch = (unsigned char)*p;
+		size_t w = 1;
+		char kind = 0;
+		if (ch == '.' || ch == ' ')
+			kind = (char)ch;
+		else if (ch == 0xc2 && e - p >= 2 && (unsigned char)p[1] == 0xa0)
+			kind = ' ', w = 2; /* U+00A0 no-break space */
+		else if (ch == 0xe2 && e - p >= 3 && (unsigned char)p[1] == 0x80 &&
+		         (unsigned char)p[2] == 0xaf)
+			kind = ' ', w = 3; /* U+202F narrow no-break space */
+		if (kind != 0 && !comma) {
+			if ((group < 0 && (first == 0 || first > 3)) || group == 0 ||
+			    (group > 0 && group != 3) || (mark != 0 && mark != kind))
+				goto bad;
+			mark = kind;
+			group = 0;
+		} else if (ch == ',' && !comma) {
+			if (group >= 0 && group != 3)
+				goto bad;
+			comma = true;
+			buf[(*len)++] = '.';
+		} else if (isdigit(ch)) {
+			if (!comma) {
+				if (group < 0)
+					first++;
+				else
+					group++;
+			}
+			buf[(*len)++] = (char)ch;
+		} else {
+			goto bad;
+		}
+		p += w;
+	}
+	if (group >= 0 && group != 3)
+		goto bad;
+	return true;
+bad:
+	return valid_reason(why, wsize, s, n,
+	                    "is not a number with a decimal comma (thousands grouped by three "
+	                    "with '.' or a space, as in 1.250.000,50)");
+}
+
+/* A money value; os, on is the value as written, for messages. */
+static bool
+check_money(const char *s, size_t n, const char *os, size_t on, struct value *out, char *why,
+            size_t wsize)
 {
 	const char *p = s;
 	size_t len = n;
@@ -134,16 +229,16 @@ check_money(const char *s, size_t n, struct value *out, char *why, size_t wsize)
 	size_t flen = dot ? len - ilen - 1 : 0;
 	if ((ilen > 0 && !all_digits(p, ilen)) || (flen > 0 && !all_digits(dot + 1, flen)) ||
 	    ilen + flen == 0)
-		return valid_reason(why, wsize, s, n,
+		return valid_reason(why, wsize, os, on,
 		                    "is not a plain decimal (digits, an optional '.' and cents)");
 	if (flen > 2)
-		return valid_reason(why, wsize, s, n, "has more than 2 decimals");
+		return valid_reason(why, wsize, os, on, "has more than 2 decimals");
 	while (ilen > 1 && *p == '0') {
 		p++;
 		ilen--;
 	}
 	if (ilen > 10)
-		return valid_reason(why, wsize, s, n, "is more than 99999999.99");
+		return valid_reason(why, wsize, os, on, "is more than 99999999.99");
 	int64_t cents = 0;
 	for (size_t i = 0; i < ilen; i++)
 		cents = cents * 10 + (p[i] - '0');
@@ -153,17 +248,17 @@ check_money(const char *s, size_t n, struct value *out, char *why, size_t wsize)
 	if (flen == 2)
 		cents += dot[2] - '0';
 	if (neg && cents != 0)
-		return valid_reason(why, wsize, s, n, "is negative");
+		return valid_reason(why, wsize, os, on, "is negative");
 	if (cents > MONEY_MAX_CENTS)
-		return valid_reason(why, wsize, s, n, "is more than 99999999.99");
+		return valid_reason(why, wsize, os, on, "is more than 99999999.99");
 	out->type = V_MONEY;
 	out->i = cents;
 	return true;
 }
 
 static bool
-check_int(const struct col_def *c, const char *s, size_t n, struct value *out, char *why,
-          size_t wsize)
+check_int(const struct col_def *c, const char *s, size_t n, const char *os, size_t on,
+          struct value *out, char *why, size_t wsize)
 {
 	const char *p = s;
 	size_t len = n;
@@ -174,7 +269,7 @@ check_int(const struct col_def *c, const char *s, size_t n, struct value *out, c
 		len--;
 	}
 	if (!all_digits(p, len))
-		return valid_reason(why, wsize, s, n, "is not an integer");
+		return valid_reason(why, wsize, os, on, "is not an integer");
 	int64_t v = 0;
 	bool big = false;
 	for (size_t i = 0; i < len; i++) {
@@ -187,11 +282,100 @@ check_int(const struct col_def *c, const char *s, size_t n, struct value *out, c
 	if (neg)
 		v = -v;
 	if (big || v < c->min || v > c->max)
-		return valid_reason(why, wsize, s, n, "is out of range %lld..%lld",
+		return valid_reason(why, wsize, os, on, "is out of range %lld..%lld",
 		                    (long long)c->min, (long long)c->max);
 	out->type = V_INT;
 	out->i = v;
 	return true;
+}
+
+static bool finish_timestamp(const struct validator *v, const char *s, size_t n, int64_t secs,
+                             int64_t us, bool has_offset, int64_t offset, struct value *out,
+                             char *why, size_t wsize);
+
+/* "2026-01-05" or "2026-01-05 08:00[:SS[.ffffff]][+07:00]" for messages. */
+static void
+show_reading(const struct datefmt_value *d, bool time, char *buf, size_t size)
+{
+	int k = snprintf(buf, size, "%04d-%02d-%02d", d->year, d->month, d->day);
+	if (time && k > 0 && (size_t)k < size)
+		k += snprintf(buf + k, size - (size_t)k, " %02d:%02d", d->hour, d->minute);
+	if (time && (d->second || d->usec) && k > 0 && (size_t)k < size)
+		k += snprintf(buf + k, size - (size_t)k, ":%02d", d->second);
+	if (time && d->usec && k > 0 && (size_t)k < size)
+		k += snprintf(buf + k, size - (size_t)k, ".%06lld", (long long)d->usec);
+	if (d->has_offset && k > 0 && (size_t)k < size)
+		(void)snprintf(buf + k, size - (size_t)k, "%c%02d:%02d", d->offset < 0 ? '-' : '+',
+		               abs(d->offset) / 3600, abs(d->offset) / 60 % 60);
+}
+
+/*
+ * Reads a date or timestamp with the --date-format patterns: every pattern
+ * is tried; the value must be a real date and time by at least one, and
+ * all those that read it must agree (05/01/2026 by DD/MM/YYYY and by
+ * MM/DD/YYYY is ambiguous: a reject, never a guess).  Returns true with *d
+ * set, or false with the reason.
+ */
+static bool
+read_formats(const struct validator *v, const char *s, size_t n, struct datefmt_value *d, char *why,
+             size_t wsize)
+{
+	int found = -1, unreal = -1;
+	struct datefmt_value r;
+	for (int i = 0; i < v->nfmt; i++) {
+		int got = datefmt_parse(&v->fmt[i], s, n, &r);
+		if (got == 0 && unreal < 0)
+			unreal = i;
+		if (got != 1)
+			continue;
+		if (found < 0) {
+			found = i;
+			*d = r;
+		} else if (memcmp(d, &r, sizeof r) != 0) {
+			char a[48], b[48];
+			bool time = v->fmt[found].has_time || v->fmt[i].has_time;
+			show_reading(d, time, a, sizeof a);
+			show_reading(&r, time, b, sizeof b);
+			return valid_reason(why, wsize, s, n,
+			                    "is ambiguous: \"%s\" reads %s, \"%s\" reads %s",
+			                    v->fmt[found].pattern, a, v->fmt[i].pattern, b);
+		}
+	}
+	if (found >= 0)
+		return true;
+	if (unreal >= 0)
+		return valid_reason(why, wsize, s, n,
+		                    "is not a real date and time of day (read by \"%s\")",
+		                    v->fmt[unreal].pattern);
+	char list[256];
+	size_t k = 0;
+	list[0] = '\0';
+	for (int i = 0; i < v->nfmt && k < sizeof list; i++)
+		k += (size_t)snprintf(list + k, sizeof list - k, "%s\"%s\"", i ? " or " : "",
+		                      v->fmt[i].pattern);
+	return valid_reason(why, wsize, s, n, "does not match --date-format %s", list);
+}
+
+/* A date or timestamp column's value by the --date-format patterns. */
+static bool
+check_formatted(const struct validator *v, bool timestamp, const char *s, size_t n,
+                struct value *out, char *why, size_t wsize)
+{
+	struct datefmt_value d;
+	if (!read_formats(v, s, n, &d, why, wsize))
+		return false;
+	int64_t days = valid_days_from_civil(d.year, (unsigned)d.month, (unsigned)d.day);
+	int64_t secs = (int64_t)d.hour * 3600 + d.minute * 60 + d.second;
+	if (!timestamp) {
+		if (secs != 0 || d.usec != 0 || d.has_offset)
+			return valid_reason(why, wsize, s, n,
+			                    "has a time of day, but the column is a date");
+		out->type = V_DATE;
+		out->i = days;
+		return true;
+	}
+	return finish_timestamp(v, s, n, days * 86400 + secs, d.usec, d.has_offset, d.offset, out,
+	                        why, wsize);
 }
 
 /* Parses YYYY-MM-DD at s; returns false when it is not one. */
@@ -210,8 +394,11 @@ parse_date(const char *s, size_t n, int64_t *days, bool *real)
 }
 
 static bool
-check_date(const char *s, size_t n, struct value *out, char *why, size_t wsize)
+check_date(const struct validator *v, const char *s, size_t n, struct value *out, char *why,
+           size_t wsize)
 {
+	if (v != NULL && v->nfmt > 0)
+		return check_formatted(v, false, s, n, out, why, wsize);
 	int64_t days;
 	bool real;
 	if (n != 10 || !parse_date(s, n, &days, &real))
@@ -228,6 +415,8 @@ check_timestamp(const struct validator *v, const char *s, size_t n, struct value
                 size_t wsize)
 {
 	static const char form[] = "is not YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH:MM|-HH:MM]";
+	if (v->nfmt > 0)
+		return check_formatted(v, true, s, n, out, why, wsize);
 	int64_t days;
 	bool real;
 	if (!parse_date(s, n, &days, &real))
@@ -288,6 +477,17 @@ check_timestamp(const struct validator *v, const char *s, size_t n, struct value
 	if (hh > 23 || mi > 59 || ss > 59)
 		return valid_reason(why, wsize, s, n, "is not a real time of day");
 	int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss; /* wall, or UTC with offset */
+	return finish_timestamp(v, s, n, secs, us, has_offset, offset, out, why, wsize);
+}
+
+/* A timestamp's instant, given as wall-clock seconds since 2000 (or, with
+ * an offset, the clock at that offset): converted to the zone, checked
+ * against --allow-future. */
+static bool
+finish_timestamp(const struct validator *v, const char *s, size_t n, int64_t secs, int64_t us,
+                 bool has_offset, int64_t offset, struct value *out, char *why, size_t wsize)
+{
+	int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 	if (has_offset) {
 		secs -= offset;
 		if (!v->utc)
@@ -491,6 +691,8 @@ valid_value(const struct validator *v, const struct col_def *c, const char *s, s
 	memset(out, 0, sizeof *out);
 	if (trims(c->rule))
 		trim(&s, &n);
+	if (v != NULL && v->nnull > 0 && n == v->nnull && memcmp(s, v->null, n) == 0)
+		n = 0; /* --null */
 	if (n == 0) {
 		switch (c->empty_rule) {
 		case EMPTY_REJECT:
@@ -510,11 +712,21 @@ valid_value(const struct validator *v, const struct col_def *c, const char *s, s
 	case RULE_PASSWORD:
 		return check_text(c, s, n, out, why, wsize);
 	case RULE_MONEY:
-		return check_money(s, n, out, why, wsize);
-	case RULE_INT:
-		return check_int(c, s, n, out, why, wsize);
+	case RULE_INT: {
+		char plain[64];
+		size_t len;
+		if (v == NULL ||
+		    (!v->decimal_comma && (v->ncurrency == 0 || c->rule != RULE_MONEY)))
+			return c->rule == RULE_MONEY ? check_money(s, n, s, n, out, why, wsize)
+			                             : check_int(c, s, n, s, n, out, why, wsize);
+		if (!plain_number(v, c->rule == RULE_MONEY, s, n, plain, sizeof plain, &len, why,
+		                  wsize))
+			return false;
+		return c->rule == RULE_MONEY ? check_money(plain, len, s, n, out, why, wsize)
+		                             : check_int(c, plain, len, s, n, out, why, wsize);
+	}
 	case RULE_DATE:
-		return check_date(s, n, out, why, wsize);
+		return check_date(v, s, n, out, why, wsize);
 	case RULE_TIMESTAMP:
 		return check_timestamp(v, s, n, out, why, wsize);
 	case RULE_BOOL:

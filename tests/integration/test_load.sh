@@ -94,7 +94,9 @@ expect_eq "$(sql load_conflict "SELECT description || ':' || include_in_predicti
 printf 'email,full_name\nadmin@toko.id,Admin Baru\n' >users-noname.csv
 printf 'email,full_name,password_hash\nadmin@toko.id,Admin Baru,$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\nADMIN@toko.id,Other,$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\n' >users2.csv
 etl --db "$db" load --on-conflict skip --summary-json s.json users2.csv
-expect_eq "$(json_counts s.json)" "users2.csv:loaded:2:1:0:1:0" "users: email matched exactly (a different case is another user)"
+expect_eq "$(json_counts s.json)" "users2.csv:partial:2:0:0:1:1" \
+	"users: an e-mail address is one key regardless of letter case (ADMIN@ repeats admin@; the first is the database's)"
+expect_eq "$(sql load_conflict "SELECT count(*) FROM users WHERE lower(email) = 'admin@toko.id'")" "1" "no second admin"
 
 # --- rows the server refuses are isolated ------------------------------------
 db=$(new_db load_refuse)

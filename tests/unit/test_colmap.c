@@ -38,7 +38,8 @@ static const struct hcase cases[] = {
          "(also: description, include_in_prediction); sales: sku, quantity_sold, "
          "transaction_date (also: price_per_unit, is_promo)"},
         {"sku|name|price|colour", KIND_NONE, KIND_NONE,
-         "the header looks like a products file, but: unknown column \"colour\"; products "
+         "the header looks like a products file, but: unknown column \"colour\" (--map "
+         "colour=COLUMN reads it as a column, --map colour=- ignores it); products "
          "files have the columns sku, name, price"},
         {"SKU|Name", KIND_NONE, KIND_NONE,
          "the header looks like a products file, but: missing required column price"},
@@ -49,11 +50,14 @@ static const struct hcase cases[] = {
         {"na\001me|sku|price", KIND_NONE, KIND_NONE,
          "the header looks like a products file, but: unknown column \"na\\x01me\""},
         {"sku|name|price|colour", KIND_PRODUCTS, KIND_NONE,
-         "unknown column \"colour\"; products files have the columns sku, name, price (also: "
+         "unknown column \"colour\" (--map colour=COLUMN reads it as a column, "
+         "--map colour=- ignores it); products files have the columns sku, name, price (also: "
          "category, variation, stock)"},
         {"sku|name", KIND_PRODUCTS, KIND_NONE, "missing required column price"},
         {"email|full_name", KIND_USERS, KIND_NONE, "missing column password_hash or password"},
-        {"sku|name|price", KIND_SALES, KIND_NONE, "unknown column \"name\"; sales files"},
+        {"sku|name|price", KIND_SALES, KIND_NONE,
+         "unknown column \"name\" (--map name=COLUMN reads it as a column, --map name=- "
+         "ignores it); sales files"},
         {"sku|name|price|SKU", KIND_NONE, KIND_NONE,
          "column \"SKU\" appears twice (fields 1 and 4)"},
         {"sku||price", KIND_NONE, KIND_NONE, "header field 2 has no name"},
@@ -84,7 +88,7 @@ test_headers(void **state)
 		struct colmap m;
 		struct etl_error err;
 		error_clear(&err);
-		enum etl_code rc = colmap_build(&m, tc->forced, &h, "in.csv", &err);
+		enum etl_code rc = colmap_build(&m, tc->forced, &h, NULL, "in.csv", &err);
 		if (tc->expect != KIND_NONE) {
 			if (rc != ETL_OK)
 				fail_msg("header %s: %s", tc->header, err.msg);
@@ -109,7 +113,7 @@ test_mapping(void **state)
 	size_t lens[] = {5, 13, 3, 4};
 	struct csvrow_record h = {1, 1, 4, fields, lens, NULL};
 	struct colmap m;
-	assert_int_equal(colmap_build(&m, KIND_NONE, &h, "x", NULL), ETL_OK);
+	assert_int_equal(colmap_build(&m, KIND_NONE, &h, NULL, "x", NULL), ETL_OK);
 	const struct table_def *t = m.t;
 	assert_int_equal(m.field_col[0], table_col_index(t, "price", 5));
 	assert_int_equal(m.field_col[1], -1);

@@ -42,9 +42,10 @@ print_of(const char *name, const char *data, size_t n, bool gz, enum input_encod
 	}
 	struct validator *v = NULL;
 	struct etl_error err;
-	struct valid_opts vo = {NULL, NULL, false, false, 0};
+	struct valid_opts vo = {.sku_pattern = NULL};
 	assert_int_equal(valid_open(&v, &vo, &err), ETL_OK);
-	struct intake_opts io = {enc, ',', v, dir, false, false, -1, NULL, NULL, NULL};
+	struct intake_opts io = {
+	        .enc = enc, .delim = ',', .v = v, .reject_dir = dir, .max_rejects = -1};
 	struct intake *it = NULL;
 	assert_int_equal(intake_open(&it, path, &io, &err), ETL_OK);
 	struct intake_print p;

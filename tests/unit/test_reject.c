@@ -24,7 +24,7 @@ map_of(enum kind k, char **names, size_t *lens, int n)
 {
 	struct csvrow_record h = {1, 1, n, names, lens, NULL};
 	struct colmap m;
-	assert_int_equal(colmap_build(&m, k, &h, "x", NULL), ETL_OK);
+	assert_int_equal(colmap_build(&m, k, &h, NULL, "x", NULL), ETL_OK);
 	return m;
 }
 

@@ -248,8 +248,12 @@ static struct validator *
 open_validator(const char *tz, bool allow_future)
 {
 	struct validator *v = NULL;
-	struct valid_opts o = {NULL, tz, allow_future, true,
-	                       (int32_t)valid_days_from_civil(TODAY_Y, TODAY_M, TODAY_D)};
+	struct valid_opts o = {
+	        .timezone = tz,
+	        .allow_future = allow_future,
+	        .fixed_today = true,
+	        .today = (int32_t)valid_days_from_civil(TODAY_Y, TODAY_M, TODAY_D),
+	};
 	assert_int_equal(valid_open(&v, &o, NULL), ETL_OK);
 	return v;
 }
@@ -368,7 +372,7 @@ test_custom_sku_pattern(void **state)
 {
 	(void)state;
 	struct validator *v = NULL;
-	struct valid_opts o = {"^[A-Z]{3}-[0-9]{3}$", NULL, false, true, 0};
+	struct valid_opts o = {.sku_pattern = "^[A-Z]{3}-[0-9]{3}$", .fixed_today = true};
 	assert_int_equal(valid_open(&v, &o, NULL), ETL_OK);
 	const struct table_def *t = table_get(KIND_PRODUCTS);
 	const struct col_def *sku = &t->cols[table_col_index(t, "sku", 3)];
@@ -413,7 +417,7 @@ header_map(struct colmap *m, enum kind k, const char *cols)
 	size_t lens[16];
 	(void)snprintf(buf, sizeof buf, "%s", cols);
 	struct csvrow_record h = record(buf, 1, store, lens);
-	assert_int_equal(colmap_build(m, k, &h, "t.csv", NULL), ETL_OK);
+	assert_int_equal(colmap_build(m, k, &h, NULL, "t.csv", NULL), ETL_OK);
 }
 
 static void
