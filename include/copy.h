@@ -149,7 +149,8 @@ enum etl_code copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct
 enum etl_code copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused,
                             struct etl_error *err);
 
-/* How many indexes and foreign keys the fast path dropped and rebuilt. */
+/* How many indexes and foreign keys the fast path dropped and rebuilt; -1
+ * on a Citus table, whose indexes it keeps. */
 int copy_fast_rebuilt(const struct copy_sink *s);
 
 /* Why copy_fast_end() set *refused: the server's message for a refused row

@@ -74,6 +74,7 @@ struct copy_sink {
 
 	/* The fast path: one COPY, nothing kept, rebuild at the end. */
 	bool fast;
+	bool citus; /* the fast path's table is a Citus table: nothing rebuilt */
 	int jobs;
 	int64_t fast_rows;
 	/* The fast path numbers the rows itself, from the id column's sequence

@@ -70,4 +70,8 @@ PGresult *db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *t
 /* True when the connection was lost (server gone, socket closed). */
 bool db_connection_lost(PGconn *conn);
 
+/* Whether conn is a Citus coordinator: the citus extension exists in its
+ * database and citus_is_coordinator() says so (false on any failure). */
+bool db_citus_coordinator(PGconn *conn);
+
 #endif

@@ -38,6 +38,13 @@ enum etl_code schema_apply(struct ctx *c, const char *object, const char *sql);
 /* The past or, in a dry run, the conditional form of a verb. */
 const char *schema_verb(const struct ctx *c, const char *past, const char *would);
 
+/*
+ * On a Citus coordinator, gives the app's tables this run created (all of
+ * them, or none is touched) the distributed layout (schema_citus.c).
+ * Returns ETL_OK, or ETL_EDB / ETL_ESYSTEM as schema_apply() does.
+ */
+enum etl_code schema_distribute(struct ctx *c);
+
 /* How the loader fills column (of type typname) of table, NOT NULL without
  * a default there: a phrase for the report, or NULL when it cannot. */
 const char *schema_fill_rule(const char *table, const char *column, const char *typname, char *buf,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh — siprems-etl against psql \copy, in one run, on the same schema.
 #
-#   scripts/bench.sh [--rows N] [--products N] [--append N] [--runs K] [--keep]
+#   scripts/bench.sh [--rows N] [--products N] [--append N] [--runs K] [--keep] [--no-citus]
 #
 # Starts its own PostgreSQL (scripts/pg-local.sh, fsync on) in a temporary
 # directory, generates a data set with `siprems-etl generate` (default 5M
@@ -13,8 +13,12 @@
 #       psql \copy versus siprems-etl load, each from the same starting
 #       state: the table as psql filled it, and as siprems-etl filled it
 #   (d) siprems-etl load --dry-run of the plain file (on an idle server)
-# and prints wall times, peak RSS and ratios (medians over the runs).  The
-# server, the data and the databases are removed at the end unless --keep.
+# and prints wall times, peak RSS and ratios (medians over the runs).  When
+# Citus is installed (scripts/citus-local.sh check), it also starts a
+# coordinator and two workers and measures (e) the initial load and (f) the
+# append through the coordinator, psql \copy against siprems-etl, into the
+# distributed layout (--no-citus skips it).  The servers, the data and the
+# databases are removed at the end unless --keep.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +28,7 @@ products=10000
 append=500000
 runs=1
 keep=0
+citus=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rows) rows=$2; shift 2 ;;
@@ -31,7 +36,8 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+	--no-citus) citus=0; shift ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -41,12 +47,15 @@ command -v /usr/bin/time >/dev/null || { echo "bench.sh: needs /usr/bin/time (pa
 work=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-bench.XXXXXX")
 chmod 755 "$work"
 . "$root/scripts/cluster.sh"
+citus_cl=""
 cleanup() {
+	[ -n "$citus_cl" ] && [ -d "$work/citus" ] && $citus_cl stop >/dev/null 2>&1
 	if [ "$keep" = 0 ]; then cluster_stop && rm -rf "$work"; else cluster_stop keep; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 cluster_start "$work/pg" || { echo "bench.sh: cannot start PostgreSQL" >&2; exit 1; }
+citus_cl="bash $root/scripts/citus-local.sh --dir $work/citus --port $((CLUSTER_PORT + 10))"
 say() { printf '%s\n' "$*" >&2; }
 
 # --- data: the big file, and an append that continues after it -------------------
@@ -127,6 +136,38 @@ for r in $(seq 1 "$runs"); do
 	dropdb bench_p
 done
 
+# --- Citus: the same loads through a coordinator with two workers -----------------------
+citus_ran=0
+if [ "$citus" = 1 ] && why=$($citus_cl check 2>&1); then
+	citus_ran=1
+	mkdir -p "$work/citus"
+	[ "$(id -u)" = 0 ] && chown postgres: "$work/citus"
+	coord() { echo "$($citus_cl url) dbname=$1"; }
+	citus_db() { # name: a fresh distributed database with the products loaded
+		for n in coordinator worker1 worker2; do
+			psql -X -q -d "$(bash "$root/scripts/pg-local.sh" --dir "$work/citus/$n" url) dbname=postgres" \
+				-c "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 || true
+		done
+		$citus_cl start "$1" >/dev/null 2>&1
+		"$etl" --db "$(coord "$1")" --quiet schema >/dev/null
+		"$etl" --db "$(coord "$1")" --quiet --no-progress load "$work/data/products.csv.gz" 2>/dev/null
+	}
+	for r in $(seq 1 "$runs"); do
+		say "run $r/$runs: (e) initial loads through the Citus coordinator"
+		citus_db bench_ca
+		timed citus_psql_initial psql -X -q -d "$(coord bench_ca)" -c "\\copy $copy_cols FROM '$work/resolved.csv' CSV"
+		say "run $r/$runs: (f) appends through the Citus coordinator"
+		timed citus_psql_append psql -X -q -d "$(coord bench_ca)" -c "\\copy $copy_cols FROM '$work/resolved-append.csv' CSV"
+		citus_db bench_cb
+		timed citus_etl_initial "$etl" --db "$(coord bench_cb)" --quiet --no-progress load "$work/data/sales.csv.gz"
+		timed citus_etl_append "$etl" --db "$(coord bench_cb)" --quiet --no-progress load "$work/append/sales.csv.gz"
+		[ "$(psql -X -Atq -d "$(coord bench_cb)" -c 'SELECT count(*) FROM transactions')" = "$((sales_rows + append_rows))" ] ||
+			{ say "bench.sh: siprems-etl did not load every row into Citus"; exit 1; }
+	done
+elif [ "$citus" = 1 ]; then
+	say "bench.sh: no Citus run: $why"
+fi
+
 median() { # file column -> the median of that column
 	cut -d' ' -f"$2" "$1" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
@@ -138,7 +179,7 @@ pcb=$(median "$work/psql_append_b" 1)
 ecb=$(median "$work/etl_append_b" 1)
 ep=$(median "$work/etl_plain" 1)
 ed=$(median "$work/etl_dry" 1)
-rss=$(cat "$work/etl_initial" "$work/etl_append_a" "$work/etl_append_b" "$work/etl_plain" | cut -d' ' -f2 | sort -n | tail -n 1)
+rss=$(cat "$work/etl_initial" "$work/etl_append_a" "$work/etl_append_b" "$work/etl_plain" $( [ "$citus_ran" = 1 ] && echo "$work/citus_etl_initial $work/citus_etl_append") | cut -d' ' -f2 | sort -n | tail -n 1)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 mb() { echo "$(( $(median "$1" 2) / 1024 )) MB"; }
 step() { printf '| %-52s | %7.1f | %8s |\n' "$1" "$2" "$3"; }
@@ -168,3 +209,21 @@ target 'nightly cycle, psql / etl' "$(awk -v a="$pa" -v b="$pca" -v c="$ea" -v d
 target 'gzip / plain input' "$(ratio "$ea" "$ep")" '<= 1.10'
 target 'dry run' "$(awk -v m="$sales_mb" -v s="$ed" 'BEGIN { printf "%.0f MB/s", m / s }')" '>= 100 MB/s'
 target 'peak RSS' "$((rss / 1024)) MB" '<= 64 MB'
+if [ "$citus_ran" = 1 ]; then
+	cpi=$(median "$work/citus_psql_initial" 1)
+	cei=$(median "$work/citus_etl_initial" 1)
+	cpa=$(median "$work/citus_psql_append" 1)
+	cea=$(median "$work/citus_etl_append" 1)
+	echo
+	echo "Citus $(psql -X -Atq -d "$(coord bench_cb)" -c "SELECT extversion FROM pg_extension WHERE extname = 'citus'"): a coordinator and 2 workers on this machine, transactions distributed by product_id (32 shards)"
+	echo
+	printf '| %-52s | %7s | %8s |\n' step seconds "peak RSS"
+	printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "--------:" "---------:"
+	step '(e) psql \copy through the coordinator, empty table' "$cpi" -
+	step '(e) siprems-etl load through the coordinator, empty' "$cei" "$(mb "$work/citus_etl_initial")"
+	step '(f) psql \copy append through the coordinator' "$cpa" -
+	step '(f) siprems-etl append through the coordinator' "$cea" "$(mb "$work/citus_etl_append")"
+	echo
+	target 'Citus initial load, psql / etl' "$(ratio "$cpi" "$cei")" '-'
+	target 'Citus append, psql / etl' "$(ratio "$cpa" "$cea")" '-'
+fi

@@ -3,8 +3,41 @@
 # the local PostgreSQL need and is missing.  Idempotent and non-interactive;
 # when everything is there it only asks dpkg and returns.
 #
-#   scripts/install-deps.sh [--extra]    --extra: also the fuzzing/valgrind/format tools
+#   scripts/install-deps.sh [--extra] [--citus DIR]
+#
+#   --extra       also the fuzzing/valgrind/format tools
+#   --citus DIR   also Citus, from DIR/install.sh (the build in ../shared/citus
+#                 that the tests and CI use; users install Citus's own
+#                 packages): when it does not load into the installed server
+#                 (a build for a later 15.x), the server is brought up to
+#                 Debian's current 15.x release first
 set -euo pipefail
+
+extra=0
+citus_dir=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--extra) extra=1; shift ;;
+	--citus) citus_dir=${2:?install-deps.sh: --citus needs a directory}; shift 2 ;;
+	*) echo "install-deps.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sudo=()
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo=(sudo); fi
+
+install_citus() {
+	[ -n "$citus_dir" ] || return 0
+	"${sudo[@]}" sh "$citus_dir/install.sh"
+	local why
+	why=$(bash "$here/scripts/citus-local.sh" --dir "$(mktemp -d)" check 2>&1) && return 0
+	echo "install-deps: $why" >&2
+	echo "install-deps: bringing postgresql-15 up to Debian's current release for Citus" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" apt-get install -y -qq --only-upgrade postgresql-15 postgresql-client-15 libpq5 libpq-dev >/dev/null
+	bash "$here/scripts/citus-local.sh" --dir "$(mktemp -d)" check
+}
 
 packages=(
 	gcc make pkg-config
@@ -12,7 +45,7 @@ packages=(
 	postgresql-15 postgresql-client-15 pgbouncer
 	python3 util-linux procps gzip time man-db
 )
-if [ "${1:-}" = "--extra" ]; then
+if [ "$extra" = 1 ]; then
 	packages+=(clang libclang-rt-14-dev valgrind clang-format)
 fi
 
@@ -28,17 +61,17 @@ if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && ls /usr/lib/postgresql/*/bi
 	missing=("${missing[@]/postgresql-client-15/}")
 fi
 read -r -a missing <<<"${missing[*]}"
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	install_citus
+	exit 0
+fi
 
 echo "install-deps: installing ${missing[*]}" >&2
-sudo=()
-if [ "$(id -u)" != 0 ]; then
-	command -v sudo >/dev/null || {
-		echo "install-deps: not root and no sudo; please install: ${missing[*]}" >&2
-		exit 1
-	}
-	sudo=(sudo)
+if [ "$(id -u)" != 0 ] && [ ${#sudo[@]} -eq 0 ]; then
+	echo "install-deps: not root and no sudo; please install: ${missing[*]}" >&2
+	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_citus

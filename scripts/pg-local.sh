@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pg-local.sh — a project-local PostgreSQL on a Unix socket.
 #
-#   scripts/pg-local.sh [--dir DIR] [--port N] [--tcp] [--fast] start|stop|kill|status|env|url
+#   scripts/pg-local.sh [--dir DIR] [--port N] [--tcp] [--fast] [--citus] start|stop|kill|status|env|url
 #
 #   start   initialise the cluster when needed, then start it (idempotent)
 #   stop    stop it (fast shutdown); kill: immediate shutdown, as after a crash
@@ -15,7 +15,8 @@
 # user cannot reach DIR, the cluster lives under /tmp and DIR links to it.
 # --tcp also listens on 127.0.0.1 with password authentication for every
 # role but postgres (the tests use it); --fast turns fsync off (throwaway
-# clusters only: safe against a killed server, not against a power cut).
+# clusters only: safe against a killed server, not against a power cut);
+# --citus preloads the Citus extension (a node of scripts/citus-local.sh).
 set -euo pipefail
 
 case "${1:-}" in
@@ -30,12 +31,14 @@ port=54329
 port_given=0
 tcp=0
 fast=0
+citus=0
 while [ $# -gt 1 ]; do
 	case "$1" in
 	--dir) dir=$2; shift 2 ;;
 	--port) port=$2; port_given=1; shift 2 ;;
 	--tcp) tcp=1; shift ;;
 	--fast) fast=1; shift ;;
+	--citus) citus=1; shift ;;
 	*) echo "pg-local.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -106,6 +109,10 @@ initialise() {
 		echo "max_wal_size = 4GB"
 		echo "logging_collector = off"
 		echo "log_min_messages = warning"
+		if [ "$citus" = 1 ]; then
+			echo "shared_preload_libraries = 'citus'"
+			echo "max_prepared_transactions = 100"
+		fi
 		if [ "$fast" = 1 ]; then
 			echo "fsync = off"
 			echo "full_page_writes = off"

@@ -73,6 +73,32 @@ own_ids(struct copy_sink *s, struct etl_error *err)
 	return ETL_OK;
 }
 
+/* Whether the table is one of Citus's (distributed or reference): *yes. */
+static enum etl_code
+citus_table(struct copy_sink *s, bool *yes, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	*yes = false;
+	PGresult *r =
+	        db_query(s->conn, "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
+	                 0, NULL, err);
+	if (r == NULL)
+		return ETL_EDB;
+	bool has = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!has)
+		return ETL_OK;
+	r = db_query(s->conn,
+	             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE "
+	             "logicalrelid = to_regclass($1))",
+	             1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	*yes = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return ETL_OK;
+}
+
 enum etl_code
 copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *err)
 {
@@ -113,6 +139,16 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 
 	if ((rc = own_ids(s, err)) != ETL_OK)
 		goto fail;
+	/* A Citus table (distributed or reference) keeps its indexes and is
+	 * not truncated: either would be a parallel operation on its shards,
+	 * after which the COPY could no longer run in this transaction.  The
+	 * COPY through the coordinator fans out to the shards itself. */
+	bool citus = false, freeze = false;
+	if ((rc = citus_table(s, &citus, err)) != ETL_OK)
+		goto fail;
+	s->citus = citus;
+	if (citus)
+		goto copy;
 	/* What to drop and later rebuild: the indexes, the primary key and
 	 * unique constraints included, unless another table's foreign key
 	 * needs them or they carry something a rebuild would lose (CLUSTER,
@@ -166,7 +202,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 		rc = ETL_EDB;
 		goto fail;
 	}
-	bool freeze = PQgetvalue(r, 0, 0)[0] == 'f';
+	freeze = PQgetvalue(r, 0, 0)[0] == 'f';
 	PQclear(r);
 	r = NULL;
 	if (freeze) {
@@ -174,6 +210,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 		if ((rc = sink_exec(s, sql, err)) != ETL_OK)
 			goto fail;
 	}
+copy:;
 	struct buf copy = {0};
 	sql_printf(&copy, "COPY %s (", sink_q(s, s->t->table));
 	if (s->own_ids)
@@ -311,7 +348,7 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 int
 copy_fast_rebuilt(const struct copy_sink *s)
 {
-	return s->nrebuild;
+	return s->citus ? -1 : s->nrebuild;
 }
 
 const char *

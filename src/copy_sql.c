@@ -148,16 +148,15 @@ sink_has_non_key(const struct copy_sink *s)
 }
 
 /* The columns an --on-conflict update sets: the file's non-key columns
- * (names[0, nfile)), then those set to now() (users.updated_at).  Returns
- * how many. */
+ * then the one an update touches (users.updated_at: the time of the
+ * load).  Returns how many. */
 static int
-update_set(const struct copy_sink *s, const char **names, int *nfile)
+update_set(const struct copy_sink *s, const char **names)
 {
 	int n = 0;
 	for (int i = 0; i < s->ncols; i++)
 		if (!(s->t->cols[s->col[i]].flags & COL_KEY))
 			names[n++] = s->t->cols[s->col[i]].db_column;
-	*nfile = n;
 	if (s->t->touch_on_update != NULL)
 		names[n++] = s->t->touch_on_update;
 	return n;
@@ -178,11 +177,16 @@ nocase_keys(struct copy_sink *s, struct buf *b)
 		if (!(c->flags & COL_NOCASE))
 			continue;
 		const char *col = sink_q(s, c->db_column), *tab = sink_q(s, t->table);
+		/* Uncorrelated subqueries only: on Citus the table is a reference
+		 * table, which an UPDATE of a local table may read that way. */
 		sql_printf(
 		        b,
-		        "UPDATE %s s SET %s = t.%s FROM %s t WHERE lower(t.%s) = lower(s.%s) "
-		        "AND t.%s <> s.%s AND NOT EXISTS (SELECT 1 FROM %s e WHERE e.%s = s.%s); ",
-		        s->stage, col, col, tab, col, col, col, col, tab, col, col);
+		        "UPDATE %s s SET %s = t.%s FROM (SELECT %s FROM %s WHERE lower(%s) IN "
+		        "(SELECT lower(%s) FROM %s)) t WHERE lower(t.%s) = lower(s.%s) AND t.%s <> "
+		        "s.%s AND s.%s NOT IN (SELECT %s FROM %s WHERE %s IN (SELECT %s FROM "
+		        "%s)); ",
+		        s->stage, col, col, col, tab, col, col, s->stage, col, col, col, col, col,
+		        col, tab, col, col, s->stage);
 	}
 }
 
@@ -196,7 +200,7 @@ sink_build_insert(struct copy_sink *s)
 	const struct table_def *t = s->t;
 	bool update = s->mode == CONFLICT_UPDATE && sink_has_non_key(s);
 	const char *set[COLMAP_MAXCOLS + 1];
-	int nfile = 0, nset = update ? update_set(s, set, &nfile) : 0;
+	int nset = update ? update_set(s, set) : 0;
 	nocase_keys(s, b);
 	sql_str(b, "WITH ");
 	if (update && s->load_id > 0) {
@@ -215,22 +219,31 @@ sink_build_insert(struct copy_sink *s)
 		sink_col_list(s, b, "s.", true);
 		sql_str(b, ")), ");
 	}
+	/* The column an update touches (users.updated_at) is set to now() in
+	 * the SELECT and taken from EXCLUDED: Citus allows no function in DO
+	 * UPDATE SET that is not IMMUTABLE.  As an audit column (an ORM's
+	 * table) the rows carry it already: the load's timestamp. */
+	const char *touch = update ? t->touch_on_update : NULL;
+	for (int i = 0; touch != NULL && i < s->naudit; i++)
+		if (strcmp(s->audit[i], touch) == 0)
+			touch = NULL;
 	sql_printf(b, "done AS (INSERT INTO %s AS t (", sink_q(s, t->table));
 	sink_id_first(s, b, "");
 	sink_col_list(s, b, "", false);
+	if (touch != NULL)
+		sql_printf(b, ", %s", sink_q(s, touch));
 	sql_str(b, ") SELECT ");
 	sink_id_first(s, b, "");
 	sink_col_list(s, b, "", false);
+	if (touch != NULL)
+		sql_str(b, ", now()");
 	sql_printf(b, " FROM %s ORDER BY etl_ord ON CONFLICT (", s->stage);
 	key_list(s, b, "");
 	if (update) {
 		sql_str(b, ") DO UPDATE SET ");
 		for (int i = 0; i < nset; i++) {
 			sql_printf(b, "%s%s = ", i ? ", " : "", sink_q(s, set[i]));
-			if (i < nfile)
-				sql_printf(b, "EXCLUDED.%s", sink_q(s, set[i]));
-			else
-				sql_str(b, "now()");
+			sql_printf(b, "EXCLUDED.%s", sink_q(s, set[i]));
 		}
 		sql_str(b, " WHERE (");
 		sink_col_list(s, b, "t.", true);
@@ -355,8 +368,9 @@ sink_stage_sql(struct copy_sink *s, int stage_id)
 }
 
 /* Whether the rows can carry ids from the table's sequence: its primary
- * key is the kind's id column, one integer column the file does not give,
- * filled by a sequence that counts by one (not GENERATED ALWAYS). */
+ * key starts with the kind's id column (on Citus the distribution column
+ * follows it), an integer column the file does not give, filled by a
+ * sequence that counts by one (not GENERATED ALWAYS). */
 enum etl_code
 sink_id_column(struct copy_sink *s, struct etl_error *err)
 {
@@ -371,7 +385,7 @@ sink_id_column(struct copy_sink *s, struct etl_error *err)
 	        "AND a.attnum = i.indkey[0] JOIN pg_type t ON t.oid = a.atttypid "
 	        "JOIN pg_sequence q ON q.seqrelid = "
 	        "to_regclass(pg_get_serial_sequence($1, a.attname)) "
-	        "WHERE i.indrelid = to_regclass($1) AND i.indisprimary AND i.indnatts = 1 "
+	        "WHERE i.indrelid = to_regclass($1) AND i.indisprimary "
 	        "AND t.typname IN ('int4', 'int8') AND q.seqincrement = 1 "
 	        "AND a.attidentity <> 'a'",
 	        1, params, err);

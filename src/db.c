@@ -255,3 +255,20 @@ db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *types,
 	show_statement(sql, now_ms() - t0, res);
 	return res;
 }
+
+/* One yes/no question; false also when it fails. */
+static bool
+db_yes(PGconn *conn, const char *sql)
+{
+	PGresult *r = db_query(conn, sql, 0, NULL, NULL);
+	bool v = r != NULL && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return v;
+}
+
+bool
+db_citus_coordinator(PGconn *conn)
+{
+	return db_yes(conn, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')") &&
+	       db_yes(conn, "SELECT citus_is_coordinator()");
+}

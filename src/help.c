@@ -88,6 +88,11 @@ static const char schema_help[] =
         "recorded in etl_schema_log.  An existing table that lacks a needed column or has an\n"
         "incompatible type is reported (exit 4) and nothing is changed.\n"
         "\n"
+        "On a Citus coordinator the tables it creates are distributed: transactions by\n"
+        "product_id (primary key (transaction_id, product_id)), users, products and events\n"
+        "as reference tables; siprems-etl's own stay local.  Existing tables keep their\n"
+        "layout.\n"
+        "\n"
         "  --dry-run    print the SQL that would run, change nothing; without a reachable\n"
         "               database, print the whole schema\n";
 

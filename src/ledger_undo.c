@@ -9,6 +9,10 @@
 #include "db.h"
 #include "ledger_impl.h"
 
+/* The id ranges of load $1, as a derived table: joined so, the loader's
+ * local table may meet a Citus table (which a direct join may not). */
+#define UNDO_IDS "(SELECT first_id, last_id FROM etl_load_ids WHERE load_id = $1)"
+
 /* ---- history, undo, reset ------------------------------------------------------ */
 
 int
@@ -102,6 +106,11 @@ ledger_undo(PGconn *conn, int64_t load_id, struct ledger_undo *u, struct etl_err
 		                 id, e.status);
 
 	enum etl_code rc = db_exec(conn, "BEGIN", err);
+	/* On Citus, a reference table that a distributed table references may
+	 * change only over one connection per node, after the multi-shard reads
+	 * of the checks below too. */
+	if (rc == ETL_OK && db_citus_coordinator(conn))
+		rc = db_exec(conn, "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'", err);
 	if (rc == ETL_OK)
 		rc = ledger_lock_file(conn, e.fingerprint, e.sha256, e.kind, err);
 	/* Read again under the locks: it may have moved on meanwhile. */
@@ -297,11 +306,11 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	if (r == NULL)
 		return ETL_EDB;
 	for (int i = 0; i < PQntuples(r); i++) {
-		(void)snprintf(
-		        sql, sizeof sql,
-		        "SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM etl_load_ids i "
-		        "WHERE i.load_id = $1 AND x.%s BETWEEN i.first_id AND i.last_id)",
-		        PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		(void)snprintf(sql, sizeof sql,
+		               "SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM " UNDO_IDS
+		               " i "
+		               "WHERE x.%s BETWEEN i.first_id AND i.last_id)",
+		               PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
 		PGresult *c = db_query(conn, sql, 1, params, err);
 		if (c == NULL) {
 			PQclear(r);
@@ -343,8 +352,8 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	PQclear(r);
 
 	(void)snprintf(sql, sizeof sql,
-	               "DELETE FROM %s t USING etl_load_ids i WHERE i.load_id = $1 "
-	               "AND t.%s BETWEEN i.first_id AND i.last_id",
+	               "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id AND "
+	               "i.last_id",
 	               t->table, t->id_column);
 	r = db_query(conn, sql, 1, params, err);
 	if (r == NULL)
@@ -365,8 +374,8 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 		(void)snprintf(
 		        sql, sizeof sql,
 		        "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
-		        "b.data::json) r) FROM etl_load_before b WHERE b.load_id = $1 "
-		        "AND t.%s = b.row_id",
+		        "b.data::json) r) FROM (SELECT row_id, data FROM etl_load_before WHERE "
+		        "load_id = $1) b WHERE t.%s = b.row_id",
 		        t->table, cols, rcols, t->table, t->id_column);
 		r = db_query(conn, sql, 1, params, err);
 		if (r == NULL)

@@ -338,12 +338,17 @@ load_rows(struct file_load *f)
 	if (taken) {
 		enum end end = load_run_path(&load_fast, &p);
 		if (!p.refused) {
-			if (end == END_EOF && !o->quiet)
+			int rebuilt = copy_fast_rebuilt(f->sink);
+			if (end == END_EOF && !o->quiet && rebuilt >= 0)
 				notex_etl(
 				        "%s: %s was empty: loaded with one COPY in one transaction "
 				        "(indexes and foreign keys rebuilt: %d)",
-				        intake_name(it), intake_map(it)->t->table,
-				        copy_fast_rebuilt(f->sink));
+				        intake_name(it), intake_map(it)->t->table, rebuilt);
+			else if (end == END_EOF && !o->quiet)
+				notex_etl(
+				        "%s: %s was empty: loaded with one COPY in one transaction "
+				        "(a Citus table: the shards keep their indexes)",
+				        intake_name(it), intake_map(it)->t->table);
 			return end;
 		}
 		if (!o->quiet)

@@ -623,6 +623,8 @@ schema_ensure(PGconn *conn, bool dry_run, FILE *sql_out, struct schema_result *r
 	for (int i = 0; i < n && rc == ETL_OK; i++)
 		if (stmts[i].kind == ST_TABLE)
 			rc = fix_sequence(&c, &stmts[i]);
+	if (rc == ETL_OK)
+		rc = schema_distribute(&c);
 	if (rc != ETL_OK)
 		goto out;
 	/* Record what was applied, in the same transaction as the changes. */
