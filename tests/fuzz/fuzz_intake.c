@@ -5,7 +5,10 @@
  *
  * The first byte chooses how the rest is read: bits 0-2 the kind given on
  * the command line (none, products, sales, events, users), bits 3-4 the
- * encoding, bit 5 the delimiter (',' or ';').  What must hold, whatever
+ * encoding, bit 5 the delimiter (',' or ';'), bit 6 a file described with
+ * --date-format patterns, --decimal-comma, --currency and --null, bit 7 a
+ * cashier's column names (--map); both: a file without a header
+ * (--columns).  What must hold, whatever
  * the bytes: no crash, no leak, no undefined behaviour, and every record
  * read is either a valid row or a rejected one.
  */
@@ -23,7 +26,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct validator *validator;
+static struct validator *validator, *described;
 static struct keyset *skus;
 static char reject_dir[] = "/tmp/siprems-etl-fuzz.XXXXXX";
 
@@ -32,7 +35,17 @@ setup(void)
 {
 	struct etl_error err;
 	struct valid_opts vo = {.fixed_today = true, .today = 8700}; /* 2023-10-27 */
-	if (valid_open(&validator, &vo, &err) != ETL_OK || !(skus = keyset_new()) ||
+	struct valid_opts dvo = vo;
+	dvo.fmt = (struct valid_formats){
+	        .date_formats = {"DD/MM/YYYY HH24:MI", "MM/DD/YYYY",
+	                         "DD Mon YYYY HH12:MI AM TZH:TZM", "YYYYMMDD\"T\"HH24MISS.US"},
+	        .ndate_formats = 4,
+	        .decimal_comma = true,
+	        .currency = "Rp",
+	        .null = "NA",
+	};
+	if (valid_open(&validator, &vo, &err) != ETL_OK ||
+	    valid_open(&described, &dvo, &err) != ETL_OK || !(skus = keyset_new()) ||
 	    !mkdtemp(reject_dir))
 		abort();
 	static const char *const known[] = {"SKU-1", "SKU-2", "A.b/c-9", "x"};
@@ -124,10 +137,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char spec[64];
 	(void)snprintf(spec, sizeof spec, "%s/proc/self/fd/%d", kinds[(sel & 7) % 5], fd);
 
+	static const struct colmap_opts cashier = {
+	        .map = {{"Tanggal", "transaction_date"},
+	                {"Kode Barang", "sku"},
+	                {"Nama Barang", "-"},
+	                {"Jumlah", "quantity_sold"},
+	                {"Harga Satuan", "price_per_unit"}},
+	        .nmap = 5,
+	};
+	static const struct colmap_opts headerless = {
+	        .columns = {"transaction_date", "sku", "-", "quantity_sold", "price_per_unit"},
+	        .ncolumns = 5,
+	};
 	struct intake_opts o = {
 	        .enc = encs[(sel >> 3) & 3],
 	        .delim = (sel & 32) ? ';' : ',',
-	        .v = validator,
+	        .v = (sel & 64) ? described : validator,
+	        .cm = (sel & 192) == 192 ? &headerless
+	              : (sel & 128)      ? &cashier
+	                                 : NULL,
+	        .case_variants = (sel & 8) != 0,
 	        .reject_dir = reject_dir,
 	        .write_rejects = true,
 	        .unique_keys = true,
