@@ -38,8 +38,8 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -Iinclude -I$(BUILD) -D_GNU_SOURCE -DETL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
-LDLIBS += $(PKG_LIBS) -lcsv -lm
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANFLAGS) -pthread -MMD -MP
+LDLIBS += $(PKG_LIBS) -lcsv -lm -pthread
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # Quiet by default, like Redis: "CC file"; V=1 shows whole commands.

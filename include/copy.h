@@ -67,6 +67,8 @@ struct copy_opts {
 	                            file's values counts as skipped */
 	copy_begin_fn begun;     /* may be NULL */
 	void *begun_arg;
+	bool hold_rows; /* keep a batch's rows until copy_end() sends them: the
+	                   reader hands the batch over and reads the next one */
 };
 
 /*
@@ -84,6 +86,13 @@ enum etl_code copy_open(struct copy_sink **out, const struct copy_opts *o, struc
  * begun hook, the staging table, the ids reserved for the rows, and a COPY.
  */
 enum etl_code copy_begin(struct copy_sink *s, int64_t rows, struct etl_error *err);
+
+/* copy_begin() in two steps: the transaction (BEGIN, the begun hook, the
+ * staging table), then the ids and the COPY.  Between them nothing waits
+ * for the rows: --jobs begins a connection's transaction (which a pooler
+ * may make wait for a server connection) before it takes its turn to read. */
+enum etl_code copy_begin_txn(struct copy_sink *s, struct etl_error *err);
+enum etl_code copy_begin_rows(struct copy_sink *s, int64_t rows, struct etl_error *err);
 
 /* Whether the rows' ids are reserved and recorded (the load can be undone). */
 bool copy_ids_recorded(const struct copy_sink *s);

@@ -71,6 +71,7 @@ struct copy_sink {
 	int n, cap;
 	bool in_copy;
 	bool in_batch;
+	bool hold_rows; /* the batch's rows go out at copy_end() (--jobs) */
 
 	/* The fast path: one COPY, nothing kept, rebuild at the end. */
 	bool fast;

@@ -184,6 +184,10 @@ int64_t intake_left(const struct intake *it, int64_t records);
 int64_t intake_raw_size(const struct intake *it);
 uint64_t intake_raw_bytes(const struct intake *it);
 
+/* Keeps the rows rejected from now on back in held (NULL: written to the
+ * reject file again); see reject_hold(). */
+void intake_hold_rejects(struct intake *it, struct buf *held);
+
 /* The reject file's writer, NULL before intake_start_rejects(). */
 struct reject_writer *intake_rejects(const struct intake *it);
 

@@ -97,10 +97,12 @@ enum etl_code ledger_claim(PGconn *conn, const struct ledger_claim_opts *o, stru
                            struct etl_error *err);
 
 /*
- * In a load's transaction (call right after BEGIN): locks the load's row,
- * which tells others the load is alive, and checks that its committed
- * position is still expected_done (else another loader took it over:
- * ETL_EDB).
+ * In a load's transaction (call right after BEGIN): locks the load's row
+ * (FOR KEY SHARE: the transactions of one load on several connections hold
+ * it together, and a checkpoint's UPDATE does not wait for them), which
+ * tells others the load is alive, and checks that the load still runs and
+ * its committed position is not past expected_done (else another loader
+ * took it over: ETL_EDB).
  */
 enum etl_code ledger_hold(PGconn *conn, const struct ledger *e, int64_t expected_done,
                           struct etl_error *err);

@@ -44,8 +44,10 @@ enum end { END_EOF, END_MAX_REJECTS, END_SIGNAL, END_ERROR };
 /* One file's load, as the transactions it begins see it. */
 struct held {
 	struct run *r;
+	PGconn *conn; /* the connection the transactions run on */
 	struct ledger *led;
-	int64_t committed; /* records_done as committed before this transaction */
+	int64_t committed; /* records_done as committed before this transaction,
+	                      or more (--jobs: at most that) */
 	int64_t records;   /* data records in the file */
 };
 
@@ -61,7 +63,7 @@ struct pass {
 	int64_t unit_rows; /* rows per unit; 0: the whole file is one */
 	/* The unit being read. */
 	struct ledger committed; /* the history row it started from */
-	uint64_t rejected_before, passed_before;
+	uint64_t read_before, rejected_before, passed_before;
 	bool refused;                     /* fast: the server refused a row; nothing was kept */
 	uint64_t added;                   /* rows the path took */
 	const struct table_def *referrer; /* dry: the kind that names this one's rows */
@@ -79,6 +81,29 @@ struct path {
 
 /* The paths (load_path.c). */
 extern const struct path load_batched, load_fast, load_dry;
+
+/* What a unit took from the file: records read, rejected (by the intake
+ * and the database) and passed over (a retry's), and the numbers of the
+ * rejected records. */
+struct unit_counts {
+	uint64_t read, rejected, passed;
+	const int64_t *rej;
+	size_t nrej;
+};
+
+/* Adds a unit's outcome and counts to next (the history row it started
+ * from), puts its rejects on disk and checkpoints it on conn, in the unit's
+ * transaction.  Returns ETL_OK or the error in p->err. */
+enum etl_code load_checkpoint(struct pass *p, PGconn *conn, const struct copy_outcome *out,
+                              const struct unit_counts *u, struct ledger *next, bool ids_recorded,
+                              const char *update_columns);
+
+/* Reads the rest of the file along path, unit by unit, on several
+ * connections (--jobs; load_jobs.c); co opens their sinks. */
+enum end load_jobs_run(struct pass *p, const struct copy_opts *co, int jobs);
+
+/* Opens one more connection to the run's database. */
+PGconn *load_connect(const struct run *r, struct etl_error *err);
 
 /* Reads the rest of the file along path, unit by unit. */
 enum end load_run_path(const struct path *path, struct pass *p);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "colmap.h"
+#include "encode.h"
 #include "error.h"
 #include "input.h"
 
@@ -42,6 +43,18 @@ enum etl_code reject_open(struct reject_writer **out, const struct reject_opts *
 enum etl_code reject_write(struct reject_writer *w, int nfields, char *const *fields,
                            const size_t *lens, long line, const char *reason,
                            struct etl_error *err);
+
+/*
+ * From now on keeps the rows written in held (NULL: in the file again),
+ * encoded as the file has them; the file is not created for them.  A batch
+ * read while earlier ones are still open (--jobs) keeps its rejects back
+ * until it commits, so that the file has them in the order of the batches.
+ */
+void reject_hold(struct reject_writer *w, struct buf *held);
+
+/* Appends rows held back before (reject_hold()), creating the file first if
+ * need be.  Returns ETL_OK or ETL_ESYSTEM. */
+enum etl_code reject_append(struct reject_writer *w, const struct buf *held, struct etl_error *err);
 
 /* Pushes what was written to the file (and with sync, to the disk). */
 enum etl_code reject_flush(struct reject_writer *w, bool sync, struct etl_error *err);

@@ -21,4 +21,8 @@ int signals_received(void);
  * ownership; set it back to NULL before freeing it. */
 void signals_set_cancel(PGcancel *cancel);
 
+/* The calling thread's slot for signals_set_cancel() (0 to 63; the main
+ * thread's is 0): a signal cancels the query of every slot. */
+void signals_use_slot(int n);
+
 #endif

@@ -46,6 +46,7 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	s->single_txn = o->single_transaction;
 	s->begun = o->begun;
 	s->begun_arg = o->begun_arg;
+	s->hold_rows = o->hold_rows;
 	s->load_id = o->load_id;
 	s->identical_skips = o->identical_skips;
 	for (int i = 0; i < TABLE_MAXLABELS; i++)
@@ -259,7 +260,7 @@ next_id(struct copy_sink *s, int64_t *id)
 }
 
 enum etl_code
-copy_begin(struct copy_sink *s, int64_t rows, struct etl_error *err)
+copy_begin_txn(struct copy_sink *s, struct etl_error *err)
 {
 	for (int i = 0; i < s->nrej; i++)
 		free(s->rejects[i].reason);
@@ -268,12 +269,25 @@ copy_begin(struct copy_sink *s, int64_t rows, struct etl_error *err)
 	s->n = 0;
 	s->data.len = s->orig.len = s->keys.len = 0;
 	s->sent = 0;
-	enum etl_code rc = begin_txn(s, err);
-	if (rc == ETL_OK)
-		rc = reserve_ids(s, rows, err);
+	return begin_txn(s, err);
+}
+
+enum etl_code
+copy_begin_rows(struct copy_sink *s, int64_t rows, struct etl_error *err)
+{
+	enum etl_code rc = reserve_ids(s, rows, err);
 	if (rc != ETL_OK)
 		return rc;
 	return sink_start_copy(s, err);
+}
+
+enum etl_code
+copy_begin(struct copy_sink *s, int64_t rows, struct etl_error *err)
+{
+	enum etl_code rc = copy_begin_txn(s, err);
+	if (rc != ETL_OK)
+		return rc;
+	return copy_begin_rows(s, rows, err);
 }
 
 bool
@@ -318,10 +332,12 @@ grow_rows(struct copy_sink *s)
 enum etl_code
 sink_send(struct copy_sink *s, size_t upto, struct etl_error *err)
 {
-	if (upto > s->sent &&
-	    PQputCopyData(s->conn, s->data.data + s->sent, (int)(upto - s->sent)) != 1)
-		return db_error(s->conn, NULL, "cannot send rows", err);
-	s->sent = upto;
+	while (upto > s->sent) {
+		size_t n = upto - s->sent < SEND_CHUNK ? upto - s->sent : SEND_CHUNK;
+		if (PQputCopyData(s->conn, s->data.data + s->sent, (int)n) != 1)
+			return db_error(s->conn, NULL, "cannot send rows", err);
+		s->sent += n;
+	}
 	return ETL_OK;
 }
 
@@ -430,7 +446,7 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 	if (b->failed || o->failed || s->keys.failed)
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	s->n++;
-	if (b->len - s->sent >= SEND_CHUNK)
+	if (!s->hold_rows && b->len - s->sent >= SEND_CHUNK)
 		return sink_send(s, b->len, err);
 	return ETL_OK;
 }

@@ -195,6 +195,13 @@ remember(struct intake *it, long line, const char *reason)
 		it->shown[it->nshown++] = s;
 }
 
+void
+intake_hold_rejects(struct intake *it, struct buf *held)
+{
+	if (it->rej != NULL)
+		reject_hold(it->rej, held);
+}
+
 enum etl_code
 intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens, long line,
               int64_t record, const char *reason, struct etl_error *err)

@@ -518,11 +518,11 @@ ledger_hold(PGconn *conn, const struct ledger *e, int64_t expected_done, struct 
 	const char *params[1] = {id};
 	PGresult *r = db_query(conn,
 	                       "SELECT records_done, status FROM etl_loads WHERE load_id = $1 "
-	                       "FOR UPDATE",
+	                       "FOR KEY SHARE",
 	                       1, params, err);
 	if (r == NULL)
 		return ETL_EDB;
-	bool ours = PQntuples(r) == 1 && ledger_num(r, 0, 0) == expected_done &&
+	bool ours = PQntuples(r) == 1 && ledger_num(r, 0, 0) <= expected_done &&
 	            strcmp(PQgetvalue(r, 0, 1), "running") == 0;
 	PQclear(r);
 	if (!ours)

@@ -133,6 +133,15 @@ run_zone(struct run *r, struct etl_error *err)
 	return ETL_OK;
 }
 
+PGconn *
+load_connect(const struct run *r, struct etl_error *err)
+{
+	PGconn *conn = db_open(r->o->db, err);
+	if (conn != NULL)
+		(void)PQsetNoticeReceiver(conn, quiet_notices, NULL);
+	return conn;
+}
+
 static enum etl_code
 connect_run(struct run *r, struct etl_error *err)
 {

@@ -83,7 +83,8 @@ struct file_load {
 	struct ledger led, base;
 	struct held held;
 	struct copy_sink *sink;
-	bool in_file_txn; /* --single-transaction: the file's transaction is open */
+	struct copy_opts co; /* how sink was opened (--jobs opens more) */
+	bool in_file_txn;    /* --single-transaction: the file's transaction is open */
 };
 
 static bool
@@ -106,9 +107,9 @@ static enum etl_code
 begun(void *arg, struct etl_error *err)
 {
 	struct held *h = arg;
-	enum etl_code rc = db_exec(h->r->conn, h->r->settings, err);
+	enum etl_code rc = db_exec(h->conn, h->r->settings, err);
 	if (rc == ETL_OK)
-		rc = ledger_hold(h->r->conn, h->led, h->committed, err);
+		rc = ledger_hold(h->conn, h->led, h->committed, err);
 	return rc;
 }
 
@@ -297,7 +298,7 @@ open_file(struct file_load *f)
 	if (intake_start_rejects(it, resume ? f->led.reject_bytes : -1, &f->e) != ETL_OK)
 		return fail(f);
 	const char *tz = r->tz;
-	f->held = (struct held){r, &f->led, f->led.records_done, f->print.records};
+	f->held = (struct held){r, r->conn, &f->led, f->led.records_done, f->print.records};
 	struct copy_opts co = {r->conn,
 	                       intake_map(it),
 	                       o->on_conflict,
@@ -310,7 +311,9 @@ open_file(struct file_load *f)
 	                       f->led.load_id,
 	                       f->claim.action == LEDGER_RETRY,
 	                       begun,
-	                       &f->held};
+	                       &f->held,
+	                       false};
+	f->co = co;
 	if (copy_open(&f->sink, &co, &f->e) != ETL_OK)
 		return fail(f);
 	return true;
@@ -371,7 +374,10 @@ load_rows(struct file_load *f)
 		}
 	}
 	p.unit_rows = o->batch_rows;
-	enum end end = load_run_path(&load_batched, &p);
+	/* Several connections when the file has more than one batch left. */
+	bool jobs = o->jobs > 1 && !o->single_transaction &&
+	            intake_left(it, f->print.records) > (int64_t)o->batch_rows;
+	enum end end = jobs ? load_jobs_run(&p, &f->co, o->jobs) : load_run_path(&load_batched, &p);
 	if (end == END_EOF && f->in_file_txn) {
 		f->in_file_txn = false;
 		if (copy_finish(f->sink, &f->e) != ETL_OK)

@@ -19,35 +19,46 @@
 #include "progress.h"
 #include "signals.h"
 
-/* The history row after a unit that ended with out, the unit's rejects on
- * disk first, then checkpointed in the unit's transaction. */
-static enum etl_code
-checkpoint_unit(struct pass *p, const struct copy_outcome *out, struct ledger *next,
-                bool ids_recorded, const char *update_columns)
+enum etl_code
+load_checkpoint(struct pass *p, PGconn *conn, const struct copy_outcome *out,
+                const struct unit_counts *u, struct ledger *next, bool ids_recorded,
+                const char *update_columns)
 {
 	struct intake *it = p->it;
-	const struct ledger *base = p->base;
+	int64_t expected = next->records_done;
 	next->rows_loaded += out->loaded;
 	next->rows_updated += out->updated;
-	next->rows_skipped += out->skipped + (int64_t)(intake_rows_passed(it) - p->passed_before);
+	next->rows_skipped += out->skipped + (int64_t)u->passed;
 	if (out->loaded > 0 && !ids_recorded)
 		next->undoable = false;
-	next->rows_read = base->rows_read + (int64_t)intake_rows_read(it);
-	next->rows_rejected = base->rows_rejected + (int64_t)intake_rows_rejected(it);
-	next->records_done = base->records_done + (int64_t)intake_rows_read(it);
+	next->rows_read += (int64_t)u->read;
+	next->rows_rejected += (int64_t)u->rejected;
+	next->records_done += (int64_t)u->read;
 	if (intake_rejects(it) != NULL) {
 		/* The rejects reach the disk before the commit that counts them. */
-		if (reject_flush(intake_rejects(it), intake_rows_rejected(it) > p->rejected_before,
-		                 p->err) != ETL_OK)
+		if (reject_flush(intake_rejects(it), u->rejected > 0, p->err) != ETL_OK)
 			return p->err->code;
 		next->reject_bytes = (int64_t)reject_offset(intake_rejects(it));
 		const char *rp = reject_path(intake_rejects(it));
 		(void)snprintf(next->reject_file, sizeof next->reject_file, "%s", rp ? rp : "");
 	}
-	size_t nrej;
-	const int64_t *rej = intake_take_rejected(it, &nrej);
-	return ledger_checkpoint(p->r->conn, next, p->committed.records_done, rej, nrej, out->ids,
-	                         out->nids, update_columns, p->err);
+	return ledger_checkpoint(conn, next, expected, u->rej, u->nrej, out->ids, out->nids,
+	                         update_columns, p->err);
+}
+
+/* The history row after a unit that ended with out: the unit's rejects on
+ * disk first, then checkpointed in the unit's transaction.  next holds the
+ * row the unit started from. */
+static enum etl_code
+checkpoint_unit(struct pass *p, const struct copy_outcome *out, struct ledger *next,
+                bool ids_recorded, const char *update_columns)
+{
+	struct intake *it = p->it;
+	struct unit_counts u = {intake_rows_read(it) - p->read_before,
+	                        intake_rows_rejected(it) - p->rejected_before,
+	                        intake_rows_passed(it) - p->passed_before, NULL, 0};
+	u.rej = intake_take_rejected(it, &u.nrej);
+	return load_checkpoint(p, p->r->conn, out, &u, next, ids_recorded, update_columns);
 }
 
 static enum etl_code
@@ -199,6 +210,7 @@ load_run_path(const struct path *path, struct pass *p)
 		/* What the history holds before this unit, and keeps if it fails. */
 		if (p->led != NULL)
 			p->committed = *p->led;
+		p->read_before = intake_rows_read(it);
 		p->rejected_before = intake_rows_rejected(it);
 		p->passed_before = intake_rows_passed(it);
 		if (path->begin(p) != ETL_OK) {

@@ -25,6 +25,7 @@ struct reject_writer {
 	struct buf line; /* the row being built */
 	char *out;       /* encoded output waiting to be written */
 	size_t olen, ocap;
+	struct buf *held; /* rows kept back (reject_hold), or NULL */
 };
 
 static bool
@@ -236,7 +237,7 @@ enum etl_code
 reject_write(struct reject_writer *w, int nfields, char *const *fields, const size_t *lens,
              long line, const char *reason, struct etl_error *err)
 {
-	if (!w->created) {
+	if (!w->created && w->held == NULL) {
 		enum etl_code rc = create(w, err);
 		if (rc != ETL_OK)
 			return rc;
@@ -265,7 +266,39 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 	size_t before = w->olen;
 	if (!ok || !encode_line(w))
 		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+	if (w->held != NULL) {
+		buf_put(w->held, w->out + before, w->olen - before);
+		w->olen = before;
+		return w->held->failed ? error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory")
+		                       : ETL_OK;
+	}
 	w->offset += w->olen - before;
+	if (w->olen >= 64 * 1024)
+		return write_out(w, err);
+	return ETL_OK;
+}
+
+void
+reject_hold(struct reject_writer *w, struct buf *held)
+{
+	w->held = held;
+}
+
+enum etl_code
+reject_append(struct reject_writer *w, const struct buf *held, struct etl_error *err)
+{
+	if (held->len == 0)
+		return ETL_OK;
+	if (!w->created) {
+		enum etl_code rc = create(w, err);
+		if (rc != ETL_OK)
+			return rc;
+	}
+	if (!reserve(&w->out, &w->ocap, w->olen + held->len))
+		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+	memcpy(w->out + w->olen, held->data, held->len);
+	w->olen += held->len;
+	w->offset += held->len;
 	if (w->olen >= 64 * 1024)
 		return write_out(w, err);
 	return ETL_OK;

@@ -8,16 +8,21 @@
 #include <string.h>
 
 static volatile sig_atomic_t received;
-static PGcancel *volatile cancel_target;
+/* One query to cancel per thread that loads (--jobs): a slot each. */
+#define SLOTS 64
+static PGcancel *volatile cancel_target[SLOTS];
+static _Thread_local int slot;
 
 static void
 on_signal(int sig)
 {
 	received = sig;
-	PGcancel *c = cancel_target;
-	if (c != NULL) {
-		char buf[256];
-		(void)PQcancel(c, buf, sizeof buf);
+	for (int i = 0; i < SLOTS; i++) {
+		PGcancel *c = cancel_target[i];
+		if (c != NULL) {
+			char buf[256];
+			(void)PQcancel(c, buf, sizeof buf);
+		}
 	}
 }
 
@@ -41,5 +46,11 @@ signals_received(void)
 void
 signals_set_cancel(PGcancel *cancel)
 {
-	cancel_target = cancel;
+	cancel_target[slot] = cancel;
+}
+
+void
+signals_use_slot(int n)
+{
+	slot = n >= 0 && n < SLOTS ? n : 0;
 }

@@ -84,6 +84,19 @@ committed() {
 	return 1
 }
 
+rand_between() { python3 -c "import random, sys; print(round(random.uniform(float(sys.argv[1]), float(sys.argv[2])), 3))" "$1" "$2"; }
+
+# Waits (at most 5 s) until the loader started as pid has taken its turn in
+# the history: attempts of the sales load above $2.  Before that it only
+# reads the file, which a kill leaves as it was.
+claimed() { # database attempts_before pid
+	for _ in $(seq 1 250); do
+		[ "$(sql "$1" "SELECT coalesce(max(attempts), 0) FROM etl_loads WHERE kind = 'sales'")" -gt "$2" ] && return 0
+		kill -0 "$3" 2>/dev/null || return 0
+		sleep 0.02
+	done
+}
+
 new_db() {
 	dropdb --if-exists "$1" >/dev/null 2>&1
 	createdb "$1" || { echo "cannot create database $1" >&2; return 1; }

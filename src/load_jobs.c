@@ -1,0 +1,377 @@
+/*
+ * load_jobs.c — the batched path on several connections (--jobs).
+ *
+ * Each connection has a thread and a sink.  A connection begins its
+ * transaction, then takes its turn to read: one reader at a time takes the
+ * next batch from the file (validated, encoded, kept in the sink's memory),
+ * so the batches are numbered in the file's order.  The connections send
+ * and settle their batches side by side (the server's work, index upkeep and
+ * foreign-key checks, runs on several backends), then commit them in the
+ * file's order, each with its checkpoint.  So the history's position is
+ * always the end of the last committed batch, and a kill at any moment
+ * resumes exactly, as with one connection.
+ *
+ * A batch's rejects are held back while it is read (reject_hold()) and go
+ * to the reject file when it commits: the file has them in the order one
+ * connection writes them, and its checkpointed length never counts a later
+ * batch's.
+ *
+ * The keyed kinds cannot race: a key repeated in a file is rejected by the
+ * intake (as on one connection), so no two batches touch the same row, and
+ * no connection waits for a later batch's, the only order that could close
+ * a cycle.  A batch given up (an error, a signal, --max-rejects) gives up
+ * every later batch too; the earlier ones still commit.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copy.h"
+#include "db.h"
+#include "load_impl.h"
+#include "progress.h"
+#include "signals.h"
+
+#define NO_STOP INT64_MAX
+
+struct jobs;
+
+/* One connection and the batch it carries. */
+struct job {
+	struct jobs *js;
+	int slot;               /* for signals_use_slot() */
+	PGconn *conn;           /* the run's for the first job, else its own */
+	struct copy_sink *sink; /* owned */
+	struct held held;
+	struct etl_error err;
+	struct buf rejects; /* the intake's rejects of the batch, held back */
+	int64_t *rej;       /* the numbers of its rejected records */
+	size_t nrej, caprej;
+	struct unit_counts u;
+	pthread_t thread;
+	bool started;
+};
+
+struct jobs {
+	struct pass *p;
+	pthread_mutex_t read; /* the file: the intake, its reject file, *p->led */
+	pthread_mutex_t mu;   /* the order: what follows */
+	pthread_cond_t turn;
+	int64_t next_seq; /* the next batch to read (under read) */
+	int64_t done_seq; /* batches [0, done_seq) are committed */
+	int64_t stop_seq; /* batches from this one on are given up */
+	enum end end;     /* why: the file's end, --max-rejects, a signal, an error */
+	struct etl_error err;
+	struct progress *pg;
+	uint64_t offset; /* records committed before this pass */
+};
+
+/* Gives up batch seq and every later one, for why (the earliest reason
+ * wins). */
+static void
+stop_at(struct jobs *js, int64_t seq, enum end why, const struct etl_error *err)
+{
+	pthread_mutex_lock(&js->mu);
+	if (seq < js->stop_seq) {
+		js->stop_seq = seq;
+		js->end = why;
+		if (err != NULL)
+			js->err = *err;
+	}
+	pthread_cond_broadcast(&js->turn);
+	pthread_mutex_unlock(&js->mu);
+}
+
+static int64_t
+stop_seq(struct jobs *js)
+{
+	pthread_mutex_lock(&js->mu);
+	int64_t s = js->stop_seq;
+	pthread_mutex_unlock(&js->mu);
+	return s;
+}
+
+static bool
+keep_rejected(struct job *j, const int64_t *v, size_t n)
+{
+	if (j->nrej + n > j->caprej) {
+		size_t cap = j->caprej ? j->caprej : 256;
+		while (cap < j->nrej + n)
+			cap *= 2;
+		int64_t *m = realloc(j->rej, cap * sizeof *m);
+		if (m == NULL)
+			return false;
+		j->rej = m;
+		j->caprej = cap;
+	}
+	if (n > 0)
+		memcpy(j->rej + j->nrej, v, n * sizeof *v);
+	j->nrej += n;
+	return true;
+}
+
+/* Reads the next batch into j's sink (under js->read).  *seq is its number;
+ * how its rows ended: END_EOF (a full batch, or the file's end: then a stop
+ * is set after it), END_MAX_REJECTS (the intake stopped after it), or
+ * END_SIGNAL / END_ERROR (j->err). */
+static enum end
+read_batch(struct job *j, int64_t *seq)
+{
+	struct jobs *js = j->js;
+	struct pass *p = js->p;
+	struct intake *it = p->it;
+	*seq = js->next_seq++;
+	if (*seq >= stop_seq(js))
+		return END_EOF;
+	uint64_t read = intake_rows_read(it), rejected = intake_rows_rejected(it),
+	         passed = intake_rows_passed(it);
+	int64_t left = intake_left(it, p->held->records);
+	if (copy_begin_rows(j->sink, left < p->unit_rows ? left : p->unit_rows, &j->err) != ETL_OK)
+		return END_ERROR;
+	j->rejects.len = 0;
+	j->rejects.failed = false;
+	intake_hold_rejects(it, &j->rejects);
+	enum end end = END_EOF;
+	bool last = false;
+	while (intake_rows_read(it) - read < (uint64_t)p->unit_rows) {
+		int got = intake_next(it, p->r->skus, &j->err);
+		if (got == 0 || got == INTAKE_STOP) {
+			last = true;
+			end = got == 0 ? END_EOF : END_MAX_REJECTS;
+			break;
+		}
+		if (got < 0 || copy_add(j->sink, intake_row(it), intake_record(it),
+		                        intake_number(it), &j->err) != ETL_OK) {
+			end = END_ERROR;
+			break;
+		}
+		if (signals_received()) {
+			end = END_SIGNAL;
+			break;
+		}
+		progress_update(js->pg, js->offset + intake_rows_read(it), intake_raw_bytes(it));
+	}
+	intake_hold_rejects(it, NULL);
+	j->u = (struct unit_counts){intake_rows_read(it) - read,
+	                            intake_rows_rejected(it) - rejected,
+	                            intake_rows_passed(it) - passed, NULL, 0};
+	j->nrej = 0;
+	size_t n;
+	const int64_t *v = intake_take_rejected(it, &n);
+	if (end != END_ERROR && end != END_SIGNAL && !keep_rejected(j, v, n)) {
+		(void)error_set(&j->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		end = END_ERROR;
+	}
+	if (last) /* a batch that read nothing is not committed */
+		stop_at(js, j->u.read > 0 ? *seq + 1 : *seq, end, NULL);
+	return end == END_MAX_REJECTS ? END_EOF : end;
+}
+
+/* Waits until every earlier batch is committed; false when this one is
+ * given up instead. */
+static bool
+wait_turn(struct jobs *js, int64_t seq)
+{
+	pthread_mutex_lock(&js->mu);
+	while (js->done_seq < seq && seq < js->stop_seq)
+		pthread_cond_wait(&js->turn, &js->mu);
+	bool go = seq < js->stop_seq;
+	pthread_mutex_unlock(&js->mu);
+	return go;
+}
+
+/* The batch's rejects to the file, its checkpoint and its commit (under
+ * js->read, in its turn). */
+static enum etl_code
+finish_batch(struct job *j, const struct copy_outcome *out, struct ledger *next)
+{
+	struct jobs *js = j->js;
+	struct pass q = *js->p;
+	q.err = &j->err;
+	struct intake *it = q.it;
+	if (j->rejects.failed)
+		return error_set(&j->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	if (intake_rejects(it) != NULL &&
+	    reject_append(intake_rejects(it), &j->rejects, &j->err) != ETL_OK)
+		return j->err.code;
+	for (int i = 0; i < out->nrejects; i++) {
+		struct csvrow_record rec;
+		int64_t number;
+		copy_row_record(j->sink, out->rejects[i].row, &rec, &number);
+		if (intake_reject(it, rec.nfields, rec.fields, rec.lens, rec.line, number,
+		                  out->rejects[i].reason, &j->err) != ETL_OK)
+			return j->err.code;
+	}
+	size_t n;
+	const int64_t *v = intake_take_rejected(it, &n);
+	if (!keep_rejected(j, v, n))
+		return error_set(&j->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	j->u.rejected += (uint64_t)out->nrejects;
+	j->u.rej = j->rej;
+	j->u.nrej = j->nrej;
+	*next = *q.led;
+	if (load_checkpoint(&q, j->conn, out, &j->u, next, copy_ids_recorded(j->sink),
+	                    copy_update_columns(j->sink)) != ETL_OK)
+		return j->err.code;
+	return copy_commit(j->sink, &j->err);
+}
+
+static void *
+job_main(void *arg)
+{
+	struct job *j = arg;
+	struct jobs *js = j->js;
+	struct pass *p = js->p;
+	signals_use_slot(j->slot);
+	for (;;) {
+		if (signals_received()) {
+			stop_at(js, 0, END_SIGNAL, NULL);
+			break;
+		}
+		/* The transaction first: a pooler may make it wait for a server
+		 * connection, which must not keep the others from reading. */
+		enum etl_code rc = copy_begin_txn(j->sink, &j->err);
+		pthread_mutex_lock(&js->read);
+		int64_t seq = js->next_seq;
+		enum end end = rc == ETL_OK ? read_batch(j, &seq) : (js->next_seq++, END_ERROR);
+		pthread_mutex_unlock(&js->read);
+		if (end == END_SIGNAL || (end == END_ERROR && signals_received())) {
+			copy_abort(j->sink, "interrupted");
+			stop_at(js, seq, END_SIGNAL, NULL);
+			break;
+		}
+		if (end == END_ERROR) {
+			copy_abort(j->sink, "stopped");
+			stop_at(js, seq, END_ERROR, &j->err);
+			break;
+		}
+		if (seq >= stop_seq(js)) {
+			/* Past the file's end (nothing read), or given up. */
+			copy_abort(j->sink, NULL);
+			break;
+		}
+		struct copy_outcome out;
+		if (copy_end(j->sink, &out, &j->err) != ETL_OK) {
+			stop_at(js, seq, signals_received() ? END_SIGNAL : END_ERROR, &j->err);
+			break;
+		}
+		if (!wait_turn(js, seq)) {
+			copy_abort(j->sink, NULL);
+			break;
+		}
+		struct ledger next;
+		pthread_mutex_lock(&js->read);
+		rc = finish_batch(j, &out, &next);
+		if (rc == ETL_OK)
+			*p->led = next;
+		pthread_mutex_unlock(&js->read);
+		if (rc != ETL_OK) {
+			copy_abort(j->sink, NULL);
+			stop_at(js, seq, signals_received() ? END_SIGNAL : END_ERROR, &j->err);
+			break;
+		}
+		pthread_mutex_lock(&js->mu);
+		js->done_seq = seq + 1;
+		pthread_cond_broadcast(&js->turn);
+		pthread_mutex_unlock(&js->mu);
+		const struct load_opts *o = p->r->o;
+		if (o->max_rejects >= 0 && next.rows_rejected > o->max_rejects)
+			stop_at(js, seq + 1, END_MAX_REJECTS, NULL);
+	}
+	return NULL;
+}
+
+static void
+close_job(struct job *j, const struct run *r)
+{
+	copy_close(j->sink);
+	if (j->conn != NULL && j->conn != r->conn)
+		PQfinish(j->conn);
+	buf_free(&j->rejects);
+	free(j->rej);
+}
+
+/* Opens the connections and sinks; fewer than asked when the server (or a
+ * pooler) refuses more connections: said, and the load goes on with those. */
+static int
+open_jobs(struct job *jobs, int n, struct jobs *js, const struct copy_opts *co)
+{
+	struct pass *p = js->p;
+	int opened = 0;
+	for (int k = 0; k < n; k++) {
+		struct job *j = &jobs[k];
+		j->js = js;
+		j->slot = k + 1;
+		error_clear(&j->err);
+		j->conn = k == 0 ? p->r->conn : load_connect(p->r, &j->err);
+		if (j->conn == NULL) {
+			if (!p->r->o->quiet)
+				warnx_etl("%s: --jobs %d: connection %d: %s; loading on %d",
+				          intake_name(p->it), n, k + 1, j->err.msg, opened);
+			break;
+		}
+		j->held = (struct held){p->r, j->conn, p->led, NO_STOP, p->held->records};
+		struct copy_opts o = *co;
+		o.conn = j->conn;
+		o.begun_arg = &j->held;
+		o.hold_rows = true;
+		if (copy_open(&j->sink, &o, &j->err) != ETL_OK) {
+			*p->err = j->err;
+			close_job(j, p->r);
+			return -1;
+		}
+		opened++;
+	}
+	return opened;
+}
+
+enum end
+load_jobs_run(struct pass *p, const struct copy_opts *co, int n)
+{
+	struct job *jobs = calloc((size_t)n, sizeof *jobs);
+	if (jobs == NULL) {
+		(void)error_set(p->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return END_ERROR;
+	}
+	struct jobs js = {.p = p, .stop_seq = NO_STOP, .end = END_EOF};
+	error_clear(&js.err);
+	js.offset = p->base != NULL ? (uint64_t)p->base->records_done : 0;
+	int opened = open_jobs(jobs, n, &js, co);
+	enum end end = END_ERROR;
+	if (opened > 1 && !p->r->o->quiet)
+		notex_etl("%s: %d connections load its batches side by side, committed in the "
+		          "file's order",
+		          intake_name(p->it), opened);
+	if (opened > 0) {
+		pthread_mutex_init(&js.read, NULL);
+		pthread_mutex_init(&js.mu, NULL);
+		pthread_cond_init(&js.turn, NULL);
+		const struct load_opts *o = p->r->o;
+		js.pg = progress_start(intake_name(p->it), intake_raw_size(p->it),
+		                       o->progress && !o->quiet);
+		int started = 0;
+		for (int k = 0; k < opened; k++) {
+			jobs[k].started =
+			        pthread_create(&jobs[k].thread, NULL, job_main, &jobs[k]) == 0;
+			started += jobs[k].started;
+		}
+		if (started == 0)
+			(void)error_set(&js.err, ETL_ESYSTEM, NULL, 0, "cannot start a thread"),
+			        js.end = END_ERROR;
+		for (int k = 0; k < opened; k++)
+			if (jobs[k].started)
+				pthread_join(jobs[k].thread, NULL);
+		progress_done(js.pg);
+		pthread_cond_destroy(&js.turn);
+		pthread_mutex_destroy(&js.mu);
+		pthread_mutex_destroy(&js.read);
+		end = js.end;
+		if (end == END_ERROR)
+			*p->err = js.err;
+	}
+	for (int k = 0; k < n; k++)
+		close_job(&jobs[k], p->r);
+	free(jobs);
+	return end;
+}
