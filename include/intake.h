@@ -186,7 +186,7 @@ uint64_t intake_raw_bytes(const struct intake *it);
 
 /* Keeps the rows rejected from now on back in held (NULL: written to the
  * reject file again); see reject_hold(). */
-void intake_hold_rejects(struct intake *it, struct buf *held);
+void intake_hold_rejects(struct intake *it, struct reject_held *held);
 
 /* The reject file's writer, NULL before intake_start_rejects(). */
 struct reject_writer *intake_rejects(const struct intake *it);

@@ -64,6 +64,7 @@ struct pass {
 	/* The unit being read. */
 	struct ledger committed; /* the history row it started from */
 	uint64_t read_before, rejected_before, passed_before;
+	struct reject_held kept;          /* batched: the unit's intake rejects, held back */
 	bool refused;                     /* fast: the server refused a row; nothing was kept */
 	uint64_t added;                   /* rows the path took */
 	const struct table_def *referrer; /* dry: the kind that names this one's rows */
@@ -90,6 +91,13 @@ struct unit_counts {
 	const int64_t *rej;
 	size_t nrej;
 };
+
+/* Writes a batch's rejects in line order: the rows the intake held back
+ * (held) merged with those the server refused (out, from sink).  Returns
+ * ETL_OK or the error in err. */
+enum etl_code load_write_rejects(struct intake *it, struct copy_sink *sink,
+                                 const struct reject_held *held, const struct copy_outcome *out,
+                                 struct etl_error *err);
 
 /* Adds a unit's outcome and counts to next (the history row it started
  * from), puts its rejects on disk and checkpoints it on conn, in the unit's

@@ -44,17 +44,32 @@ enum etl_code reject_write(struct reject_writer *w, int nfields, char *const *fi
                            const size_t *lens, long line, const char *reason,
                            struct etl_error *err);
 
-/*
- * From now on keeps the rows written in held (NULL: in the file again),
- * encoded as the file has them; the file is not created for them.  A batch
- * read while earlier ones are still open (--jobs) keeps its rejects back
- * until it commits, so that the file has them in the order of the batches.
- */
-void reject_hold(struct reject_writer *w, struct buf *held);
+/* Rejected rows kept back from the file: their bytes, encoded as the file
+ * has them, and where each starts, with its line. */
+struct reject_held {
+	struct buf data;
+	size_t *off;
+	long *line;
+	size_t n, cap;
+};
 
-/* Appends rows held back before (reject_hold()), creating the file first if
- * need be.  Returns ETL_OK or ETL_ESYSTEM. */
-enum etl_code reject_append(struct reject_writer *w, const struct buf *held, struct etl_error *err);
+/*
+ * From now on keeps the rows written in held (NULL: in the file again); the
+ * file is not created for them.  A batch keeps the rows the intake rejects
+ * back until it ends, to write them in line order with the rows the server
+ * refused, and on several connections (--jobs) until it commits, so that
+ * the file has them in the order of the batches.
+ */
+void reject_hold(struct reject_writer *w, struct reject_held *held);
+
+/* Appends held rows [from, to), creating the file first if need be.
+ * Returns ETL_OK or ETL_ESYSTEM. */
+enum etl_code reject_append(struct reject_writer *w, const struct reject_held *held, size_t from,
+                            size_t to, struct etl_error *err);
+
+/* Empties held; reject_held_free() releases its memory. */
+void reject_held_clear(struct reject_held *held);
+void reject_held_free(struct reject_held *held);
 
 /* Pushes what was written to the file (and with sync, to the disk). */
 enum etl_code reject_flush(struct reject_writer *w, bool sync, struct etl_error *err);

@@ -196,7 +196,7 @@ remember(struct intake *it, long line, const char *reason)
 }
 
 void
-intake_hold_rejects(struct intake *it, struct buf *held)
+intake_hold_rejects(struct intake *it, struct reject_held *held)
 {
 	if (it->rej != NULL)
 		reject_hold(it->rej, held);

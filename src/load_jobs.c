@@ -45,8 +45,8 @@ struct job {
 	struct copy_sink *sink; /* owned */
 	struct held held;
 	struct etl_error err;
-	struct buf rejects; /* the intake's rejects of the batch, held back */
-	int64_t *rej;       /* the numbers of its rejected records */
+	struct reject_held rejects; /* the intake's rejects of the batch, held back */
+	int64_t *rej;               /* the numbers of its rejected records */
 	size_t nrej, caprej;
 	struct unit_counts u;
 	pthread_t thread;
@@ -129,8 +129,7 @@ read_batch(struct job *j, int64_t *seq)
 	int64_t left = intake_left(it, p->held->records);
 	if (copy_begin_rows(j->sink, left < p->unit_rows ? left : p->unit_rows, &j->err) != ETL_OK)
 		return END_ERROR;
-	j->rejects.len = 0;
-	j->rejects.failed = false;
+	reject_held_clear(&j->rejects);
 	intake_hold_rejects(it, &j->rejects);
 	enum end end = END_EOF;
 	bool last = false;
@@ -190,19 +189,8 @@ finish_batch(struct job *j, const struct copy_outcome *out, struct ledger *next)
 	struct pass q = *js->p;
 	q.err = &j->err;
 	struct intake *it = q.it;
-	if (j->rejects.failed)
-		return error_set(&j->err, ETL_ESYSTEM, NULL, 0, "out of memory");
-	if (intake_rejects(it) != NULL &&
-	    reject_append(intake_rejects(it), &j->rejects, &j->err) != ETL_OK)
+	if (load_write_rejects(it, j->sink, &j->rejects, out, &j->err) != ETL_OK)
 		return j->err.code;
-	for (int i = 0; i < out->nrejects; i++) {
-		struct csvrow_record rec;
-		int64_t number;
-		copy_row_record(j->sink, out->rejects[i].row, &rec, &number);
-		if (intake_reject(it, rec.nfields, rec.fields, rec.lens, rec.line, number,
-		                  out->rejects[i].reason, &j->err) != ETL_OK)
-			return j->err.code;
-	}
 	size_t n;
 	const int64_t *v = intake_take_rejected(it, &n);
 	if (!keep_rejected(j, v, n))
@@ -288,7 +276,7 @@ close_job(struct job *j, const struct run *r)
 	copy_close(j->sink);
 	if (j->conn != NULL && j->conn != r->conn)
 		PQfinish(j->conn);
-	buf_free(&j->rejects);
+	reject_held_free(&j->rejects);
 	free(j->rej);
 }
 

@@ -76,11 +76,40 @@ batch_ids(const struct pass *p)
 	return left < p->unit_rows ? left : p->unit_rows;
 }
 
+enum etl_code
+load_write_rejects(struct intake *it, struct copy_sink *sink, const struct reject_held *held,
+                   const struct copy_outcome *out, struct etl_error *err)
+{
+	if (held->data.failed)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	struct reject_writer *w = intake_rejects(it);
+	size_t k = 0;
+	for (int i = 0; i <= out->nrejects; i++) {
+		struct csvrow_record rec = {0};
+		int64_t number = 0;
+		if (i < out->nrejects)
+			copy_row_record(sink, out->rejects[i].row, &rec, &number);
+		size_t to = k;
+		while (to < held->n && (i == out->nrejects || held->line[to] < rec.line))
+			to++;
+		if (w != NULL && reject_append(w, held, k, to, err) != ETL_OK)
+			return err->code;
+		k = to;
+		if (i < out->nrejects &&
+		    intake_reject(it, rec.nfields, rec.fields, rec.lens, rec.line, number,
+		                  out->rejects[i].reason, err) != ETL_OK)
+			return err->code;
+	}
+	return ETL_OK;
+}
+
 static enum etl_code
 batch_begin(struct pass *p)
 {
 	if (!p->r->o->single_transaction)
 		p->held->committed = p->committed.records_done;
+	reject_held_clear(&p->kept);
+	intake_hold_rejects(p->it, &p->kept);
 	return copy_begin(p->sink, batch_ids(p), p->err);
 }
 
@@ -89,16 +118,10 @@ batch_end(struct pass *p, enum end why)
 {
 	(void)why;
 	struct copy_outcome out;
+	intake_hold_rejects(p->it, NULL);
 	if (copy_end(p->sink, &out, p->err) != ETL_OK)
 		return signals_received() ? END_SIGNAL : END_ERROR;
-	bool failed = false;
-	for (int i = 0; i < out.nrejects && !failed; i++) {
-		struct csvrow_record rec;
-		int64_t number;
-		copy_row_record(p->sink, out.rejects[i].row, &rec, &number);
-		failed = intake_reject(p->it, rec.nfields, rec.fields, rec.lens, rec.line, number,
-		                       out.rejects[i].reason, p->err) != ETL_OK;
-	}
+	bool failed = load_write_rejects(p->it, p->sink, &p->kept, &out, p->err) != ETL_OK;
 	if (failed ||
 	    checkpoint_unit(p, &out, p->led, copy_ids_recorded(p->sink),
 	                    copy_update_columns(p->sink)) != ETL_OK ||
@@ -113,6 +136,7 @@ batch_end(struct pass *p, enum end why)
 static void
 batch_abort(struct pass *p, const char *why)
 {
+	intake_hold_rejects(p->it, NULL);
 	copy_abort(p->sink, why);
 }
 

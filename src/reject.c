@@ -25,7 +25,7 @@ struct reject_writer {
 	struct buf line; /* the row being built */
 	char *out;       /* encoded output waiting to be written */
 	size_t olen, ocap;
-	struct buf *held; /* rows kept back (reject_hold), or NULL */
+	struct reject_held *held; /* rows kept back (reject_hold), or NULL */
 };
 
 static bool
@@ -267,10 +267,25 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 	if (!ok || !encode_line(w))
 		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
 	if (w->held != NULL) {
-		buf_put(w->held, w->out + before, w->olen - before);
+		struct reject_held *h = w->held;
+		if (h->n == h->cap) {
+			size_t cap = h->cap ? h->cap * 2 : 64;
+			size_t *off = realloc(h->off, cap * sizeof *off);
+			if (off != NULL)
+				h->off = off;
+			long *ln = realloc(h->line, cap * sizeof *ln);
+			if (ln != NULL)
+				h->line = ln;
+			if (off == NULL || ln == NULL)
+				return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+			h->cap = cap;
+		}
+		h->off[h->n] = h->data.len;
+		h->line[h->n++] = line;
+		buf_put(&h->data, w->out + before, w->olen - before);
 		w->olen = before;
-		return w->held->failed ? error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory")
-		                       : ETL_OK;
+		return h->data.failed ? error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory")
+		                      : ETL_OK;
 	}
 	w->offset += w->olen - before;
 	if (w->olen >= 64 * 1024)
@@ -279,29 +294,48 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 }
 
 void
-reject_hold(struct reject_writer *w, struct buf *held)
+reject_hold(struct reject_writer *w, struct reject_held *held)
 {
 	w->held = held;
 }
 
 enum etl_code
-reject_append(struct reject_writer *w, const struct buf *held, struct etl_error *err)
+reject_append(struct reject_writer *w, const struct reject_held *held, size_t from, size_t to,
+              struct etl_error *err)
 {
-	if (held->len == 0)
+	if (from >= to)
 		return ETL_OK;
 	if (!w->created) {
 		enum etl_code rc = create(w, err);
 		if (rc != ETL_OK)
 			return rc;
 	}
-	if (!reserve(&w->out, &w->ocap, w->olen + held->len))
+	size_t a = held->off[from], b = to < held->n ? held->off[to] : held->data.len;
+	if (!reserve(&w->out, &w->ocap, w->olen + (b - a)))
 		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
-	memcpy(w->out + w->olen, held->data, held->len);
-	w->olen += held->len;
-	w->offset += held->len;
+	memcpy(w->out + w->olen, held->data.data + a, b - a);
+	w->olen += b - a;
+	w->offset += b - a;
 	if (w->olen >= 64 * 1024)
 		return write_out(w, err);
 	return ETL_OK;
+}
+
+void
+reject_held_clear(struct reject_held *held)
+{
+	held->data.len = 0;
+	held->data.failed = false;
+	held->n = 0;
+}
+
+void
+reject_held_free(struct reject_held *held)
+{
+	buf_free(&held->data);
+	free(held->off);
+	free(held->line);
+	*held = (struct reject_held){0};
 }
 
 enum etl_code
