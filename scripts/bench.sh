@@ -10,8 +10,9 @@
 #   (a) psql \copy of the sales with product_id already resolved
 #   (b) siprems-etl load of the SKU-keyed gzip file (and of the plain file)
 #   (c) a nightly append of --append rows into the table holding the rest:
-#       psql \copy versus siprems-etl load, each from the same starting
-#       state: the table as psql filled it, and as siprems-etl filled it
+#       psql \copy versus siprems-etl load (default --jobs 2, and --jobs 1),
+#       each from the same starting state: the table as psql filled it, and
+#       as siprems-etl filled it
 #   (d) siprems-etl load --dry-run of the plain file (on an idle server)
 # and prints wall times, peak RSS and ratios (medians over the runs).  When
 # Citus is installed (scripts/citus-local.sh check), it also starts a
@@ -111,11 +112,14 @@ for r in $(seq 1 "$runs"); do
 	fresh_db bench_a
 	timed psql_initial psql -X -q -d bench_a -c "\\copy $copy_cols FROM '$work/resolved.csv' CSV"
 	clone bench_a bench_a2
+	clone bench_a bench_a3
 	say "run $r/$runs: (c) appends into the table psql filled"
 	timed psql_append_a psql -X -q -d bench_a -c "\\copy $copy_cols FROM '$work/resolved-append.csv' CSV"
 	timed etl_append_a "$etl" --db dbname=bench_a2 --quiet --no-progress load "$work/append/sales.csv.gz"
+	timed etl_append_a1 "$etl" --db dbname=bench_a3 --quiet --no-progress load --jobs 1 "$work/append/sales.csv.gz"
 	dropdb bench_a
 	dropdb bench_a2
+	dropdb bench_a3
 
 	say "run $r/$runs: (b) siprems-etl load, gzip"
 	fresh_db bench_b
@@ -175,6 +179,7 @@ pa=$(median "$work/psql_initial" 1)
 ea=$(median "$work/etl_initial" 1)
 pca=$(median "$work/psql_append_a" 1)
 eca=$(median "$work/etl_append_a" 1)
+eca1=$(median "$work/etl_append_a1" 1)
 pcb=$(median "$work/psql_append_b" 1)
 ecb=$(median "$work/etl_append_b" 1)
 ep=$(median "$work/etl_plain" 1)
@@ -196,15 +201,17 @@ step '(b) siprems-etl load, gzip, empty table' "$ea" "$(mb "$work/etl_initial")"
 step '(b) siprems-etl load, plain CSV, empty table' "$ep" "$(mb "$work/etl_plain")"
 step "(c) psql \\copy append, into the table psql filled" "$pca" -
 step "(c) siprems-etl append, into the table psql filled" "$eca" "$(mb "$work/etl_append_a")"
+step "(c) siprems-etl append --jobs 1, psql-filled table" "$eca1" "$(mb "$work/etl_append_a1")"
 step "(c) psql \\copy append, into the table etl filled" "$pcb" -
 step "(c) siprems-etl append, into the table etl filled" "$ecb" "$(mb "$work/etl_append_b")"
 step '(d) siprems-etl --dry-run, plain' "$ed" "$(mb "$work/etl_dry")"
 echo
 printf '| %-36s | %11s | %-11s |\n' target measured goal
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" "------------:" "-------------"
-target 'initial load, psql / siprems-etl' "$(ratio "$pa" "$ea")" '>= 4x'
-target 'append (psql-filled), psql / etl' "$(ratio "$pca" "$eca")" '>= 1.0x'
-target 'append (etl-filled), psql / etl' "$(ratio "$pcb" "$ecb")" '>= 1.0x'
+target 'initial load, psql / siprems-etl' "$(ratio "$pa" "$ea")" '>= 5.5x'
+target 'append (psql-filled), psql / etl' "$(ratio "$pca" "$eca")" '>= 1.3x'
+target 'append (etl-filled), psql / etl' "$(ratio "$pcb" "$ecb")" '>= 1.3x'
+target 'append, --jobs 2 / --jobs 1' "$(ratio "$eca1" "$eca")" '-'
 target 'nightly cycle, psql / etl' "$(awk -v a="$pa" -v b="$pca" -v c="$ea" -v d="$ecb" 'BEGIN { printf "%.2fx", (a + b) / (c + d) }')" '-'
 target 'gzip / plain input' "$(ratio "$ea" "$ep")" '<= 1.10'
 target 'dry run' "$(awk -v m="$sales_mb" -v s="$ed" 'BEGIN { printf "%.0f MB/s", m / s }')" '>= 100 MB/s'

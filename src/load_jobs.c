@@ -73,7 +73,10 @@ static void
 stop_at(struct jobs *js, int64_t seq, enum end why, const struct etl_error *err)
 {
 	pthread_mutex_lock(&js->mu);
-	if (seq < js->stop_seq) {
+	/* Rejects past --max-rejects at the file's end stop it, as on one
+	 * connection. */
+	if (seq < js->stop_seq ||
+	    (seq == js->stop_seq && why == END_MAX_REJECTS && js->end == END_EOF)) {
 		js->stop_seq = seq;
 		js->end = why;
 		if (err != NULL)

@@ -108,11 +108,11 @@ etl --db "$coord" undo "$app_id" --yes
 expect_rc 0 "undo of the append works"
 expect_eq "$(csql "SELECT count(*) FROM transactions")" "$sales" "the appended sales are gone"
 
-# --- kill -9 in the middle of a batched load, and the exact resume -----------------------------
+# --- kill -9 in the middle of a batched load on 3 connections, and the exact resume --------------
 rows=$(csql "SELECT count(*) FROM transactions")
 kills=0
 for _ in 1 2 3; do
-	"$ETL" --db "$coord" --quiet load --batch-rows 50 later.csv >/dev/null 2>&1 &
+	"$ETL" --db "$coord" --quiet load --batch-rows 50 --jobs 3 later.csv >/dev/null 2>&1 &
 	pid=$!
 	running_committed || true
 	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
@@ -122,7 +122,7 @@ done
 expect_match "$kills" "^[1-3]$" "the batched load was killed ($kills kill(s))"
 expect_eq "$(csql "SELECT status FROM etl_loads WHERE load_id = (SELECT max(load_id) FROM etl_loads)")" "running" \
 	"the history shows the killed load unfinished"
-etl --db "$coord" load --batch-rows 50 --summary-json resumed.json later.csv
+etl --db "$coord" load --batch-rows 50 --jobs 3 --summary-json resumed.json later.csv
 expect_rc 0 "the next run completes it"
 expect_match "$err" "resuming load [0-9]+ after [0-9]+ rows already committed" "it resumes after the committed batches"
 expect_eq "$(csql "SELECT count(*) FROM transactions")" "$((rows + append_rows))" "no row lost, none doubled"

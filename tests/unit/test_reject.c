@@ -1,7 +1,8 @@
 /*
  * test_reject.c — reject files: header, quoting, mode 0600, secret columns
  * blank, reject columns of an earlier reject file replaced, encodings,
- * truncation for a rolled-back batch, and a directory that cannot be used.
+ * truncation for a rolled-back batch, rows held back and appended in
+ * another order, and a directory that cannot be used.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,6 +122,52 @@ test_truncate_and_encoding(void **state)
 	colmap_free(&m);
 }
 
+/* Rows held back reach neither the file nor its length until appended; a
+ * range of them is appended where the caller puts it (here around a row
+ * written directly, as a batch merges the server's refusals by line). */
+static void
+test_held_rows(void **state)
+{
+	(void)state;
+	char *names[] = {"sku", "name", "price"};
+	size_t lens[] = {3, 4, 5};
+	struct colmap m = map_of(KIND_PRODUCTS, names, lens, 3);
+	struct reject_opts o = {dir, ',', ENC_UTF8, -1};
+	struct reject_writer *w;
+	assert_int_equal(reject_open(&w, &o, "held.csv", &m, NULL), ETL_OK);
+	struct reject_held h = {0};
+	reject_hold(w, &h);
+	char *row[] = {"A", "x", "1"};
+	size_t rl[] = {1, 1, 1};
+	for (long line = 2; line <= 4; line += 2)
+		assert_int_equal(reject_write(w, 3, row, rl, line, "held", NULL), ETL_OK);
+	reject_hold(w, NULL);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.line[0], 2);
+	assert_int_equal(h.line[1], 4);
+	assert_null(reject_path(w)); /* not created for held rows */
+	assert_int_equal(reject_offset(w), 0);
+	assert_int_equal(reject_append(w, &h, 0, 1, NULL), ETL_OK);
+	assert_int_equal(reject_write(w, 3, row, rl, 3, "direct", NULL), ETL_OK);
+	assert_int_equal(reject_append(w, &h, 1, 2, NULL), ETL_OK);
+	assert_int_equal(reject_append(w, &h, 2, 2, NULL), ETL_OK);
+	assert_int_equal(reject_flush(w, false, NULL), ETL_OK);
+	uint64_t off = reject_offset(w);
+	assert_int_equal(reject_close(w, NULL), ETL_OK);
+	char path[256];
+	(void)snprintf(path, sizeof path, "%s/held.csv.rejects.csv", dir);
+	const char *expect = "sku,name,price,reject_line,reject_reason\n"
+	                     "A,x,1,2,held\n"
+	                     "A,x,1,3,direct\n"
+	                     "A,x,1,4,held\n";
+	assert_string_equal(slurp(path), expect);
+	assert_int_equal(off, strlen(expect));
+	reject_held_clear(&h);
+	assert_int_equal(h.n, 0);
+	reject_held_free(&h);
+	colmap_free(&m);
+}
+
 static void
 test_unwritable_directory(void **state)
 {
@@ -161,6 +208,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_format_and_mode),
 	        cmocka_unit_test(test_truncate_and_encoding),
+	        cmocka_unit_test(test_held_rows),
 	        cmocka_unit_test(test_unwritable_directory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
