@@ -273,14 +273,13 @@ checks_variants(const struct intake *it)
 	       t->cols[t->key[0]].rule == RULE_SKU;
 }
 
-/* Remembers the lower-case form of a new key (n bytes) of the file. */
+/* Remembers the lower-case form of a new key (n bytes) of the file, at
+ * index in the file's keys. */
 static bool
-note_fold(struct intake *it, const char *key, size_t n, long line)
+note_fold(struct intake *it, const char *key, size_t n, long line, size_t index)
 {
 	char folded[1024];
-	size_t fn = rowkey_fold(it->map.t, key, n, folded, sizeof folded), index;
-	if (keyset_find_index(it->keys, key, n, false, NULL, &index) == NULL)
-		return false;
+	size_t fn = rowkey_fold(it->map.t, key, n, folded, sizeof folded);
 	int64_t *f = keyset_find(it->folds, folded, fn, true, NULL);
 	if (f == NULL)
 		return false;
@@ -366,11 +365,17 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		if (ok && it->keys != NULL) {
 			char key[1024];
 			size_t n = rowkey_of_row(it->map.t, &it->row, key, sizeof key);
-			bool added = keyset_find(it->keys, key, n, false, NULL) == NULL;
+			/* A case variant is looked for (without adding the key,
+			 * since a rejected variant must not enter the set) only
+			 * when variants are checked; else one lookup adds it. */
+			bool added = true;
+			if (checks_variants(it))
+				added = keyset_find(it->keys, key, n, false, NULL) == NULL;
 			int variant = added ? case_variant(it, skus, key, n) : 0;
 			int64_t *first = NULL;
+			size_t index = 0;
 			if (variant == 0)
-				first = keyset_find(it->keys, key, n, true, &added);
+				first = keyset_find_index(it->keys, key, n, true, &added, &index);
 			if (variant < 0 || (variant == 0 && first == NULL)) {
 				(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
 				                "out of memory");
@@ -380,7 +385,7 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 				ok = false;
 			} else if (added) {
 				first[0] = r->line;
-				if (it->folds != NULL && !note_fold(it, key, n, r->line)) {
+				if (it->folds != NULL && !note_fold(it, key, n, r->line, index)) {
 					(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
 					                "out of memory");
 					return -1;
