@@ -56,6 +56,13 @@ sed -i '1s/.*/sku,quantity_sold,price_per_unit,transaction_date,is_promo/' appen
 printf 'email,full_name,password\nvg@example.com,Val Grind,s3cret\n' >users.csv
 zcat gen2/products.csv.gz >products.csv
 vg load-batched 1 --db "$db" --no-progress load --on-conflict update --batch-rows 300 products.csv users.csv append.csv
+# The same on one connection (--jobs 1): the sequential batched path.
+{
+	echo 'sku,quantity_sold,price_per_unit,transaction_date,is_promo'
+	zcat gen2/sales.csv.gz | sed -n '2,900p'
+	echo 'NOPE-2,1,,2023-01-01,no'
+} >append1.csv
+vg load-one-conn 1 --db "$db" --no-progress load --jobs 1 --batch-rows 300 append1.csv
 vg load-again 0 --db "$db" --no-progress load products.csv
 vg check 1 --db "$db" check append.csv products.csv
 vg dry-run 1 --db "$db" --no-progress load --dry-run --force append.csv

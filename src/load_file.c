@@ -378,6 +378,7 @@ load_rows(struct file_load *f)
 	bool jobs = o->jobs > 1 && !o->single_transaction &&
 	            intake_left(it, f->print.records) > (int64_t)o->batch_rows;
 	enum end end = jobs ? load_jobs_run(&p, &f->co, o->jobs) : load_run_path(&load_batched, &p);
+	reject_held_free(&p.kept);
 	if (end == END_EOF && f->in_file_txn) {
 		f->in_file_txn = false;
 		if (copy_finish(f->sink, &f->e) != ETL_OK)
