@@ -69,6 +69,11 @@ struct copy_opts {
 	void *begun_arg;
 	bool hold_rows; /* keep a batch's rows until copy_end() sends them: the
 	                   reader hands the batch over and reads the next one */
+	/* The empty-table path's shadow table (copy_fast_begin()): the run's
+	 * SET LOCAL settings, and how to open a second connection. */
+	const char *settings;
+	PGconn *(*connect)(void *arg, struct etl_error *err);
+	void *connect_arg;
 };
 
 /*
@@ -144,10 +149,17 @@ void copy_abort_all(struct copy_sink *s);
  * when nothing references it) and start a single COPY into it that keeps no
  * row in memory.  *taken is false (and nothing changed) when the table is
  * not empty, the role does not own it, or its lock is not granted within 5
- * seconds.  jobs sets the parallel workers of the index builds.  Returns
+ * seconds.  jobs sets the parallel workers of the index builds.
+ *
+ * With jobs > 1 and big (the file is worth a second connection), a table
+ * the swap can carry over (copy_shadow.c) goes through a shadow table
+ * instead: the load's transaction only blocks writes to the table, the rows
+ * go into a new table on a second connection, the indexes are built there on
+ * both connections at once, and the load's transaction swaps it in.  Returns
  * ETL_OK, ETL_EDB or ETL_ESYSTEM.
  */
-enum etl_code copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *err);
+enum etl_code copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken,
+                              struct etl_error *err);
 
 /*
  * Ends the fast path's COPY and rebuilds what was dropped; the transaction
@@ -161,6 +173,9 @@ enum etl_code copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool 
 /* How many indexes and foreign keys the fast path dropped and rebuilt; -1
  * on a Citus table, whose indexes it keeps. */
 int copy_fast_rebuilt(const struct copy_sink *s);
+
+/* Whether the fast path went through a shadow table (copy_fast_begin()). */
+bool copy_fast_shadowed(const struct copy_sink *s);
 
 /* Why copy_fast_end() set *refused: the server's message for a refused row
  * ("the database refused the row: …"), or that the sequence ran short. */

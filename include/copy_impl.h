@@ -90,6 +90,26 @@ struct copy_sink {
 	char **rebuild; /* statements that recreate what was dropped */
 	int nrebuild;
 
+	/* The fast path through a shadow table (copy_shadow.c). */
+	const char *settings; /* the run's SET LOCAL settings */
+	PGconn *(*connect)(void *arg, struct etl_error *err);
+	void *connect_arg;
+	bool shadow;   /* this load goes through the shadow */
+	bool shadowed; /* and it was swapped in */
+	PGconn *aux;   /* the second connection */
+	PGcancel *aux_cancel;
+	bool aux_txn;     /* the second connection is in a transaction */
+	bool on_aux;      /* conn and cancel are the second connection's */
+	PGconn *own_conn; /* the load's own, while on_aux */
+	PGcancel *own_cancel;
+	char shadow_name[64];
+	char shadow_q[300]; /* schema-qualified, quoted */
+	char **build;       /* CREATE INDEX on the shadow */
+	char **swap;        /* once the table is dropped: its indexes' names back */
+	char **names;       /* the table's names of the indexes built */
+	int nbuild;
+	int nfkeys; /* the shadow's foreign keys added */
+
 	struct copy_reject *rejects;
 	int nrej, rejcap;
 	bool oom; /* a reject could not be recorded */
@@ -102,6 +122,24 @@ struct copy_sink {
 	size_t *lens;
 	int fcap;
 };
+/* The shadow table (copy_shadow.c).  shadow_plan(): under the load's
+ * EXCLUSIVE lock on the empty table, whether the table can be swapped
+ * (*why says why not) and what to build; shadow_open(): the second
+ * connection, the shadow, and the COPY's target moved there;
+ * shadow_copied(): the rows committed, back on the load's connection;
+ * shadow_finish(): the builds on both connections, the foreign keys, the
+ * swap (*refused: a row broke an index or key, why in fast_why);
+ * shadow_abandon(): everything of it undone, the shadow dropped. */
+enum etl_code shadow_plan(struct copy_sink *s, char *why, size_t size, struct etl_error *err);
+enum etl_code shadow_open(struct copy_sink *s, struct etl_error *err);
+enum etl_code shadow_copied(struct copy_sink *s, struct etl_error *err);
+enum etl_code shadow_finish(struct copy_sink *s, bool *refused, struct etl_error *err);
+void shadow_abandon(struct copy_sink *s);
+/* Moves the COPY's target (conn, cancel) to the second connection, or back. */
+void shadow_use_aux(struct copy_sink *s, bool on);
+/* A server's message about the shadow, in the table's names. */
+void shadow_reason(const struct copy_sink *s, char *why, size_t size);
+
 /* Reads the target's column types: the staging table copies them, and
  * binary COPY is used when every column sent has a binary form here that
  * fits its values (else text, which the server converts itself). */

@@ -47,6 +47,9 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	s->begun = o->begun;
 	s->begun_arg = o->begun_arg;
 	s->hold_rows = o->hold_rows;
+	s->settings = o->settings;
+	s->connect = o->connect;
+	s->connect_arg = o->connect_arg;
 	s->load_id = o->load_id;
 	s->identical_skips = o->identical_skips;
 	for (int i = 0; i < TABLE_MAXLABELS; i++)
@@ -123,6 +126,7 @@ copy_close(struct copy_sink *s)
 	if (s == NULL)
 		return;
 	signals_set_cancel(NULL);
+	shadow_abandon(s);
 	PQfreeCancel(s->cancel);
 	buf_free(&s->stage_sql);
 	free(s->ids);

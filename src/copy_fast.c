@@ -31,8 +31,12 @@ fast_rollback(struct copy_sink *s)
 		PGresult *r = sink_end_copy(s, "abandoned");
 		PQclear(r);
 	}
+	/* The load's transaction first: its index builds hold the shadow. */
+	shadow_use_aux(s, false);
 	PGresult *r = db_run(s->conn, "ROLLBACK");
 	PQclear(r);
+	if (s->shadow)
+		shadow_abandon(s);
 	s->fast = false;
 	s->in_batch = false;
 	for (int i = 0; i < s->nrebuild; i++)
@@ -100,13 +104,15 @@ citus_table(struct copy_sink *s, bool *yes, struct etl_error *err)
 }
 
 enum etl_code
-copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *err)
+copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl_error *err)
 {
 	const char *params[1] = {s->t->table};
 	PGresult *r = NULL;
 	enum etl_code rc;
 	*taken = false;
 	s->jobs = jobs;
+	s->shadow = s->shadowed = false;
+	s->nfkeys = 0;
 	rc = sink_exec(s, "BEGIN", err);
 	if (rc != ETL_OK)
 		return rc;
@@ -126,16 +132,49 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 	PQclear(r);
 	r = NULL;
 	/* A table that holds rows never sees the exclusive lock: look first,
-	 * without it, and look again once it is held. */
+	 * without it, and look again once it is held.  The shadow table's way
+	 * only keeps writers out; it is looked at again under the lock. */
 	if (!table_empty(s, err))
 		goto not_taken;
+	bool citus = false, freeze = false;
+	if ((rc = citus_table(s, &citus, err)) != ETL_OK)
+		goto fail;
+	char why[200] = "";
+	bool shadow = jobs > 1 && big && !citus && s->connect != NULL;
+	if (shadow && (rc = shadow_plan(s, why, sizeof why, err)) != ETL_OK)
+		goto fail;
+	shadow = shadow && why[0] == '\0';
 	char sql[512];
 	(void)snprintf(sql, sizeof sql,
-	               "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; "
+	               "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
 	               "SET LOCAL lock_timeout = 0",
-	               sink_q(s, s->t->table));
+	               sink_q(s, s->t->table), shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE");
 	if (db_exec(s->conn, sql, NULL) != ETL_OK || !table_empty(s, err))
 		goto not_taken;
+	if (shadow && (rc = shadow_plan(s, why, sizeof why, err)) != ETL_OK)
+		goto fail;
+	if (shadow && why[0] == '\0') {
+		s->shadow = true;
+		if (shadow_open(s, err) == ETL_OK) {
+			/* The shadow is new in the COPY's transaction: FREEZE. */
+			freeze = true;
+			if ((rc = own_ids(s, err)) != ETL_OK)
+				goto fail;
+			goto copy;
+		}
+		/* No second connection, or no shadow: the one-transaction way. */
+		shadow_abandon(s);
+		error_clear(err);
+	}
+	if (shadow) {
+		(void)snprintf(
+		        sql, sizeof sql,
+		        "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; "
+		        "SET LOCAL lock_timeout = 0",
+		        sink_q(s, s->t->table));
+		if (db_exec(s->conn, sql, NULL) != ETL_OK)
+			goto not_taken;
+	}
 
 	if ((rc = own_ids(s, err)) != ETL_OK)
 		goto fail;
@@ -143,9 +182,6 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 	 * not truncated: either would be a parallel operation on its shards,
 	 * after which the COPY could no longer run in this transaction.  The
 	 * COPY through the coordinator fans out to the shards itself. */
-	bool citus = false, freeze = false;
-	if ((rc = citus_table(s, &citus, err)) != ETL_OK)
-		goto fail;
 	s->citus = citus;
 	if (citus)
 		goto copy;
@@ -212,7 +248,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool *taken, struct etl_error *er
 	}
 copy:;
 	struct buf copy = {0};
-	sql_printf(&copy, "COPY %s (", sink_q(s, s->t->table));
+	sql_printf(&copy, "COPY %s (", s->shadow ? s->shadow_q : sink_q(s, s->t->table));
 	if (s->own_ids)
 		sql_printf(&copy, "%s, ", s->id_col);
 	sink_col_list(s, &copy, "", false);
@@ -251,6 +287,42 @@ fail:
 	return rc;
 }
 
+/* Rebuilds what copy_fast_begin() dropped, in the load's transaction; on
+ * failure (or *refused) everything is rolled back. */
+static enum etl_code
+rebuild(struct copy_sink *s, bool *refused, struct etl_error *err)
+{
+	/* Sorting for the index builds is the bulk of the work; the server's
+	 * parallel workers help.  maintenance_work_mem stays the server's: on
+	 * the benchmark larger sorts in memory were slower than the default's
+	 * spilled runs. */
+	char sql[100];
+	(void)snprintf(sql, sizeof sql, "SET LOCAL max_parallel_maintenance_workers = %d",
+	               s->jobs > 1 ? s->jobs - 1 : 0);
+	enum etl_code rc = sink_exec(s, sql, err);
+	signals_set_cancel(s->cancel);
+	for (int i = 0; i < s->nrebuild && rc == ETL_OK; i++) {
+		PGresult *r = db_run(s->conn, s->rebuild[i]);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			/* A foreign key the rows break: the batched path will
+			 * find the rows. */
+			*refused = PQstatus(s->conn) == CONNECTION_OK &&
+			           sink_row_level(db_sqlstate(r));
+			if (*refused)
+				sink_server_reason(r, s->fast_why, sizeof s->fast_why);
+			else
+				rc = db_error(s->conn, r, "cannot rebuild after the load", err);
+		}
+		PQclear(r);
+		if (*refused)
+			break;
+	}
+	signals_set_cancel(NULL);
+	if (rc != ETL_OK || *refused)
+		fast_rollback(s);
+	return rc;
+}
+
 enum etl_code
 copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, struct etl_error *err)
 {
@@ -269,12 +341,18 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 		           (sink_row_level(db_sqlstate(r)) || sink_retryable(db_sqlstate(r)));
 		if (*refused)
 			sink_server_reason(r, s->fast_why, sizeof s->fast_why);
+		if (*refused && s->shadow)
+			shadow_reason(s, s->fast_why, sizeof s->fast_why);
 		rc = *refused ? ETL_OK : db_error(s->conn, r, NULL, err);
 		PQclear(r);
 		fast_rollback(s);
 		return rc;
 	}
 	PQclear(r);
+	if (s->shadow && (rc = shadow_copied(s, err)) != ETL_OK) {
+		fast_rollback(s);
+		return rc;
+	}
 	if (s->id_overflow) {
 		/* The batches take the ids from the sequence, and say when it
 		 * runs out. */
@@ -293,35 +371,13 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 			return rc;
 		}
 	}
-	/* Sorting for the index builds is the bulk of the work; the server's
-	 * parallel workers help.  maintenance_work_mem stays the server's: on
-	 * the benchmark larger sorts in memory were slower than the default's
-	 * spilled runs. */
-	(void)snprintf(sql, sizeof sql, "SET LOCAL max_parallel_maintenance_workers = %d",
-	               s->jobs > 1 ? s->jobs - 1 : 0);
-	rc = sink_exec(s, sql, err);
-	signals_set_cancel(s->cancel);
-	for (int i = 0; i < s->nrebuild && rc == ETL_OK; i++) {
-		r = db_run(s->conn, s->rebuild[i]);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			/* A foreign key the rows break: the batched path will
-			 * find the rows. */
-			*refused = PQstatus(s->conn) == CONNECTION_OK &&
-			           sink_row_level(db_sqlstate(r));
-			if (*refused)
-				sink_server_reason(r, s->fast_why, sizeof s->fast_why);
-			rc = *refused ? ETL_OK
-			              : db_error(s->conn, r, "cannot rebuild after the load", err);
-			PQclear(r);
-			signals_set_cancel(NULL);
+	if (s->shadow) {
+		rc = shadow_finish(s, refused, err);
+		if (rc != ETL_OK || *refused) {
 			fast_rollback(s);
 			return rc;
 		}
-		PQclear(r);
-	}
-	signals_set_cancel(NULL);
-	if (rc != ETL_OK) {
-		fast_rollback(s);
+	} else if ((rc = rebuild(s, refused, err)) != ETL_OK || *refused) {
 		return rc;
 	}
 	out->loaded = s->fast_rows;
@@ -348,7 +404,13 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 int
 copy_fast_rebuilt(const struct copy_sink *s)
 {
-	return s->citus ? -1 : s->nrebuild;
+	return s->citus ? -1 : s->shadowed ? s->nbuild + s->nfkeys : s->nrebuild;
+}
+
+bool
+copy_fast_shadowed(const struct copy_sink *s)
+{
+	return s->shadowed;
 }
 
 const char *

@@ -114,8 +114,13 @@ static const char load_help[] =
         "foreign keys are dropped and rebuilt at the end, ids come from the table's\n"
         "sequence in one step, and an interrupted load leaves the table empty, so the\n"
         "next run starts over.  Rows the server refuses, or a table siprems-etl cannot\n"
-        "lock within 5 s, send the file to the batched path.\n"
-        "\n"
+        "lock within 5 s, send the file to the batched path.  With --jobs 2+ and a file\n"
+        "of more than a batch, the rows go into a shadow table whose indexes two\n"
+        "connections build at once, swapped in at the end (readers are not blocked).\n"
+        "\n";
+
+/* load's options (one string would pass the length C compilers must take). */
+static const char load_options_help[] =
         "  --batch-rows N          rows per committed batch (default 50000)\n"
         "  --on-conflict MODE      error (default): reject a row whose unique key exists in\n"
         "                          the database; skip: keep the database row; update:\n"
@@ -318,6 +323,8 @@ cli_help(const char *name)
 {
 	const struct cli_command *c = cli_find_command(name);
 	(void)fputs(c != NULL ? c->help : help_text, stdout);
+	if (c != NULL && c->fn == cmd_load)
+		(void)fputs(load_options_help, stdout);
 	if (c != NULL && (c->fn == cmd_load || c->fn == cmd_check))
 		(void)fputs(describe_help, stdout);
 }

@@ -113,6 +113,13 @@ begun(void *arg, struct etl_error *err)
 	return rc;
 }
 
+/* The empty-table path's second connection (its shadow table). */
+static PGconn *
+second_connection(void *arg, struct etl_error *err)
+{
+	return load_connect(arg, err);
+}
+
 /* --on-conflict's values, by enum on_conflict. */
 static const char *const conflict_modes[] = {"error", "skip", "update"};
 
@@ -312,7 +319,10 @@ open_file(struct file_load *f)
 	                       f->claim.action == LEDGER_RETRY,
 	                       begun,
 	                       &f->held,
-	                       false};
+	                       false,
+	                       r->settings,
+	                       second_connection,
+	                       r};
 	f->co = co;
 	if (copy_open(&f->sink, &co, &f->e) != ETL_OK)
 		return fail(f);
@@ -336,13 +346,24 @@ load_rows(struct file_load *f)
 	                 .held = &f->held,
 	                 .err = &f->e};
 	bool taken = false;
-	if (f->led.records_done == 0 && copy_fast_begin(f->sink, o->jobs, &taken, &f->e) != ETL_OK)
+	/* A second connection builds indexes beside the load's when the file
+	 * is more than a batch. */
+	bool big = !o->single_transaction &&
+	           intake_left(it, f->print.records) > (int64_t)o->batch_rows;
+	if (f->led.records_done == 0 &&
+	    copy_fast_begin(f->sink, o->jobs, big, &taken, &f->e) != ETL_OK)
 		return fail_rows(f);
 	if (taken) {
 		enum end end = load_run_path(&load_fast, &p);
 		if (!p.refused) {
 			int rebuilt = copy_fast_rebuilt(f->sink);
-			if (end == END_EOF && !o->quiet && rebuilt >= 0)
+			if (end == END_EOF && !o->quiet && copy_fast_shadowed(f->sink))
+				notex_etl("%s: %s was empty: loaded with one COPY into a shadow "
+				          "table, "
+				          "its indexes built on 2 connections, swapped in in one "
+				          "transaction (indexes and foreign keys rebuilt: %d)",
+				          intake_name(it), intake_map(it)->t->table, rebuilt);
+			else if (end == END_EOF && !o->quiet && rebuilt >= 0)
 				notex_etl(
 				        "%s: %s was empty: loaded with one COPY in one transaction "
 				        "(indexes and foreign keys rebuilt: %d)",

@@ -1,0 +1,529 @@
+/*
+ * copy_shadow.c — the empty-table path through a shadow table.
+ *
+ * Building the indexes is most of an initial load, and one transaction
+ * builds them one after the other.  Here the load's transaction (on its own
+ * connection) holds the table's history row and an EXCLUSIVE lock on the
+ * empty table (readers go on, writers wait) while:
+ *   1. a second connection creates the shadow, a new table shaped like the
+ *      table (columns, defaults, CHECK constraints, storage, comments), and
+ *      COPYs the rows into it with FREEZE, in its own transaction;
+ *   2. both connections build the table's indexes on the shadow at once,
+ *      each taking the next statement of one list (the second connection in
+ *      a transaction of its own, the load's in the load's transaction);
+ *   3. the load's transaction adds the foreign keys to the shadow, takes the
+ *      table's lock in ACCESS EXCLUSIVE mode, hands its grants, its comment
+ *      and its sequences' ownership to the shadow, drops the table, renames
+ *      the shadow and its indexes to the table's names, and commits with
+ *      the history's checkpoint.
+ * Interrupted at any point before that commit the table stays as it was,
+ * empty; the shadow a stopped run leaves behind is dropped by the next load
+ * that takes this path.  Only a table the swap carries over whole takes it
+ * (shadow_plan() says why not); the others go the one-transaction way.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copy_impl.h"
+#include "db.h"
+#include "signals.h"
+
+/* Why the swap could not carry the table over, or NULL: what would be lost
+ * or would stop the DROP.  $1 is the table. */
+static const char why_not_sql[] =
+        "SELECT CASE "
+        "WHEN c.relkind <> 'r' OR c.relpersistence <> 'p' THEN 'it is not a plain logged table' "
+        "WHEN c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user) "
+        "THEN 'another role owns it' "
+        "WHEN c.reloptions IS NOT NULL OR c.reltablespace <> 0 "
+        "THEN 'it has storage parameters or a tablespace' "
+        "WHEN c.relrowsecurity OR c.relreplident <> 'd' OR c.relispartition OR c.relhassubclass "
+        "OR EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = c.oid OR inhparent = c.oid) "
+        "THEN 'it has row security, a replica identity, partitions or inheritance' "
+        "WHEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal) "
+        "THEN 'it has triggers' "
+        "WHEN EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = c.oid) "
+        "THEN 'a foreign key references it' "
+        "WHEN EXISTS (SELECT 1 FROM pg_depend WHERE refclassid = 'pg_class'::regclass "
+        "AND refobjid = c.oid AND deptype = 'n') "
+        "OR EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type t ON d.refobjid IN (t.oid, t.typarray) "
+        "WHERE d.refclassid = 'pg_type'::regclass AND t.oid = c.reltype AND d.deptype = 'n') "
+        "OR EXISTS (SELECT 1 FROM pg_depend WHERE classid = 'pg_class'::regclass "
+        "AND objid = c.oid AND deptype = 'e') "
+        "THEN 'views, functions or an extension depend on it' "
+        "WHEN EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = c.oid) "
+        "OR EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = c.oid) "
+        "OR EXISTS (SELECT 1 FROM pg_statistic_ext WHERE stxrelid = c.oid) "
+        "THEN 'it has policies, publications or extended statistics' "
+        "WHEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 "
+        "AND NOT attisdropped AND (attacl IS NOT NULL OR attidentity <> '' "
+        "OR attstattarget >= 0 OR EXISTS (SELECT 1 FROM unnest(attoptions) o "
+        "WHERE o NOT LIKE 'pg\\_attver=%'))) "
+        "THEN 'a column has grants, an identity or settings of its own' "
+        "WHEN EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+        "WHERE i.indrelid = c.oid AND (NOT i.indisvalid OR NOT i.indisready OR i.indisclustered "
+        "OR ic.reltablespace <> 0 OR ic.reloptions IS NOT NULL "
+        "OR obj_description(ic.oid, 'pg_class') IS NOT NULL)) "
+        "THEN 'an index is clustered, invalid, commented or has storage settings' "
+        "WHEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = c.oid AND (contype NOT IN "
+        "('p', 'u', 'f', 'c') OR condeferrable OR NOT convalidated OR (contype <> 'c' AND "
+        "obj_description(oid, 'pg_constraint') IS NOT NULL))) "
+        "THEN 'a constraint is deferrable, not valid, an exclusion or commented' "
+        "END FROM pg_class c WHERE c.oid = to_regclass($1)";
+
+/* The index builds on the shadow ($2), then what gives each index its name
+ * back once the table is dropped: a plain index is renamed, a primary key or
+ * unique constraint is added using its index.  ok: the definition starts as
+ * expected, so that the rest of it can follow the shadow's name. */
+static const char plan_sql[] =
+        "WITH t AS (SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)), "
+        "x AS (SELECT t.*, ic.relname AS iname, k.conname, k.contype, "
+        "pg_get_indexdef(i.indexrelid) AS def, "
+        "format('CREATE %sINDEX %I ON %I.%I ', CASE WHEN i.indisunique THEN 'UNIQUE ' END, "
+        "ic.relname, t.nspname, t.relname) AS pfx, "
+        "row_number() OVER (ORDER BY i.indnatts DESC, ic.relname) AS rn "
+        "FROM t JOIN pg_index i ON i.indrelid = t.oid JOIN pg_class ic ON ic.oid = i.indexrelid "
+        "LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = t.oid "
+        "AND k.contype IN ('p', 'u')), "
+        "y AS (SELECT *, $2::text || '_' || rn AS tmp FROM x) "
+        "SELECT format('CREATE %sINDEX %I ON %I.%I ', CASE WHEN def LIKE 'CREATE UNIQUE %' "
+        "THEN 'UNIQUE ' END, tmp, nspname, $2::text) || substr(def, length(pfx) + 1), "
+        "CASE WHEN conname IS NULL THEN format('ALTER INDEX %I.%I RENAME TO %I', nspname, tmp, "
+        "iname) ELSE format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s USING INDEX %I', nspname, "
+        "relname, conname, CASE contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, tmp) "
+        "END, left(def, length(pfx)) = pfx, iname FROM y ORDER BY rn";
+
+/* The shadow's foreign keys: the table's. */
+static const char fkeys_sql[] =
+        "SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', $2::text, conname, "
+        "pg_get_constraintdef(oid)) FROM pg_constraint WHERE conrelid = to_regclass($1) "
+        "AND contype = 'f' ORDER BY conname";
+
+/* What the swap hands over before the table is dropped ($2 the shadow): its
+ * grants (the shadow's own, default privileges included, revoked first), its
+ * comment, its sequences' ownership. */
+static const char handover_sql[] =
+        "WITH t AS (SELECT oid, relowner, relacl FROM pg_class WHERE oid = to_regclass($1)), "
+        "s AS (SELECT oid, relowner, relacl FROM pg_class WHERE oid = to_regclass($2)), "
+        "who(g) AS (SELECT CASE WHEN g = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g)) "
+        "END FROM (SELECT DISTINCT (aclexplode(coalesce(s.relacl, acldefault('r', "
+        "s.relowner)))).grantee AS g FROM s) a) "
+        "SELECT format('REVOKE ALL ON TABLE %s FROM %s', $2::text, g) FROM who "
+        "UNION ALL SELECT format('GRANT %s ON TABLE %s TO %s%s', a.privilege_type, $2::text, "
+        "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, "
+        "CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) "
+        "FROM t, aclexplode(coalesce(t.relacl, acldefault('r', t.relowner))) a "
+        "UNION ALL SELECT format('COMMENT ON TABLE %s IS %L', $2::text, d) FROM t, "
+        "obj_description(t.oid, 'pg_class') d WHERE d IS NOT NULL "
+        "UNION ALL SELECT format('ALTER SEQUENCE %s OWNED BY %s.%I', d.objid::regclass, $2::text, "
+        "a.attname) FROM t JOIN pg_depend d ON d.refobjid = t.oid JOIN pg_attribute a "
+        "ON a.attrelid = t.oid AND a.attnum = d.refobjsubid JOIN pg_class q ON q.oid = d.objid "
+        "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass "
+        "AND d.deptype = 'a' AND q.relkind = 'S'";
+
+static void
+free_list(char **v, int n)
+{
+	for (int i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+free_plan(struct copy_sink *s)
+{
+	free_list(s->build, s->nbuild);
+	free_list(s->swap, s->nbuild);
+	free_list(s->names, s->nbuild);
+	s->build = s->swap = s->names = NULL;
+	s->nbuild = 0;
+}
+
+/* Runs every row's first column of a query on conn, as statements. */
+static enum etl_code
+run_each(PGconn *conn, const char *query, const char *const *params, bool *refused, char *why,
+         size_t size, int *ran, struct etl_error *err)
+{
+	PGresult *r = db_query(conn, query, 2, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	enum etl_code rc = ETL_OK;
+	for (int i = 0; i < PQntuples(r) && rc == ETL_OK; i++) {
+		PGresult *x = db_run(conn, PQgetvalue(r, i, 0));
+		if (PQresultStatus(x) != PGRES_COMMAND_OK) {
+			if (refused != NULL && PQstatus(conn) == CONNECTION_OK &&
+			    sink_row_level(db_sqlstate(x))) {
+				*refused = true;
+				sink_server_reason(x, why, size);
+			} else {
+				rc = db_error(conn, x, NULL, err);
+			}
+		}
+		PQclear(x);
+		if (refused != NULL && *refused)
+			break;
+		if (ran != NULL && rc == ETL_OK)
+			(*ran)++;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Why the swap cannot carry the table over now; why[0] == '\0': it can. */
+static enum etl_code
+why_not(struct copy_sink *s, char *why, size_t size, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	why[0] = '\0';
+	PGresult *r = db_query(s->conn, why_not_sql, 1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	if (PQntuples(r) != 1)
+		(void)snprintf(why, size, "the table is gone");
+	else if (!PQgetisnull(r, 0, 0))
+		(void)snprintf(why, size, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return ETL_OK;
+}
+
+enum etl_code
+shadow_plan(struct copy_sink *s, char *why, size_t size, struct etl_error *err)
+{
+	const char *params[2] = {s->t->table, s->shadow_name};
+	free_plan(s);
+	if (why_not(s, why, size, err) != ETL_OK)
+		return ETL_EDB;
+	if (why[0] != '\0')
+		return ETL_OK;
+	PGresult *r = db_query(
+	        s->conn,
+	        "SELECT 'siprems_etl_shadow_' || to_regclass($1)::oid, "
+	        "format('%I.%I', n.nspname, 'siprems_etl_shadow_' || c.oid) FROM pg_class c "
+	        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+	        1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	(void)snprintf(s->shadow_name, sizeof s->shadow_name, "%s", PQgetvalue(r, 0, 0));
+	(void)snprintf(s->shadow_q, sizeof s->shadow_q, "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	r = db_query(s->conn, plan_sql, 2, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	int n = PQntuples(r);
+	s->build = calloc((size_t)n + 1, sizeof *s->build);
+	s->swap = calloc((size_t)n + 1, sizeof *s->swap);
+	s->names = calloc((size_t)n + 1, sizeof *s->names);
+	enum etl_code rc = s->build != NULL && s->swap != NULL && s->names != NULL
+	                           ? ETL_OK
+	                           : error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	for (int i = 0; i < n && rc == ETL_OK; i++) {
+		if (PQgetvalue(r, i, 2)[0] != 't') {
+			(void)snprintf(why, size, "an index definition reads unlike its name");
+			break;
+		}
+		s->build[i] = strdup(PQgetvalue(r, i, 0));
+		s->swap[i] = strdup(PQgetvalue(r, i, 1));
+		s->names[i] = strdup(PQgetvalue(r, i, 3));
+		s->nbuild = i + 1;
+		if (s->build[i] == NULL || s->swap[i] == NULL || s->names[i] == NULL)
+			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	PQclear(r);
+	if (rc != ETL_OK || why[0] != '\0')
+		free_plan(s);
+	return rc;
+}
+
+void
+shadow_use_aux(struct copy_sink *s, bool on)
+{
+	if (on == s->on_aux)
+		return;
+	if (on) {
+		s->own_conn = s->conn;
+		s->own_cancel = s->cancel;
+		s->conn = s->aux;
+		s->cancel = s->aux_cancel;
+	} else {
+		s->conn = s->own_conn;
+		s->cancel = s->own_cancel;
+	}
+	s->on_aux = on;
+}
+
+enum etl_code
+shadow_open(struct copy_sink *s, struct etl_error *err)
+{
+	s->aux = s->connect(s->connect_arg, err);
+	if (s->aux == NULL)
+		return err->code;
+	s->aux_cancel = PQgetCancel(s->aux);
+	enum etl_code rc = db_exec(s->aux, "BEGIN", err);
+	if (rc != ETL_OK)
+		return rc;
+	s->aux_txn = true;
+	char sql[900];
+	/* A shadow left by a stopped run: nothing else uses it, since the
+	 * load holds the table's lock. */
+	(void)snprintf(sql, sizeof sql,
+	               "%s; SET LOCAL lock_timeout = '5s'; DROP TABLE IF EXISTS %s; "
+	               "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+	               "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION "
+	               "INCLUDING COMMENTS); SET LOCAL lock_timeout = 0",
+	               s->settings, s->shadow_q, s->shadow_q, sink_q(s, s->t->table));
+	if ((rc = db_exec(s->aux, sql, err)) != ETL_OK)
+		return rc;
+	shadow_use_aux(s, true);
+	return ETL_OK;
+}
+
+enum etl_code
+shadow_copied(struct copy_sink *s, struct etl_error *err)
+{
+	shadow_use_aux(s, false);
+	s->aux_txn = false;
+	return db_exec(s->aux, "COMMIT", err);
+}
+
+void
+shadow_abandon(struct copy_sink *s)
+{
+	shadow_use_aux(s, false);
+	if (s->aux != NULL && PQstatus(s->aux) == CONNECTION_OK) {
+		char sql[400];
+		(void)snprintf(sql, sizeof sql, "%sDROP TABLE IF EXISTS %s",
+		               s->aux_txn ? "ROLLBACK; " : "", s->shadow_q);
+		PGresult *r = db_run(s->aux, sql);
+		PQclear(r);
+	}
+	s->aux_txn = false;
+	PQfreeCancel(s->aux_cancel);
+	s->aux_cancel = NULL;
+	if (s->aux != NULL)
+		PQfinish(s->aux);
+	s->aux = NULL;
+	s->shadow = false;
+	free_plan(s);
+}
+
+void
+shadow_reason(const struct copy_sink *s, char *why, size_t size)
+{
+	char out[400];
+	size_t n = 0, len = strlen(s->shadow_name);
+	const char *p = why;
+	while (*p != '\0' && n + 1 < sizeof out) {
+		if (len == 0 || strncmp(p, s->shadow_name, len) != 0) {
+			out[n++] = *p++;
+			continue;
+		}
+		/* The shadow is the table; its index k is the table's. */
+		const char *name = s->t->table;
+		p += len;
+		if (p[0] == '_' && p[1] >= '0' && p[1] <= '9') {
+			char *end;
+			long k = strtol(p + 1, &end, 10);
+			if (k >= 1 && k <= s->nbuild) {
+				name = s->names[k - 1];
+				p = end;
+			}
+		}
+		n += (size_t)snprintf(out + n, sizeof out - n, "%s", name);
+		if (n >= sizeof out)
+			n = sizeof out - 1;
+	}
+	out[n] = '\0';
+	(void)snprintf(why, size, "%s", out);
+}
+
+/* ---- the builds on both connections -------------------------------------------- */
+
+struct builds {
+	struct copy_sink *s;
+	pthread_mutex_t mu;
+	int next;     /* the next statement to run */
+	bool stopped; /* a build failed: take no more */
+};
+
+struct builder {
+	struct builds *b;
+	PGconn *conn;
+	bool refused;
+	char why[400];
+	struct etl_error err;
+	enum etl_code rc;
+};
+
+/* Takes the next build, or NULL. */
+static const char *
+take(struct builds *b)
+{
+	const char *sql = NULL;
+	pthread_mutex_lock(&b->mu);
+	if (!b->stopped && b->next < b->s->nbuild)
+		sql = b->s->build[b->next++];
+	pthread_mutex_unlock(&b->mu);
+	return sql;
+}
+
+static void
+stop(struct builds *b)
+{
+	pthread_mutex_lock(&b->mu);
+	b->stopped = true;
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Runs builds on w->conn until none is left or one fails. */
+static void
+build_all(struct builder *w)
+{
+	const char *sql;
+	while (w->rc == ETL_OK && !w->refused && (sql = take(w->b)) != NULL) {
+		PGresult *r = db_run(w->conn, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			/* A key the rows repeat: the batches will find the rows. */
+			w->refused = PQstatus(w->conn) == CONNECTION_OK &&
+			             sink_row_level(db_sqlstate(r));
+			if (w->refused)
+				sink_server_reason(r, w->why, sizeof w->why);
+			else
+				w->rc = db_error(w->conn, r,
+				                 "cannot build an index of the shadow table",
+				                 &w->err);
+			stop(w->b);
+		}
+		PQclear(r);
+	}
+}
+
+/* The second connection's share, in a transaction of its own. */
+static void *
+aux_builds(void *arg)
+{
+	struct builder *w = arg;
+	struct copy_sink *s = w->b->s;
+	signals_use_slot(1);
+	signals_set_cancel(s->aux_cancel);
+	w->rc = db_exec(w->conn, "BEGIN; SET LOCAL max_parallel_maintenance_workers = 1", &w->err);
+	if (w->rc == ETL_OK) {
+		s->aux_txn = true;
+		build_all(w);
+	}
+	if (w->rc != ETL_OK)
+		stop(w->b);
+	if (s->aux_txn && w->rc == ETL_OK && !w->refused)
+		w->rc = db_exec(w->conn, "COMMIT", &w->err);
+	else if (s->aux_txn)
+		PQclear(db_run(w->conn, "ROLLBACK"));
+	s->aux_txn = false;
+	signals_set_cancel(NULL);
+	return NULL;
+}
+
+/* The swap: the table's lock taken whole, the table checked again, its
+ * grants, comment and sequences handed to the shadow, the table dropped,
+ * the shadow and its indexes given the table's names. */
+static enum etl_code
+swap_in(struct copy_sink *s, bool *refused, struct etl_error *err)
+{
+	char sql[700];
+	const char *params[2] = {s->t->table, s->shadow_q};
+	(void)snprintf(sql, sizeof sql,
+	               "SET LOCAL lock_timeout = '30s'; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; "
+	               "SET LOCAL lock_timeout = 0",
+	               sink_q(s, s->t->table));
+	PGresult *r = db_run(s->conn, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*refused = PQstatus(s->conn) == CONNECTION_OK && !signals_received();
+		if (*refused)
+			(void)snprintf(s->fast_why, sizeof s->fast_why,
+			               "the table's lock for the swap was not granted within 30 s");
+		enum etl_code rc = *refused ? ETL_OK : db_error(s->conn, r, NULL, err);
+		PQclear(r);
+		return rc;
+	}
+	PQclear(r);
+	char why[200];
+	if (why_not(s, why, sizeof why, err) != ETL_OK)
+		return ETL_EDB;
+	if (why[0] != '\0') {
+		*refused = true;
+		(void)snprintf(s->fast_why, sizeof s->fast_why,
+		               "the table changed during the load: %s", why);
+		return ETL_OK;
+	}
+	enum etl_code rc = run_each(s->conn, handover_sql, params, NULL, NULL, 0, NULL, err);
+	if (rc != ETL_OK)
+		return rc;
+	r = db_query(s->conn,
+	             "SELECT format('DROP TABLE %s; ALTER TABLE %s RENAME TO %I', "
+	             "to_regclass($1), $2::text, c.relname) FROM pg_class c "
+	             "WHERE c.oid = to_regclass($1)",
+	             2, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	rc = db_exec(s->conn, PQgetvalue(r, 0, 0), err);
+	PQclear(r);
+	for (int i = 0; i < s->nbuild && rc == ETL_OK; i++)
+		rc = db_exec(s->conn, s->swap[i], err);
+	return rc;
+}
+
+enum etl_code
+shadow_finish(struct copy_sink *s, bool *refused, struct etl_error *err)
+{
+	struct builds b = {.s = s};
+	struct builder own = {.b = &b, .conn = s->conn, .rc = ETL_OK};
+	struct builder aux = {.b = &b, .conn = s->aux, .rc = ETL_OK};
+	pthread_t thread;
+	*refused = false;
+	if (pthread_mutex_init(&b.mu, NULL) != 0)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "cannot start the index builds");
+	bool started = pthread_create(&thread, NULL, aux_builds, &aux) == 0;
+	signals_set_cancel(s->cancel);
+	own.rc = db_exec(s->conn, "SET LOCAL max_parallel_maintenance_workers = 1", &own.err);
+	if (own.rc == ETL_OK)
+		build_all(&own);
+	else
+		stop(&b);
+	if (started)
+		(void)pthread_join(thread, NULL);
+	else
+		build_all(&own); /* no thread: the load's connection builds them all */
+	pthread_mutex_destroy(&b.mu);
+	signals_set_cancel(NULL);
+	struct builder *bad = own.rc != ETL_OK ? &own : aux.rc != ETL_OK ? &aux : NULL;
+	if (bad != NULL) {
+		*err = bad->err;
+		return bad->rc;
+	}
+	if (own.refused || aux.refused) {
+		*refused = true;
+		(void)snprintf(s->fast_why, sizeof s->fast_why, "%s",
+		               own.refused ? own.why : aux.why);
+		shadow_reason(s, s->fast_why, sizeof s->fast_why);
+		return ETL_OK;
+	}
+	const char *params[2] = {s->t->table, s->shadow_q};
+	signals_set_cancel(s->cancel);
+	enum etl_code rc = run_each(s->conn, fkeys_sql, params, refused, s->fast_why,
+	                            sizeof s->fast_why, &s->nfkeys, err);
+	if (*refused)
+		shadow_reason(s, s->fast_why, sizeof s->fast_why);
+	if (rc == ETL_OK && !*refused)
+		rc = swap_in(s, refused, err);
+	signals_set_cancel(NULL);
+	if (rc == ETL_OK && !*refused) {
+		/* The second connection has nothing left to do. */
+		s->shadowed = true;
+		PQfreeCancel(s->aux_cancel);
+		s->aux_cancel = NULL;
+		PQfinish(s->aux);
+		s->aux = NULL;
+	}
+	return rc;
+}
