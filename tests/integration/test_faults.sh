@@ -97,12 +97,13 @@ expect_rc 1 "with a writable directory the next run completes"
 expect_eq "$(checksum etl_f_rejdir)" "$reference" "the table equals one clean load"
 
 # --- an immediate server stop inside the one-transaction path --------------------------
+# (through the shadow table: the file is more than one batch)
 server() { bash "$ROOT/scripts/pg-local.sh" --dir "$ETL_TEST_PGDIR" --port "$ETL_TEST_PORT" "$1" >/dev/null 2>&1; }
 db=$(prepare etl_f_fast)
 "$ETL" --db "$db" load --reject-dir fast sales.csv >fast.out 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
-	[ "$(psql -X -Atq -d etl_f_fast -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY \"transactions\" %'" 2>/dev/null)" = 1 ] && break
+	[ "$(psql -X -Atq -d etl_f_fast -c "SELECT count(*) FROM pg_stat_activity WHERE query ~ '^COPY (\"transactions\"|\\w+\\.siprems_etl_shadow_[0-9]+) '" 2>/dev/null)" = 1 ] && break
 	sleep 0.05
 done
 server kill
@@ -112,6 +113,8 @@ server start
 expect_eq "$code" 4 "a server stopped during the one-transaction load exits 4"
 expect_match "$(cat fast.out)" "server|connection" "the message says the server went away"
 expect_eq "$(sql etl_f_fast "SELECT count(*) FROM transactions")" 0 "the table is empty again"
+expect_eq "$(sql etl_f_fast "SELECT count(*) FROM pg_class WHERE relname LIKE 'siprems\\_etl\\_shadow\\_%'")" 0 \
+	"the shadow table's COPY was rolled back with the server's stop"
 etl --db "$db" --quiet load --reject-dir fast --summary-json fast.json sales.csv
 expect_rc 1 "the next run completes"
 expect_match "$(json_check fast.json)" ":partial:200001:200000:1 1$" "every row is accounted for"

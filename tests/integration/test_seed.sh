@@ -207,7 +207,7 @@ seed_in_background() {
 	"$ETL" --db "$(new_db "$1")" seed --as-of 2025-12-31 >"$2" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 400); do
-		[ "$(psql -X -Atq -d "$1" -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY \"transactions\" %'" 2>/dev/null)" = 1 ] && break
+		[ "$(psql -X -Atq -d "$1" -c "SELECT count(*) FROM pg_stat_activity WHERE query ~ '^COPY (\"transactions\"|\\w+\\.siprems_etl_shadow_[0-9]+) '" 2>/dev/null)" = 1 ] && break
 		sleep 0.02
 	done
 }
