@@ -265,7 +265,7 @@ shadow_open(struct copy_sink *s, struct etl_error *err)
 	if (rc != ETL_OK)
 		return rc;
 	s->aux_txn = true;
-	char sql[900];
+	char sql[2048];
 	/* A shadow left by a stopped run: nothing else uses it, since the
 	 * load holds the table's lock. */
 	(void)snprintf(sql, sizeof sql,
