@@ -179,9 +179,23 @@ plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_cloc
 	enum etl_code rc = seed_clock_read(conn, clock, err);
 	/* Another seed loading now (an overlapping cron run): wait for it, so
 	 * that this one plans from what that one has loaded. */
+	bool admin = false;
 	for (int waited = 0; rc == ETL_OK; waited++) {
 		(void)ledger_reap(conn);
-		rc = seed_state_read(conn, &st, err);
+		/* One snapshot: the tables' rows, the history and the admin
+		 * agree even while the other seed commits its last load and
+		 * creates the admin. */
+		rc = db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+		if (rc == ETL_OK)
+			rc = seed_state_read(conn, &st, err);
+		if (rc == ETL_OK && st.running == 0) {
+			admin = st.rows[KIND_USERS] > 0 && admin_exists(conn, po->admin_email, err);
+			rc = err->code;
+		}
+		if (rc == ETL_OK)
+			rc = db_exec(conn, "COMMIT", err);
+		else
+			PQclear(db_run(conn, "ROLLBACK"));
 		if (rc != ETL_OK || st.running == 0)
 			break;
 		if (waited == 0)
@@ -202,11 +216,6 @@ plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_cloc
 	if (rc != ETL_OK)
 		goto out;
 	int32_t as_of = po->as_of < 0 ? clock->today : po->as_of;
-	bool admin = st.rows[KIND_USERS] > 0 && admin_exists(conn, po->admin_email, err);
-	if (err->code != ETL_OK) {
-		rc = err->code;
-		goto out;
-	}
 	if (as_of > clock->today) {
 		rc = error_set(err, ETL_EUSAGE, NULL, 0,
 		               "seed: --as-of %s is after today in the database (%s, TimeZone %s)",
