@@ -103,6 +103,18 @@ citus_table(struct copy_sink *s, bool *yes, struct etl_error *err)
 	return ETL_OK;
 }
 
+/* Locks the table in mode, waiting 5 s at most: whether it is held. */
+static bool
+lock_table(struct copy_sink *s, const char *mode)
+{
+	char sql[400];
+	(void)snprintf(sql, sizeof sql,
+	               "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
+	               "SET LOCAL lock_timeout = 0",
+	               sink_q(s, s->t->table), mode);
+	return db_exec(s->conn, sql, NULL) == ETL_OK;
+}
+
 enum etl_code
 copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl_error *err)
 {
@@ -132,47 +144,35 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	PQclear(r);
 	r = NULL;
 	/* A table that holds rows never sees the exclusive lock: look first,
-	 * without it, and look again once it is held.  The shadow table's way
-	 * only keeps writers out; it is looked at again under the lock. */
+	 * without it, and look again once it is held. */
 	if (!table_empty(s, err))
 		goto not_taken;
 	bool citus = false, freeze = false;
 	if ((rc = citus_table(s, &citus, err)) != ETL_OK)
 		goto fail;
-	char why[200] = "";
+	/* A candidate for the shadow table is locked only against writers;
+	 * the lock is raised when it cannot take that way after all. */
 	bool shadow = jobs > 1 && big && !citus && s->connect != NULL;
-	if (shadow && (rc = shadow_plan(s, why, sizeof why, err)) != ETL_OK)
-		goto fail;
-	shadow = shadow && why[0] == '\0';
-	char sql[512];
-	(void)snprintf(sql, sizeof sql,
-	               "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
-	               "SET LOCAL lock_timeout = 0",
-	               sink_q(s, s->t->table), shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE");
-	if (db_exec(s->conn, sql, NULL) != ETL_OK || !table_empty(s, err))
+	if (!lock_table(s, shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE") || !table_empty(s, err))
 		goto not_taken;
-	if (shadow && (rc = shadow_plan(s, why, sizeof why, err)) != ETL_OK)
-		goto fail;
-	if (shadow && why[0] == '\0') {
-		s->shadow = true;
-		if (shadow_open(s, err) == ETL_OK) {
-			/* The shadow is new in the COPY's transaction: FREEZE. */
-			freeze = true;
-			if ((rc = own_ids(s, err)) != ETL_OK)
-				goto fail;
-			goto copy;
-		}
-		/* No second connection, or no shadow: the one-transaction way. */
-		shadow_abandon(s);
-		error_clear(err);
-	}
 	if (shadow) {
-		(void)snprintf(
-		        sql, sizeof sql,
-		        "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; "
-		        "SET LOCAL lock_timeout = 0",
-		        sink_q(s, s->t->table));
-		if (db_exec(s->conn, sql, NULL) != ETL_OK)
+		char why[200];
+		if ((rc = shadow_plan(s, why, sizeof why, err)) != ETL_OK)
+			goto fail;
+		if (why[0] == '\0') {
+			s->shadow = true;
+			if (shadow_open(s, err) == ETL_OK) {
+				/* The shadow is new in the COPY's transaction: FREEZE. */
+				freeze = true;
+				if ((rc = own_ids(s, err)) != ETL_OK)
+					goto fail;
+				goto copy;
+			}
+			/* No second connection, or no shadow. */
+			shadow_abandon(s);
+			error_clear(err);
+		}
+		if (!lock_table(s, "ACCESS EXCLUSIVE"))
 			goto not_taken;
 	}
 
@@ -242,6 +242,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	PQclear(r);
 	r = NULL;
 	if (freeze) {
+		char sql[300];
 		(void)snprintf(sql, sizeof sql, "TRUNCATE %s", sink_q(s, s->t->table));
 		if ((rc = sink_exec(s, sql, err)) != ETL_OK)
 			goto fail;

@@ -358,11 +358,11 @@ load_rows(struct file_load *f)
 		if (!p.refused) {
 			int rebuilt = copy_fast_rebuilt(f->sink);
 			if (end == END_EOF && !o->quiet && copy_fast_shadowed(f->sink))
-				notex_etl("%s: %s was empty: loaded with one COPY into a shadow "
-				          "table, "
-				          "its indexes built on 2 connections, swapped in in one "
-				          "transaction (indexes and foreign keys rebuilt: %d)",
-				          intake_name(it), intake_map(it)->t->table, rebuilt);
+				notex_etl(
+				        "%s: %s was empty: loaded with one COPY into a shadow "
+				        "table, its indexes built on 2 connections, swapped in in "
+				        "one transaction (indexes and foreign keys rebuilt: %d)",
+				        intake_name(it), intake_map(it)->t->table, rebuilt);
 			else if (end == END_EOF && !o->quiet && rebuilt >= 0)
 				notex_etl(
 				        "%s: %s was empty: loaded with one COPY in one transaction "
