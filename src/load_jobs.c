@@ -262,13 +262,15 @@ job_main(void *arg)
 			stop_at(js, seq, signals_received() ? END_SIGNAL : END_ERROR, &j->err);
 			break;
 		}
+		/* The stop before the turn: the next batch, waiting for it, must
+		 * not commit past --max-rejects. */
+		const struct load_opts *o = p->r->o;
+		if (o->max_rejects >= 0 && next.rows_rejected > o->max_rejects)
+			stop_at(js, seq + 1, END_MAX_REJECTS, NULL);
 		pthread_mutex_lock(&js->mu);
 		js->done_seq = seq + 1;
 		pthread_cond_broadcast(&js->turn);
 		pthread_mutex_unlock(&js->mu);
-		const struct load_opts *o = p->r->o;
-		if (o->max_rejects >= 0 && next.rows_rejected > o->max_rejects)
-			stop_at(js, seq + 1, END_MAX_REJECTS, NULL);
 	}
 	return NULL;
 }
