@@ -9,6 +9,7 @@
 
 #include "copy_impl.h"
 #include "db.h"
+#include "error.h"
 #include "signals.h"
 
 /* Row-level errors reject rows; anything else stops the batch.  A sequence
@@ -113,79 +114,246 @@ sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outco
 		out->loaded += nrows - conflicts;
 }
 
-/* One try of rows [a, b): COPY them (and, staged, run the INSERT), adding
- * their outcomes to out.  Returns NULL on success, else the failed result
- * (the caller clears it); *line is the failed row's position (1-based) in
- * the COPY when the server said. */
+/* Rows [a, b) of the batch. */
+struct range {
+	int a, b, tries;
+};
+
+/* Savepoints kept per batch before their rows are put back in one: each
+ * one that kept rows holds its transaction id's lock until the commit,
+ * and a batch the server refuses thousands of rows of would otherwise
+ * run out of the server's lock table (max_locks_per_transaction). */
+#define KEEP_MAX 256
+
+/* One try of the rows in ranges r[0..nr) (ascending): COPY them (and,
+ * staged, run the INSERT), adding their outcomes to out.  Returns NULL on
+ * success, else the failed result (the caller clears it); *bad is the row
+ * the server named, or -1.  The staging table is emptied with TRUNCATE: a
+ * DELETE leaves every try's dead rows for the next tries to scan. */
 static PGresult *
-attempt(struct copy_sink *s, int a, int b, struct copy_outcome *out, long *line,
+attempt(struct copy_sink *s, const struct range *r, int nr, struct copy_outcome *out, int *bad,
         struct etl_error *err)
 {
-	*line = 0;
+	*bad = -1;
 	if (s->staged) {
 		char sql[96];
-		(void)snprintf(sql, sizeof sql, "DELETE FROM %s", s->stage);
-		PGresult *r = db_run(s->conn, sql);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			return r;
-		PQclear(r);
+		(void)snprintf(sql, sizeof sql, "TRUNCATE %s", s->stage);
+		PGresult *res = db_run(s->conn, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
 	}
 	if (sink_start_copy(s, err) != ETL_OK)
 		return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
-	if (PQputCopyData(s->conn, s->data.data + s->off[a], (int)(s->off[b] - s->off[a])) != 1) {
-		(void)db_error(s->conn, NULL, "cannot send rows", err);
-		return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+	int rows = 0;
+	for (int i = 0; i < nr; i++) {
+		size_t len = s->off[r[i].b] - s->off[r[i].a];
+		if (PQputCopyData(s->conn, s->data.data + s->off[r[i].a], (int)len) != 1) {
+			(void)db_error(s->conn, NULL, "cannot send rows", err);
+			return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+		}
+		rows += r[i].b - r[i].a;
 	}
-	PGresult *r = sink_end_copy(s, NULL);
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		if (r != NULL)
-			*line = copy_error_line(r);
-		return r != NULL ? r : PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+	PGresult *res = sink_end_copy(s, NULL);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (res == NULL)
+			return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+		long line = copy_error_line(res);
+		for (int i = 0; i < nr && line >= 1; i++) {
+			if (line <= r[i].b - r[i].a)
+				*bad = r[i].a + (int)line - 1;
+			line -= r[i].b - r[i].a;
+		}
+		return res;
 	}
-	PQclear(r);
+	PQclear(res);
 	if (!s->staged) {
-		out->loaded += b - a;
+		out->loaded += rows;
 		return NULL;
 	}
 	signals_set_cancel(s->cancel);
-	r = db_run(s->conn, s->insert_sql.data);
+	res = db_run(s->conn, s->insert_sql.data);
 	signals_set_cancel(NULL);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return r;
-	sink_read_outcome(s, r, b - a, out);
-	PQclear(r);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return res;
+	sink_read_outcome(s, res, rows, out);
+	PQclear(res);
 	return NULL;
 }
 
+/* For qsort: rejects in row order. */
+static int
+by_row(const void *x, const void *y)
+{
+	const struct copy_reject *a = x, *b = y;
+	return (a->row > b->row) - (a->row < b->row);
+}
+
+/* The ranges that went in since the group's savepoint (etl_group), in
+ * ascending order, adjacent ones joined. */
+struct kept {
+	struct range *r;
+	int n, cap;
+	int savepoints;          /* the savepoints that hold them */
+	struct copy_outcome cur; /* their outcomes */
+	int merges;              /* tries to put them back in one that failed */
+};
+
+static bool
+keep(struct kept *k, struct range g)
+{
+	k->savepoints++;
+	if (k->n > 0 && k->r[k->n - 1].b == g.a) {
+		k->r[k->n - 1].b = g.b;
+		return true;
+	}
+	if (k->n == k->cap) {
+		int cap = k->cap ? k->cap * 2 : 64;
+		struct range *m = realloc(k->r, sizeof *m * (size_t)cap);
+		if (m == NULL)
+			return false;
+		k->r = m;
+		k->cap = cap;
+	}
+	k->r[k->n++] = (struct range){g.a, g.b, 0};
+	return true;
+}
+
+static bool
+in_kept(const struct kept *k, int row)
+{
+	int lo = 0, hi = k->n;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (k->r[mid].b <= row)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < k->n && k->r[lo].a <= row;
+}
+
+/* Rolls the group's savepoints back and puts their rows back in one (the
+ * same rows, in the same order, went in before), then starts the next
+ * group: each group holds two transaction ids, whatever its ranges.  Their
+ * outcomes are counted again; rows they rejected (a key that exists) are
+ * rejected again.  When the server refuses them now (another session
+ * changed the table meanwhile), they go back on the stack to be settled
+ * again. */
+static enum etl_code
+merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, int *cap,
+           struct copy_outcome *out, struct etl_error *err)
+{
+	int w = 0;
+	for (int i = 0; i < s->nrej; i++) {
+		if (in_kept(k, s->rejects[i].row))
+			free(s->rejects[i].reason);
+		else
+			s->rejects[w++] = s->rejects[i];
+	}
+	s->nrej = w;
+	k->cur = (struct copy_outcome){0};
+	if (sink_exec(s, "ROLLBACK TO SAVEPOINT etl_group", err) != ETL_OK ||
+	    sink_exec(s, "SAVEPOINT etl_try", err) != ETL_OK)
+		return err->code;
+	int bad;
+	int nrej_before = s->nrej;
+	struct copy_outcome part = {0};
+	PGresult *r = attempt(s, k->r, k->n, &part, &bad, err);
+	if (r == NULL) {
+		out->loaded += part.loaded;
+		out->updated += part.updated;
+		out->skipped += part.skipped;
+		k->n = 0;
+		k->savepoints = 0;
+		if (sink_exec(s, "RELEASE SAVEPOINT etl_try", err) != ETL_OK ||
+		    sink_exec(s, "RELEASE SAVEPOINT etl_group", err) != ETL_OK)
+			return err->code;
+		return sink_exec(s, "SAVEPOINT etl_group", err);
+	}
+	const char *state = db_sqlstate(r);
+	bool again = PQstatus(s->conn) == CONNECTION_OK &&
+	             (sink_row_level(state) || sink_retryable(state)) && ++k->merges <= RETRIES;
+	if (!again) {
+		enum etl_code rc =
+		        db_error(s->conn, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? r : NULL,
+		                 NULL, err);
+		PQclear(r);
+		return rc;
+	}
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	verbosex_etl("%s: %d ranges of rows that went in were refused when put back in one (%s): "
+	             "settling them again",
+	             s->t->table, k->n, msg != NULL ? msg : state);
+	PQclear(r);
+	for (int i = nrej_before; i < s->nrej; i++)
+		free(s->rejects[i].reason);
+	s->nrej = nrej_before;
+	if (sink_exec(s, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK)
+		return err->code;
+	if (*top + k->n > *cap) {
+		int ncap = *cap;
+		while (*top + k->n > ncap)
+			ncap *= 2;
+		struct range *m = realloc(*stack, sizeof *m * (size_t)ncap);
+		if (m == NULL)
+			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		*stack = m;
+		*cap = ncap;
+	}
+	for (int i = k->n - 1; i >= 0; i--)
+		(*stack)[(*top)++] = k->r[i];
+	k->n = 0;
+	k->savepoints = 0;
+	return ETL_OK;
+}
+
 /* Settles rows [0, n) in savepoints: a refused range is split (at the row
- * the server named, or in halves) until every refused row stands alone. */
+ * the server named, or in halves) until every refused row stands alone;
+ * the ranges that went in are kept, put back in one every KEEP_MAX.  Past
+ * a named row only about twice as many rows as went in before it are
+ * tried at once (doubling while they go in): the server reads every row
+ * of a COPY it refused, so trying the whole rest after each refused row
+ * would send the batch once per refused row. */
 enum etl_code
 sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 {
-	struct range {
-		int a, b, tries;
-	} *stack = malloc(sizeof *stack * 64);
+	struct range *stack = malloc(sizeof *stack * 64);
+	struct kept k = {0};
 	int top = 0, cap = 64;
+	int window = s->n; /* rows tried at once: shorter where refused rows are dense */
 	enum etl_code rc = ETL_OK;
 	char why[512];
 	if (stack == NULL)
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	if (s->n > 0)
 		stack[top++] = (struct range){0, s->n, 0};
+	rc = sink_exec(s, "SAVEPOINT etl_group", err);
 	while (top > 0 && rc == ETL_OK) {
+		if (k.savepoints >= KEEP_MAX) {
+			rc = merge_kept(s, &k, &stack, &top, &cap, out, err);
+			continue;
+		}
 		struct range g = stack[--top];
+		if (g.b - g.a > window) { /* the rest waits for its turn */
+			stack[top++] = (struct range){g.a + window, g.b, 0};
+			g.b = g.a + window;
+		}
 		rc = sink_exec(s, "SAVEPOINT etl_try", err);
 		if (rc != ETL_OK)
 			break;
-		long line;
+		int bad;
 		struct copy_outcome part = {0};
 		int nrej_before = s->nrej;
-		PGresult *r = attempt(s, g.a, g.b, &part, &line, err);
+		PGresult *r = attempt(s, &g, 1, &part, &bad, err);
 		if (r == NULL) {
 			rc = sink_exec(s, "RELEASE SAVEPOINT etl_try", err);
-			out->loaded += part.loaded;
-			out->updated += part.updated;
-			out->skipped += part.skipped;
+			k.cur.loaded += part.loaded;
+			k.cur.updated += part.updated;
+			k.cur.skipped += part.skipped;
+			if (rc == ETL_OK && !keep(&k, g))
+				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			window = window > s->n / 2 ? s->n : window * 2;
 			continue;
 		}
 		const char *state = db_sqlstate(r);
@@ -221,9 +389,10 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 		} else if (g.b - g.a == 1) {
 			sink_server_reason(r, why, sizeof why);
 			add_reject(s, g.a, why);
-		} else if (line >= 1 && line <= g.b - g.a) {
-			/* The server named the row: before it all went in. */
-			int bad = g.a + (int)line - 1;
+		} else if (bad >= g.a && bad < g.b) {
+			/* The server named the row: before it all went in.  The
+			 * next tries are about as long as that. */
+			window = 2 * (bad - g.a) + 16;
 			if (bad + 1 < g.b)
 				stack[top++] = (struct range){bad + 1, g.b, 0};
 			stack[top++] = (struct range){bad, bad + 1, 0};
@@ -236,6 +405,15 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 		}
 		PQclear(r);
 	}
+	if (rc == ETL_OK)
+		rc = sink_exec(s, "RELEASE SAVEPOINT etl_group", err);
+	out->loaded += k.cur.loaded;
+	out->updated += k.cur.updated;
+	out->skipped += k.cur.skipped;
+	/* Rows rejected again by a merge came after the refused rows. */
+	if (s->nrej > 1)
+		qsort(s->rejects, (size_t)s->nrej, sizeof *s->rejects, by_row);
 	free(stack);
+	free(k.r);
 	return rc;
 }
