@@ -154,12 +154,17 @@ if [ "$citus" = 1 ] && why=$($citus_cl check 2>&1); then
 	mkdir -p "$work/citus"
 	[ "$(id -u)" = 0 ] && chown postgres: "$work/citus"
 	coord() { echo "$($citus_cl url) dbname=$1"; }
+	citus_up=""
 	citus_db() { # name: a fresh distributed database with the products loaded
-		for n in coordinator worker1 worker2; do
-			psql -X -q -d "$(bash "$root/scripts/pg-local.sh" --dir "$work/citus/$n" url) dbname=postgres" \
-				-c "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 || true
+		# WITH (FORCE): Citus's maintenance daemon stays connected to the
+		# database; a coordinator left with dropped workers' shards fails.
+		for n in $citus_up; do
+			psql -X -q -v ON_ERROR_STOP=1 -d "$(bash "$root/scripts/pg-local.sh" --dir "$work/citus/$n" url) dbname=postgres" \
+				-c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null ||
+				{ say "bench.sh: cannot drop database $1 on the Citus $n"; exit 1; }
 		done
 		$citus_cl start "$1" >/dev/null 2>&1
+		citus_up="coordinator worker1 worker2" # running now: the next call drops first
 		"$etl" --db "$(coord "$1")" --quiet schema >/dev/null
 		"$etl" --db "$(coord "$1")" --quiet --no-progress load "$work/data/products.csv.gz" 2>/dev/null
 	}
