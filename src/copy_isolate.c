@@ -125,6 +125,60 @@ struct range {
  * run out of the server's lock table (max_locks_per_transaction). */
 #define KEEP_MAX 256
 
+static void
+add_counts(struct copy_outcome *to, const struct copy_outcome *from)
+{
+	to->loaded += from->loaded;
+	to->updated += from->updated;
+	to->skipped += from->skipped;
+}
+
+/* Forgets the rejects from index n on (those of a try rolled back). */
+static void
+drop_rejects(struct copy_sink *s, int n)
+{
+	for (int i = n; i < s->nrej; i++)
+		free(s->rejects[i].reason);
+	s->nrej = n;
+}
+
+/* Whether a failed try is the rows' doing (or a deadlock) and can be
+ * settled, rather than a failure of the batch. */
+static bool
+settleable(const struct copy_sink *s, const char *state)
+{
+	return PQstatus(s->conn) == CONNECTION_OK &&
+	       (sink_row_level(state) || sink_retryable(state));
+}
+
+/* The batch's failure, with the server's message when it gave one;
+ * clears r. */
+static enum etl_code
+fail_with(struct copy_sink *s, PGresult *r, struct etl_error *err)
+{
+	enum etl_code rc = db_error(
+	        s->conn, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? r : NULL, NULL, err);
+	PQclear(r);
+	return rc;
+}
+
+/* Room on the stack for need ranges. */
+static bool
+stack_room(struct range **stack, int *cap, int need)
+{
+	if (need <= *cap)
+		return true;
+	int ncap = *cap;
+	while (ncap < need)
+		ncap *= 2;
+	struct range *m = realloc(*stack, sizeof *m * (size_t)ncap);
+	if (m == NULL)
+		return false;
+	*stack = m;
+	*cap = ncap;
+	return true;
+}
+
 /* One try of the rows in ranges r[0..nr) (ascending): COPY them (and,
  * staged, run the INSERT), adding their outcomes to out.  Returns NULL on
  * success, else the failed result (the caller clears it); *bad is the row
@@ -261,9 +315,7 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
 	struct copy_outcome part = {0};
 	PGresult *r = attempt(s, k->r, k->n, &part, &bad, err);
 	if (r == NULL) {
-		out->loaded += part.loaded;
-		out->updated += part.updated;
-		out->skipped += part.skipped;
+		add_counts(out, &part);
 		k->n = 0;
 		k->savepoints = 0;
 		if (sink_exec(s, "RELEASE SAVEPOINT etl_try", err) != ETL_OK ||
@@ -272,35 +324,18 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
 		return sink_exec(s, "SAVEPOINT etl_group", err);
 	}
 	const char *state = db_sqlstate(r);
-	bool again = PQstatus(s->conn) == CONNECTION_OK &&
-	             (sink_row_level(state) || sink_retryable(state)) && ++k->merges <= RETRIES;
-	if (!again) {
-		enum etl_code rc =
-		        db_error(s->conn, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? r : NULL,
-		                 NULL, err);
-		PQclear(r);
-		return rc;
-	}
+	if (!settleable(s, state) || ++k->merges > RETRIES)
+		return fail_with(s, r, err);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	verbosex_etl("%s: %d ranges of rows that went in were refused when put back in one (%s): "
 	             "settling them again",
 	             s->t->table, k->n, msg != NULL ? msg : state);
 	PQclear(r);
-	for (int i = nrej_before; i < s->nrej; i++)
-		free(s->rejects[i].reason);
-	s->nrej = nrej_before;
+	drop_rejects(s, nrej_before);
 	if (sink_exec(s, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK)
 		return err->code;
-	if (*top + k->n > *cap) {
-		int ncap = *cap;
-		while (*top + k->n > ncap)
-			ncap *= 2;
-		struct range *m = realloc(*stack, sizeof *m * (size_t)ncap);
-		if (m == NULL)
-			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-		*stack = m;
-		*cap = ncap;
-	}
+	if (!stack_room(stack, cap, *top + k->n))
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	for (int i = k->n - 1; i >= 0; i--)
 		(*stack)[(*top)++] = k->r[i];
 	k->n = 0;
@@ -348,24 +383,16 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 		PGresult *r = attempt(s, &g, 1, &part, &bad, err);
 		if (r == NULL) {
 			rc = sink_exec(s, "RELEASE SAVEPOINT etl_try", err);
-			k.cur.loaded += part.loaded;
-			k.cur.updated += part.updated;
-			k.cur.skipped += part.skipped;
+			add_counts(&k.cur, &part);
 			if (rc == ETL_OK && !keep(&k, g))
 				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 			window = window > s->n / 2 ? s->n : window * 2;
 			continue;
 		}
 		const char *state = db_sqlstate(r);
-		for (int i = nrej_before; i < s->nrej; i++)
-			free(s->rejects[i].reason);
-		s->nrej = nrej_before;
-		if (PQstatus(s->conn) != CONNECTION_OK ||
-		    (!sink_row_level(state) && !sink_retryable(state))) {
-			rc = db_error(s->conn,
-			              PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? r : NULL,
-			              NULL, err);
-			PQclear(r);
+		drop_rejects(s, nrej_before);
+		if (!settleable(s, state)) {
+			rc = fail_with(s, r, err);
 			break;
 		}
 		if (sink_exec(s, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK) {
@@ -373,15 +400,10 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 			rc = ETL_EDB;
 			break;
 		}
-		if (top + 3 > cap) {
-			cap *= 2;
-			struct range *ns = realloc(stack, sizeof *ns * (size_t)cap);
-			if (ns == NULL) {
-				PQclear(r);
-				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-				break;
-			}
-			stack = ns;
+		if (!stack_room(&stack, &cap, top + 3)) {
+			PQclear(r);
+			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			break;
 		}
 		if (sink_retryable(state) && g.tries < RETRIES) {
 			(void)usleep(20000u << g.tries);
@@ -407,9 +429,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 	}
 	if (rc == ETL_OK)
 		rc = sink_exec(s, "RELEASE SAVEPOINT etl_group", err);
-	out->loaded += k.cur.loaded;
-	out->updated += k.cur.updated;
-	out->skipped += k.cur.skipped;
+	add_counts(out, &k.cur);
 	/* Rows rejected again by a merge came after the refused rows. */
 	if (s->nrej > 1)
 		qsort(s->rejects, (size_t)s->nrej, sizeof *s->rejects, by_row);
