@@ -74,6 +74,7 @@ struct copy_opts {
 	const char *settings;
 	PGconn *(*connect)(void *arg, struct etl_error *err);
 	void *connect_arg;
+	long lock_timeout_ms; /* the load's lock_timeout, put back after a shorter one */
 };
 
 /*

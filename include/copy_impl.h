@@ -44,6 +44,7 @@ struct copy_sink {
 	char stage[64];
 	struct buf stage_sql; /* creates the staging table in a transaction */
 	copy_begin_fn begun;
+	long lock_timeout_ms; /* the load's lock_timeout */
 	void *begun_arg;
 	int64_t load_id;
 	bool identical_skips;

@@ -21,6 +21,8 @@ enum etl_code {
 	ETL_EINPUT,   /* unreadable or malformed input file; nothing of it loaded */
 	ETL_EDB,      /* cannot connect, permission denied, incompatible schema */
 	ETL_ESTOPPED, /* interrupted or --max-rejects exceeded; resumable */
+	ETL_ELOCKED,  /* another session's lock kept the load waiting past
+	                 --lock-timeout, or it gave way to one; resumable */
 	ETL_ESYSTEM,  /* out of memory, disk full: stopped, resumable */
 	ETL_EUSAGE,   /* bad command line */
 };
@@ -46,6 +48,15 @@ enum etl_code error_set(struct etl_error *err, enum etl_code code, const char *f
                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 enum etl_code error_vset(struct etl_error *err, enum etl_code code, const char *file, long line,
                          const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+/*
+ * Replaces, in place, every password that msg may quote with "***": the
+ * one in a URI's user information (scheme://user:PASSWORD@host) and the
+ * value of a password keyword (password=..., quoted or not, also as a URI
+ * parameter).  Every message the program prints goes through it, since
+ * libpq quotes a connection string it cannot parse whole.
+ */
+void error_redact(char *msg);
 
 /* Formats err as "siprems-etl: FILE:LINE: msg" into buf (always terminated). */
 void error_format(const struct etl_error *err, char *buf, size_t size);

@@ -34,7 +34,8 @@ struct load_opts {
 	const struct colmap_opts *cm; /* --map, --columns, or NULL */
 	bool case_variants;           /* --case-variants allow */
 	int jobs;
-	bool copy_text; /* --copy-format text: COPY in text form, never binary */
+	long lock_timeout_ms; /* --lock-timeout: the bound of every lock wait; 0: none */
+	bool copy_text;       /* --copy-format text: COPY in text form, never binary */
 	/* Resolves "builtin:NAME" files (seed's, in memory), or NULL. */
 	bool (*builtin)(void *ctx, const char *name, const unsigned char **data, size_t *size);
 	void *builtin_ctx;

@@ -52,10 +52,21 @@ cli_input_default(struct cli_input *in)
 }
 
 const char *const cli_load_only[] = {
-        "batch-rows",    "on-conflict", "max-rejects",        "reject-dir",
-        "dry-run",       "force",       "single-transaction", "summary-json",
-        "allow-future",  "jobs",        "copy-format",        "archive",
-        "case-variants", NULL,
+        "batch-rows",
+        "on-conflict",
+        "max-rejects",
+        "reject-dir",
+        "dry-run",
+        "force",
+        "single-transaction",
+        "summary-json",
+        "allow-future",
+        "jobs",
+        "copy-format",
+        "archive",
+        "case-variants",
+        "lock-timeout",
+        NULL,
 };
 const char *const cli_check_only[] = {"format", NULL};
 

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "intake.h"
 #include "load.h"
+#include "lockwait.h"
 
 enum {
 	OPT_BATCH_ROWS = CLI_OPT_FIRST_LOCAL,
@@ -29,6 +30,7 @@ enum {
 	OPT_COPY_FORMAT,
 	OPT_ARCHIVE,
 	OPT_CASE_VARIANTS,
+	OPT_LOCK_TIMEOUT,
 };
 
 /* Prints the first reject reasons and the errors of each file. */
@@ -115,6 +117,7 @@ static const struct option load_longopts[] = {
         {"copy-format", required_argument, NULL, OPT_COPY_FORMAT},
         {"archive", required_argument, NULL, OPT_ARCHIVE},
         {"case-variants", required_argument, NULL, OPT_CASE_VARIANTS},
+        {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
         {NULL, 0, NULL, 0},
 };
 
@@ -192,6 +195,14 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 				                 "--case-variants: \"%s\" is not reject or allow",
 				                 optarg);
 			o.case_variants = strcmp(optarg, "allow") == 0;
+			break;
+		case OPT_LOCK_TIMEOUT:
+			if (!lockwait_parse(optarg, &o.lock_timeout_ms))
+				return error_set(
+				        err, ETL_EUSAGE, NULL, 0,
+				        "--lock-timeout: \"%s\" is not a duration (a number of "
+				        "seconds, or with ms, s or min; 0 for no bound)",
+				        optarg);
 			break;
 		case OPT_JOBS:
 			if (!cli_parse_num(optarg, 1, 64, &num))

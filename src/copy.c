@@ -48,6 +48,7 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	s->begun_arg = o->begun_arg;
 	s->hold_rows = o->hold_rows;
 	s->settings = o->settings;
+	s->lock_timeout_ms = o->lock_timeout_ms;
 	s->connect = o->connect;
 	s->connect_arg = o->connect_arg;
 	s->load_id = o->load_id;

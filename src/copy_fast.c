@@ -110,8 +110,8 @@ lock_table(struct copy_sink *s, const char *mode)
 	char sql[400];
 	(void)snprintf(sql, sizeof sql,
 	               "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
-	               "SET LOCAL lock_timeout = 0",
-	               sink_q(s, s->t->table), mode);
+	               "SET LOCAL lock_timeout = %ld",
+	               sink_q(s, s->t->table), mode, s->lock_timeout_ms);
 	return db_exec(s->conn, sql, NULL) == ETL_OK;
 }
 

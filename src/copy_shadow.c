@@ -272,8 +272,9 @@ shadow_open(struct copy_sink *s, struct etl_error *err)
 	               "%s; SET LOCAL lock_timeout = '5s'; DROP TABLE IF EXISTS %s; "
 	               "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
 	               "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION "
-	               "INCLUDING COMMENTS); SET LOCAL lock_timeout = 0",
-	               s->settings, s->shadow_q, s->shadow_q, sink_q(s, s->t->table));
+	               "INCLUDING COMMENTS); SET LOCAL lock_timeout = %ld",
+	               s->settings, s->shadow_q, s->shadow_q, sink_q(s, s->t->table),
+	               s->lock_timeout_ms);
 	if ((rc = db_exec(s->aux, sql, err)) != ETL_OK)
 		return rc;
 	shadow_use_aux(s, true);
@@ -434,8 +435,8 @@ swap_in(struct copy_sink *s, bool *refused, struct etl_error *err)
 	const char *params[2] = {s->t->table, s->shadow_q};
 	(void)snprintf(sql, sizeof sql,
 	               "SET LOCAL lock_timeout = '30s'; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; "
-	               "SET LOCAL lock_timeout = 0",
-	               sink_q(s, s->t->table));
+	               "SET LOCAL lock_timeout = %ld",
+	               sink_q(s, s->t->table), s->lock_timeout_ms);
 	PGresult *r = db_run(s->conn, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*refused = PQstatus(s->conn) == CONNECTION_OK && !signals_received();

@@ -4,6 +4,7 @@
  */
 #include "error.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,8 +19,9 @@ static const struct {
         {ETL_EINPUT, 3, 2, "input error"},
         {ETL_EDB, 4, 3, "database error"},
         {ETL_ESTOPPED, 5, 4, "stopped"},
-        {ETL_ESYSTEM, 5, 5, "system error"},
-        {ETL_EUSAGE, 2, 6, "usage error"},
+        {ETL_ELOCKED, 6, 5, "lock wait"},
+        {ETL_ESYSTEM, 5, 6, "system error"},
+        {ETL_EUSAGE, 2, 7, "usage error"},
 };
 
 static int
@@ -43,6 +45,72 @@ error_clear(struct etl_error *err)
 	err->sqlstate[0] = '\0';
 }
 
+/* Replaces msg[a, b) with "***". */
+static void
+mask(char *msg, size_t a, size_t b)
+{
+	static const char stars[] = "***";
+	size_t len = strlen(msg);
+	memmove(msg + a + 3, msg + b, len - b + 1);
+	memcpy(msg + a, stars, 3);
+}
+
+/* Where the user information of a URI whose "://" ends at p ends: the last
+ * '@' before the host part, or 0 when there is none. */
+static size_t
+userinfo_end(const char *msg, size_t p)
+{
+	size_t at = 0;
+	for (size_t i = p; msg[i] != '\0' && msg[i] != '/' && msg[i] != '?' && msg[i] != '#' &&
+	                   msg[i] != '"' && msg[i] != '\'' && !isspace((unsigned char)msg[i]);
+	     i++)
+		if (msg[i] == '@')
+			at = i;
+	return at;
+}
+
+void
+error_redact(char *msg)
+{
+	if (msg == NULL)
+		return;
+	for (size_t i = 0; msg[i] != '\0'; i++) {
+		if (strncmp(msg + i, "://", 3) == 0) {
+			size_t p = i + 3, at = userinfo_end(msg, p);
+			const char *colon = at ? memchr(msg + p, ':', at - p) : NULL;
+			if (colon != NULL && at > (size_t)(colon - msg) + 1 &&
+			    strncmp(colon + 1, "***@", 4) != 0)
+				mask(msg, (size_t)(colon - msg) + 1, at);
+			continue;
+		}
+		if (strncasecmp(msg + i, "password", 8) != 0 ||
+		    (i > 0 && (isalnum((unsigned char)msg[i - 1]) || msg[i - 1] == '_')))
+			continue;
+		size_t k = i + 8;
+		while (msg[k] == ' ')
+			k++;
+		if (msg[k] != '=')
+			continue;
+		k++;
+		while (msg[k] == ' ')
+			k++;
+		size_t a = k;
+		if (msg[k] == '\'') { /* a quoted conninfo value, \' inside */
+			for (k++; msg[k] != '\0' && msg[k] != '\''; k++)
+				if (msg[k] == '\\' && msg[k + 1] != '\0')
+					k++;
+			if (msg[k] == '\'')
+				k++;
+		} else {
+			while (msg[k] != '\0' && msg[k] != '&' && msg[k] != '"' &&
+			       !isspace((unsigned char)msg[k]))
+				k++;
+		}
+		if (k > a && strncmp(msg + a, "***", 3) != 0)
+			mask(msg, a, k);
+	}
+}
+
 enum etl_code
 error_vset(struct etl_error *err, enum etl_code code, const char *file, long line, const char *fmt,
            va_list ap)
@@ -54,6 +122,7 @@ error_vset(struct etl_error *err, enum etl_code code, const char *file, long lin
 	err->line = line;
 	err->sqlstate[0] = '\0';
 	(void)vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	error_redact(err->msg);
 	/* Messages may embed server text ending in a newline or a period. */
 	size_t n = strlen(err->msg);
 	while (n > 0 && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
@@ -84,11 +153,22 @@ error_format(const struct etl_error *err, char *buf, size_t size)
 		(void)snprintf(buf, size, "siprems-etl: %s", err->msg);
 }
 
+/* Prints prefix and the message to stderr, its passwords masked. */
+static void __attribute__((format(printf, 2, 0)))
+say(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[4096];
+	(void)vsnprintf(buf, sizeof buf, fmt, ap);
+	error_redact(buf);
+	(void)fprintf(stderr, "%s%s\n", prefix, buf);
+}
+
 void
 error_print(const struct etl_error *err)
 {
 	char buf[2048];
 	error_format(err, buf, sizeof buf);
+	error_redact(buf);
 	(void)fprintf(stderr, "%s\n", buf);
 }
 
@@ -96,22 +176,18 @@ void
 warnx_etl(const char *fmt, ...)
 {
 	va_list ap;
-	(void)fputs("siprems-etl: warning: ", stderr);
 	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
+	say("siprems-etl: warning: ", fmt, ap);
 	va_end(ap);
-	(void)fputc('\n', stderr);
 }
 
 void
 notex_etl(const char *fmt, ...)
 {
 	va_list ap;
-	(void)fputs("siprems-etl: ", stderr);
 	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
+	say("siprems-etl: ", fmt, ap);
 	va_end(ap);
-	(void)fputc('\n', stderr);
 }
 
 enum etl_code
@@ -141,8 +217,6 @@ verbosex_etl(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	(void)fputs("siprems-etl: ", stderr);
-	(void)vfprintf(stderr, fmt, ap);
-	(void)fputc('\n', stderr);
+	say("siprems-etl: ", fmt, ap);
 	va_end(ap);
 }

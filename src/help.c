@@ -76,7 +76,8 @@ static const char help_text[] =
         "defaults (PG* variables, ~/.pgpass, service files).\n"
         "\n"
         "Exit status: 0 done; 1 rows rejected (check: findings); 2 usage error; 3 input error;\n"
-        "4 database error; 5 stopped (interrupted or --max-rejects), resumable.\n";
+        "4 database error; 5 stopped (interrupted or --max-rejects), resumable; 6 stopped\n"
+        "by another session's lock (load --lock-timeout), resumable.\n";
 
 static const char schema_help[] =
         "Usage: siprems-etl schema [--dry-run]\n"
@@ -150,6 +151,12 @@ static const char load_options_help[] =
         "                          one in the database or the file, naming it; or allow it\n"
         "  --archive DIR           then move each file fully in, none rejected, into DIR\n"
         "                          (NAME.1... when NAME is taken); the others stay\n"
+        "  --lock-timeout T        the longest wait for another session's lock, per\n"
+        "                          transaction (default 60s; ms, s or min; 0: no bound);\n"
+        "                          past it the file stops, resumable, naming who held it\n"
+        "                          (exit 6).  A batch that is done gives way at once when\n"
+        "                          a session waits for its locks and an earlier batch waits\n"
+        "                          behind that session\n"
         "\n"
         "A file is known by its kind and a fingerprint of its decoded records, so a gzip,\n"
         "CRLF or re-quoted copy is the same file.  Loading it again does nothing when all\n"
@@ -163,7 +170,8 @@ static const char load_options_help[] =
         "back out.\n"
         "\n"
         "Exit status: 0 all rows loaded, updated or skipped; 1 some rejected; 2 usage error;\n"
-        "3 input error (nothing of that file loaded); 4 database error; 5 stopped.\n";
+        "3 input error (nothing of that file loaded); 4 database error; 5 stopped;\n"
+        "6 stopped by another session's lock (see --lock-timeout).  5 and 6 resume.\n";
 
 static const char check_help[] =
         "Usage: siprems-etl check [OPTIONS] [KIND=]FILE...\n"

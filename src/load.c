@@ -15,6 +15,7 @@
 #include "db.h"
 #include "intake.h"
 #include "ledger.h"
+#include "lockwait.h"
 #include "progress.h"
 #include "refdata.h"
 #include "schema.h"
@@ -32,6 +33,7 @@ load_opts_default(struct load_opts *o)
 	o->enc = ENC_UTF8;
 	o->delim = ',';
 	o->jobs = 2;
+	o->lock_timeout_ms = LOCKWAIT_DEFAULT_MS;
 	o->progress = true;
 	o->announce = true;
 	o->again_hint = "--force loads it again";
@@ -163,8 +165,8 @@ connect_run(struct run *r, struct etl_error *err)
 	if (lit == NULL || asprintf(&r->settings,
 	                            "SET LOCAL synchronous_commit = off; SET LOCAL DateStyle = "
 	                            "'ISO, YMD'; SET LOCAL client_min_messages = warning; "
-	                            "SET LOCAL TimeZone = %s",
-	                            lit) < 0) {
+	                            "SET LOCAL TimeZone = %s; SET LOCAL lock_timeout = %ld",
+	                            lit, o->lock_timeout_ms) < 0) {
 		PQfreemem(lit);
 		r->settings = NULL;
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");

@@ -21,6 +21,7 @@
 #include "copy.h"
 #include "db.h"
 #include "ledger.h"
+#include "lockwait.h"
 #include "load_impl.h"
 #include "progress.h"
 #include "refdata.h"
@@ -306,23 +307,24 @@ open_file(struct file_load *f)
 		return fail(f);
 	const char *tz = r->tz;
 	f->held = (struct held){r, r->conn, &f->led, f->led.records_done, f->print.records};
-	struct copy_opts co = {r->conn,
-	                       intake_map(it),
-	                       o->on_conflict,
-	                       &r->facts,
-	                       o->single_transaction,
-	                       ++r->stage_id,
-	                       r->tz_utc,
-	                       tz,
-	                       o->copy_text,
-	                       f->led.load_id,
-	                       f->claim.action == LEDGER_RETRY,
-	                       begun,
-	                       &f->held,
-	                       false,
-	                       r->settings,
-	                       second_connection,
-	                       r};
+	struct copy_opts co = {.conn = r->conn,
+	                       .map = intake_map(it),
+	                       .on_conflict = o->on_conflict,
+	                       .facts = &r->facts,
+	                       .single_transaction = o->single_transaction,
+	                       .stage_id = ++r->stage_id,
+	                       .utc = r->tz_utc,
+	                       .timezone = tz,
+	                       .text_only = o->copy_text,
+	                       .load_id = f->led.load_id,
+	                       .identical_skips = f->claim.action == LEDGER_RETRY,
+	                       .begun = begun,
+	                       .begun_arg = &f->held,
+	                       .hold_rows = false,
+	                       .settings = r->settings,
+	                       .connect = second_connection,
+	                       .connect_arg = r,
+	                       .lock_timeout_ms = o->lock_timeout_ms};
 	f->co = co;
 	if (copy_open(&f->sink, &co, &f->e) != ETL_OK)
 		return fail(f);
@@ -484,7 +486,12 @@ settle_file(struct file_load *f, enum end end)
 		               (long long)led->records_done);
 		break;
 	default:
-		status = "failed";
+		if (lockwait_timed_out(&f->e) && f->e.code != ETL_ELOCKED &&
+		    PQstatus(r->conn) == CONNECTION_OK)
+			lockwait_explain(r->conn, intake_map(it)->t->table, r->o->lock_timeout_ms,
+			                 &f->e);
+		/* Another session's lock: stopped, resumable, as a signal. */
+		status = f->e.code == ETL_ELOCKED ? "stopped" : "failed";
 		lf->code = f->e.code == ETL_OK ? ETL_EDB : f->e.code;
 		(void)snprintf(msg, sizeof msg, "%s; the next run resumes after row %lld", f->e.msg,
 		               (long long)led->records_done);

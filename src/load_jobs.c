@@ -18,22 +18,31 @@
  *
  * The keyed kinds cannot race: a key repeated in a file is rejected by the
  * intake (as on one connection), so no two batches touch the same row, and
- * no connection waits for a later batch's, the only order that could close
- * a cycle.  A batch given up (an error, a signal, --max-rejects) gives up
- * every later batch too; the earlier ones still commit.
+ * no connection waits for a later batch's.  Another session can close a
+ * cycle, though: a DDL statement or a TRUNCATE waits for the lock a done
+ * batch holds while it waits for its turn, and an earlier batch (one whose
+ * refused rows made it start over, say) queues behind that statement.  The
+ * server cannot see the edge through the client, so a waiting batch looks
+ * every WAIT_LOOK_MS and gives way (rolls back, the file stops there,
+ * resumable: ETL_ELOCKED) when it is so; every other wait is bounded by
+ * lock_timeout.  A batch given up (an error, a signal, --max-rejects, giving
+ * way) gives up every later batch too; the earlier ones still commit.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "copy.h"
 #include "db.h"
 #include "load_impl.h"
+#include "lockwait.h"
 #include "progress.h"
 #include "signals.h"
 
-#define NO_STOP INT64_MAX
+#define NO_STOP      INT64_MAX
+#define WAIT_LOOK_MS 250 /* how often a batch waiting for its turn looks for a cycle */
 
 struct jobs;
 
@@ -170,17 +179,69 @@ read_batch(struct job *j, int64_t *seq)
 	return end == END_MAX_REJECTS ? END_EOF : end;
 }
 
-/* Waits until every earlier batch is committed; false when this one is
- * given up instead. */
+/* Whether j, done and waiting for its turn, must give way: another session
+ * waits for its locks and one of the load's waits behind that one.  Then
+ * its batch is given up (and the later ones), with why in j->err. */
 static bool
-wait_turn(struct jobs *js, int64_t seq)
+give_way(struct job *j, int64_t seq)
 {
+	char who[600];
+	/* In a savepoint: a failed look must not cost the batch. */
+	if (db_exec(j->conn, "SAVEPOINT etl_look", NULL) != ETL_OK)
+		return false;
+	int cycle = lockwait_cycle(j->conn, who, sizeof who);
+	if (db_exec(j->conn,
+	            cycle < 0 ? "ROLLBACK TO SAVEPOINT etl_look; RELEASE SAVEPOINT etl_look"
+	                      : "RELEASE SAVEPOINT etl_look",
+	            NULL) != ETL_OK ||
+	    cycle != 1)
+		return false;
+	(void)error_set(&j->err, ETL_ELOCKED, NULL, 0,
+	                "gave way to %s, which waited for a lock this load held while an "
+	                "earlier batch of the load waited behind it: this batch and the later "
+	                "ones were rolled back; when it is done, run the load again (it resumes)",
+	                who);
+	stop_at(j->js, seq, END_ERROR, &j->err);
+	return true;
+}
+
+/* Waits until every earlier batch is committed, looking for a cycle through
+ * another session's lock meanwhile; false when this batch is given up
+ * instead. */
+static bool
+wait_turn(struct job *j, int64_t seq)
+{
+	struct jobs *js = j->js;
 	pthread_mutex_lock(&js->mu);
-	while (js->done_seq < seq && seq < js->stop_seq)
-		pthread_cond_wait(&js->turn, &js->mu);
+	while (js->done_seq < seq && seq < js->stop_seq) {
+		struct timespec until;
+		(void)clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += WAIT_LOOK_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		if (pthread_cond_timedwait(&js->turn, &js->mu, &until) == 0 ||
+		    !(js->done_seq < seq && seq < js->stop_seq))
+			continue;
+		pthread_mutex_unlock(&js->mu);
+		bool gave = give_way(j, seq);
+		pthread_mutex_lock(&js->mu);
+		if (gave)
+			break;
+	}
 	bool go = seq < js->stop_seq;
 	pthread_mutex_unlock(&js->mu);
 	return go;
+}
+
+/* A lock wait past --lock-timeout: named (who holds the table) and made
+ * ETL_ELOCKED.  j's connection is out of its transaction. */
+static void
+explain_wait(struct job *j)
+{
+	if (!lockwait_timed_out(&j->err) || PQstatus(j->conn) != CONNECTION_OK)
+		return;
+	const struct pass *p = j->js->p;
+	lockwait_explain(j->conn, intake_map(p->it)->t->table, p->r->o->lock_timeout_ms, &j->err);
 }
 
 /* The batch's rejects to the file, its checkpoint and its commit (under
@@ -234,6 +295,7 @@ job_main(void *arg)
 		}
 		if (end == END_ERROR) {
 			copy_abort(j->sink, "stopped");
+			explain_wait(j);
 			stop_at(js, seq, END_ERROR, &j->err);
 			break;
 		}
@@ -244,10 +306,11 @@ job_main(void *arg)
 		}
 		struct copy_outcome out;
 		if (copy_end(j->sink, &out, &j->err) != ETL_OK) {
+			explain_wait(j);
 			stop_at(js, seq, signals_received() ? END_SIGNAL : END_ERROR, &j->err);
 			break;
 		}
-		if (!wait_turn(js, seq)) {
+		if (!wait_turn(j, seq)) {
 			copy_abort(j->sink, NULL);
 			break;
 		}
@@ -259,6 +322,7 @@ job_main(void *arg)
 		pthread_mutex_unlock(&js->read);
 		if (rc != ETL_OK) {
 			copy_abort(j->sink, NULL);
+			explain_wait(j);
 			stop_at(js, seq, signals_received() ? END_SIGNAL : END_ERROR, &j->err);
 			break;
 		}

@@ -70,6 +70,37 @@ printf '%s\n%s\n' "$out" "$err" >>"$all"
 expect_rc 4 "a refused connection exits 4"
 rm -f .env
 
+# Connection strings libpq cannot parse: its message quotes them whole.
+# Every way one reaches the tool, for a load and for the other commands.
+bad=0
+badout=badout.txt
+: >"$badout"
+for spec in "postgres://etl_sec:$pw@[::1:$PGPORT/etl_sec" "postgresql://etl_sec:$pw@[::1/etl_sec?x=1" \
+	"postgresql://etl_sec:$pw@127.0.0.1:99999999/etl_sec" "postgresql:///etl_sec?password=$pw&host=[::1" \
+	"host=127.0.0.1 password=$pw dbname='etl_sec" "host=127.0.0.1 password='$pw' port=nope dbname=etl_sec" \
+	"host=127.0.0.1 password = '$pw x' dbname=etl_sec port=x"; do
+	for how in db url dotenv; do
+		rm -f .env
+		for cmd in "load sales.csv" "schema" "history" "check sales.csv" "undo 1 --yes" "seed --data gen"; do
+			case "$how" in
+			db) run "${clean_env[@]}" "$ETL" --verbose --db "$spec" $cmd ;;
+			url) run "${clean_env[@]}" DATABASE_URL="$spec" "$ETL" --verbose $cmd ;;
+			dotenv)
+				printf 'DATABASE_URL=%s\n' "$spec" >.env
+				run "${clean_env[@]}" "$ETL" --verbose $cmd ;;
+			esac
+			printf '%s\n%s\n' "$out" "$err" >>"$badout"
+			case "$rc:$cmd" in 4:* | [01]:check*) ;; *) bad=$((bad + 1)); echo "# $how $cmd: exit $rc" ;; esac
+		done
+	done
+done
+rm -f .env
+expect_eq "$bad" 0 "every unparseable connection string fails as a database error (exit 4)"
+expect_match "$(cat "$badout")" "IPv6 host address in URI: \"postgres://etl_sec:\*\*\*@\[::1:" "libpq's message is kept, the password masked"
+expect_match "$(cat "$badout")" "(unterminated quoted string|invalid (integer|port))" "and so are its other parse errors"
+expect_no_match "$(cat "$badout")" "$pw" "no message of an unparseable connection string contains the password"
+cat "$badout" >>"$all"
+
 expect_match "$(cat "$all")" "sql [0-9.]+ ms PGRES_COMMAND_OK: " "--verbose printed the statements (the search below is not empty)"
 expect_match "$(cat "$all")" "connected to database \"etl_sec\" as user \"etl_sec\" on host 127\.0\.0\.1" "--verbose said where it connected"
 expect_no_match "$(cat "$all")" "$pw" "no output of any command contains the database password"

@@ -1,0 +1,113 @@
+/*
+ * test_error.c — the exit-code table and the masking of passwords in
+ * messages (every way libpq may quote a connection string).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "lockwait.h"
+
+static void
+redacts(const char *in, const char *want)
+{
+	char buf[512];
+	(void)snprintf(buf, sizeof buf, "%s", in);
+	error_redact(buf);
+	assert_string_equal(buf, want);
+}
+
+static void
+test_redact_uri(void **state)
+{
+	(void)state;
+	redacts("in URI: \"postgres://u:secret@[::1:5432/x\"",
+	        "in URI: \"postgres://u:***@[::1:5432/x\"");
+	redacts("postgresql://u:s:e@c@h/x", "postgresql://u:***@h/x");
+	redacts("postgresql://u@h/x", "postgresql://u@h/x");
+	redacts("postgresql://h:5432/x", "postgresql://h:5432/x");
+	redacts("a postgres://u:p@h b postgres://v:q@i",
+	        "a postgres://u:***@h b postgres://v:***@i");
+	redacts("postgresql://u:@h/x", "postgresql://u:@h/x");
+	/* Already masked: left as it is. */
+	redacts("postgresql://u:***@h/x", "postgresql://u:***@h/x");
+}
+
+static void
+test_redact_keyword(void **state)
+{
+	(void)state;
+	redacts("host=h password=secret dbname=x", "host=h password=*** dbname=x");
+	redacts("host=h password = 'sec ret\\' x' dbname=x", "host=h password = *** dbname=x");
+	redacts("postgresql:///x?password=secret&host=[::1",
+	        "postgresql:///x?password=***&host=[::1");
+	redacts("PASSWORD=secret", "PASSWORD=***");
+	redacts("password='unterminated", "password=***");
+	/* Not a keyword: a word that only ends in it, or no value. */
+	redacts("db_password=x", "db_password=x");
+	redacts("password authentication failed", "password authentication failed");
+	redacts("password=", "password=");
+}
+
+static void
+test_messages_masked(void **state)
+{
+	(void)state;
+	struct etl_error e;
+	(void)error_set(&e, ETL_EDB, NULL, 0, "cannot connect: \"%s\"", "postgres://u:pw@[::1");
+	assert_string_equal(e.msg, "cannot connect: \"postgres://u:***@[::1\"");
+}
+
+static void
+test_exit_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(error_exit_status(ETL_OK), 0);
+	assert_int_equal(error_exit_status(ETL_REJECTED), 1);
+	assert_int_equal(error_exit_status(ETL_EUSAGE), 2);
+	assert_int_equal(error_exit_status(ETL_EINPUT), 3);
+	assert_int_equal(error_exit_status(ETL_EDB), 4);
+	assert_int_equal(error_exit_status(ETL_ESTOPPED), 5);
+	assert_int_equal(error_exit_status(ETL_ELOCKED), 6);
+	assert_int_equal(error_worst(ETL_ESTOPPED, ETL_ELOCKED), ETL_ELOCKED);
+	assert_int_equal(error_worst(ETL_ELOCKED, ETL_ESYSTEM), ETL_ESYSTEM);
+}
+
+static void
+test_lock_timeout_parse(void **state)
+{
+	(void)state;
+	long ms = -1;
+	assert_true(lockwait_parse("5", &ms));
+	assert_int_equal(ms, 5000);
+	assert_true(lockwait_parse("250ms", &ms));
+	assert_int_equal(ms, 250);
+	assert_true(lockwait_parse("1.5s", &ms));
+	assert_int_equal(ms, 1500);
+	assert_true(lockwait_parse("2min", &ms));
+	assert_int_equal(ms, 120000);
+	assert_true(lockwait_parse("0", &ms));
+	assert_int_equal(ms, 0);
+	assert_false(lockwait_parse("soon", &ms));
+	assert_false(lockwait_parse("-1", &ms));
+	assert_false(lockwait_parse("5h", &ms));
+	assert_false(lockwait_parse("0.1ms", &ms));
+	assert_false(lockwait_parse("100000000min", &ms));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_redact_uri),         cmocka_unit_test(test_redact_keyword),
+	        cmocka_unit_test(test_messages_masked),    cmocka_unit_test(test_exit_codes),
+	        cmocka_unit_test(test_lock_timeout_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
