@@ -283,7 +283,12 @@ copy_begin_rows(struct copy_sink *s, int64_t rows, struct etl_error *err)
 	enum etl_code rc = reserve_ids(s, rows, err);
 	if (rc != ETL_OK)
 		return rc;
-	return sink_start_copy(s, err);
+	/* Held rows go at copy_end(), and so does the COPY that takes the
+	 * table's lock: a reader (--jobs, under the file's mutex) must never
+	 * wait in the lock queue, where another session's DDL can hold it up
+	 * while a done batch, waiting for the mutex, holds what that DDL waits
+	 * for. */
+	return s->hold_rows ? ETL_OK : sink_start_copy(s, err);
 }
 
 enum etl_code
@@ -522,9 +527,12 @@ sink_end_copy(struct copy_sink *s, const char *abort_why)
 enum etl_code
 copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 {
-	enum etl_code rc;
+	enum etl_code rc = ETL_OK;
 	memset(out, 0, sizeof *out);
-	rc = sink_send(s, s->data.len, err);
+	if (s->hold_rows && !s->in_copy)
+		rc = sink_start_copy(s, err);
+	if (rc == ETL_OK)
+		rc = sink_send(s, s->data.len, err);
 	if (rc != ETL_OK) {
 		copy_abort(s, "send failed");
 		return rc;
