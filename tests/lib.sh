@@ -84,6 +84,36 @@ committed() {
 	return 1
 }
 
+# Waits (at most 10 s) until a COPY of siprems-etl runs in database $1, or
+# the loader (pid $2) has ended: a kill then lands inside the load, however
+# fast the machine.
+copying() { # database pid
+	for _ in $(seq 1 500); do
+		kill -0 "$2" 2>/dev/null || return 0
+		[ "$(psql -X -Atq -d "$1" -c "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'siprems-etl' AND query LIKE 'COPY %'" 2>/dev/null)" = t ] && return 0
+		sleep 0.02
+	done
+}
+
+# Holds SHARE on transactions in database $1 for $2 seconds from a psql in
+# the background (its pid in $holder), and returns once it is granted.
+hold_share_lock() { # database seconds
+	psql -X -q -d "$1" -c "BEGIN; LOCK TABLE transactions IN SHARE MODE; SELECT pg_sleep($2); COMMIT" >/dev/null 2>&1 &
+	holder=$!
+	for _ in $(seq 1 200); do
+		[ "$(psql -X -Atq -d "$1" -c "SELECT count(*) FROM pg_locks WHERE relation = 'transactions'::regclass AND mode = 'ShareLock' AND granted")" = 1 ] && return 0
+		sleep 0.05
+	done
+}
+
+# Makes each COPY into transactions in database $1 take 0.1 s more (a
+# statement trigger), so that a load of a few batches is still running
+# when a test acts on it.
+slow_copies() { # database
+	sql "$1" "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_sleep(0.1); RETURN NULL; END \$\$;
+	  CREATE TRIGGER slow AFTER INSERT ON transactions FOR EACH STATEMENT EXECUTE FUNCTION slow()"
+}
+
 rand_between() { python3 -c "import random, sys; print(round(random.uniform(float(sys.argv[1]), float(sys.argv[2])), 3))" "$1" "$2"; }
 
 # Waits (at most 5 s) until the loader started as pid has taken its turn in

@@ -109,7 +109,9 @@ fast_kills=0
 for _ in 1 2 3 4 5; do
 	"$ETL" --db "$fast_db" --quiet load --reject-dir fastkilled sales.csv >/dev/null 2>&1 &
 	pid=$!
-	sleep "$(rand_between 0.4 2.5)"
+	# Inside its one COPY (which takes a second or more of the load).
+	copying eo_fast "$pid"
+	sleep "$(rand_between 0 0.5)"
 	if kill -9 "$pid" 2>/dev/null; then fast_kills=$((fast_kills + 1)); fi
 	wait "$pid" 2>/dev/null
 done
@@ -130,7 +132,10 @@ codes=""
 while [ "$stops" -lt "$SERVER_STOPS" ]; do
 	"$ETL" --db "$stopped_db" --quiet load --batch-rows 5000 --reject-dir stopped sales.csv >stopped.out 2>&1 &
 	pid=$!
-	sleep "$(rand_between 0.2 0.7)"
+	# In its batches, a few of them at most: the file must outlast the
+	# stops, however fast the machine.
+	copying eo_stopped "$pid"
+	sleep "$(rand_between 0 0.15)"
 	server kill
 	wait "$pid"
 	code=$?
