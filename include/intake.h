@@ -38,6 +38,7 @@ struct intake_opts {
 	/* --case-variants allow: a SKU that differs from another only in
 	 * letter case loads (else, with unique_keys, it is rejected). */
 	bool case_variants;
+	bool track_prefix; /* hash the records as they are read (intake_prefix()) */
 };
 
 #define INTAKE_STOP 2 /* intake_next(): more rows rejected than max_rejects */
@@ -51,6 +52,8 @@ struct intake_print {
 	char bytes[65];   /* SHA-256 of the file's bytes, as stored */
 	int64_t size;     /* the file's size in bytes */
 	int64_t records;  /* data records (the header not counted) */
+	char prefix[65];  /* intake_fingerprint_at(): the content fingerprint of the
+	                     header and the first at records, "" when fewer */
 };
 
 /*
@@ -88,6 +91,27 @@ enum etl_code intake_start_rejects(struct intake *it, int64_t resume_at, struct 
  */
 enum etl_code intake_fingerprint(const struct intake *it, struct intake_print *p,
                                  struct etl_error *err);
+
+/*
+ * intake_fingerprint(), and in p->prefix the fingerprint the file's first at
+ * data records would have alone (a file cut after them): what an earlier
+ * load of them recorded, when this file extends that one.
+ */
+enum etl_code intake_fingerprint_at(const struct intake *it, int64_t at, struct intake_print *p,
+                                    struct etl_error *err);
+
+/*
+ * With intake_opts.track_prefix the intake hashes its records as it reads
+ * them (from its header on; intake_rewind() starts it over): intake_prefix()
+ * gives the content fingerprint of the records read so far, which a
+ * checkpoint records beside its position.  Paused, records are read without
+ * (the one COPY of an empty table commits the whole file or nothing).
+ */
+void intake_pause_prefix(struct intake *it, bool paused);
+
+/* The fingerprint of the header and the records read so far into out;
+ * false when not tracked (or paused since the last rewind). */
+bool intake_prefix(struct intake *it, char out[65]);
 
 /*
  * Only the byte SHA-256 and the size into p (content "" and records -1):
@@ -179,6 +203,10 @@ uint64_t intake_rows_rejected(const struct intake *it);
 /* How many records are left to take of a file with records data records:
  * the filter's rest, or what follows the position. */
 int64_t intake_left(const struct intake *it, int64_t records);
+
+/* The size of the file as it is now (a growing export), -1 when it is not
+ * a regular file. */
+int64_t intake_size_now(const struct intake *it);
 
 /* The input's size and the bytes read so far, for progress. */
 int64_t intake_raw_size(const struct intake *it);

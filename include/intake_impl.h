@@ -38,6 +38,9 @@ struct intake {
 	int64_t number;           /* its ordinal among the data records (1-based) */
 	struct valid_row row;     /* its values */
 	char why[1024];
+	struct hasher *prefix; /* the running content hash, or NULL (not tracked) */
+	bool prefix_paused;    /* records are read without it */
+	bool prefix_invalid;   /* records were read without it since the last rewind */
 };
 /* Whether the file has no header row (its names come from --columns). */
 #define intake_headerless(it) ((it)->o->cm != NULL && (it)->o->cm->ncolumns > 0)
@@ -48,5 +51,15 @@ ssize_t intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *e
 /* Opens the intake's input afresh (a file, stdin's spool, or a built-in
  * file). */
 enum etl_code intake_open_input(const struct intake *it, struct input **in, struct etl_error *err);
+
+/* The content hash of intake_print.c, run along a load's reading too: the
+ * header, then each data record as read, so that every checkpoint can say
+ * which records it committed (intake_prefix()). */
+struct hasher;
+struct hasher *intake_hasher_new(void);
+void intake_hasher_reset(struct hasher *x);
+void intake_hasher_free(struct hasher *x);
+void intake_hasher_record(struct hasher *x, const struct csvrow_record *rec, bool header);
+bool intake_hasher_peek(struct hasher *x, char out[65]);
 
 #endif

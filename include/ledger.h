@@ -35,7 +35,8 @@ struct ledger {
 	int attempts;
 	char options[2048]; /* the options that decide rows' outcomes */
 	int64_t retry_of;
-	bool undoable; /* the ids of its inserted rows were recorded */
+	bool undoable;   /* the ids of its inserted rows were recorded */
+	char prefix[65]; /* content fingerprint of the first records_done records, or "" */
 };
 
 /* A range of ids a load reserved from the table's sequence. */
@@ -71,6 +72,11 @@ struct ledger_claim_opts {
 	const char *on_conflict;
 	const char *options; /* canonical outcome options */
 	bool force;          /* undo every load of the file, then load it anew */
+	/* The content fingerprint of the file's first prefix_at records alone
+	 * (ledger_name_extent()), or "": whether it extends the newest load of
+	 * the same name whose content differs. */
+	const char *prefix;
+	int64_t prefix_at;
 };
 
 struct ledger_claim {
@@ -83,7 +89,23 @@ struct ledger_claim {
 	int undone;            /* loads --force undid */
 	int64_t undone_rows;   /* rows they had inserted, now deleted */
 	char interrupted[600]; /* a load found dead and marked interrupted, or "" */
+	/* The newest load of the same name had other content that this file
+	 * extends record for record: RESUME goes on with that load (now of
+	 * this content); NEW starts after its records (extends is its id). */
+	bool extended;
+	int64_t extends;
+	int64_t superseded; /* an unfinished load of the name that committed nothing, set aside */
 };
+
+/*
+ * How many records of a file named name (of kind) the newest load of that
+ * name holds: its committed position while unfinished, the file's records
+ * when done; -1 when there is none (or name is "stdin").  The file's
+ * fingerprint of that many records then tells whether it extends them.
+ * Returns ETL_OK or ETL_EDB.
+ */
+enum etl_code ledger_name_extent(PGconn *conn, const char *kind, const char *name, int64_t *at,
+                                 struct etl_error *err);
 
 /*
  * Decides what to do with a file and, for NEW, RESUME and RETRY, records it

@@ -35,6 +35,11 @@ void dry_run_file(struct run *r, struct intake *it, struct load_file *lf);
 /* Marks a file failed: nothing of it counts, its reject file goes. */
 void load_fail_file(struct load_file *lf, struct intake *it, const struct etl_error *e);
 
+/* Marks a file failed after its load committed what committed says (NULL:
+ * nothing): those counts stand, and the reject file keeps their rejects. */
+void load_fail_committed(struct load_file *lf, struct intake *it, const struct etl_error *e,
+                         const struct ledger *committed);
+
 /* Seconds on the monotonic clock. */
 double load_now(void);
 
@@ -49,6 +54,7 @@ struct held {
 	int64_t committed; /* records_done as committed before this transaction,
 	                      or more (--jobs: at most that) */
 	int64_t records;   /* data records in the file */
+	int64_t bytes;     /* its size when it was fingerprinted (-1: not a file) */
 };
 
 /* One pass over a file's rows along a path. */
@@ -90,6 +96,7 @@ struct unit_counts {
 	uint64_t read, rejected, passed;
 	const int64_t *rej;
 	size_t nrej;
+	char prefix[65]; /* the content fingerprint of the records up to the unit's end */
 };
 
 /* Writes a batch's rejects in line order: the rows the intake held back

@@ -22,19 +22,22 @@ struct file_result {
 	uint64_t rows_rejected;
 	const char *reject_file; /* NULL when no row was rejected */
 	double seconds;
-	int64_t load_id; /* the load in etl_loads (for a skipped file, the one that
-	                    loaded it); 0: none */
+	int64_t load_id;   /* the load in etl_loads (for a skipped file, the one that
+	                      loaded it); 0: none */
+	const char *error; /* why a failed or stopped file ended, or NULL */
 };
 
 /* Prints the summary table (and totals when there are several files). */
 void report_table(FILE *out, const struct file_result *r, int n, bool dry_run);
 
 /*
- * Writes SPEC's summary JSON to path ("-": stdout).  Returns ETL_OK, or
- * ETL_ESYSTEM when the file cannot be written (err names it).
+ * Writes SPEC's summary JSON to path ("-": stdout), with "error" (a file's,
+ * and the run's when error is not NULL: what stopped it before or besides
+ * its files).  Returns ETL_OK, or ETL_ESYSTEM when the file cannot be
+ * written (err names it).
  */
 enum etl_code report_json(const char *path, const struct file_result *r, int n, int exit_code,
-                          struct etl_error *err);
+                          const char *error, struct etl_error *err);
 
 /* Writes s as a JSON string (quoted; invalid UTF-8 becomes U+FFFD). */
 void report_json_string(FILE *f, const char *s);

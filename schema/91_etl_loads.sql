@@ -8,7 +8,10 @@
 -- when it counts as alive without a word from it; options are the options
 -- that decide rows' outcomes; retry_of is the load whose rejected rows this
 -- one took again; undoable says whether the ids of its rows were recorded;
--- file_records is the number of data records in the file.
+-- file_records is the number of data records in the file; prefix_sha256 is
+-- the content fingerprint of its first records_done records alone (as a file
+-- cut after them would have), so that a file that grew since is known to
+-- extend what was committed.
 CREATE TABLE etl_loads (
     load_id       BIGSERIAL PRIMARY KEY,
     fingerprint   TEXT NOT NULL,
@@ -38,7 +41,8 @@ CREATE TABLE etl_loads (
     lease_until   TIMESTAMPTZ,
     undoable      BOOLEAN NOT NULL DEFAULT FALSE,
     update_columns TEXT,
-    file_records  BIGINT
+    file_records  BIGINT,
+    prefix_sha256 TEXT
 );
 CREATE INDEX etl_loads_fingerprint ON etl_loads (fingerprint, kind);
 CREATE INDEX etl_loads_started_at ON etl_loads (started_at);

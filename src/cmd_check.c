@@ -189,8 +189,13 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	/* Pass 2 reads stdin again: keep a copy. */
 	if (stdin_uses > 0 && (rc = input_spool_stdin(&stdin_path, err)) != ETL_OK)
 		goto out;
-	struct intake_opts io = {in->enc, in->delim,  v,    NULL, false,   false,
-	                         -1,      stdin_path, NULL, NULL, &in->cm, true};
+	struct intake_opts io = {.enc = in->enc,
+	                         .delim = in->delim,
+	                         .v = v,
+	                         .max_rejects = -1,
+	                         .stdin_path = stdin_path,
+	                         .cm = &in->cm,
+	                         .case_variants = true};
 	c = check_new();
 	index = calloc((size_t)nfiles, sizeof *index);
 	if (c == NULL || index == NULL) {

@@ -231,6 +231,11 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 		                 "--archive: a dry run loads nothing, so it archives nothing");
 	if (archive != NULL && archive_check_dir(archive, err) != ETL_OK)
 		return err->code;
+	/* Said before any file is claimed: nothing to record, nothing to undo. */
+	if (o.reject_dir != NULL && access(o.reject_dir, W_OK | X_OK) != 0)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "--reject-dir %s: cannot write reject files there: %s",
+		                 o.reject_dir, strerror(errno));
 	o.enc = in->enc;
 	o.delim = in->delim;
 	o.sku_pattern = in->sku_pattern;
@@ -245,7 +250,7 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 	enum etl_code rc = load_files(&o, argv + optind, argc - optind, &run, err);
 	if (archive != NULL)
 		rc = error_worst(rc, archive_loaded(&run, archive, g->quiet));
-	rc = error_worst(rc, cli_report_load(&run, g->quiet, o.dry_run, summary_json, rc));
+	rc = error_worst(rc, cli_report_load(&run, err, g->quiet, o.dry_run, summary_json, rc));
 	load_run_free(&run);
 	return rc;
 }
@@ -257,24 +262,33 @@ cmd_load(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 }
 
 enum etl_code
-cli_report_load(const struct load_run *run, bool quiet, bool dry_run, const char *summary_json,
-                enum etl_code rc)
+cli_report_load(const struct load_run *run, const struct etl_error *err, bool quiet, bool dry_run,
+                const char *summary_json, enum etl_code rc)
 {
 	int n = run->nfiles;
-	if (n <= 0)
+	/* A run stopped before its files (no database) still writes its JSON. */
+	if (n <= 0 && summary_json == NULL)
 		return ETL_OK;
 	print_messages(run, quiet);
-	struct file_result *r = calloc((size_t)n, sizeof *r);
+	struct file_result *r = calloc((size_t)(n > 0 ? n : 1), sizeof *r);
 	if (r == NULL)
 		return ETL_ESYSTEM;
-	for (int i = 0; i < n; i++)
-		r[i] = run->files[i].r;
-	report_table(stderr, r, n, dry_run);
+	for (int i = 0; i < n; i++) {
+		const struct load_file *lf = &run->files[i];
+		r[i] = lf->r;
+		if (lf->code != ETL_OK && lf->code != ETL_REJECTED && lf->error.msg[0] != '\0')
+			r[i].error = lf->error.msg;
+	}
+	if (n > 0)
+		report_table(stderr, r, n, dry_run);
 	enum etl_code out = ETL_OK;
+	const char *why = n <= 0 && err != NULL && err->code != ETL_OK && err->msg[0] != '\0'
+	                          ? err->msg
+	                          : NULL;
 	if (summary_json != NULL) {
 		struct etl_error jerr;
-		if (report_json(summary_json, r, run->nfiles, error_exit_status(rc), &jerr) !=
-		    ETL_OK) {
+		if (report_json(summary_json, r, n > 0 ? n : 0, error_exit_status(rc), why,
+		                &jerr) != ETL_OK) {
 			error_print(&jerr);
 			out = ETL_ESYSTEM;
 		}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rowkey.h"
 #include "text.h"
@@ -53,12 +54,47 @@ intake_parse_spec(const char *spec, const char **file)
 /* Opens the file's bytes and CSV reader and reads its header record into
  * it->rec: 1, 0 when there is none, or -1 (err filled).  A file without a
  * header (--columns) has it->hdr instead, and nothing is read. */
+/* The next CSV record into it->rec, into the running hash too. */
+static int
+next_csv(struct intake *it, struct etl_error *err)
+{
+	int got = csvrow_next(it->csv, &it->rec, err);
+	if (got == 1 && it->prefix != NULL) {
+		if (it->prefix_paused)
+			it->prefix_invalid = true;
+		else
+			intake_hasher_record(it->prefix, &it->rec, false);
+	}
+	return got;
+}
+
+void
+intake_pause_prefix(struct intake *it, bool paused)
+{
+	it->prefix_paused = paused;
+}
+
+bool
+intake_prefix(struct intake *it, char out[65])
+{
+	out[0] = '\0';
+	return it->prefix != NULL && !it->prefix_invalid && intake_hasher_peek(it->prefix, out);
+}
+
 static int
 open_stream(struct intake *it, struct etl_error *err)
 {
 	if (intake_open_input(it, &it->in, err) != ETL_OK ||
 	    csvrow_open(&it->csv, intake_read_input, it->in, it->o->delim, it->name, err) != ETL_OK)
 		return -1;
+	if (it->o->track_prefix && it->prefix == NULL &&
+	    (it->prefix = intake_hasher_new()) == NULL) {
+		(void)error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		return -1;
+	}
+	if (it->prefix != NULL)
+		intake_hasher_reset(it->prefix);
+	it->prefix_invalid = false;
 	if (intake_headerless(it)) {
 		const struct colmap_opts *cm = it->o->cm;
 		free(it->hdr.lens);
@@ -71,9 +107,14 @@ open_stream(struct intake *it, struct etl_error *err)
 		}
 		for (int i = 0; i < cm->ncolumns; i++)
 			it->hdr.lens[i] = strlen(cm->columns[i]);
+		if (it->prefix != NULL)
+			intake_hasher_record(it->prefix, &it->hdr, true);
 		return 1;
 	}
-	return csvrow_next(it->csv, &it->rec, err);
+	int got = csvrow_next(it->csv, &it->rec, err);
+	if (got == 1 && it->prefix != NULL)
+		intake_hasher_record(it->prefix, &it->rec, true);
+	return got;
 }
 
 enum etl_code
@@ -154,7 +195,7 @@ int
 intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error *err)
 {
 	for (int64_t i = 0; i < n; i++) {
-		int got = csvrow_next(it->csv, &it->rec, err);
+		int got = next_csv(it, err);
 		if (got < 0)
 			return -1;
 		if (got == 0) {
@@ -258,7 +299,7 @@ intake_rewind(struct intake *it, struct etl_error *err)
 int
 intake_next_record(struct intake *it, struct etl_error *err)
 {
-	int got = csvrow_next(it->csv, &it->rec, err);
+	int got = next_csv(it, err);
 	if (got == 1)
 		it->rows_read++;
 	return got;
@@ -350,7 +391,7 @@ int
 intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 {
 	for (;;) {
-		int got = csvrow_next(it->csv, &it->rec, err);
+		int got = next_csv(it, err);
 		if (got <= 0)
 			return got;
 		it->rows_read++;
@@ -429,6 +470,7 @@ intake_close(struct intake *it, struct etl_error *err)
 	free(it->filter);
 	free(it->rejected);
 	free(it->spec);
+	intake_hasher_free(it->prefix);
 	free(it);
 	return rc;
 }
@@ -493,6 +535,15 @@ intake_left(const struct intake *it, int64_t records)
 	if (it->filter != NULL)
 		return (int64_t)(it->nfilter - it->filter_pos);
 	return records - (it->skipped + (int64_t)it->rows_read);
+}
+
+int64_t
+intake_size_now(const struct intake *it)
+{
+	struct stat st;
+	if (stat(it->open_path, &st) != 0 || !S_ISREG(st.st_mode))
+		return -1;
+	return (int64_t)st.st_size;
 }
 
 int64_t

@@ -14,13 +14,35 @@
 #include "intake_impl.h"
 
 /* The content hash is fed through a buffer: one digest call per 64 KiB,
- * not three per field. */
+ * not three per field.  at > 0 asks for the digest of the header and the
+ * first at data records on the way (prefix). */
 struct hasher {
 	EVP_MD_CTX *h;
 	size_t n;
 	bool failed;
+	int64_t data; /* data records hashed */
+	int64_t at;
+	char prefix[65];
 	unsigned char buf[64 * 1024];
 };
+
+/* The digest of what x took so far, as hex into out; x goes on. */
+static bool
+hash_peek(struct hasher *x, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	x->failed |= EVP_DigestUpdate(x->h, x->buf, x->n) != 1;
+	x->n = 0;
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	bool ok = !x->failed && copy != NULL && EVP_MD_CTX_copy_ex(copy, x->h) == 1 &&
+	          EVP_DigestFinal_ex(copy, md, &mdlen) == 1 && mdlen == 32;
+	EVP_MD_CTX_free(copy);
+	out[0] = '\0';
+	for (unsigned i = 0; ok && i < 32; i++)
+		(void)snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return ok;
+}
 
 static void
 hash_put(struct hasher *x, const void *p, size_t n)
@@ -57,6 +79,53 @@ hash_record(struct hasher *x, const struct csvrow_record *rec, bool header)
 			hash_put(x, &c, 1);
 		}
 	}
+	if (!header && ++x->data == x->at)
+		(void)hash_peek(x, x->prefix);
+}
+
+/* ---- the running hash of a load (intake_impl.h) -------------------------- */
+
+struct hasher *
+intake_hasher_new(void)
+{
+	struct hasher *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return NULL;
+	x->h = EVP_MD_CTX_new();
+	if (x->h == NULL || EVP_DigestInit_ex(x->h, EVP_sha256(), NULL) != 1) {
+		intake_hasher_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void
+intake_hasher_reset(struct hasher *x)
+{
+	x->failed = EVP_DigestInit_ex(x->h, EVP_sha256(), NULL) != 1;
+	x->n = 0;
+	x->data = 0;
+}
+
+void
+intake_hasher_free(struct hasher *x)
+{
+	if (x == NULL)
+		return;
+	EVP_MD_CTX_free(x->h);
+	free(x);
+}
+
+void
+intake_hasher_record(struct hasher *x, const struct csvrow_record *rec, bool header)
+{
+	hash_record(x, rec, header);
+}
+
+bool
+intake_hasher_peek(struct hasher *x, char out[65])
+{
+	return hash_peek(x, out);
 }
 
 /*
@@ -276,6 +345,13 @@ out:
 enum etl_code
 intake_fingerprint(const struct intake *it, struct intake_print *p, struct etl_error *err)
 {
+	return intake_fingerprint_at(it, -1, p, err);
+}
+
+enum etl_code
+intake_fingerprint_at(const struct intake *it, int64_t at, struct intake_print *p,
+                      struct etl_error *err)
+{
 	struct input *in = NULL;
 	struct csvrow_reader *csv = NULL;
 	struct hasher *x = malloc(sizeof *x);
@@ -291,6 +367,9 @@ intake_fingerprint(const struct intake *it, struct intake_print *p, struct etl_e
 	x->h = h;
 	x->n = 0;
 	x->failed = false;
+	x->data = 0;
+	x->at = at > 0 ? at : -1;
+	x->prefix[0] = '\0';
 	bool regular;
 	if ((rc = canon_pass(it, x, p, &regular, err)) != ETL_OK)
 		goto out;
@@ -302,6 +381,8 @@ intake_fingerprint(const struct intake *it, struct intake_print *p, struct etl_e
 		goto out;
 	}
 	x->n = 0;
+	x->data = 0;
+	x->prefix[0] = '\0';
 	p->records = 0;
 	if ((rc = intake_open_input(it, &in, err)) != ETL_OK ||
 	    (rc = input_hash_raw(in, err)) != ETL_OK ||
@@ -334,6 +415,8 @@ digest:
 	}
 	for (unsigned i = 0; i < 32; i++)
 		(void)snprintf(p->content + 2 * i, 3, "%02x", md[i]);
+	/* No data record at all: the prefix of 0 records is the header's. */
+	(void)snprintf(p->prefix, sizeof p->prefix, "%s", at == 0 ? "" : x->prefix);
 out:
 	if (rc != ETL_OK && strcmp(err->file, it->open_path) == 0)
 		(void)snprintf(err->file, sizeof err->file, "%s", it->name);

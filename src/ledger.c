@@ -54,6 +54,7 @@ ledger_read_ledger(PGresult *r, int i, struct ledger *e, struct seen *s)
 	e->retry_of = ledger_num(r, i, 14);
 	e->undoable = PQgetvalue(r, i, 15)[0] == 't';
 	ledger_str(e->kind, sizeof e->kind, r, i, 18);
+	ledger_str(e->prefix, sizeof e->prefix, r, i, 20);
 	if (s != NULL) {
 		ledger_str(s->holder, sizeof s->holder, r, i, 16);
 		s->lease_valid = PQgetvalue(r, i, 17)[0] == 't';
@@ -288,6 +289,31 @@ completed(const struct ledger *e)
 	return strcmp(e->status, "loaded") == 0 || strcmp(e->status, "partial") == 0;
 }
 
+/* The newest load of a name, as ledger_name_extent() and decide() read it. */
+#define NAMED_LOAD                                                                                 \
+	"SELECT " LEDGER_COLS ", coalesce(file_records, -1) FROM etl_loads WHERE kind = $1 AND "   \
+	"file_name = $2 AND status <> 'undone' ORDER BY load_id DESC LIMIT 1"
+
+enum etl_code
+ledger_name_extent(PGconn *conn, const char *kind, const char *name, int64_t *at,
+                   struct etl_error *err)
+{
+	*at = -1;
+	if (strcmp(name, "stdin") == 0)
+		return ETL_OK;
+	const char *params[2] = {kind, name};
+	PGresult *r;
+	if (ledger_history_query(conn, NAMED_LOAD, 2, params, &r, err) != ETL_OK)
+		return ETL_EDB;
+	if (r != NULL && PQntuples(r) == 1) {
+		struct ledger e;
+		ledger_read_ledger(r, 0, &e, NULL);
+		*at = completed(&e) ? ledger_num(r, 0, 21) : e.records_done;
+	}
+	PQclear(r);
+	return ETL_OK;
+}
+
 /* The records load e rejected, when all of them were recorded. */
 static enum etl_code
 rejected_records(PGconn *conn, const struct ledger *e, int64_t **out, size_t *n, bool *complete,
@@ -340,8 +366,26 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 		e->attempts++;
 		(void)snprintf(e->status, sizeof e->status, "running");
 		(void)snprintf(e->options, sizeof e->options, "%s", o->options);
+		if (!c->extended)
+			return ETL_OK;
+		/* It goes on with this content, which extends what it read. */
+		char bytes[24], records[24];
+		ledger_id_text(bytes, sizeof bytes, o->file_bytes);
+		ledger_id_text(records, sizeof records, o->file_records);
+		const char *xp[5] = {id, o->content, o->sha256, o->file_bytes >= 0 ? bytes : NULL,
+		                     records};
+		r = db_query(conn,
+		             "UPDATE etl_loads SET fingerprint = $2, file_sha256 = $3, "
+		             "file_bytes = $4, file_records = $5 WHERE load_id = $1",
+		             5, xp, err);
+		if (r == NULL)
+			return ETL_EDB;
+		PQclear(r);
+		(void)snprintf(e->fingerprint, sizeof e->fingerprint, "%s", o->content);
+		(void)snprintf(e->sha256, sizeof e->sha256, "%s", o->sha256);
 		return ETL_OK;
 	}
+	int64_t start = c->extends ? c->led.records_done : 0;
 	char bytes[24], retry[24], records[24];
 	ledger_id_text(bytes, sizeof bytes, o->file_bytes);
 	ledger_id_text(retry, sizeof retry, c->action == LEDGER_RETRY ? c->earlier.load_id : 0);
@@ -369,6 +413,19 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 	memset(e, 0, sizeof *e);
 	e->load_id = ledger_num(r, 0, 0);
 	PQclear(r);
+	if (start > 0) {
+		/* It starts after the records of the load it extends. */
+		char id[24], at[24];
+		ledger_id_text(id, sizeof id, e->load_id);
+		ledger_id_text(at, sizeof at, start);
+		const char *xp[2] = {id, at};
+		r = db_query(conn, "UPDATE etl_loads SET records_done = $2 WHERE load_id = $1", 2,
+		             xp, err);
+		if (r == NULL)
+			return ETL_EDB;
+		PQclear(r);
+		e->records_done = start;
+	}
 	(void)snprintf(e->fingerprint, sizeof e->fingerprint, "%s", o->content);
 	(void)snprintf(e->sha256, sizeof e->sha256, "%s", o->sha256);
 	(void)snprintf(e->kind, sizeof e->kind, "%s", o->t->name);
@@ -378,6 +435,114 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 	e->undoable = true;
 	e->attempts = 1;
 	return ETL_OK;
+}
+
+/* Sets load e aside as undone with why (it committed nothing). */
+static enum etl_code
+set_aside(PGconn *conn, const struct ledger *e, const char *why, struct etl_error *err)
+{
+	char id[24];
+	ledger_id_text(id, sizeof id, e->load_id);
+	const char *params[2] = {id, why};
+	PGresult *r = db_query(conn,
+	                       "UPDATE etl_loads SET status = 'undone', message = $2, "
+	                       "lease_until = NULL, updated_at = now() WHERE load_id = $1",
+	                       2, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	PQclear(r);
+	return ETL_OK;
+}
+
+/*
+ * Content no load has had: the newest load of the same name decides.  None,
+ * or a finished one that this file does not extend (the next export under
+ * the same name): a new load.  A finished one it extends record for record:
+ * a new load of the records after it.  An unfinished one (stopped, failed,
+ * interrupted: some of it committed) goes on when this file extends what it
+ * committed; else the file is refused until the operator says (--force
+ * undoes that load first).  One that committed nothing is set aside.
+ */
+static enum etl_code
+decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, bool *busy,
+               struct etl_error *err)
+{
+	c->action = LEDGER_NEW;
+	if (strcmp(o->file_name, "stdin") == 0)
+		return ETL_OK;
+	const char *params[2] = {o->t->name, o->file_name};
+	PGresult *r = db_query(conn, NAMED_LOAD, 2, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return ETL_OK;
+	}
+	struct ledger e;
+	struct seen s;
+	ledger_read_ledger(r, 0, &e, &s);
+	int64_t records = ledger_num(r, 0, 21);
+	PQclear(r);
+	enum etl_code rc = ETL_OK;
+	if (strcmp(e.status, "running") == 0) {
+		bool alive;
+		rc = ledger_check_running(conn, &e, &s, &alive, c->interrupted,
+		                          sizeof c->interrupted, err);
+		if (rc != ETL_OK || alive) {
+			*busy = rc == ETL_OK;
+			return rc;
+		}
+		(void)snprintf(e.status, sizeof e.status, "interrupted");
+	}
+	const char *prefix = o->prefix != NULL ? o->prefix : "";
+	bool done = completed(&e);
+	int64_t at = done ? records : e.records_done;
+	bool extends = prefix[0] != '\0' && o->prefix_at == at && at > 0 &&
+	               strcmp(prefix, done ? e.fingerprint : e.prefix) == 0 && o->file_records > at;
+	char why[300];
+	if (done && o->force && extends) {
+		struct ledger_undo u;
+		rc = ledger_undo_in_txn(conn, &e, &s, &u, err);
+		c->undone += rc == ETL_OK;
+		c->undone_rows += rc == ETL_OK ? u.deleted : 0;
+	} else if (done && extends) {
+		c->extends = e.load_id;
+		c->led.records_done = at;
+	} else if (done) {
+		/* Another file under the same name. */
+	} else if (e.records_done == 0) {
+		(void)snprintf(why, sizeof why,
+		               "set aside: nothing of it was committed, and the file %s now has "
+		               "other content",
+		               o->file_name);
+		rc = set_aside(conn, &e, why, err);
+		c->superseded = e.load_id;
+	} else if (extends && !o->force) {
+		c->action = LEDGER_RESUME;
+		c->led = e;
+		c->extended = true;
+	} else if (o->force) {
+		struct ledger_undo u;
+		rc = ledger_undo_in_txn(conn, &e, &s, &u, err);
+		c->undone += rc == ETL_OK;
+		c->undone_rows += rc == ETL_OK ? u.deleted : 0;
+		if (rc != ETL_OK) {
+			char was[sizeof err->msg];
+			(void)snprintf(was, sizeof was, "%s", err->msg);
+			(void)error_set(err, err->code, NULL, 0, "--force: %s", was);
+		}
+	} else {
+		rc = error_set(err, ETL_EINPUT, NULL, 0,
+		               "load %lld of a file of this name stopped (%s) after %lld rows "
+		               "were committed, and this file's content differs from it and "
+		               "does not begin with those rows: nothing of it was loaded, so "
+		               "that no row is in twice.  Finish load %lld with the file it "
+		               "read, or take it back first: 'siprems-etl undo %lld', or load "
+		               "this file with --force (which undoes it)",
+		               (long long)e.load_id, e.status, (long long)e.records_done,
+		               (long long)e.load_id, (long long)e.load_id);
+	}
+	return rc;
 }
 
 /* One look at the file's history, in the open transaction: *busy when a
@@ -423,7 +588,9 @@ decide(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, 
 	const struct ledger *latest = n > 0 ? &loads[0] : NULL;
 	bool keyed = o->t->nkey > 0;
 	if (latest == NULL) {
-		c->action = LEDGER_NEW;
+		rc = decide_by_name(conn, o, c, busy, err);
+		if (rc != ETL_OK || *busy)
+			goto out;
 	} else if (o->force) {
 		for (int i = 0; i < n && rc == ETL_OK; i++) {
 			struct ledger_undo u;
@@ -562,7 +729,7 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 	        e->rows_skipped, e->rows_rejected, e->reject_bytes, expected_done,  0};
 	for (int i = 0; i < 9; i++)
 		ledger_id_text(v[i], sizeof v[i], nums[i]);
-	const char *params[12] = {v[0],
+	const char *params[13] = {v[0],
 	                          v[1],
 	                          v[2],
 	                          v[3],
@@ -573,15 +740,16 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 	                          e->reject_file[0] ? e->reject_file : NULL,
 	                          v[8],
 	                          e->undoable ? "t" : "f",
-	                          update_columns};
+	                          update_columns,
+	                          e->prefix[0] ? e->prefix : NULL};
 	PGresult *r = db_query(
 	        conn,
 	        "UPDATE etl_loads SET records_done = $2, rows_read = $3, rows_loaded = $4, "
 	        "rows_updated = $5, rows_skipped = $6, rows_rejected = $7, reject_bytes = $8, "
 	        "reject_file = $9, undoable = $11, update_columns = coalesce($12, update_columns), "
-	        "updated_at = now(), lease_until = now() + " LEASE
+	        "prefix_sha256 = $13, updated_at = now(), lease_until = now() + " LEASE
 	        " WHERE load_id = $1 AND records_done = $10",
-	        12, params, err);
+	        13, params, err);
 	if (r == NULL)
 		return ETL_EDB;
 	bool ours = ledger_affected(r) == 1;

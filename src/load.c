@@ -213,9 +213,19 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 				goto out;
 		}
 	}
-	struct intake_opts io = {o->enc, o->delim,        v,          o->reject_dir, true,
-	                         true,   o->max_rejects,  stdin_path, o->builtin,    o->builtin_ctx,
-	                         o->cm,  o->case_variants};
+	struct intake_opts io = {.enc = o->enc,
+	                         .delim = o->delim,
+	                         .v = v,
+	                         .reject_dir = o->reject_dir,
+	                         .write_rejects = true,
+	                         .unique_keys = true,
+	                         .max_rejects = o->max_rejects,
+	                         .stdin_path = stdin_path,
+	                         .builtin = o->builtin,
+	                         .builtin_ctx = o->builtin_ctx,
+	                         .cm = o->cm,
+	                         .case_variants = o->case_variants,
+	                         .track_prefix = !o->dry_run};
 
 	run->read_as_utf8 = o->enc == ENC_UTF8;
 	jobs = calloc((size_t)nspecs, sizeof *jobs);

@@ -42,16 +42,28 @@ load_take_messages(struct load_file *lf, struct intake *it)
 void
 load_fail_file(struct load_file *lf, struct intake *it, const struct etl_error *e)
 {
+	load_fail_committed(lf, it, e, NULL);
+}
+
+void
+load_fail_committed(struct load_file *lf, struct intake *it, const struct etl_error *e,
+                    const struct ledger *committed)
+{
+	static const struct ledger none;
+	const struct ledger *c = committed != NULL ? committed : &none;
 	lf->code = e->code == ETL_OK ? ETL_EINPUT : e->code;
 	lf->error = *e;
 	lf->r.status = "failed";
-	lf->r.rows_read = lf->r.rows_loaded = lf->r.rows_updated = lf->r.rows_skipped = 0;
-	lf->r.rows_rejected = 0;
+	lf->r.rows_read = (uint64_t)c->rows_read;
+	lf->r.rows_loaded = (uint64_t)c->rows_loaded;
+	lf->r.rows_updated = (uint64_t)c->rows_updated;
+	lf->r.rows_skipped = (uint64_t)c->rows_skipped;
+	lf->r.rows_rejected = (uint64_t)c->rows_rejected;
 	if (it != NULL && intake_rejects(it) != NULL)
-		(void)reject_truncate(intake_rejects(it), 0, NULL);
+		(void)reject_truncate(intake_rejects(it), (uint64_t)c->reject_bytes, NULL);
 	free(lf->reject_file);
-	lf->reject_file = NULL;
-	lf->r.reject_file = NULL;
+	lf->reject_file = c->rows_rejected > 0 && c->reject_file[0] ? strdup(c->reject_file) : NULL;
+	lf->r.reject_file = lf->reject_file;
 }
 
 /* The map of what by's reference column names (SKU -> product id, price)
@@ -201,6 +213,21 @@ claim_notes(const struct file_load *f)
 	if (c->undone > 0)
 		notex_etl("%s: --force: undid %d earlier load%s of this file (%lld rows deleted)",
 		          name, c->undone, c->undone > 1 ? "s" : "", (long long)c->undone_rows);
+	if (c->superseded > 0)
+		notex_etl(
+		        "%s: load %lld of the file's earlier content committed nothing; set aside",
+		        name, (long long)c->superseded);
+	if (c->extended)
+		notex_etl("%s: the file changed since load %lld stopped, and begins with the %lld "
+		          "rows it committed: load %lld goes on with it after them",
+		          name, (long long)f->led.load_id, (long long)f->led.records_done,
+		          (long long)f->led.load_id);
+	if (c->extends > 0)
+		notex_etl(
+		        "%s: the file begins with the %lld rows load %lld loaded (it grew since); "
+		        "load %lld takes the rows after them",
+		        name, (long long)f->led.records_done, (long long)c->extends,
+		        (long long)f->led.load_id);
 	if (c->action == LEDGER_SKIP)
 		notex_etl("%s: loaded before (load %lld, same content); skipped; %s", name,
 		          (long long)f->led.load_id, f->r->o->again_hint);
@@ -231,21 +258,31 @@ claim_file(struct file_load *f)
 	struct load_file *lf = f->lf;
 	outcome_options(f->r, f->options, sizeof f->options);
 	bool known = false;
+	/* New content: its fingerprint of as many records as the newest load
+	 * of its name holds tells whether it extends that one. */
+	int64_t at = -1;
+	const char *kind = intake_map(it)->t->name;
 	if (intake_fingerprint_bytes(it, &f->print, &f->e) != ETL_OK ||
-	    ledger_known_content(f->r->conn, intake_map(it)->t->name, f->print.bytes, f->options,
-	                         f->print.content, &f->print.records, &known, &f->e) != ETL_OK ||
-	    (!known && intake_fingerprint(it, &f->print, &f->e) != ETL_OK))
+	    ledger_known_content(f->r->conn, kind, f->print.bytes, f->options, f->print.content,
+	                         &f->print.records, &known, &f->e) != ETL_OK ||
+	    (!known &&
+	     ledger_name_extent(f->r->conn, kind, intake_name(it), &at, &f->e) != ETL_OK) ||
+	    (!known && intake_fingerprint_at(it, at, &f->print, &f->e) != ETL_OK))
 		return fail(f);
-	struct ledger_claim_opts want = {intake_name(it),
-	                                 f->print.content,
-	                                 f->print.bytes,
-	                                 f->print.size,
-	                                 f->print.records,
-	                                 intake_map(it)->t,
-	                                 conflict_modes[o->on_conflict],
-	                                 f->options,
-	                                 o->force};
+	struct ledger_claim_opts want = {.file_name = intake_name(it),
+	                                 .content = f->print.content,
+	                                 .sha256 = f->print.bytes,
+	                                 .file_bytes = f->print.size,
+	                                 .file_records = f->print.records,
+	                                 .t = intake_map(it)->t,
+	                                 .on_conflict = conflict_modes[o->on_conflict],
+	                                 .options = f->options,
+	                                 .force = o->force,
+	                                 .prefix = known ? "" : f->print.prefix,
+	                                 .prefix_at = at};
 	if (ledger_claim(f->r->conn, &want, &f->claim, &f->e) != ETL_OK) {
+		if (f->e.file[0] == '\0')
+			(void)snprintf(f->e.file, sizeof f->e.file, "%s", intake_name(it));
 		if (f->e.code != ETL_ESTOPPED)
 			return fail(f);
 		lf->code = ETL_ESTOPPED;
@@ -295,18 +332,27 @@ open_file(struct file_load *f)
 				by = table_get((enum kind)k);
 	if (by->ref_col >= 0 && ensure_skus(r, by, &f->e) != ETL_OK)
 		return fail(f);
-	if (resume && f->led.records_done > 0) {
+	if ((resume || f->claim.extends > 0) && f->led.records_done > 0) {
 		if (intake_skip(it, f->led.records_done, r->skus, &f->e) != ETL_OK)
 			return fail(f);
-		if (!o->quiet)
+		if (!o->quiet && resume)
 			notex_etl("%s: resuming load %lld after %lld rows already committed",
 			          intake_name(it), (long long)f->led.load_id,
 			          (long long)f->led.records_done);
 	}
-	if (intake_start_rejects(it, resume ? f->led.reject_bytes : -1, &f->e) != ETL_OK)
+	if (intake_start_rejects(it, resume ? f->led.reject_bytes : -1, &f->e) != ETL_OK) {
+		/* Claimed already: the history says why it ended, not the lease. */
+		struct etl_error fe;
+		(void)ledger_finish(r->conn, &f->led, "failed", f->e.msg, &fe);
 		return fail(f);
+	}
 	const char *tz = r->tz;
-	f->held = (struct held){r, r->conn, &f->led, f->led.records_done, f->print.records};
+	f->held = (struct held){.r = r,
+	                        .conn = r->conn,
+	                        .led = &f->led,
+	                        .committed = f->led.records_done,
+	                        .records = f->print.records,
+	                        .bytes = f->print.size};
 	struct copy_opts co = {.conn = r->conn,
 	                       .map = intake_map(it),
 	                       .on_conflict = o->on_conflict,
@@ -356,6 +402,8 @@ load_rows(struct file_load *f)
 	    copy_fast_begin(f->sink, o->jobs, big, &taken, &f->e) != ETL_OK)
 		return fail_rows(f);
 	if (taken) {
+		/* It commits the whole file or nothing: no prefix to record. */
+		intake_pause_prefix(it, true);
 		enum end end = load_run_path(&load_fast, &p);
 		if (!p.refused) {
 			int rebuilt = copy_fast_rebuilt(f->sink);
@@ -382,6 +430,7 @@ load_rows(struct file_load *f)
 			        "%s: the one-transaction load into the empty table gave way (%s); "
 			        "loading the file again in batches",
 			        intake_name(it), copy_fast_refusal(f->sink));
+		intake_pause_prefix(it, false);
 		if (intake_rewind(it, &f->e) != ETL_OK)
 			return fail_rows(f);
 	}
@@ -447,6 +496,24 @@ analyze(PGconn *conn, const char *table, int64_t changed)
 	(void)db_exec(conn, sql, NULL);
 }
 
+/* A statement the server cancelled by its statement_timeout (the role's
+ * or the database's): what to do about it, in err's message. */
+static void
+timeout_hint(PGconn *conn, struct etl_error *err)
+{
+	PGresult *res =
+	        db_query(conn, "SELECT current_setting('statement_timeout')", 0, NULL, NULL);
+	char was[sizeof err->msg];
+	(void)snprintf(was, sizeof was, "%s", err->msg);
+	(void)error_set(err, ETL_EDB, NULL, 0,
+	                "%s; hint: the server's statement_timeout (%s, set for the role or the "
+	                "database) cancelled a batch: load with a smaller --batch-rows, or let "
+	                "the loading role run longer (ALTER ROLE ... SET statement_timeout = 0)",
+	                was, res != NULL ? PQgetvalue(res, 0, 0) : "?");
+	(void)snprintf(err->sqlstate, sizeof err->sqlstate, "57014");
+	PQclear(res);
+}
+
 /* The file's outcome: its status and message, in the history too. */
 static void
 settle_file(struct file_load *f, enum end end)
@@ -490,8 +557,12 @@ settle_file(struct file_load *f, enum end end)
 		    PQstatus(r->conn) == CONNECTION_OK)
 			lockwait_explain(r->conn, intake_map(it)->t->table, r->o->lock_timeout_ms,
 			                 &f->e);
-		/* Another session's lock: stopped, resumable, as a signal. */
-		status = f->e.code == ETL_ELOCKED ? "stopped" : "failed";
+		if (strcmp(f->e.sqlstate, "57014") == 0 && !signals_received() &&
+		    PQstatus(r->conn) == CONNECTION_OK)
+			timeout_hint(r->conn, &f->e);
+		/* Another session's lock, a file that changed: stopped, resumable. */
+		status = f->e.code == ETL_ELOCKED || f->e.code == ETL_ESTOPPED ? "stopped"
+		                                                               : "failed";
 		lf->code = f->e.code == ETL_OK ? ETL_EDB : f->e.code;
 		(void)snprintf(msg, sizeof msg, "%s; the next run resumes after row %lld", f->e.msg,
 		               (long long)led->records_done);
@@ -528,14 +599,16 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 			settle_file(&f, end);
 	}
 	if (f.failed)
-		load_fail_file(lf, it, &f.e);
+		load_fail_committed(lf, it, &f.e, &f.led);
 	if (f.in_file_txn)
 		copy_abort_all(f.sink);
 	copy_close(f.sink);
 	free(f.claim.records);
 	if (f.claim.action != LEDGER_REJECTS)
 		load_take_messages(lf, it);
-	if (strcmp(lf->r.status ? lf->r.status : "", "failed") == 0 && lf->code == ETL_EINPUT)
-		load_fail_file(lf, it, &lf->error);
+	/* A failed file counts what its load committed, no more. */
+	if (strcmp(lf->r.status ? lf->r.status : "", "failed") == 0 &&
+	    (f.failed || lf->code == ETL_EINPUT))
+		load_fail_committed(lf, it, &lf->error, &f.led);
 	lf->r.seconds = load_now() - started;
 }

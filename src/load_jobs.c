@@ -166,7 +166,11 @@ read_batch(struct job *j, int64_t *seq)
 	intake_hold_rejects(it, NULL);
 	j->u = (struct unit_counts){intake_rows_read(it) - read,
 	                            intake_rows_rejected(it) - rejected,
-	                            intake_rows_passed(it) - passed, NULL, 0};
+	                            intake_rows_passed(it) - passed,
+	                            NULL,
+	                            0,
+	                            ""};
+	(void)intake_prefix(it, j->u.prefix);
 	j->nrej = 0;
 	size_t n;
 	const int64_t *v = intake_take_rejected(it, &n);
@@ -368,7 +372,12 @@ open_jobs(struct job *jobs, int n, struct jobs *js, const struct copy_opts *co)
 				          intake_name(p->it), n, k + 1, j->err.msg, opened);
 			break;
 		}
-		j->held = (struct held){p->r, j->conn, p->led, NO_STOP, p->held->records};
+		j->held = (struct held){.r = p->r,
+		                        .conn = j->conn,
+		                        .led = p->led,
+		                        .committed = NO_STOP,
+		                        .records = p->held->records,
+		                        .bytes = p->held->bytes};
 		struct copy_opts o = *co;
 		o.conn = j->conn;
 		o.begun_arg = &j->held;

@@ -26,6 +26,16 @@ load_checkpoint(struct pass *p, PGconn *conn, const struct copy_outcome *out,
 {
 	struct intake *it = p->it;
 	int64_t expected = next->records_done;
+	/* A file that changed since it was read first (an export still being
+	 * written) stops before the batch commits: what is committed is what
+	 * the history's prefix fingerprint says. */
+	int64_t now = intake_size_now(it);
+	if (p->held->bytes >= 0 && now >= 0 && now != p->held->bytes)
+		return error_set(p->err, ETL_ESTOPPED, NULL, 0,
+		                 "the file changed while it loaded (%lld bytes when it was read "
+		                 "first, %lld now: an export still being written?); stopped "
+		                 "before its next batch committed",
+		                 (long long)p->held->bytes, (long long)now);
 	next->rows_loaded += out->loaded;
 	next->rows_updated += out->updated;
 	next->rows_skipped += out->skipped + (int64_t)u->passed;
@@ -34,6 +44,7 @@ load_checkpoint(struct pass *p, PGconn *conn, const struct copy_outcome *out,
 	next->rows_read += (int64_t)u->read;
 	next->rows_rejected += (int64_t)u->rejected;
 	next->records_done += (int64_t)u->read;
+	(void)snprintf(next->prefix, sizeof next->prefix, "%s", u->prefix);
 	if (intake_rejects(it) != NULL) {
 		/* The rejects reach the disk before the commit that counts them. */
 		if (reject_flush(intake_rejects(it), u->rejected > 0, p->err) != ETL_OK)
@@ -56,8 +67,12 @@ checkpoint_unit(struct pass *p, const struct copy_outcome *out, struct ledger *n
 	struct intake *it = p->it;
 	struct unit_counts u = {intake_rows_read(it) - p->read_before,
 	                        intake_rows_rejected(it) - p->rejected_before,
-	                        intake_rows_passed(it) - p->passed_before, NULL, 0};
+	                        intake_rows_passed(it) - p->passed_before,
+	                        NULL,
+	                        0,
+	                        ""};
 	u.rej = intake_take_rejected(it, &u.nrej);
+	(void)intake_prefix(it, u.prefix);
 	return load_checkpoint(p, p->r->conn, out, &u, next, ids_recorded, update_columns);
 }
 

@@ -159,7 +159,7 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 		goto out;
 	}
 	if (access(dir, W_OK | X_OK) != 0) {
-		rc = error_set(err, ETL_EINPUT, dir, 0, "cannot write reject files here: %s",
+		rc = error_set(err, ETL_ESYSTEM, dir, 0, "cannot write reject files here: %s",
 		               strerror(errno));
 		goto out;
 	}

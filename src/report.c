@@ -139,7 +139,7 @@ counts(FILE *f, const struct file_result *r)
 }
 
 enum etl_code
-report_json(const char *path, const struct file_result *r, int n, int exit_code,
+report_json(const char *path, const struct file_result *r, int n, int exit_code, const char *error,
             struct etl_error *err)
 {
 	bool to_stdout = strcmp(path, "-") == 0;
@@ -163,13 +163,23 @@ report_json(const char *path, const struct file_result *r, int n, int exit_code,
 			(void)fprintf(f, ", \"load_id\": %lld", (long long)r[i].load_id);
 		else
 			(void)fputs(", \"load_id\": null", f);
-		(void)fprintf(f, ", \"seconds\": %.3f}", r[i].seconds);
+		(void)fprintf(f, ", \"seconds\": %.3f", r[i].seconds);
+		if (r[i].error != NULL) {
+			(void)fputs(", \"error\": ", f);
+			report_json_string(f, r[i].error);
+		}
+		(void)fputc('}', f);
 	}
 	struct file_result t;
 	sum(r, n, &t);
 	(void)fputs("],\n \"totals\": {", f);
 	counts(f, &t);
-	(void)fprintf(f, ", \"seconds\": %.3f},\n \"exit_code\": %d}\n", t.seconds, exit_code);
+	(void)fprintf(f, ", \"seconds\": %.3f},\n \"exit_code\": %d", t.seconds, exit_code);
+	if (error != NULL) {
+		(void)fputs(",\n \"error\": ", f);
+		report_json_string(f, error);
+	}
+	(void)fputs("}\n", f);
 	bool bad = ferror(f) != 0;
 	if (to_stdout)
 		bad |= fflush(f) != 0;

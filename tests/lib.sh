@@ -140,10 +140,14 @@ json_check() {
 	python3 - "$1" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert set(d) == {"files", "totals", "exit_code"}, d.keys()
+# "error" is there only where something failed or stopped: the run's (with
+# a non-zero exit code), a file's (failed or stopped).
+assert set(d) - {"error"} == {"files", "totals", "exit_code"}, d.keys()
+assert "error" not in d or (d["exit_code"] not in (0, 1) and d["error"]), d
 keys = ["rows_read", "rows_loaded", "rows_updated", "rows_skipped", "rows_rejected"]
 for f in d["files"]:
-    assert set(f) == {"file", "kind", "status", "reject_file", "load_id", "seconds", *keys}, f.keys()
+    assert set(f) - {"error"} == {"file", "kind", "status", "reject_file", "load_id", "seconds", *keys}, f.keys()
+    assert "error" not in f or (f["status"] in ("failed", "stopped") and f["error"]), f
     assert f["load_id"] is None or (isinstance(f["load_id"], int) and f["load_id"] > 0), f
     assert f["status"] in ("loaded", "partial", "skipped", "failed", "stopped")
     assert f["rows_read"] == sum(f[k] for k in keys[1:]), f

@@ -87,11 +87,12 @@ expect_eq "$(md5sum <timeout/sales.csv.rejects.csv)" "$(md5sum <ref/sales.csv.re
 db=$(prepare etl_f_rejdir one-row)
 : >not-a-dir
 etl --db "$db" load --reject-dir not-a-dir/sub sales.csv
-expect_rc 3 "a reject directory that cannot be written exits 3"
-expect_match "$err" "not-a-dir/sub" "the message names the directory"
+expect_rc 2 "a --reject-dir that cannot be written is a usage error (exit 2: not the input's fault)"
+expect_match "$err" "--reject-dir not-a-dir/sub: cannot write reject files there" "the message names the directory"
 expect_eq "$(sql etl_f_rejdir "SELECT count(*) FROM transactions")" 1 "nothing was loaded"
+expect_eq "$(sql etl_f_rejdir "SELECT count(*) FROM etl_loads WHERE kind = 'sales'")" 0 "nor claimed: said before any file"
 etl --db "$db" load --reject-dir /proc/self sales.csv
-expect_rc 3 "a reject directory in /proc exits 3 too"
+expect_rc 2 "a reject directory in /proc exits 2 too"
 etl --db "$db" --quiet load --reject-dir rejdir sales.csv
 expect_rc 1 "with a writable directory the next run completes"
 expect_eq "$(checksum etl_f_rejdir)" "$reference" "the table equals one clean load"

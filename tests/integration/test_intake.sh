@@ -171,7 +171,7 @@ expect_match "$err" "stdin \('-'\) can be read only once" "stdin twice says why"
 etl load --dry-run
 expect_rc 2 "no file exits 2"
 etl "${nodb[@]}" load --dry-run --reject-dir /nonexistent products.csv
-expect_rc 3 "an unwritable reject directory exits 3"
-expect_match "$err" "^siprems-etl: /nonexistent: cannot write reject files here" "the directory is named"
+expect_rc 2 "an unwritable --reject-dir is a usage error (exit 2), said before any file"
+expect_match "$err" "^siprems-etl: --reject-dir /nonexistent: cannot write reject files there: No such file or directory" "the directory is named, and why"
 
 finish

@@ -125,12 +125,7 @@ round e_trunc_2 empty 2 truncate
 # completes the file exactly.
 c=$(prepare locks_held batched)
 mkdir -p held
-psql -X -q -d locks_held -c "BEGIN; LOCK TABLE transactions IN SHARE MODE; SELECT pg_sleep(12); COMMIT" >/dev/null 2>&1 &
-holder=$!
-for _ in $(seq 1 200); do
-	[ "$(sql locks_held "SELECT count(*) FROM pg_locks WHERE relation = 'transactions'::regclass AND mode = 'ShareLock' AND granted")" = 1 ] && break
-	sleep 0.05
-done
+hold_share_lock locks_held 12
 t0=$(date +%s)
 etl --db "$c" --no-progress load --batch-rows 2000 --jobs 2 --lock-timeout 2s --reject-dir held sales.csv
 t1=$(date +%s)

@@ -178,7 +178,7 @@ test_unwritable_directory(void **state)
 	struct reject_opts o = {"/nonexistent/dir", ',', ENC_UTF8, -1};
 	struct reject_writer *w = NULL;
 	struct etl_error err;
-	assert_int_equal(reject_open(&w, &o, "p.csv", &m, &err), ETL_EINPUT);
+	assert_int_equal(reject_open(&w, &o, "p.csv", &m, &err), ETL_ESYSTEM);
 	assert_null(w);
 	assert_string_equal(err.file, "/nonexistent/dir");
 	assert_non_null(strstr(err.msg, "cannot write reject files here"));

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# A file whose content changes between or during loads (issue 27, item 1):
+# an export still being written while it loads, a half-written export one
+# night and the finished one the next, another file under the name of an
+# unfinished load.  Never both copies: the table holds every row of the
+# file once, or the file is refused until the operator says what to do.
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T_TMP" || exit 1
+
+awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 200; i++) printf "G-%03d,Product %d,%d\n", i, i, 1000 + i }' >products.csv
+# Sales rows numbered by their quantity and time, so that a row loaded twice
+# or lost shows in the checksum.
+make_sales() { # first last
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == 1) print "sku,quantity_sold,price_per_unit,transaction_date"
+	for (i = a; i <= b; i++) printf "G-%03d,%d,%d,2025-%02d-%02d %02d:%02d:%02d\n", 1 + i % 200, 1 + i % 9, 1000 + i % 500, 1 + i % 12, 1 + i % 28, i % 24, i % 60, int(i / 60) % 60 }'
+}
+checksum() { # database
+	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date), E'\n' ORDER BY t.transaction_date, p.sku, t.quantity_sold, t.price_per_unit)) FROM transactions t JOIN products p USING (product_id) WHERE t.price_per_unit >= 1000"
+}
+# A database with the products and one sale (price 1, left out of the
+# checksum) so that loads take the batched path.
+prepare() { # database
+	local c
+	c=$(new_db "$1")
+	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
+	  SELECT product_id, 1, 1, '2024-12-31 12:00' FROM products WHERE sku = 'G-001'"
+	echo "$c"
+}
+history() { sql "$1" "SELECT string_agg(load_id || ':' || status || ':' || records_done || ':' || rows_loaded, ' ' ORDER BY load_id) FROM etl_loads WHERE kind = 'sales'"; }
+
+make_sales 1 60000 >full.csv
+make_sales 1 30000 >half.csv
+make_sales 60001 60500 >tail.csv
+cat full.csv tail.csv >grown.csv
+ref_full=$(c=$(prepare grow_ref_full) && "$ETL" --db "$c" --quiet load full.csv >/dev/null 2>&1 && checksum grow_ref_full)
+ref_grown=$(c=$(prepare grow_ref_grown) && "$ETL" --db "$c" --quiet load grown.csv >/dev/null 2>&1 && checksum grow_ref_grown)
+expect_eq "${ref_grown%% *}" 60500 "the reference: the grown file loads its 60,500 rows"
+
+# --- an export still being written while it loads ---------------------------------
+# Each batch's COPY sleeps 0.1 s: the load is still running when the export
+# grows.
+c=$(prepare grow_live)
+slow_copies grow_live
+cp full.csv export.csv
+"$ETL" --db "$c" --no-progress load --batch-rows 1000 --jobs 1 export.csv >live.out 2>live.err &
+pid=$!
+committed grow_live
+cat tail.csv >>export.csv
+wait "$pid"
+expect_eq "$?" 5 "the export grew during the load: it stops (exit 5, resumable)"
+expect_match "$(cat live.err)" "export\.csv: the file changed while it loaded \([0-9]+ bytes when it was read first, [0-9]+ now" "it says the file changed, and how"
+h=$(history grow_live)
+expect_match "$h" "^[0-9]+:stopped:[1-9][0-9]*000:[1-9][0-9]*000$" "the history: stopped after whole committed batches ($h)"
+expect_eq "$(sql grow_live "SELECT count(*) - 1 FROM transactions")" "$(sql grow_live "SELECT rows_loaded FROM etl_loads WHERE kind = 'sales'")" \
+	"the table holds exactly the committed batches"
+sql grow_live "DROP TRIGGER slow ON transactions"
+etl --db "$c" --no-progress load --batch-rows 1000 export.csv
+expect_rc 0 "the next run, on the finished export, completes"
+expect_match "$err" "export\.csv: the file changed since load [0-9]+ stopped, and begins with the [0-9]+ rows it committed: load [0-9]+ goes on with it after them" "it says it goes on with the grown file"
+expect_eq "$(checksum grow_live)" "$ref_grown" "every row of the grown export once (count and md5 equal one clean load)"
+expect_match "$(history grow_live)" "^[0-9]+:loaded:60500:60500$" "one load in the history, loaded, all 60,500 rows"
+etl --db "$c" --no-progress load export.csv
+expect_rc 0 "loading it again does nothing"
+expect_eq "$(checksum grow_live)" "$ref_grown" "and adds nothing"
+
+# The same with --jobs 3.
+c=$(prepare grow_jobs)
+slow_copies grow_jobs
+cp full.csv export3.csv
+"$ETL" --db "$c" --no-progress load --batch-rows 1000 --jobs 3 export3.csv >j.out 2>j.err &
+pid=$!
+committed grow_jobs
+cat tail.csv >>export3.csv
+wait "$pid"
+expect_eq "$?" 5 "--jobs 3: the export grew during the load: it stops (exit 5)"
+sql grow_jobs "DROP TRIGGER slow ON transactions"
+etl --db "$c" --quiet load --batch-rows 1000 --jobs 3 export3.csv
+expect_rc 0 "--jobs 3: the next run completes"
+expect_eq "$(checksum grow_jobs)" "$ref_grown" "--jobs 3: every row of the grown export once"
+
+# --- a half-written export one night, the finished one the next ----------------------
+c=$(prepare grow_nightly)
+cp half.csv nightly.csv
+etl --db "$c" --quiet load nightly.csv
+expect_rc 0 "night 1: the half-written export loads"
+cp full.csv nightly.csv
+etl --db "$c" --no-progress load nightly.csv
+expect_rc 0 "night 2: the finished export loads"
+expect_match "$err" "nightly\.csv: the file begins with the 30000 rows load [0-9]+ loaded \(it grew since\); load [0-9]+ takes the rows after them" "it says it takes only the rows after the first night's"
+expect_eq "$(checksum grow_nightly)" "$ref_full" "every row once: not the first 30,000 twice (count and md5)"
+expect_match "$(history grow_nightly)" "^[0-9]+:loaded:30000:30000 [0-9]+:loaded:60000:30000$" "two loads: 30,000 rows each"
+id2=$(sql grow_nightly "SELECT max(load_id) FROM etl_loads WHERE kind = 'sales'")
+etl --db "$c" --quiet undo "$id2" --yes
+expect_rc 0 "the second night's load can be undone alone"
+expect_eq "$(sql grow_nightly "SELECT count(*) - 1 FROM transactions")" 30000 "leaving the first night's rows"
+
+# Another export under the same name the next night (the usual daily file):
+# it loads as a new file.
+c=$(prepare grow_daily)
+make_sales 1 5000 >daily.csv
+etl --db "$c" --quiet load daily.csv
+(head -1 full.csv && make_sales 70001 75000) >daily.csv
+etl --db "$c" --quiet load daily.csv
+expect_rc 0 "another day's file under the same name loads"
+expect_eq "$(sql grow_daily "SELECT count(*) - 1 FROM transactions")" 10000 "both days' rows are in"
+
+# --- other content under the name of an unfinished load --------------------------------
+c=$(prepare grow_refuse)
+slow_copies grow_refuse
+cp full.csv x.csv
+"$ETL" --db "$c" --quiet load --batch-rows 1000 --jobs 1 x.csv >/dev/null 2>&1 &
+pid=$!
+committed grow_refuse
+kill -TERM "$pid"
+wait "$pid"
+sql grow_refuse "DROP TRIGGER slow ON transactions"
+before=$(history grow_refuse)
+rows_before=$(checksum grow_refuse)
+expect_match "$before" "^[0-9]+:stopped:[1-9][0-9]*:[1-9][0-9]*$" "a load stopped part way ($before)"
+make_sales 80001 90000 >other.csv
+(head -1 full.csv && cat other.csv) >x.csv
+etl --db "$c" --no-progress load x.csv
+expect_rc 3 "other content under the name of the unfinished load is refused (exit 3)"
+id=${before%%:*}
+expect_match "$err" "x\.csv: load $id of a file of this name stopped \(stopped\) after [0-9]+ rows were committed, and this file's content differs from it.*'siprems-etl undo $id', or load this file with --force" "it says which load, why, and what to do"
+expect_eq "$(history grow_refuse)" "$before" "the history is as it was"
+expect_eq "$(checksum grow_refuse)" "$rows_before" "and the table too"
+etl --db "$c" --no-progress load --force x.csv
+expect_rc 0 "--force undoes the unfinished load, then loads the new content"
+expect_match "$err" "--force: undid 1 earlier load" "it says so"
+expect_eq "$(sql grow_refuse "SELECT count(*) - 1 FROM transactions")" 10000 "the table holds the new content only"
+expect_match "$(history grow_refuse)" "^$id:undone:[0-9]+:[0-9]+ [0-9]+:loaded:10000:10000$" "the history: the old load undone, the new one loaded"
+
+# An unfinished load that committed nothing is set aside.
+c=$(prepare grow_aside)
+cp half.csv y.csv
+hold_share_lock grow_aside 4
+etl --db "$c" --quiet load --lock-timeout 1s y.csv
+expect_rc 6 "a load stopped by a lock before its first batch (exit 6)"
+wait "$holder"
+cp full.csv y.csv
+etl --db "$c" --no-progress load y.csv
+expect_rc 0 "other content under its name loads"
+expect_match "$err" "y\.csv: load [0-9]+ of the file's earlier content committed nothing; set aside" "it says the earlier load was set aside"
+expect_eq "$(checksum grow_aside)" "$ref_full" "every row of the new content once"
+
+finish

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# What an operator sees when a load fails (issue 27, items 6 and 8): the
+# summary and --summary-json give what is committed, as the history and the
+# table hold it, on every exit path, with an "error" field; a run that
+# cannot reach its database still writes its JSON; a reject directory that
+# cannot be written is said before anything is claimed (--reject-dir) or
+# ends the history row failed with the reason; a statement_timeout of the
+# role comes with a hint.
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T_TMP" || exit 1
+
+awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 50; i++) printf "O-%03d,Product %d,%d\n", i, i, 1000 + i }' >products.csv
+awk 'BEGIN { print "sku,quantity_sold,price_per_unit,transaction_date"
+	for (i = 1; i <= 30000; i++) printf "%s,%d,%d,2025-03-%02d 10:%02d\n", (i % 997 == 0) ? "NOPE" : sprintf("O-%03d", 1 + i % 50), 1 + i % 5, 1000 + i % 300, 1 + i % 28, i % 60 }' >sales.csv
+prepare() { # database
+	local c
+	c=$(new_db "$1")
+	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
+	  SELECT product_id, 1, 1, '2024-12-31 12:00' FROM products WHERE sku = 'O-001'"
+	echo "$c"
+}
+hist() { sql "$1" "SELECT status || ':' || rows_read || ':' || rows_loaded || ':' || rows_rejected FROM etl_loads WHERE kind = 'sales'"; }
+
+# --- a failure after committed batches: the counts are the committed ones -----------
+c=$(prepare ops_fail)
+# The server fails the load (not a row: a resource it lacks) once 12,000 rows are in.
+sql ops_fail "CREATE FUNCTION full_up() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+    IF (SELECT count(*) FROM transactions) > 12000 THEN RAISE EXCEPTION 'disk full (simulated)' USING ERRCODE = '53100'; END IF;
+    RETURN NULL; END \$\$;
+  CREATE TRIGGER full_up AFTER INSERT ON transactions FOR EACH STATEMENT EXECUTE FUNCTION full_up()"
+mkdir -p rf
+etl --db "$c" --no-progress load --batch-rows 5000 --jobs 1 --reject-dir rf --summary-json fail.json sales.csv
+expect_rc 4 "the server's failure after committed batches exits 4"
+h=$(hist ops_fail)
+expect_match "$h" "^failed:10000:99[0-9][0-9]:[0-9]+$" "the history: failed after two committed batches ($h)"
+j=$(json_check fail.json)
+expect_eq "${j% *}" "sales.csv:$h" "--summary-json gives the committed counts, as the history ($j)"
+expect_eq "$(sql ops_fail "SELECT count(*) - 1 FROM transactions")" "$(sql ops_fail "SELECT rows_loaded FROM etl_loads WHERE kind = 'sales'")" "and as the table holds them"
+expect_match "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files"][0].get("error", ""))' fail.json)" "disk full \(simulated\).*the next run resumes after row 10000" "the file's JSON says why it failed"
+expect_match "$err" "sales\.csv +sales +failed +10000 +$(echo "$h" | cut -d: -f3) " "the summary table gives the same counts"
+expect_eq "$(($(wc -l <rf/sales.csv.rejects.csv) - 1))" "$(sql ops_fail "SELECT rows_rejected FROM etl_loads WHERE kind = 'sales'")" "the reject file keeps the committed batches' rejects"
+sql ops_fail "DROP TRIGGER full_up ON transactions"
+etl --db "$c" --quiet load --batch-rows 5000 --jobs 1 --reject-dir rf --summary-json again.json sales.csv
+expect_rc 1 "the next run resumes and completes (exit 1: rejects)"
+expect_match "$(json_check again.json)" "^sales\.csv:partial:30000:29970:30 1$" "its JSON counts the whole file"
+expect_eq "$(sql ops_fail "SELECT count(*) - 1 FROM transactions")" 29970 "every good row once"
+
+# --- no database: the JSON is still written -------------------------------------------------
+run env -u PGHOST -u PGPORT -u DATABASE_URL "$ETL" --db "host=127.0.0.1 port=1 dbname=x connect_timeout=2" load --summary-json - sales.csv
+expect_rc 4 "an unreachable database exits 4"
+expect_match "$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["exit_code"], len(d["files"]), d["totals"]["rows_read"], d["error"])')" "^4 0 0 cannot connect to .*port 1" \
+	"--summary-json - still writes the JSON: exit code 4, no file, the error"
+printf '%s' "$out" >nodb.json
+expect_match "$(json_check nodb.json)" " 4$" "in the summary's shape"
+
+# --- reject directories that cannot be written ------------------------------------------
+c=$(prepare ops_rejdir)
+etl --db "$c" load --reject-dir "$T_TMP/no/such/dir" sales.csv
+expect_rc 2 "an unwritable --reject-dir is a usage error, said first (exit 2)"
+expect_eq "$(sql ops_rejdir "SELECT count(*) FROM etl_loads WHERE kind = 'sales'")" 0 "nothing was claimed in the history"
+# The current directory (the default) gone under the loader.
+mkdir gone
+(cd gone && rmdir "$T_TMP/gone" && "$ETL" --db "$c" --no-progress load "$T_TMP/sales.csv" >"$T_TMP/gone.out" 2>"$T_TMP/gone.err")
+grc=$?
+expect_eq "$grc" 5 "a default reject directory that cannot be written stops the file (exit 5, not 'input error')"
+# (As root the directory passes access(2), and the first reject's file
+# cannot be created; as another user it fails before the first row.)
+expect_match "$(cat gone.err)" "cannot (write reject files here|create): No such file or directory" "it says so"
+expect_match "$(sql ops_rejdir "SELECT status || ': ' || message FROM etl_loads WHERE kind = 'sales'")" "^failed: (cannot write reject files here|cannot create): No such file or directory" \
+	"the history row ends failed, with the reason (not running)"
+
+# --- statement_timeout of the role ----------------------------------------------------------
+c=$(prepare ops_timeout)
+sql ops_timeout "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END \$\$;
+  CREATE TRIGGER slow AFTER INSERT ON transactions FOR EACH STATEMENT EXECUTE FUNCTION slow();
+  ALTER DATABASE ops_timeout SET statement_timeout = '200ms'"
+etl --db "$c" --no-progress load --batch-rows 5000 --reject-dir "$T_TMP" sales.csv
+expect_rc 4 "a batch cancelled by the database's statement_timeout exits 4"
+expect_match "$err" "hint: the server's statement_timeout \(200ms, set for the role or the database\) cancelled a batch: load with a smaller --batch-rows" "with a hint naming the setting and what to do"
+expect_match "$(hist ops_timeout)" "^failed:" "the history row ends failed"
+
+finish
