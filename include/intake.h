@@ -80,6 +80,15 @@ enum etl_code intake_open(struct intake **out, const char *spec, const struct in
  */
 enum etl_code intake_start_rejects(struct intake *it, int64_t resume_at, struct etl_error *err);
 
+/* intake_start_rejects() into the file path (NULL: the default name in
+ * the reject directory, reject_name()). */
+enum etl_code intake_start_rejects_at(struct intake *it, int64_t resume_at, const char *path,
+                                      struct etl_error *err);
+
+/* The reject file's default name (reject_name()) with tag; the caller
+ * frees it. */
+char *intake_reject_name(const struct intake *it, const char *tag);
+
 /*
  * Reads the whole file once, through the input and CSV stages, into p: the
  * content fingerprint is a SHA-256 over the decoded records (after gzip,

@@ -24,6 +24,8 @@ struct run {
 	struct keyset *skus; /* sku -> product id, price */
 	bool skus_stale;     /* products changed since the map was read */
 	int stage_id;
+	char **rejects_used; /* the reject files of the run's files so far */
+	int nrejects_used;
 };
 
 /* Loads one file of the run into lf. */

@@ -26,11 +26,20 @@ struct reject_opts {
 	unsigned char delim;
 	enum input_encoding enc;
 	int64_t resume_at; /* < 0: a fresh run; else keep that many bytes and append */
+	const char *path;  /* the file itself (a resumed load's), or NULL: DIR/NAME */
 };
 
 /*
+ * The reject file's name for input_path ("-": stdin) in dir (NULL: the
+ * current directory): DIR/BASE.rejects.csv, or with tag (a load's id, when
+ * that name is another load's) DIR/BASE.TAG.rejects.csv; "stdin" for stdin.
+ * Returns a string the caller frees, or NULL (out of memory).
+ */
+char *reject_name(const char *dir, const char *input_path, const char *tag);
+
+/*
  * Prepares the reject file of input_path ("-": stdin) for the header map m
- * (which must outlive the writer).  Returns ETL_OK, or ETL_EINPUT when the
+ * (which must outlive the writer).  Returns ETL_OK, or ETL_ESYSTEM when the
  * directory cannot be written.  The caller frees *out with reject_close().
  */
 enum etl_code reject_open(struct reject_writer **out, const struct reject_opts *o,

@@ -185,10 +185,23 @@ in_filter(struct intake *it, int64_t number)
 enum etl_code
 intake_start_rejects(struct intake *it, int64_t resume_at, struct etl_error *err)
 {
+	return intake_start_rejects_at(it, resume_at, NULL, err);
+}
+
+enum etl_code
+intake_start_rejects_at(struct intake *it, int64_t resume_at, const char *path,
+                        struct etl_error *err)
+{
 	if (!it->o->write_rejects)
 		return ETL_OK;
-	struct reject_opts ro = {it->o->reject_dir, it->o->delim, it->o->enc, resume_at};
+	struct reject_opts ro = {it->o->reject_dir, it->o->delim, it->o->enc, resume_at, path};
 	return reject_open(&it->rej, &ro, it->path, &it->map, err);
+}
+
+char *
+intake_reject_name(const struct intake *it, const char *tag)
+{
+	return reject_name(it->o->reject_dir, it->path, tag);
 }
 
 int

@@ -326,6 +326,9 @@ out:
 	keyset_free(r.skus);
 	PQfinish(r.conn);
 	free(r.settings);
+	for (int i = 0; i < r.nrejects_used; i++)
+		free(r.rejects_used[i]);
+	free(r.rejects_used);
 	valid_close(v);
 	free(stdin_path);
 	return rc;

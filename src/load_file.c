@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "copy.h"
 #include "db.h"
@@ -308,6 +309,67 @@ claim_file(struct file_load *f)
 	return true;
 }
 
+/* Whether reject file path is another's: an earlier file's of this run, or,
+ * where it exists, the one the history names for another content's load
+ * whose rejected rows are still out (a file of the same name elsewhere, an
+ * earlier export under this name). */
+static bool
+reject_taken(const struct file_load *f, const char *path)
+{
+	const struct run *r = f->r;
+	for (int i = 0; i < r->nrejects_used; i++)
+		if (strcmp(r->rejects_used[i], path) == 0)
+			return true;
+	if (access(path, F_OK) != 0)
+		return false;
+	char id[24];
+	(void)snprintf(id, sizeof id, "%lld", (long long)f->led.load_id);
+	const char *params[3] = {path, id, f->print.content};
+	PGresult *res =
+	        db_query(r->conn,
+	                 "SELECT 1 FROM etl_loads WHERE reject_file = $1 AND load_id <> $2 "
+	                 "AND fingerprint <> $3 AND rows_rejected > 0 AND status <> 'undone' "
+	                 "LIMIT 1",
+	                 3, params, NULL);
+	/* When the history cannot tell, the name is not risked. */
+	bool taken = res == NULL || PQntuples(res) > 0;
+	PQclear(res);
+	return taken;
+}
+
+/*
+ * The file's reject file: a resumed load's own; else BASE.rejects.csv in
+ * the reject directory, or BASE.LOAD_ID.rejects.csv when that name is
+ * another's (never shared, never overwritten by another file's load); stdin
+ * always has its load's id in the name.  NULL: out of memory.
+ */
+static char *
+reject_file_for(struct file_load *f, bool resume)
+{
+	struct run *r = f->r;
+	if (resume && f->led.reject_file[0] != '\0')
+		return strdup(f->led.reject_file);
+	char id[24];
+	(void)snprintf(id, sizeof id, "%lld", (long long)f->led.load_id);
+	bool is_stdin = strcmp(intake_name(f->it), "stdin") == 0;
+	char *path = intake_reject_name(f->it, is_stdin ? id : NULL);
+	if (path != NULL && !is_stdin && reject_taken(f, path)) {
+		free(path);
+		path = intake_reject_name(f->it, id);
+	}
+	char **used = path ? realloc(r->rejects_used, (size_t)(r->nrejects_used + 1) * sizeof *used)
+	                   : NULL;
+	if (used == NULL) {
+		free(path);
+		return NULL;
+	}
+	r->rejects_used = used;
+	used[r->nrejects_used] = strdup(path);
+	if (used[r->nrejects_used] != NULL)
+		r->nrejects_used++;
+	return path;
+}
+
 /* Positions the file (a retry's records, a resume's committed rows) and
  * opens its reject file and its sink. */
 static bool
@@ -340,7 +402,15 @@ open_file(struct file_load *f)
 			          intake_name(it), (long long)f->led.load_id,
 			          (long long)f->led.records_done);
 	}
-	if (intake_start_rejects(it, resume ? f->led.reject_bytes : -1, &f->e) != ETL_OK) {
+	char *rejects = reject_file_for(f, resume);
+	if (rejects == NULL) {
+		(void)error_set(&f->e, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return fail(f);
+	}
+	enum etl_code started =
+	        intake_start_rejects_at(it, resume ? f->led.reject_bytes : -1, rejects, &f->e);
+	free(rejects);
+	if (started != ETL_OK) {
 		/* Claimed already: the history says why it ended, not the lease. */
 		struct etl_error fe;
 		(void)ledger_finish(r->conn, &f->led, "failed", f->e.msg, &fe);

@@ -135,6 +135,17 @@ write_out(struct reject_writer *w, struct etl_error *err)
 	return ETL_OK;
 }
 
+char *
+reject_name(const char *dir, const char *input_path, const char *tag)
+{
+	const char *base = strcmp(input_path, "-") == 0 ? "stdin" : strrchr(input_path, '/');
+	base = base == NULL ? input_path : base[0] == '/' ? base + 1 : base;
+	char *path = NULL;
+	int k = asprintf(&path, "%s%s%s%s%s.rejects.csv", dir ? dir : "", dir ? "/" : "", base,
+	                 tag ? "." : "", tag ? tag : "");
+	return k < 0 ? NULL : path;
+}
+
 enum etl_code
 reject_open(struct reject_writer **out, const struct reject_opts *o, const char *input_path,
             const struct colmap *m, struct etl_error *err)
@@ -148,16 +159,17 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 	w->cd = (iconv_t)-1;
 	w->m = m;
 	w->delim = o->delim;
-	const char *base = strcmp(input_path, "-") == 0 ? "stdin" : strrchr(input_path, '/');
-	base = base == NULL ? input_path : base[0] == '/' ? base + 1 : base;
-	const char *dir = o->dir ? o->dir : ".";
-	int k = o->dir ? asprintf(&w->path, "%s/%s.rejects.csv", dir, base)
-	               : asprintf(&w->path, "%s.rejects.csv", base);
-	if (k < 0) {
-		w->path = NULL;
+	w->path = o->path ? strdup(o->path) : reject_name(o->dir, input_path, NULL);
+	if (w->path == NULL) {
 		rc = error_set(err, ETL_ESYSTEM, input_path, 0, "out of memory");
 		goto out;
 	}
+	/* The directory the file is in. */
+	char dirbuf[4096];
+	const char *slash = strrchr(w->path, '/');
+	(void)snprintf(dirbuf, sizeof dirbuf, "%.*s", slash ? (int)(slash - w->path) : 1,
+	               slash ? w->path : ".");
+	const char *dir = slash == w->path ? "/" : dirbuf;
 	if (access(dir, W_OK | X_OK) != 0) {
 		rc = error_set(err, ETL_ESYSTEM, dir, 0, "cannot write reject files here: %s",
 		               strerror(errno));

@@ -81,4 +81,40 @@ expect_rc 4 "a batch cancelled by the database's statement_timeout exits 4"
 expect_match "$err" "hint: the server's statement_timeout \(200ms, set for the role or the database\) cancelled a batch: load with a smaller --batch-rows" "with a hint naming the setting and what to do"
 expect_match "$(hist ops_timeout)" "^failed:" "the history row ends failed"
 
+# --- one reject file per input, never shared, never removed by another's load ------------
+c=$(prepare ops_rej)
+mkdir -p a b d1 d2 rr
+awk 'NR == 1 || (NR > 1 && NR <= 3001)' sales.csv >a/day.csv
+(head -1 sales.csv && awk 'NR > 3001 && NR <= 6001' sales.csv) >b/day.csv
+etl --db "$c" --no-progress load --reject-dir rr a/day.csv b/day.csv
+expect_rc 1 "two inputs with one base name load (exit 1: rejects)"
+ida=$(sql ops_rej "SELECT load_id FROM etl_loads WHERE file_name = 'a/day.csv'")
+idb=$(sql ops_rej "SELECT load_id FROM etl_loads WHERE file_name = 'b/day.csv'")
+expect_eq "$(sql ops_rej "SELECT string_agg(reject_file, ' ' ORDER BY load_id) FROM etl_loads WHERE file_name LIKE '%day.csv'")" \
+	"rr/day.csv.rejects.csv rr/day.csv.$idb.rejects.csv" "each has its own reject file, recorded in the history"
+rej_lines() { python3 -c 'import csv, sys; print(" ".join(r["reject_line"] for r in csv.DictReader(open(sys.argv[1]))))' "$1"; }
+expect_eq "$(rej_lines rr/day.csv.rejects.csv)" "$(awk -F, 'NR > 1 && $1 == "NOPE" { printf "%s%d", s, NR; s = " " }' a/day.csv)" "a/day.csv's rejects are all in the first"
+expect_eq "$(rej_lines "rr/day.csv.$idb.rejects.csv")" "$(awk -F, 'NR > 1 && $1 == "NOPE" { printf "%s%d", s, NR; s = " " }' b/day.csv)" "b/day.csv's in the second"
+expect_eq "$(($(sql ops_rej "SELECT sum(rows_rejected) FROM etl_loads WHERE file_name LIKE '%day.csv'")))" \
+	"$(($(wc -l <rr/day.csv.rejects.csv) + $(wc -l <"rr/day.csv.$idb.rejects.csv") - 2))" "every rejected row is in one of them"
+# The same base name in the current directory (the default).
+etl --db "$c" --quiet load --force a/day.csv b/day.csv
+expect_eq "$(ls day.csv.*rejects.csv | wc -l)" 2 "without --reject-dir too: two files in the current directory"
+# A later clean load of another file of that name leaves the first one's.
+awk 'NR == 1 || (NR > 1 && NR <= 2101)' sales.csv >d1/sales.csv
+(head -1 sales.csv && awk -F, 'NR > 7000 && NR <= 7900 && $1 != "NOPE"' sales.csv) >d2/sales.csv
+etl --db "$c" --quiet load --reject-dir rr d1/sales.csv
+sum1=$(md5sum <rr/sales.csv.rejects.csv)
+expect_eq "$(wc -l <rr/sales.csv.rejects.csv)" 3 "d1/sales.csv leaves its two rejected rows in rr/sales.csv.rejects.csv"
+etl --db "$c" --quiet load --reject-dir rr d2/sales.csv
+expect_rc 0 "a clean file of the same name loads"
+expect_eq "$(md5sum <rr/sales.csv.rejects.csv 2>/dev/null)" "$sum1" "and the first file's reject file is still there, untouched"
+expect_eq "$(sql ops_rej "SELECT reject_file FROM etl_loads WHERE file_name = 'd1/sales.csv'")" "rr/sales.csv.rejects.csv" "where the history says it is"
+# Every stdin load has its own.
+awk 'NR == 1 || (NR > 8000 && NR <= 9000)' sales.csv | "$ETL" --db "$c" --quiet load --reject-dir rr - >/dev/null 2>&1
+awk 'NR == 1 || (NR > 9000 && NR <= 10000)' sales.csv | "$ETL" --db "$c" --quiet load --reject-dir rr - >/dev/null 2>&1
+expect_eq "$(sql ops_rej "SELECT string_agg(reject_file, ' ' ORDER BY load_id) FROM etl_loads WHERE file_name = 'stdin'")" \
+	"$(sql ops_rej "SELECT string_agg('rr/stdin.' || load_id || '.rejects.csv', ' ' ORDER BY load_id) FROM etl_loads WHERE file_name = 'stdin'")" "two stdin loads: two reject files, named by their loads"
+expect_eq "$(ls rr/stdin.*.rejects.csv | wc -l)" 2 "both are there"
+
 finish

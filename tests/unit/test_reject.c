@@ -48,7 +48,7 @@ test_format_and_mode(void **state)
 	char *names[] = {"email", "full_name", "password", "reject_line", "reject_reason"};
 	size_t lens[] = {5, 9, 8, 11, 13};
 	struct colmap m = map_of(KIND_USERS, names, lens, 5);
-	struct reject_opts o = {dir, ',', ENC_UTF8, -1};
+	struct reject_opts o = {dir, ',', ENC_UTF8, -1, NULL};
 	struct reject_writer *w;
 	assert_int_equal(reject_open(&w, &o, "/some/where/users.csv", &m, NULL), ETL_OK);
 	assert_null(reject_path(w)); /* nothing yet, so no file */
@@ -96,7 +96,7 @@ test_truncate_and_encoding(void **state)
 	char *names[] = {"sku", "name", "price"};
 	size_t lens[] = {3, 4, 5};
 	struct colmap m = map_of(KIND_PRODUCTS, names, lens, 3);
-	struct reject_opts o = {dir, ';', ENC_WINDOWS1252, -1};
+	struct reject_opts o = {dir, ';', ENC_WINDOWS1252, -1, NULL};
 	struct reject_writer *w;
 	assert_int_equal(reject_open(&w, &o, "-", &m, NULL), ETL_OK);
 	char *row[] = {"A;1", "Caf\xc3\xa9 \xe2\x82\xac \xc2\x81", "1"};
@@ -132,7 +132,7 @@ test_held_rows(void **state)
 	char *names[] = {"sku", "name", "price"};
 	size_t lens[] = {3, 4, 5};
 	struct colmap m = map_of(KIND_PRODUCTS, names, lens, 3);
-	struct reject_opts o = {dir, ',', ENC_UTF8, -1};
+	struct reject_opts o = {dir, ',', ENC_UTF8, -1, NULL};
 	struct reject_writer *w;
 	assert_int_equal(reject_open(&w, &o, "held.csv", &m, NULL), ETL_OK);
 	struct reject_held h = {0};
@@ -175,7 +175,7 @@ test_unwritable_directory(void **state)
 	char *names[] = {"sku", "name", "price"};
 	size_t lens[] = {3, 4, 5};
 	struct colmap m = map_of(KIND_PRODUCTS, names, lens, 3);
-	struct reject_opts o = {"/nonexistent/dir", ',', ENC_UTF8, -1};
+	struct reject_opts o = {"/nonexistent/dir", ',', ENC_UTF8, -1, NULL};
 	struct reject_writer *w = NULL;
 	struct etl_error err;
 	assert_int_equal(reject_open(&w, &o, "p.csv", &m, &err), ETL_ESYSTEM);
