@@ -144,10 +144,19 @@ enum etl_code ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t ex
 enum etl_code ledger_finish(PGconn *conn, const struct ledger *e, const char *status,
                             const char *message, struct etl_error *err);
 
+/* What undo does with a row the load updated that changed since (the app
+ * sold stock, set a new price). */
+enum undo_changed {
+	UNDO_REFUSE,       /* refuse, naming them (the default) */
+	UNDO_KEEP_CHANGED, /* leave them as they are now, undo the rest */
+	UNDO_OVERWRITE,    /* give them their earlier values all the same */
+};
+
 /* What undoing a load did. */
 struct ledger_undo {
 	int64_t deleted;  /* rows it had inserted */
 	int64_t restored; /* rows it had updated, given their earlier values back */
+	int64_t kept;     /* rows it had updated that changed since, left as they are */
 };
 
 /* One past load, for `history` and `undo`. */
@@ -177,11 +186,12 @@ enum etl_code ledger_get(PGconn *conn, int64_t load_id, struct ledger_row *row, 
  * values back, forgets its rejects and marks it undone.  Refused (ETL_EDB,
  * nothing changed) while the load runs, when other rows reference rows it
  * inserted, when a later load changed its rows, or when its ids were not
- * recorded.  Returns ETL_OK, ETL_EDB or ETL_EUSAGE (no such load, or undone
- * already).
+ * recorded; rows it updated that changed since (compared with the values it
+ * gave them) are as changed says.  Returns ETL_OK, ETL_EDB or ETL_EUSAGE (no
+ * such load, or undone already).
  */
-enum etl_code ledger_undo(PGconn *conn, int64_t load_id, struct ledger_undo *u,
-                          struct etl_error *err);
+enum etl_code ledger_undo(PGconn *conn, int64_t load_id, enum undo_changed changed,
+                          struct ledger_undo *u, struct etl_error *err);
 
 /*
  * Empties the four tables (ids restart) and forgets their loads, in one

@@ -30,7 +30,8 @@ int64_t ledger_affected(PGresult *r);
 
 /* Undoes load e inside the caller's transaction. */
 enum etl_code ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
-                                 struct ledger_undo *u, struct etl_error *err);
+                                 enum undo_changed changed, struct ledger_undo *u,
+                                 struct etl_error *err);
 
 /* A result field as a number (0 when NULL), and as text into dst. */
 int64_t ledger_num(PGresult *r, int row, int col);

@@ -2,7 +2,9 @@
 -- etl_load_ids: the id ranges a load reserved from the table's sequence,
 -- batch by batch (its inserted rows have ids in them, no other row does);
 -- etl_load_before: the values of rows an --on-conflict update load changed,
--- before it changed them (JSON of the columns it set); etl_load_rejects: the
+-- before it changed them (JSON of the columns it set), and in after_data the
+-- values it gave them (so that undo knows a row changed since; NULL in rows
+-- written before 0.3); etl_load_rejects: the
 -- data records (1-based) a load rejected.  All written in the transaction
 -- of the batch they describe.
 CREATE TABLE etl_load_ids (
@@ -14,7 +16,8 @@ CREATE INDEX etl_load_ids_load ON etl_load_ids (load_id);
 CREATE TABLE etl_load_before (
     load_id BIGINT NOT NULL,
     row_id  BIGINT NOT NULL,
-    data    TEXT NOT NULL
+    data    TEXT NOT NULL,
+    after_data TEXT
 );
 CREATE INDEX etl_load_before_load ON etl_load_before (load_id);
 CREATE INDEX etl_load_before_row ON etl_load_before (row_id);

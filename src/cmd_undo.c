@@ -14,7 +14,7 @@
 #include "ledger.h"
 #include "schema.h"
 
-enum { OPT_YES = CLI_OPT_FIRST_LOCAL };
+enum { OPT_YES = CLI_OPT_FIRST_LOCAL, OPT_KEEP_CHANGED, OPT_OVERWRITE };
 
 enum etl_code
 cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
@@ -22,9 +22,13 @@ cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	static const struct option longopts[] = {
 	        CLI_GLOBAL_LONGOPTS,
 	        {"yes", no_argument, NULL, OPT_YES},
+	        {"keep-changed", no_argument, NULL, OPT_KEEP_CHANGED},
+	        {"overwrite", no_argument, NULL, OPT_OVERWRITE},
 	        {NULL, 0, NULL, 0},
 	};
 	bool yes = false;
+	enum undo_changed changed = UNDO_REFUSE;
+	int modes = 0;
 	long long id;
 	int opt;
 	while ((opt = cli_getopt(argc, argv, ":hy", longopts, g, NULL, err)) >= 0) {
@@ -33,8 +37,19 @@ cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		case OPT_YES:
 			yes = true;
 			break;
+		case OPT_KEEP_CHANGED:
+			changed = UNDO_KEEP_CHANGED;
+			modes++;
+			break;
+		case OPT_OVERWRITE:
+			changed = UNDO_OVERWRITE;
+			modes++;
+			break;
 		}
 	}
+	if (opt != CLI_STOP && modes > 1)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "undo: --keep-changed and --overwrite: one or the other");
 	if (opt == CLI_STOP)
 		return err->code;
 	if (optind >= argc)
@@ -87,12 +102,16 @@ cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		}
 	}
 	struct ledger_undo u;
-	rc = ledger_undo(conn, id, &u, err);
+	rc = ledger_undo(conn, id, changed, &u, err);
 	if (rc == ETL_OK)
 		(void)printf(
 		        "undo: load %lld undone: %lld rows deleted, %lld rows given their earlier "
-		        "values back; its file may load again\n",
-		        id, (long long)u.deleted, (long long)u.restored);
+		        "values back%s; its file may load again\n",
+		        id, (long long)u.deleted, (long long)u.restored,
+		        u.kept > 0 ? ", the rows changed since left as they are" : "");
+	if (rc == ETL_OK && u.kept > 0)
+		(void)printf("undo: %lld rows it had updated changed since: kept as they are\n",
+		             (long long)u.kept);
 out:
 	PQfinish(conn);
 	return rc;

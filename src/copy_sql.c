@@ -206,11 +206,18 @@ sink_build_insert(struct copy_sink *s)
 	if (update && s->load_id > 0) {
 		/* The rows' values before the update, for undo. */
 		sql_printf(b,
-		           "etl_before AS (INSERT INTO etl_load_before (load_id, row_id, data) "
-		           "SELECT %lld, t.%s, json_build_object(",
+		           "etl_before AS (INSERT INTO etl_load_before (load_id, row_id, data, "
+		           "after_data) SELECT %lld, t.%s, json_build_object(",
 		           (long long)s->load_id, sink_q(s, t->id_column));
 		for (int i = 0; i < nset; i++)
 			sql_printf(b, "%s'%s', t.%s", i ? ", " : "", set[i], sink_q(s, set[i]));
+		/* And the values the update gives them (the column it touches,
+		 * now(), is not compared). */
+		sql_str(b, ")::text, json_build_object(");
+		for (int i = 0, n = 0; i < nset; i++)
+			if (t->touch_on_update == NULL || strcmp(set[i], t->touch_on_update) != 0)
+				sql_printf(b, "%s'%s', s.%s", n++ ? ", " : "", set[i],
+				           sink_q(s, set[i]));
 		sql_printf(b, ")::text FROM %s t JOIN %s s ON ", sink_q(s, t->table), s->stage);
 		key_join(s, b, "t", "s");
 		sql_str(b, " WHERE (");

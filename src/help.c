@@ -275,7 +275,7 @@ static const char history_help[] =
         "  --json       a JSON array instead of the table\n";
 
 static const char undo_help[] =
-        "Usage: siprems-etl undo LOAD_ID [--yes]\n"
+        "Usage: siprems-etl undo LOAD_ID [--yes] [--keep-changed | --overwrite]\n"
         "\n"
         "Takes load LOAD_ID (the load column of 'siprems-etl history') back out, in one\n"
         "transaction: the rows it inserted are deleted (found by the id ranges it reserved\n"
@@ -285,9 +285,13 @@ static const char undo_help[] =
         "batches and into an empty table, finished or interrupted.  It refuses, changing\n"
         "nothing, while the load runs, when rows of another table reference rows it\n"
         "inserted (naming how many), when a later load changed its rows, and for loads whose\n"
-        "ids were not recorded.\n"
+        "ids were not recorded.  A row the load updated that changed since (the app sold\n"
+        "stock, set a new price: its values are not those the load gave it) is never\n"
+        "overwritten unasked: undo refuses, naming the rows, unless told which way.\n"
         "\n"
-        "  -y, --yes    do not ask (needed when stdin is not a terminal)\n"
+        "  -y, --yes         do not ask (needed when stdin is not a terminal)\n"
+        "  --keep-changed    leave the rows changed since as they are, undo the rest\n"
+        "  --overwrite       give them their earlier values all the same\n"
         "\n"
         "Exit status: 0 undone (or declined); 2 usage error or no such load; 4 refused or\n"
         "database error.\n";

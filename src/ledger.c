@@ -502,7 +502,7 @@ decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_cl
 	char why[300];
 	if (done && o->force && extends) {
 		struct ledger_undo u;
-		rc = ledger_undo_in_txn(conn, &e, &s, &u, err);
+		rc = ledger_undo_in_txn(conn, &e, &s, UNDO_REFUSE, &u, err);
 		c->undone += rc == ETL_OK;
 		c->undone_rows += rc == ETL_OK ? u.deleted : 0;
 	} else if (done && extends) {
@@ -523,7 +523,7 @@ decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_cl
 		c->extended = true;
 	} else if (o->force) {
 		struct ledger_undo u;
-		rc = ledger_undo_in_txn(conn, &e, &s, &u, err);
+		rc = ledger_undo_in_txn(conn, &e, &s, UNDO_REFUSE, &u, err);
 		c->undone += rc == ETL_OK;
 		c->undone_rows += rc == ETL_OK ? u.deleted : 0;
 		if (rc != ETL_OK) {
@@ -594,7 +594,7 @@ decide(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, 
 	} else if (o->force) {
 		for (int i = 0; i < n && rc == ETL_OK; i++) {
 			struct ledger_undo u;
-			rc = ledger_undo_in_txn(conn, &loads[i], &seen[i], &u, err);
+			rc = ledger_undo_in_txn(conn, &loads[i], &seen[i], UNDO_REFUSE, &u, err);
 			c->undone += rc == ETL_OK;
 			c->undone_rows += u.deleted;
 		}

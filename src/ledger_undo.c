@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "ledger_impl.h"
+#include "sqlbuf.h"
 
 /* The id ranges of load $1, as a derived table: joined so, the loader's
  * local table may meet a Citus table (which a direct join may not). */
@@ -76,7 +77,8 @@ ledger_get(PGconn *conn, int64_t load_id, struct ledger_row *row, bool *found,
 }
 
 enum etl_code
-ledger_undo(PGconn *conn, int64_t load_id, struct ledger_undo *u, struct etl_error *err)
+ledger_undo(PGconn *conn, int64_t load_id, enum undo_changed changed, struct ledger_undo *u,
+            struct etl_error *err)
 {
 	char id[24];
 	ledger_id_text(id, sizeof id, load_id);
@@ -135,7 +137,7 @@ ledger_undo(PGconn *conn, int64_t load_id, struct ledger_undo *u, struct etl_err
 		}
 	}
 	if (rc == ETL_OK)
-		rc = ledger_undo_in_txn(conn, &e, &s, u, err);
+		rc = ledger_undo_in_txn(conn, &e, &s, changed, u, err);
 	if (rc == ETL_OK)
 		rc = db_exec(conn, "COMMIT", err);
 	if (rc != ETL_OK)
@@ -273,9 +275,45 @@ ledger_affected(PGresult *r)
 }
 
 /* Undoes load e inside the caller's transaction. */
+/*
+ * The rows load $1 updated whose update columns (cols "t.a, t.b", rcols
+ * "r.a, r.b") no longer hold the values it gave them: how many, and the
+ * first keys into keys.  A Citus table is not compared (its rows' values
+ * would have to meet the local history in one query).
+ */
+static enum etl_code
+changed_since(PGconn *conn, const struct table_def *t, const char *id, const char *cols,
+              const char *rcols, int64_t *n, char *keys, size_t size, struct etl_error *err)
+{
+	*n = 0;
+	keys[0] = '\0';
+	if (db_citus_coordinator(conn))
+		return ETL_OK;
+	struct buf q = {0};
+	sql_printf(&q,
+	           "SELECT count(*), array_to_string((array_agg(k ORDER BY k))[1:5], ', ') FROM "
+	           "(SELECT t.%s::text AS k FROM %s t JOIN etl_load_before b ON t.%s = b.row_id "
+	           "CROSS JOIN LATERAL json_populate_record(NULL::%s, b.after_data::json) r "
+	           "WHERE b.load_id = $1 AND b.after_data IS NOT NULL AND ROW(%s) IS DISTINCT FROM "
+	           "ROW(%s)) x",
+	           t->cols[t->key[0]].db_column, t->table, t->id_column, t->table, cols, rcols);
+	const char *params[1] = {id};
+	PGresult *r = q.failed ? NULL : db_query(conn, q.data, 1, params, err);
+	bool failed = q.failed;
+	buf_free(&q);
+	if (failed)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	if (r == NULL)
+		return ETL_EDB;
+	*n = ledger_num(r, 0, 0);
+	ledger_str(keys, size, r, 0, 1);
+	PQclear(r);
+	return ETL_OK;
+}
+
 enum etl_code
 ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
-                   struct ledger_undo *u, struct etl_error *err)
+                   enum undo_changed changed, struct ledger_undo *u, struct etl_error *err)
 {
 	enum kind k = table_kind_from_name(e->kind);
 	char id[24], sql[1400];
@@ -351,6 +389,43 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	}
 	PQclear(r);
 
+	/* Rows it updated that changed since: not overwritten unless told. */
+	char cols[600] = "", rcols[700] = "", tcols[700] = "", vcols[700] = "";
+	if (s->update_columns[0] != '\0') {
+		char list[512];
+		(void)snprintf(list, sizeof list, "%s", s->update_columns);
+		for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
+		     c = strtok_r(NULL, ",", &save)) {
+			size_t n = strlen(cols), m = strlen(rcols), l = strlen(tcols);
+			(void)snprintf(cols + n, sizeof cols - n, "%s%s", n ? ", " : "", c);
+			(void)snprintf(rcols + m, sizeof rcols - m, "%sr.%s", m ? ", " : "", c);
+			/* The column an update touches (now()) is not compared. */
+			if (t->touch_on_update == NULL || strcmp(c, t->touch_on_update) != 0) {
+				(void)snprintf(tcols + l, sizeof tcols - l, "%st.%s", l ? ", " : "",
+				               c);
+				size_t q = strlen(vcols);
+				(void)snprintf(vcols + q, sizeof vcols - q, "%sr.%s", q ? ", " : "",
+				               c);
+			}
+		}
+	}
+	int64_t nchanged = 0;
+	char keys[400];
+	if (tcols[0] != '\0' && changed != UNDO_OVERWRITE &&
+	    changed_since(conn, t, id, tcols, vcols, &nchanged, keys, sizeof keys, err) != ETL_OK)
+		return err->code;
+	if (nchanged > 0 && changed == UNDO_REFUSE)
+		return error_set(
+		        err, ETL_EDB, NULL, 0,
+		        "load %s cannot be undone as it is: %lld of the rows it updated "
+		        "changed since (%s %s%s), and giving them their earlier values "
+		        "would lose that; 'undo --keep-changed' leaves them as they are now "
+		        "and undoes the rest, 'undo --overwrite' gives them their earlier "
+		        "values all the same",
+		        id, (long long)nchanged, t->cols[t->key[0]].db_column, keys,
+		        nchanged > 5 ? ", ..." : "");
+	u->kept = nchanged;
+
 	(void)snprintf(sql, sizeof sql,
 	               "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id AND "
 	               "i.last_id",
@@ -361,23 +436,26 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	u->deleted = ledger_affected(r);
 	PQclear(r);
 
-	if (s->update_columns[0] != '\0') {
-		char cols[600] = "", rcols[700] = "";
-		char list[512];
-		(void)snprintf(list, sizeof list, "%s", s->update_columns);
-		for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
-		     c = strtok_r(NULL, ",", &save)) {
-			size_t n = strlen(cols), m = strlen(rcols);
-			(void)snprintf(cols + n, sizeof cols - n, "%s%s", n ? ", " : "", c);
-			(void)snprintf(rcols + m, sizeof rcols - m, "%sr.%s", m ? ", " : "", c);
-		}
-		(void)snprintf(
-		        sql, sizeof sql,
-		        "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
-		        "b.data::json) r) FROM (SELECT row_id, data FROM etl_load_before WHERE "
-		        "load_id = $1) b WHERE t.%s = b.row_id",
-		        t->table, cols, rcols, t->table, t->id_column);
-		r = db_query(conn, sql, 1, params, err);
+	if (cols[0] != '\0') {
+		struct buf q = {0};
+		sql_printf(&q,
+		           "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
+		           "b.data::json) r) FROM (SELECT row_id, data, after_data FROM "
+		           "etl_load_before WHERE load_id = $1) b WHERE t.%s = b.row_id",
+		           t->table, cols, rcols, t->table, t->id_column);
+		/* --keep-changed: only the rows that still hold what the load gave. */
+		if (nchanged > 0)
+			sql_printf(&q,
+			           " AND (b.after_data IS NULL OR ROW(%s) IS NOT DISTINCT FROM "
+			           "(SELECT "
+			           "ROW(%s) FROM json_populate_record(NULL::%s, "
+			           "b.after_data::json) r))",
+			           tcols, vcols, t->table);
+		r = q.failed ? NULL : db_query(conn, q.data, 1, params, err);
+		bool failed = q.failed;
+		buf_free(&q);
+		if (failed)
+			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		if (r == NULL)
 			return ETL_EDB;
 		u->restored = ledger_affected(r);
@@ -385,8 +463,9 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	}
 	char msg[200];
 	(void)snprintf(msg, sizeof msg,
-	               "undone: %lld rows deleted, %lld rows given their values back",
-	               (long long)u->deleted, (long long)u->restored);
+	               "undone: %lld rows deleted, %lld rows given their values back%s",
+	               (long long)u->deleted, (long long)u->restored,
+	               u->kept > 0 ? "; rows changed since were left as they are" : "");
 	params[1] = msg;
 	static const char *const forget[] = {
 	        "DELETE FROM etl_load_ids WHERE load_id = $1",

@@ -152,7 +152,10 @@ while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 3)) ]; do
 	"$ETL" --db "$c" --quiet load --batch-rows 1000 --jobs 3 --reject-dir killed big.csv >/dev/null 2>&1 &
 	pid=$!
 	claimed jobs_killed "$tries" "$pid"
-	sleep "$(rand_between 0 0.25)"
+	# Inside its batches, a few at most: the file must outlast the kills,
+	# however fast (or busy) the machine.
+	copying jobs_killed "$pid"
+	sleep "$(rand_between 0 0.12)"
 	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
 	wait "$pid" 2>/dev/null
 done

@@ -21,6 +21,7 @@ prepare() { # database
 	  SELECT product_id, 1, 1, '2024-12-31 12:00' FROM products WHERE sku = 'O-001'"
 	echo "$c"
 }
+new_db_conn() { echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"; }
 hist() { sql "$1" "SELECT status || ':' || rows_read || ':' || rows_loaded || ':' || rows_rejected FROM etl_loads WHERE kind = 'sales'"; }
 
 # --- a failure after committed batches: the counts are the committed ones -----------
@@ -116,5 +117,55 @@ awk 'NR == 1 || (NR > 9000 && NR <= 10000)' sales.csv | "$ETL" --db "$c" --quiet
 expect_eq "$(sql ops_rej "SELECT string_agg(reject_file, ' ' ORDER BY load_id) FROM etl_loads WHERE file_name = 'stdin'")" \
 	"$(sql ops_rej "SELECT string_agg('rr/stdin.' || load_id || '.rejects.csv', ' ' ORDER BY load_id) FROM etl_loads WHERE file_name = 'stdin'")" "two stdin loads: two reject files, named by their loads"
 expect_eq "$(ls rr/stdin.*.rejects.csv | wc -l)" 2 "both are there"
+
+# --- undo never overwrites what the app changed since (item 4) ------------------------------
+undo_case() { # database -> load id of an --on-conflict update of ten products
+	local c
+	c=$(new_db "$1")
+	awk 'BEGIN { print "sku,name,price,stock"; for (i = 1; i <= 20; i++) printf "U-%02d,Product %d,%d,100\n", i, i, 1000 + i }' >u1.csv
+	awk 'BEGIN { print "sku,name,price,stock"; for (i = 1; i <= 10; i++) printf "U-%02d,Renamed %d,%d,90\n", i, i, 2000 + i }' >u2.csv
+	"$ETL" --db "$c" --quiet load u1.csv >/dev/null 2>&1
+	"$ETL" --db "$c" --quiet load --on-conflict update u2.csv >/dev/null 2>&1
+	# The app sells one U-03 and reprices U-05.
+	sql "$1" "UPDATE products SET stock = stock - 1 WHERE sku = 'U-03'; UPDATE products SET price = 2999 WHERE sku = 'U-05'" >/dev/null
+	sql "$1" "SELECT load_id FROM etl_loads WHERE file_name = 'u2.csv'"
+}
+products() { sql "$1" "SELECT string_agg(sku || ':' || name || ':' || price::int || ':' || stock, ' ' ORDER BY sku) FROM products WHERE sku <= 'U-06'"; }
+id=$(undo_case ops_undo)
+before=$(products ops_undo)
+etl --db "$(new_db_conn ops_undo)" undo "$id" --yes
+expect_rc 4 "undo of an update load whose rows the app changed since is refused (exit 4)"
+expect_match "$err" "load $id cannot be undone as it is: 2 of the rows it updated changed since \(sku U-03, U-05\).*'undo --keep-changed'.*'undo --overwrite'" "it names the rows and the two ways on"
+expect_eq "$(products ops_undo)" "$before" "nothing changed in the table"
+expect_eq "$(sql ops_undo "SELECT status FROM etl_loads WHERE load_id = $id")" "loaded" "nor in the history"
+etl --db "$(new_db_conn ops_undo)" undo "$id" --yes --keep-changed
+expect_rc 0 "--keep-changed undoes the rest"
+expect_match "$out" "2 rows it had updated changed since: kept as they are" "and says what it kept"
+expect_eq "$(products ops_undo)" "U-01:Product 1:1001:100 U-02:Product 2:1002:100 U-03:Renamed 3:2003:89 U-04:Product 4:1004:100 U-05:Renamed 5:2999:90 U-06:Product 6:1006:100" \
+	"the app's changes stay; every other row has its earlier values"
+id=$(undo_case ops_undo2)
+etl --db "$(new_db_conn ops_undo2)" undo "$id" --yes --overwrite
+expect_rc 0 "--overwrite gives every row its earlier values"
+expect_eq "$(products ops_undo2)" "U-01:Product 1:1001:100 U-02:Product 2:1002:100 U-03:Product 3:1003:100 U-04:Product 4:1004:100 U-05:Product 5:1005:100 U-06:Product 6:1006:100" \
+	"the app's changes are overwritten, as asked"
+# Users: the update touches updated_at (now()), which is not compared.
+c=$(new_db ops_undo3)
+h='$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'
+printf 'email,full_name,password_hash\nu1@x.example,One,%s\nu2@x.example,Two,%s\n' "$h" "$h" >us1.csv
+printf 'email,full_name,password_hash\nu1@x.example,Uno,%s\nu2@x.example,Dos,%s\n' "$h" "$h" >us2.csv
+"$ETL" --db "$c" --quiet load us1.csv >/dev/null 2>&1
+"$ETL" --db "$c" --quiet load --on-conflict update us2.csv >/dev/null 2>&1
+uid=$(sql ops_undo3 "SELECT load_id FROM etl_loads WHERE file_name = 'us2.csv'")
+etl --db "$c" undo "$uid" --yes
+expect_rc 0 "a users update load nobody changed since undoes (updated_at is not compared)"
+expect_eq "$(sql ops_undo3 "SELECT string_agg(full_name, ' ' ORDER BY email) FROM users")" "One Two" "both users have their earlier names"
+"$ETL" --db "$c" --quiet load --force --on-conflict update us2.csv >/dev/null 2>&1
+sql ops_undo3 "UPDATE users SET full_name = 'Uno (app)', updated_at = now() WHERE email = 'u1@x.example'" >/dev/null
+uid=$(sql ops_undo3 "SELECT max(load_id) FROM etl_loads WHERE file_name = 'us2.csv'")
+etl --db "$c" undo "$uid" --yes --keep-changed
+expect_rc 0 "--keep-changed on users"
+expect_eq "$(sql ops_undo3 "SELECT string_agg(full_name, ' ' ORDER BY email) FROM users")" "Uno (app) Two" "the app's change stays, the other user is undone"
+etl undo 1 --keep-changed --overwrite
+expect_rc 2 "--keep-changed and --overwrite together are a usage error"
 
 finish
