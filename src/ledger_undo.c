@@ -275,6 +275,21 @@ ledger_affected(PGresult *r)
 }
 
 /* Undoes load e inside the caller's transaction. */
+/* Runs the statement built in q with load id $1 and frees q: its result, or
+ * NULL with err set (ETL_ESYSTEM when q could not be built). */
+static PGresult *
+run_built(PGconn *conn, struct buf *q, const char *id, struct etl_error *err)
+{
+	const char *params[1] = {id};
+	PGresult *r = NULL;
+	if (q->failed)
+		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	else
+		r = db_query(conn, q->data, 1, params, err);
+	buf_free(q);
+	return r;
+}
+
 /*
  * The rows load $1 updated whose update columns (cols "t.a, t.b", rcols
  * "r.a, r.b") no longer hold the values it gave them: how many, and the
@@ -297,14 +312,9 @@ changed_since(PGconn *conn, const struct table_def *t, const char *id, const cha
 	           "WHERE b.load_id = $1 AND b.after_data IS NOT NULL AND ROW(%s) IS DISTINCT FROM "
 	           "ROW(%s)) x",
 	           t->cols[t->key[0]].db_column, t->table, t->id_column, t->table, cols, rcols);
-	const char *params[1] = {id};
-	PGresult *r = q.failed ? NULL : db_query(conn, q.data, 1, params, err);
-	bool failed = q.failed;
-	buf_free(&q);
-	if (failed)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	PGresult *r = run_built(conn, &q, id, err);
 	if (r == NULL)
-		return ETL_EDB;
+		return err->code;
 	*n = ledger_num(r, 0, 0);
 	ledger_str(keys, size, r, 0, 1);
 	PQclear(r);
@@ -451,13 +461,9 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 			           "ROW(%s) FROM json_populate_record(NULL::%s, "
 			           "b.after_data::json) r))",
 			           tcols, vcols, t->table);
-		r = q.failed ? NULL : db_query(conn, q.data, 1, params, err);
-		bool failed = q.failed;
-		buf_free(&q);
-		if (failed)
-			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		r = run_built(conn, &q, id, err);
 		if (r == NULL)
-			return ETL_EDB;
+			return err->code;
 		u->restored = ledger_affected(r);
 		PQclear(r);
 	}
