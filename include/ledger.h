@@ -37,6 +37,7 @@ struct ledger {
 	int64_t retry_of;
 	bool undoable;   /* the ids of its inserted rows were recorded */
 	char prefix[65]; /* content fingerprint of the first records_done records, or "" */
+	int64_t rejects_loaded_by; /* the load of its corrected reject file, or 0 */
 };
 
 /* A range of ids a load reserved from the table's sequence. */
@@ -139,6 +140,15 @@ enum etl_code ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t ex
                                 const int64_t *rejected, size_t nrejected,
                                 const struct ledger_ids *ids, int nids, const char *update_columns,
                                 struct etl_error *err);
+
+/*
+ * Load e, just finished with nothing rejected, read the reject file of
+ * earlier loads of its kind (name is its path as given): those loads are
+ * complete now (status loaded, rejects_loaded_by e).  Their ids go into
+ * ids (at most max); returns how many, or -1 (err set).
+ */
+int ledger_rejects_loaded(PGconn *conn, const struct ledger *e, const char *name, int64_t *ids,
+                          int max, struct etl_error *err);
 
 /* Records the end of a load (status, message) in its own transaction. */
 enum etl_code ledger_finish(PGconn *conn, const struct ledger *e, const char *status,

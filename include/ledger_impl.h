@@ -23,7 +23,8 @@ struct seen {
 	"rows_rejected, reject_bytes, coalesce(reject_file, ''), attempts, fingerprint, "          \
 	"coalesce(file_sha256, ''), coalesce(options, ''), coalesce(retry_of, 0), undoable, "      \
 	"coalesce(holder, ''), coalesce(lease_until > now(), false), kind, "                       \
-	"coalesce(update_columns, ''), coalesce(prefix_sha256, '')"
+	"coalesce(update_columns, ''), coalesce(prefix_sha256, ''), "                              \
+	"coalesce(rejects_loaded_by, 0)"
 
 /* The rows a statement changed (its command tag). */
 int64_t ledger_affected(PGresult *r);

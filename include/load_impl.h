@@ -26,6 +26,10 @@ struct run {
 	int stage_id;
 	char **rejects_used; /* the reject files of the run's files so far */
 	int nrejects_used;
+	/* Loads whose rejects this run loaded from their corrected reject files. */
+#define RUN_RESOLVED 64
+	int64_t resolved[RUN_RESOLVED];
+	int nresolved;
 };
 
 /* Loads one file of the run into lf. */

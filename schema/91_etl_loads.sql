@@ -11,7 +11,8 @@
 -- file_records is the number of data records in the file; prefix_sha256 is
 -- the content fingerprint of its first records_done records alone (as a file
 -- cut after them would have), so that a file that grew since is known to
--- extend what was committed.
+-- extend what was committed; rejects_loaded_by is the load of its corrected
+-- reject file that loaded every row it had rejected.
 CREATE TABLE etl_loads (
     load_id       BIGSERIAL PRIMARY KEY,
     fingerprint   TEXT NOT NULL,
@@ -42,7 +43,8 @@ CREATE TABLE etl_loads (
     undoable      BOOLEAN NOT NULL DEFAULT FALSE,
     update_columns TEXT,
     file_records  BIGINT,
-    prefix_sha256 TEXT
+    prefix_sha256 TEXT,
+    rejects_loaded_by BIGINT
 );
 CREATE INDEX etl_loads_fingerprint ON etl_loads (fingerprint, kind);
 CREATE INDEX etl_loads_started_at ON etl_loads (started_at);

@@ -64,6 +64,11 @@ print_messages(const struct load_run *run, bool quiet)
 		}
 		if (lf->code != ETL_OK && lf->code != ETL_REJECTED && lf->error.msg[0] != '\0')
 			error_print(&lf->error);
+		/* Loaded before with rejects still out: also with --quiet, it is
+		 * the reason for the exit status. */
+		if (lf->code == ETL_REJECTED && strcmp(lf->r.status, "skipped") == 0 &&
+		    lf->error.msg[0] != '\0')
+			warnx_etl("%s", lf->error.msg);
 	}
 }
 

@@ -110,9 +110,9 @@ static const char load_help[] =
         "<input name>.rejects.csv (mode 0600): the original header and fields plus\n"
         "reject_line and reject_reason; corrected, it loads as it is.  A name another\n"
         "file's rejects hold (an input of the run with the same base name, another\n"
-        "content's load whose rejects are still out) becomes <input name>.LOAD_ID.rejects.csv,\n"
-        "and stdin's is stdin.LOAD_ID.rejects.csv: a reject file is never shared, and\n"
-        "never removed or overwritten by another file's load.\n"
+        "content's load whose rejects are still out) becomes\n"
+        "<input name>.LOAD_ID.rejects.csv, and stdin's is stdin.LOAD_ID.rejects.csv: a\n"
+        "reject file is never shared, never removed or overwritten by another file's load.\n"
         "\n"
         "Into an empty table a file goes as one COPY in one transaction: the table's\n"
         "indexes (its primary key too, unless another table's foreign key needs it) and\n"
@@ -162,11 +162,16 @@ static const char load_options_help[] =
         "                          (exit 6).  A batch that is done gives way at once when\n"
         "                          a session waits for its locks and an earlier batch waits\n"
         "                          behind that session\n"
-        "\n"
+        "\n";
+
+/* What a rerun does (after the options). */
+static const char load_rerun_help[] =
         "A file is known by its kind and a fingerprint of its decoded records, so a gzip,\n"
         "CRLF or re-quoted copy is the same file.  Loading it again does nothing when all\n"
         "its rows are in (exit 0); when an earlier load with the same options rejected\n"
-        "rows, it says which load, how many and where they are (exit 1); with other\n"
+        "rows, it says which load, how many and where they are (exit 1), until its\n"
+        "corrected reject file loads with nothing rejected (that run, or a later one: then\n"
+        "the file is complete, exit 0, archived with --archive); with other\n"
         "values of --on-conflict, --encoding, --allow-future, --sku-pattern, --timezone,\n"
         "--delimiter or those describing the file, a products, users or events file goes\n"
         "through again (idempotent by key) and a sales file retries only the rows rejected\n"
@@ -345,8 +350,10 @@ cli_help(const char *name)
 {
 	const struct cli_command *c = cli_find_command(name);
 	(void)fputs(c != NULL ? c->help : help_text, stdout);
-	if (c != NULL && c->fn == cmd_load)
+	if (c != NULL && c->fn == cmd_load) {
 		(void)fputs(load_options_help, stdout);
+		(void)fputs(load_rerun_help, stdout);
+	}
 	if (c != NULL && (c->fn == cmd_load || c->fn == cmd_check))
 		(void)fputs(describe_help, stdout);
 }

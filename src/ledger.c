@@ -55,6 +55,7 @@ ledger_read_ledger(PGresult *r, int i, struct ledger *e, struct seen *s)
 	e->undoable = PQgetvalue(r, i, 15)[0] == 't';
 	ledger_str(e->kind, sizeof e->kind, r, i, 18);
 	ledger_str(e->prefix, sizeof e->prefix, r, i, 20);
+	e->rejects_loaded_by = ledger_num(r, i, 21);
 	if (s != NULL) {
 		ledger_str(s->holder, sizeof s->holder, r, i, 16);
 		s->lease_valid = PQgetvalue(r, i, 17)[0] == 't';
@@ -308,7 +309,7 @@ ledger_name_extent(PGconn *conn, const char *kind, const char *name, int64_t *at
 	if (r != NULL && PQntuples(r) == 1) {
 		struct ledger e;
 		ledger_read_ledger(r, 0, &e, NULL);
-		*at = completed(&e) ? ledger_num(r, 0, 21) : e.records_done;
+		*at = completed(&e) ? ledger_num(r, 0, 22) : e.records_done;
 	}
 	PQclear(r);
 	return ETL_OK;
@@ -481,7 +482,7 @@ decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_cl
 	struct ledger e;
 	struct seen s;
 	ledger_read_ledger(r, 0, &e, &s);
-	int64_t records = ledger_num(r, 0, 21);
+	int64_t records = ledger_num(r, 0, 22);
 	PQclear(r);
 	enum etl_code rc = ETL_OK;
 	if (strcmp(e.status, "running") == 0) {
@@ -611,10 +612,11 @@ decide(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, 
 	} else {
 		bool same = strcmp(latest->options, o->options) == 0;
 		c->led = *latest;
-		if (latest->rows_rejected > 0 && same) {
+		/* Rejects loaded since from the corrected reject file: all in. */
+		bool out = latest->rows_rejected > 0 && latest->rejects_loaded_by == 0;
+		if (out && same) {
 			c->action = LEDGER_REJECTS;
-		} else if (!same &&
-		           (latest->rows_rejected > 0 || (keyed && latest->rows_skipped > 0))) {
+		} else if (!same && (out || (keyed && latest->rows_skipped > 0))) {
 			c->action = LEDGER_RETRY;
 			c->earlier = *latest;
 			if (!keyed) {
@@ -792,6 +794,33 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 	free(a);
 	free(b);
 	return rc;
+}
+
+int
+ledger_rejects_loaded(PGconn *conn, const struct ledger *e, const char *name, int64_t *ids, int max,
+                      struct etl_error *err)
+{
+	char id[24], real[4096] = "", msg[700];
+	ledger_id_text(id, sizeof id, e->load_id);
+	if (realpath(name, real) == NULL)
+		real[0] = '\0';
+	(void)snprintf(msg, sizeof msg, "its rejected rows were loaded from %s by load %s", name,
+	               id);
+	const char *params[5] = {id, e->kind, name, real[0] ? real : name, msg};
+	PGresult *r = db_query(conn,
+	                       "UPDATE etl_loads SET status = 'loaded', rejects_loaded_by = $1, "
+	                       "message = $5, updated_at = now() WHERE kind = $2 AND "
+	                       "load_id <> $1 AND reject_file IN ($3, $4) AND rows_rejected > 0 "
+	                       "AND status = 'partial' AND rejects_loaded_by IS NULL "
+	                       "RETURNING load_id",
+	                       5, params, err);
+	if (r == NULL)
+		return -1;
+	int n = 0;
+	for (int i = 0; i < PQntuples(r) && n < max; i++)
+		ids[n++] = ledger_num(r, i, 0);
+	PQclear(r);
+	return n;
 }
 
 enum etl_code

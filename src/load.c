@@ -317,6 +317,22 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		if (intake_close(j->it, &cerr) != ETL_OK && lf->code != ETL_EINPUT)
 			load_fail_file(lf, NULL, &cerr);
 		j->it = NULL;
+	}
+	/* A file whose rejects its corrected reject file, later in the run,
+	 * loaded is all in now: exit 0, archived with --archive. */
+	for (int i = 0; i < run->nfiles; i++) {
+		struct load_file *lf = &run->files[i];
+		for (int k = 0; k < r.nresolved; k++)
+			if (lf->code == ETL_REJECTED && lf->r.load_id == r.resolved[k] &&
+			    strcmp(lf->r.status, "skipped") == 0) {
+				lf->code = ETL_OK;
+				lf->r.rows_skipped += lf->r.rows_rejected;
+				lf->r.rows_rejected = 0;
+				free(lf->reject_file);
+				lf->reject_file = NULL;
+				lf->r.reject_file = NULL;
+				error_clear(&lf->error);
+			}
 		rc = error_worst(rc, lf->code);
 	}
 out:

@@ -189,14 +189,17 @@ earlier_rejects(struct load_file *lf, struct intake *it, const struct ledger *le
 	free(lf->reject_file);
 	lf->reject_file = led->reject_file[0] ? strdup(led->reject_file) : NULL;
 	lf->r.reject_file = lf->reject_file;
-	warnx_etl("%s: load %lld of this content rejected %lld rows%s%s%s; correct them and load "
-	          "that file, or retry them with other values of the options that decide "
-	          "(--on-conflict, --encoding, --allow-future, --sku-pattern, --timezone, "
-	          "--delimiter, --case-variants, and those describing the file: --map, --columns, "
-	          "--date-format, --decimal-comma, --currency, --null)",
-	          intake_name(it), (long long)led->load_id, (long long)led->rows_rejected,
-	          lf->reject_file ? " (they are in " : "", lf->reject_file ? lf->reject_file : "",
-	          lf->reject_file ? ")" : "");
+	/* Said with the summary: loading the corrected reject file later in the
+	 * same run completes this file (load_files()). */
+	(void)error_set(&lf->error, ETL_REJECTED, NULL, 0,
+	                "%s: load %lld of this content rejected %lld rows%s%s%s; correct them and "
+	                "load that file, or retry them with other values of the options that "
+	                "decide (--on-conflict, --encoding, --allow-future, --sku-pattern, "
+	                "--timezone, --delimiter, --case-variants, and those describing the file: "
+	                "--map, --columns, --date-format, --decimal-comma, --currency, --null)",
+	                intake_name(it), (long long)led->load_id, (long long)led->rows_rejected,
+	                lf->reject_file ? " (they are in " : "",
+	                lf->reject_file ? lf->reject_file : "", lf->reject_file ? ")" : "");
 }
 
 /* Says what the claim found out about earlier loads of the file. */
@@ -648,6 +651,20 @@ settle_file(struct file_load *f, enum end end)
 		    lf->code == ETL_OK) {
 			lf->code = ETL_EDB;
 			lf->error = fe;
+		}
+		/* A corrected reject file, all in: its source loads are complete. */
+		int n = lf->code == ETL_OK ? ledger_rejects_loaded(r->conn, led, intake_name(it),
+		                                                   r->resolved + r->nresolved,
+		                                                   RUN_RESOLVED - r->nresolved, &fe)
+		                           : 0;
+		if (n > 0) {
+			r->nresolved += n;
+			if (!r->o->quiet)
+				notex_etl("%s: the rows load%s %lld%s rejected are all in now: %s "
+				          "complete",
+				          intake_name(it), n > 1 ? "s" : "",
+				          (long long)r->resolved[r->nresolved - n],
+				          n > 1 ? ", ..." : "", n > 1 ? "they are" : "it is");
 		}
 	}
 	if (table_referrer(intake_kind(it)) != NULL && led->rows_loaded + led->rows_updated > 0)

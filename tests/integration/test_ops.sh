@@ -118,6 +118,26 @@ expect_eq "$(sql ops_rej "SELECT string_agg(reject_file, ' ' ORDER BY load_id) F
 	"$(sql ops_rej "SELECT string_agg('rr/stdin.' || load_id || '.rejects.csv', ' ' ORDER BY load_id) FROM etl_loads WHERE file_name = 'stdin'")" "two stdin loads: two reject files, named by their loads"
 expect_eq "$(ls rr/stdin.*.rejects.csv | wc -l)" 2 "both are there"
 
+# --- a corrected reject file completes its source file's load (item 7) -------------------
+c=$(prepare ops_fix)
+mkdir -p fix done
+awk 'NR <= 1001' sales.csv >fix/x.csv
+(cd fix && "$ETL" --db "$c" --quiet load x.csv >/dev/null 2>&1)
+expect_eq "$(sql ops_fix "SELECT status || ':' || rows_rejected FROM etl_loads WHERE file_name = 'x.csv'")" "partial:1" "x.csv loads with one row rejected"
+sed -i 's/^NOPE,/O-001,/' fix/x.csv.rejects.csv
+run env -C fix "$ETL" --db "$c" --no-progress load --archive ../done x.csv x.csv.rejects.csv
+expect_rc 0 "x.csv with its corrected reject file: exit 0, nothing is left out"
+expect_match "$err" "x\.csv\.rejects\.csv: the rows load [0-9]+ rejected are all in now: it is complete" "it says the source load is complete"
+expect_no_match "$err" "rejected 1 rows \(they are in" "and names no reject file as holding rows still out"
+expect_eq "$(ls done | sort | tr '\n' ' ')" "x.csv x.csv.rejects.csv " "both files are archived"
+expect_eq "$(sql ops_fix "SELECT status || ':' || (rejects_loaded_by IS NOT NULL) FROM etl_loads WHERE file_name = 'x.csv'")" "loaded:true" \
+	"the history: x.csv's load is loaded, by the reject file's load"
+expect_eq "$(sql ops_fix "SELECT count(*) - 1 FROM transactions")" 1000 "every row of x.csv is in, once"
+cp done/x.csv fix/x.csv
+run env -C fix "$ETL" --db "$c" --no-progress load x.csv
+expect_rc 0 "the next night, x.csv again: skipped, exit 0 (not 1 every night)"
+expect_eq "$(sql ops_fix "SELECT count(*) - 1 FROM transactions")" 1000 "and nothing is added"
+
 # --- undo never overwrites what the app changed since (item 4) ------------------------------
 undo_case() { # database -> load id of an --on-conflict update of ten products
 	local c
