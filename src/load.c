@@ -174,8 +174,12 @@ connect_run(struct run *r, struct etl_error *err)
 	PQfreemem(lit);
 	/* A time zone the server does not know is a usage error, said now. */
 	rc = db_exec(r->conn, "BEGIN", err);
-	if (rc == ETL_OK && db_exec(r->conn, r->settings, err) != ETL_OK)
-		rc = error_set(err, ETL_EUSAGE, NULL, 0, "--timezone: %s", err->msg);
+	if (rc == ETL_OK && db_exec(r->conn, r->settings, err) != ETL_OK) {
+		/* Not err->msg itself as an argument: error_set() writes into it. */
+		char why[sizeof err->msg];
+		(void)snprintf(why, sizeof why, "%s", err->msg);
+		rc = error_set(err, ETL_EUSAGE, NULL, 0, "--timezone: %s", why);
+	}
 	PGresult *res = db_run(r->conn, rc == ETL_OK ? "COMMIT" : "ROLLBACK");
 	PQclear(res);
 	if (rc != ETL_OK)
