@@ -386,12 +386,14 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 		(void)snprintf(e->sha256, sizeof e->sha256, "%s", o->sha256);
 		return ETL_OK;
 	}
+	/* A load that extends another starts after its records. */
 	int64_t start = c->extends ? c->led.records_done : 0;
-	char bytes[24], retry[24], records[24];
+	char bytes[24], retry[24], records[24], done[24];
+	ledger_id_text(done, sizeof done, start);
 	ledger_id_text(bytes, sizeof bytes, o->file_bytes);
 	ledger_id_text(retry, sizeof retry, c->action == LEDGER_RETRY ? c->earlier.load_id : 0);
 	ledger_id_text(records, sizeof records, o->file_records);
-	const char *params[11] = {o->content,
+	const char *params[12] = {o->content,
 	                          o->t->name,
 	                          o->on_conflict,
 	                          o->file_bytes >= 0 ? bytes : NULL,
@@ -401,32 +403,21 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 	                          o->options,
 	                          c->action == LEDGER_RETRY ? retry : NULL,
 	                          holder,
-	                          records};
+	                          records,
+	                          done};
 	r = db_query(
 	        conn,
 	        "INSERT INTO etl_loads (fingerprint, kind, on_conflict, file_bytes, file_name, "
 	        "status, etl_version, file_sha256, options, retry_of, holder, lease_until, "
-	        "undoable, file_records) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, "
-	        "$10, now() + " LEASE ", true, $11) RETURNING load_id",
-	        11, params, err);
+	        "undoable, file_records, records_done) VALUES ($1, $2, $3, $4, $5, 'running', $6, "
+	        "$7, $8, $9, $10, now() + " LEASE ", true, $11, $12) RETURNING load_id",
+	        12, params, err);
 	if (r == NULL)
 		return ETL_EDB;
 	memset(e, 0, sizeof *e);
 	e->load_id = ledger_num(r, 0, 0);
+	e->records_done = start;
 	PQclear(r);
-	if (start > 0) {
-		/* It starts after the records of the load it extends. */
-		char id[24], at[24];
-		ledger_id_text(id, sizeof id, e->load_id);
-		ledger_id_text(at, sizeof at, start);
-		const char *xp[2] = {id, at};
-		r = db_query(conn, "UPDATE etl_loads SET records_done = $2 WHERE load_id = $1", 2,
-		             xp, err);
-		if (r == NULL)
-			return ETL_EDB;
-		PQclear(r);
-		e->records_done = start;
-	}
 	(void)snprintf(e->fingerprint, sizeof e->fingerprint, "%s", o->content);
 	(void)snprintf(e->sha256, sizeof e->sha256, "%s", o->sha256);
 	(void)snprintf(e->kind, sizeof e->kind, "%s", o->t->name);
@@ -435,6 +426,24 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 	e->retry_of = c->action == LEDGER_RETRY ? c->earlier.load_id : 0;
 	e->undoable = true;
 	e->attempts = 1;
+	return ETL_OK;
+}
+
+/* --force: undoes load e for the claim, counted in c; a refusal says it
+ * came from --force. */
+static enum etl_code
+force_undo(PGconn *conn, const struct ledger *e, const struct seen *s, struct ledger_claim *c,
+           struct etl_error *err)
+{
+	struct ledger_undo u;
+	enum etl_code rc = ledger_undo_in_txn(conn, e, s, UNDO_REFUSE, &u, err);
+	if (rc != ETL_OK) {
+		char why[sizeof err->msg];
+		(void)snprintf(why, sizeof why, "%s", err->msg);
+		return error_set(err, rc, NULL, 0, "--force: %s", why);
+	}
+	c->undone++;
+	c->undone_rows += u.deleted;
 	return ETL_OK;
 }
 
@@ -501,11 +510,10 @@ decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_cl
 	bool extends = prefix[0] != '\0' && o->prefix_at == at && at > 0 &&
 	               strcmp(prefix, done ? e.fingerprint : e.prefix) == 0 && o->file_records > at;
 	char why[300];
-	if (done && o->force && extends) {
-		struct ledger_undo u;
-		rc = ledger_undo_in_txn(conn, &e, &s, UNDO_REFUSE, &u, err);
-		c->undone += rc == ETL_OK;
-		c->undone_rows += rc == ETL_OK ? u.deleted : 0;
+	/* --force loads the file anew: what it would extend or conflict with
+	 * goes first. */
+	if (o->force && (done ? extends : e.records_done > 0)) {
+		rc = force_undo(conn, &e, &s, c, err);
 	} else if (done && extends) {
 		c->extends = e.load_id;
 		c->led.records_done = at;
@@ -518,20 +526,10 @@ decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_cl
 		               o->file_name);
 		rc = set_aside(conn, &e, why, err);
 		c->superseded = e.load_id;
-	} else if (extends && !o->force) {
+	} else if (extends) {
 		c->action = LEDGER_RESUME;
 		c->led = e;
 		c->extended = true;
-	} else if (o->force) {
-		struct ledger_undo u;
-		rc = ledger_undo_in_txn(conn, &e, &s, UNDO_REFUSE, &u, err);
-		c->undone += rc == ETL_OK;
-		c->undone_rows += rc == ETL_OK ? u.deleted : 0;
-		if (rc != ETL_OK) {
-			char was[sizeof err->msg];
-			(void)snprintf(was, sizeof was, "%s", err->msg);
-			(void)error_set(err, err->code, NULL, 0, "--force: %s", was);
-		}
 	} else {
 		rc = error_set(err, ETL_EINPUT, NULL, 0,
 		               "load %lld of a file of this name stopped (%s) after %lld rows "
@@ -593,18 +591,10 @@ decide(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, 
 		if (rc != ETL_OK || *busy)
 			goto out;
 	} else if (o->force) {
-		for (int i = 0; i < n && rc == ETL_OK; i++) {
-			struct ledger_undo u;
-			rc = ledger_undo_in_txn(conn, &loads[i], &seen[i], UNDO_REFUSE, &u, err);
-			c->undone += rc == ETL_OK;
-			c->undone_rows += u.deleted;
-		}
-		if (rc != ETL_OK) {
-			char why[sizeof err->msg];
-			(void)snprintf(why, sizeof why, "%s", err->msg);
-			(void)error_set(err, err->code, NULL, 0, "--force: %s", why);
+		for (int i = 0; i < n && rc == ETL_OK; i++)
+			rc = force_undo(conn, &loads[i], &seen[i], c, err);
+		if (rc != ETL_OK)
 			goto out;
-		}
 		c->action = LEDGER_NEW;
 	} else if (!completed(latest)) {
 		c->action = LEDGER_RESUME;

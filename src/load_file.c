@@ -685,17 +685,17 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 		if (!f.failed)
 			settle_file(&f, end);
 	}
-	if (f.failed)
-		load_fail_committed(lf, it, &f.e, &f.led);
 	if (f.in_file_txn)
 		copy_abort_all(f.sink);
 	copy_close(f.sink);
 	free(f.claim.records);
 	if (f.claim.action != LEDGER_REJECTS)
 		load_take_messages(lf, it);
-	/* A failed file counts what its load committed, no more. */
-	if (strcmp(lf->r.status ? lf->r.status : "", "failed") == 0 &&
-	    (f.failed || lf->code == ETL_EINPUT))
+	/* A failed file counts what its load committed, no more (after the
+	 * intake's reasons are taken, so that its reject file is the one kept). */
+	if (f.failed)
+		load_fail_committed(lf, it, &f.e, &f.led);
+	else if (strcmp(lf->r.status ? lf->r.status : "", "failed") == 0 && lf->code == ETL_EINPUT)
 		load_fail_committed(lf, it, &lf->error, &f.led);
 	lf->r.seconds = load_now() - started;
 }
