@@ -41,44 +41,34 @@ expect_eq "${ref_grown%% *}" 60500 "the reference: the grown file loads its 60,5
 # --- an export still being written while it loads ---------------------------------
 # Each batch's COPY sleeps 0.1 s: the load is still running when the export
 # grows.
-c=$(prepare grow_live)
-slow_copies grow_live
-cp full.csv export.csv
-"$ETL" --db "$c" --no-progress load --batch-rows 1000 --jobs 1 export.csv >live.out 2>live.err &
-pid=$!
-committed grow_live
-cat tail.csv >>export.csv
-wait "$pid"
-expect_eq "$?" 5 "the export grew during the load: it stops (exit 5, resumable)"
-expect_match "$(cat live.err)" "export\.csv: the file changed while it loaded \([0-9]+ bytes when it was read first, [0-9]+ now" "it says the file changed, and how"
-h=$(history grow_live)
-expect_match "$h" "^[0-9]+:stopped:[1-9][0-9]*000:[1-9][0-9]*000$" "the history: stopped after whole committed batches ($h)"
-expect_eq "$(sql grow_live "SELECT count(*) - 1 FROM transactions")" "$(sql grow_live "SELECT rows_loaded FROM etl_loads WHERE kind = 'sales'")" \
-	"the table holds exactly the committed batches"
-sql grow_live "DROP TRIGGER slow ON transactions"
-etl --db "$c" --no-progress load --batch-rows 1000 export.csv
-expect_rc 0 "the next run, on the finished export, completes"
-expect_match "$err" "export\.csv: the file changed since load [0-9]+ stopped, and begins with the [0-9]+ rows it committed: load [0-9]+ goes on with it after them" "it says it goes on with the grown file"
-expect_eq "$(checksum grow_live)" "$ref_grown" "every row of the grown export once (count and md5 equal one clean load)"
-expect_match "$(history grow_live)" "^[0-9]+:loaded:60500:60500$" "one load in the history, loaded, all 60,500 rows"
-etl --db "$c" --no-progress load export.csv
-expect_rc 0 "loading it again does nothing"
-expect_eq "$(checksum grow_live)" "$ref_grown" "and adds nothing"
-
-# The same with --jobs 3.
-c=$(prepare grow_jobs)
-slow_copies grow_jobs
-cp full.csv export3.csv
-"$ETL" --db "$c" --no-progress load --batch-rows 1000 --jobs 3 export3.csv >j.out 2>j.err &
-pid=$!
-committed grow_jobs
-cat tail.csv >>export3.csv
-wait "$pid"
-expect_eq "$?" 5 "--jobs 3: the export grew during the load: it stops (exit 5)"
-sql grow_jobs "DROP TRIGGER slow ON transactions"
-etl --db "$c" --quiet load --batch-rows 1000 --jobs 3 export3.csv
-expect_rc 0 "--jobs 3: the next run completes"
-expect_eq "$(checksum grow_jobs)" "$ref_grown" "--jobs 3: every row of the grown export once"
+grows_while_loading() { # database jobs
+	local db=$1 jobs=$2 c pid h
+	c=$(prepare "$db")
+	slow_copies "$db"
+	cp full.csv "$db.csv"
+	"$ETL" --db "$c" --no-progress load --batch-rows 1000 --jobs "$jobs" "$db.csv" >"$db.out" 2>"$db.err" &
+	pid=$!
+	committed "$db"
+	cat tail.csv >>"$db.csv"
+	wait "$pid"
+	expect_eq "$?" 5 "--jobs $jobs: the export grew during the load: it stops (exit 5, resumable)"
+	expect_match "$(cat "$db.err")" "$db\.csv: the file changed while it loaded \([0-9]+ bytes when it was read first, [0-9]+ now" "--jobs $jobs: it says the file changed, and how"
+	h=$(history "$db")
+	expect_match "$h" "^[0-9]+:stopped:[1-9][0-9]*000:[1-9][0-9]*000$" "--jobs $jobs: the history: stopped after whole committed batches ($h)"
+	expect_eq "$(sql "$db" "SELECT count(*) - 1 FROM transactions")" "$(sql "$db" "SELECT rows_loaded FROM etl_loads WHERE kind = 'sales'")" \
+		"--jobs $jobs: the table holds exactly the committed batches"
+	sql "$db" "DROP TRIGGER slow ON transactions"
+	etl --db "$c" --no-progress load --batch-rows 1000 --jobs "$jobs" "$db.csv"
+	expect_rc 0 "--jobs $jobs: the next run, on the finished export, completes"
+	expect_match "$err" "$db\.csv: the file changed since load [0-9]+ stopped, and begins with the [0-9]+ rows it committed: load [0-9]+ goes on with it after them" "--jobs $jobs: it says it goes on with the grown file"
+	expect_eq "$(checksum "$db")" "$ref_grown" "--jobs $jobs: every row of the grown export once (count and md5 equal one clean load)"
+	expect_match "$(history "$db")" "^[0-9]+:loaded:60500:60500$" "--jobs $jobs: one load in the history, loaded, all 60,500 rows"
+	etl --db "$c" --no-progress load "$db.csv"
+	expect_rc 0 "--jobs $jobs: loading it again does nothing"
+	expect_eq "$(checksum "$db")" "$ref_grown" "--jobs $jobs: and adds nothing"
+}
+grows_while_loading grow_live 1
+grows_while_loading grow_jobs 3
 
 # --- a half-written export one night, the finished one the next ----------------------
 c=$(prepare grow_nightly)
