@@ -8,6 +8,7 @@
 
 #include "copy.h"
 #include "encode.h"
+#include "pwhash.h"
 #include "sqlbuf.h"
 
 #define SEND_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
@@ -111,6 +112,26 @@ struct copy_sink {
 	int nbuild;
 	int nfkeys; /* the shadow's foreign keys added */
 
+	/* Plaintext passwords (copy_pw.c): each row's hash goes out as the
+	 * placeholder pw_hold until it is hashed into its place. */
+	int pw_col;          /* the sent column of the hash, or -1 */
+	bool pw_after_stage; /* skip/error: hashed once the staging table has
+	                        said which keys are new */
+	size_t pw_len;       /* of a hash */
+	char pw_hold[PWHASH_LEN];
+	struct sink_pw {
+		size_t at;   /* its placeholder in data */
+		int row;     /* its row in the batch (-1 on the fast path) */
+		size_t text; /* its password in pwtext */
+		size_t n;
+		bool done; /* hashed */
+	} * pw;
+	size_t npw, cappw;
+	struct buf pwtext;
+	struct buf pw_check_sql; /* the staged rows to hash */
+	struct buf pw_set_sql;   /* their hashes into the staging table */
+	int64_t pw_hashed;
+
 	struct copy_reject *rejects;
 	int nrej, rejcap;
 	bool oom; /* a reject could not be recorded */
@@ -195,6 +216,23 @@ PGresult *sink_end_copy(struct copy_sink *s, const char *abort_why);
 /* Runs a statement expected to return no rows; a cancelled query counts as
  * what it is, a database error. */
 enum etl_code sink_exec(struct copy_sink *s, const char *sql, struct etl_error *err);
+
+/* The passwords (copy_pw.c).  sink_pw_setup(): after the columns and the
+ * staging table are known; sink_pw_hold(): a row's placeholder into b, its
+ * password kept; sink_pw_before_send(): every kept password hashed into its
+ * place, unless the staging table decides; sink_pw_staged(): the staged
+ * rows with new keys hashed, into the batch and the staging table (NULL
+ * when done, else the server's failed result; *failed: a failure here, in
+ * err); sink_pw_leave_out(): the INSERT's condition that leaves the rows
+ * still holding a placeholder out. */
+void sink_pw_setup(struct copy_sink *s);
+enum etl_code sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, size_t n, int row,
+                           struct etl_error *err);
+enum etl_code sink_pw_before_send(struct copy_sink *s, struct etl_error *err);
+PGresult *sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err);
+void sink_pw_leave_out(struct copy_sink *s, struct buf *b);
+void sink_pw_reset(struct copy_sink *s);
+void sink_pw_free(struct copy_sink *s);
 
 /* A binary COPY stream opens with its header. */
 enum etl_code sink_send_header(struct copy_sink *s, struct etl_error *err);

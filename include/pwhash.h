@@ -31,4 +31,28 @@ enum etl_code pwhash_make_salted(const char *password, size_t n, unsigned iterat
  * system has no randomness to give. */
 int pwhash_random_word(char *out, size_t n);
 
+/* The length of a hash made with iterations (0: the default), without its
+ * NUL: every hash of a count has the same. */
+size_t pwhash_len(unsigned iterations);
+
+/* One password of many: the n bytes at pw, hashed with the default count
+ * into out[0, pwhash_len(0)) (no NUL). */
+struct pwhash_task {
+	const char *pw;
+	size_t n;
+	char *out;
+	int worker; /* set: which of the workers hashed it */
+};
+
+/* The cores this process may run on (at least 1). */
+int pwhash_cores(void);
+
+/*
+ * Hashes tasks[0, n) on workers threads at once (0: one per core; never
+ * more than n), worker k taking the tasks k, k + workers, …: at 0.2 s of
+ * one core a hash, the cores are the load's speed.  Returns ETL_OK, or
+ * ETL_ESYSTEM (no thread, no random salt): then no out is to be used.
+ */
+enum etl_code pwhash_many(struct pwhash_task *tasks, size_t n, int workers, struct etl_error *err);
+
 #endif

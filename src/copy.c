@@ -10,7 +10,6 @@
 
 #include "db.h"
 #include "encode.h"
-#include "pwhash.h"
 #include "signals.h"
 
 /* The load's timestamp, from the server: its wall clock in the load's
@@ -98,8 +97,10 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 		rc = sink_id_column(s, err);
 	if (rc != ETL_OK)
 		goto out;
-	if (s->staged) {
+	if (s->staged)
 		sink_stage_sql(s, o->stage_id);
+	sink_pw_setup(s);
+	if (s->staged) {
 		sink_build_insert(s);
 		buf_put(&s->insert_sql, "", 1);
 		sql_printf(&s->copy_sql, "COPY %s (etl_ord, ", s->stage);
@@ -130,6 +131,7 @@ copy_close(struct copy_sink *s)
 	shadow_abandon(s);
 	PQfreeCancel(s->cancel);
 	buf_free(&s->stage_sql);
+	sink_pw_free(s);
 	free(s->ids);
 	buf_free(&s->copy_sql);
 	buf_free(&s->insert_sql);
@@ -274,6 +276,7 @@ copy_begin_txn(struct copy_sink *s, struct etl_error *err)
 	s->n = 0;
 	s->data.len = s->orig.len = s->keys.len = 0;
 	s->sent = 0;
+	sink_pw_reset(s);
 	return begin_txn(s, err);
 }
 
@@ -342,6 +345,9 @@ grow_rows(struct copy_sink *s)
 enum etl_code
 sink_send(struct copy_sink *s, size_t upto, struct etl_error *err)
 {
+	enum etl_code rc = sink_pw_before_send(s, err);
+	if (rc != ETL_OK)
+		return rc;
 	while (upto > s->sent) {
 		size_t n = upto - s->sent < SEND_CHUNK ? upto - s->sent : SEND_CHUNK;
 		if (PQputCopyData(s->conn, s->data.data + s->sent, (int)n) != 1)
@@ -354,7 +360,8 @@ sink_send(struct copy_sink *s, size_t upto, struct etl_error *err)
 /* Appends the values of a row and its line end (a plaintext password is
  * hashed here: stored only as a hash, it goes nowhere else). */
 static enum etl_code
-encode_row(struct copy_sink *s, const struct valid_row *row, struct buf *b, struct etl_error *err)
+encode_row(struct copy_sink *s, const struct valid_row *row, struct buf *b, int ord,
+           struct etl_error *err)
 {
 	for (int i = 0; i < s->ncols; i++) {
 		if (i > 0 && !s->binary)
@@ -366,14 +373,9 @@ encode_row(struct copy_sink *s, const struct valid_row *row, struct buf *b, stru
 			v = &row->v[src];
 		}
 		if (s->t->cols[src].rule == RULE_PASSWORD && v->type == V_TEXT) {
-			char hash[PWHASH_LEN];
-			enum etl_code rc = pwhash_make(v->s, v->n, 0, hash, err);
+			enum etl_code rc = sink_pw_hold(s, b, v->s, v->n, ord, err);
 			if (rc != ETL_OK)
 				return rc;
-			if (s->binary)
-				encode_bin_text(b, hash, strlen(hash));
-			else
-				encode_text(b, hash, strlen(hash));
 		} else if (s->binary) {
 			encode_bin_value(b, v, s->bin[i], s->labels);
 		} else {
@@ -412,7 +414,7 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 		}
 		sink_row_start(s, b, -1, s->own_ids ? &s->id_next : NULL);
 		s->id_next++;
-		enum etl_code rc = encode_row(s, row, b, err);
+		enum etl_code rc = encode_row(s, row, b, -1, err);
 		if (rc != ETL_OK)
 			return rc;
 		s->fast_rows++;
@@ -430,7 +432,7 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 		                 "the file has more rows than when it was read first: it changed "
 		                 "while it loaded");
 	sink_row_start(s, b, s->staged ? s->n : -1, s->id_ok ? &id : NULL);
-	enum etl_code rc = encode_row(s, row, b, err);
+	enum etl_code rc = encode_row(s, row, b, s->n, err);
 	if (rc != ETL_OK)
 		return rc;
 	s->off[s->n + 1] = b->len;
@@ -540,9 +542,17 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 	PGresult *r = sink_end_copy(s, NULL);
 	if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && s->staged) {
 		PQclear(r);
-		signals_set_cancel(s->cancel);
-		r = db_run(s->conn, s->insert_sql.data);
-		signals_set_cancel(NULL);
+		bool failed;
+		r = sink_pw_staged(s, &failed, err);
+		if (failed) {
+			copy_abort(s, NULL);
+			return err->code;
+		}
+		if (r == NULL) {
+			signals_set_cancel(s->cancel);
+			r = db_run(s->conn, s->insert_sql.data);
+			signals_set_cancel(NULL);
+		}
 	}
 	ExecStatusType st = PQresultStatus(r);
 	bool refused = false;

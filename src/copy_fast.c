@@ -39,6 +39,8 @@ fast_rollback(struct copy_sink *s)
 		shadow_abandon(s);
 	s->fast = false;
 	s->in_batch = false;
+	s->data.len = s->sent = 0;
+	sink_pw_reset(s);
 	for (int i = 0; i < s->nrebuild; i++)
 		free(s->rebuild[i]);
 	s->nrebuild = 0;

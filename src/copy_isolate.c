@@ -225,6 +225,12 @@ attempt(struct copy_sink *s, const struct range *r, int nr, struct copy_outcome 
 		out->loaded += rows;
 		return NULL;
 	}
+	bool failed;
+	res = sink_pw_staged(s, &failed, err);
+	if (failed)
+		return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+	if (res != NULL)
+		return res;
 	signals_set_cancel(s->cancel);
 	res = db_run(s->conn, s->insert_sql.data);
 	signals_set_cancel(NULL);

@@ -244,7 +244,9 @@ sink_build_insert(struct copy_sink *s)
 	sink_col_list(s, b, "", false);
 	if (touch != NULL)
 		sql_str(b, ", now()");
-	sql_printf(b, " FROM %s ORDER BY etl_ord ON CONFLICT (", s->stage);
+	sql_printf(b, " FROM %s", s->stage);
+	sink_pw_leave_out(s, b);
+	sql_str(b, " ORDER BY etl_ord ON CONFLICT (");
 	key_list(s, b, "");
 	if (update) {
 		sql_str(b, ") DO UPDATE SET ");

@@ -130,6 +130,8 @@ static const char load_options_help[] =
         "  --on-conflict MODE      error (default): reject a row whose unique key exists in\n"
         "                          the database; skip: keep the database row; update:\n"
         "                          replace its values (only the columns the file has)\n"
+        "                          (a plaintext password is hashed, on every core, only\n"
+        "                          for a row written: not for one whose key exists)\n"
         "  --max-rejects N         stop the file once more than N rows were rejected (exit 5)\n"
         "  --reject-dir DIR        where reject files go (default: the current directory)\n"
         "  --dry-run               validate everything, write nothing to the database; SKUs\n"

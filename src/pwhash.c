@@ -3,10 +3,15 @@
  */
 #include "pwhash.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char word_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -53,4 +58,81 @@ pwhash_make(const char *password, size_t n, unsigned iterations, char out[PWHASH
 	if (!pwhash_random_word(salt, 16))
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "no random bytes for a password salt");
 	return pwhash_make_salted(password, n, iterations, salt, out, err);
+}
+
+size_t
+pwhash_len(unsigned iterations)
+{
+	char digits[16];
+	int k = snprintf(digits, sizeof digits, "%u", iterations ? iterations : PWHASH_ITERATIONS);
+	/* "pbkdf2:sha256:" count "$" salt(16) "$" hex(64) */
+	return 14 + (size_t)k + 1 + 16 + 1 + 64;
+}
+
+int
+pwhash_cores(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+struct worker {
+	struct pwhash_task *tasks;
+	size_t n;
+	int k, of;
+	bool failed;
+	char why[200];
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	size_t len = pwhash_len(0);
+	for (size_t i = (size_t)w->k; i < w->n && !w->failed; i += (size_t)w->of) {
+		char hash[PWHASH_LEN];
+		struct etl_error e = {0};
+		if (pwhash_make(w->tasks[i].pw, w->tasks[i].n, 0, hash, &e) != ETL_OK) {
+			w->failed = true;
+			(void)snprintf(w->why, sizeof w->why, "%.150s", e.msg);
+			break;
+		}
+		memcpy(w->tasks[i].out, hash, len);
+		OPENSSL_cleanse(hash, sizeof hash);
+		w->tasks[i].worker = w->k;
+	}
+	return NULL;
+}
+
+enum etl_code
+pwhash_many(struct pwhash_task *tasks, size_t n, int workers, struct etl_error *err)
+{
+	if (n == 0)
+		return ETL_OK;
+	if (workers <= 0)
+		workers = pwhash_cores();
+	if ((size_t)workers > n)
+		workers = (int)n;
+	struct worker w[64];
+	pthread_t th[64];
+	if (workers > 64)
+		workers = 64;
+	int started = 1; /* worker 0 is this thread */
+	for (int k = 0; k < workers; k++)
+		w[k] = (struct worker){.tasks = tasks, .n = n, .k = k, .of = workers};
+	while (started < workers && pthread_create(&th[started], NULL, work, &w[started]) == 0)
+		started++;
+	/* A thread that could not be made: this one takes its share too. */
+	for (int k = started; k < workers; k++)
+		(void)work(&w[k]);
+	(void)work(&w[0]);
+	for (int k = 1; k < started; k++)
+		pthread_join(th[k], NULL);
+	for (int k = 0; k < workers; k++)
+		if (w[k].failed)
+			return error_set(err, ETL_ESYSTEM, NULL, 0, "%s", w[k].why);
+	return ETL_OK;
 }

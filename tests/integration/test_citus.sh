@@ -98,6 +98,14 @@ printf 'email,full_name,password\n%s,Other Name,secret-pass-1\n' "$(csql "SELECT
 etl --db "$coord" load --on-conflict update --summary-json u.json users2.csv
 expect_rc 0 "a user in another letter case updates the user (reference table)"
 expect_eq "$(json_counts u.json | cut -d: -f2-7)" "loaded:1:0:1:0:0" "updated, not inserted"
+# skip with plaintext passwords: the staging table (local) asks the reference table
+# which keys are new; only that row is hashed, the existing one (another case) is not.
+printf 'email,full_name,password\n%s,Again,secret-pass-2\nnew-citus@toko.id,New,secret-pass-3\n' "$(csql "SELECT upper(email) FROM users ORDER BY email LIMIT 1")" >users3.csv
+etl --db "$coord" --verbose load --on-conflict skip --summary-json u3.json users3.csv
+expect_rc 0 "plaintext passwords with --on-conflict skip on the reference table"
+expect_eq "$(json_counts u3.json | cut -d: -f2-7)" "loaded:2:1:0:1:0" "one inserted, one skipped"
+expect_match "$err" "users: 1 password hashed on [0-9]+ cores?; 1 not, the table has the key" "only the new key's password is hashed"
+expect_eq "$(csql "SELECT count(*) FROM users WHERE password_hash NOT LIKE 'pbkdf2:sha256:600000\$%' AND password_hash NOT LIKE 'scrypt%' AND password_hash NOT LIKE '\$2%'")" 0 "no placeholder in the reference table"
 upd_id=$(python3 -c 'import json; print(json.load(open("upd.json"))["files"][0]["load_id"])')
 etl --db "$coord" undo "$upd_id" --yes
 expect_rc 0 "undo of the update works through the coordinator"
