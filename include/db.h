@@ -67,6 +67,15 @@ PGresult *db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *t
                         const char *const *values, const int *lengths, const int *formats,
                         int result_format);
 
+/*
+ * While a statement of db_run() or db_run_params() runs longer than
+ * first_ms, fn(arg, conn, waited) is called from the thread that waits, and
+ * again every every_ms until it ends (the load says who it waits for).
+ * fn NULL: none.  Set before the threads that run statements start.
+ */
+typedef void (*db_wait_fn)(void *arg, PGconn *conn, long waited_ms);
+void db_watch_waits(db_wait_fn fn, void *arg, long first_ms, long every_ms);
+
 /* True when the connection was lost (server gone, socket closed). */
 bool db_connection_lost(PGconn *conn);
 

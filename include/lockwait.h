@@ -46,4 +46,20 @@ int lockwait_cycle(PGconn *conn, char *who, size_t size);
  */
 void lockwait_explain(PGconn *conn, const char *table, long timeout_ms, struct etl_error *err);
 
+/* What lockwait_watch() needs: the run's --db, its bound, whether to be
+ * quiet. */
+struct lockwait_watch {
+	const char *db;
+	long timeout_ms;
+	bool quiet;
+};
+
+/*
+ * A db_wait_fn (db_watch_waits()): when the statement on conn waits for a
+ * lock, says for which and who holds it or queues before it (asked on a
+ * connection of its own, opened for the look), how long it has waited and
+ * when the load gives up.  Says nothing for a statement that is only slow.
+ */
+void lockwait_watch(void *arg, PGconn *conn, long waited_ms);
+
 #endif

@@ -3,6 +3,8 @@
  */
 #include "db.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -231,14 +233,91 @@ show_statement(const char *sql, double ms, const PGresult *res)
 	verbosex_etl("sql %.1f ms %s: %s%s", ms, status, line, n >= 300 ? " …" : "");
 }
 
+/* The watch on long statements (db_watch_waits()). */
+static db_wait_fn watch_fn;
+static void *watch_arg;
+static long watch_first_ms, watch_every_ms;
+static _Thread_local bool watching; /* the watch's own statements are not watched */
+
+void
+db_watch_waits(db_wait_fn fn, void *arg, long first_ms, long every_ms)
+{
+	watch_fn = fn;
+	watch_arg = arg;
+	watch_first_ms = first_ms;
+	watch_every_ms = every_ms;
+}
+
+/*
+ * The results of a statement sent, as PQexec() gives them: the last one,
+ * or the first error, or a COPY's; while it runs the watch is called after
+ * watch_first_ms and every watch_every_ms from then on.
+ */
+static PGresult *
+watched_results(PGconn *conn, double t0)
+{
+	double next = t0 + (double)watch_first_ms;
+	int sock = PQsocket(conn);
+	while (PQisBusy(conn)) {
+		double now = now_ms();
+		if (now >= next) {
+			watching = true;
+			watch_fn(watch_arg, conn, (long)(now - t0));
+			watching = false;
+			next = now + (double)watch_every_ms;
+			continue;
+		}
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+		int n = poll(&p, 1, (int)(next - now) + 1);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && PQconsumeInput(conn) == 0)
+			break; /* the connection failed: PQgetResult says so */
+	}
+	PGresult *last = NULL, *r;
+	while ((r = PQgetResult(conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+			continue;
+		}
+		PQclear(last);
+		last = r;
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH ||
+		    PQstatus(conn) == CONNECTION_BAD)
+			break;
+	}
+	return last;
+}
+
+/* What PQexec() does first: the results of a statement before are read. */
+static void
+drain(PGconn *conn)
+{
+	if (PQtransactionStatus(conn) != PQTRANS_ACTIVE)
+		return;
+	PGresult *r;
+	while ((r = PQgetResult(conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		PQclear(r);
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
+			break;
+	}
+}
+
 PGresult *
 db_run(PGconn *conn, const char *sql)
 {
-	if (!etl_verbose)
-		return PQexec(conn, sql);
 	double t0 = now_ms();
-	PGresult *res = PQexec(conn, sql);
-	show_statement(sql, now_ms() - t0, res);
+	PGresult *res;
+	if (watch_fn == NULL || watching) {
+		res = PQexec(conn, sql);
+	} else {
+		drain(conn);
+		res = PQsendQuery(conn, sql) ? watched_results(conn, t0) : NULL;
+	}
+	if (etl_verbose)
+		show_statement(sql, now_ms() - t0, res);
 	return res;
 }
 
@@ -246,13 +325,19 @@ PGresult *
 db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *types,
               const char *const *values, const int *lengths, const int *formats, int result_format)
 {
-	if (!etl_verbose)
-		return PQexecParams(conn, sql, nparams, types, values, lengths, formats,
-		                    result_format);
 	double t0 = now_ms();
-	PGresult *res =
-	        PQexecParams(conn, sql, nparams, types, values, lengths, formats, result_format);
-	show_statement(sql, now_ms() - t0, res);
+	PGresult *res;
+	if (watch_fn == NULL || watching) {
+		res = PQexecParams(conn, sql, nparams, types, values, lengths, formats,
+		                   result_format);
+	} else {
+		drain(conn);
+		int sent = PQsendQueryParams(conn, sql, nparams, types, values, lengths, formats,
+		                             result_format);
+		res = sent ? watched_results(conn, t0) : NULL;
+	}
+	if (etl_verbose)
+		show_statement(sql, now_ms() - t0, res);
 	return res;
 }
 

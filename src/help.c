@@ -163,7 +163,8 @@ static const char load_options_help[] =
         "                          past it the file stops, resumable, naming who held it\n"
         "                          (exit 6).  A batch that is done gives way at once when\n"
         "                          a session waits for its locks and an earlier batch waits\n"
-        "                          behind that session\n"
+        "                          behind that session.  A wait of 2 s is said (the lock,\n"
+        "                          its holder, the bound), and again every 10 s\n"
         "\n";
 
 /* What a rerun does (after the options). */

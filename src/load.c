@@ -196,6 +196,8 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	struct run r;
 	char *stdin_path = NULL;
 	enum etl_code rc;
+	struct lockwait_watch watch = {
+	        .db = o->db, .timeout_ms = o->lock_timeout_ms, .quiet = o->quiet};
 	memset(run, 0, sizeof *run);
 	memset(&r, 0, sizeof r);
 	r.o = o;
@@ -281,6 +283,9 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 			goto out;
 		valid_set_live(v, r.facts.kinds);
 		signals_install();
+		/* A statement that waits for another session's lock says so
+		 * after 2 s, and every 10 s after that. */
+		db_watch_waits(lockwait_watch, &watch, 2000, 10000);
 	}
 
 	rc = ETL_OK;
@@ -340,6 +345,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		rc = error_worst(rc, lf->code);
 	}
 out:
+	db_watch_waits(NULL, NULL, 0, 0);
 	for (int i = 0; jobs != NULL && i < nspecs; i++)
 		(void)intake_close(jobs[i].it, NULL);
 	free(jobs);

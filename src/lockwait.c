@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 
@@ -98,4 +99,51 @@ lockwait_explain(PGconn *conn, const char *table, long timeout_ms, struct etl_er
 	                "it is gone, run the load again (it resumes), or raise --lock-timeout",
 	                was, table, bound, holders[0] ? "; on the table now: " : "", holders);
 	(void)snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state);
+}
+
+void
+lockwait_watch(void *arg, PGconn *conn, long waited_ms)
+{
+	const struct lockwait_watch *w = arg;
+	if (w->quiet)
+		return;
+	struct etl_error e = {0};
+	PGconn *look = db_open(w->db, &e);
+	if (look == NULL)
+		return;
+	char pid[24];
+	(void)snprintf(pid, sizeof pid, "%d", PQbackendPID(conn));
+	const char *params[1] = {pid};
+	/* The lock the statement's session waits for and the sessions ahead
+	 * of it.  Behind PgBouncer the pid is not the server's: then the
+	 * siprems-etl sessions that wait for a lock. */
+	PGresult *r = db_query(
+	        look,
+	        "SELECT coalesce(wl.relation::regclass::text, wl.locktype), "
+	        "string_agg(DISTINCT " SESSION_TEXT
+	        ", '; ') FROM pg_locks wl JOIN pg_locks l ON l.locktype = "
+	        "wl.locktype AND l.database IS NOT DISTINCT FROM wl.database AND l.relation IS "
+	        "NOT DISTINCT FROM wl.relation AND l.transactionid IS NOT DISTINCT FROM "
+	        "wl.transactionid AND l.pid = ANY (pg_blocking_pids(wl.pid)) JOIN pg_stat_activity "
+	        "a ON a.pid = l.pid WHERE NOT wl.granted AND (wl.pid = $1::int OR (NOT EXISTS "
+	        "(SELECT 1 FROM pg_stat_activity WHERE pid = $1::int) AND wl.pid IN (SELECT pid "
+	        "FROM pg_stat_activity WHERE application_name = "
+	        "current_setting('application_name') "
+	        "AND pid <> pg_backend_pid()))) GROUP BY 1 ORDER BY 1 LIMIT 1",
+	        1, params, &e);
+	if (r != NULL && PQntuples(r) == 1) {
+		char bound[96];
+		if (w->timeout_ms > 0)
+			(void)snprintf(bound, sizeof bound,
+			               "gives up after %ld ms (--lock-timeout)", w->timeout_ms);
+		else
+			(void)snprintf(bound, sizeof bound,
+			               "waits as long as it takes (--lock-timeout 0)");
+		if (isatty(STDERR_FILENO))
+			(void)fputs("\r\033[K", stderr); /* the progress line */
+		notex_etl("waiting %ld s for a lock on %s: %s; the load %s", waited_ms / 1000,
+		          PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), bound);
+	}
+	PQclear(r);
+	PQfinish(look);
 }

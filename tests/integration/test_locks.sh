@@ -139,6 +139,26 @@ etl --db "$c" --quiet load --batch-rows 2000 --jobs 2 --reject-dir held sales.cs
 expect_rc 1 "once the lock is gone the next run loads the file (exit 1: the refused rows)"
 expect_eq "$(checksum locks_held)" "$ref" "exactly once"
 
+# A lock held for a while, within the bound: the load says, while it waits,
+# for which lock and who holds it, then goes on and completes.
+for jobs in 1 2; do
+	c=$(prepare "locks_wait_$jobs" batched)
+	mkdir -p "wait_$jobs"
+	hold_share_lock "locks_wait_$jobs" 5
+	etl --db "$c" --no-progress load --batch-rows 2000 --jobs "$jobs" --lock-timeout 40s --reject-dir "wait_$jobs" sales.csv
+	expect_rc 1 "--jobs $jobs: a lock held for 5 s within --lock-timeout 40s: the load completes (exit 1: the refused rows)"
+	expect_match "$err" "waiting [2-6] s for a lock on transactions: pid [0-9]+ \(application psql, holds ShareLock: BEGIN; LOCK TABLE transactions IN SHARE MODE.*; the load gives up after 40000 ms \(--lock-timeout\)" \
+		"--jobs $jobs: while it waits it names the lock, the holder and the bound"
+	expect_eq "$(checksum "locks_wait_$jobs")" "$ref" "--jobs $jobs: every good row once"
+	wait "$holder"
+done
+c=$(prepare locks_wait_q batched)
+hold_share_lock locks_wait_q 4
+etl --db "$c" --quiet load --batch-rows 2000 --jobs 1 --reject-dir wait_1 sales.csv
+expect_rc 1 "--quiet: the load waits and completes"
+expect_no_match "$err" "waiting|lock" "--quiet: nothing said while it waits (the summary only)"
+wait "$holder"
+
 etl load --lock-timeout soon products.csv
 expect_rc 2 "--lock-timeout takes a duration only"
 expect_match "$err" "--lock-timeout: \"soon\" is not a duration" "and says so"
