@@ -6,7 +6,10 @@
  * with the same command line (same delimiter, same encoding).  Columns a
  * reject file already had are replaced, not repeated.  A secret column (the
  * plaintext password) is written empty.  The file is created with the first
- * reject; a fresh run removes the file an earlier run left.
+ * reject; a fresh run removes the file an earlier run left.  It is
+ * written as DIR/.NAME.part and renamed to its name when the writer closes:
+ * under its name a reject file is always complete (a killed load leaves
+ * the part, which the resumed load goes on with).
  */
 #ifndef SIPREMS_REJECT_H
 #define SIPREMS_REJECT_H
@@ -36,6 +39,10 @@ struct reject_opts {
  * Returns a string the caller frees, or NULL (out of memory).
  */
 char *reject_name(const char *dir, const char *input_path, const char *tag);
+
+/* Whether the reject file path, or the part of it being written, exists
+ * (true also when that cannot be told). */
+bool reject_exists(const char *path);
 
 /*
  * Prepares the reject file of input_path ("-": stdin) for the header map m

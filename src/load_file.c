@@ -323,7 +323,7 @@ reject_taken(const struct file_load *f, const char *path)
 	for (int i = 0; i < r->nrejects_used; i++)
 		if (strcmp(r->rejects_used[i], path) == 0)
 			return true;
-	if (access(path, F_OK) != 0)
+	if (!reject_exists(path))
 		return false;
 	char id[24];
 	(void)snprintf(id, sizeof id, "%lld", (long long)f->led.load_id);

@@ -15,7 +15,8 @@
 #include "csvout.h"
 
 struct reject_writer {
-	char *path;
+	char *path; /* the file's name once complete */
+	char *tmp;  /* its name while it is written: DIR/.NAME.part */
 	const struct colmap *m;
 	unsigned char delim;
 	iconv_t cd; /* UTF-8 to the input's encoding, or -1 */
@@ -127,7 +128,7 @@ write_out(struct reject_writer *w, struct etl_error *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return error_set(err, ETL_ESYSTEM, w->path, 0, "cannot write: %s",
+			return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot write: %s",
 			                 strerror(errno));
 		done += (size_t)n;
 	}
@@ -146,6 +147,27 @@ reject_name(const char *dir, const char *input_path, const char *tag)
 	return k < 0 ? NULL : path;
 }
 
+/* DIR/.NAME.part for DIR/NAME, or NULL (out of memory). */
+static char *
+temp_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	int dl = b ? (int)(b - path + 1) : 0;
+	char *tmp;
+	return asprintf(&tmp, "%.*s.%s.part", dl, path, path + dl) < 0 ? NULL : tmp;
+}
+
+bool
+reject_exists(const char *path)
+{
+	if (access(path, F_OK) == 0)
+		return true;
+	char *tmp = temp_name(path);
+	bool yes = tmp == NULL || access(tmp, F_OK) == 0;
+	free(tmp);
+	return yes;
+}
+
 enum etl_code
 reject_open(struct reject_writer **out, const struct reject_opts *o, const char *input_path,
             const struct colmap *m, struct etl_error *err)
@@ -160,7 +182,9 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 	w->m = m;
 	w->delim = o->delim;
 	w->path = o->path ? strdup(o->path) : reject_name(o->dir, input_path, NULL);
-	if (w->path == NULL) {
+	if (w->path != NULL)
+		w->tmp = temp_name(w->path);
+	if (w->path == NULL || w->tmp == NULL) {
 		rc = error_set(err, ETL_ESYSTEM, input_path, 0, "out of memory");
 		goto out;
 	}
@@ -184,11 +208,18 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 		}
 	}
 	if (o->resume_at > 0) {
-		/* Keep what the committed batches rejected; drop the rest. */
-		w->fd = open(w->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		/* Keep what the committed batches rejected; drop the rest.  A
+		 * killed attempt left it under its temporary name; one that
+		 * ended, under its own. */
+		if (access(w->tmp, F_OK) != 0 && rename(w->path, w->tmp) != 0 && errno != ENOENT) {
+			rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s",
+			               strerror(errno));
+			goto out;
+		}
+		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 		struct stat st;
 		if (w->fd < 0 || fchmod(w->fd, 0600) != 0 || fstat(w->fd, &st) != 0) {
-			rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s",
+			rc = error_set(err, ETL_EINPUT, w->tmp, 0, "cannot reopen: %s",
 			               strerror(errno));
 			goto out;
 		}
@@ -201,13 +232,19 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 			keep = st.st_size;
 		}
 		if (ftruncate(w->fd, keep) != 0 || lseek(w->fd, 0, SEEK_END) < 0) {
-			rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s",
+			rc = error_set(err, ETL_EINPUT, w->tmp, 0, "cannot reopen: %s",
 			               strerror(errno));
 			goto out;
 		}
 		w->created = keep > 0;
 		w->offset = (uint64_t)keep;
-	} else if (unlink(w->path) != 0 && errno != ENOENT) {
+		if (!w->created) {
+			(void)close(w->fd);
+			w->fd = -1;
+			(void)unlink(w->tmp);
+		}
+	} else if ((unlink(w->path) != 0 && errno != ENOENT) ||
+	           (unlink(w->tmp) != 0 && errno != ENOENT)) {
 		rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot remove the old reject file: %s",
 		               strerror(errno));
 		goto out;
@@ -224,10 +261,9 @@ out:
 static enum etl_code
 create(struct reject_writer *w, struct etl_error *err)
 {
-	w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (w->fd < 0 || fchmod(w->fd, 0600) != 0)
-		return error_set(err, ETL_ESYSTEM, w->path, 0, "cannot create: %s",
-		                 strerror(errno));
+		return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot create: %s", strerror(errno));
 	w->created = true;
 	bool ok = true, first = true;
 	for (int i = 0; i < w->m->nfields && ok; i++) {
@@ -357,7 +393,7 @@ reject_flush(struct reject_writer *w, bool sync, struct etl_error *err)
 		return ETL_OK;
 	enum etl_code rc = write_out(w, err);
 	if (rc == ETL_OK && sync && fsync(w->fd) != 0)
-		rc = error_set(err, ETL_ESYSTEM, w->path, 0, "cannot sync: %s", strerror(errno));
+		rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot sync: %s", strerror(errno));
 	return rc;
 }
 
@@ -392,13 +428,13 @@ reject_truncate(struct reject_writer *w, uint64_t offset, struct etl_error *err)
 		w->fd = -1;
 		w->created = false;
 		w->offset = 0;
-		if (unlink(w->path) != 0 && errno != ENOENT)
-			return error_set(err, ETL_ESYSTEM, w->path, 0, "cannot remove: %s",
+		if (unlink(w->tmp) != 0 && errno != ENOENT)
+			return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot remove: %s",
 			                 strerror(errno));
 		return ETL_OK;
 	}
 	if (ftruncate(w->fd, (off_t)offset) != 0 || lseek(w->fd, 0, SEEK_END) < 0)
-		return error_set(err, ETL_ESYSTEM, w->path, 0, "cannot truncate: %s",
+		return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot truncate: %s",
 		                 strerror(errno));
 	w->offset = offset;
 	return ETL_OK;
@@ -411,16 +447,25 @@ reject_close(struct reject_writer *w, struct etl_error *err)
 	if (w == NULL)
 		return ETL_OK;
 	if (w->created && w->fd >= 0) {
+		/* Complete, on the disk, then under its name: a reader never
+		 * sees part of it there. */
 		rc = write_out(w, err);
-		if (close(w->fd) != 0 && rc == ETL_OK)
-			rc = error_set(err, ETL_ESYSTEM, w->path, 0, "cannot close: %s",
+		if (rc == ETL_OK && fsync(w->fd) != 0)
+			rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot sync: %s",
 			               strerror(errno));
+		if (close(w->fd) != 0 && rc == ETL_OK)
+			rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot close: %s",
+			               strerror(errno));
+		if (rc == ETL_OK && rename(w->tmp, w->path) != 0)
+			rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot rename to %s: %s",
+			               w->path, strerror(errno));
 	}
 	if (w->cd != (iconv_t)-1)
 		(void)iconv_close(w->cd);
 	buf_free(&w->line);
 	free(w->out);
 	free(w->path);
+	free(w->tmp);
 	free(w);
 	return rc;
 }

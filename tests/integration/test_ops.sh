@@ -118,6 +118,29 @@ expect_eq "$(sql ops_rej "SELECT string_agg(reject_file, ' ' ORDER BY load_id) F
 	"$(sql ops_rej "SELECT string_agg('rr/stdin.' || load_id || '.rejects.csv', ' ' ORDER BY load_id) FROM etl_loads WHERE file_name = 'stdin'")" "two stdin loads: two reject files, named by their loads"
 expect_eq "$(ls rr/stdin.*.rejects.csv | wc -l)" 2 "both are there"
 
+# --- a reject file is complete under its name: written as .NAME.part, renamed at the end ---
+c=$(prepare ops_atomic)
+sql ops_atomic "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_sleep(0.4); RETURN NULL; END \$\$;
+  CREATE TRIGGER slow AFTER INSERT ON transactions FOR EACH STATEMENT EXECUTE FUNCTION slow()"
+mkdir -p at
+"$ETL" --db "$c" --quiet load --batch-rows 2000 --jobs 1 --reject-dir at sales.csv >/dev/null 2>&1 &
+pid=$!
+committed ops_atomic
+sleep 0.5
+expect_eq "$([ -e at/.sales.csv.rejects.csv.part ] && echo part) $([ -e at/sales.csv.rejects.csv ] && echo whole)" "part " \
+	"while the load runs the rejects are in at/.sales.csv.rejects.csv.part, nothing under the name"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+expect_eq "$([ -e at/sales.csv.rejects.csv ] && echo whole)" "" "killed: no half-written file under the name"
+expect_eq "$(($(wc -l <at/.sales.csv.rejects.csv.part) - 1))" "$(sql ops_atomic "SELECT rows_rejected FROM etl_loads WHERE kind = 'sales'")" \
+	"the part holds the committed batches' rejects (as the history counts them)"
+sql ops_atomic "DROP TRIGGER slow ON transactions"
+etl --db "$c" --quiet load --batch-rows 2000 --jobs 1 --reject-dir at sales.csv
+expect_rc 1 "the next run resumes and completes (exit 1: rejects)"
+expect_eq "$([ -e at/.sales.csv.rejects.csv.part ] && echo part) $(($(wc -l <at/sales.csv.rejects.csv) - 1))" " 30" \
+	"then the file is under its name with all 30 rejects, the part gone"
+expect_eq "$(rej_lines at/sales.csv.rejects.csv)" "$(awk -F, 'NR > 1 && $1 == "NOPE" { printf "%s%d", s, NR; s = " " }' sales.csv)" "each rejected row once, in order"
+
 # --- a corrected reject file completes its source file's load (item 7) -------------------
 c=$(prepare ops_fix)
 mkdir -p fix done
