@@ -45,6 +45,7 @@ struct copy_outcome {
 	int nrejects;
 	const struct ledger_ids *ids; /* the id ranges reserved for it (owned by the sink) */
 	int nids;
+	struct ledger_xmins xmins; /* how its rows were written */
 };
 
 /* Called right after each transaction the sink begins (BEGIN), before

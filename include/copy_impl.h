@@ -96,9 +96,10 @@ struct copy_sink {
 	const char *settings; /* the run's SET LOCAL settings */
 	PGconn *(*connect)(void *arg, struct etl_error *err);
 	void *connect_arg;
-	bool shadow;   /* this load goes through the shadow */
-	bool shadowed; /* and it was swapped in */
-	PGconn *aux;   /* the second connection */
+	bool shadow;     /* this load goes through the shadow */
+	bool shadowed;   /* and it was swapped in */
+	PGconn *aux;     /* the second connection */
+	int64_t aux_xid; /* its transaction's id, which wrote the rows */
 	PGcancel *aux_cancel;
 	bool aux_txn;     /* the second connection is in a transaction */
 	bool on_aux;      /* conn and cancel are the second connection's */
@@ -233,6 +234,13 @@ PGresult *sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *er
 void sink_pw_leave_out(struct copy_sink *s, struct buf *b);
 void sink_pw_reset(struct copy_sink *s);
 void sink_pw_free(struct copy_sink *s);
+
+/* Whether the table is one of Citus's (distributed or reference): *yes. */
+enum etl_code sink_citus_table(struct copy_sink *s, bool *yes, struct etl_error *err);
+
+/* How the batch's (or the fast path's) rows were written, for undo:
+ * savepoints says whether they went in in savepoints. */
+struct ledger_xmins sink_xmins(const struct copy_sink *s, bool savepoints);
 
 /* A binary COPY stream opens with its header. */
 enum etl_code sink_send_header(struct copy_sink *s, struct etl_error *err);

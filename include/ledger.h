@@ -45,6 +45,19 @@ struct ledger_ids {
 	int64_t first, last;
 };
 
+/* How the rows in a batch's id ranges were written, so that undo can tell a
+ * row the app changed since (a new row version has another xmin). */
+struct ledger_xmins {
+	enum {
+		XMINS_UNKNOWN,  /* not recorded (a Citus table: the workers' xids) */
+		XMINS_THIS_TXN, /* by the transaction of the checkpoint, no savepoint */
+		XMINS_SCAN,     /* in savepoints: read from the rows themselves */
+		XMINS_GIVEN     /* by transaction xid (the shadow table's connection) */
+	} how;
+	int64_t xid;
+	const char *table, *id_column; /* XMINS_SCAN: where the rows are */
+};
+
 /* What to do with a file, given its history. */
 enum ledger_action {
 	LEDGER_NEW,     /* no load of it yet (or --force undid them): load it */
@@ -137,9 +150,9 @@ enum etl_code ledger_hold(PGconn *conn, const struct ledger *e, int64_t expected
  * ETL_OK or ETL_EDB.
  */
 enum etl_code ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
-                                const int64_t *rejected, size_t nrejected,
-                                const struct ledger_ids *ids, int nids, const char *update_columns,
-                                struct etl_error *err);
+                                const struct ledger_xmins *xmins, const int64_t *rejected,
+                                size_t nrejected, const struct ledger_ids *ids, int nids,
+                                const char *update_columns, struct etl_error *err);
 
 /*
  * Load e, just finished with nothing rejected, read the reject file of
@@ -164,9 +177,10 @@ enum undo_changed {
 
 /* What undoing a load did. */
 struct ledger_undo {
-	int64_t deleted;  /* rows it had inserted */
-	int64_t restored; /* rows it had updated, given their earlier values back */
-	int64_t kept;     /* rows it had updated that changed since, left as they are */
+	int64_t deleted;       /* rows it had inserted */
+	int64_t restored;      /* rows it had updated, given their earlier values back */
+	int64_t kept;          /* rows it had updated that changed since, left as they are */
+	int64_t kept_inserted; /* rows it had inserted that changed since, left in the table */
 };
 
 /* One past load, for `history` and `undo`. */

@@ -1,6 +1,9 @@
 -- What each load did, so that it can be undone and its rejects retried.
 -- etl_load_ids: the id ranges a load reserved from the table's sequence,
--- batch by batch (its inserted rows have ids in them, no other row does);
+-- batch by batch (its inserted rows have ids in them, no other row does),
+-- and in xmins the transaction ids its rows were written with, '{…}' (a row
+-- whose xmin is not among them was changed since; NULL: not known, on Citus
+-- or before 0.4);
 -- etl_load_before: the values of rows an --on-conflict update load changed,
 -- before it changed them (JSON of the columns it set), and in after_data the
 -- values it gave them (so that undo knows a row changed since; NULL in rows
@@ -10,7 +13,8 @@
 CREATE TABLE etl_load_ids (
     load_id  BIGINT NOT NULL,
     first_id BIGINT NOT NULL,
-    last_id  BIGINT NOT NULL
+    last_id  BIGINT NOT NULL,
+    xmins    TEXT
 );
 CREATE INDEX etl_load_ids_load ON etl_load_ids (load_id);
 CREATE TABLE etl_load_before (

@@ -108,10 +108,14 @@ cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		        "undo: load %lld undone: %lld rows deleted, %lld rows given their earlier "
 		        "values back%s; its file may load again\n",
 		        id, (long long)u.deleted, (long long)u.restored,
-		        u.kept > 0 ? ", the rows changed since left as they are" : "");
+		        u.kept + u.kept_inserted > 0 ? ", the rows changed since left as they are"
+		                                     : "");
 	if (rc == ETL_OK && u.kept > 0)
 		(void)printf("undo: %lld rows it had updated changed since: kept as they are\n",
 		             (long long)u.kept);
+	if (rc == ETL_OK && u.kept_inserted > 0)
+		(void)printf("undo: %lld rows it had inserted changed since: left in the table\n",
+		             (long long)u.kept_inserted);
 out:
 	PQfinish(conn);
 	return rc;

@@ -95,6 +95,9 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	rc = sink_column_types(s, o->utc, o->text_only, err);
 	if (rc == ETL_OK)
 		rc = sink_id_column(s, err);
+	/* On Citus the rows' xmins are the workers': undo cannot read them. */
+	if (rc == ETL_OK && s->id_ok)
+		rc = sink_citus_table(s, &s->citus, err);
 	if (rc != ETL_OK)
 		goto out;
 	if (s->staged)
@@ -594,7 +597,21 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 	out->nrejects = s->nrej;
 	out->ids = s->ids;
 	out->nids = s->nids;
+	out->xmins = sink_xmins(s, refused);
 	return ETL_OK;
+}
+
+struct ledger_xmins
+sink_xmins(const struct copy_sink *s, bool savepoints)
+{
+	if (s->citus)
+		return (struct ledger_xmins){.how = XMINS_UNKNOWN};
+	if (s->fast && s->shadow && s->aux_xid > 0)
+		return (struct ledger_xmins){.how = XMINS_GIVEN, .xid = s->aux_xid};
+	if (savepoints || s->single_txn)
+		return (struct ledger_xmins){
+		        .how = XMINS_SCAN, .table = s->t->table, .id_column = s->t->id_column};
+	return (struct ledger_xmins){.how = XMINS_THIS_TXN};
 }
 
 enum etl_code

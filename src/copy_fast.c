@@ -79,9 +79,8 @@ own_ids(struct copy_sink *s, struct etl_error *err)
 	return ETL_OK;
 }
 
-/* Whether the table is one of Citus's (distributed or reference): *yes. */
-static enum etl_code
-citus_table(struct copy_sink *s, bool *yes, struct etl_error *err)
+enum etl_code
+sink_citus_table(struct copy_sink *s, bool *yes, struct etl_error *err)
 {
 	const char *params[1] = {s->t->table};
 	*yes = false;
@@ -150,7 +149,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	if (!table_empty(s, err))
 		goto not_taken;
 	bool citus = false, freeze = false;
-	if ((rc = citus_table(s, &citus, err)) != ETL_OK)
+	if ((rc = sink_citus_table(s, &citus, err)) != ETL_OK)
 		goto fail;
 	/* A candidate for the shadow table is locked only against writers;
 	 * the lock is raised when it cannot take that way after all. */
@@ -397,6 +396,7 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 		s->ids[0].first = s->id_first;
 		s->ids[0].last = s->id_next - 1;
 		s->nids = 1;
+		out->xmins = sink_xmins(s, false);
 		out->ids = s->ids;
 		out->nids = 1;
 	}

@@ -285,6 +285,13 @@ enum etl_code
 shadow_copied(struct copy_sink *s, struct etl_error *err)
 {
 	shadow_use_aux(s, false);
+	/* The rows' xmin, for undo. */
+	PGresult *r = db_query(s->aux, "SELECT pg_current_xact_id()::text::bigint % 4294967296", 0,
+	                       NULL, err);
+	if (r == NULL)
+		return ETL_EDB;
+	s->aux_xid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
 	s->aux_txn = false;
 	return db_exec(s->aux, "COMMIT", err);
 }

@@ -15,6 +15,7 @@
 
 #include "db.h"
 #include "signals.h"
+#include "sqlbuf.h"
 
 #ifndef ETL_VERSION
 #define ETL_VERSION "dev"
@@ -712,8 +713,9 @@ array_text(const int64_t *v, size_t n, size_t stride)
 
 enum etl_code
 ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
-                  const int64_t *rejected, size_t nrejected, const struct ledger_ids *ids, int nids,
-                  const char *update_columns, struct etl_error *err)
+                  const struct ledger_xmins *xmins, const int64_t *rejected, size_t nrejected,
+                  const struct ledger_ids *ids, int nids, const char *update_columns,
+                  struct etl_error *err)
 {
 	char v[10][24];
 	const int64_t nums[10] = {
@@ -772,13 +774,46 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 		if (a == NULL || b == NULL) {
 			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		} else {
-			const char *p[3] = {v[0], a, b};
-			r = db_query(conn,
-			             "INSERT INTO etl_load_ids (load_id, first_id, last_id) "
-			             "SELECT $1, unnest($2::bigint[]), unnest($3::bigint[])",
-			             3, p, err);
-			rc = r != NULL ? ETL_OK : ETL_EDB;
-			PQclear(r);
+			/* With each range, the xmins its rows have now: "{…}". */
+			struct buf q = {0};
+			char given[40];
+			(void)snprintf(given, sizeof given, "{%lld}", (long long)xmins->xid);
+			sql_str(&q, "INSERT INTO etl_load_ids (load_id, first_id, last_id, xmins) "
+			            "SELECT $1, u.f, u.l, ");
+			if (xmins->how == XMINS_THIS_TXN) {
+				sql_str(&q,
+				        "'{' || (pg_current_xact_id()::text::bigint % 4294967296) "
+				        "|| '}'");
+			} else if (xmins->how == XMINS_GIVEN) {
+				sql_str(&q, "$4::text");
+			} else if (xmins->how == XMINS_SCAN) {
+				char *tab = sql_ident(conn, xmins->table);
+				char *col = sql_ident(conn, xmins->id_column);
+				if (tab == NULL || col == NULL)
+					q.failed = true;
+				else
+					sql_printf(&q,
+					           "(SELECT array_agg(DISTINCT "
+					           "x.xmin::text::bigint)::text "
+					           "FROM %s x WHERE x.%s BETWEEN u.f AND u.l)",
+					           tab, col);
+				PQfreemem(tab);
+				PQfreemem(col);
+			} else {
+				sql_str(&q, "NULL");
+			}
+			sql_str(&q, " FROM unnest($2::bigint[], $3::bigint[]) AS u(f, l)");
+			buf_put(&q, "", 1);
+			const char *p[4] = {v[0], a, b, given};
+			if (q.failed) {
+				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			} else {
+				r = db_query(conn, q.data, xmins->how == XMINS_GIVEN ? 4 : 3, p,
+				             err);
+				rc = r != NULL ? ETL_OK : ETL_EDB;
+				PQclear(r);
+			}
+			buf_free(&q);
 		}
 	}
 	free(a);

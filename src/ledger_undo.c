@@ -12,7 +12,7 @@
 
 /* The id ranges of load $1, as a derived table: joined so, the loader's
  * local table may meet a Citus table (which a direct join may not). */
-#define UNDO_IDS "(SELECT first_id, last_id FROM etl_load_ids WHERE load_id = $1)"
+#define UNDO_IDS "(SELECT first_id, last_id, xmins FROM etl_load_ids WHERE load_id = $1)"
 
 /* ---- history, undo, reset ------------------------------------------------------ */
 
@@ -274,7 +274,6 @@ ledger_affected(PGresult *r)
 	return strtoll(PQcmdTuples(r), NULL, 10);
 }
 
-/* Undoes load e inside the caller's transaction. */
 /* Runs the statement built in q with load id $1 and frees q: its result, or
  * NULL with err set (ETL_ESYSTEM when q could not be built). */
 static PGresult *
@@ -290,29 +289,28 @@ run_built(PGconn *conn, struct buf *q, const char *id, struct etl_error *err)
 	return r;
 }
 
-/*
- * The rows load $1 updated whose update columns (cols "t.a, t.b", rcols
- * "r.a, r.b") no longer hold the values it gave them: how many, and the
- * first keys into keys.  A Citus table is not compared (its rows' values
- * would have to meet the local history in one query).
- */
+/* Runs q, "SELECT k FROM …" over the rows changed since, and gives how
+ * many there are and the first five k.  A Citus table is not compared: its
+ * rows would have to meet the local history in one query (and their xmins
+ * are the workers'). */
 static enum etl_code
-changed_since(PGconn *conn, const struct table_def *t, const char *id, const char *cols,
-              const char *rcols, int64_t *n, char *keys, size_t size, struct etl_error *err)
+count_changed(PGconn *conn, struct buf *q, const char *id, int64_t *n, char *keys, size_t size,
+              struct etl_error *err)
 {
 	*n = 0;
 	keys[0] = '\0';
-	if (db_citus_coordinator(conn))
+	if (db_citus_coordinator(conn)) {
+		buf_free(q);
 		return ETL_OK;
-	struct buf q = {0};
-	sql_printf(&q,
+	}
+	struct buf c = {0};
+	sql_printf(&c,
 	           "SELECT count(*), array_to_string((array_agg(k ORDER BY k))[1:5], ', ') FROM "
-	           "(SELECT t.%s::text AS k FROM %s t JOIN etl_load_before b ON t.%s = b.row_id "
-	           "CROSS JOIN LATERAL json_populate_record(NULL::%s, b.after_data::json) r "
-	           "WHERE b.load_id = $1 AND b.after_data IS NOT NULL AND ROW(%s) IS DISTINCT FROM "
-	           "ROW(%s)) x",
-	           t->cols[t->key[0]].db_column, t->table, t->id_column, t->table, cols, rcols);
-	PGresult *r = run_built(conn, &q, id, err);
+	           "(%.*s) x",
+	           (int)q->len, q->data ? q->data : "");
+	c.failed = c.failed || q->failed;
+	buf_free(q);
+	PGresult *r = run_built(conn, &c, id, err);
 	if (r == NULL)
 		return err->code;
 	*n = ledger_num(r, 0, 0);
@@ -321,6 +319,43 @@ changed_since(PGconn *conn, const struct table_def *t, const char *id, const cha
 	return ETL_OK;
 }
 
+/*
+ * The rows load id updated whose columns tcols ("t.a, t.b") no longer hold
+ * the values it gave them (rcols, "r.a, r.b"): how many, the first keys.
+ */
+static enum etl_code
+changed_since(PGconn *conn, const struct table_def *t, const char *id, const char *cols,
+              const char *rcols, int64_t *n, char *keys, size_t size, struct etl_error *err)
+{
+	struct buf q = {0};
+	sql_printf(&q,
+	           "SELECT t.%s::text AS k FROM %s t JOIN etl_load_before b ON t.%s = b.row_id "
+	           "CROSS JOIN LATERAL json_populate_record(NULL::%s, b.after_data::json) r "
+	           "WHERE b.load_id = $1 AND b.after_data IS NOT NULL AND ROW(%s) IS DISTINCT FROM "
+	           "ROW(%s)",
+	           t->cols[t->key[0]].db_column, t->table, t->id_column, t->table, cols, rcols);
+	return count_changed(conn, &q, id, n, keys, size, err);
+}
+
+/*
+ * The rows the load inserted that changed since: a row whose xmin is not
+ * one the load wrote it with (an UPDATE makes a new row version): how
+ * many, the first ids.  Not for ranges recorded without xmins (NULL).
+ */
+static enum etl_code
+inserted_changed(PGconn *conn, const struct table_def *t, const char *id, int64_t *n, char *keys,
+                 size_t size, struct etl_error *err)
+{
+	struct buf q = {0};
+	sql_printf(&q,
+	           "SELECT t.%s AS k FROM %s t JOIN etl_load_ids i ON t.%s BETWEEN i.first_id "
+	           "AND i.last_id WHERE i.load_id = $1 AND i.xmins IS NOT NULL AND NOT "
+	           "(t.xmin::text::bigint = ANY (i.xmins::bigint[]))",
+	           t->id_column, t->table, t->id_column);
+	return count_changed(conn, &q, id, n, keys, size, err);
+}
+
+/* Undoes load e inside the caller's transaction. */
 enum etl_code
 ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
                    enum undo_changed changed, struct ledger_undo *u, struct etl_error *err)
@@ -436,10 +471,28 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 		        nchanged > 5 ? ", ..." : "");
 	u->kept = nchanged;
 
+	/* Rows it inserted that changed since: not deleted unless told. */
+	int64_t ninserted = 0;
+	if (changed != UNDO_OVERWRITE &&
+	    inserted_changed(conn, t, id, &ninserted, keys, sizeof keys, err) != ETL_OK)
+		return err->code;
+	if (ninserted > 0 && changed == UNDO_REFUSE)
+		return error_set(
+		        err, ETL_EDB, NULL, 0,
+		        "load %s cannot be undone as it is: %lld of the rows it inserted "
+		        "changed since (%s %s%s), and deleting them would lose that; "
+		        "'undo --keep-changed' leaves them in the table and undoes the rest, "
+		        "'undo --overwrite' deletes them all the same",
+		        id, (long long)ninserted, t->id_column, keys, ninserted > 5 ? ", ..." : "");
+	u->kept_inserted = ninserted;
+
 	(void)snprintf(sql, sizeof sql,
 	               "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id AND "
-	               "i.last_id",
-	               t->table, t->id_column);
+	               "i.last_id%s",
+	               t->table, t->id_column,
+	               ninserted > 0 ? " AND (i.xmins IS NULL OR t.xmin::text::bigint = ANY "
+	                               "(i.xmins::bigint[]))"
+	                             : "");
 	r = db_query(conn, sql, 1, params, err);
 	if (r == NULL)
 		return ETL_EDB;
@@ -468,10 +521,10 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 		PQclear(r);
 	}
 	char msg[200];
-	(void)snprintf(msg, sizeof msg,
-	               "undone: %lld rows deleted, %lld rows given their values back%s",
-	               (long long)u->deleted, (long long)u->restored,
-	               u->kept > 0 ? "; rows changed since were left as they are" : "");
+	(void)snprintf(
+	        msg, sizeof msg, "undone: %lld rows deleted, %lld rows given their values back%s",
+	        (long long)u->deleted, (long long)u->restored,
+	        u->kept + u->kept_inserted > 0 ? "; rows changed since were left as they are" : "");
 	params[1] = msg;
 	static const char *const forget[] = {
 	        "DELETE FROM etl_load_ids WHERE load_id = $1",

@@ -53,8 +53,8 @@ load_checkpoint(struct pass *p, PGconn *conn, const struct copy_outcome *out,
 		const char *rp = reject_path(intake_rejects(it));
 		(void)snprintf(next->reject_file, sizeof next->reject_file, "%s", rp ? rp : "");
 	}
-	return ledger_checkpoint(conn, next, expected, u->rej, u->nrej, out->ids, out->nids,
-	                         update_columns, p->err);
+	return ledger_checkpoint(conn, next, expected, &out->xmins, u->rej, u->nrej, out->ids,
+	                         out->nids, update_columns, p->err);
 }
 
 /* The history row after a unit that ended with out: the unit's rejects on

@@ -208,6 +208,66 @@ uid=$(sql ops_undo3 "SELECT max(load_id) FROM etl_loads WHERE file_name = 'us2.c
 etl --db "$c" undo "$uid" --yes --keep-changed
 expect_rc 0 "--keep-changed on users"
 expect_eq "$(sql ops_undo3 "SELECT string_agg(full_name, ' ' ORDER BY email) FROM users")" "Uno (app) Two" "the app's change stays, the other user is undone"
+# Rows a load inserted that the app changed since: an UPDATE makes a new row
+# version, whose xmin is not one the load wrote the row with.  On every path
+# the load can take (the empty table's one COPY, the shadow table, batches on
+# one and on three connections, one transaction, refused rows settled in
+# savepoints) an undo nobody interfered with deletes every row (no row is
+# taken for changed), and one whose rows the app changed refuses.
+awk 'BEGIN { print "sku,quantity_sold,price_per_unit,transaction_date"; for (i = 1; i <= 3000; i++) printf "O-%03d,%d,%d,2025-04-%02d 09:%02d\n", 1 + i % 50, 1 + i % 5, 1000 + i, 1 + i % 28, i % 60 }' >ins.csv
+ins_case() { # database how -> the sales load's id
+	local c
+	c=$(new_db "$1")
+	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	case $2 in
+	fast) "$ETL" --db "$c" --quiet load --jobs 1 ins.csv ;;
+	shadow) "$ETL" --db "$c" --quiet load --jobs 2 --batch-rows 1000 ins.csv ;;
+	*)
+		sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
+		  SELECT product_id, 1, 1, '2024-12-31 12:00' FROM products WHERE sku = 'O-001'" >/dev/null
+		case $2 in
+		jobs1) "$ETL" --db "$c" --quiet load --jobs 1 --batch-rows 1000 ins.csv ;;
+		jobs3) "$ETL" --db "$c" --quiet load --jobs 3 --batch-rows 500 ins.csv ;;
+		single) "$ETL" --db "$c" --quiet load --single-transaction --batch-rows 1000 ins.csv ;;
+		refused)
+			sql "$1" "ALTER TABLE transactions ADD CONSTRAINT no_1007 CHECK (price_per_unit % 7 <> 0)" >/dev/null
+			"$ETL" --db "$c" --quiet load --jobs 2 --batch-rows 1000 ins.csv
+			;;
+		esac
+		;;
+	esac >/dev/null 2>&1
+	sql "$1" "SELECT load_id FROM etl_loads WHERE file_name = 'ins.csv'"
+}
+for how in fast shadow jobs1 jobs3 single refused; do
+	db=ops_ins_$how
+	id=$(ins_case "$db" "$how")
+	expect_match "$(sql "$db" "SELECT count(*) FILTER (WHERE xmins IS NULL) || ':' || count(*) FROM etl_load_ids WHERE load_id = ${id:-0}")" "^0:[1-9][0-9]*$" \
+		"$how: every id range records its rows' xmins"
+	etl --db "$(new_db_conn "$db")" undo "$id" --yes
+	expect_rc 0 "$how: undo of a load nobody changed since (no row taken for changed)"
+	expect_eq "$(sql "$db" "SELECT count(*) FROM transactions WHERE price_per_unit > 1")" 0 "$how: every row it inserted is deleted"
+done
+id=$(ins_case ops_ins_app jobs1)
+sql ops_ins_app "UPDATE transactions SET quantity_sold = quantity_sold + 10 WHERE price_per_unit IN (1500, 2500)" >/dev/null
+changed=$(sql ops_ins_app "SELECT string_agg(transaction_id::text, ', ' ORDER BY transaction_id) FROM transactions WHERE quantity_sold > 10")
+etl --db "$(new_db_conn ops_ins_app)" undo "$id" --yes
+expect_rc 4 "undo of a load two of whose inserted rows the app changed since is refused (exit 4)"
+expect_match "$err" "load $id cannot be undone as it is: 2 of the rows it inserted changed since \(transaction_id $changed\).*'undo --keep-changed' leaves them in the table.*'undo --overwrite' deletes them" \
+	"it names the rows and the two ways on"
+expect_eq "$(sql ops_ins_app "SELECT count(*) FROM transactions WHERE price_per_unit > 1")" 3000 "nothing deleted"
+etl --db "$(new_db_conn ops_ins_app)" undo "$id" --yes --keep-changed
+expect_rc 0 "--keep-changed undoes the rest"
+expect_match "$out" "2 rows it had inserted changed since: left in the table" "and says what it left"
+expect_eq "$(sql ops_ins_app "SELECT string_agg(transaction_id::text, ', ' ORDER BY transaction_id) FROM transactions WHERE price_per_unit > 1")" "$changed" \
+	"only the two rows the app changed are left"
+id=$(ins_case ops_ins_app2 fast)
+sql ops_ins_app2 "UPDATE transactions SET quantity_sold = 0 WHERE price_per_unit = 1500" >/dev/null
+etl --db "$(new_db_conn ops_ins_app2)" undo "$id" --yes
+expect_rc 4 "the empty table's load: a changed row is found too"
+etl --db "$(new_db_conn ops_ins_app2)" undo "$id" --yes --overwrite
+expect_rc 0 "--overwrite deletes them all the same"
+expect_eq "$(sql ops_ins_app2 "SELECT count(*) FROM transactions")" 0 "every row it inserted is gone"
+
 etl undo 1 --keep-changed --overwrite
 expect_rc 2 "--keep-changed and --overwrite together are a usage error"
 
