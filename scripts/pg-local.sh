@@ -137,7 +137,7 @@ start)
 	if [ "$(id -u)" = 0 ]; then chown postgres: "$sock"; fi
 	if ! running; then
 		as_pg touch "$log"
-		as_pg "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "-p $port -k $sock" start >/dev/null ||
+		as_pg "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 300 -o "-p $port -k $sock" start >/dev/null ||
 			{ tail -n 20 "$log" >&2; die "the server did not start (log: $log)"; }
 	fi
 	;;

@@ -17,8 +17,6 @@ set -u
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 ETL=${ETL:-$ROOT/build/siprems-etl}
-T_PASS=0
-T_FAIL=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-t.XXXXXX")
 chmod 755 "$T_TMP"
 trap 'rm -rf "$T_TMP"' EXIT
@@ -26,19 +24,28 @@ rc=0
 out=""
 err=""
 
+# Every check is counted in a file and said on the test's own stdout (fd 3),
+# so that one made inside $(...) (a failing sql in a command substitution)
+# is neither lost nor swallowed by the substitution.
+exec 3>&1
+: >"$T_TMP/passed"
+: >"$T_TMP/failed"
+
 ok() {
-	T_PASS=$((T_PASS + 1))
-	echo "ok - $1"
+	echo "$1" >>"$T_TMP/passed"
+	echo "ok - $1" >&3
 }
 
 not_ok() {
-	T_FAIL=$((T_FAIL + 1))
-	echo "not ok - $1"
-	shift
-	local l
-	for l in "$@"; do printf '#   %s\n' "$l"; done
-	printf '#   last command: %s\n' "${T_LAST:-}"
-	printf '#   stderr: %s\n' "$(printf '%s' "$err" | head -c 1500)"
+	echo "$1" >>"$T_TMP/failed"
+	{
+		echo "not ok - $1"
+		shift
+		local l
+		for l in "$@"; do printf '#   %s\n' "$l"; done
+		printf '#   last command: %s\n' "${T_LAST:-}"
+		printf '#   stderr: %s\n' "$(printf '%s' "$err" | head -c 1500)"
+	} >&3
 }
 
 run() {
@@ -169,7 +176,27 @@ EOF
 }
 
 finish() {
+	T_PASS=$(wc -l <"$T_TMP/passed")
+	T_FAIL=$(wc -l <"$T_TMP/failed")
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" = 0 ]
 	exit $?
+}
+
+# Stops (kill: at once) or starts the test server.  A start waits until the
+# server accepts connections (at most 300 s: crash recovery on a busy
+# machine takes a while); a failure is a failed check and ends the file.
+server() { # start|stop|kill
+	local o
+	if ! o=$(bash "$ROOT/scripts/pg-local.sh" --dir "$ETL_TEST_PGDIR" --port "$ETL_TEST_PORT" "$1" 2>&1); then
+		not_ok "the test server: $1" "$o"
+		finish
+	fi
+	[ "$1" = start ] || return 0
+	for _ in $(seq 1 600); do
+		psql -X -Atq -d postgres -c "SELECT 1" >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	not_ok "the test server accepts no connections 300 s after its start" "$(psql -X -Atq -d postgres -c "SELECT 1" 2>&1)"
+	finish
 }

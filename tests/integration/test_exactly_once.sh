@@ -125,7 +125,6 @@ expect_eq "$(checksum eo_fast)" "$reference_fast" "the table then equals one cle
 expect_eq "$(md5sum <fastkilled/sales.csv.rejects.csv)" "$(md5sum <fastclean/sales.csv.rejects.csv)" "and so does the reject file"
 
 # --- immediate server stop and restart ----------------------------------------------
-server() { bash "$ROOT/scripts/pg-local.sh" --dir "$ETL_TEST_PGDIR" --port "$ETL_TEST_PORT" "$1" >/dev/null 2>&1; }
 stopped_db=$(prepare eo_stopped)
 stops=0
 codes=""
