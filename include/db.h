@@ -76,6 +76,17 @@ PGresult *db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *t
 typedef void (*db_wait_fn)(void *arg, PGconn *conn, long waited_ms);
 void db_watch_waits(db_wait_fn fn, void *arg, long first_ms, long every_ms);
 
+/*
+ * db_run(), db_exec() and db_query() of a statement formatted from fmt,
+ * made as long as it needs (never cut short).  Out of memory: db_runf()
+ * returns NULL, the others ETL_ESYSTEM / NULL with err set.
+ */
+PGresult *db_runf(PGconn *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+enum etl_code db_execf(PGconn *conn, struct etl_error *err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+PGresult *db_queryf(PGconn *conn, int nparams, const char *const *params, struct etl_error *err,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* True when the connection was lost (server gone, socket closed). */
 bool db_connection_lost(PGconn *conn);
 

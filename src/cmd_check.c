@@ -49,7 +49,7 @@ read_database(PGconn *conn, struct check *c, const bool *kinds, struct etl_error
 		if (!kinds[k])
 			continue;
 		const struct table_def *t = table_get((enum kind)k);
-		struct db_ctx d = {c, t};
+		struct db_ctx d = {.c = c, .t = t};
 		if (t->nkey > 0) {
 			const char *cols[COLMAP_MAXCOLS + 2];
 			int ncols = check_db_columns(t, cols, COLMAP_MAXCOLS + 2);
@@ -182,7 +182,10 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	char *stdin_path = NULL;
 	int *index = NULL;
 	enum etl_code rc, worst = ETL_OK;
-	struct valid_opts vo = {in->sku_pattern, in->timezone, true, false, 0, in->fmt};
+	struct valid_opts vo = {.sku_pattern = in->sku_pattern,
+	                        .timezone = in->timezone,
+	                        .allow_future = true,
+	                        .fmt = in->fmt};
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;

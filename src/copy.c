@@ -222,16 +222,14 @@ reserve_ids(struct copy_sink *s, int64_t n, struct etl_error *err)
 	s->nids = s->id_range = 0;
 	if (!s->id_ok || n <= 0)
 		return ETL_OK;
-	char sql[400], count[24];
-	(void)snprintf(
-	        sql, sizeof sql,
-	        "SELECT min(id), max(id) FROM (SELECT id, id - row_number() OVER (ORDER BY "
-	        "id) AS g FROM (SELECT nextval(%s) AS id FROM generate_series(1, $1::bigint)) "
-	        "a) b GROUP BY g ORDER BY 1",
-	        s->id_seq);
+	char count[24];
 	(void)snprintf(count, sizeof count, "%lld", (long long)n);
 	const char *params[1] = {count};
-	PGresult *r = db_query(s->conn, sql, 1, params, err);
+	PGresult *r = db_queryf(s->conn, 1, params, err,
+	                        "SELECT min(id), max(id) FROM (SELECT id, id - row_number() OVER "
+	                        "(ORDER BY id) AS g FROM (SELECT nextval(%s) AS id FROM "
+	                        "generate_series(1, $1::bigint)) a) b GROUP BY g ORDER BY 1",
+	                        s->id_seq);
 	if (r == NULL)
 		return ETL_EDB;
 	int k = PQntuples(r);

@@ -46,16 +46,28 @@ fast_rollback(struct copy_sink *s)
 	s->nrebuild = 0;
 }
 
-/* Whether the table holds no row: *empty, or false on any failure. */
-static bool
-table_empty(struct copy_sink *s, struct etl_error *err)
+/* Whether the table holds no row: *empty.  A role that may not read the
+ * table (42501) just does not take the fast path (*empty false, ETL_OK);
+ * any other failure, a lost connection above all, is the load's. */
+static enum etl_code
+table_empty(struct copy_sink *s, bool *empty, struct etl_error *err)
 {
-	char sql[200];
-	(void)snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", sink_q(s, s->t->table));
-	PGresult *r = db_query(s->conn, sql, 0, NULL, err);
-	bool empty = r != NULL && PQgetvalue(r, 0, 0)[0] == 'f';
+	struct buf q = {0};
+	*empty = false;
+	sql_printf(&q, "SELECT EXISTS (SELECT 1 FROM %s)", sink_q(s, s->t->table));
+	if (q.failed)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	PGresult *r = db_query(s->conn, q.data, 0, NULL, err);
+	buf_free(&q);
+	if (r == NULL) {
+		if (strcmp(err->sqlstate, "42501") != 0)
+			return err->code;
+		error_clear(err);
+		return ETL_OK;
+	}
+	*empty = PQgetvalue(r, 0, 0)[0] == 'f';
 	PQclear(r);
-	return empty;
+	return ETL_OK;
 }
 
 /* The fast path numbers the rows itself when the ids can come from the
@@ -67,9 +79,7 @@ own_ids(struct copy_sink *s, struct etl_error *err)
 	s->own_ids = s->id_overflow = false;
 	if (!s->id_ok)
 		return ETL_OK;
-	char sql[200];
-	(void)snprintf(sql, sizeof sql, "SELECT nextval(%s)", s->id_seq);
-	PGresult *r = db_query(s->conn, sql, 0, NULL, err);
+	PGresult *r = db_queryf(s->conn, 0, NULL, err, "SELECT nextval(%s)", s->id_seq);
 	if (r == NULL)
 		return ETL_EDB;
 	s->id_next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -104,16 +114,20 @@ sink_citus_table(struct copy_sink *s, bool *yes, struct etl_error *err)
 	return ETL_OK;
 }
 
-/* Locks the table in mode, waiting 5 s at most: whether it is held. */
+/* Locks the table in mode, waiting 5 s at most: whether it is held.  A
+ * lost connection is not "not held": *lost says so. */
 static bool
-lock_table(struct copy_sink *s, const char *mode)
+lock_table(struct copy_sink *s, const char *mode, bool *lost)
 {
-	char sql[400];
-	(void)snprintf(sql, sizeof sql,
-	               "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
-	               "SET LOCAL lock_timeout = %ld",
-	               sink_q(s, s->t->table), mode, s->lock_timeout_ms);
-	return db_exec(s->conn, sql, NULL) == ETL_OK;
+	struct buf q = {0};
+	sql_printf(&q,
+	           "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
+	           "SET LOCAL lock_timeout = %ld",
+	           sink_q(s, s->t->table), mode, s->lock_timeout_ms);
+	bool held = !q.failed && db_exec(s->conn, q.data, NULL) == ETL_OK;
+	buf_free(&q);
+	*lost = !held && db_connection_lost(s->conn);
+	return held;
 }
 
 enum etl_code
@@ -140,13 +154,20 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	        s->conn,
 	        "SELECT pg_has_role(relowner, 'MEMBER') FROM pg_class WHERE oid = to_regclass($1)",
 	        1, params, err);
-	if (r == NULL || PQntuples(r) != 1 || PQgetvalue(r, 0, 0)[0] != 't')
+	if (r == NULL) {
+		rc = err->code;
+		goto fail;
+	}
+	if (PQntuples(r) != 1 || PQgetvalue(r, 0, 0)[0] != 't')
 		goto not_taken;
 	PQclear(r);
 	r = NULL;
 	/* A table that holds rows never sees the exclusive lock: look first,
 	 * without it, and look again once it is held. */
-	if (!table_empty(s, err))
+	bool empty, lost = false;
+	if ((rc = table_empty(s, &empty, err)) != ETL_OK)
+		goto fail;
+	if (!empty)
 		goto not_taken;
 	bool citus = false, freeze = false;
 	if ((rc = sink_citus_table(s, &citus, err)) != ETL_OK)
@@ -154,7 +175,11 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	/* A candidate for the shadow table is locked only against writers;
 	 * the lock is raised when it cannot take that way after all. */
 	bool shadow = jobs > 1 && big && !citus && s->connect != NULL;
-	if (!lock_table(s, shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE") || !table_empty(s, err))
+	if (!lock_table(s, shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE", &lost))
+		goto not_held;
+	if ((rc = table_empty(s, &empty, err)) != ETL_OK)
+		goto fail;
+	if (!empty)
 		goto not_taken;
 	if (shadow) {
 		char why[200];
@@ -173,8 +198,8 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 			shadow_abandon(s);
 			error_clear(err);
 		}
-		if (!lock_table(s, "ACCESS EXCLUSIVE"))
-			goto not_taken;
+		if (!lock_table(s, "ACCESS EXCLUSIVE", &lost))
+			goto not_held;
 	}
 
 	if ((rc = own_ids(s, err)) != ETL_OK)
@@ -243,9 +268,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	PQclear(r);
 	r = NULL;
 	if (freeze) {
-		char sql[300];
-		(void)snprintf(sql, sizeof sql, "TRUNCATE %s", sink_q(s, s->t->table));
-		if ((rc = sink_exec(s, sql, err)) != ETL_OK)
+		if ((rc = db_execf(s->conn, err, "TRUNCATE %s", sink_q(s, s->t->table))) != ETL_OK)
 			goto fail;
 	}
 copy:;
@@ -278,6 +301,11 @@ copy:;
 	s->data.len = s->sent = 0;
 	*taken = true;
 	return ETL_OK;
+not_held:
+	if (lost) {
+		rc = db_error(s->conn, NULL, "cannot lock the table", err);
+		goto fail;
+	}
 not_taken:
 	PQclear(r);
 	fast_rollback(s);
@@ -298,10 +326,8 @@ rebuild(struct copy_sink *s, bool *refused, struct etl_error *err)
 	 * parallel workers help.  maintenance_work_mem stays the server's: on
 	 * the benchmark larger sorts in memory were slower than the default's
 	 * spilled runs. */
-	char sql[100];
-	(void)snprintf(sql, sizeof sql, "SET LOCAL max_parallel_maintenance_workers = %d",
-	               s->jobs > 1 ? s->jobs - 1 : 0);
-	enum etl_code rc = sink_exec(s, sql, err);
+	enum etl_code rc = db_execf(s->conn, err, "SET LOCAL max_parallel_maintenance_workers = %d",
+	                            s->jobs > 1 ? s->jobs - 1 : 0);
 	signals_set_cancel(s->cancel);
 	for (int i = 0; i < s->nrebuild && rc == ETL_OK; i++) {
 		PGresult *r = db_run(s->conn, s->rebuild[i]);
@@ -364,11 +390,9 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 		fast_rollback(s);
 		return ETL_OK;
 	}
-	char sql[320];
 	if (s->own_ids && s->fast_rows > 0) {
-		(void)snprintf(sql, sizeof sql, "SELECT setval(%s, %lld)", s->id_seq,
-		               (long long)(s->id_next - 1));
-		if ((rc = sink_exec(s, sql, err)) != ETL_OK) {
+		if ((rc = db_execf(s->conn, err, "SELECT setval(%s, %lld)", s->id_seq,
+		                   (long long)(s->id_next - 1))) != ETL_OK) {
 			fast_rollback(s);
 			return rc;
 		}

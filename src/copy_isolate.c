@@ -190,9 +190,9 @@ attempt(struct copy_sink *s, const struct range *r, int nr, struct copy_outcome 
 {
 	*bad = -1;
 	if (s->staged) {
-		char sql[96];
-		(void)snprintf(sql, sizeof sql, "TRUNCATE %s", s->stage);
-		PGresult *res = db_run(s->conn, sql);
+		PGresult *res = db_runf(s->conn, "TRUNCATE %s", s->stage);
+		if (res == NULL)
+			return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);

@@ -265,17 +265,16 @@ shadow_open(struct copy_sink *s, struct etl_error *err)
 	if (rc != ETL_OK)
 		return rc;
 	s->aux_txn = true;
-	char sql[2048];
 	/* A shadow left by a stopped run: nothing else uses it, since the
 	 * load holds the table's lock. */
-	(void)snprintf(sql, sizeof sql,
-	               "%s; SET LOCAL lock_timeout = '5s'; DROP TABLE IF EXISTS %s; "
-	               "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-	               "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION "
-	               "INCLUDING COMMENTS); SET LOCAL lock_timeout = %ld",
-	               s->settings, s->shadow_q, s->shadow_q, sink_q(s, s->t->table),
-	               s->lock_timeout_ms);
-	if ((rc = db_exec(s->aux, sql, err)) != ETL_OK)
+	rc = db_execf(s->aux, err,
+	              "%s; SET LOCAL lock_timeout = '5s'; DROP TABLE IF EXISTS %s; "
+	              "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+	              "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION "
+	              "INCLUDING COMMENTS); SET LOCAL lock_timeout = %ld",
+	              s->settings, s->shadow_q, s->shadow_q, sink_q(s, s->t->table),
+	              s->lock_timeout_ms);
+	if (rc != ETL_OK)
 		return rc;
 	shadow_use_aux(s, true);
 	return ETL_OK;
@@ -301,10 +300,8 @@ shadow_abandon(struct copy_sink *s)
 {
 	shadow_use_aux(s, false);
 	if (s->aux != NULL && PQstatus(s->aux) == CONNECTION_OK) {
-		char sql[400];
-		(void)snprintf(sql, sizeof sql, "%sDROP TABLE IF EXISTS %s",
-		               s->aux_txn ? "ROLLBACK; " : "", s->shadow_q);
-		PGresult *r = db_run(s->aux, sql);
+		PGresult *r = db_runf(s->aux, "%sDROP TABLE IF EXISTS %s",
+		                      s->aux_txn ? "ROLLBACK; " : "", s->shadow_q);
 		PQclear(r);
 	}
 	s->aux_txn = false;
@@ -438,13 +435,11 @@ aux_builds(void *arg)
 static enum etl_code
 swap_in(struct copy_sink *s, bool *refused, struct etl_error *err)
 {
-	char sql[700];
 	const char *params[2] = {s->t->table, s->shadow_q};
-	(void)snprintf(sql, sizeof sql,
-	               "SET LOCAL lock_timeout = '30s'; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; "
-	               "SET LOCAL lock_timeout = %ld",
-	               sink_q(s, s->t->table), s->lock_timeout_ms);
-	PGresult *r = db_run(s->conn, sql);
+	PGresult *r = db_runf(s->conn,
+	                      "SET LOCAL lock_timeout = '30s'; LOCK TABLE %s IN ACCESS EXCLUSIVE "
+	                      "MODE; SET LOCAL lock_timeout = %ld",
+	                      sink_q(s, s->t->table), s->lock_timeout_ms);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*refused = PQstatus(s->conn) == CONNECTION_OK && !signals_received();
 		if (*refused)

@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -339,6 +341,56 @@ db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *types,
 	if (etl_verbose)
 		show_statement(sql, now_ms() - t0, res);
 	return res;
+}
+
+/* The statement fmt makes, newly allocated; NULL when memory runs out. */
+static char *
+format_sql(const char *fmt, va_list ap)
+{
+	char *sql;
+	return vasprintf(&sql, fmt, ap) < 0 ? NULL : sql;
+}
+
+PGresult *
+db_runf(PGconn *conn, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *sql = format_sql(fmt, ap);
+	va_end(ap);
+	PGresult *r = sql != NULL ? db_run(conn, sql) : NULL;
+	free(sql);
+	return r;
+}
+
+enum etl_code
+db_execf(PGconn *conn, struct etl_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *sql = format_sql(fmt, ap);
+	va_end(ap);
+	enum etl_code rc = sql != NULL ? db_exec(conn, sql, err)
+	                               : error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	free(sql);
+	return rc;
+}
+
+PGresult *
+db_queryf(PGconn *conn, int nparams, const char *const *params, struct etl_error *err,
+          const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *sql = format_sql(fmt, ap);
+	va_end(ap);
+	PGresult *r = NULL;
+	if (sql == NULL)
+		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	else
+		r = db_query(conn, sql, nparams, params, err);
+	free(sql);
+	return r;
 }
 
 /* One yes/no question; false also when it fails. */

@@ -194,7 +194,11 @@ intake_start_rejects_at(struct intake *it, int64_t resume_at, const char *path,
 {
 	if (!it->o->write_rejects)
 		return ETL_OK;
-	struct reject_opts ro = {it->o->reject_dir, it->o->delim, it->o->enc, resume_at, path};
+	struct reject_opts ro = {.dir = it->o->reject_dir,
+	                         .delim = it->o->delim,
+	                         .enc = it->o->enc,
+	                         .resume_at = resume_at,
+	                         .path = path};
 	return reject_open(&it->rej, &ro, it->path, &it->map, err);
 }
 

@@ -215,7 +215,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 {
 	enum { START, BARE, QUOTED, QUOTE, CR } st = START, before_cr = START;
 	struct input *in = NULL;
-	struct canon c = {x, NULL, 0, 0, NULL, NULL, NULL, 0, 0, true, 0, false};
+	struct canon c = {.x = x, .header = true};
 	if (intake_headerless(it)) {
 		/* As if the header --columns gives were its first line. */
 		hash_record(x, &it->hdr, true);

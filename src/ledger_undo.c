@@ -148,25 +148,24 @@ ledger_undo(PGconn *conn, int64_t load_id, enum undo_changed changed, struct led
 enum etl_code
 ledger_reset(PGconn *conn, int64_t *forgotten, struct etl_error *err)
 {
-	char tables[256], kinds[128], steps[4][512];
+	char tables[256], kinds[128];
 	table_reset_order(tables, sizeof tables);
 	table_kind_list(kinds, sizeof kinds);
-	(void)snprintf(steps[0], sizeof steps[0], "TRUNCATE %s RESTART IDENTITY", tables);
 	static const char *const rows[3] = {"etl_load_ids", "etl_load_before", "etl_load_rejects"};
-	for (int i = 0; i < 3; i++)
-		(void)snprintf(steps[i + 1], sizeof steps[i + 1],
-		               "DELETE FROM %s WHERE load_id IN (SELECT load_id FROM etl_loads "
-		               "WHERE kind IN (%s))",
-		               rows[i], kinds);
 	*forgotten = 0;
 	enum etl_code rc = db_exec(conn, "BEGIN", err);
-	for (size_t i = 0; rc == ETL_OK && i < sizeof steps / sizeof steps[0]; i++)
-		rc = db_exec(conn, steps[i], err);
+	if (rc == ETL_OK)
+		rc = db_execf(conn, err, "TRUNCATE %s RESTART IDENTITY", tables);
+	for (int i = 0; rc == ETL_OK && i < 3; i++)
+		rc = db_execf(
+		        conn, err,
+		        "DELETE FROM %s WHERE load_id IN (SELECT load_id FROM etl_loads WHERE "
+		        "kind IN (%s))",
+		        rows[i], kinds);
 	PGresult *r = NULL;
 	if (rc == ETL_OK) {
-		char sql[256];
-		(void)snprintf(sql, sizeof sql, "DELETE FROM etl_loads WHERE kind IN (%s)", kinds);
-		r = db_query(conn, sql, 0, NULL, err);
+		r = db_queryf(conn, 0, NULL, err, "DELETE FROM etl_loads WHERE kind IN (%s)",
+		              kinds);
 		rc = r != NULL ? ETL_OK : ETL_EDB;
 		if (r != NULL)
 			*forgotten = ledger_affected(r);
@@ -289,6 +288,19 @@ run_built(PGconn *conn, struct buf *q, const char *id, struct etl_error *err)
 	return r;
 }
 
+/* name as a quoted identifier into out; false when out is too small or
+ * memory runs out. */
+static bool
+quote_name(PGconn *conn, const char *name, char *out, size_t size)
+{
+	char *q = PQescapeIdentifier(conn, name, strlen(name));
+	bool ok = q != NULL && strlen(q) < size;
+	if (ok)
+		memcpy(out, q, strlen(q) + 1);
+	PQfreemem(q);
+	return ok;
+}
+
 /* Runs q, "SELECT k FROM …" over the rows changed since, and gives how
  * many there are and the first five k.  A Citus table is not compared: its
  * rows would have to meet the local history in one query (and their xmins
@@ -327,13 +339,18 @@ static enum etl_code
 changed_since(PGconn *conn, const struct table_def *t, const char *id, const char *cols,
               const char *rcols, int64_t *n, char *keys, size_t size, struct etl_error *err)
 {
+	char qk[160], qt[160], qi[160];
+	if (!quote_name(conn, t->cols[t->key[0]].db_column, qk, sizeof qk) ||
+	    !quote_name(conn, t->table, qt, sizeof qt) ||
+	    !quote_name(conn, t->id_column, qi, sizeof qi))
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	struct buf q = {0};
 	sql_printf(&q,
 	           "SELECT t.%s::text AS k FROM %s t JOIN etl_load_before b ON t.%s = b.row_id "
 	           "CROSS JOIN LATERAL json_populate_record(NULL::%s, b.after_data::json) r "
 	           "WHERE b.load_id = $1 AND b.after_data IS NOT NULL AND ROW(%s) IS DISTINCT FROM "
 	           "ROW(%s)",
-	           t->cols[t->key[0]].db_column, t->table, t->id_column, t->table, cols, rcols);
+	           qk, qt, qi, qt, cols, rcols);
 	return count_changed(conn, &q, id, n, keys, size, err);
 }
 
@@ -346,14 +363,21 @@ static enum etl_code
 inserted_changed(PGconn *conn, const struct table_def *t, const char *id, int64_t *n, char *keys,
                  size_t size, struct etl_error *err)
 {
+	char qt[160], qi[160];
+	if (!quote_name(conn, t->table, qt, sizeof qt) ||
+	    !quote_name(conn, t->id_column, qi, sizeof qi))
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	struct buf q = {0};
 	sql_printf(&q,
 	           "SELECT t.%s AS k FROM %s t JOIN etl_load_ids i ON t.%s BETWEEN i.first_id "
 	           "AND i.last_id WHERE i.load_id = $1 AND i.xmins IS NOT NULL AND NOT "
 	           "(t.xmin::text::bigint = ANY (i.xmins::bigint[]))",
-	           t->id_column, t->table, t->id_column);
+	           qi, qt, qi);
 	return count_changed(conn, &q, id, n, keys, size, err);
 }
+
+static enum etl_code forget(PGconn *conn, const char *id, const struct ledger_undo *u,
+                            struct etl_error *err);
 
 /* Undoes load e inside the caller's transaction. */
 enum etl_code
@@ -361,7 +385,7 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
                    enum undo_changed changed, struct ledger_undo *u, struct etl_error *err)
 {
 	enum kind k = table_kind_from_name(e->kind);
-	char id[24], sql[1400];
+	char id[24];
 	ledger_id_text(id, sizeof id, e->load_id);
 	const char *params[2] = {id, NULL};
 	PGresult *r = NULL;
@@ -389,12 +413,12 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	if (r == NULL)
 		return ETL_EDB;
 	for (int i = 0; i < PQntuples(r); i++) {
-		(void)snprintf(sql, sizeof sql,
-		               "SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM " UNDO_IDS
-		               " i "
-		               "WHERE x.%s BETWEEN i.first_id AND i.last_id)",
-		               PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-		PGresult *c = db_query(conn, sql, 1, params, err);
+		/* Both quoted by the server (regclass, quote_ident). */
+		PGresult *c =
+		        db_queryf(conn, 1, params, err,
+		                  "SELECT count(*) FROM %s x WHERE EXISTS (SELECT 1 FROM " UNDO_IDS
+		                  " i WHERE x.%s BETWEEN i.first_id AND i.last_id)",
+		                  PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
 		if (c == NULL) {
 			PQclear(r);
 			return ETL_EDB;
@@ -434,105 +458,135 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	}
 	PQclear(r);
 
-	/* Rows it updated that changed since: not overwritten unless told. */
-	char cols[600] = "", rcols[700] = "", tcols[700] = "", vcols[700] = "";
-	if (s->update_columns[0] != '\0') {
-		char list[512];
-		(void)snprintf(list, sizeof list, "%s", s->update_columns);
-		for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
-		     c = strtok_r(NULL, ",", &save)) {
-			size_t n = strlen(cols), m = strlen(rcols), l = strlen(tcols);
-			(void)snprintf(cols + n, sizeof cols - n, "%s%s", n ? ", " : "", c);
-			(void)snprintf(rcols + m, sizeof rcols - m, "%sr.%s", m ? ", " : "", c);
-			/* The column an update touches (now()) is not compared. */
-			if (t->touch_on_update == NULL || strcmp(c, t->touch_on_update) != 0) {
-				(void)snprintf(tcols + l, sizeof tcols - l, "%st.%s", l ? ", " : "",
-				               c);
-				size_t q = strlen(vcols);
-				(void)snprintf(vcols + q, sizeof vcols - q, "%sr.%s", q ? ", " : "",
-				               c);
-			}
+	/* Rows it updated that changed since: not overwritten unless told.  The
+	 * names are quoted; cols "a, b", rcols "r.a, r.b", and without the
+	 * column an update touches (now(), not compared) tcols and vcols. */
+	enum etl_code rc = ETL_OK;
+	struct buf cols = {0}, rcols = {0}, tcols = {0}, vcols = {0};
+	char qt[160], qi[160];
+	if (!quote_name(conn, t->table, qt, sizeof qt) ||
+	    !quote_name(conn, t->id_column, qi, sizeof qi))
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	char list[sizeof s->update_columns];
+	(void)snprintf(list, sizeof list, "%s", s->update_columns);
+	for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
+	     c = strtok_r(NULL, ",", &save)) {
+		char q[160];
+		if (!quote_name(conn, c, q, sizeof q)) {
+			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			goto out;
 		}
+		sql_printf(&cols, "%s%s", cols.len ? ", " : "", q);
+		sql_printf(&rcols, "%sr.%s", rcols.len ? ", " : "", q);
+		if (t->touch_on_update == NULL || strcmp(c, t->touch_on_update) != 0) {
+			sql_printf(&tcols, "%st.%s", tcols.len ? ", " : "", q);
+			sql_printf(&vcols, "%sr.%s", vcols.len ? ", " : "", q);
+		}
+	}
+	if (cols.failed || rcols.failed || tcols.failed || vcols.failed) {
+		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		goto out;
 	}
 	int64_t nchanged = 0;
 	char keys[400];
-	if (tcols[0] != '\0' && changed != UNDO_OVERWRITE &&
-	    changed_since(conn, t, id, tcols, vcols, &nchanged, keys, sizeof keys, err) != ETL_OK)
-		return err->code;
-	if (nchanged > 0 && changed == UNDO_REFUSE)
-		return error_set(
-		        err, ETL_EDB, NULL, 0,
-		        "load %s cannot be undone as it is: %lld of the rows it updated "
-		        "changed since (%s %s%s), and giving them their earlier values "
-		        "would lose that; 'undo --keep-changed' leaves them as they are now "
-		        "and undoes the rest, 'undo --overwrite' gives them their earlier "
-		        "values all the same",
-		        id, (long long)nchanged, t->cols[t->key[0]].db_column, keys,
-		        nchanged > 5 ? ", ..." : "");
+	if (tcols.len > 0 && changed != UNDO_OVERWRITE &&
+	    (rc = changed_since(conn, t, id, tcols.data, vcols.data, &nchanged, keys, sizeof keys,
+	                        err)) != ETL_OK)
+		goto out;
+	if (nchanged > 0 && changed == UNDO_REFUSE) {
+		rc = error_set(err, ETL_EDB, NULL, 0,
+		               "load %s cannot be undone as it is: %lld of the rows it updated "
+		               "changed since (%s %s%s), and giving them their earlier values "
+		               "would lose that; 'undo --keep-changed' leaves them as they are now "
+		               "and undoes the rest, 'undo --overwrite' gives them their earlier "
+		               "values all the same",
+		               id, (long long)nchanged, t->cols[t->key[0]].db_column, keys,
+		               nchanged > 5 ? ", ..." : "");
+		goto out;
+	}
 	u->kept = nchanged;
 
 	/* Rows it inserted that changed since: not deleted unless told. */
 	int64_t ninserted = 0;
 	if (changed != UNDO_OVERWRITE &&
-	    inserted_changed(conn, t, id, &ninserted, keys, sizeof keys, err) != ETL_OK)
-		return err->code;
-	if (ninserted > 0 && changed == UNDO_REFUSE)
-		return error_set(
+	    (rc = inserted_changed(conn, t, id, &ninserted, keys, sizeof keys, err)) != ETL_OK)
+		goto out;
+	if (ninserted > 0 && changed == UNDO_REFUSE) {
+		rc = error_set(
 		        err, ETL_EDB, NULL, 0,
 		        "load %s cannot be undone as it is: %lld of the rows it inserted "
 		        "changed since (%s %s%s), and deleting them would lose that; "
 		        "'undo --keep-changed' leaves them in the table and undoes the rest, "
 		        "'undo --overwrite' deletes them all the same",
 		        id, (long long)ninserted, t->id_column, keys, ninserted > 5 ? ", ..." : "");
+		goto out;
+	}
 	u->kept_inserted = ninserted;
 
-	(void)snprintf(sql, sizeof sql,
-	               "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id AND "
-	               "i.last_id%s",
-	               t->table, t->id_column,
-	               ninserted > 0 ? " AND (i.xmins IS NULL OR t.xmin::text::bigint = ANY "
-	                               "(i.xmins::bigint[]))"
-	                             : "");
-	r = db_query(conn, sql, 1, params, err);
-	if (r == NULL)
-		return ETL_EDB;
+	r = db_queryf(conn, 1, params, err,
+	              "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id AND "
+	              "i.last_id%s",
+	              qt, qi,
+	              ninserted > 0 ? " AND (i.xmins IS NULL OR t.xmin::text::bigint = ANY "
+	                              "(i.xmins::bigint[]))"
+	                            : "");
+	if (r == NULL) {
+		rc = err->code;
+		goto out;
+	}
 	u->deleted = ledger_affected(r);
 	PQclear(r);
 
-	if (cols[0] != '\0') {
+	if (cols.len > 0) {
 		struct buf q = {0};
 		sql_printf(&q,
 		           "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
 		           "b.data::json) r) FROM (SELECT row_id, data, after_data FROM "
 		           "etl_load_before WHERE load_id = $1) b WHERE t.%s = b.row_id",
-		           t->table, cols, rcols, t->table, t->id_column);
+		           qt, cols.data, rcols.data, qt, qi);
 		/* --keep-changed: only the rows that still hold what the load gave. */
 		if (nchanged > 0)
 			sql_printf(&q,
 			           " AND (b.after_data IS NULL OR ROW(%s) IS NOT DISTINCT FROM "
-			           "(SELECT "
-			           "ROW(%s) FROM json_populate_record(NULL::%s, "
+			           "(SELECT ROW(%s) FROM json_populate_record(NULL::%s, "
 			           "b.after_data::json) r))",
-			           tcols, vcols, t->table);
+			           tcols.data, vcols.data, qt);
 		r = run_built(conn, &q, id, err);
-		if (r == NULL)
-			return err->code;
+		if (r == NULL) {
+			rc = err->code;
+			goto out;
+		}
 		u->restored = ledger_affected(r);
 		PQclear(r);
 	}
+	rc = forget(conn, id, u, err);
+out:
+	buf_free(&cols);
+	buf_free(&rcols);
+	buf_free(&tcols);
+	buf_free(&vcols);
+	return rc;
+}
+
+/* The load's rows of what it did are forgotten and it is marked undone. */
+static enum etl_code
+forget(PGconn *conn, const char *id, const struct ledger_undo *u, struct etl_error *err)
+{
+	const char *params[2] = {id, NULL};
+	PGresult *r;
 	char msg[200];
 	(void)snprintf(
 	        msg, sizeof msg, "undone: %lld rows deleted, %lld rows given their values back%s",
 	        (long long)u->deleted, (long long)u->restored,
 	        u->kept + u->kept_inserted > 0 ? "; rows changed since were left as they are" : "");
 	params[1] = msg;
-	static const char *const forget[] = {
+	static const char *const rows[] = {
 	        "DELETE FROM etl_load_ids WHERE load_id = $1",
 	        "DELETE FROM etl_load_before WHERE load_id = $1",
 	        "DELETE FROM etl_load_rejects WHERE load_id = $1",
 	};
-	for (size_t i = 0; i < sizeof forget / sizeof forget[0]; i++) {
-		r = db_query(conn, forget[i], 1, params, err);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		r = db_query(conn, rows[i], 1, params, err);
 		if (r == NULL)
 			return ETL_EDB;
 		PQclear(r);

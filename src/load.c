@@ -205,7 +205,10 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	(void)snprintf(r.tz, sizeof r.tz, "%s", o->timezone ? o->timezone : "UTC");
 	r.tz_utc = strcmp(r.tz, "UTC") == 0 || strcmp(r.tz, "GMT") == 0;
 
-	struct valid_opts vo = {o->sku_pattern, o->timezone, o->allow_future, false, 0, o->fmt};
+	struct valid_opts vo = {.sku_pattern = o->sku_pattern,
+	                        .timezone = o->timezone,
+	                        .allow_future = o->allow_future,
+	                        .fmt = o->fmt};
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;

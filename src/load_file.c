@@ -563,10 +563,8 @@ analyze(PGconn *conn, const char *table, int64_t changed)
 	if (before > 0 && (double)changed < before / 10)
 		return;
 	char *name = PQescapeIdentifier(conn, table, strlen(table));
-	char sql[160];
-	(void)snprintf(sql, sizeof sql, "ANALYZE %s", name ? name : table);
+	(void)db_execf(conn, NULL, "ANALYZE %s", name ? name : table);
 	PQfreemem(name);
-	(void)db_exec(conn, sql, NULL);
 }
 
 /* A statement the server cancelled by its statement_timeout (the role's

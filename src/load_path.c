@@ -155,7 +155,8 @@ batch_abort(struct pass *p, const char *why)
 	copy_abort(p->sink, why);
 }
 
-const struct path load_batched = {batch_begin, copy_row, batch_end, batch_abort};
+const struct path load_batched = {
+        .begin = batch_begin, .add = copy_row, .end = batch_end, .abort = batch_abort};
 
 static enum etl_code
 nothing_to_begin(struct pass *p)
@@ -195,7 +196,8 @@ fast_abort(struct pass *p, const char *why)
 	copy_abort_all(p->sink);
 }
 
-const struct path load_fast = {nothing_to_begin, copy_row, fast_end, fast_abort};
+const struct path load_fast = {
+        .begin = nothing_to_begin, .add = copy_row, .end = fast_end, .abort = fast_abort};
 
 /* A dry run keeps the products it validated: a later sales file of the run
  * may use them. */
@@ -229,7 +231,8 @@ dry_abort(struct pass *p, const char *why)
 	(void)why;
 }
 
-const struct path load_dry = {nothing_to_begin, dry_add, dry_end, dry_abort};
+const struct path load_dry = {
+        .begin = nothing_to_begin, .add = dry_add, .end = dry_end, .abort = dry_abort};
 
 enum end
 load_run_path(const struct path *path, struct pass *p)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "sqlbuf.h"
 
 /* Undoes COPY text escaping of a field in place; returns its length. */
 static size_t
@@ -38,13 +39,17 @@ refdata_stream(PGconn *conn, const char *table, const char *const *cols, int nco
 		*exists = there;
 	if (!there)
 		return ETL_OK;
-	char sql[512];
-	size_t n = (size_t)snprintf(sql, sizeof sql, "COPY (SELECT ");
-	for (int i = 0; i < ncols && n < sizeof sql; i++)
-		n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s", i ? ", " : "", cols[i]);
-	if (n < sizeof sql)
-		(void)snprintf(sql + n, sizeof sql - n, " FROM %s) TO STDOUT", table);
-	res = db_run(conn, sql);
+	struct buf q = {0};
+	sql_str(&q, "COPY (SELECT ");
+	for (int i = 0; i < ncols; i++)
+		sql_printf(&q, "%s%s", i ? ", " : "", cols[i]);
+	sql_printf(&q, " FROM %s) TO STDOUT", table);
+	if (q.failed) {
+		buf_free(&q);
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	res = db_run(conn, q.data);
+	buf_free(&q);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		enum etl_code rc = db_error(conn, res, table, err);
 		PQclear(res);

@@ -16,6 +16,7 @@
 
 #include "db.h"
 #include "schema_impl.h"
+#include "sqlbuf.h"
 
 #ifndef ETL_VERSION
 #define ETL_VERSION "dev"
@@ -133,10 +134,12 @@ ensure_enum(struct ctx *c, const struct ddl_stmt *s)
 				found = true;
 		if (found)
 			continue;
-		char sql[256];
-		(void)snprintf(sql, sizeof sql, "ALTER TYPE %s ADD VALUE IF NOT EXISTS '%s';",
-		               s->name, s->labels[i]);
-		rc = schema_apply(c, s->name, sql);
+		struct buf q = {0};
+		sql_printf(&q, "ALTER TYPE %s ADD VALUE IF NOT EXISTS '%s';", s->name,
+		           s->labels[i]);
+		rc = q.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
+		              : schema_apply(c, s->name, q.data);
+		buf_free(&q);
 		if (rc == ETL_OK)
 			rc = schema_result_add(c->res, c->err, "%s value '%s' to type %s",
 			                       schema_verb(c, "added", "would add"), s->labels[i],
@@ -254,10 +257,11 @@ ensure_table(struct ctx *c, const struct ddl_stmt *s)
 		}
 		if (row < 0) {
 			/* Nullable or with a default: adding it rewrites nothing. */
-			char sql[256];
-			(void)snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s;", s->table,
-			               want->def);
-			rc = schema_apply(c, s->table, sql);
+			struct buf q = {0};
+			sql_printf(&q, "ALTER TABLE %s ADD COLUMN %s;", s->table, want->def);
+			rc = q.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
+			              : schema_apply(c, s->table, q.data);
+			buf_free(&q);
 			if (rc == ETL_OK)
 				rc = schema_result_add(c->res, c->err, "%s column %s.%s",
 				                       schema_verb(c, "added", "would add"),
@@ -439,11 +443,12 @@ ensure_index(struct ctx *c, const struct ddl_stmt *s)
 		/* A unique key on a table the app made: only when its rows allow
 		 * it, and as an index, which changes none of its columns. */
 		rc = schema_unique_allowed(c, s);
-		char sql[600];
-		(void)snprintf(sql, sizeof sql, "CREATE UNIQUE INDEX %s ON %s (%s);", s->name,
-		               s->table, cols);
+		struct buf q = {0};
+		sql_printf(&q, "CREATE UNIQUE INDEX %s ON %s (%s);", s->name, s->table, cols);
 		if (rc == ETL_OK)
-			rc = schema_apply(c, s->name, sql);
+			rc = q.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
+			              : schema_apply(c, s->name, q.data);
+		buf_free(&q);
 		if (rc == ETL_OK)
 			rc = schema_result_add(c->res, c->err, "%s unique index %s on %s(%s)",
 			                       schema_verb(c, "created", "would create"), s->name,
@@ -513,29 +518,30 @@ fix_sequence(struct ctx *c, const struct ddl_stmt *s)
 	        db_exec(c->conn, "SAVEPOINT etl_seq; SET LOCAL lock_timeout = '2s'", c->err);
 	if (rc != ETL_OK)
 		return rc;
-	char sql[512];
-	(void)snprintf(sql, sizeof sql,
-	               "SELECT pg_get_serial_sequence('%s', '%s'), (SELECT max(%s) FROM %s)",
-	               s->table, idcol, idcol, s->table);
 	struct etl_error qerr;
 	error_clear(&qerr);
 	PGresult *r2 = NULL;
-	PGresult *r = db_query(c->conn, sql, 0, NULL, &qerr);
+	PGresult *r =
+	        db_queryf(c->conn, 0, NULL, &qerr,
+	                  "SELECT pg_get_serial_sequence('%s', '%s'), (SELECT max(%s) FROM %s)",
+	                  s->table, idcol, idcol, s->table);
 	bool failed = r == NULL;
 	if (failed || PQntuples(r) != 1 || PQgetisnull(r, 0, 0) || PQgetisnull(r, 0, 1))
 		goto done;
 	const char *seq = PQgetvalue(r, 0, 0), *max = PQgetvalue(r, 0, 1);
-	(void)snprintf(sql, sizeof sql,
+	r2 = db_queryf(c->conn, 0, NULL, &qerr,
 	               "SELECT %s >= CASE WHEN is_called THEN last_value + 1 ELSE last_value END "
 	               "FROM %s",
 	               max, seq);
-	r2 = db_query(c->conn, sql, 0, NULL, &qerr);
 	failed = r2 == NULL;
 	if (failed || PQntuples(r2) != 1 || PQgetvalue(r2, 0, 0)[0] != 't')
 		goto done;
-	char fix[512];
-	(void)snprintf(fix, sizeof fix, "SELECT setval('%s', %s);", seq, max);
-	if (schema_apply(c, seq, fix) != ETL_OK) {
+	struct buf fix = {0};
+	sql_printf(&fix, "SELECT setval('%s', %s);", seq, max);
+	rc = fix.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
+	                : schema_apply(c, seq, fix.data);
+	buf_free(&fix);
+	if (rc != ETL_OK) {
 		(void)snprintf(qerr.msg, sizeof qerr.msg, "%s", c->err->msg);
 		failed = true;
 		goto done;

@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "schema_impl.h"
+#include "sqlbuf.h"
 
 static void read_live(struct ctx *c, const struct table_def *t, struct live_table *lt);
 
@@ -151,33 +152,37 @@ schema_created(const struct ctx *c, const char *table)
 enum etl_code
 schema_unique_allowed(struct ctx *c, const struct ddl_stmt *s)
 {
-	char sql[1024], cols[512] = "", shown[512] = "", names[400] = "";
-	size_t n = 0, m = 0, p = 0;
+	struct buf cols = {0}, shown = {0}, names = {0};
 	for (int i = 0; i < s->ncols; i++) {
 		char *q = PQescapeIdentifier(c->conn, s->cols[i], strlen(s->cols[i]));
-		if (q == NULL)
-			return error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
-		n += (size_t)snprintf(cols + n, n < sizeof cols ? sizeof cols - n : 0, "%s%s",
-		                      i ? ", " : "", q);
-		p += (size_t)snprintf(names + p, p < sizeof names ? sizeof names - p : 0, "%s%s",
-		                      i ? ", " : "", s->cols[i]);
-		m += (size_t)snprintf(shown + m, m < sizeof shown ? sizeof shown - m : 0,
-		                      "%s%s::text", i ? " || '+' || " : "", q);
+		if (q == NULL) {
+			cols.failed = true;
+			break;
+		}
+		sql_printf(&cols, "%s%s", i ? ", " : "", q);
+		sql_printf(&names, "%s%s", i ? ", " : "", s->cols[i]);
+		sql_printf(&shown, "%s%s::text", i ? " || '+' || " : "", q);
 		PQfreemem(q);
 	}
 	char *table = PQescapeIdentifier(c->conn, s->table, strlen(s->table));
-	if (table == NULL)
-		return error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
-	/* The keys that repeat, as check shows them: the value, how many rows. */
-	(void)snprintf(sql, sizeof sql,
-	               "SELECT %s, count(*), (SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY %s "
-	               "HAVING count(*) > 1) d) FROM %s GROUP BY %s HAVING count(*) > 1 "
-	               "ORDER BY count(*) DESC, 1 LIMIT 5",
-	               shown, table, cols, table, cols);
+	PGresult *r = NULL;
+	if (table == NULL || cols.failed || shown.failed || names.failed)
+		(void)error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	else
+		/* The keys that repeat, as check shows them: the value, how many. */
+		r = db_queryf(
+		        c->conn, 0, NULL, c->err,
+		        "SELECT %s, count(*), (SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY "
+		        "%s HAVING count(*) > 1) d) FROM %s GROUP BY %s HAVING count(*) > 1 "
+		        "ORDER BY count(*) DESC, 1 LIMIT 5",
+		        shown.data, table, cols.data, table, cols.data);
 	PQfreemem(table);
-	PGresult *r = db_query(c->conn, sql, 0, NULL, c->err);
-	if (r == NULL)
-		return ETL_EDB;
+	buf_free(&cols);
+	buf_free(&shown);
+	if (r == NULL) {
+		buf_free(&names);
+		return c->err->code;
+	}
 	enum etl_code rc = ETL_OK;
 	if (PQntuples(r) > 0) {
 		char keys[600] = "";
@@ -190,11 +195,12 @@ schema_unique_allowed(struct ctx *c, const struct ddl_stmt *s)
 		               "cannot create %s: could not create unique index on %s (%s), the "
 		               "key --on-conflict needs: %s key%s repeat%s in its rows: %s%s; "
 		               "nothing was changed",
-		               s->name, s->table, names, PQgetvalue(r, 0, 2),
+		               s->name, s->table, names.data, PQgetvalue(r, 0, 2),
 		               strcmp(PQgetvalue(r, 0, 2), "1") == 0 ? "" : "s",
 		               strcmp(PQgetvalue(r, 0, 2), "1") == 0 ? "s" : "", keys,
 		               atoi(PQgetvalue(r, 0, 2)) > PQntuples(r) ? ", …" : "");
 	}
 	PQclear(r);
+	buf_free(&names);
 	return rc;
 }

@@ -183,12 +183,10 @@ count_rows(PGconn *conn, struct seed_state *st, struct etl_error *err)
 		if (!exists)
 			continue;
 		char *id = PQescapeIdentifier(conn, table, strlen(table));
-		char sql[160];
 		if (id == NULL)
 			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-		(void)snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", id);
+		PGresult *r = db_queryf(conn, 0, NULL, err, "SELECT count(*) FROM %s", id);
 		PQfreemem(id);
-		PGresult *r = db_query(conn, sql, 0, NULL, err);
 		if (r == NULL)
 			return ETL_EDB;
 		st->rows[k] = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
