@@ -4,7 +4,9 @@
 #   make SANITIZE=address,undefined   sanitizer build (in build-san/)
 #   make CC=clang             any C11 compiler
 #   make test                 install what is missing, build, run every test
-#   make fuzz FUZZ_SECONDS=60 libFuzzer on the intake and the gzip input (clang)
+#   make fuzz FUZZ_SECONDS=60 libFuzzer on the intake, the gzip input and the
+#                             fingerprint's two tokenizers (clang)
+#   make coverage             the whole suite under gcov: lines and branches per file
 #   make valgrind             one full load under valgrind against a local server
 #   make seed                 install what is missing, build, seed a database
 #   make install PREFIX=/usr/local DESTDIR=
@@ -27,6 +29,10 @@ BUILD := build-fuzz
 CC := clang
 SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
+else ifeq ($(COVERAGE),1)
+# make coverage: gcov's counters, no optimisation.
+BUILD := build-cov
+SANFLAGS := --coverage -O0
 else ifneq ($(SANITIZE),)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -61,12 +67,12 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 # Each fuzz target also builds without libFuzzer, as a replayer of its seed
 # corpus and kept crashers that `make test` runs.
-FUZZ_TARGETS := fuzz_intake fuzz_input
+FUZZ_TARGETS := fuzz_intake fuzz_input fuzz_fingerprint
 REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all clean install test unit integration seed deps fuzz fuzz-bins valgrind unit-bins \
+.PHONY: all clean install test unit integration seed deps fuzz fuzz-bins valgrind unit-bins coverage \
 	format format-check
 all: $(BIN)
 
@@ -132,6 +138,10 @@ fuzz:
 	$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
+coverage: deps
+	$(MAKE) --no-print-directory COVERAGE=1 all unit-bins
+	bash scripts/coverage.sh build-cov
+
 valgrind: deps
 	bash scripts/install-deps.sh --extra
 	$(MAKE) --no-print-directory all
@@ -160,6 +170,6 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-cov
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)

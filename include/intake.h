@@ -110,6 +110,16 @@ enum etl_code intake_fingerprint_at(const struct intake *it, int64_t at, struct 
                                     struct etl_error *err);
 
 /*
+ * intake_fingerprint_at() both ways, for the differential fuzz target: into
+ * fast (its outcome in efast) by the fast tokenizer where it takes the file
+ * (*regular; else by libcsv), into slow (eslow) always by libcsv.  The two
+ * must agree.
+ */
+void intake_fingerprint_ways(const struct intake *it, int64_t at, struct intake_print *fast,
+                             bool *regular, struct etl_error *efast, struct intake_print *slow,
+                             struct etl_error *eslow);
+
+/*
  * With intake_opts.track_prefix the intake hashes its records as it reads
  * them (from its header on; intake_rewind() starts it over): intake_prefix()
  * gives the content fingerprint of the records read so far, which a

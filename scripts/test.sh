@@ -111,6 +111,7 @@ if [ "$run_integration" = 1 ]; then
 	# What a test that runs make must pass to reuse this build as it is.
 	ETL_MAKE_ARGS="BUILD=$build"
 	[ "$build" = build-san ] && ETL_MAKE_ARGS="$ETL_MAKE_ARGS SANITIZE=${SANITIZE:-address,undefined}"
+	[ "$build" = build-cov ] && ETL_MAKE_ARGS="$ETL_MAKE_ARGS COVERAGE=1"
 	export ETL_MAKE_ARGS
 	for t in "$root"/tests/integration/test_*.sh; do
 		name=$(basename "$t" .sh)

@@ -344,6 +344,8 @@ db_run_params(PGconn *conn, const char *sql, int nparams, const Oid *types,
 }
 
 /* The statement fmt makes, newly allocated; NULL when memory runs out. */
+static char *format_sql(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static char *
 format_sql(const char *fmt, va_list ap)
 {

@@ -152,6 +152,8 @@ struct canon {
 static void
 canon_bytes(struct canon *c, const char *b, size_t n)
 {
+	if (n == 0)
+		return; /* an empty run, perhaps before anything is allocated */
 	if (c->len + n > c->cap) {
 		size_t cap = c->cap ? c->cap : 4096;
 		while (cap < c->len + n)
@@ -196,12 +198,13 @@ static void
 canon_record(struct canon *c)
 {
 	size_t at = 0;
+	static char none[1]; /* a record of empty fields has no bytes at all */
 	for (int i = 0; i < c->nfields; i++) {
-		c->fields[i] = c->rec + at;
+		c->fields[i] = c->rec != NULL ? c->rec + at : none;
 		c->lens[i] = c->ends[i] - at;
 		at = c->ends[i];
 	}
-	struct csvrow_record rec = {0, 0, c->nfields, c->fields, c->lens, NULL};
+	struct csvrow_record rec = {.nfields = c->nfields, .fields = c->fields, .lens = c->lens};
 	hash_record(c->x, &rec, c->header);
 	c->records++;
 	c->header = false;
@@ -348,9 +351,11 @@ intake_fingerprint(const struct intake *it, struct intake_print *p, struct etl_e
 	return intake_fingerprint_at(it, -1, p, err);
 }
 
-enum etl_code
-intake_fingerprint_at(const struct intake *it, int64_t at, struct intake_print *p,
-                      struct etl_error *err)
+/* The fingerprint (and prefix at), by the fast tokenizer when fast and the
+ * file is regular (*regular says whether it was), else through libcsv. */
+static enum etl_code
+fingerprint(const struct intake *it, int64_t at, bool fast, struct intake_print *p, bool *regular,
+            struct etl_error *err)
 {
 	struct input *in = NULL;
 	struct csvrow_reader *csv = NULL;
@@ -370,10 +375,10 @@ intake_fingerprint_at(const struct intake *it, int64_t at, struct intake_print *
 	x->data = 0;
 	x->at = at > 0 ? at : -1;
 	x->prefix[0] = '\0';
-	bool regular;
-	if ((rc = canon_pass(it, x, p, &regular, err)) != ETL_OK)
+	*regular = false;
+	if (fast && (rc = canon_pass(it, x, p, regular, err)) != ETL_OK)
 		goto out;
-	if (regular)
+	if (*regular)
 		goto digest;
 	/* Irregular: libcsv's records, hashed afresh. */
 	if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
@@ -425,6 +430,26 @@ out:
 	EVP_MD_CTX_free(h);
 	free(x);
 	return rc;
+}
+
+enum etl_code
+intake_fingerprint_at(const struct intake *it, int64_t at, struct intake_print *p,
+                      struct etl_error *err)
+{
+	bool regular;
+	return fingerprint(it, at, true, p, &regular, err);
+}
+
+void
+intake_fingerprint_ways(const struct intake *it, int64_t at, struct intake_print *fast,
+                        bool *regular, struct etl_error *efast, struct intake_print *slow,
+                        struct etl_error *eslow)
+{
+	bool none;
+	error_clear(efast);
+	error_clear(eslow);
+	(void)fingerprint(it, at, true, fast, regular, efast);
+	(void)fingerprint(it, at, false, slow, &none, eslow);
 }
 
 enum etl_code
