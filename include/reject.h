@@ -40,6 +40,10 @@ struct reject_opts {
  */
 char *reject_name(const char *dir, const char *input_path, const char *tag);
 
+/* A finished load's reject file still under its part name (the load was
+ * killed between its last commit and the rename) gets its name. */
+void reject_settle(const char *path);
+
 /* Whether the reject file path, or the part of it being written, exists
  * (true also when that cannot be told). */
 bool reject_exists(const char *path);

@@ -189,6 +189,8 @@ earlier_rejects(struct load_file *lf, struct intake *it, const struct ledger *le
 	free(lf->reject_file);
 	lf->reject_file = led->reject_file[0] ? strdup(led->reject_file) : NULL;
 	lf->r.reject_file = lf->reject_file;
+	if (lf->reject_file != NULL)
+		reject_settle(lf->reject_file);
 	/* Said with the summary: loading the corrected reject file later in the
 	 * same run completes this file (load_files()). */
 	(void)error_set(&lf->error, ETL_REJECTED, NULL, 0,

@@ -157,6 +157,15 @@ temp_name(const char *path)
 	return asprintf(&tmp, "%.*s.%s.part", dl, path, path + dl) < 0 ? NULL : tmp;
 }
 
+void
+reject_settle(const char *path)
+{
+	char *tmp = temp_name(path);
+	if (tmp != NULL && access(path, F_OK) != 0 && access(tmp, F_OK) == 0)
+		(void)rename(tmp, path);
+	free(tmp);
+}
+
 bool
 reject_exists(const char *path)
 {

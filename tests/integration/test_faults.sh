@@ -100,20 +100,21 @@ expect_eq "$(checksum etl_f_rejdir)" "$reference" "the table equals one clean lo
 # --- an immediate server stop inside the one-transaction path --------------------------
 # (through the shadow table: the file is more than one batch)
 db=$(prepare etl_f_fast)
-"$ETL" --db "$db" load --reject-dir fast sales.csv >fast.out 2>&1 &
+"$ETL" --db "$db" --verbose load --reject-dir fast sales.csv >fast.out 2>&1 &
 pid=$!
-# Until the COPY runs (at most 20 s; a busy machine is slow to start it).
-for _ in $(seq 1 400); do
+# Until the COPY into the table (or its shadow) has begun, as the loader's
+# own --verbose line says (at most 60 s: a busy machine is slow to get there).
+for _ in $(seq 1 3000); do
 	kill -0 "$pid" 2>/dev/null || break
-	[ "$(psql -X -Atq -d etl_f_fast -c "SELECT count(*) > 0 FROM pg_stat_activity WHERE state = 'active' AND query ~ '^COPY (\"transactions\"|\\w+\\.siprems_etl_shadow_[0-9]+) '" 2>/dev/null)" = t ] && break
-	sleep 0.05
+	grep -qE "PGRES_COPY_IN: COPY (\"transactions\"|\w+\.siprems_etl_shadow_[0-9]+) " fast.out && break
+	sleep 0.02
 done
 server kill
 wait "$pid"
 code=$?
 server start
 expect_eq "$code" 4 "a server stopped during the one-transaction load exits 4"
-expect_match "$(cat fast.out)" "server|connection" "the message says the server went away"
+expect_match "$(grep -vE '^siprems-etl: (sql |connected to|target:)' fast.out)" "server|connection" "the message says the server went away"
 expect_eq "$(sql etl_f_fast "SELECT count(*) FROM transactions")" 0 "the table is empty again"
 expect_eq "$(sql etl_f_fast "SELECT count(*) FROM pg_class WHERE relname LIKE 'siprems\\_etl\\_shadow\\_%'")" 0 \
 	"the shadow table's COPY was rolled back with the server's stop"

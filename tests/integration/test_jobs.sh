@@ -144,6 +144,9 @@ etl --db "$c" --quiet load --batch-rows 1000 --jobs 1 --reject-dir bigref --summ
 expect_rc 1 "the reference: the big file on one connection"
 bigref=$(checksum jobs_bigref)
 c=$(prepare jobs_killed)
+# Each COPY 0.1 s slower: 300 batches on 3 connections outlast the kills,
+# however fast (or busy) the machine.
+slow_copies jobs_killed
 kills=0
 runs=0
 while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 3)) ]; do

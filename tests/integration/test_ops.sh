@@ -140,6 +140,13 @@ expect_rc 1 "the next run resumes and completes (exit 1: rejects)"
 expect_eq "$([ -e at/.sales.csv.rejects.csv.part ] && echo part) $(($(wc -l <at/sales.csv.rejects.csv) - 1))" " 30" \
 	"then the file is under its name with all 30 rejects, the part gone"
 expect_eq "$(rej_lines at/sales.csv.rejects.csv)" "$(awk -F, 'NR > 1 && $1 == "NOPE" { printf "%s%d", s, NR; s = " " }' sales.csv)" "each rejected row once, in order"
+# A kill after the last commit, before the rename, leaves the finished load's
+# rejects under the part's name: the next run gives the file its name.
+mv at/sales.csv.rejects.csv at/.sales.csv.rejects.csv.part
+etl --db "$c" --quiet load --batch-rows 2000 --jobs 1 --reject-dir at sales.csv
+expect_rc 1 "the next run finds the file loaded (exit 1: its rejects are still out)"
+expect_eq "$([ -e at/.sales.csv.rejects.csv.part ] && echo part) $(($(wc -l <at/sales.csv.rejects.csv) - 1))" " 30" \
+	"and gives the part of the finished load its name"
 
 # --- a corrected reject file completes its source file's load (item 7) -------------------
 c=$(prepare ops_fix)
