@@ -306,12 +306,12 @@ quote_name(PGconn *conn, const char *name, char *out, size_t size)
  * rows would have to meet the local history in one query (and their xmins
  * are the workers'). */
 static enum etl_code
-count_changed(PGconn *conn, struct buf *q, const char *id, int64_t *n, char *keys, size_t size,
-              struct etl_error *err)
+count_changed(PGconn *conn, struct buf *q, bool citus_too, const char *id, int64_t *n, char *keys,
+              size_t size, struct etl_error *err)
 {
 	*n = 0;
 	keys[0] = '\0';
-	if (db_citus_coordinator(conn)) {
+	if (!citus_too && db_citus_coordinator(conn)) {
 		buf_free(q);
 		return ETL_OK;
 	}
@@ -351,7 +351,7 @@ changed_since(PGconn *conn, const struct table_def *t, const char *id, const cha
 	           "WHERE b.load_id = $1 AND b.after_data IS NOT NULL AND ROW(%s) IS DISTINCT FROM "
 	           "ROW(%s)",
 	           qk, qt, qi, qt, cols, rcols);
-	return count_changed(conn, &q, id, n, keys, size, err);
+	return count_changed(conn, &q, true, id, n, keys, size, err);
 }
 
 /*
@@ -373,7 +373,7 @@ inserted_changed(PGconn *conn, const struct table_def *t, const char *id, int64_
 	           "AND i.last_id WHERE i.load_id = $1 AND i.xmins IS NOT NULL AND NOT "
 	           "(t.xmin::text::bigint = ANY (i.xmins::bigint[]))",
 	           qi, qt, qi);
-	return count_changed(conn, &q, id, n, keys, size, err);
+	return count_changed(conn, &q, false, id, n, keys, size, err);
 }
 
 static enum etl_code forget(PGconn *conn, const char *id, const struct ledger_undo *u,

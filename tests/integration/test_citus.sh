@@ -106,6 +106,17 @@ expect_rc 0 "plaintext passwords with --on-conflict skip on the reference table"
 expect_eq "$(json_counts u3.json | cut -d: -f2-7)" "loaded:2:1:0:1:0" "one inserted, one skipped"
 expect_match "$err" "users: 1 password hashed on [0-9]+ cores?; 1 not, the table has the key" "only the new key's password is hashed"
 expect_eq "$(csql "SELECT count(*) FROM users WHERE password_hash NOT LIKE 'pbkdf2:sha256:600000\$%' AND password_hash NOT LIKE 'scrypt%' AND password_hash NOT LIKE '\$2%'")" 0 "no placeholder in the reference table"
+# The app renames that user since: undo of the update refuses, --keep-changed
+# leaves the user as the app made it (the reference table meets the local
+# history through the coordinator).
+uid=$(python3 -c 'import json; print(json.load(open("u.json"))["files"][0]["load_id"])')
+csql "UPDATE users SET full_name = 'App Name' WHERE full_name = 'Other Name'" >/dev/null
+etl --db "$coord" undo "$uid" --yes
+expect_rc 4 "undo of a users update the app changed since is refused on Citus"
+expect_match "$err" "1 of the rows it updated changed since" "naming the row"
+etl --db "$coord" undo "$uid" --yes --keep-changed
+expect_rc 0 "--keep-changed on Citus"
+expect_eq "$(csql "SELECT count(*) FROM users WHERE full_name = 'App Name'")" 1 "the app's change stays"
 upd_id=$(python3 -c 'import json; print(json.load(open("upd.json"))["files"][0]["load_id"])')
 etl --db "$coord" undo "$upd_id" --yes
 expect_rc 0 "undo of the update works through the coordinator"
