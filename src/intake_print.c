@@ -228,7 +228,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 	char *buf = malloc(256 * 1024);
 	const char delim = (char)it->o->delim;
 	enum etl_code rc = ETL_OK;
-	ssize_t n;
+	ssize_t n = 0;
 	bool special[256] = {false};
 	special[(unsigned char)delim] = special['\n'] = special['\r'] = special['"'] = true;
 	*regular = true;
