@@ -109,8 +109,13 @@ const char *reject_planned_path(const struct reject_writer *w);
  */
 enum etl_code reject_truncate(struct reject_writer *w, uint64_t offset, struct etl_error *err);
 
-/* Flushes and closes; returns ETL_ESYSTEM if the data did not reach the file.
- * w may be NULL. */
+/* The file complete: flushed, synced and renamed from its part to its name
+ * (once; w may be NULL).  Called when its file's load ends, before the
+ * history says so.  Returns ETL_OK or ETL_ESYSTEM. */
+enum etl_code reject_complete(struct reject_writer *w, struct etl_error *err);
+
+/* Completes (reject_complete()) and closes; returns ETL_ESYSTEM if the data
+ * did not reach the file.  w may be NULL. */
 enum etl_code reject_close(struct reject_writer *w, struct etl_error *err);
 
 #endif

@@ -641,6 +641,15 @@ settle_file(struct file_load *f, enum end end)
 		               (long long)led->records_done);
 		break;
 	}
+	/* The reject file under its name before the history calls the load
+	 * ended: a run that then finds it finished finds the file too. */
+	struct etl_error re;
+	if (reject_complete(intake_rejects(it), &re) != ETL_OK) {
+		status = "failed";
+		lf->code = error_worst(lf->code, ETL_ESYSTEM);
+		(void)snprintf(msg, sizeof msg, "%s; the next run resumes after row %lld", re.msg,
+		               (long long)led->records_done);
+	}
 	lf->r.status = status;
 	set_counts(lf, led);
 	if (msg[0] != '\0')

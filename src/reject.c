@@ -17,6 +17,7 @@
 struct reject_writer {
 	char *path; /* the file's name once complete */
 	char *tmp;  /* its name while it is written: DIR/.NAME.part */
+	bool named; /* complete, under its name (reject_complete()) */
 	const struct colmap *m;
 	unsigned char delim;
 	iconv_t cd; /* UTF-8 to the input's encoding, or -1 */
@@ -450,24 +451,36 @@ reject_truncate(struct reject_writer *w, uint64_t offset, struct etl_error *err)
 }
 
 enum etl_code
+reject_complete(struct reject_writer *w, struct etl_error *err)
+{
+	if (w == NULL || !w->created || w->named)
+		return ETL_OK;
+	/* Complete, on the disk, then under its name: a reader never sees
+	 * part of it there. */
+	enum etl_code rc = write_out(w, err);
+	if (rc == ETL_OK && fsync(w->fd) != 0)
+		rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot sync: %s", strerror(errno));
+	/* ENOENT with the file under its name: another run, finding this load
+	 * finished, named it already (reject_settle()). */
+	if (rc == ETL_OK && rename(w->tmp, w->path) != 0 &&
+	    !(errno == ENOENT && access(w->path, F_OK) == 0))
+		rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot rename to %s: %s", w->path,
+		               strerror(errno));
+	w->named = rc == ETL_OK;
+	return rc;
+}
+
+enum etl_code
 reject_close(struct reject_writer *w, struct etl_error *err)
 {
 	enum etl_code rc = ETL_OK;
 	if (w == NULL)
 		return ETL_OK;
 	if (w->created && w->fd >= 0) {
-		/* Complete, on the disk, then under its name: a reader never
-		 * sees part of it there. */
-		rc = write_out(w, err);
-		if (rc == ETL_OK && fsync(w->fd) != 0)
-			rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot sync: %s",
-			               strerror(errno));
+		rc = reject_complete(w, err);
 		if (close(w->fd) != 0 && rc == ETL_OK)
 			rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot close: %s",
 			               strerror(errno));
-		if (rc == ETL_OK && rename(w->tmp, w->path) != 0)
-			rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot rename to %s: %s",
-			               w->path, strerror(errno));
 	}
 	if (w->cd != (iconv_t)-1)
 		(void)iconv_close(w->cd);
