@@ -49,14 +49,25 @@ struct ledger_ids {
  * row the app changed since (a new row version has another xmin). */
 struct ledger_xmins {
 	enum {
-		XMINS_UNKNOWN,  /* not recorded (a Citus table: the workers' xids) */
+		XMINS_UNKNOWN,  /* not recorded */
 		XMINS_THIS_TXN, /* by the transaction of the checkpoint, no savepoint */
 		XMINS_SCAN,     /* in savepoints: read from the rows themselves */
-		XMINS_GIVEN     /* by transaction xid (the shadow table's connection) */
+		XMINS_GIVEN,    /* by transaction xid (the shadow table's connection) */
+		XMINS_SHARDS    /* a Citus table: read from the rows, with their shards */
 	} how;
 	int64_t xid;
-	const char *table, *id_column; /* XMINS_SCAN: where the rows are */
+	const char *table, *id_column; /* XMINS_SCAN, _SHARDS: where the rows are */
 };
+
+/* A row version of table t as the history records it: its xmin, with its
+ * shard on Citus ("shard:xmin"; the xids are the workers'). */
+#define LEDGER_ROW_VERSION "(t.tableoid::regclass::text || ':' || t.xmin::text)"
+
+/* SQL: whether row t is still the version the load wrote, by range i's
+ * xmins ("{…}" of xids, or of LEDGER_ROW_VERSIONs on Citus; neither form
+ * can match the other's, and Citus allows no CASE here). */
+#define LEDGER_AS_WRITTEN                                                                          \
+	"(t.xmin::text = ANY (i.xmins::text[]) OR " LEDGER_ROW_VERSION " = ANY (i.xmins::text[]))"
 
 /* What to do with a file, given its history. */
 enum ledger_action {

@@ -603,7 +603,8 @@ struct ledger_xmins
 sink_xmins(const struct copy_sink *s, bool savepoints)
 {
 	if (s->citus)
-		return (struct ledger_xmins){.how = XMINS_UNKNOWN};
+		return (struct ledger_xmins){
+		        .how = XMINS_SHARDS, .table = s->t->table, .id_column = s->t->id_column};
 	if (s->fast && s->shadow && s->aux_xid > 0)
 		return (struct ledger_xmins){.how = XMINS_GIVEN, .xid = s->aux_xid};
 	if (savepoints || s->single_txn)

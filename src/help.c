@@ -298,7 +298,7 @@ static const char undo_help[] =
         "stock, set a new price: its values are not those the load gave it) is never\n"
         "overwritten unasked, nor is a row it inserted that changed since (an UPDATE made\n"
         "a new version of it) deleted: undo refuses, naming the rows, unless told which\n"
-        "way.  On Citus only the rows it updated are compared.\n"
+        "way.  On Citus too (each row version named with its shard).\n"
         "\n"
         "  -y, --yes         do not ask (needed when stdin is not a terminal)\n"
         "  --keep-changed    leave the rows changed since as they are, undo the rest\n"

@@ -711,6 +711,51 @@ array_text(const int64_t *v, size_t n, size_t stride)
 	return s;
 }
 
+/*
+ * The versions of a distributed table's rows in ranges ids, as this
+ * transaction sees them: "{shard:xmin,…}" in *out (NULL when none).  A
+ * worker's xid means nothing on another worker, so each is named with the
+ * shard it is in (the shard's name, unique in the cluster, as the worker
+ * gives it); undo compares the same pair.
+ */
+static enum etl_code
+shard_xmins(PGconn *conn, const struct ledger_xmins *xmins, const struct ledger_ids *ids, int nids,
+            char **out, struct etl_error *err)
+{
+	*out = NULL;
+	char *tab = sql_ident(conn, xmins->table);
+	char *col = sql_ident(conn, xmins->id_column);
+	struct buf q = {0};
+	if (tab == NULL || col == NULL) {
+		q.failed = true;
+	} else {
+		sql_printf(&q,
+		           "SELECT array_agg(DISTINCT " LEDGER_ROW_VERSION
+		           ")::text FROM %s t WHERE ",
+		           tab);
+		for (int i = 0; i < nids; i++)
+			sql_printf(&q, "%st.%s BETWEEN %lld AND %lld", i ? " OR " : "", col,
+			           (long long)ids[i].first, (long long)ids[i].last);
+	}
+	PQfreemem(tab);
+	PQfreemem(col);
+	buf_put(&q, "", 1);
+	if (q.failed) {
+		buf_free(&q);
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	PGresult *r = db_query(conn, q.data, 0, NULL, err);
+	buf_free(&q);
+	if (r == NULL)
+		return ETL_EDB;
+	if (!PQgetisnull(r, 0, 0) && (*out = strdup(PQgetvalue(r, 0, 0))) == NULL) {
+		PQclear(r);
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
+	PQclear(r);
+	return ETL_OK;
+}
+
 enum etl_code
 ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
                   const struct ledger_xmins *xmins, const int64_t *rejected, size_t nrejected,
@@ -768,6 +813,9 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 		free(a);
 		a = NULL;
 	}
+	char *shards = NULL;
+	if (rc == ETL_OK && nids > 0 && xmins->how == XMINS_SHARDS)
+		rc = shard_xmins(conn, xmins, ids, nids, &shards, err);
 	if (rc == ETL_OK && nids > 0) {
 		a = array_text(&ids[0].first, (size_t)nids, 2);
 		b = array_text(&ids[0].last, (size_t)nids, 2);
@@ -780,7 +828,9 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 			(void)snprintf(given, sizeof given, "{%lld}", (long long)xmins->xid);
 			sql_str(&q, "INSERT INTO etl_load_ids (load_id, first_id, last_id, xmins) "
 			            "SELECT $1, u.f, u.l, ");
-			if (xmins->how == XMINS_THIS_TXN) {
+			if (xmins->how == XMINS_SHARDS) {
+				sql_str(&q, "$4::text");
+			} else if (xmins->how == XMINS_THIS_TXN) {
 				sql_str(&q,
 				        "'{' || (pg_current_xact_id()::text::bigint % 4294967296) "
 				        "|| '}'");
@@ -804,12 +854,13 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 			}
 			sql_str(&q, " FROM unnest($2::bigint[], $3::bigint[]) AS u(f, l)");
 			buf_put(&q, "", 1);
-			const char *p[4] = {v[0], a, b, given};
+			const char *p[4] = {v[0], a, b,
+			                    xmins->how == XMINS_SHARDS ? shards : given};
+			bool fourth = xmins->how == XMINS_GIVEN || xmins->how == XMINS_SHARDS;
 			if (q.failed) {
 				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 			} else {
-				r = db_query(conn, q.data, xmins->how == XMINS_GIVEN ? 4 : 3, p,
-				             err);
+				r = db_query(conn, q.data, fourth ? 4 : 3, p, err);
 				rc = r != NULL ? ETL_OK : ETL_EDB;
 				PQclear(r);
 			}
@@ -818,6 +869,7 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 	}
 	free(a);
 	free(b);
+	free(shards);
 	return rc;
 }
 

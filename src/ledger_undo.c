@@ -302,19 +302,13 @@ quote_name(PGconn *conn, const char *name, char *out, size_t size)
 }
 
 /* Runs q, "SELECT k FROM …" over the rows changed since, and gives how
- * many there are and the first five k.  A Citus table is not compared: its
- * rows would have to meet the local history in one query (and their xmins
- * are the workers'). */
+ * many there are and the first five k. */
 static enum etl_code
-count_changed(PGconn *conn, struct buf *q, bool citus_too, const char *id, int64_t *n, char *keys,
-              size_t size, struct etl_error *err)
+count_changed(PGconn *conn, struct buf *q, const char *id, int64_t *n, char *keys, size_t size,
+              struct etl_error *err)
 {
 	*n = 0;
 	keys[0] = '\0';
-	if (!citus_too && db_citus_coordinator(conn)) {
-		buf_free(q);
-		return ETL_OK;
-	}
 	struct buf c = {0};
 	sql_printf(&c,
 	           "SELECT count(*), array_to_string((array_agg(k ORDER BY k))[1:5], ', ') FROM "
@@ -351,8 +345,14 @@ changed_since(PGconn *conn, const struct table_def *t, const char *id, const cha
 	           "WHERE b.load_id = $1 AND b.after_data IS NOT NULL AND ROW(%s) IS DISTINCT FROM "
 	           "ROW(%s)",
 	           qk, qt, qi, qt, cols, rcols);
-	return count_changed(conn, &q, true, id, n, keys, size, err);
+	return count_changed(conn, &q, id, n, keys, size, err);
 }
+
+/* SQL: the ids of the rows load $1 inserted that changed since, given the
+ * id column, the table and the id column, quoted. */
+#define INSERTED_CHANGED                                                                           \
+	"SELECT t.%s AS k FROM %s t JOIN etl_load_ids i ON t.%s BETWEEN i.first_id AND "           \
+	"i.last_id WHERE i.load_id = $1 AND i.xmins IS NOT NULL AND NOT " LEDGER_AS_WRITTEN
 
 /*
  * The rows the load inserted that changed since: a row whose xmin is not
@@ -368,12 +368,8 @@ inserted_changed(PGconn *conn, const struct table_def *t, const char *id, int64_
 	    !quote_name(conn, t->id_column, qi, sizeof qi))
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	struct buf q = {0};
-	sql_printf(&q,
-	           "SELECT t.%s AS k FROM %s t JOIN etl_load_ids i ON t.%s BETWEEN i.first_id "
-	           "AND i.last_id WHERE i.load_id = $1 AND i.xmins IS NOT NULL AND NOT "
-	           "(t.xmin::text::bigint = ANY (i.xmins::bigint[]))",
-	           qi, qt, qi);
-	return count_changed(conn, &q, false, id, n, keys, size, err);
+	sql_printf(&q, INSERTED_CHANGED, qi, qt, qi);
+	return count_changed(conn, &q, id, n, keys, size, err);
 }
 
 static enum etl_code forget(PGconn *conn, const char *id, const struct ledger_undo *u,
@@ -523,13 +519,19 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	}
 	u->kept_inserted = ninserted;
 
-	r = db_queryf(conn, 1, params, err,
-	              "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id AND "
-	              "i.last_id%s",
-	              qt, qi,
-	              ninserted > 0 ? " AND (i.xmins IS NULL OR t.xmin::text::bigint = ANY "
-	                              "(i.xmins::bigint[]))"
-	                            : "");
+	/* --keep-changed: not those (named by id: Citus takes no row version
+	 * test in a DELETE). */
+	if (ninserted > 0)
+		r = db_queryf(conn, 1, params, err,
+		              "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id "
+		              "AND i.last_id AND t.%s NOT IN (SELECT c.k FROM (" INSERTED_CHANGED
+		              ") c)",
+		              qt, qi, qi, qi, qt, qi);
+	else
+		r = db_queryf(conn, 1, params, err,
+		              "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id "
+		              "AND i.last_id",
+		              qt, qi);
 	if (r == NULL) {
 		rc = err->code;
 		goto out;

@@ -117,14 +117,35 @@ expect_match "$err" "1 of the rows it updated changed since" "naming the row"
 etl --db "$coord" undo "$uid" --yes --keep-changed
 expect_rc 0 "--keep-changed on Citus"
 expect_eq "$(csql "SELECT count(*) FROM users WHERE full_name = 'App Name'")" 1 "the app's change stays"
+# The app changes the product that load inserted, in a reference table whose row
+# versions are its shard's: undo refuses and leaves both rows; --overwrite goes on.
 upd_id=$(python3 -c 'import json; print(json.load(open("upd.json"))["files"][0]["load_id"])')
+new_id=$(csql "SELECT product_id FROM products WHERE sku = 'NEW-001'")
+csql "UPDATE products SET price = 999 WHERE sku = 'NEW-001'" >/dev/null
 etl --db "$coord" undo "$upd_id" --yes
-expect_rc 0 "undo of the update works through the coordinator"
+expect_rc 4 "undo of a product insert the app changed since is refused on Citus"
+expect_match "$err" "1 of the rows it inserted changed since \(product_id $new_id\)" "naming the inserted row"
+expect_eq "$(csql "SELECT count(*) FROM products WHERE (sku = 'NEW-001' AND price = 999) OR name = 'Renamed'")" "2" \
+	"the refused undo changed nothing"
+etl --db "$coord" undo "$upd_id" --yes --overwrite
+expect_rc 0 "undo --overwrite of the update works through the coordinator"
 expect_eq "$(csql "SELECT count(*) FROM products WHERE sku = 'NEW-001' OR name = 'Renamed'")" "0" \
 	"the inserted row is gone and the updated one has its values back"
+# The app corrects one appended sale (hash-distributed: the xids are each
+# worker's own): undo refuses, --keep-changed leaves that sale alone.
 app_id=$(python3 -c 'import json; print(json.load(open("append.json"))["files"][0]["load_id"])')
+tid=$(csql "SELECT max(transaction_id) FROM transactions")
+csql "UPDATE transactions SET quantity_sold = quantity_sold + 100 WHERE transaction_id = $tid" >/dev/null
 etl --db "$coord" undo "$app_id" --yes
-expect_rc 0 "undo of the append works"
+expect_rc 4 "undo of an append the app changed since is refused on Citus"
+expect_match "$err" "1 of the rows it inserted changed since \(transaction_id $tid\)" "naming the changed sale"
+expect_eq "$(csql "SELECT count(*) FROM transactions")" "$((sales + append_rows))" "the refused undo deleted nothing"
+etl --db "$coord" undo "$app_id" --yes --keep-changed
+expect_rc 0 "undo --keep-changed of the append works"
+expect_eq "$(csql "SELECT count(*) FROM transactions")" "$((sales + 1))" "the appended sales are gone but the changed one"
+expect_eq "$(csql "SELECT count(*) FROM transactions WHERE transaction_id = $tid AND quantity_sold > 100")" "1" \
+	"the app's sale is as the app made it"
+csql "DELETE FROM transactions WHERE transaction_id = $tid" >/dev/null
 expect_eq "$(csql "SELECT count(*) FROM transactions")" "$sales" "the appended sales are gone"
 
 # --- kill -9 in the middle of a batched load on 3 connections, and the exact resume --------------
