@@ -54,6 +54,11 @@ struct intake_print {
 	int64_t records;  /* data records (the header not counted) */
 	char prefix[65];  /* intake_fingerprint_at(): the content fingerprint of the
 	                     header and the first at records, "" when fewer */
+	char less[65];    /* the same of the first at - 1 records (at >= 2) */
+	bool cut;         /* the last record has no line end (an export cut
+	                     mid-line, or one without a final newline) */
+	char head[65];    /* when cut: the content fingerprint of every record but
+	                     the last (two records or more), else "" */
 };
 
 /*

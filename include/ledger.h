@@ -102,6 +102,8 @@ struct ledger_claim_opts {
 	 * the same name whose content differs. */
 	const char *prefix;
 	int64_t prefix_at;
+	const char *less; /* the same of its first prefix_at - 1 records, or "" */
+	const char *head; /* intake_print.head: its last record has no line end */
 };
 
 struct ledger_claim {

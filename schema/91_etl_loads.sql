@@ -11,8 +11,11 @@
 -- file_records is the number of data records in the file; prefix_sha256 is
 -- the content fingerprint of its first records_done records alone (as a file
 -- cut after them would have), so that a file that grew since is known to
--- extend what was committed; rejects_loaded_by is the load of its corrected
--- reject file that loaded every row it had rejected.
+-- extend what was committed; head_sha256, when the file's last record had no
+-- line end (an export cut mid-line), is the content fingerprint of every
+-- record but that one, so that the finished export is known to begin with
+-- them; rejects_loaded_by is the load of its corrected reject file that
+-- loaded every row it had rejected.
 CREATE TABLE etl_loads (
     load_id       BIGSERIAL PRIMARY KEY,
     fingerprint   TEXT NOT NULL,
@@ -44,7 +47,8 @@ CREATE TABLE etl_loads (
     update_columns TEXT,
     file_records  BIGINT,
     prefix_sha256 TEXT,
-    rejects_loaded_by BIGINT
+    rejects_loaded_by BIGINT,
+    head_sha256   TEXT
 );
 CREATE INDEX etl_loads_fingerprint ON etl_loads (fingerprint, kind);
 CREATE INDEX etl_loads_started_at ON etl_loads (started_at);

@@ -22,7 +22,7 @@ struct hasher {
 	bool failed;
 	int64_t data; /* data records hashed */
 	int64_t at;
-	char prefix[65];
+	char prefix[65], less[65];
 	unsigned char buf[64 * 1024];
 };
 
@@ -79,8 +79,12 @@ hash_record(struct hasher *x, const struct csvrow_record *rec, bool header)
 			hash_put(x, &c, 1);
 		}
 	}
-	if (!header && ++x->data == x->at)
+	if (header)
+		return;
+	if (++x->data == x->at)
 		(void)hash_peek(x, x->prefix);
+	else if (x->data == x->at - 1)
+		(void)hash_peek(x, x->less);
 }
 
 /* ---- the running hash of a load (intake_impl.h) -------------------------- */
@@ -328,7 +332,9 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 	if (st != START || c.nfields > 0) {
 		canon_field(&c); /* the last record has no line end */
 		canon_record(&c);
+		p->cut = true;
 	}
+	p->cut = p->cut && c.records > 1; /* a data record, not the header alone */
 	if (c.oom) {
 		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
 		goto out;
@@ -349,6 +355,22 @@ enum etl_code
 intake_fingerprint(const struct intake *it, struct intake_print *p, struct etl_error *err)
 {
 	return intake_fingerprint_at(it, -1, p, err);
+}
+
+/* libcsv's input, minding the last byte it was given. */
+struct last_byte {
+	struct input *in;
+	int last;
+};
+
+static ssize_t
+read_minding_last(void *ctx, char *buf, size_t size, struct etl_error *err)
+{
+	struct last_byte *l = ctx;
+	ssize_t n = intake_read_input(l->in, buf, size, err);
+	if (n > 0)
+		l->last = (unsigned char)buf[n - 1];
+	return n;
 }
 
 /* The fingerprint (and prefix at), by the fast tokenizer when fast and the
@@ -374,7 +396,7 @@ fingerprint(const struct intake *it, int64_t at, bool fast, struct intake_print 
 	x->failed = false;
 	x->data = 0;
 	x->at = at > 0 ? at : -1;
-	x->prefix[0] = '\0';
+	x->prefix[0] = x->less[0] = '\0';
 	*regular = false;
 	if (fast && (rc = canon_pass(it, x, p, regular, err)) != ETL_OK)
 		goto out;
@@ -387,11 +409,16 @@ fingerprint(const struct intake *it, int64_t at, bool fast, struct intake_print 
 	}
 	x->n = 0;
 	x->data = 0;
-	x->prefix[0] = '\0';
+	x->prefix[0] = x->less[0] = '\0';
 	p->records = 0;
+	p->cut = false;
+	struct last_byte last = {.last = '\n'};
 	if ((rc = intake_open_input(it, &in, err)) != ETL_OK ||
-	    (rc = input_hash_raw(in, err)) != ETL_OK ||
-	    (rc = csvrow_open(&csv, intake_read_input, in, it->o->delim, it->name, err)) != ETL_OK)
+	    (rc = input_hash_raw(in, err)) != ETL_OK)
+		goto out;
+	last.in = in;
+	if ((rc = csvrow_open(&csv, read_minding_last, &last, it->o->delim, it->name, err)) !=
+	    ETL_OK)
 		goto out;
 	bool header = true;
 	if (intake_headerless(it)) {
@@ -407,6 +434,7 @@ fingerprint(const struct intake *it, int64_t at, bool fast, struct intake_print 
 		rc = err->code;
 		goto out;
 	}
+	p->cut = p->records > 0 && last.last != '\n' && last.last != '\r';
 	if ((rc = input_raw_sha256(in, p->bytes, &p->size, err)) != ETL_OK)
 		goto out;
 digest:
@@ -422,6 +450,7 @@ digest:
 		(void)snprintf(p->content + 2 * i, 3, "%02x", md[i]);
 	/* No data record at all: the prefix of 0 records is the header's. */
 	(void)snprintf(p->prefix, sizeof p->prefix, "%s", at == 0 ? "" : x->prefix);
+	(void)snprintf(p->less, sizeof p->less, "%s", x->less);
 out:
 	if (rc != ETL_OK && strcmp(err->file, it->open_path) == 0)
 		(void)snprintf(err->file, sizeof err->file, "%s", it->name);
@@ -437,7 +466,15 @@ intake_fingerprint_at(const struct intake *it, int64_t at, struct intake_print *
                       struct etl_error *err)
 {
 	bool regular;
-	return fingerprint(it, at, true, p, &regular, err);
+	enum etl_code rc = fingerprint(it, at, true, p, &regular, err);
+	if (rc != ETL_OK || !p->cut || p->records < 2)
+		return rc;
+	/* Cut: what the records before the last one are, so that the next
+	 * export of the name, finished, is known to begin with them. */
+	struct intake_print before;
+	if ((rc = fingerprint(it, p->records - 1, true, &before, &regular, err)) == ETL_OK)
+		(void)snprintf(p->head, sizeof p->head, "%s", before.prefix);
+	return rc;
 }
 
 void

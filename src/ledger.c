@@ -285,6 +285,13 @@ ledger_known_content(PGconn *conn, const char *kind, const char *sha256, const c
 	return ETL_OK;
 }
 
+/* s, or NULL (SQL's) when it is NULL or empty. */
+static const char *
+nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
 static bool
 completed(const struct ledger *e)
 {
@@ -293,7 +300,8 @@ completed(const struct ledger *e)
 
 /* The newest load of a name, as ledger_name_extent() and decide() read it. */
 #define NAMED_LOAD                                                                                 \
-	"SELECT " LEDGER_COLS ", coalesce(file_records, -1) FROM etl_loads WHERE kind = $1 AND "   \
+	"SELECT " LEDGER_COLS ", coalesce(file_records, -1), coalesce(head_sha256, '') FROM "      \
+	"etl_loads WHERE kind = $1 AND "                                                           \
 	"file_name = $2 AND status <> 'undone' ORDER BY load_id DESC LIMIT 1"
 
 enum etl_code
@@ -374,12 +382,14 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 		char bytes[24], records[24];
 		ledger_id_text(bytes, sizeof bytes, o->file_bytes);
 		ledger_id_text(records, sizeof records, o->file_records);
-		const char *xp[5] = {id, o->content, o->sha256, o->file_bytes >= 0 ? bytes : NULL,
-		                     records};
-		r = db_query(conn,
-		             "UPDATE etl_loads SET fingerprint = $2, file_sha256 = $3, "
-		             "file_bytes = $4, file_records = $5 WHERE load_id = $1",
-		             5, xp, err);
+		const char *xp[6] = {id,        o->content,
+		                     o->sha256, o->file_bytes >= 0 ? bytes : NULL,
+		                     records,   nonempty(o->head)};
+		r = db_query(
+		        conn,
+		        "UPDATE etl_loads SET fingerprint = $2, file_sha256 = $3, "
+		        "file_bytes = $4, file_records = $5, head_sha256 = $6 WHERE load_id = $1",
+		        6, xp, err);
 		if (r == NULL)
 			return ETL_EDB;
 		PQclear(r);
@@ -394,7 +404,7 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 	ledger_id_text(bytes, sizeof bytes, o->file_bytes);
 	ledger_id_text(retry, sizeof retry, c->action == LEDGER_RETRY ? c->earlier.load_id : 0);
 	ledger_id_text(records, sizeof records, o->file_records);
-	const char *params[12] = {o->content,
+	const char *params[13] = {o->content,
 	                          o->t->name,
 	                          o->on_conflict,
 	                          o->file_bytes >= 0 ? bytes : NULL,
@@ -405,14 +415,16 @@ record_claim(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_clai
 	                          c->action == LEDGER_RETRY ? retry : NULL,
 	                          holder,
 	                          records,
-	                          done};
+	                          done,
+	                          nonempty(o->head)};
 	r = db_query(
 	        conn,
 	        "INSERT INTO etl_loads (fingerprint, kind, on_conflict, file_bytes, file_name, "
 	        "status, etl_version, file_sha256, options, retry_of, holder, lease_until, "
-	        "undoable, file_records, records_done) VALUES ($1, $2, $3, $4, $5, 'running', $6, "
-	        "$7, $8, $9, $10, now() + " LEASE ", true, $11, $12) RETURNING load_id",
-	        12, params, err);
+	        "undoable, file_records, records_done, head_sha256) VALUES ($1, $2, $3, $4, $5, "
+	        "'running', $6, $7, $8, $9, $10, now() + " LEASE ", true, $11, $12, $13) "
+	        "RETURNING load_id",
+	        13, params, err);
 	if (r == NULL)
 		return ETL_EDB;
 	memset(e, 0, sizeof *e);
@@ -493,6 +505,8 @@ decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_cl
 	struct seen s;
 	ledger_read_ledger(r, 0, &e, &s);
 	int64_t records = ledger_num(r, 0, 22);
+	char head[65];
+	ledger_str(head, sizeof head, r, 0, 23);
 	PQclear(r);
 	enum etl_code rc = ETL_OK;
 	if (strcmp(e.status, "running") == 0) {
@@ -510,11 +524,29 @@ decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_cl
 	int64_t at = done ? records : e.records_done;
 	bool extends = prefix[0] != '\0' && o->prefix_at == at && at > 0 &&
 	               strcmp(prefix, done ? e.fingerprint : e.prefix) == 0 && o->file_records > at;
+	/* Its file ended in a record cut mid-line, and this one begins with
+	 * the records before it but goes on otherwise: the finished export.
+	 * Neither a new load (the records before it twice) nor one after it
+	 * (the cut record, loaded or rejected, stays as it was). */
+	const char *less = o->less != NULL ? o->less : "";
+	bool cut = !extends && head[0] != '\0' && at == records && o->prefix_at == at &&
+	           strcmp(less, head) == 0 && o->file_records >= at;
 	char why[300];
 	/* --force loads the file anew: what it would extend or conflict with
 	 * goes first. */
-	if (o->force && (done ? extends : e.records_done > 0)) {
+	if (o->force && (cut || (done ? extends : e.records_done > 0))) {
 		rc = force_undo(conn, &e, &s, c, err);
+	} else if (cut) {
+		rc = error_set(err, ETL_EINPUT, NULL, 0,
+		               "load %lld of a file of this name ended in a record cut off "
+		               "mid-line (data record %lld has no line end), and this file begins "
+		               "with the records before it but not with that one: it is the "
+		               "finished export.  Nothing of it was loaded, so that no row is in "
+		               "twice and none as it was cut.  Take load %lld back first: "
+		               "'siprems-etl undo %lld', or load this file with --force (which "
+		               "undoes it)",
+		               (long long)e.load_id, (long long)at, (long long)e.load_id,
+		               (long long)e.load_id);
 	} else if (done && extends) {
 		c->extends = e.load_id;
 		c->led.records_done = at;

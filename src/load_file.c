@@ -285,7 +285,9 @@ claim_file(struct file_load *f)
 	                                 .options = f->options,
 	                                 .force = o->force,
 	                                 .prefix = known ? "" : f->print.prefix,
-	                                 .prefix_at = at};
+	                                 .prefix_at = at,
+	                                 .less = known ? "" : f->print.less,
+	                                 .head = known ? "" : f->print.head};
 	if (ledger_claim(f->r->conn, &want, &f->claim, &f->e) != ETL_OK) {
 		if (f->e.file[0] == '\0')
 			(void)snprintf(f->e.file, sizeof f->e.file, "%s", intake_name(it));

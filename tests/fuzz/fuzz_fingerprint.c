@@ -67,6 +67,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(strcmp(fast.content, slow.content) == 0);
 			assert(fast.records == slow.records);
 			assert(strcmp(fast.prefix, slow.prefix) == 0);
+			assert(strcmp(fast.less, slow.less) == 0);
+			assert(fast.cut == slow.cut);
 			assert(strcmp(fast.bytes, slow.bytes) == 0 && fast.size == slow.size);
 		}
 	}

@@ -86,6 +86,46 @@ etl --db "$c" --quiet undo "$id2" --yes
 expect_rc 0 "the second night's load can be undone alone"
 expect_eq "$(sql grow_nightly "SELECT count(*) - 1 FROM transactions")" 30000 "leaving the first night's rows"
 
+# The half-written export ends in a record cut mid-line (its time cut off, a
+# date that is still valid): the finished one is refused until told, then
+# --force gives every row once, the cut one as the finished file has it.
+c=$(prepare grow_cut)
+head -c -10 half.csv >cut.csv
+expect_match "$(tail -c 12 cut.csv | od -c | head -1)" "-" "the cut export ends mid-line: $(tail -n 1 cut.csv)"
+etl --db "$c" --no-progress load cut.csv
+expect_rc 0 "night 1: the cut export loads (its last record a valid date)"
+# Record 30000 is G-001,4,1000,2025-01-13 00:00:20; cut, its time is gone.
+cut_row="SELECT count(*) FROM transactions WHERE quantity_sold = 4 AND price_per_unit = 1000 AND transaction_date::date = '2025-01-13'"
+expect_eq "$(sql grow_cut "$cut_row AND transaction_date::time = '00:00'")" 1 "the cut record went in as it was cut"
+before=$(history grow_cut)
+rows_before=$(checksum grow_cut)
+cp full.csv cut.csv
+etl --db "$c" --no-progress load cut.csv
+expect_rc 3 "night 2: the finished export, under the name of the cut one, is refused"
+id=${before%%:*}
+expect_match "$err" "cut\.csv: load $id of a file of this name ended in a record cut off mid-line \(data record 30000 has no line end\).*'siprems-etl undo $id', or load this file with --force" \
+	"it says which load, which record, and what to do"
+expect_eq "$(history grow_cut)" "$before" "the history is as it was"
+expect_eq "$(checksum grow_cut)" "$rows_before" "and the table too"
+etl --db "$c" --no-progress load --force cut.csv
+expect_rc 0 "--force undoes the cut load and loads the finished export"
+expect_eq "$(checksum grow_cut)" "$ref_full" "every row once, none as it was cut (count and md5)"
+expect_eq "$(sql grow_cut "$cut_row AND transaction_date::time = '00:00:20'") $(sql grow_cut "$cut_row AND transaction_date::time = '00:00'")" "1 0" \
+	"record 30000 is in as the finished export has it, not as it was cut"
+expect_match "$(history grow_cut)" "^$id:undone:[0-9]+:[0-9]+ [0-9]+:loaded:60000:60000$" "the history: the cut load undone, the finished one loaded"
+
+# An export without a final newline whose last record is whole: the next,
+# longer one begins with all of its records and takes only the rest.
+c=$(prepare grow_nonl)
+head -c -1 half.csv >nonl.csv
+etl --db "$c" --quiet load nonl.csv
+expect_rc 0 "night 1: an export without a final newline loads"
+cp full.csv nonl.csv
+etl --db "$c" --no-progress load nonl.csv
+expect_rc 0 "night 2: the longer export loads"
+expect_match "$err" "nonl\.csv: the file begins with the 30000 rows load [0-9]+ loaded \(it grew since\)" "it takes only the rows after the first night's"
+expect_eq "$(checksum grow_nonl)" "$ref_full" "every row once (count and md5)"
+
 # Another export under the same name the next night (the usual daily file):
 # it loads as a new file.
 c=$(prepare grow_daily)

@@ -134,6 +134,44 @@ test_other_content(void **state)
 	}
 }
 
+/* A last record without a line end is said (cut), with the fingerprint of
+ * the records before it (head), the fast way and libcsv's alike. */
+static void
+test_cut(void **state)
+{
+	(void)state;
+	const char *one = HEADER "\nA-1,Roti Tawar,15000\n";
+	struct intake_print first = print_of("first.csv", one, strlen(one), false, ENC_UTF8);
+	assert_false(first.cut);
+	static const struct {
+		const char *data;
+		bool cut, head;
+	} cases[] = {
+	        {HEADER "\nA-1,Roti Tawar,15000\nB-2,\"Susu, Segar\",18500.50\n", false, false},
+	        {HEADER "\r\nA-1,Roti Tawar,15000\r\nB-2,\"Susu, Segar\",18500.50\r\n", false,
+	         false},
+	        {HEADER "\nA-1,Roti Tawar,15000\nB-2,\"Susu, Segar\",1850", true, true},
+	        {HEADER "\nA-1,Roti Tawar,15000\nB-2,\"Susu, Segar\"", true, true},
+	        /* irregular (libcsv's way) */
+	        {HEADER "\n\nA-1,Roti Tawar,15000\n\nB-2,\"Susu, Segar\",18", true, true},
+	        {HEADER "\n\nA-1,Roti Tawar,15000\n\nB-2,\"Susu, Segar\",18\n\n", false, false},
+	        /* one record: nothing before it */
+	        {HEADER "\nA-1,Roti Tawar,150", true, false},
+	        {HEADER, false, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char name[32];
+		(void)snprintf(name, sizeof name, "cut%zu.csv", i);
+		struct intake_print p =
+		        print_of(name, cases[i].data, strlen(cases[i].data), false, ENC_UTF8);
+		assert_int_equal(p.cut, cases[i].cut);
+		if (cases[i].head)
+			assert_string_equal(p.head, first.content);
+		else
+			assert_string_equal(p.head, "");
+	}
+}
+
 static void
 test_encoding(void **state)
 {
@@ -188,9 +226,8 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_same_content),
-	        cmocka_unit_test(test_other_content),
-	        cmocka_unit_test(test_encoding),
+	        cmocka_unit_test(test_same_content), cmocka_unit_test(test_other_content),
+	        cmocka_unit_test(test_cut),          cmocka_unit_test(test_encoding),
 	        cmocka_unit_test(test_large),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
