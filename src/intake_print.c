@@ -330,7 +330,11 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 		goto out;
 	}
 	if (st != START || c.nfields > 0) {
-		canon_field(&c); /* the last record has no line end */
+		/* The last record has no line end: what the records before it
+		 * are, taken before it goes in. */
+		if (c.records >= 2) /* a data record before it */
+			(void)hash_peek(x, p->head);
+		canon_field(&c);
 		canon_record(&c);
 		p->cut = true;
 	}
@@ -412,6 +416,7 @@ fingerprint(const struct intake *it, int64_t at, bool fast, struct intake_print 
 	x->prefix[0] = x->less[0] = '\0';
 	p->records = 0;
 	p->cut = false;
+	p->head[0] = '\0';
 	struct last_byte last = {.last = '\n'};
 	if ((rc = intake_open_input(it, &in, err)) != ETL_OK ||
 	    (rc = input_hash_raw(in, err)) != ETL_OK)
@@ -467,10 +472,10 @@ intake_fingerprint_at(const struct intake *it, int64_t at, struct intake_print *
 {
 	bool regular;
 	enum etl_code rc = fingerprint(it, at, true, p, &regular, err);
-	if (rc != ETL_OK || !p->cut || p->records < 2)
+	if (rc != ETL_OK || !p->cut || p->records < 2 || p->head[0] != '\0')
 		return rc;
-	/* Cut: what the records before the last one are, so that the next
-	 * export of the name, finished, is known to begin with them. */
+	/* Cut, and read by libcsv (which gives no record before its last is
+	 * known): the records before the last one, in a second pass. */
 	struct intake_print before;
 	if ((rc = fingerprint(it, p->records - 1, true, &before, &regular, err)) == ETL_OK)
 		(void)snprintf(p->head, sizeof p->head, "%s", before.prefix);
