@@ -120,9 +120,10 @@ $(BUILD) $(BUILD)/tests $(BUILD)/fuzz:
 deps:
 	bash scripts/install-deps.sh
 
+# PG=MAJOR runs the integration tests on that PostgreSQL (14 to 18).
 test: deps
 	$(MAKE) --no-print-directory all unit-bins
-	bash scripts/test.sh
+	PG=$(PG) bash scripts/test.sh
 
 seed: deps
 	$(MAKE) --no-print-directory all

@@ -16,7 +16,9 @@
 #
 # DIR defaults to .pg-citus/ in the project; N to 54340.  Citus itself is
 # not packaged by Debian: install it first (tests and CI use
-# ../shared/citus/install.sh; users install Citus's own packages).
+# ../shared/citus/install.sh; users install Citus's own packages).  The
+# nodes run on the PostgreSQL that Citus is installed into, whatever
+# PG_BINDIR says (a test run on another major still tests Citus on its own).
 set -euo pipefail
 
 case "${1:-}" in
@@ -51,13 +53,16 @@ psql_at() { # NODE-INDEX DB SQL
 	psql -X -q -v ON_ERROR_STOP=1 -At -d "$url dbname=$2" -c "$3"
 }
 
+found=""
+pkglib=$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)
+for d in /usr/lib/postgresql/*/lib "$pkglib"; do
+	[ -f "$d/citus.so" ] && [ -x "${d%/lib}/bin/postgres" ] && found=$d
+done
+[ -z "$found" ] || export PG_BINDIR="${found%/lib}/bin"
+
 case "$cmd" in
 check)
-	pkglib=$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)
-	for d in /usr/lib/postgresql/*/lib "$pkglib"; do
-		[ -f "$d/citus.so" ] && found=$d
-	done
-	[ -n "${found:-}" ] || die "Citus is not installed (no citus.so under /usr/lib/postgresql/*/lib)"
+	[ -n "$found" ] || die "Citus is not installed (no citus.so under /usr/lib/postgresql/*/lib)"
 	probe=$(mktemp -d "${TMPDIR:-/tmp}/citus-probe.XXXXXX")
 	if [ "$(id -u)" = 0 ]; then chown postgres: "$probe"; fi
 	if ! out=$(bash "$here/scripts/pg-local.sh" --dir "$probe/n" --port $((port + 9)) --citus start 2>&1); then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pg-local.sh — a project-local PostgreSQL on a Unix socket.
 #
-#   scripts/pg-local.sh [--dir DIR] [--port N] [--tcp] [--fast] [--citus] start|stop|kill|status|env|url
+#   scripts/pg-local.sh [--dir DIR] [--port N] [--bin DIR] [--tcp] [--fast] [--citus]
+#                       start|stop|kill|status|env|url|version
 #
 #   start   initialise the cluster when needed, then start it (idempotent)
 #   stop    stop it (fast shutdown); kill: immediate shutdown, as after a crash
@@ -9,7 +10,11 @@
 #   env     print PGHOST/PGPORT/PGUSER/PGDATABASE exports, for eval
 #           (PGDATABASE=siprems_db, the database `make seed` fills)
 #   url     print a libpq conninfo string for the cluster
+#   version print the server's major version (the cluster's, once made)
 #
+# The server binaries: --bin DIR, else $PG_BINDIR, else the ones the cluster
+# was made with, else Debian's newest (/usr/lib/postgresql/*/bin);
+# scripts/install-pg.sh MAJOR prints the directory of any supported major.
 # DIR defaults to .pg/ in the project (git-ignored).  As root the server runs
 # as the postgres user (initdb and postgres refuse to run as root); when that
 # user cannot reach DIR, the cluster lives under /tmp and DIR links to it.
@@ -32,6 +37,7 @@ port_given=0
 tcp=0
 fast=0
 citus=0
+bindir=${PG_BINDIR:-}
 while [ $# -gt 1 ]; do
 	case "$1" in
 	--dir) dir=$2; shift 2 ;;
@@ -39,6 +45,7 @@ while [ $# -gt 1 ]; do
 	--tcp) tcp=1; shift ;;
 	--fast) fast=1; shift ;;
 	--citus) citus=1; shift ;;
+	--bin) bindir=$2; shift 2 ;;
 	*) echo "pg-local.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -46,11 +53,6 @@ cmd=${1:-status}
 
 die() { echo "pg-local.sh: $*" >&2; exit 1; }
 
-bindir=""
-for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
-	if [ -x "$d/initdb" ]; then bindir=$d; break; fi
-done
-[ -n "$bindir" ] || die "no PostgreSQL server found under /usr/lib/postgresql (run scripts/install-deps.sh)"
 
 if [ "$(id -u)" = 0 ]; then
 	id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' user to run the server"
@@ -87,6 +89,22 @@ data="$dir/data"
 # The port chosen when the cluster was made sticks to it.
 if [ "$port_given" = 0 ] && [ -f "$dir/port" ]; then port=$(cat "$dir/port"); fi
 log="$dir/server.log"
+
+# The binaries: those asked for, or the ones the cluster was made with.
+if [ -z "$bindir" ] && [ -f "$dir/bindir" ] && [ -f "$data/PG_VERSION" ]; then bindir=$(cat "$dir/bindir"); fi
+if [ -z "$bindir" ]; then
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
+		if [ -x "$d/initdb" ]; then bindir=$d; break; fi
+	done
+	[ -n "$bindir" ] || die "no PostgreSQL server found under /usr/lib/postgresql (run scripts/install-deps.sh)"
+fi
+[ -x "$bindir/postgres" ] && [ -x "$bindir/initdb" ] && [ -x "$bindir/pg_ctl" ] ||
+	die "no initdb, pg_ctl and postgres in $bindir"
+bindir=$(cd "$bindir" && pwd)
+major=$("$bindir/postgres" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')
+if [ -f "$data/PG_VERSION" ] && [ "$(cat "$data/PG_VERSION")" != "$major" ]; then
+	die "the cluster in $data is PostgreSQL $(cat "$data/PG_VERSION"); the server in $bindir is $major (another --dir, or remove it)"
+fi
 sock="$dir/run"
 # A socket path must stay below 108 bytes.
 if [ ${#sock} -gt 80 ]; then
@@ -97,6 +115,7 @@ initialise() {
 	[ -f "$data/PG_VERSION" ] && return 0
 	mkdir -p "$data" "$sock"
 	echo "$port" >"$dir/port"
+	echo "$bindir" >"$dir/bindir"
 	if [ "$(id -u)" = 0 ]; then chown postgres: "$data" "$sock"; fi
 	chmod 700 "$data"
 	as_pg "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
@@ -165,7 +184,10 @@ env)
 url)
 	echo "host=$sock port=$port user=postgres"
 	;;
+version)
+	echo "$major"
+	;;
 *)
-	die "unknown command '$cmd' (start, stop, kill, status, env, url)"
+	die "unknown command '$cmd' (start, stop, kill, status, env, url, version)"
 	;;
 esac

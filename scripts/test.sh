@@ -8,8 +8,10 @@
 # TEST names an integration test file (tests/integration/test_NAME.sh) or a
 # unit test binary (test_NAME); without any, all run.  BUILD selects the
 # build directory (build, or build-san for a sanitizer build).
-# -v prints every integration test's whole log.  The last line is
-# "N passed, N failed".
+# -v prints every integration test's whole log.  PG=MAJOR (14 to 18) runs
+# the integration tests on that PostgreSQL (scripts/install-pg.sh fetches it
+# when Debian has no such server); PG_BINDIR names a server's bin directory
+# instead.  The default is Debian's.  The last line is "N passed, N failed".
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -99,6 +101,14 @@ trap cluster_stop EXIT
 trap 'exit 130' INT TERM
 
 if [ "$run_integration" = 1 ]; then
+	if [ -n "${PG:-}" ] && [ -z "${PG_BINDIR:-}" ]; then
+		PG_BINDIR=$(bash "$root/scripts/install-pg.sh" "$PG") || {
+			echo "test.sh: no PostgreSQL $PG to test on" >&2
+			echo "0 passed, 1 failed"
+			exit 1
+		}
+	fi
+	[ -z "${PG_BINDIR:-}" ] || export PG_BINDIR
 	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-test.XXXXXX")
 	chmod 755 "$pgdir"
 	if ! cluster_start "$pgdir" --tcp --fast; then
@@ -107,6 +117,9 @@ if [ "$run_integration" = 1 ]; then
 		exit 1
 	fi
 	export ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$CLUSTER_PORT
+	ETL_TEST_PG=$(bash "$root/scripts/pg-local.sh" --dir "$pgdir" version)
+	export ETL_TEST_PG
+	echo "== PostgreSQL $(psql -X -Atq -c 'SHOW server_version')"
 	export ETL="$root/$build/siprems-etl"
 	# What a test that runs make must pass to reuse this build as it is.
 	ETL_MAKE_ARGS="BUILD=$build"
