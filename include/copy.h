@@ -183,6 +183,13 @@ bool copy_fast_shadowed(const struct copy_sink *s);
  * ("the database refused the row: …"), or that the sequence ran short. */
 const char *copy_fast_refusal(const struct copy_sink *s);
 
+/* Why copy_fast_begin() took a slower way than the fastest it has (the
+ * table holds rows, another role owns it, its lock was not granted, not
+ * through a shadow table and why), or NULL; *loud: worth a line without
+ * --verbose (a reason the operator can change, not the table's rows or
+ * --jobs 1). */
+const char *copy_fast_passed(const struct copy_sink *s, bool *loud);
+
 /* Drops the staging table and frees s; s may be NULL. */
 void copy_close(struct copy_sink *s);
 

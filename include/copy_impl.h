@@ -86,8 +86,10 @@ struct copy_sink {
 	bool id_int8;
 	bool id_overflow; /* the sequence ran out: leave it to the batches */
 	char id_col[140];
-	char id_seq[160];   /* the sequence, as a regclass literal */
-	char fast_why[400]; /* why the fast path gave way */
+	char id_seq[160];     /* the sequence, as a regclass literal */
+	char fast_why[400];   /* why the fast path gave way */
+	char passed_why[240]; /* why copy_fast_begin() took a slower way */
+	bool passed_loud;     /* and a big file says it without --verbose */
 	int64_t id_next, id_max, id_first;
 	char **rebuild; /* statements that recreate what was dropped */
 	int nrebuild;

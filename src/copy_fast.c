@@ -2,6 +2,7 @@
  * copy_fast.c — the empty-table path: one COPY FREEZE, indexes dropped and
  * rebuilt at the end, all in the load's transaction.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,17 @@ lock_table(struct copy_sink *s, const char *mode, bool *lost)
 	return held;
 }
 
+/* Says why copy_fast_begin() takes a slower way (copy_fast_passed()). */
+static void __attribute__((format(printf, 3, 4)))
+passed(struct copy_sink *s, bool loud, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(s->passed_why, sizeof s->passed_why, fmt, ap);
+	va_end(ap);
+	s->passed_loud = loud;
+}
+
 enum etl_code
 copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl_error *err)
 {
@@ -139,6 +151,8 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	*taken = false;
 	s->jobs = jobs;
 	s->shadow = s->shadowed = false;
+	s->passed_why[0] = '\0';
+	s->passed_loud = false;
 	s->nfkeys = 0;
 	rc = sink_exec(s, "BEGIN", err);
 	if (rc != ETL_OK)
@@ -158,8 +172,10 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 		rc = err->code;
 		goto fail;
 	}
-	if (PQntuples(r) != 1 || PQgetvalue(r, 0, 0)[0] != 't')
+	if (PQntuples(r) != 1 || PQgetvalue(r, 0, 0)[0] != 't') {
+		passed(s, true, "another role owns it (only its owner may drop its indexes)");
 		goto not_taken;
+	}
 	PQclear(r);
 	r = NULL;
 	/* A table that holds rows never sees the exclusive lock: look first,
@@ -167,20 +183,26 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	bool empty, lost = false;
 	if ((rc = table_empty(s, &empty, err)) != ETL_OK)
 		goto fail;
-	if (!empty)
+	if (!empty) {
+		passed(s, false, "it holds rows");
 		goto not_taken;
+	}
 	bool citus = false, freeze = false;
 	if ((rc = sink_citus_table(s, &citus, err)) != ETL_OK)
 		goto fail;
 	/* A candidate for the shadow table is locked only against writers;
 	 * the lock is raised when it cannot take that way after all. */
 	bool shadow = jobs > 1 && big && !citus && s->connect != NULL;
+	if (big && !citus && jobs <= 1)
+		passed(s, false, "not through a shadow table (--jobs 1)");
 	if (!lock_table(s, shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE", &lost))
 		goto not_held;
 	if ((rc = table_empty(s, &empty, err)) != ETL_OK)
 		goto fail;
-	if (!empty)
+	if (!empty) {
+		passed(s, false, "it holds rows");
 		goto not_taken;
+	}
 	if (shadow) {
 		char why[200];
 		if ((rc = shadow_plan(s, why, sizeof why, err)) != ETL_OK)
@@ -195,8 +217,11 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 				goto copy;
 			}
 			/* No second connection, or no shadow. */
+			passed(s, true, "not through a shadow table (%s)", err->msg);
 			shadow_abandon(s);
 			error_clear(err);
+		} else {
+			passed(s, true, "not through a shadow table (%s)", why);
 		}
 		if (!lock_table(s, "ACCESS EXCLUSIVE", &lost))
 			goto not_held;
@@ -306,6 +331,7 @@ not_held:
 		rc = db_error(s->conn, NULL, "cannot lock the table", err);
 		goto fail;
 	}
+	passed(s, true, "another session's lock on it was not released within 5 s");
 not_taken:
 	PQclear(r);
 	fast_rollback(s);
@@ -444,4 +470,11 @@ const char *
 copy_fast_refusal(const struct copy_sink *s)
 {
 	return s->fast_why;
+}
+
+const char *
+copy_fast_passed(const struct copy_sink *s, bool *loud)
+{
+	*loud = s->passed_loud;
+	return s->passed_why[0] != '\0' ? s->passed_why : NULL;
 }

@@ -67,10 +67,12 @@ static const char why_not_sql[] =
         "OR ic.reltablespace <> 0 OR ic.reloptions IS NOT NULL "
         "OR obj_description(ic.oid, 'pg_class') IS NOT NULL)) "
         "THEN 'an index is clustered, invalid, commented or has storage settings' "
-        "WHEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = c.oid AND (contype NOT IN "
-        "('p', 'u', 'f', 'c') OR condeferrable OR NOT convalidated OR (contype <> 'c' AND "
-        "obj_description(oid, 'pg_constraint') IS NOT NULL))) "
-        "THEN 'a constraint is deferrable, not valid, an exclusion or commented' "
+        "WHEN EXISTS (SELECT 1 FROM pg_constraint k WHERE conrelid = c.oid AND (contype NOT IN "
+        "('p', 'u', 'f', 'c', 'n') OR condeferrable OR NOT convalidated "
+        "OR coalesce((to_jsonb(k) ->> 'conperiod')::boolean, false) "
+        "OR (contype NOT IN ('c', 'n') AND obj_description(oid, 'pg_constraint') IS NOT NULL))) "
+        "THEN 'a constraint is deferrable, not valid, an exclusion, WITHOUT OVERLAPS "
+        "or commented' "
         "END FROM pg_class c WHERE c.oid = to_regclass($1)";
 
 /* The index builds on the shadow ($2), then what gives each index its name

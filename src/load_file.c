@@ -454,6 +454,25 @@ open_file(struct file_load *f)
 	return true;
 }
 
+/* Why the load takes a slower way than the fastest: one line for a big
+ * file where the reason is one the operator can change, else --verbose. */
+static void
+said_passed(const struct file_load *f, bool big, bool taken)
+{
+	bool loud;
+	const char *why = copy_fast_passed(f->sink, &loud);
+	if (why == NULL || f->led.records_done != 0)
+		return;
+	const char *table = intake_map(f->it)->t->table;
+	const char *how = taken ? "one COPY in one transaction, readers of the table wait "
+	                          "until it commits"
+	                        : "in batches";
+	if (loud && big && !f->r->o->quiet)
+		notex_etl("%s: %s: %s: %s", intake_name(f->it), table, why, how);
+	else
+		verbosex_etl("%s: %s: %s: %s", intake_name(f->it), table, why, how);
+}
+
 /* The file's rows: an empty table takes the fast path; if the server
  * refuses a row there, the file goes through the batches from its start,
  * where refused rows are isolated: the outcome is the same. */
@@ -478,6 +497,7 @@ load_rows(struct file_load *f)
 	if (f->led.records_done == 0 &&
 	    copy_fast_begin(f->sink, o->jobs, big, &taken, &f->e) != ETL_OK)
 		return fail_rows(f);
+	said_passed(f, big, taken);
 	if (taken) {
 		/* It commits the whole file or nothing: no prefix to record. */
 		intake_pause_prefix(it, true);
