@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh — siprems-etl against psql \copy, in one run, on the same schema.
 #
-#   scripts/bench.sh [--rows N] [--products N] [--append N] [--runs K] [--keep] [--no-citus]
+#   scripts/bench.sh [--rows N] [--products N] [--append N] [--runs K] [--pg MAJOR]
+#                    [--keep] [--no-citus]
 #
 # Starts its own PostgreSQL (scripts/pg-local.sh, fsync on) in a temporary
 # directory, generates a data set with `siprems-etl generate` (default 5M
@@ -21,7 +22,9 @@
 # coordinator and two workers and measures (e) the initial load and (f) the
 # append through the coordinator, psql \copy against siprems-etl, into the
 # distributed layout (--no-citus skips it).  The servers, the data and the
-# databases are removed at the end unless --keep.
+# databases are removed at the end unless --keep.  --pg MAJOR (14 to 18)
+# runs the server of that major (scripts/install-pg.sh; default Debian's);
+# psql is Debian's client against every major, as siprems-etl's libpq is.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,7 +43,8 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--no-citus) citus=0; shift ;;
-	-h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+	--pg) PG_BINDIR=$(bash "$root/scripts/install-pg.sh" "$2") || exit 1; export PG_BINDIR; shift 2 ;;
+	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done

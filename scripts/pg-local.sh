@@ -91,19 +91,28 @@ if [ "$port_given" = 0 ] && [ -f "$dir/port" ]; then port=$(cat "$dir/port"); fi
 log="$dir/server.log"
 
 # The binaries: those asked for, or the ones the cluster was made with.
-if [ -z "$bindir" ] && [ -f "$dir/bindir" ] && [ -f "$data/PG_VERSION" ]; then bindir=$(cat "$dir/bindir"); fi
+# A cluster of another major than the ones asked for is started by no one;
+# the other commands reach it with its own.
+recorded=""
+if [ -f "$dir/bindir" ] && [ -f "$data/PG_VERSION" ]; then recorded=$(cat "$dir/bindir"); fi
+[ -n "$bindir" ] || bindir=$recorded
 if [ -z "$bindir" ]; then
 	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
 		if [ -x "$d/initdb" ]; then bindir=$d; break; fi
 	done
 	[ -n "$bindir" ] || die "no PostgreSQL server found under /usr/lib/postgresql (run scripts/install-deps.sh)"
 fi
+server_major() { "$1/postgres" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/'; }
 [ -x "$bindir/postgres" ] && [ -x "$bindir/initdb" ] && [ -x "$bindir/pg_ctl" ] ||
 	die "no initdb, pg_ctl and postgres in $bindir"
 bindir=$(cd "$bindir" && pwd)
-major=$("$bindir/postgres" --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')
+major=$(server_major "$bindir")
 if [ -f "$data/PG_VERSION" ] && [ "$(cat "$data/PG_VERSION")" != "$major" ]; then
-	die "the cluster in $data is PostgreSQL $(cat "$data/PG_VERSION"); the server in $bindir is $major (another --dir, or remove it)"
+	if [ "$cmd" = start ] || [ -z "$recorded" ]; then
+		die "the cluster in $data is PostgreSQL $(cat "$data/PG_VERSION"); the server in $bindir is $major (another --dir, or remove it)"
+	fi
+	bindir=$recorded
+	major=$(server_major "$bindir")
 fi
 sock="$dir/run"
 # A socket path must stay below 108 bytes.

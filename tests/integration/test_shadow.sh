@@ -102,6 +102,7 @@ wait "$pid"
 expect_eq "$?" "0" "--jobs 1 loads the same file"
 expect_match "$(cat one.err)" "transactions was empty: loaded with one COPY in one transaction \(indexes and foreign keys rebuilt: 8\)" "the one-transaction way"
 expect_eq "$builds" "0" "no shadow is built"
+expect_no_match "$(cat one.err)" "not through a shadow table" "--jobs 1, the operator's choice, is said only with --verbose"
 expect_match "$ref_sum" "^$rows " "the shadow's way loaded every row"
 expect_eq "$(checksum shadow_one)" "$ref_sum" "the one-transaction way gives the same rows"
 
@@ -164,6 +165,8 @@ sql shadow_view "CREATE VIEW sales_per_day AS SELECT transaction_date::date d, s
 etl --db "$c" --no-progress load sales.csv
 expect_rc 0 "a table a view uses loads"
 expect_match "$err" "transactions was empty: loaded with one COPY in one transaction" "the one-transaction way, since a swap would drop the view"
+expect_match "$err" "sales\.csv: transactions: not through a shadow table \(views, functions or an extension depend on it\): one COPY in one transaction, readers of the table wait until it commits" \
+	"and says why, without --verbose"
 expect_eq "$(sql shadow_view "SELECT sum(q) FROM sales_per_day")" "$(sql shadow_view "SELECT sum(quantity_sold) FROM transactions")" "the view reads the loaded rows"
 expect_eq "$(checksum shadow_view)" "$ref_sum" "every row is loaded"
 
