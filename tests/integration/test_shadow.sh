@@ -170,4 +170,30 @@ expect_match "$err" "sales\.csv: transactions: not through a shadow table \(view
 expect_eq "$(sql shadow_view "SELECT sum(q) FROM sales_per_day")" "$(sql shadow_view "SELECT sum(quantity_sold) FROM transactions")" "the view reads the loaded rows"
 expect_eq "$(checksum shadow_view)" "$ref_sum" "every row is loaded"
 
+
+# --- PostgreSQL 18: NOT NULL constraints in pg_constraint, WITHOUT OVERLAPS keys -----------
+if [ "$(sql postgres "SHOW server_version_num")" -ge 180000 ]; then
+	c=$(prepare shadow_pg18)
+	sql shadow_pg18 "COMMENT ON CONSTRAINT transactions_product_id_not_null ON transactions IS 'every sale has a product';
+	  ALTER TABLE transactions ALTER CONSTRAINT transactions_quantity_sold_not_null NO INHERIT" >/dev/null
+	before=$(structure shadow_pg18)
+	etl --db "$c" --no-progress load sales.csv
+	expect_rc 0 "18: a table with a commented and a NO INHERIT NOT NULL constraint loads"
+	expect_match "$err" "loaded with one COPY into a shadow table" "18: through the shadow table"
+	expect_eq "$(structure shadow_pg18)" "$before" "18: the swap carries every NOT NULL constraint over, named as before"
+	expect_eq "$(sql shadow_pg18 "SELECT string_agg(conname || ' ' || connoinherit || ' ' || coalesce(obj_description(oid, 'pg_constraint'), '-'), ', ' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'transactions'::regclass AND contype = 'n' AND conname IN ('transactions_product_id_not_null', 'transactions_quantity_sold_not_null')")" \
+		"transactions_product_id_not_null false every sale has a product, transactions_quantity_sold_not_null true -" "18: with its comment and NO INHERIT"
+	expect_eq "$(checksum shadow_pg18)" "$ref_sum" "18: every row is loaded"
+
+	c=$(prepare shadow_period)
+	sql shadow_period "CREATE EXTENSION btree_gist; ALTER TABLE transactions ADD COLUMN during tstzrange DEFAULT tstzrange('2020-01-01', NULL);
+	  ALTER TABLE transactions ADD CONSTRAINT one_id_per_period UNIQUE (transaction_id, during WITHOUT OVERLAPS)" >/dev/null
+	etl --db "$c" --no-progress load sales.csv
+	expect_rc 0 "18: a table with a WITHOUT OVERLAPS key loads"
+	expect_match "$err" "transactions: not through a shadow table \(a constraint is .*WITHOUT OVERLAPS.*\): one COPY in one transaction" \
+		"18: the one-transaction way, and says why"
+	expect_eq "$(sql shadow_period "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'one_id_per_period'")" \
+		"UNIQUE (transaction_id, during WITHOUT OVERLAPS)" "18: the key is rebuilt as it was"
+	expect_eq "$(checksum shadow_period)" "$ref_sum" "18: every row is loaded"
+fi
 finish
