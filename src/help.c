@@ -122,6 +122,9 @@ static const char load_help[] =
         "lock within 5 s, send the file to the batched path.  With --jobs 2+ and a file\n"
         "of more than a batch, the rows go into a shadow table whose indexes two\n"
         "connections build at once, swapped in at the end (readers are not blocked).\n"
+        "When a big file cannot take that way (the table has triggers, views, another\n"
+        "owner, ...), the load says why in one line; --verbose also says it for a table\n"
+        "that holds rows and for --jobs 1.\n"
         "\n";
 
 /* load's options (one string would pass the length C compilers must take). */
