@@ -2,7 +2,7 @@
 # pg-local.sh — a project-local PostgreSQL on a Unix socket.
 #
 #   scripts/pg-local.sh [--dir DIR] [--port N] [--bin DIR] [--tcp] [--fast] [--citus]
-#                       start|stop|kill|status|env|url|version
+#                       start|stop|kill|status|env|url
 #
 #   start   initialise the cluster when needed, then start it (idempotent)
 #   stop    stop it (fast shutdown); kill: immediate shutdown, as after a crash
@@ -10,7 +10,6 @@
 #   env     print PGHOST/PGPORT/PGUSER/PGDATABASE exports, for eval
 #           (PGDATABASE=siprems_db, the database `make seed` fills)
 #   url     print a libpq conninfo string for the cluster
-#   version print the server's major version (the cluster's, once made)
 #
 # The server binaries: --bin DIR, else $PG_BINDIR, else the ones the cluster
 # was made with, else Debian's newest (/usr/lib/postgresql/*/bin);
@@ -52,7 +51,6 @@ done
 cmd=${1:-status}
 
 die() { echo "pg-local.sh: $*" >&2; exit 1; }
-
 
 if [ "$(id -u)" = 0 ]; then
 	id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' user to run the server"
@@ -193,10 +191,7 @@ env)
 url)
 	echo "host=$sock port=$port user=postgres"
 	;;
-version)
-	echo "$major"
-	;;
 *)
-	die "unknown command '$cmd' (start, stop, kill, status, env, url, version)"
+	die "unknown command '$cmd' (start, stop, kill, status, env, url)"
 	;;
 esac

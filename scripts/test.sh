@@ -117,8 +117,6 @@ if [ "$run_integration" = 1 ]; then
 		exit 1
 	fi
 	export ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$CLUSTER_PORT
-	ETL_TEST_PG=$(bash "$root/scripts/pg-local.sh" --dir "$pgdir" version)
-	export ETL_TEST_PG
 	echo "== PostgreSQL $(psql -X -Atq -c 'SHOW server_version')"
 	export ETL="$root/$build/siprems-etl"
 	# What a test that runs make must pass to reuse this build as it is.

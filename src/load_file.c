@@ -461,7 +461,7 @@ said_passed(const struct file_load *f, bool big, bool taken)
 {
 	bool loud;
 	const char *why = copy_fast_passed(f->sink, &loud);
-	if (why == NULL || f->led.records_done != 0)
+	if (why == NULL)
 		return;
 	const char *table = intake_map(f->it)->t->table;
 	const char *how = taken ? "one COPY in one transaction, readers of the table wait "
@@ -494,10 +494,11 @@ load_rows(struct file_load *f)
 	 * is more than a batch. */
 	bool big = !o->single_transaction &&
 	           intake_left(it, f->print.records) > (int64_t)o->batch_rows;
-	if (f->led.records_done == 0 &&
-	    copy_fast_begin(f->sink, o->jobs, big, &taken, &f->e) != ETL_OK)
-		return fail_rows(f);
-	said_passed(f, big, taken);
+	if (f->led.records_done == 0) {
+		if (copy_fast_begin(f->sink, o->jobs, big, &taken, &f->e) != ETL_OK)
+			return fail_rows(f);
+		said_passed(f, big, taken);
+	}
 	if (taken) {
 		/* It commits the whole file or nothing: no prefix to record. */
 		intake_pause_prefix(it, true);
