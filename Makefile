@@ -41,9 +41,15 @@ BUILD ?= build
 SANFLAGS :=
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libpq's flags reach only the folders that talk to the database: the
+# intake, the validation and the bottom library compile without them, so an
+# include of libpq-fe.h there fails the build (and the check below catches
+# one spelled with its directory).
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags zlib libcrypto 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -Iinclude -I$(BUILD) -D_GNU_SOURCE -DETL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+NOPQ_DIRS := lib intake valid
 ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANFLAGS) -pthread -MMD -MP
 LDLIBS += $(PKG_LIBS) -lcsv -lm -pthread
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
@@ -58,8 +64,11 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 BIN := $(BUILD)/siprems-etl
-LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+# src/<folder>/<file>.c, one folder per stage of the pipeline
+# (docs/internals.md); objects keep the folder under $(BUILD).
+LIB_SRCS := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/schema_sql.o
+NOPQ_OBJS := $(filter $(NOPQ_DIRS:%=$(BUILD)/%/%),$(LIB_OBJS))
 SCHEMA_SQL := $(sort $(wildcard schema/*.sql))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -76,7 +85,7 @@ FUZZ_SECONDS ?= 60
 	format format-check
 all: $(BIN)
 
-$(BIN): $(BUILD)/main.o $(BUILD)/libetl.a
+$(BIN): $(BUILD)/cli/main.o $(BUILD)/libetl.a
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -85,9 +94,18 @@ $(BUILD)/libetl.a: $(LIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(BUILD)/%.o: src/%.c | $(BUILD)
+$(NOPQ_OBJS): $(BUILD)/%.o: src/%.c
 	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)if $(CC) $(CPPFLAGS) -M $< | grep -q 'libpq-fe\.h'; then \
+		echo "$<: includes libpq-fe.h, which the intake and validation never see" >&2; \
+		rm -f $@; exit 1; fi
+
+$(BUILD)/%.o: src/%.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PQ_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/schema_sql.c: $(SCHEMA_SQL) scripts/embed-sql.sh | $(BUILD)
 	$(call say,EMBED,$@)
@@ -95,21 +113,21 @@ $(BUILD)/schema_sql.c: $(SCHEMA_SQL) scripts/embed-sql.sh | $(BUILD)
 
 $(BUILD)/schema_sql.o: $(BUILD)/schema_sql.c
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(PQ_CFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libetl.a | $(BUILD)/tests
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libetl.a \
+	$(Q)$(CC) $(CPPFLAGS) $(PQ_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libetl.a \
 		$(LDLIBS) -lcmocka
 
 $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libetl.a | $(BUILD)/tests
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/fuzz/$*.c tests/fuzz/replay.c \
+	$(Q)$(CC) $(CPPFLAGS) $(PQ_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/fuzz/$*.c tests/fuzz/replay.c \
 		$(BUILD)/libetl.a $(LDLIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libetl.a | $(BUILD)/fuzz
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< \
+	$(Q)$(CC) $(CPPFLAGS) $(PQ_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< \
 		$(BUILD)/libetl.a $(LDLIBS)
 
 $(BUILD) $(BUILD)/tests $(BUILD)/fuzz:
@@ -162,7 +180,7 @@ install: $(BIN)
 	install -m 0644 scripts/siprems-etl.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/siprems-etl
 
-FORMAT_FILES = $(wildcard src/*.c include/*.h tests/unit/*.c tests/fuzz/*.c)
+FORMAT_FILES = $(wildcard src/*/*.c include/*.h tests/unit/*.c tests/fuzz/*.c)
 
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
@@ -173,4 +191,4 @@ format:
 clean:
 	rm -rf build build-san build-fuzz build-cov
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "check.h"
-#include "encode.h"
+#include "buf.h"
 #include "keyset.h"
 
 #define MAX_SALE_PLACES 5  /* first lines kept per unknown SKU */

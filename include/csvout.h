@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "encode.h"
+#include "buf.h"
 
 /*
  * Appends field s (n bytes) to b, preceded by delim unless first.  The

@@ -13,19 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "valid.h"
-
-/* A growing byte buffer. */
-struct buf {
-	char *data;
-	size_t len, cap;
-	bool failed; /* an allocation failed; the contents are incomplete */
-};
-
-/* Makes room for n more bytes; false when out of memory (failed sticks). */
-bool buf_reserve(struct buf *b, size_t n);
-void buf_put(struct buf *b, const void *s, size_t n);
-void buf_free(struct buf *b);
 
 /* Appends one value in COPY text form.  labels are the database's event
  * type labels (V_ENUM), in the order of the column's labels. */
@@ -41,9 +30,6 @@ size_t encode_uint(char *out, uint64_t v);
 /* Writes a timestamp (microseconds since 2000-01-01) as ISO text into out
  * (at least 32 bytes); returns its length. */
 size_t encode_timestamp(char *out, int64_t usec);
-
-/* Writes a date (days since 2000-01-01) as YYYY-MM-DD; returns 10. */
-size_t encode_date(char *out, int64_t days);
 
 /* Writes money (cents) as a plain decimal; returns its length. */
 size_t encode_money(char *out, int64_t cents);

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "encode.h"
+#include "buf.h"
 #include "error.h"
 #include "table.h"
 

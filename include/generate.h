@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "encode.h"
+#include "buf.h"
 #include "error.h"
 #include "table.h"
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "colmap.h"
-#include "encode.h"
+#include "buf.h"
 #include "error.h"
 #include "input.h"
 

@@ -10,7 +10,7 @@
 
 #include <libpq-fe.h>
 
-#include "encode.h"
+#include "buf.h"
 
 /* Appends the formatted text to b (b->failed when memory runs out). */
 void sql_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

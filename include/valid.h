@@ -132,10 +132,6 @@ void valid_columns(const struct validator *v, const struct colmap *m,
  * "\"Nyepi\"+2024-03-11" for events; "" for kinds without one. */
 void valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf, size_t size);
 
-/* Days since 2000-01-01 of a civil date, and back. */
-int64_t valid_days_from_civil(int64_t y, unsigned m, unsigned d);
-void valid_civil_from_days(int64_t days, int *y, int *m, int *d);
-
 /* The latest sales date accepted without --allow-future (today + 1). */
 int32_t valid_max_date(const struct validator *v);
 

@@ -16,8 +16,8 @@ status=$?
 
 mkdir -p "$build/gcov"
 report=$build/coverage.txt
-for src in src/*.c; do
-	gcov -b -o "$build" "$src" 2>/dev/null
+for src in src/*/*.c; do
+	gcov -b -o "$build/$(basename "$(dirname "$src")")" "$src" 2>/dev/null
 	mv ./*.gcov "$build/gcov/" 2>/dev/null
 done | awk '
 	/^File / { f = $2; gsub(/\x27/, "", f); keep = f ~ /^src\/.*\.c$/ && !(f in seen); if (keep) seen[f] = 1 }

@@ -17,13 +17,14 @@
 #include <string.h>
 
 #include "astro.h"
+#include "calendar.h"
 #include "holidays.h"
 #include "valid.h"
 
 static int32_t
 ymd(int y, int m, int d)
 {
-	return (int32_t)valid_days_from_civil(y, (unsigned)m, (unsigned)d);
+	return (int32_t)calendar_days_from_civil(y, (unsigned)m, (unsigned)d);
 }
 
 /* The computed date of the holiday called name in year (the first, when a
@@ -95,7 +96,7 @@ test_decrees_compared(void **state)
 				exact++;
 			} else {
 				int gy, gm, gd;
-				valid_civil_from_days(got, &gy, &gm, &gd);
+				calendar_civil_from_days(got, &gy, &gm, &gd);
 				printf("# %d: %s decreed %04d-%02d-%02d, computed %04d-%02d-%02d "
 				       "(%+d)\n",
 				       y, d[i].name, d[i].year, d[i].month, d[i].day, gy, gm, gd,

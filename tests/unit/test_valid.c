@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "valid.h"
 #include "text.h"
 
@@ -227,12 +228,12 @@ render(const struct value *v, char *buf, size_t size)
 		(void)snprintf(buf, size, "=enum %lld", (long long)v->i);
 		break;
 	case V_DATE:
-		valid_civil_from_days(v->i, &y, &m, &d);
+		calendar_civil_from_days(v->i, &y, &m, &d);
 		(void)snprintf(buf, size, "=date %04d-%02d-%02d", y, m, d);
 		break;
 	case V_TIMESTAMP: {
 		int64_t us = v->i % 1000000, s = v->i / 1000000;
-		valid_civil_from_days(s / 86400, &y, &m, &d);
+		calendar_civil_from_days(s / 86400, &y, &m, &d);
 		int64_t t = s % 86400;
 		(void)snprintf(buf, size, "=ts %04d-%02d-%02d %02lld:%02lld:%02lld.%06lld", y, m, d,
 		               (long long)(t / 3600), (long long)(t / 60 % 60), (long long)(t % 60),
@@ -252,7 +253,7 @@ open_validator(const char *tz, bool allow_future)
 	        .timezone = tz,
 	        .allow_future = allow_future,
 	        .fixed_today = true,
-	        .today = (int32_t)valid_days_from_civil(TODAY_Y, TODAY_M, TODAY_D),
+	        .today = (int32_t)calendar_days_from_civil(TODAY_Y, TODAY_M, TODAY_D),
 	};
 	assert_int_equal(valid_open(&v, &o, NULL), ETL_OK);
 	return v;
@@ -492,12 +493,12 @@ static void
 test_civil_round_trip(void **state)
 {
 	(void)state;
-	assert_int_equal(valid_days_from_civil(2000, 1, 1), 0);
-	assert_int_equal(valid_days_from_civil(1970, 1, 1), -10957);
+	assert_int_equal(calendar_days_from_civil(2000, 1, 1), 0);
+	assert_int_equal(calendar_days_from_civil(1970, 1, 1), -10957);
 	for (int64_t d = -800000; d < 3000000; d += 997) {
 		int y, m, dd;
-		valid_civil_from_days(d, &y, &m, &dd);
-		assert_int_equal(valid_days_from_civil(y, (unsigned)m, (unsigned)dd), d);
+		calendar_civil_from_days(d, &y, &m, &dd);
+		assert_int_equal(calendar_days_from_civil(y, (unsigned)m, (unsigned)dd), d);
 	}
 	char buf[128];
 	text_show(buf, sizeof buf, "a\"b\n", 4);

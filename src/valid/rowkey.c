@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "encode.h"
 
 /* Copies a text part of a key: a COL_NOCASE column in lower case, so that
@@ -88,7 +89,7 @@ rowkey_show(const struct table_def *t, const char *key, size_t n, char *out, siz
 			if (n - i >= sizeof days)
 				memcpy(&days, key + i, sizeof days);
 			if (o + 11 < size)
-				o += encode_date(out + o, days);
+				o += calendar_format_date(out + o, days);
 			i += sizeof days;
 			continue;
 		}
@@ -110,9 +111,9 @@ rowkey_of_db(const struct table_def *t, char *const *values, const size_t *lens,
 		if (c->rule == RULE_DATE) {
 			int64_t days = 0;
 			if (lens[k] >= 10)
-				days = valid_days_from_civil(atoi(values[k]),
-				                             (unsigned)atoi(values[k] + 5),
-				                             (unsigned)atoi(values[k] + 8));
+				days = calendar_days_from_civil(atoi(values[k]),
+				                                (unsigned)atoi(values[k] + 5),
+				                                (unsigned)atoi(values[k] + 8));
 			if (n + sizeof days <= size) {
 				memcpy(key + n, &days, sizeof days);
 				n += sizeof days;

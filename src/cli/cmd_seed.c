@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "admin.h"
+#include "calendar.h"
 #include "cli.h"
 #include "db.h"
 #include "generate.h"
@@ -145,7 +146,7 @@ set_free(struct set *s)
 static const char *
 day_text(int32_t day, char out[16])
 {
-	out[encode_date(out, day)] = '\0';
+	out[calendar_format_date(out, day)] = '\0';
 	return out;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "db.h"
 #include "generate.h"
 #include "valid.h"
@@ -30,7 +31,7 @@ put_time(char *out, size_t size, int64_t t, bool end)
 		s = DAY;
 	}
 	char date[16];
-	date[encode_date(date, day)] = '\0';
+	date[calendar_format_date(date, day)] = '\0';
 	(void)snprintf(out, size, "%sT%02d:%02d:%02d", date, (int)(s / 3600), (int)(s / 60 % 60),
 	               (int)(s % 60));
 }
@@ -68,7 +69,7 @@ get_time(const char *s, int64_t *t)
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || se > 59 ||
 	    (h == 24 && (mi || se)))
 		return false;
-	*t = valid_days_from_civil(y, (unsigned)mo, (unsigned)d) * DAY + h * 3600 + mi * 60 + se;
+	*t = calendar_days_from_civil(y, (unsigned)mo, (unsigned)d) * DAY + h * 3600 + mi * 60 + se;
 	return true;
 }
 
@@ -148,7 +149,7 @@ seed_clock_read(PGconn *conn, struct seed_clock *c, struct etl_error *err)
 	int y, m, d;
 	bool ok = PQntuples(r) == 1 && sscanf(PQgetvalue(r, 0, 0), "%d-%d-%d", &y, &m, &d) == 3;
 	if (ok) {
-		c->today = (int32_t)valid_days_from_civil(y, (unsigned)m, (unsigned)d);
+		c->today = (int32_t)calendar_days_from_civil(y, (unsigned)m, (unsigned)d);
 		c->seconds = atoi(PQgetvalue(r, 0, 1));
 		(void)snprintf(c->timezone, sizeof c->timezone, "%s", PQgetvalue(r, 0, 2));
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "calendar.h"
 #include "cli.h"
 #include "generate.h"
 #include "valid.h"
@@ -28,7 +29,7 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 	struct gen_opts o;
 	long long num;
 	int opt, days = 731, cut = GEN_DAY_SECONDS;
-	int32_t end = (int32_t)valid_days_from_civil(2025, 12, 31);
+	int32_t end = (int32_t)calendar_days_from_civil(2025, 12, 31);
 	generate_default(&o);
 	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, NULL, err)) >= 0) {
 		switch (opt) {
@@ -64,9 +65,9 @@ cmd_generate(int argc, char **argv, struct global_opts *g, struct etl_error *err
 				if (localtime_r(&now, &tm) == NULL)
 					return error_set(err, ETL_ESYSTEM, NULL, 0,
 					                 "--end today: no local time");
-				end = (int32_t)valid_days_from_civil(tm.tm_year + 1900,
-				                                     (unsigned)tm.tm_mon + 1,
-				                                     (unsigned)tm.tm_mday);
+				end = (int32_t)calendar_days_from_civil(tm.tm_year + 1900,
+				                                        (unsigned)tm.tm_mon + 1,
+				                                        (unsigned)tm.tm_mday);
 				cut = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 				break;
 			}

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "astro.h"
+#include "calendar.h"
 #include "valid.h"
 
 static const struct holiday fixed[] = {
@@ -98,7 +99,7 @@ cmp_holiday(const void *a, const void *b)
 static int32_t
 ymd(int y, int m, int d)
 {
-	return (int32_t)valid_days_from_civil(y, (unsigned)m, (unsigned)d);
+	return (int32_t)calendar_days_from_civil(y, (unsigned)m, (unsigned)d);
 }
 
 /* Appends a holiday on day number day when it falls in year. */
@@ -106,7 +107,7 @@ static int
 put(struct holiday *out, int n, int max, int year, int32_t day, const char *name)
 {
 	int y, m, d;
-	valid_civil_from_days(day, &y, &m, &d);
+	calendar_civil_from_days(day, &y, &m, &d);
 	if (y != year || n >= max)
 		return n;
 	out[n] = (struct holiday){y, m, d, name};

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "calendar.h"
 #include "gen_base.h"
 #include "encode.h"
 #include "holidays.h"
@@ -168,7 +169,7 @@ event_cmp(const void *a, const void *b)
 static int32_t
 ymd(int y, int m, int d)
 {
-	return (int32_t)valid_days_from_civil(y, (unsigned)m, (unsigned)d);
+	return (int32_t)calendar_days_from_civil(y, (unsigned)m, (unsigned)d);
 }
 
 /* The day number of a local time in seconds since 2000-01-01. */
@@ -190,7 +191,7 @@ static int
 year_of(int32_t day)
 {
 	int y, m, d;
-	valid_civil_from_days(day, &y, &m, &d);
+	calendar_civil_from_days(day, &y, &m, &d);
 	return y;
 }
 
@@ -325,7 +326,7 @@ make_days(const struct events *ev, int32_t first, int ndays, struct day *days)
 	}
 	for (int i = 0; i < ndays; i++) {
 		int y, m, d;
-		valid_civil_from_days(first + i, &y, &m, &d);
+		calendar_civil_from_days(first + i, &y, &m, &d);
 		days[i].new_year = (m == 12 && d >= 15) || (m == 1 && d == 1);
 		if (m == 12 && d == 31)
 			days[i].all *= 1.5f;
@@ -472,7 +473,7 @@ write_sales(const struct gen_opts *o, const struct product *p, const struct day 
 		int64_t hi = o->until - (int64_t)day * GEN_DAY_SECONDS;
 		int dow = (int)(((day % 7) + 7 + 5) % 7); /* 2000-01-01 was a Saturday */
 		int y, m, dd;
-		valid_civil_from_days(day, &y, &m, &dd);
+		calendar_civil_from_days(day, &y, &m, &dd);
 		double doy = (double)(day - ymd(y, 1, 1));
 		double year = 1 + 0.1 * sin(2 * M_PI * (doy - 80) / 365.25);
 		size_t n = 0;
@@ -511,7 +512,7 @@ write_sales(const struct gen_opts *o, const struct product *p, const struct day 
 		if (n > 0)
 			qsort(sales, n, sizeof *sales, sale_cmp);
 		char date[11];
-		(void)encode_date(date, day);
+		(void)calendar_format_date(date, day);
 		size_t written = 0;
 		for (size_t j = 0; j < n; j++) {
 			const struct sale *s = &sales[j];
@@ -577,7 +578,7 @@ write_events(const struct gen_opts *o, const struct events *ev, struct etl_error
 	gen_put_header(&g, KIND_EVENTS);
 	for (int i = 0; i < ev->n; i++) {
 		char date[11];
-		date[encode_date(date, ev->v[i].day)] = '\0';
+		date[calendar_format_date(date, ev->v[i].day)] = '\0';
 		gen_csv_put(&g, ev->v[i].name, false);
 		gen_csv_put(&g, date, false);
 		gen_csv_put(&g, ev->v[i].type, false);

@@ -3,44 +3,10 @@
  */
 #include "encode.h"
 
+#include "calendar.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-bool
-buf_reserve(struct buf *b, size_t n)
-{
-	if (b->failed)
-		return false;
-	if (b->len + n <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + n)
-		cap *= 2;
-	char *d = realloc(b->data, cap);
-	if (d == NULL) {
-		b->failed = true;
-		return false;
-	}
-	b->data = d;
-	b->cap = cap;
-	return true;
-}
-
-void
-buf_put(struct buf *b, const void *s, size_t n)
-{
-	if (n == 0 || !buf_reserve(b, n))
-		return;
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-}
-
-void
-buf_free(struct buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof *b);
-}
 
 size_t
 encode_uint(char *out, uint64_t v)
@@ -66,27 +32,6 @@ put_int(char *out, int64_t v)
 	return encode_uint(out, (uint64_t)v);
 }
 
-static void
-two(char *out, int v)
-{
-	out[0] = (char)('0' + v / 10);
-	out[1] = (char)('0' + v % 10);
-}
-
-size_t
-encode_date(char *out, int64_t days)
-{
-	int y, m, d;
-	valid_civil_from_days(days, &y, &m, &d);
-	two(out, y / 100);
-	two(out + 2, y % 100);
-	out[4] = '-';
-	two(out + 5, m);
-	out[7] = '-';
-	two(out + 8, d);
-	return 10;
-}
-
 size_t
 encode_timestamp(char *out, int64_t usec)
 {
@@ -94,14 +39,9 @@ encode_timestamp(char *out, int64_t usec)
 	int64_t frac = usec - secs * 1000000;
 	int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 	int64_t t = secs - days * 86400;
-	size_t n = encode_date(out, days);
+	size_t n = calendar_format_date(out, days);
 	out[n++] = ' ';
-	two(out + n, (int)(t / 3600));
-	out[n + 2] = ':';
-	two(out + n + 3, (int)(t / 60 % 60));
-	out[n + 5] = ':';
-	two(out + n + 6, (int)(t % 60));
-	n += 8;
+	n += calendar_format_time(out + n, t);
 	if (frac != 0) {
 		out[n++] = '.';
 		for (int64_t div = 100000; div > 0; div /= 10)
@@ -118,9 +58,11 @@ encode_money(char *out, int64_t cents)
 	if (cents < 0)
 		out[n++] = '-';
 	n += encode_uint(out + n, a / 100);
+	unsigned c = (unsigned)(a % 100);
 	out[n++] = '.';
-	two(out + n, (int)(a % 100));
-	return n + 2;
+	out[n++] = (char)('0' + c / 10);
+	out[n++] = (char)('0' + c % 10);
+	return n;
 }
 
 void
@@ -175,7 +117,7 @@ encode_value(struct buf *b, const struct value *v, const char *const *labels)
 		n = 1;
 		break;
 	case V_DATE:
-		n = encode_date(tmp, v->i);
+		n = calendar_format_date(tmp, v->i);
 		break;
 	case V_TIMESTAMP:
 		n = encode_timestamp(tmp, v->i);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "calendar.h"
 #include "pwhash.h"
 #include "tzfile.h"
 #include "valid_impl.h"
@@ -364,7 +365,7 @@ check_formatted(const struct validator *v, bool timestamp, const char *s, size_t
 	struct datefmt_value d;
 	if (!read_formats(v, s, n, &d, why, wsize))
 		return false;
-	int64_t days = valid_days_from_civil(d.year, (unsigned)d.month, (unsigned)d.day);
+	int64_t days = calendar_days_from_civil(d.year, (unsigned)d.month, (unsigned)d.day);
 	int64_t secs = (int64_t)d.hour * 3600 + d.minute * 60 + d.second;
 	if (!timestamp) {
 		if (secs != 0 || d.usec != 0 || d.has_offset)
@@ -389,7 +390,7 @@ parse_date(const char *s, size_t n, int64_t *days, bool *real)
 	unsigned m = (unsigned)digits(s + 5, 2), d = (unsigned)digits(s + 8, 2);
 	*real = y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
 	if (*real)
-		*days = valid_days_from_civil(y, m, d);
+		*days = calendar_days_from_civil(y, m, d);
 	return true;
 }
 
@@ -494,14 +495,14 @@ finish_timestamp(const struct validator *v, const char *s, size_t n, int64_t sec
 			secs += tz_offset(v->zone, secs + UNIX_2000);
 		days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 		int y, m, d;
-		valid_civil_from_days(days, &y, &m, &d);
+		calendar_civil_from_days(days, &y, &m, &d);
 		if (y < 1 || y > 9999)
 			return valid_reason(why, wsize, s, n,
 			                    "is outside years 1 to 9999 in the zone");
 	}
 	if (!v->allow_future && days > v->max_date) {
 		int y, m, d;
-		valid_civil_from_days(v->max_date, &y, &m, &d);
+		calendar_civil_from_days(v->max_date, &y, &m, &d);
 		return valid_reason(
 		        why, wsize, s, n,
 		        "is later than tomorrow (%04d-%02d-%02d); --allow-future accepts it", y, m,

@@ -12,36 +12,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "calendar.h"
 #include "tzfile.h"
 #include "text.h"
-
-/* ---- dates ----------------------------------------------------------------
- * Howard Hinnant's days_from_civil, shifted to 2000-01-01. */
-
-int64_t
-valid_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468 - 10957;
-}
-
-void
-valid_civil_from_days(int64_t days, int *y, int *m, int *d)
-{
-	int64_t z = days + 10957 + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
-}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -199,7 +172,7 @@ valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf
 		char part[160];
 		if (v->type == V_DATE) {
 			int y, m, d;
-			valid_civil_from_days(v->i, &y, &m, &d);
+			calendar_civil_from_days(v->i, &y, &m, &d);
 			(void)snprintf(part, sizeof part, "%04d-%02d-%02d", y, m, d);
 		} else {
 			text_show(part, sizeof part, v->s, v->n);
