@@ -1,26 +1,32 @@
 /*
  * copy_impl.h — the inside of a copy sink, shared by copy.c (batches),
- * copy_sql.c (statements), copy_isolate.c (refused rows) and copy_fast.c
- * (the empty-table path).  Nothing outside those files includes it.
+ * copy_sql.c (statements), copy_pw.c (passwords), copy_isolate.c (refused
+ * rows) and copy_fast.c (the empty-table path).  Nothing outside those
+ * files includes it.  The sink is made of the layers below it, each with
+ * its own header: the connection (copy_conn.h), the batch (copy_batch.h),
+ * the id reservations (copy_ids.h) and the shadow table (copy_shadow.h).
  */
 #ifndef SIPREMS_COPY_IMPL_H
 #define SIPREMS_COPY_IMPL_H
 
 #include "copy.h"
+#include "copy_batch.h"
+#include "copy_conn.h"
+#include "copy_ids.h"
+#include "copy_shadow.h"
 #include "encode.h"
 #include "pwhash.h"
 #include "sqlbuf.h"
 
-#define SEND_CHUNK (256 * 1024) /* bytes handed to libpq at a time */
-#define RETRIES    5            /* for deadlocks and serialization failures */
+#define RETRIES 5 /* for deadlocks and serialization failures */
 
 struct copy_sink {
-	PGconn *conn;
+	struct sink_conn db;  /* the load's connection: every statement */
+	struct sink_conn *to; /* where the COPY runs: &db, or the shadow's */
 	const struct table_def *t;
 	enum on_conflict mode;
 	const char *labels[TABLE_MAXLABELS];
 	bool single_txn;
-	PGcancel *cancel;
 
 	int ncols;
 	int col[COLMAP_MAXCOLS]; /* table columns sent, in order */
@@ -55,23 +61,9 @@ struct copy_sink {
 	 * sequence, each batch reserves its ids from the sequence and every row
 	 * carries one, so that the load can record them and be undone. */
 	bool id_ok;
-	struct ledger_ids *ids; /* the batch's reserved ranges */
-	int nids, capids;
-	int id_range;   /* the range the next id comes from */
-	int64_t id_cur; /* the next id there */
+	struct sink_ids ids;
 
-	/* The batch. */
-	struct buf data; /* encoded rows */
-	size_t sent;     /* bytes of data already streamed */
-	struct buf orig; /* records as read: n, then (len, bytes) per field */
-	struct buf keys; /* each row's key as shown in messages, NUL-ended */
-	size_t *key_off;
-	size_t *off; /* row i is data[off[i], off[i+1]) */
-	size_t *orig_off;
-	long *line;
-	int64_t *number;
-	int n, cap;
-	bool in_copy;
+	struct sink_batch batch;
 	bool in_batch;
 	bool hold_rows; /* the batch's rows go out at copy_end() (--jobs) */
 
@@ -98,22 +90,7 @@ struct copy_sink {
 	const char *settings; /* the run's SET LOCAL settings */
 	PGconn *(*connect)(void *arg, struct etl_error *err);
 	void *connect_arg;
-	bool shadow;     /* this load goes through the shadow */
-	bool shadowed;   /* and it was swapped in */
-	PGconn *aux;     /* the second connection */
-	int64_t aux_xid; /* its transaction's id, which wrote the rows */
-	PGcancel *aux_cancel;
-	bool aux_txn;     /* the second connection is in a transaction */
-	bool on_aux;      /* conn and cancel are the second connection's */
-	PGconn *own_conn; /* the load's own, while on_aux */
-	PGcancel *own_cancel;
-	char shadow_name[64];
-	char shadow_q[300]; /* schema-qualified, quoted */
-	char **build;       /* CREATE INDEX on the shadow */
-	char **swap;        /* once the table is dropped: its indexes' names back */
-	char **names;       /* the table's names of the indexes built */
-	int nbuild;
-	int nfkeys; /* the shadow's foreign keys added */
+	struct sink_shadow sh;
 
 	/* Plaintext passwords (copy_pw.c): each row's hash goes out as the
 	 * placeholder pw_hold until it is hashed into its place. */
@@ -143,27 +120,7 @@ struct copy_sink {
 		char *quoted; /* PQescapeIdentifier's */
 	} idents[24];         /* the names the statements use, quoted once */
 	int nidents;
-	char **fields; /* scratch for copy_row_record() */
-	size_t *lens;
-	int fcap;
 };
-/* The shadow table (copy_shadow.c).  shadow_plan(): under the load's
- * EXCLUSIVE lock on the empty table, whether the table can be swapped
- * (*why says why not) and what to build; shadow_open(): the second
- * connection, the shadow, and the COPY's target moved there;
- * shadow_copied(): the rows committed, back on the load's connection;
- * shadow_finish(): the builds on both connections, the foreign keys, the
- * swap (*refused: a row broke an index or key, why in fast_why);
- * shadow_abandon(): everything of it undone, the shadow dropped. */
-enum etl_code shadow_plan(struct copy_sink *s, char *why, size_t size, struct etl_error *err);
-enum etl_code shadow_open(struct copy_sink *s, struct etl_error *err);
-enum etl_code shadow_copied(struct copy_sink *s, struct etl_error *err);
-enum etl_code shadow_finish(struct copy_sink *s, bool *refused, struct etl_error *err);
-void shadow_abandon(struct copy_sink *s);
-/* Moves the COPY's target (conn, cancel) to the second connection, or back. */
-void shadow_use_aux(struct copy_sink *s, bool on);
-/* A server's message about the shadow, in the table's names. */
-void shadow_reason(const struct copy_sink *s, char *why, size_t size);
 
 /* Reads the target's column types: the staging table copies them, and
  * binary COPY is used when every column sent has a binary form here that
@@ -201,63 +158,31 @@ void sink_row_start(struct copy_sink *s, struct buf *b, int ord, const int64_t *
 /* Reads what the ON CONFLICT statement returned for nrows staged rows. */
 void sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outcome *out);
 
-/* Row-level errors reject rows; anything else stops the batch.  A sequence
- * that ran out (2200H) is the database's problem, not the row's: rejecting
- * every later row would only move the file into its reject file. */
-bool sink_row_level(const char *sqlstate);
-
-/* Deadlocks and serialization failures: the batch is tried again. */
-bool sink_retryable(const char *sqlstate);
-
 /* Settles rows [0, n) in savepoints: a refused range is split (at the row
  * the server named, or in halves) until every refused row stands alone. */
 enum etl_code sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err);
 
-/* Ends a running COPY; returns its result (the caller clears it). */
-PGresult *sink_end_copy(struct copy_sink *s, const char *abort_why);
-
-/* Runs a statement expected to return no rows; a cancelled query counts as
- * what it is, a database error. */
-enum etl_code sink_exec(struct copy_sink *s, const char *sql, struct etl_error *err);
-
 /* The passwords (copy_pw.c).  sink_pw_setup(): after the columns and the
  * staging table are known; sink_pw_hold(): a row's placeholder into b, its
- * password kept; sink_pw_before_send(): every kept password hashed into its
- * place, unless the staging table decides; sink_pw_staged(): the staged
- * rows with new keys hashed, into the batch and the staging table (NULL
- * when done, else the server's failed result; *failed: a failure here, in
- * err); sink_pw_leave_out(): the INSERT's condition that leaves the rows
- * still holding a placeholder out. */
+ * password kept; sink_pw_staged(): the staged rows with new keys hashed,
+ * into the batch and the staging table (NULL when done, else the server's
+ * failed result; *failed: a failure here, in err). */
 void sink_pw_setup(struct copy_sink *s);
 enum etl_code sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, size_t n, int row,
                            struct etl_error *err);
-enum etl_code sink_pw_before_send(struct copy_sink *s, struct etl_error *err);
+/* Every kept password hashed into its place (unless the staging table
+ * decides), then the batch's rows up to byte upto streamed to the COPY's
+ * connection: every row goes out through here. */
+enum etl_code sink_pw_send(struct copy_sink *s, size_t upto, struct etl_error *err);
 PGresult *sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err);
-void sink_pw_leave_out(struct copy_sink *s, struct buf *b);
 void sink_pw_reset(struct copy_sink *s);
 void sink_pw_free(struct copy_sink *s);
 
 /* Whether the table is one of Citus's (distributed or reference): *yes. */
 enum etl_code sink_citus_table(struct copy_sink *s, bool *yes, struct etl_error *err);
 
-/* How the batch's (or the fast path's) rows were written, for undo:
- * savepoints says whether they went in in savepoints. */
-struct ledger_xmins sink_xmins(const struct copy_sink *s, bool savepoints);
-
-/* A binary COPY stream opens with its header. */
-enum etl_code sink_send_header(struct copy_sink *s, struct etl_error *err);
-
-/* Streams the batch's encoded rows up to byte upto to the server. */
-enum etl_code sink_send(struct copy_sink *s, size_t upto, struct etl_error *err);
-
-/* The reason a refused row gets: the server's message and detail. */
-void sink_server_reason(const PGresult *r, char *buf, size_t size);
-
 /* Whether the sent columns include any besides the key. */
 bool sink_has_non_key(const struct copy_sink *s);
-
-/* Starts COPY; returns ETL_OK with the connection in COPY IN state. */
-enum etl_code sink_start_copy(struct copy_sink *s, struct etl_error *err);
 
 /* name as a quoted identifier, for the statements (quoted once per sink;
  * "" and s->oom when out of memory). */

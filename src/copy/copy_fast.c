@@ -28,19 +28,19 @@ add_rebuild(struct copy_sink *s, const char *sql)
 static void
 fast_rollback(struct copy_sink *s)
 {
-	if (s->in_copy) {
-		PGresult *r = sink_end_copy(s, "abandoned");
+	if (s->to->in_copy) {
+		PGresult *r = conn_copy_end(s->to, "abandoned");
 		PQclear(r);
 	}
 	/* The load's transaction first: its index builds hold the shadow. */
-	shadow_use_aux(s, false);
-	PGresult *r = db_run(s->conn, "ROLLBACK");
+	s->to = &s->db;
+	PGresult *r = db_run(s->db.pg, "ROLLBACK");
 	PQclear(r);
-	if (s->shadow)
-		shadow_abandon(s);
+	if (s->sh.active)
+		shadow_abandon(&s->sh);
 	s->fast = false;
 	s->in_batch = false;
-	s->data.len = s->sent = 0;
+	s->batch.data.len = s->batch.sent = 0;
 	sink_pw_reset(s);
 	for (int i = 0; i < s->nrebuild; i++)
 		free(s->rebuild[i]);
@@ -58,7 +58,7 @@ table_empty(struct copy_sink *s, bool *empty, struct etl_error *err)
 	sql_printf(&q, "SELECT EXISTS (SELECT 1 FROM %s)", sink_q(s, s->t->table));
 	if (q.failed)
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-	PGresult *r = db_query(s->conn, q.data, 0, NULL, err);
+	PGresult *r = db_query(s->db.pg, q.data, 0, NULL, err);
 	buf_free(&q);
 	if (r == NULL) {
 		if (strcmp(err->sqlstate, "42501") != 0)
@@ -80,38 +80,13 @@ own_ids(struct copy_sink *s, struct etl_error *err)
 	s->own_ids = s->id_overflow = false;
 	if (!s->id_ok)
 		return ETL_OK;
-	PGresult *r = db_queryf(s->conn, 0, NULL, err, "SELECT nextval(%s)", s->id_seq);
+	PGresult *r = db_queryf(s->to->pg, 0, NULL, err, "SELECT nextval(%s)", s->id_seq);
 	if (r == NULL)
 		return ETL_EDB;
 	s->id_next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	s->own_ids = true;
 	s->id_first = s->id_next;
-	return ETL_OK;
-}
-
-enum etl_code
-sink_citus_table(struct copy_sink *s, bool *yes, struct etl_error *err)
-{
-	const char *params[1] = {s->t->table};
-	*yes = false;
-	PGresult *r =
-	        db_query(s->conn, "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
-	                 0, NULL, err);
-	if (r == NULL)
-		return ETL_EDB;
-	bool has = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	if (!has)
-		return ETL_OK;
-	r = db_query(s->conn,
-	             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE "
-	             "logicalrelid = to_regclass($1))",
-	             1, params, err);
-	if (r == NULL)
-		return ETL_EDB;
-	*yes = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
 	return ETL_OK;
 }
 
@@ -125,9 +100,9 @@ lock_table(struct copy_sink *s, const char *mode, bool *lost)
 	           "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
 	           "SET LOCAL lock_timeout = %ld",
 	           sink_q(s, s->t->table), mode, s->lock_timeout_ms);
-	bool held = !q.failed && db_exec(s->conn, q.data, NULL) == ETL_OK;
+	bool held = !q.failed && db_exec(s->db.pg, q.data, NULL) == ETL_OK;
 	buf_free(&q);
-	*lost = !held && db_connection_lost(s->conn);
+	*lost = !held && db_connection_lost(s->db.pg);
 	return held;
 }
 
@@ -150,11 +125,11 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	enum etl_code rc;
 	*taken = false;
 	s->jobs = jobs;
-	s->shadow = s->shadowed = false;
+	shadow_init(&s->sh, &s->db, s->t->table, sink_q(s, s->t->table), s->settings,
+	            s->lock_timeout_ms);
 	s->passed_why[0] = '\0';
 	s->passed_loud = false;
-	s->nfkeys = 0;
-	rc = sink_exec(s, "BEGIN", err);
+	rc = conn_exec(&s->db, "BEGIN", err);
 	if (rc != ETL_OK)
 		return rc;
 	s->in_batch = true;
@@ -165,7 +140,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	/* Only the table's owner may drop its indexes; waiting long for the
 	 * lock is worse than the batched path. */
 	r = db_query(
-	        s->conn,
+	        s->db.pg,
 	        "SELECT pg_has_role(relowner, 'MEMBER') FROM pg_class WHERE oid = to_regclass($1)",
 	        1, params, err);
 	if (r == NULL) {
@@ -205,11 +180,14 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	}
 	if (shadow) {
 		char why[200];
-		if ((rc = shadow_plan(s, why, sizeof why, err)) != ETL_OK)
+		if ((rc = shadow_plan(&s->sh, why, sizeof why, err)) != ETL_OK)
 			goto fail;
 		if (why[0] == '\0') {
-			s->shadow = true;
-			if (shadow_open(s, err) == ETL_OK) {
+			s->sh.active = true;
+			PGconn *aux = s->connect(s->connect_arg, err);
+			if (aux != NULL && shadow_open(&s->sh, aux, err) == ETL_OK) {
+				/* The COPY runs on the shadow's connection. */
+				s->to = shadow_conn(&s->sh);
 				/* The shadow is new in the COPY's transaction: FREEZE. */
 				freeze = true;
 				if ((rc = own_ids(s, err)) != ETL_OK)
@@ -218,7 +196,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 			}
 			/* No second connection, or no shadow. */
 			passed(s, true, "not through a shadow table (%s)", err->msg);
-			shadow_abandon(s);
+			shadow_abandon(&s->sh);
 			error_clear(err);
 		} else {
 			passed(s, true, "not through a shadow table (%s)", why);
@@ -242,7 +220,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	 * replica identity, a tablespace, a comment); then the table's
 	 * foreign keys, rebuilt last. */
 	r = db_query(
-	        s->conn,
+	        s->db.pg,
 	        "SELECT CASE WHEN c.oid IS NULL THEN 'DROP INDEX ' || i.indexrelid::regclass::text "
 	        "ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) "
 	        "END, CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid) "
@@ -275,13 +253,13 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 			goto fail;
 		}
-		if ((rc = sink_exec(s, PQgetvalue(r, i, 0), err)) != ETL_OK)
+		if ((rc = conn_exec(&s->db, PQgetvalue(r, i, 0), err)) != ETL_OK)
 			goto fail;
 	}
 	PQclear(r);
 	/* COPY FREEZE needs the table truncated in this transaction, which a
 	 * table that others reference by foreign key cannot be. */
-	r = db_query(s->conn,
+	r = db_query(s->db.pg,
 	             "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = to_regclass($1) "
 	             "AND contype = 'f')",
 	             1, params, err);
@@ -293,12 +271,12 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	PQclear(r);
 	r = NULL;
 	if (freeze) {
-		if ((rc = db_execf(s->conn, err, "TRUNCATE %s", sink_q(s, s->t->table))) != ETL_OK)
+		if ((rc = db_execf(s->db.pg, err, "TRUNCATE %s", sink_q(s, s->t->table))) != ETL_OK)
 			goto fail;
 	}
 copy:;
 	struct buf copy = {0};
-	sql_printf(&copy, "COPY %s (", s->shadow ? s->shadow_q : sink_q(s, s->t->table));
+	sql_printf(&copy, "COPY %s (", s->sh.active ? s->sh.q : sink_q(s, s->t->table));
 	if (s->own_ids)
 		sql_printf(&copy, "%s, ", s->id_col);
 	sink_col_list(s, &copy, "", false);
@@ -310,25 +288,18 @@ copy:;
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		goto fail;
 	}
-	signals_set_cancel(s->cancel);
-	r = db_run(s->conn, copy.data);
+	rc = conn_copy_start(s->to, copy.data, s->binary, err);
 	buf_free(&copy);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		rc = db_error(s->conn, r, "cannot start COPY", err);
-		goto fail;
-	}
-	PQclear(r);
-	s->in_copy = true;
-	if ((rc = sink_send_header(s, err)) != ETL_OK)
+	if (rc != ETL_OK)
 		goto fail;
 	s->fast = true;
 	s->fast_rows = 0;
-	s->data.len = s->sent = 0;
+	s->batch.data.len = s->batch.sent = 0;
 	*taken = true;
 	return ETL_OK;
 not_held:
 	if (lost) {
-		rc = db_error(s->conn, NULL, "cannot lock the table", err);
+		rc = db_error(s->db.pg, NULL, "cannot lock the table", err);
 		goto fail;
 	}
 	passed(s, true, "another session's lock on it was not released within 5 s");
@@ -352,20 +323,20 @@ rebuild(struct copy_sink *s, bool *refused, struct etl_error *err)
 	 * parallel workers help.  maintenance_work_mem stays the server's: on
 	 * the benchmark larger sorts in memory were slower than the default's
 	 * spilled runs. */
-	enum etl_code rc = db_execf(s->conn, err, "SET LOCAL max_parallel_maintenance_workers = %d",
-	                            s->jobs > 1 ? s->jobs - 1 : 0);
-	signals_set_cancel(s->cancel);
+	enum etl_code rc =
+	        db_execf(s->db.pg, err, "SET LOCAL max_parallel_maintenance_workers = %d",
+	                 s->jobs > 1 ? s->jobs - 1 : 0);
+	conn_arm(&s->db);
 	for (int i = 0; i < s->nrebuild && rc == ETL_OK; i++) {
-		PGresult *r = db_run(s->conn, s->rebuild[i]);
+		PGresult *r = db_run(s->db.pg, s->rebuild[i]);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			/* A foreign key the rows break: the batched path will
 			 * find the rows. */
-			*refused = PQstatus(s->conn) == CONNECTION_OK &&
-			           sink_row_level(db_sqlstate(r));
+			*refused = conn_refused(&s->db, r, false);
 			if (*refused)
-				sink_server_reason(r, s->fast_why, sizeof s->fast_why);
+				conn_reason(r, s->fast_why, sizeof s->fast_why);
 			else
-				rc = db_error(s->conn, r, "cannot rebuild after the load", err);
+				rc = db_error(s->db.pg, r, "cannot rebuild after the load", err);
 		}
 		PQclear(r);
 		if (*refused)
@@ -383,27 +354,27 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 	enum etl_code rc;
 	memset(out, 0, sizeof *out);
 	*refused = false;
-	rc = sink_send(s, s->data.len, err);
-	s->data.len = s->sent = 0;
+	rc = sink_pw_send(s, s->batch.data.len, err);
+	s->batch.data.len = s->batch.sent = 0;
 	if (rc != ETL_OK) {
 		fast_rollback(s);
 		return rc;
 	}
-	PGresult *r = sink_end_copy(s, NULL);
+	PGresult *r = conn_copy_end(s->to, NULL);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*refused = r != NULL && PQstatus(s->conn) == CONNECTION_OK &&
-		           (sink_row_level(db_sqlstate(r)) || sink_retryable(db_sqlstate(r)));
+		*refused = conn_refused(s->to, r, true);
 		if (*refused)
-			sink_server_reason(r, s->fast_why, sizeof s->fast_why);
-		if (*refused && s->shadow)
-			shadow_reason(s, s->fast_why, sizeof s->fast_why);
-		rc = *refused ? ETL_OK : db_error(s->conn, r, NULL, err);
+			conn_reason(r, s->fast_why, sizeof s->fast_why);
+		if (*refused && s->sh.active)
+			shadow_reason(&s->sh, s->fast_why, sizeof s->fast_why);
+		rc = *refused ? ETL_OK : db_error(s->to->pg, r, NULL, err);
 		PQclear(r);
 		fast_rollback(s);
 		return rc;
 	}
 	PQclear(r);
-	if (s->shadow && (rc = shadow_copied(s, err)) != ETL_OK) {
+	s->to = &s->db;
+	if (s->sh.active && (rc = shadow_copied(&s->sh, err)) != ETL_OK) {
 		fast_rollback(s);
 		return rc;
 	}
@@ -417,14 +388,14 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 		return ETL_OK;
 	}
 	if (s->own_ids && s->fast_rows > 0) {
-		if ((rc = db_execf(s->conn, err, "SELECT setval(%s, %lld)", s->id_seq,
+		if ((rc = db_execf(s->db.pg, err, "SELECT setval(%s, %lld)", s->id_seq,
 		                   (long long)(s->id_next - 1))) != ETL_OK) {
 			fast_rollback(s);
 			return rc;
 		}
 	}
-	if (s->shadow) {
-		rc = shadow_finish(s, refused, err);
+	if (s->sh.active) {
+		rc = shadow_finish(&s->sh, refused, s->fast_why, sizeof s->fast_why, err);
 		if (rc != ETL_OK || *refused) {
 			fast_rollback(s);
 			return rc;
@@ -434,20 +405,12 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 	}
 	out->loaded = s->fast_rows;
 	if (s->own_ids && s->fast_rows > 0) {
-		if (s->capids < 1) {
-			struct ledger_ids *v = realloc(s->ids, sizeof *v);
-			if (v == NULL) {
-				fast_rollback(s);
-				return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-			}
-			s->ids = v;
-			s->capids = 1;
+		if (!ids_one(&s->ids, s->id_first, s->id_next - 1)) {
+			fast_rollback(s);
+			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		}
-		s->ids[0].first = s->id_first;
-		s->ids[0].last = s->id_next - 1;
-		s->nids = 1;
-		out->xmins = sink_xmins(s, false);
-		out->ids = s->ids;
+		out->xmins = ids_xmins(s->t, s->citus, s->sh.active ? s->sh.xid : 0, s->single_txn);
+		out->ids = s->ids.v;
 		out->nids = 1;
 	}
 	s->fast = false;
@@ -457,13 +420,13 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 int
 copy_fast_rebuilt(const struct copy_sink *s)
 {
-	return s->citus ? -1 : s->shadowed ? s->nbuild + s->nfkeys : s->nrebuild;
+	return s->citus ? -1 : s->sh.swapped ? s->sh.nbuild + s->sh.nfkeys : s->nrebuild;
 }
 
 bool
 copy_fast_shadowed(const struct copy_sink *s)
 {
-	return s->shadowed;
+	return s->sh.swapped;
 }
 
 const char *

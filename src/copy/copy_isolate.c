@@ -12,24 +12,6 @@
 #include "error.h"
 #include "signals.h"
 
-/* Row-level errors reject rows; anything else stops the batch.  A sequence
- * that ran out (2200H) is the database's problem, not the row's: rejecting
- * every later row would only move the file into its reject file. */
-bool
-sink_row_level(const char *sqlstate)
-{
-	if (strcmp(sqlstate, "2200H") == 0)
-		return false;
-	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
-	       strncmp(sqlstate, "P0", 2) == 0 || strncmp(sqlstate, "44", 2) == 0;
-}
-
-bool
-sink_retryable(const char *sqlstate)
-{
-	return strncmp(sqlstate, "40", 2) == 0; /* deadlock, serialization */
-}
-
 /* The row a COPY error names ("COPY x, line N"), 1-based, or 0. */
 static long
 copy_error_line(const PGresult *r)
@@ -68,17 +50,6 @@ add_reject(struct copy_sink *s, int row, const char *reason)
 	s->nrej++;
 }
 
-/* The reason a refused row gets: the server's message and detail. */
-void
-sink_server_reason(const PGresult *r, char *buf, size_t size)
-{
-	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-	(void)snprintf(buf, size, "the database refused the row: %s%s%.300s%s",
-	               msg ? msg : "unknown error", detail ? " (" : "", detail ? detail : "",
-	               detail ? ")" : "");
-}
-
 /* Reads what the ON CONFLICT statement returned for nrows staged rows. */
 void
 sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outcome *out)
@@ -88,7 +59,7 @@ sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outco
 	char why[640];
 	for (int i = 0; i < PQntuples(r); i++) {
 		int row = atoi(PQgetvalue(r, i, 0));
-		if (row < 0 || row >= s->n)
+		if (row < 0 || row >= s->batch.n)
 			continue;
 		if (per_row) {
 			char what = PQgetvalue(r, i, 1)[0];
@@ -106,7 +77,8 @@ sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outco
 			(void)snprintf(why, sizeof why,
 			               "%s: %s already exists in the database (--on-conflict skip "
 			               "keeps it, update replaces it)",
-			               table_key_name(s->t), s->keys.data + s->key_off[row]);
+			               table_key_name(s->t),
+			               s->batch.keys.data + s->batch.key_off[row]);
 			add_reject(s, row, why);
 		}
 	}
@@ -147,8 +119,8 @@ drop_rejects(struct copy_sink *s, int n)
 static bool
 settleable(const struct copy_sink *s, const char *state)
 {
-	return PQstatus(s->conn) == CONNECTION_OK &&
-	       (sink_row_level(state) || sink_retryable(state));
+	return PQstatus(s->db.pg) == CONNECTION_OK &&
+	       (conn_row_level(state) || conn_retryable(state));
 }
 
 /* The batch's failure, with the server's message when it gave one;
@@ -157,7 +129,7 @@ static enum etl_code
 fail_with(struct copy_sink *s, PGresult *r, struct etl_error *err)
 {
 	enum etl_code rc = db_error(
-	        s->conn, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? r : NULL, NULL, err);
+	        s->db.pg, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? r : NULL, NULL, err);
 	PQclear(r);
 	return rc;
 }
@@ -190,28 +162,27 @@ attempt(struct copy_sink *s, const struct range *r, int nr, struct copy_outcome 
 {
 	*bad = -1;
 	if (s->staged) {
-		PGresult *res = db_runf(s->conn, "TRUNCATE %s", s->stage);
+		PGresult *res = db_runf(s->db.pg, "TRUNCATE %s", s->stage);
 		if (res == NULL)
-			return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+			return PQmakeEmptyPGresult(s->db.pg, PGRES_FATAL_ERROR);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);
 	}
-	if (sink_start_copy(s, err) != ETL_OK)
-		return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+	if (conn_copy_start(&s->db, s->copy_sql.data, s->binary, err) != ETL_OK)
+		return PQmakeEmptyPGresult(s->db.pg, PGRES_FATAL_ERROR);
 	int rows = 0;
 	for (int i = 0; i < nr; i++) {
-		size_t len = s->off[r[i].b] - s->off[r[i].a];
-		if (PQputCopyData(s->conn, s->data.data + s->off[r[i].a], (int)len) != 1) {
-			(void)db_error(s->conn, NULL, "cannot send rows", err);
-			return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
-		}
+		size_t len = s->batch.off[r[i].b] - s->batch.off[r[i].a];
+		if (conn_copy_send(&s->db, s->batch.data.data + s->batch.off[r[i].a], len, err) !=
+		    ETL_OK)
+			return PQmakeEmptyPGresult(s->db.pg, PGRES_FATAL_ERROR);
 		rows += r[i].b - r[i].a;
 	}
-	PGresult *res = sink_end_copy(s, NULL);
+	PGresult *res = conn_copy_end(&s->db, NULL);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (res == NULL)
-			return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+			return PQmakeEmptyPGresult(s->db.pg, PGRES_FATAL_ERROR);
 		long line = copy_error_line(res);
 		for (int i = 0; i < nr && line >= 1; i++) {
 			if (line <= r[i].b - r[i].a)
@@ -228,12 +199,12 @@ attempt(struct copy_sink *s, const struct range *r, int nr, struct copy_outcome 
 	bool failed;
 	res = sink_pw_staged(s, &failed, err);
 	if (failed)
-		return PQmakeEmptyPGresult(s->conn, PGRES_FATAL_ERROR);
+		return PQmakeEmptyPGresult(s->db.pg, PGRES_FATAL_ERROR);
 	if (res != NULL)
 		return res;
-	signals_set_cancel(s->cancel);
-	res = db_run(s->conn, s->insert_sql.data);
-	signals_set_cancel(NULL);
+	conn_arm(&s->db);
+	res = db_run(s->db.pg, s->insert_sql.data);
+	conn_disarm();
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return res;
 	sink_read_outcome(s, res, rows, out);
@@ -313,8 +284,8 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
 	}
 	s->nrej = w;
 	k->cur = (struct copy_outcome){0};
-	if (sink_exec(s, "ROLLBACK TO SAVEPOINT etl_group", err) != ETL_OK ||
-	    sink_exec(s, "SAVEPOINT etl_try", err) != ETL_OK)
+	if (conn_exec(&s->db, "ROLLBACK TO SAVEPOINT etl_group", err) != ETL_OK ||
+	    conn_exec(&s->db, "SAVEPOINT etl_try", err) != ETL_OK)
 		return err->code;
 	int bad;
 	int nrej_before = s->nrej;
@@ -324,10 +295,10 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
 		add_counts(out, &part);
 		k->n = 0;
 		k->savepoints = 0;
-		if (sink_exec(s, "RELEASE SAVEPOINT etl_try", err) != ETL_OK ||
-		    sink_exec(s, "RELEASE SAVEPOINT etl_group", err) != ETL_OK)
+		if (conn_exec(&s->db, "RELEASE SAVEPOINT etl_try", err) != ETL_OK ||
+		    conn_exec(&s->db, "RELEASE SAVEPOINT etl_group", err) != ETL_OK)
 			return err->code;
-		return sink_exec(s, "SAVEPOINT etl_group", err);
+		return conn_exec(&s->db, "SAVEPOINT etl_group", err);
 	}
 	const char *state = db_sqlstate(r);
 	if (!settleable(s, state) || ++k->merges > RETRIES)
@@ -338,7 +309,7 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
 	             s->t->table, k->n, msg != NULL ? msg : state);
 	PQclear(r);
 	drop_rejects(s, nrej_before);
-	if (sink_exec(s, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK)
+	if (conn_exec(&s->db, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK)
 		return err->code;
 	if (!stack_room(stack, cap, *top + k->n))
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
@@ -362,14 +333,14 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 	struct range *stack = malloc(sizeof *stack * 64);
 	struct kept k = {0};
 	int top = 0, cap = 64;
-	int window = s->n; /* rows tried at once: shorter where refused rows are dense */
+	int window = s->batch.n; /* rows tried at once: shorter where refused rows are dense */
 	enum etl_code rc = ETL_OK;
 	char why[512];
 	if (stack == NULL)
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-	if (s->n > 0)
-		stack[top++] = (struct range){0, s->n, 0};
-	rc = sink_exec(s, "SAVEPOINT etl_group", err);
+	if (s->batch.n > 0)
+		stack[top++] = (struct range){0, s->batch.n, 0};
+	rc = conn_exec(&s->db, "SAVEPOINT etl_group", err);
 	while (top > 0 && rc == ETL_OK) {
 		if (k.savepoints >= KEEP_MAX) {
 			rc = merge_kept(s, &k, &stack, &top, &cap, out, err);
@@ -380,7 +351,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 			stack[top++] = (struct range){g.a + window, g.b, 0};
 			g.b = g.a + window;
 		}
-		rc = sink_exec(s, "SAVEPOINT etl_try", err);
+		rc = conn_exec(&s->db, "SAVEPOINT etl_try", err);
 		if (rc != ETL_OK)
 			break;
 		int bad;
@@ -388,11 +359,11 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 		int nrej_before = s->nrej;
 		PGresult *r = attempt(s, &g, 1, &part, &bad, err);
 		if (r == NULL) {
-			rc = sink_exec(s, "RELEASE SAVEPOINT etl_try", err);
+			rc = conn_exec(&s->db, "RELEASE SAVEPOINT etl_try", err);
 			add_counts(&k.cur, &part);
 			if (rc == ETL_OK && !keep(&k, g))
 				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-			window = window > s->n / 2 ? s->n : window * 2;
+			window = window > s->batch.n / 2 ? s->batch.n : window * 2;
 			continue;
 		}
 		const char *state = db_sqlstate(r);
@@ -401,7 +372,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 			rc = fail_with(s, r, err);
 			break;
 		}
-		if (sink_exec(s, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK) {
+		if (conn_exec(&s->db, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK) {
 			PQclear(r);
 			rc = ETL_EDB;
 			break;
@@ -411,11 +382,11 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 			break;
 		}
-		if (sink_retryable(state) && g.tries < RETRIES) {
+		if (conn_retryable(state) && g.tries < RETRIES) {
 			(void)usleep(20000u << g.tries);
 			stack[top++] = (struct range){g.a, g.b, g.tries + 1};
 		} else if (g.b - g.a == 1) {
-			sink_server_reason(r, why, sizeof why);
+			conn_reason(r, why, sizeof why);
 			add_reject(s, g.a, why);
 		} else if (bad >= g.a && bad < g.b) {
 			/* The server named the row: before it all went in.  The
@@ -434,7 +405,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 		PQclear(r);
 	}
 	if (rc == ETL_OK)
-		rc = sink_exec(s, "RELEASE SAVEPOINT etl_group", err);
+		rc = conn_exec(&s->db, "RELEASE SAVEPOINT etl_group", err);
 	add_counts(out, &k.cur);
 	/* Rows rejected again by a merge came after the refused rows. */
 	if (s->nrej > 1)

@@ -77,14 +77,6 @@ sink_pw_setup(struct copy_sink *s)
 		s->oom = true;
 }
 
-void
-sink_pw_leave_out(struct copy_sink *s, struct buf *b)
-{
-	if (s->pw_after_stage)
-		sql_printf(b, " WHERE %s IS DISTINCT FROM '%s'",
-		           sink_q(s, s->t->cols[s->col[s->pw_col]].db_column), s->pw_hold);
-}
-
 enum etl_code
 sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, size_t n, int row,
              struct etl_error *err)
@@ -140,7 +132,7 @@ hash_into_data(struct copy_sink *s, const bool *want, size_t *count, struct etl_
 			continue;
 		tasks[n++] = (struct pwhash_task){.pw = s->pwtext.data + s->pw[i].text,
 		                                  .n = s->pw[i].n,
-		                                  .out = s->data.data + s->pw[i].at};
+		                                  .out = s->batch.data.data + s->pw[i].at};
 		s->pw[i].done = true;
 	}
 	enum etl_code rc = pwhash_many(tasks, n, 0, err);
@@ -150,8 +142,10 @@ hash_into_data(struct copy_sink *s, const bool *want, size_t *count, struct etl_
 	return rc;
 }
 
-enum etl_code
-sink_pw_before_send(struct copy_sink *s, struct etl_error *err)
+/* Every kept password hashed into its place, unless the staging table
+ * decides. */
+static enum etl_code
+before_send(struct copy_sink *s, struct etl_error *err)
 {
 	if (s->npw == 0 || (s->pw_after_stage && !s->fast))
 		return ETL_OK;
@@ -162,6 +156,13 @@ sink_pw_before_send(struct copy_sink *s, struct etl_error *err)
 		             n == 1 ? "" : "s", pwhash_cores(), pwhash_cores() == 1 ? "" : "s");
 	sink_pw_reset(s);
 	return rc;
+}
+
+enum etl_code
+sink_pw_send(struct copy_sink *s, size_t upto, struct etl_error *err)
+{
+	enum etl_code rc = before_send(s, err);
+	return rc == ETL_OK ? batch_send(&s->batch, s->to, upto, err) : rc;
 }
 
 /* The entry of the batch's row (entries are in row order). */
@@ -188,7 +189,7 @@ sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err)
 		waiting += !s->pw[i].done;
 	if (!s->pw_after_stage || waiting == 0)
 		return NULL;
-	PGresult *r = db_run(s->conn, s->pw_check_sql.data);
+	PGresult *r = db_run(s->db.pg, s->pw_check_sql.data);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return r;
 	bool *want = calloc(s->npw, sizeof *want);
@@ -221,7 +222,7 @@ sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err)
 		sql_printf(&ords, "%s%d", k ? "," : "", s->pw[i].row);
 		if (k++)
 			buf_put(&hashes, ",", 1);
-		buf_put(&hashes, s->data.data + s->pw[i].at, s->pw_len);
+		buf_put(&hashes, s->batch.data.data + s->pw[i].at, s->pw_len);
 	}
 	free(want);
 	buf_put(&ords, "}", 2);
@@ -239,7 +240,7 @@ sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err)
 	r = NULL;
 	if (n > 0) {
 		const char *params[2] = {ords.data, hashes.data};
-		r = db_run_params(s->conn, s->pw_set_sql.data, 2, NULL, params, NULL, NULL, 0);
+		r = db_run_params(s->db.pg, s->pw_set_sql.data, 2, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 			PQclear(r);
 			r = NULL;

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "copy_impl.h"
+#include "copy_shadow.h"
 #include "db.h"
 #include "signals.h"
 
@@ -135,13 +135,13 @@ free_list(char **v, int n)
 }
 
 static void
-free_plan(struct copy_sink *s)
+free_plan(struct sink_shadow *sh)
 {
-	free_list(s->build, s->nbuild);
-	free_list(s->swap, s->nbuild);
-	free_list(s->names, s->nbuild);
-	s->build = s->swap = s->names = NULL;
-	s->nbuild = 0;
+	free_list(sh->build, sh->nbuild);
+	free_list(sh->swap, sh->nbuild);
+	free_list(sh->names, sh->nbuild);
+	sh->build = sh->swap = sh->names = NULL;
+	sh->nbuild = 0;
 }
 
 /* Runs every row's first column of a query on conn, as statements. */
@@ -157,9 +157,9 @@ run_each(PGconn *conn, const char *query, const char *const *params, bool *refus
 		PGresult *x = db_run(conn, PQgetvalue(r, i, 0));
 		if (PQresultStatus(x) != PGRES_COMMAND_OK) {
 			if (refused != NULL && PQstatus(conn) == CONNECTION_OK &&
-			    sink_row_level(db_sqlstate(x))) {
+			    conn_row_level(db_sqlstate(x))) {
 				*refused = true;
-				sink_server_reason(x, why, size);
+				conn_reason(x, why, size);
 			} else {
 				rc = db_error(conn, x, NULL, err);
 			}
@@ -176,11 +176,11 @@ run_each(PGconn *conn, const char *query, const char *const *params, bool *refus
 
 /* Why the swap cannot carry the table over now; why[0] == '\0': it can. */
 static enum etl_code
-why_not(struct copy_sink *s, char *why, size_t size, struct etl_error *err)
+why_not(struct sink_shadow *sh, char *why, size_t size, struct etl_error *err)
 {
-	const char *params[1] = {s->t->table};
+	const char *params[1] = {sh->table};
 	why[0] = '\0';
-	PGresult *r = db_query(s->conn, why_not_sql, 1, params, err);
+	PGresult *r = db_query(sh->own->pg, why_not_sql, 1, params, err);
 	if (r == NULL)
 		return ETL_EDB;
 	if (PQntuples(r) != 1)
@@ -192,33 +192,33 @@ why_not(struct copy_sink *s, char *why, size_t size, struct etl_error *err)
 }
 
 enum etl_code
-shadow_plan(struct copy_sink *s, char *why, size_t size, struct etl_error *err)
+shadow_plan(struct sink_shadow *sh, char *why, size_t size, struct etl_error *err)
 {
-	const char *params[2] = {s->t->table, s->shadow_name};
-	free_plan(s);
-	if (why_not(s, why, size, err) != ETL_OK)
+	const char *params[2] = {sh->table, sh->name};
+	free_plan(sh);
+	if (why_not(sh, why, size, err) != ETL_OK)
 		return ETL_EDB;
 	if (why[0] != '\0')
 		return ETL_OK;
 	PGresult *r = db_query(
-	        s->conn,
+	        sh->own->pg,
 	        "SELECT 'siprems_etl_shadow_' || to_regclass($1)::oid, "
 	        "format('%I.%I', n.nspname, 'siprems_etl_shadow_' || c.oid) FROM pg_class c "
 	        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
 	        1, params, err);
 	if (r == NULL)
 		return ETL_EDB;
-	(void)snprintf(s->shadow_name, sizeof s->shadow_name, "%s", PQgetvalue(r, 0, 0));
-	(void)snprintf(s->shadow_q, sizeof s->shadow_q, "%s", PQgetvalue(r, 0, 1));
+	(void)snprintf(sh->name, sizeof sh->name, "%s", PQgetvalue(r, 0, 0));
+	(void)snprintf(sh->q, sizeof sh->q, "%s", PQgetvalue(r, 0, 1));
 	PQclear(r);
-	r = db_query(s->conn, plan_sql, 2, params, err);
+	r = db_query(sh->own->pg, plan_sql, 2, params, err);
 	if (r == NULL)
 		return ETL_EDB;
 	int n = PQntuples(r);
-	s->build = calloc((size_t)n + 1, sizeof *s->build);
-	s->swap = calloc((size_t)n + 1, sizeof *s->swap);
-	s->names = calloc((size_t)n + 1, sizeof *s->names);
-	enum etl_code rc = s->build != NULL && s->swap != NULL && s->names != NULL
+	sh->build = calloc((size_t)n + 1, sizeof *sh->build);
+	sh->swap = calloc((size_t)n + 1, sizeof *sh->swap);
+	sh->names = calloc((size_t)n + 1, sizeof *sh->names);
+	enum etl_code rc = sh->build != NULL && sh->swap != NULL && sh->names != NULL
 	                           ? ETL_OK
 	                           : error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	for (int i = 0; i < n && rc == ETL_OK; i++) {
@@ -226,115 +226,104 @@ shadow_plan(struct copy_sink *s, char *why, size_t size, struct etl_error *err)
 			(void)snprintf(why, size, "an index definition reads unlike its name");
 			break;
 		}
-		s->build[i] = strdup(PQgetvalue(r, i, 0));
-		s->swap[i] = strdup(PQgetvalue(r, i, 1));
-		s->names[i] = strdup(PQgetvalue(r, i, 3));
-		s->nbuild = i + 1;
-		if (s->build[i] == NULL || s->swap[i] == NULL || s->names[i] == NULL)
+		sh->build[i] = strdup(PQgetvalue(r, i, 0));
+		sh->swap[i] = strdup(PQgetvalue(r, i, 1));
+		sh->names[i] = strdup(PQgetvalue(r, i, 3));
+		sh->nbuild = i + 1;
+		if (sh->build[i] == NULL || sh->swap[i] == NULL || sh->names[i] == NULL)
 			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	}
 	PQclear(r);
 	if (rc != ETL_OK || why[0] != '\0')
-		free_plan(s);
+		free_plan(sh);
 	return rc;
 }
 
 void
-shadow_use_aux(struct copy_sink *s, bool on)
+shadow_init(struct sink_shadow *sh, struct sink_conn *own, const char *table, const char *table_q,
+            const char *settings, long lock_timeout_ms)
 {
-	if (on == s->on_aux)
-		return;
-	if (on) {
-		s->own_conn = s->conn;
-		s->own_cancel = s->cancel;
-		s->conn = s->aux;
-		s->cancel = s->aux_cancel;
-	} else {
-		s->conn = s->own_conn;
-		s->cancel = s->own_cancel;
-	}
-	s->on_aux = on;
+	shadow_abandon(sh);
+	sh->own = own;
+	sh->table = table;
+	sh->table_q = table_q;
+	sh->settings = settings;
+	sh->lock_timeout_ms = lock_timeout_ms;
+	sh->swapped = false;
+}
+
+struct sink_conn *
+shadow_conn(struct sink_shadow *sh)
+{
+	return &sh->aux;
 }
 
 enum etl_code
-shadow_open(struct copy_sink *s, struct etl_error *err)
+shadow_open(struct sink_shadow *sh, PGconn *aux, struct etl_error *err)
 {
-	s->aux = s->connect(s->connect_arg, err);
-	if (s->aux == NULL)
-		return err->code;
-	s->aux_cancel = PQgetCancel(s->aux);
-	enum etl_code rc = db_exec(s->aux, "BEGIN", err);
+	conn_attach(&sh->aux, aux);
+	enum etl_code rc = db_exec(sh->aux.pg, "BEGIN", err);
 	if (rc != ETL_OK)
 		return rc;
-	s->aux_txn = true;
+	sh->txn = true;
 	/* A shadow left by a stopped run: nothing else uses it, since the
 	 * load holds the table's lock. */
-	rc = db_execf(s->aux, err,
+	rc = db_execf(sh->aux.pg, err,
 	              "%s; SET LOCAL lock_timeout = '5s'; DROP TABLE IF EXISTS %s; "
 	              "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
 	              "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION "
 	              "INCLUDING COMMENTS); SET LOCAL lock_timeout = %ld",
-	              s->settings, s->shadow_q, s->shadow_q, sink_q(s, s->t->table),
-	              s->lock_timeout_ms);
-	if (rc != ETL_OK)
-		return rc;
-	shadow_use_aux(s, true);
-	return ETL_OK;
+	              sh->settings, sh->q, sh->q, sh->table_q, sh->lock_timeout_ms);
+	return rc;
 }
 
 enum etl_code
-shadow_copied(struct copy_sink *s, struct etl_error *err)
+shadow_copied(struct sink_shadow *sh, struct etl_error *err)
 {
-	shadow_use_aux(s, false);
 	/* The rows' xmin, for undo. */
-	PGresult *r = db_query(s->aux, "SELECT pg_current_xact_id()::text::bigint % 4294967296", 0,
-	                       NULL, err);
+	PGresult *r = db_query(sh->aux.pg, "SELECT pg_current_xact_id()::text::bigint % 4294967296",
+	                       0, NULL, err);
 	if (r == NULL)
 		return ETL_EDB;
-	s->aux_xid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	sh->xid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	s->aux_txn = false;
-	return db_exec(s->aux, "COMMIT", err);
+	sh->txn = false;
+	return db_exec(sh->aux.pg, "COMMIT", err);
 }
 
 void
-shadow_abandon(struct copy_sink *s)
+shadow_abandon(struct sink_shadow *sh)
 {
-	shadow_use_aux(s, false);
-	if (s->aux != NULL && PQstatus(s->aux) == CONNECTION_OK) {
-		PGresult *r = db_runf(s->aux, "%sDROP TABLE IF EXISTS %s",
-		                      s->aux_txn ? "ROLLBACK; " : "", s->shadow_q);
+	if (sh->aux.pg != NULL && PQstatus(sh->aux.pg) == CONNECTION_OK) {
+		PGresult *r = db_runf(sh->aux.pg, "%sDROP TABLE IF EXISTS %s",
+		                      sh->txn ? "ROLLBACK; " : "", sh->q);
 		PQclear(r);
 	}
-	s->aux_txn = false;
-	PQfreeCancel(s->aux_cancel);
-	s->aux_cancel = NULL;
-	if (s->aux != NULL)
-		PQfinish(s->aux);
-	s->aux = NULL;
-	s->shadow = false;
-	free_plan(s);
+	sh->txn = false;
+	conn_release(&sh->aux, true);
+	sh->active = false;
+	free_plan(sh);
 }
 
 void
-shadow_reason(const struct copy_sink *s, char *why, size_t size)
+shadow_reason(const struct sink_shadow *sh, char *why, size_t size)
 {
 	char out[400];
-	size_t n = 0, len = strlen(s->shadow_name);
+	size_t n = 0, len = strlen(sh->name);
 	const char *p = why;
 	while (*p != '\0' && n + 1 < sizeof out) {
-		if (len == 0 || strncmp(p, s->shadow_name, len) != 0) {
+		if (len == 0 || strncmp(p, sh->name, len) != 0) {
 			out[n++] = *p++;
 			continue;
 		}
 		/* The shadow is the table; its index k is the table's. */
-		const char *name = s->t->table;
+		const char *name = sh->table;
 		p += len;
 		if (p[0] == '_' && p[1] >= '0' && p[1] <= '9') {
 			char *end;
 			long k = strtol(p + 1, &end, 10);
-			if (k >= 1 && k <= s->nbuild) {
-				name = s->names[k - 1];
+			if (k >= 1 && k <= sh->nbuild) {
+				name = sh->names[k - 1];
 				p = end;
 			}
 		}
@@ -349,7 +338,7 @@ shadow_reason(const struct copy_sink *s, char *why, size_t size)
 /* ---- the builds on both connections -------------------------------------------- */
 
 struct builds {
-	struct copy_sink *s;
+	struct sink_shadow *sh;
 	pthread_mutex_t mu;
 	int next;     /* the next statement to run */
 	bool stopped; /* a build failed: take no more */
@@ -370,8 +359,8 @@ take(struct builds *b)
 {
 	const char *sql = NULL;
 	pthread_mutex_lock(&b->mu);
-	if (!b->stopped && b->next < b->s->nbuild)
-		sql = b->s->build[b->next++];
+	if (!b->stopped && b->next < b->sh->nbuild)
+		sql = b->sh->build[b->next++];
 	pthread_mutex_unlock(&b->mu);
 	return sql;
 }
@@ -394,9 +383,9 @@ build_all(struct builder *w)
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			/* A key the rows repeat: the batches will find the rows. */
 			w->refused = PQstatus(w->conn) == CONNECTION_OK &&
-			             sink_row_level(db_sqlstate(r));
+			             conn_row_level(db_sqlstate(r));
 			if (w->refused)
-				sink_server_reason(r, w->why, sizeof w->why);
+				conn_reason(r, w->why, sizeof w->why);
 			else
 				w->rc = db_error(w->conn, r,
 				                 "cannot build an index of the shadow table",
@@ -412,21 +401,21 @@ static void *
 aux_builds(void *arg)
 {
 	struct builder *w = arg;
-	struct copy_sink *s = w->b->s;
+	struct sink_shadow *sh = w->b->sh;
 	signals_use_slot(1);
-	signals_set_cancel(s->aux_cancel);
+	conn_arm(&sh->aux);
 	w->rc = db_exec(w->conn, "BEGIN; SET LOCAL max_parallel_maintenance_workers = 1", &w->err);
 	if (w->rc == ETL_OK) {
-		s->aux_txn = true;
+		sh->txn = true;
 		build_all(w);
 	}
 	if (w->rc != ETL_OK)
 		stop(w->b);
-	if (s->aux_txn && w->rc == ETL_OK && !w->refused)
+	if (sh->txn && w->rc == ETL_OK && !w->refused)
 		w->rc = db_exec(w->conn, "COMMIT", &w->err);
-	else if (s->aux_txn)
+	else if (sh->txn)
 		PQclear(db_run(w->conn, "ROLLBACK"));
-	s->aux_txn = false;
+	sh->txn = false;
 	signals_set_cancel(NULL);
 	return NULL;
 }
@@ -435,62 +424,61 @@ aux_builds(void *arg)
  * grants, comment and sequences handed to the shadow, the table dropped,
  * the shadow and its indexes given the table's names. */
 static enum etl_code
-swap_in(struct copy_sink *s, bool *refused, struct etl_error *err)
+swap_in(struct sink_shadow *sh, bool *refused, char *why, size_t size, struct etl_error *err)
 {
-	const char *params[2] = {s->t->table, s->shadow_q};
-	PGresult *r = db_runf(s->conn,
+	const char *params[2] = {sh->table, sh->q};
+	PGresult *r = db_runf(sh->own->pg,
 	                      "SET LOCAL lock_timeout = '30s'; LOCK TABLE %s IN ACCESS EXCLUSIVE "
 	                      "MODE; SET LOCAL lock_timeout = %ld",
-	                      sink_q(s, s->t->table), s->lock_timeout_ms);
+	                      sh->table_q, sh->lock_timeout_ms);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*refused = PQstatus(s->conn) == CONNECTION_OK && !signals_received();
+		*refused = PQstatus(sh->own->pg) == CONNECTION_OK && !signals_received();
 		if (*refused)
-			(void)snprintf(s->fast_why, sizeof s->fast_why,
+			(void)snprintf(why, size,
 			               "the table's lock for the swap was not granted within 30 s");
-		enum etl_code rc = *refused ? ETL_OK : db_error(s->conn, r, NULL, err);
+		enum etl_code rc = *refused ? ETL_OK : db_error(sh->own->pg, r, NULL, err);
 		PQclear(r);
 		return rc;
 	}
 	PQclear(r);
-	char why[200];
-	if (why_not(s, why, sizeof why, err) != ETL_OK)
+	char changed[200];
+	if (why_not(sh, changed, sizeof changed, err) != ETL_OK)
 		return ETL_EDB;
-	if (why[0] != '\0') {
+	if (changed[0] != '\0') {
 		*refused = true;
-		(void)snprintf(s->fast_why, sizeof s->fast_why,
-		               "the table changed during the load: %s", why);
+		(void)snprintf(why, size, "the table changed during the load: %s", changed);
 		return ETL_OK;
 	}
-	enum etl_code rc = run_each(s->conn, handover_sql, params, NULL, NULL, 0, NULL, err);
+	enum etl_code rc = run_each(sh->own->pg, handover_sql, params, NULL, NULL, 0, NULL, err);
 	if (rc != ETL_OK)
 		return rc;
-	r = db_query(s->conn,
+	r = db_query(sh->own->pg,
 	             "SELECT format('DROP TABLE %s; ALTER TABLE %s RENAME TO %I', "
 	             "to_regclass($1), $2::text, c.relname) FROM pg_class c "
 	             "WHERE c.oid = to_regclass($1)",
 	             2, params, err);
 	if (r == NULL)
 		return ETL_EDB;
-	rc = db_exec(s->conn, PQgetvalue(r, 0, 0), err);
+	rc = db_exec(sh->own->pg, PQgetvalue(r, 0, 0), err);
 	PQclear(r);
-	for (int i = 0; i < s->nbuild && rc == ETL_OK; i++)
-		rc = db_exec(s->conn, s->swap[i], err);
+	for (int i = 0; i < sh->nbuild && rc == ETL_OK; i++)
+		rc = db_exec(sh->own->pg, sh->swap[i], err);
 	return rc;
 }
 
 enum etl_code
-shadow_finish(struct copy_sink *s, bool *refused, struct etl_error *err)
+shadow_finish(struct sink_shadow *sh, bool *refused, char *why, size_t size, struct etl_error *err)
 {
-	struct builds b = {.s = s};
-	struct builder own = {.b = &b, .conn = s->conn, .rc = ETL_OK};
-	struct builder aux = {.b = &b, .conn = s->aux, .rc = ETL_OK};
+	struct builds b = {.sh = sh};
+	struct builder own = {.b = &b, .conn = sh->own->pg, .rc = ETL_OK};
+	struct builder aux = {.b = &b, .conn = sh->aux.pg, .rc = ETL_OK};
 	pthread_t thread;
 	*refused = false;
 	if (pthread_mutex_init(&b.mu, NULL) != 0)
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "cannot start the index builds");
 	bool started = pthread_create(&thread, NULL, aux_builds, &aux) == 0;
-	signals_set_cancel(s->cancel);
-	own.rc = db_exec(s->conn, "SET LOCAL max_parallel_maintenance_workers = 1", &own.err);
+	conn_arm(sh->own);
+	own.rc = db_exec(sh->own->pg, "SET LOCAL max_parallel_maintenance_workers = 1", &own.err);
 	if (own.rc == ETL_OK)
 		build_all(&own);
 	else
@@ -508,27 +496,23 @@ shadow_finish(struct copy_sink *s, bool *refused, struct etl_error *err)
 	}
 	if (own.refused || aux.refused) {
 		*refused = true;
-		(void)snprintf(s->fast_why, sizeof s->fast_why, "%s",
-		               own.refused ? own.why : aux.why);
-		shadow_reason(s, s->fast_why, sizeof s->fast_why);
+		(void)snprintf(why, size, "%s", own.refused ? own.why : aux.why);
+		shadow_reason(sh, why, size);
 		return ETL_OK;
 	}
-	const char *params[2] = {s->t->table, s->shadow_q};
-	signals_set_cancel(s->cancel);
-	enum etl_code rc = run_each(s->conn, fkeys_sql, params, refused, s->fast_why,
-	                            sizeof s->fast_why, &s->nfkeys, err);
+	const char *params[2] = {sh->table, sh->q};
+	conn_arm(sh->own);
+	enum etl_code rc =
+	        run_each(sh->own->pg, fkeys_sql, params, refused, why, size, &sh->nfkeys, err);
 	if (*refused)
-		shadow_reason(s, s->fast_why, sizeof s->fast_why);
+		shadow_reason(sh, why, size);
 	if (rc == ETL_OK && !*refused)
-		rc = swap_in(s, refused, err);
+		rc = swap_in(sh, refused, why, size, err);
 	signals_set_cancel(NULL);
 	if (rc == ETL_OK && !*refused) {
 		/* The second connection has nothing left to do. */
-		s->shadowed = true;
-		PQfreeCancel(s->aux_cancel);
-		s->aux_cancel = NULL;
-		PQfinish(s->aux);
-		s->aux = NULL;
+		sh->swapped = true;
+		conn_release(&sh->aux, true);
 	}
 	return rc;
 }

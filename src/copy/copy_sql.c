@@ -19,7 +19,7 @@ sink_q(struct copy_sink *s, const char *name)
 		if (strcmp(s->idents[i].name, name) == 0)
 			return s->idents[i].quoted;
 	char *q = s->nidents < (int)(sizeof s->idents / sizeof s->idents[0])
-	                  ? sql_ident(s->conn, name)
+	                  ? sql_ident(s->db.pg, name)
 	                  : NULL;
 	if (q == NULL) {
 		s->oom = true;
@@ -190,6 +190,17 @@ nocase_keys(struct copy_sink *s, struct buf *b)
 	}
 }
 
+/* The INSERT's condition that leaves the rows still holding a password's
+ * placeholder out (copy_pw.c hashes them once the staging table has said
+ * which keys are new). */
+static void
+pw_leave_out(struct copy_sink *s, struct buf *b)
+{
+	if (s->pw_after_stage)
+		sql_printf(b, " WHERE %s IS DISTINCT FROM '%s'",
+		           sink_q(s, s->t->cols[s->col[s->pw_col]].db_column), s->pw_hold);
+}
+
 /* The ON CONFLICT statement.  With error/skip it returns the batch rows
  * whose key existed; with update, every row with i(nserted), u(pdated) or
  * s (unchanged). */
@@ -245,7 +256,7 @@ sink_build_insert(struct copy_sink *s)
 	if (touch != NULL)
 		sql_str(b, ", now()");
 	sql_printf(b, " FROM %s", s->stage);
-	sink_pw_leave_out(s, b);
+	pw_leave_out(s, b);
 	sql_str(b, " ORDER BY etl_ord ON CONFLICT (");
 	key_list(s, b, "");
 	if (update) {
@@ -319,7 +330,7 @@ enum etl_code
 sink_column_types(struct copy_sink *s, bool utc, bool text_only, struct etl_error *err)
 {
 	const char *params[1] = {s->t->table};
-	PGresult *r = db_query(s->conn,
+	PGresult *r = db_query(s->db.pg,
 	                       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, "
 	                       "t.typtype FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
 	                       "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT "
@@ -386,7 +397,7 @@ sink_id_column(struct copy_sink *s, struct etl_error *err)
 	const char *params[1] = {s->t->table};
 	s->id_ok = false;
 	PGresult *r = db_query(
-	        s->conn,
+	        s->db.pg,
 	        "SELECT quote_ident(a.attname), quote_literal(q.seqrelid::regclass::text), "
 	        "t.typname = 'int8', least(q.seqmax, CASE t.typname WHEN 'int2' THEN 32767 "
 	        "WHEN 'int4' THEN 2147483647 ELSE 9223372036854775807 END), a.attname "
@@ -411,6 +422,31 @@ sink_id_column(struct copy_sink *s, struct etl_error *err)
 		s->id_max = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
 		s->id_ok = true;
 	}
+	PQclear(r);
+	return ETL_OK;
+}
+
+enum etl_code
+sink_citus_table(struct copy_sink *s, bool *yes, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	*yes = false;
+	PGresult *r =
+	        db_query(s->db.pg, "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
+	                 0, NULL, err);
+	if (r == NULL)
+		return ETL_EDB;
+	bool has = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!has)
+		return ETL_OK;
+	r = db_query(s->db.pg,
+	             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE "
+	             "logicalrelid = to_regclass($1))",
+	             1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	*yes = PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
 	return ETL_OK;
 }
