@@ -159,18 +159,6 @@ bool cli_parse_num(const char *s, long long min, long long max, long long *out);
 /* Parses a --delimiter value: one ASCII character, or \t / "tab". */
 bool cli_parse_delimiter(const char *s, unsigned char *out);
 
-struct load_run;
-
-/*
- * Prints a load's outcome: the first reject reasons and the errors of each
- * file (unless quiet), the summary table on stderr, and with summary_json
- * the JSON summary (rc gives its exit_code; err, when rc is an error that
- * stopped the run, its "error", also when no file was reached).  Returns
- * ETL_OK, or ETL_ESYSTEM when the JSON could not be written.
- */
-enum etl_code cli_report_load(const struct load_run *run, const struct etl_error *err, bool quiet,
-                              bool dry_run, const char *summary_json, enum etl_code rc);
-
 /*
  * Asks question on the terminal ("… [y/N] "): 1 yes, 0 no; -1 when stdin is
  * not a terminal (the caller then needs --yes).

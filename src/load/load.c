@@ -48,7 +48,7 @@ load_now(void)
 }
 
 /* One file of the run, from opening to its outcome. */
-struct job {
+struct run_file {
 	struct intake *it;
 	enum etl_code open_rc;
 	struct etl_error open_err;
@@ -56,9 +56,9 @@ struct job {
 };
 
 static int
-job_cmp(const void *a, const void *b)
+run_file_cmp(const void *a, const void *b)
 {
-	const struct job *x = a, *y = b;
+	const struct run_file *x = a, *y = b;
 	int kx = x->it && x->open_rc == ETL_OK ? (int)intake_kind(x->it) : -1;
 	int ky = y->it && y->open_rc == ETL_OK ? (int)intake_kind(y->it) : -1;
 	if (kx != ky)
@@ -192,7 +192,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
            struct etl_error *err)
 {
 	struct validator *v = NULL;
-	struct job *jobs = NULL;
+	struct run_file *opened = NULL;
 	struct run r;
 	char *stdin_path = NULL;
 	enum etl_code rc;
@@ -237,19 +237,19 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	                         .track_prefix = !o->dry_run};
 
 	run->read_as_utf8 = o->enc == ENC_UTF8;
-	jobs = calloc((size_t)nspecs, sizeof *jobs);
+	opened = calloc((size_t)nspecs, sizeof *opened);
 	run->files = calloc((size_t)nspecs, sizeof *run->files);
-	if (jobs == NULL || run->files == NULL) {
+	if (opened == NULL || run->files == NULL) {
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		goto out;
 	}
 	/* Open every file first: its header tells its kind, and thus its turn. */
 	for (int i = 0; i < nspecs; i++) {
-		jobs[i].order = i;
-		error_clear(&jobs[i].open_err);
-		jobs[i].open_rc = intake_open(&jobs[i].it, specs[i], &io, &jobs[i].open_err);
+		opened[i].order = i;
+		error_clear(&opened[i].open_err);
+		opened[i].open_rc = intake_open(&opened[i].it, specs[i], &io, &opened[i].open_err);
 	}
-	qsort(jobs, (size_t)nspecs, sizeof *jobs, job_cmp);
+	qsort(opened, (size_t)nspecs, sizeof *opened, run_file_cmp);
 
 	if (o->dry_run) {
 		/* SKU references, and the limits of the live tables, are
@@ -293,7 +293,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 
 	rc = ETL_OK;
 	for (int i = 0; i < nspecs; i++) {
-		struct job *j = &jobs[i];
+		struct run_file *j = &opened[i];
 		struct load_file *lf = &run->files[run->nfiles++];
 		const char *file;
 		(void)intake_parse_spec(specs[j->order], &file);
@@ -349,9 +349,9 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	}
 out:
 	db_watch_waits(NULL, NULL, 0, 0);
-	for (int i = 0; jobs != NULL && i < nspecs; i++)
-		(void)intake_close(jobs[i].it, NULL);
-	free(jobs);
+	for (int i = 0; opened != NULL && i < nspecs; i++)
+		(void)intake_close(opened[i].it, NULL);
+	free(opened);
 	keyset_free(r.skus);
 	PQfinish(r.conn);
 	free(r.settings);

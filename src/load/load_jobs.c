@@ -47,7 +47,7 @@
 struct jobs;
 
 /* One connection and the batch it carries. */
-struct job {
+struct worker {
 	struct jobs *js;
 	int slot;               /* for signals_use_slot() */
 	PGconn *conn;           /* the run's for the first job, else its own */
@@ -105,7 +105,7 @@ stop_seq(struct jobs *js)
 }
 
 static bool
-keep_rejected(struct job *j, const int64_t *v, size_t n)
+keep_rejected(struct worker *j, const int64_t *v, size_t n)
 {
 	if (j->nrej + n > j->caprej) {
 		size_t cap = j->caprej ? j->caprej : 256;
@@ -128,7 +128,7 @@ keep_rejected(struct job *j, const int64_t *v, size_t n)
  * is set after it), END_MAX_REJECTS (the intake stopped after it), or
  * END_SIGNAL / END_ERROR (j->err). */
 static enum end
-read_batch(struct job *j, int64_t *seq)
+read_batch(struct worker *j, int64_t *seq)
 {
 	struct jobs *js = j->js;
 	struct pass *p = js->p;
@@ -187,7 +187,7 @@ read_batch(struct job *j, int64_t *seq)
  * waits for its locks and one of the load's waits behind that one.  Then
  * its batch is given up (and the later ones), with why in j->err. */
 static bool
-give_way(struct job *j, int64_t seq)
+give_way(struct worker *j, int64_t seq)
 {
 	char who[600];
 	/* In a savepoint: a failed look must not cost the batch. */
@@ -213,7 +213,7 @@ give_way(struct job *j, int64_t seq)
  * another session's lock meanwhile; false when this batch is given up
  * instead. */
 static bool
-wait_turn(struct job *j, int64_t seq)
+wait_turn(struct worker *j, int64_t seq)
 {
 	struct jobs *js = j->js;
 	pthread_mutex_lock(&js->mu);
@@ -240,7 +240,7 @@ wait_turn(struct job *j, int64_t seq)
 /* A lock wait past --lock-timeout: named (who holds the table) and made
  * ETL_ELOCKED.  j's connection is out of its transaction. */
 static void
-explain_wait(struct job *j)
+explain_wait(struct worker *j)
 {
 	if (!lockwait_timed_out(&j->err) || PQstatus(j->conn) != CONNECTION_OK)
 		return;
@@ -251,7 +251,7 @@ explain_wait(struct job *j)
 /* The batch's rejects to the file, its checkpoint and its commit (under
  * js->read, in its turn). */
 static enum etl_code
-finish_batch(struct job *j, const struct copy_outcome *out, struct ledger *next)
+finish_batch(struct worker *j, const struct copy_outcome *out, struct ledger *next)
 {
 	struct jobs *js = j->js;
 	struct pass q = *js->p;
@@ -276,7 +276,7 @@ finish_batch(struct job *j, const struct copy_outcome *out, struct ledger *next)
 static void *
 job_main(void *arg)
 {
-	struct job *j = arg;
+	struct worker *j = arg;
 	struct jobs *js = j->js;
 	struct pass *p = js->p;
 	signals_use_slot(j->slot);
@@ -344,7 +344,7 @@ job_main(void *arg)
 }
 
 static void
-close_job(struct job *j, const struct run *r)
+close_job(struct worker *j, const struct run *r)
 {
 	copy_close(j->sink);
 	if (j->conn != NULL && j->conn != r->conn)
@@ -356,12 +356,12 @@ close_job(struct job *j, const struct run *r)
 /* Opens the connections and sinks; fewer than asked when the server (or a
  * pooler) refuses more connections: said, and the load goes on with those. */
 static int
-open_jobs(struct job *jobs, int n, struct jobs *js, const struct copy_opts *co)
+open_jobs(struct worker *jobs, int n, struct jobs *js, const struct copy_opts *co)
 {
 	struct pass *p = js->p;
 	int opened = 0;
 	for (int k = 0; k < n; k++) {
-		struct job *j = &jobs[k];
+		struct worker *j = &jobs[k];
 		j->js = js;
 		j->slot = k + 1;
 		error_clear(&j->err);
@@ -395,7 +395,7 @@ open_jobs(struct job *jobs, int n, struct jobs *js, const struct copy_opts *co)
 enum end
 load_jobs_run(struct pass *p, const struct copy_opts *co, int n)
 {
-	struct job *jobs = calloc((size_t)n, sizeof *jobs);
+	struct worker *jobs = calloc((size_t)n, sizeof *jobs);
 	if (jobs == NULL) {
 		(void)error_set(p->err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		return END_ERROR;
