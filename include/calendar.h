@@ -14,6 +14,9 @@
 int64_t calendar_days_from_civil(int64_t y, unsigned m, unsigned d);
 void calendar_civil_from_days(int64_t days, int *y, int *m, int *d);
 
+/* The days of month m (1 to 12) of year y. */
+unsigned calendar_days_in_month(int64_t y, unsigned m);
+
 /* Writes a date (days since 2000-01-01) as YYYY-MM-DD; returns 10.  Not
  * NUL-terminated. */
 size_t calendar_format_date(char *out, int64_t days);

@@ -1,5 +1,6 @@
 /*
- * ledger_impl.h — helpers shared by ledger.c (claims, checkpoints) and
+ * ledger_impl.h — helpers shared by ledger.c (claims), ledger_holder.c
+ * (who runs a load), ledger_write.c (holds, checkpoints, the end) and
  * ledger_undo.c (history, undo, reset).  Nothing else includes it.
  */
 #ifndef SIPREMS_LEDGER_IMPL_H
@@ -69,5 +70,8 @@ enum etl_code ledger_history_query(PGconn *conn, const char *sql, int nparams,
 
 /* "pid 123 on host h" from a holder, for messages. */
 void ledger_holder_name(const char *holder, char *buf, size_t size);
+
+/* This process as a holder: "host pid start". */
+void ledger_holder_self(char *buf, size_t size);
 
 #endif

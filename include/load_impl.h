@@ -129,6 +129,39 @@ PGconn *load_connect(const struct run *r, struct etl_error *err);
 /* Reads the rest of the file along path, unit by unit. */
 enum end load_run_path(const struct path *path, struct pass *p);
 
+/* One file's load from its claim to its outcome. */
+struct file_load {
+	struct run *r;
+	struct intake *it;
+	struct load_file *lf;
+	struct etl_error e;
+	bool failed; /* the file fails with e; its history row is left to the lease */
+	struct intake_print print;
+	char options[2048];
+	struct ledger_claim claim;
+	struct ledger led, base;
+	struct held held;
+	struct copy_sink *sink;
+	struct copy_opts co; /* how sink was opened (--jobs opens more) */
+	bool in_file_txn;    /* --single-transaction: the file's transaction is open */
+};
+
+/* f fails with f->e: false, for "return fail(f)". */
+static inline bool
+fail(struct file_load *f)
+{
+	f->failed = true;
+	return false;
+}
+
+/* Fingerprints the file and claims it in the history (load_claim.c): true
+ * when there are rows to load. */
+bool load_claim_file(struct file_load *f);
+
+/* The file's reject file (resume: the resumed load's own); NULL: out of
+ * memory. */
+char *load_reject_file_for(struct file_load *f, bool resume);
+
 /* Moves the intake's kept reasons and reject file into the result. */
 void load_take_messages(struct load_file *lf, struct intake *it);
 

@@ -1,6 +1,6 @@
 /*
- * valid_impl.h — the inside of a validator, shared by valid.c (rows, set-up)
- * and valid_rules.c (values).
+ * valid_impl.h — the inside of a validator, shared by valid.c (rows, set-up),
+ * valid_rules.c (values) and valid_time.c (dates and timestamps).
  */
 #ifndef SIPREMS_VALID_IMPL_H
 #define SIPREMS_VALID_IMPL_H
@@ -41,5 +41,16 @@ struct validator {
  * "return valid_reason(…)" in a rule). */
 bool valid_reason(char *why, size_t wsize, const char *s, size_t n, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
+
+/* Whether s[0..n) is one or more ASCII digits, and their value. */
+bool valid_all_digits(const char *s, size_t n);
+int valid_digits(const char *s, size_t n);
+
+/* A date and a timestamp against their rules (valid_time.c): the value
+ * into out, else false with why. */
+bool valid_check_date(const struct validator *v, const char *s, size_t n, struct value *out,
+                      char *why, size_t wsize);
+bool valid_check_timestamp(const struct validator *v, const char *s, size_t n, struct value *out,
+                           char *why, size_t wsize);
 
 #endif

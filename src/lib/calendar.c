@@ -61,3 +61,12 @@ calendar_format_time(char *out, int64_t secs)
 	two(out + 6, (int)(secs % 60));
 	return 8;
 }
+
+unsigned
+calendar_days_in_month(int64_t y, unsigned m)
+{
+	static const unsigned dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dim[m - 1];
+}

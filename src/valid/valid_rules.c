@@ -1,7 +1,7 @@
 /*
  * valid_rules.c — one value against its column's rule: text, SKUs, money,
- * integers, dates, timestamps (converted to the validator's zone), booleans,
- * labels, e-mail addresses and password hashes.
+ * integers, booleans, labels, e-mail addresses and password hashes; dates
+ * and timestamps are valid_time.c's.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -17,15 +17,6 @@
 #include "valid_impl.h"
 #include "text.h"
 
-static unsigned
-days_in_month(int64_t y, unsigned m)
-{
-	static const unsigned dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dim[m - 1];
-}
-
 static void
 trim(const char **s, size_t *n)
 {
@@ -37,8 +28,8 @@ trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-static bool
-all_digits(const char *s, size_t n)
+bool
+valid_all_digits(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
@@ -46,8 +37,8 @@ all_digits(const char *s, size_t n)
 	return n > 0;
 }
 
-static int
-digits(const char *s, size_t n)
+int
+valid_digits(const char *s, size_t n)
 {
 	int v = 0;
 	for (size_t i = 0; i < n; i++)
@@ -228,8 +219,8 @@ check_money(const char *s, size_t n, const char *os, size_t on, struct value *ou
 	const char *dot = memchr(p, '.', len);
 	size_t ilen = dot ? (size_t)(dot - p) : len;
 	size_t flen = dot ? len - ilen - 1 : 0;
-	if ((ilen > 0 && !all_digits(p, ilen)) || (flen > 0 && !all_digits(dot + 1, flen)) ||
-	    ilen + flen == 0)
+	if ((ilen > 0 && !valid_all_digits(p, ilen)) ||
+	    (flen > 0 && !valid_all_digits(dot + 1, flen)) || ilen + flen == 0)
 		return valid_reason(why, wsize, os, on,
 		                    "is not a plain decimal (digits, an optional '.' and cents)");
 	if (flen > 2)
@@ -269,7 +260,7 @@ check_int(const struct col_def *c, const char *s, size_t n, const char *os, size
 		p++;
 		len--;
 	}
-	if (!all_digits(p, len))
+	if (!valid_all_digits(p, len))
 		return valid_reason(why, wsize, os, on, "is not an integer");
 	int64_t v = 0;
 	bool big = false;
@@ -287,229 +278,6 @@ check_int(const struct col_def *c, const char *s, size_t n, const char *os, size
 		                    (long long)c->min, (long long)c->max);
 	out->type = V_INT;
 	out->i = v;
-	return true;
-}
-
-static bool finish_timestamp(const struct validator *v, const char *s, size_t n, int64_t secs,
-                             int64_t us, bool has_offset, int64_t offset, struct value *out,
-                             char *why, size_t wsize);
-
-/* "2026-01-05" or "2026-01-05 08:00[:SS[.ffffff]][+07:00]" for messages. */
-static void
-show_reading(const struct datefmt_value *d, bool time, char *buf, size_t size)
-{
-	int k = snprintf(buf, size, "%04d-%02d-%02d", d->year, d->month, d->day);
-	if (time && k > 0 && (size_t)k < size)
-		k += snprintf(buf + k, size - (size_t)k, " %02d:%02d", d->hour, d->minute);
-	if (time && (d->second || d->usec) && k > 0 && (size_t)k < size)
-		k += snprintf(buf + k, size - (size_t)k, ":%02d", d->second);
-	if (time && d->usec && k > 0 && (size_t)k < size)
-		k += snprintf(buf + k, size - (size_t)k, ".%06lld", (long long)d->usec);
-	if (d->has_offset && k > 0 && (size_t)k < size)
-		(void)snprintf(buf + k, size - (size_t)k, "%c%02d:%02d", d->offset < 0 ? '-' : '+',
-		               abs(d->offset) / 3600, abs(d->offset) / 60 % 60);
-}
-
-/*
- * Reads a date or timestamp with the --date-format patterns: every pattern
- * is tried; the value must be a real date and time by at least one, and
- * all those that read it must agree (05/01/2026 by DD/MM/YYYY and by
- * MM/DD/YYYY is ambiguous: a reject, never a guess).  Returns true with *d
- * set, or false with the reason.
- */
-static bool
-read_formats(const struct validator *v, const char *s, size_t n, struct datefmt_value *d, char *why,
-             size_t wsize)
-{
-	int found = -1, unreal = -1;
-	struct datefmt_value r;
-	for (int i = 0; i < v->nfmt; i++) {
-		int got = datefmt_parse(&v->fmt[i], s, n, &r);
-		if (got == 0 && unreal < 0)
-			unreal = i;
-		if (got != 1)
-			continue;
-		if (found < 0) {
-			found = i;
-			*d = r;
-		} else if (memcmp(d, &r, sizeof r) != 0) {
-			char a[48], b[48];
-			bool time = v->fmt[found].has_time || v->fmt[i].has_time;
-			show_reading(d, time, a, sizeof a);
-			show_reading(&r, time, b, sizeof b);
-			return valid_reason(why, wsize, s, n,
-			                    "is ambiguous: \"%s\" reads %s, \"%s\" reads %s",
-			                    v->fmt[found].pattern, a, v->fmt[i].pattern, b);
-		}
-	}
-	if (found >= 0)
-		return true;
-	if (unreal >= 0)
-		return valid_reason(why, wsize, s, n,
-		                    "is not a real date and time of day (read by \"%s\")",
-		                    v->fmt[unreal].pattern);
-	char list[256];
-	size_t k = 0;
-	list[0] = '\0';
-	for (int i = 0; i < v->nfmt && k < sizeof list; i++)
-		k += (size_t)snprintf(list + k, sizeof list - k, "%s\"%s\"", i ? " or " : "",
-		                      v->fmt[i].pattern);
-	return valid_reason(why, wsize, s, n, "does not match --date-format %s", list);
-}
-
-/* A date or timestamp column's value by the --date-format patterns. */
-static bool
-check_formatted(const struct validator *v, bool timestamp, const char *s, size_t n,
-                struct value *out, char *why, size_t wsize)
-{
-	struct datefmt_value d;
-	if (!read_formats(v, s, n, &d, why, wsize))
-		return false;
-	int64_t days = calendar_days_from_civil(d.year, (unsigned)d.month, (unsigned)d.day);
-	int64_t secs = (int64_t)d.hour * 3600 + d.minute * 60 + d.second;
-	if (!timestamp) {
-		if (secs != 0 || d.usec != 0 || d.has_offset)
-			return valid_reason(why, wsize, s, n,
-			                    "has a time of day, but the column is a date");
-		out->type = V_DATE;
-		out->i = days;
-		return true;
-	}
-	return finish_timestamp(v, s, n, days * 86400 + secs, d.usec, d.has_offset, d.offset, out,
-	                        why, wsize);
-}
-
-/* Parses YYYY-MM-DD at s; returns false when it is not one. */
-static bool
-parse_date(const char *s, size_t n, int64_t *days, bool *real)
-{
-	if (n < 10 || s[4] != '-' || s[7] != '-' || !all_digits(s, 4) || !all_digits(s + 5, 2) ||
-	    !all_digits(s + 8, 2))
-		return false;
-	int y = digits(s, 4);
-	unsigned m = (unsigned)digits(s + 5, 2), d = (unsigned)digits(s + 8, 2);
-	*real = y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
-	if (*real)
-		*days = calendar_days_from_civil(y, m, d);
-	return true;
-}
-
-static bool
-check_date(const struct validator *v, const char *s, size_t n, struct value *out, char *why,
-           size_t wsize)
-{
-	if (v != NULL && v->nfmt > 0)
-		return check_formatted(v, false, s, n, out, why, wsize);
-	int64_t days;
-	bool real;
-	if (n != 10 || !parse_date(s, n, &days, &real))
-		return valid_reason(why, wsize, s, n, "is not a date YYYY-MM-DD");
-	if (!real)
-		return valid_reason(why, wsize, s, n, "is not a real calendar date");
-	out->type = V_DATE;
-	out->i = days;
-	return true;
-}
-
-static bool
-check_timestamp(const struct validator *v, const char *s, size_t n, struct value *out, char *why,
-                size_t wsize)
-{
-	static const char form[] = "is not YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH:MM|-HH:MM]";
-	if (v->nfmt > 0)
-		return check_formatted(v, true, s, n, out, why, wsize);
-	int64_t days;
-	bool real;
-	if (!parse_date(s, n, &days, &real))
-		return valid_reason(why, wsize, s, n, "%s", form);
-	size_t i = 10;
-	int hh = 0, mi = 0, ss = 0;
-	int64_t us = 0;
-	bool has_offset = false;
-	int64_t offset = 0; /* seconds east of UTC */
-	if (i < n) {
-		if (s[i] != ' ' && s[i] != 'T' && s[i] != 't')
-			return valid_reason(why, wsize, s, n, "%s", form);
-		i++;
-		if (n - i < 5 || !all_digits(s + i, 2) || s[i + 2] != ':' ||
-		    !all_digits(s + i + 3, 2))
-			return valid_reason(why, wsize, s, n, "%s", form);
-		hh = digits(s + i, 2);
-		mi = digits(s + i + 3, 2);
-		i += 5;
-		if (i < n && s[i] == ':') {
-			if (n - i < 3 || !all_digits(s + i + 1, 2))
-				return valid_reason(why, wsize, s, n, "%s", form);
-			ss = digits(s + i + 1, 2);
-			i += 3;
-			if (i < n && s[i] == '.') {
-				size_t f = 0;
-				i++;
-				while (i + f < n && f < 7 && s[i + f] >= '0' && s[i + f] <= '9')
-					f++;
-				if (f == 0 || f > 6)
-					return valid_reason(why, wsize, s, n, "%s", form);
-				us = digits(s + i, f);
-				for (size_t k = f; k < 6; k++)
-					us *= 10;
-				i += f;
-			}
-		}
-		if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-			has_offset = true;
-			i++;
-		} else if (i < n && (s[i] == '+' || s[i] == '-')) {
-			if (n - i != 6 || !all_digits(s + i + 1, 2) || s[i + 3] != ':' ||
-			    !all_digits(s + i + 4, 2))
-				return valid_reason(why, wsize, s, n, "%s", form);
-			int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
-			if (oh > 15 || om > 59)
-				return valid_reason(why, wsize, s, n,
-				                    "has an offset beyond +-15:59");
-			offset = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-			has_offset = true;
-			i += 6;
-		}
-		if (i != n)
-			return valid_reason(why, wsize, s, n, "%s", form);
-	}
-	if (!real)
-		return valid_reason(why, wsize, s, n, "is not a real calendar date");
-	if (hh > 23 || mi > 59 || ss > 59)
-		return valid_reason(why, wsize, s, n, "is not a real time of day");
-	int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss; /* wall, or UTC with offset */
-	return finish_timestamp(v, s, n, secs, us, has_offset, offset, out, why, wsize);
-}
-
-/* A timestamp's instant, given as wall-clock seconds since 2000 (or, with
- * an offset, the clock at that offset): converted to the zone, checked
- * against --allow-future. */
-static bool
-finish_timestamp(const struct validator *v, const char *s, size_t n, int64_t secs, int64_t us,
-                 bool has_offset, int64_t offset, struct value *out, char *why, size_t wsize)
-{
-	int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-	if (has_offset) {
-		secs -= offset;
-		if (!v->utc)
-			secs += tz_offset(v->zone, secs + UNIX_2000);
-		days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-		int y, m, d;
-		calendar_civil_from_days(days, &y, &m, &d);
-		if (y < 1 || y > 9999)
-			return valid_reason(why, wsize, s, n,
-			                    "is outside years 1 to 9999 in the zone");
-	}
-	if (!v->allow_future && days > v->max_date) {
-		int y, m, d;
-		calendar_civil_from_days(v->max_date, &y, &m, &d);
-		return valid_reason(
-		        why, wsize, s, n,
-		        "is later than tomorrow (%04d-%02d-%02d); --allow-future accepts it", y, m,
-		        d);
-	}
-	out->type = V_TIMESTAMP;
-	out->i = secs * USEC + us;
 	return true;
 }
 
@@ -603,8 +371,8 @@ static bool
 pwhash_ok(const char *s, size_t n)
 {
 	if (n == 60 && s[0] == '$' && s[1] == '2' && strchr("aby", s[2]) && s[3] == '$' &&
-	    all_digits(s + 4, 2) && s[6] == '$') {
-		int cost = digits(s + 4, 2);
+	    valid_all_digits(s + 4, 2) && s[6] == '$') {
+		int cost = valid_digits(s + 4, 2);
 		for (size_t i = 7; i < n; i++)
 			if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '/')
 				return false;
@@ -635,7 +403,7 @@ pwhash_ok(const char *s, size_t n)
 		char *name = method + 7, *iter = strchr(name, ':');
 		if (iter != NULL) {
 			*iter++ = '\0';
-			if (!all_digits(iter, strlen(iter)) || strlen(iter) > 9)
+			if (!valid_all_digits(iter, strlen(iter)) || strlen(iter) > 9)
 				return false;
 		}
 		for (size_t i = 0; i < sizeof digests / sizeof digests[0]; i++)
@@ -727,9 +495,9 @@ valid_value(const struct validator *v, const struct col_def *c, const char *s, s
 		                             : check_int(c, plain, len, s, n, out, why, wsize);
 	}
 	case RULE_DATE:
-		return check_date(v, s, n, out, why, wsize);
+		return valid_check_date(v, s, n, out, why, wsize);
 	case RULE_TIMESTAMP:
-		return check_timestamp(v, s, n, out, why, wsize);
+		return valid_check_timestamp(v, s, n, out, why, wsize);
 	case RULE_BOOL:
 		return check_bool(s, n, out, why, wsize);
 	case RULE_LABEL:
