@@ -11,6 +11,7 @@
 #   make seed                 install what is missing, build, seed a database
 #   make install PREFIX=/usr/local DESTDIR=
 #   make format-check         the C sources against .clang-format (make format fixes)
+#   make check-wall           libpq-fe.h cannot be reached from lib/, intake/, valid/
 #   make clean
 
 VERSION := 0.1.0
@@ -82,7 +83,7 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all clean install test unit integration seed deps fuzz fuzz-bins valgrind unit-bins coverage \
-	format format-check
+	format format-check check-wall
 all: $(BIN)
 
 $(BIN): $(BUILD)/cli/main.o $(BUILD)/libetl.a
@@ -94,13 +95,29 @@ $(BUILD)/libetl.a: $(LIB_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+# $(call no_libpq,SOURCE): fails when SOURCE reaches libpq-fe.h however
+# it is spelled.
+no_libpq = if $(CC) $(CPPFLAGS) -M $(1) | grep -q 'libpq-fe\.h'; then \
+	echo "$(1): includes libpq-fe.h, which the intake and validation never see" >&2; \
+	exit 1; fi
+
 $(NOPQ_OBJS): $(BUILD)/%.o: src/%.c
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
-	$(Q)if $(CC) $(CPPFLAGS) -M $< | grep -q 'libpq-fe\.h'; then \
-		echo "$<: includes libpq-fe.h, which the intake and validation never see" >&2; \
-		rm -f $@; exit 1; fi
+	$(Q)$(call no_libpq,$<) || { rm -f $@; exit 1; }
+
+# The wall itself, tried (scripts/test.sh): libpq-fe.h does not compile
+# with the wall's flags, and reached through its directory it is caught.
+check-wall: | $(BUILD)
+	$(Q)printf '#include <libpq-fe.h>\n' >$(BUILD)/wall_probe.c
+	$(Q)if $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsyntax-only $(BUILD)/wall_probe.c 2>/dev/null; \
+	then echo "check-wall: libpq-fe.h compiles without libpq's flags" >&2; exit 1; fi
+	$(Q)printf '#include <postgresql/libpq-fe.h>\n' >$(BUILD)/wall_probe.c
+	$(Q)if ( $(call no_libpq,$(BUILD)/wall_probe.c) ) 2>/dev/null; \
+	then echo "check-wall: <postgresql/libpq-fe.h> passes the check" >&2; exit 1; fi
+	$(Q)rm -f $(BUILD)/wall_probe.c $(BUILD)/wall_probe.d
+	@echo "check-wall: lib/, intake/ and valid/ cannot reach libpq-fe.h"
 
 $(BUILD)/%.o: src/%.c
 	$(call say,CC,$<)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test.sh — runs every test: the cmocka unit tests, then the integration
-# tests against a throwaway PostgreSQL that this script starts and always
-# stops (also when a test fails or the run is interrupted).
+# test.sh — runs every test: the cmocka unit tests, the fuzz replays, the
+# walls of the source (make check-wall, scripts/check-layers.sh), then the
+# integration tests against a throwaway PostgreSQL that this script starts
+# and always stops (also when a test fails or the run is interrupted).
 #
 #   scripts/test.sh [-v] [--unit-only | --integration-only] [TEST...]
 #
@@ -93,6 +94,23 @@ if [ "$run_unit" = 1 ]; then
 		passed=$((passed + p))
 		failed=$((failed + f))
 		[ "$f" = 0 ] || failures+=("fuzz/$target")
+	done
+fi
+
+# The walls of the source (docs/internals.md): the libpq wall of the build,
+# and no circle among the folders nor among the copy files.
+if [ "$run_unit" = 1 ] && selected layers; then
+	echo "== layers"
+	for check in "make -s --no-print-directory -C $root BUILD=$build check-wall" \
+		"bash $root/scripts/check-layers.sh $build"; do
+		if out=$($check 2>&1); then
+			passed=$((passed + 1))
+			printf '%s\n' "$out" | sed 's/^/   /'
+		else
+			failed=$((failed + 1))
+			failures+=("layers: ${check##*/}")
+			printf '%s\n' "$out" | sed 's/^/   /' >&2
+		fi
 	done
 fi
 
