@@ -10,7 +10,6 @@
 
 #include "db.h"
 #include "encode.h"
-#include "signals.h"
 
 /* The load's timestamp, from the server: its wall clock in the load's
  * zone and the instant, in microseconds since 2000-01-01. */
@@ -345,9 +344,9 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 			return err->code;
 		}
 		if (r == NULL) {
-			signals_set_cancel(s->db.cancel);
+			conn_arm(&s->db);
 			r = db_run(s->db.pg, s->insert_sql.data);
-			signals_set_cancel(NULL);
+			conn_disarm();
 		}
 	}
 	ExecStatusType st = PQresultStatus(r);
@@ -358,8 +357,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 		sink_read_outcome(s, r, s->batch.n, out);
 	} else if (st == PGRES_COMMAND_OK) {
 		out->loaded = s->batch.n;
-	} else if (PQstatus(s->db.pg) == CONNECTION_OK &&
-	           (conn_row_level(db_sqlstate(r)) || conn_retryable(db_sqlstate(r)))) {
+	} else if (conn_refused(&s->db, r, true)) {
 		refused = true;
 	} else {
 		rc = db_error(s->db.pg, r, NULL, err);
@@ -410,7 +408,7 @@ copy_abort(struct copy_sink *s, const char *why)
 		PGresult *r = conn_copy_end(s->to, why ? why : "aborted");
 		PQclear(r);
 	}
-	signals_set_cancel(NULL);
+	conn_disarm();
 	if (s->in_batch && PQstatus(s->db.pg) == CONNECTION_OK) {
 		PGresult *r = db_run(s->db.pg, s->single_txn ? "ROLLBACK TO SAVEPOINT etl_batch"
 		                                             : "ROLLBACK");

@@ -9,7 +9,6 @@
 
 #include "copy_impl.h"
 #include "db.h"
-#include "signals.h"
 
 /* ---- the fast path ------------------------------------------------------------ */
 
@@ -342,7 +341,7 @@ rebuild(struct copy_sink *s, bool *refused, struct etl_error *err)
 		if (*refused)
 			break;
 	}
-	signals_set_cancel(NULL);
+	conn_disarm();
 	if (rc != ETL_OK || *refused)
 		fast_rollback(s);
 	return rc;

@@ -10,7 +10,6 @@
 #include "copy_impl.h"
 #include "db.h"
 #include "error.h"
-#include "signals.h"
 
 /* The row a COPY error names ("COPY x, line N"), 1-based, or 0. */
 static long
