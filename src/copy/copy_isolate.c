@@ -113,15 +113,6 @@ drop_rejects(struct copy_sink *s, int n)
 	s->nrej = n;
 }
 
-/* Whether a failed try is the rows' doing (or a deadlock) and can be
- * settled, rather than a failure of the batch. */
-static bool
-settleable(const struct copy_sink *s, const char *state)
-{
-	return PQstatus(s->db.pg) == CONNECTION_OK &&
-	       (conn_row_level(state) || conn_retryable(state));
-}
-
 /* The batch's failure, with the server's message when it gave one;
  * clears r. */
 static enum etl_code
@@ -300,7 +291,7 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
 		return conn_exec(&s->db, "SAVEPOINT etl_group", err);
 	}
 	const char *state = db_sqlstate(r);
-	if (!settleable(s, state) || ++k->merges > RETRIES)
+	if (!conn_refused(&s->db, r, true) || ++k->merges > RETRIES)
 		return fail_with(s, r, err);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	verbosex_etl("%s: %d ranges of rows that went in were refused when put back in one (%s): "
@@ -367,7 +358,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 		}
 		const char *state = db_sqlstate(r);
 		drop_rejects(s, nrej_before);
-		if (!settleable(s, state)) {
+		if (!conn_refused(&s->db, r, true)) {
 			rc = fail_with(s, r, err);
 			break;
 		}
