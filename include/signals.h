@@ -1,10 +1,10 @@
 /*
  * signals.h — SIGINT and SIGTERM during a load.
  *
- * The handler only notes the signal and, when a query runs, asks the server
- * to cancel it (PQcancel() is safe in a signal handler), so that a long COPY
- * stops at once.  The load then rolls its open batch back, records where it
- * stopped and ends with exit status 5.
+ * The handler only notes the signal (an atomic) and wakes a thread of this
+ * module through a pipe; that thread asks the server to cancel every query
+ * that runs, so that a long COPY stops at once.  The load then rolls its
+ * open batch back, records where it stopped and ends with exit status 5.
  */
 #ifndef SIPREMS_SIGNALS_H
 #define SIPREMS_SIGNALS_H
@@ -21,8 +21,9 @@ int signals_received(void);
  * ownership; set it back to NULL before freeing it. */
 void signals_set_cancel(PGcancel *cancel);
 
-/* The calling thread's slot for signals_set_cancel() (0 to 63; the main
- * thread's is 0): a signal cancels the query of every slot. */
+/* The calling thread's slot for signals_set_cancel() (0 to 64: the main
+ * thread's is 0, --jobs' connections 1 to 64): a signal cancels the query of
+ * every slot. */
 void signals_use_slot(int n);
 
 #endif

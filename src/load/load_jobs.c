@@ -53,6 +53,8 @@ struct worker {
 	PGconn *conn;           /* the run's for the first job, else its own */
 	struct copy_sink *sink; /* owned */
 	struct held held;
+	struct ledger led; /* the history row as the load began: held.led, whose
+	                      load_id ledger_hold() reads while others commit */
 	struct etl_error err;
 	struct reject_held rejects; /* the intake's rejects of the batch, held back */
 	int64_t *rej;               /* the numbers of its rejected records */
@@ -372,9 +374,10 @@ open_jobs(struct worker *jobs, int n, struct jobs *js, const struct copy_opts *c
 				          intake_name(p->it), n, k + 1, j->err.msg, opened);
 			break;
 		}
+		j->led = *p->led;
 		j->held = (struct held){.r = p->r,
 		                        .conn = j->conn,
-		                        .led = p->led,
+		                        .led = &j->led,
 		                        .committed = NO_STOP,
 		                        .records = p->held->records,
 		                        .bytes = p->held->bytes};
