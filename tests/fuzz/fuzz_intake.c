@@ -13,6 +13,7 @@
  * read is either a valid row or a rejected one.
  */
 #include <assert.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct validator *validator, *described;
 static struct keyset *skus;
-static char reject_dir[] = "/tmp/siprems-etl-fuzz.XXXXXX";
+static char reject_dir[4096];
+
+/* The reject directory goes with the process: every input's reject file is
+ * removed after it, and whatever one left (a crash between the two) goes
+ * here, so that no run leaves a directory behind. */
+static void
+remove_reject_dir(void)
+{
+	DIR *d = opendir(reject_dir);
+	if (d) {
+		const struct dirent *e;
+		char path[sizeof reject_dir + 256];
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+				(void)snprintf(path, sizeof path, "%s/%s", reject_dir, e->d_name);
+				(void)unlink(path);
+			}
+		closedir(d);
+	}
+	(void)rmdir(reject_dir);
+}
 
 static void
 setup(void)
@@ -44,9 +65,12 @@ setup(void)
 	        .currency = "Rp",
 	        .null = "NA",
 	};
+	const char *tmp = getenv("TMPDIR");
+	(void)snprintf(reject_dir, sizeof reject_dir, "%s/siprems-etl-fuzz.XXXXXX",
+	               tmp && *tmp ? tmp : "/tmp");
 	if (valid_open(&validator, &vo, &err) != ETL_OK ||
 	    valid_open(&described, &dvo, &err) != ETL_OK || !(skus = keyset_new()) ||
-	    !mkdtemp(reject_dir))
+	    !mkdtemp(reject_dir) || atexit(remove_reject_dir) != 0)
 		abort();
 	static const char *const known[] = {"SKU-1", "SKU-2", "A.b/c-9", "x"};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
@@ -178,7 +202,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(r != -1 || err.code != ETL_OK);
 	}
 	if (it) {
-		char rej[600];
+		char rej[sizeof reject_dir + 32];
 		(void)snprintf(rej, sizeof rej, "%s/%d.rejects.csv", reject_dir, fd);
 		(void)intake_close(it, &err);
 		(void)unlink(rej);
