@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # test.sh — runs every test: the cmocka unit tests, the fuzz replays, the
 # walls of the source (make check-wall, scripts/check-layers.sh), then the
-# integration tests against a throwaway PostgreSQL that this script starts
-# and always stops (also when a test fails or the run is interrupted).
+# integration test files, side by side in lanes: each lane a throwaway
+# PostgreSQL of its own, started here and always stopped (also when a test
+# fails or the run is interrupted), and a temp directory of its own.
 #
-#   scripts/test.sh [-v] [--unit-only | --integration-only] [TEST...]
+#   scripts/test.sh [-v] [-j N] [--unit-only | --integration-only] [TEST...]
 #
 # TEST names an integration test file (tests/integration/test_NAME.sh) or a
 # unit test binary (test_NAME); without any, all run.  BUILD selects the
-# build directory (build, or build-san for a sanitizer build).
+# build directory (build; build-san or build-tsan for a sanitizer build).
+# -j N runs the integration files in N lanes (TEST_JOBS; default one per
+# core), the longest first (their last times, kept in BUILD/test-times).
 # -v prints every integration test's whole log.  PG=MAJOR (14 to 18) runs
 # the integration tests on that PostgreSQL (scripts/install-pg.sh fetches it
 # when Debian has no such server); PG_BINDIR names a server's bin directory
-# instead.  The default is Debian's.  The last line is "N passed, N failed".
+# instead.  The default is Debian's.  ETL_TEST_BIG=1 runs the files' large
+# sizes (make test-big).  A file fails for anything it leaves in its temp
+# directory; a lane whose server cannot be started (or made anew) fails the
+# file that needed it, with one line.  The last line is "N passed, N failed".
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,15 +26,20 @@ build=${BUILD:-build}
 run_unit=1
 run_integration=1
 verbose=0
+jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 only=()
-for a in "$@"; do
-	case "$a" in
+while [ $# -gt 0 ]; do
+	case "$1" in
 	--unit-only) run_integration=0 ;;
 	--integration-only) run_unit=0 ;;
 	-v) verbose=1 ;;
-	*) only+=("$a") ;;
+	-j) jobs=${2:?test.sh: -j needs a number}; shift ;;
+	-j*) jobs=${1#-j} ;;
+	*) only+=("$1") ;;
 	esac
+	shift
 done
+case "$jobs" in '' | *[!0-9]* | 0) echo "test.sh: -j takes a number of lanes, not '$jobs'" >&2; exit 2 ;; esac
 selected() {
 	[ ${#only[@]} -eq 0 ] && return 0
 	local n
@@ -42,13 +53,18 @@ failures=()
 
 # Under the sanitizers every report goes to a file of its own, so that a
 # report fails the run even where a test expects the exit code it gave.
+# build-san is AddressSanitizer and UndefinedBehaviorSanitizer's build,
+# build-tsan ThreadSanitizer's (make SANITIZE=thread BUILD=build-tsan).
 sandir=""
-if [ "$build" = build-san ]; then
+case "$build" in
+build-san | build-tsan)
 	sandir=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-san.XXXXXX")
 	chmod 1777 "$sandir"
 	export ASAN_OPTIONS="log_path=$sandir/asan:exitcode=86:detect_leaks=1:abort_on_error=0"
 	export UBSAN_OPTIONS="log_path=$sandir/ubsan:exitcode=87:print_stacktrace=1:halt_on_error=1"
-fi
+	export TSAN_OPTIONS="log_path=$sandir/tsan:exitcode=88:second_deadlock_stack=1"
+	;;
+esac
 
 if [ "$run_unit" = 1 ]; then
 	for t in "$root/$build"/tests/test_*; do
@@ -114,9 +130,114 @@ if [ "$run_unit" = 1 ] && selected layers; then
 	done
 fi
 
-. "$root/scripts/cluster.sh"
-trap cluster_stop EXIT
-trap 'exit 130' INT TERM
+# --- the integration tests: files side by side, one server each lane -------
+#
+# A lane is a worker with a PostgreSQL of its own (scripts/pg-local.sh) and
+# a temp directory of its own (TMPDIR): it takes the next file from the
+# queue, checks that its server answers (restarting it, or making it anew,
+# when it does not), runs the file, and fails it for anything it left in
+# the temp directory.  So a file may stop, kill and restart its server, and
+# create roles, without touching the files beside it; and a server that
+# cannot start fails the file that needed it, with one line, not the rest.
+run_root=""
+lane_pids=()
+stop_lanes() {
+	local pid d
+	# A second Ctrl-C must not leave the servers running.
+	trap '' INT TERM HUP
+	for pid in "${lane_pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${lane_pids[@]}"; do wait "$pid" 2>/dev/null; done
+	lane_pids=()
+	[ -n "$run_root" ] && [ -d "$run_root" ] || return 0
+	for d in "$run_root"/lane*/pg; do
+		[ -d "$d" ] || continue
+		bash "$root/scripts/pg-local.sh" --dir "$d" stop >/dev/null 2>&1 ||
+			bash "$root/scripts/pg-local.sh" --dir "$d" kill >/dev/null 2>&1 || true
+	done
+	rm -rf "$run_root"
+	run_root=""
+}
+trap stop_lanes EXIT
+trap 'exit 130' INT TERM HUP
+
+# The files, the longest first (their last times, else their size), so
+# that no long one starts last while the other lanes are idle.
+order_files() {
+	local t name secs
+	for t in "$root"/tests/integration/test_*.sh; do
+		name=$(basename "$t" .sh)
+		selected "${name#test_}" || selected "$name" || continue
+		secs=$(awk -v n="$name" '$1 == n { s = $2 } END { print s + 0 }' "$times" 2>/dev/null || echo 0)
+		[ "$secs" = 0 ] && secs=$(( $(wc -c <"$t") / 100 ))
+		echo "$secs $name"
+	done | sort -k1,1nr -k2 | cut -d' ' -f2
+}
+
+# The lane's server answers, or is made to: started, else made anew.
+# Prints the reason on failure.
+lane_server() { # pgdir
+	local pgl=(bash "$root/scripts/pg-local.sh" --dir "$1" --tcp --fast) o
+	psql -X -Atq -d postgres -c 'SELECT 1' >/dev/null 2>&1 && return 0
+	o=$("${pgl[@]}" start 2>&1) || {
+		"${pgl[@]}" kill >/dev/null 2>&1
+		rm -rf "$(readlink -f "$1")" "$1"
+		o=$("${pgl[@]}" --port "$PGPORT" start 2>&1) || { printf '%s' "$o" | tail -n 3 | tr '\n' ' '; return 1; }
+	}
+	for _ in $(seq 1 600); do
+		psql -X -Atq -d postgres -c 'SELECT 1' >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	echo "it accepts no connections 300 s after its start"
+	return 1
+}
+
+# One lane: files from the queue until it is empty.  Each file's result is
+# a line in results ("name passed failed seconds"), its report said at once.
+lane() { # number
+	local n=$1 pgdir="$run_root/lane$1/pg" tmp="$run_root/lane$1/tmp" name log status summary p f t0 why left report
+	eval "$(cat "$run_root/lane$n/env")"
+	export PGDATABASE=postgres ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$PGPORT TMPDIR=$tmp
+	while name=$(flock "$run_root/queue.lock" bash -c 'n=$(head -n 1 "$1") && [ -n "$n" ] && sed -i 1d "$1" && echo "$n"' _ "$run_root/queue"); do
+		log="$run_root/lane$n/$name.log"
+		t0=$SECONDS
+		if why=$(lane_server "$pgdir"); then
+			bash "$root/tests/integration/$name.sh" >"$log" 2>&1 </dev/null
+			status=$?
+		else
+			printf 'not ok - %s: the test server of lane %s cannot start: %s\n0 passed, 1 failed\n' "$name" "$n" "$why" >"$log"
+			status=1
+		fi
+		summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+		report=""
+		if [ "$verbose" = 1 ]; then
+			report=$(cat "$log")
+		else
+			report=$(grep -a -A 12 '^not ok' "$log" | grep -avE '^(ok |--$)')
+		fi
+		if [ -z "$summary" ]; then
+			report="$report${report:+$'\n'}$(tail -n 30 "$log")"
+			summary="0 passed, 1 failed"
+		fi
+		p=${summary%% passed*}
+		f=${summary#*passed, }
+		f=${f%% failed}
+		if [ "$status" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+		# Whatever the file left in its temp directory fails it (and goes).
+		left=$(find "$tmp" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | head -n 5 | tr '\n' ' ')
+		if [ -n "$left" ]; then
+			report="$report${report:+$'\n'}not ok - $name left files behind in the temp directory: $left"
+			f=$((f + 1))
+			find "$tmp" -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null
+		fi
+		echo "$name $p $f $((SECONDS - t0))" >>"$run_root/results"
+		{
+			flock 9
+			printf '== integration: %s\n   %s passed, %s failed (%s s)\n' "$name" "$p" "$f" "$((SECONDS - t0))"
+			[ -z "$report" ] || printf '%s\n' "$report" >&2
+		} 9>>"$run_root/out.lock"
+		rm -f "$log"
+	done
+}
 
 if [ "$run_integration" = 1 ]; then
 	if [ -n "${PG:-}" ] && [ -z "${PG_BINDIR:-}" ]; then
@@ -127,48 +248,61 @@ if [ "$run_integration" = 1 ]; then
 		}
 	fi
 	[ -z "${PG_BINDIR:-}" ] || export PG_BINDIR
-	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-test.XXXXXX")
-	chmod 755 "$pgdir"
-	if ! cluster_start "$pgdir" --tcp --fast; then
-		echo "test.sh: cannot start the test PostgreSQL" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	export ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$CLUSTER_PORT
-	echo "== PostgreSQL $(psql -X -Atq -c 'SHOW server_version')"
+	# Debian's psql is a Perl wrapper that picks a client per call: the
+	# client itself, straight, saves a twentieth of a second a call (the
+	# tests make thousands).
+	client=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V | while read -r d; do [ -x "$d/psql" ] && echo "$d"; done | tail -n 1)
+	[ -z "$client" ] || export PATH="$client:$PATH"
+	times="$root/$build/test-times"
+	run_root=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-run.XXXXXX")
+	chmod 755 "$run_root"
+	order_files >"$run_root/queue"
+	nfiles=$(wc -l <"$run_root/queue")
+	[ "$jobs" -le "$nfiles" ] || jobs=$nfiles
+	. "$root/scripts/cluster.sh"
+	for i in $(seq 1 "$jobs"); do
+		mkdir -p "$run_root/lane$i/tmp"
+		chmod 755 "$run_root/lane$i" "$run_root/lane$i/tmp"
+		port=$(cluster_free_port)
+		if ! o=$(bash "$root/scripts/pg-local.sh" --dir "$run_root/lane$i/pg" --port "$port" --tcp --fast start 2>&1); then
+			# Made anew at the lane's first file (lane_server), whose
+			# failure says why.
+			echo "test.sh: lane $i: the test PostgreSQL did not start: $(printf '%s' "$o" | tail -n 1)" >&2
+		fi
+		bash "$root/scripts/pg-local.sh" --dir "$run_root/lane$i/pg" --port "$port" env >"$run_root/lane$i/env"
+	done
+	eval "$(cat "$run_root/lane1/env")"
+	echo "== PostgreSQL $(psql -X -Atq -d postgres -c 'SHOW server_version' 2>/dev/null || echo '(not started)'), $nfiles files in $jobs lane(s)"
 	export ETL="$root/$build/siprems-etl"
 	# What a test that runs make must pass to reuse this build as it is.
 	ETL_MAKE_ARGS="BUILD=$build"
 	[ "$build" = build-san ] && ETL_MAKE_ARGS="$ETL_MAKE_ARGS SANITIZE=${SANITIZE:-address,undefined}"
+	[ "$build" = build-tsan ] && ETL_MAKE_ARGS="$ETL_MAKE_ARGS SANITIZE=thread"
 	[ "$build" = build-cov ] && ETL_MAKE_ARGS="$ETL_MAKE_ARGS COVERAGE=1"
 	export ETL_MAKE_ARGS
-	for t in "$root"/tests/integration/test_*.sh; do
-		name=$(basename "$t" .sh)
-		selected "${name#test_}" || selected "$name" || continue
-		echo "== integration: $name"
-		log=$(mktemp)
-		bash "$t" >"$log" 2>&1
-		status=$?
-		if [ "$verbose" = 1 ]; then
-			cat "$log"
-		else
-			grep -a -A 12 '^not ok' "$log" | grep -avE '^(ok |--$)' >&2 || true
-		fi
-		summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-		if [ -z "$summary" ]; then
-			tail -n 30 "$log" >&2
-			summary="0 passed, 1 failed"
-		fi
-		echo "   $summary"
-		p=${summary%% passed*}
-		f=${summary#*passed, }
-		f=${f%% failed}
-		if [ "$status" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	: >"$run_root/results"
+	t_start=$SECONDS
+	for i in $(seq 1 "$jobs"); do
+		setsid bash -c "$(declare -f lane lane_server); $(declare -p root run_root verbose); lane $i" &
+		lane_pids+=($!)
+	done
+	for pid in "${lane_pids[@]}"; do wait "$pid"; done
+	lane_pids=()
+	while read -r name p f secs; do
 		passed=$((passed + p))
 		failed=$((failed + f))
 		[ "$f" = 0 ] || failures+=("integration/$name")
-		rm -f "$log"
-	done
+	done <"$run_root/results"
+	if [ "$(wc -l <"$run_root/results")" != "$nfiles" ]; then
+		failed=$((failed + 1))
+		failures+=("integration: $((nfiles - $(wc -l <"$run_root/results"))) files never ran")
+	fi
+	# The times, for the next run's order (those of files not run kept).
+	if [ -d "$root/$build" ]; then
+		{ awk '{ print $1, $4 }' "$run_root/results"; cat "$times" 2>/dev/null; } |
+			awk '!seen[$1]++' >"$times.new" && mv "$times.new" "$times"
+	fi
+	echo "== integration: $((SECONDS - t_start)) s in $jobs lane(s); the slowest: $(sort -k4,4nr "$run_root/results" | head -n 4 | awk '{ printf "%s%s %s s", (NR > 1 ? ", " : ""), $1, $4 }')"
 fi
 
 if [ -n "$sandir" ]; then

@@ -13,13 +13,34 @@
 #   new_db NAME           (re)creates database NAME; prints its conninfo
 #   committed DB          waits (at most 5 s) until a sales load in DB has
 #                         committed a batch
+#   at_exit CMD           runs CMD when the file ends, however it ends, before
+#                         its temp directory goes (a file never sets its own
+#                         EXIT trap: that would replace this one)
+#   scale N BIG           N, or BIG under `make test-big` (ETL_TEST_BIG=1)
 set -u
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 ETL=${ETL:-$ROOT/build/siprems-etl}
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-t.XXXXXX")
 chmod 755 "$T_TMP"
-trap 'rm -rf "$T_TMP"' EXIT
+T_AT_EXIT=()
+at_exit() { T_AT_EXIT+=("$*"); }
+t_exit() {
+	local c
+	for c in "${T_AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1; done
+	rm -rf "$T_TMP"
+}
+trap t_exit EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+
+# Debian's python3 (install-deps.sh installs it): a version manager's shim
+# in front of it costs a quarter of a second a call.
+if [ -x /usr/bin/python3 ]; then python3() { /usr/bin/python3 "$@"; }; fi
+
+# The size of a case: small for `make test`, large for `make test-big`.
+scale() { if [ "${ETL_TEST_BIG:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 rc=0
 out=""
 err=""
@@ -111,6 +132,12 @@ hold_share_lock() { # database seconds
 		[ "$(psql -X -Atq -d "$1" -c "SELECT count(*) FROM pg_locks WHERE relation = 'transactions'::regclass AND mode = 'ShareLock' AND granted")" = 1 ] && return 0
 		sleep 0.05
 	done
+}
+
+# Ends the session that hold_share_lock started, at once (its lock with it).
+release_share_lock() { # database
+	psql -X -Atq -d "$1" -c "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'transactions'::regclass AND mode = 'ShareLock' AND granted AND pid <> pg_backend_pid()" >/dev/null 2>&1
+	wait "$holder" 2>/dev/null
 }
 
 # Makes each COPY into transactions in database $1 take 0.1 s more (a

@@ -20,7 +20,7 @@ if ! why=$($CL check 2>&1); then
 	echo "# skip: install it (../shared/citus/install.sh, or Citus's own packages) to run them"
 	finish
 fi
-trap '$CL kill >/dev/null 2>&1' EXIT
+at_exit '$CL kill'
 mkdir -p "$T_TMP/citus"
 [ "$(id -u)" = 0 ] && chown postgres: "$T_TMP/citus"
 $CL start citus_db >cluster.log 2>&1 || { not_ok "the Citus cluster starts" "$(cat cluster.log)"; finish; }

@@ -30,7 +30,7 @@ pgb_stop() {
 	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	rm -f "$pgb_dir/pgbouncer.pid"
 }
-trap 'pgb_stop; rm -rf "$T_TMP"' EXIT
+at_exit pgb_stop
 
 pgb_start() { # pool_mode
 	pgb_stop
