@@ -6,8 +6,19 @@
 . "$(dirname "$0")/../lib.sh"
 
 cd "$T_TMP" || exit 1
-KILLS=${ETL_TEST_KILLS:-20}
-SERVER_STOPS=${ETL_TEST_SERVER_STOPS:-20}
+# Sizes: what the kills need is batches to land between, not rows: 120
+# batches either way (60,000 rows in batches of 500; `make test-big`:
+# 600,000 in batches of 5,000 with 20 kills and 20 server stops), each COPY
+# slowed by 0.1 s while the kills come, so that the file outlasts them
+# however fast the machine.  The one-transaction path is killed inside its
+# one COPY: that file is 300,000 rows (600,000), for a COPY that lasts.
+ROWS=$(scale 60000 600000)
+FAST_ROWS=$(scale 300000 600000)
+BATCH=$(scale 500 5000)
+KILLS=${ETL_TEST_KILLS:-$(scale 10 20)}
+SERVER_STOPS=${ETL_TEST_SERVER_STOPS:-$(scale 6 20)}
+# The good rows: every 997th has an unknown SKU, every 1499th quantity 0.
+GOOD=$((ROWS - ROWS / 997 - ROWS / 1499))
 
 # 200 products; a sales file with a few bad rows (unknown SKU, zero quantity).
 awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 200; i++) printf "P-%03d,Product %d,%d.%02d\n", i, i, 1000 + i * 7, i % 100 }' >products.csv
@@ -23,7 +34,7 @@ make_sales() { # rows seed
 		}
 	}'
 }
-make_sales 600000 7 >sales.csv
+make_sales "$ROWS" 7 >sales.csv
 
 checksum() { # database
 	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date, t.is_promo), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold, t.price_per_unit, t.is_promo)) FROM transactions t JOIN products p USING (product_id)"
@@ -49,10 +60,10 @@ prepare() {
 # --- the reference: one clean load ---------------------------------------------
 mkdir -p clean killed stopped signalled
 clean=$(prepare eo_clean)
-etl --db "$clean" --quiet load --batch-rows 5000 --reject-dir clean --summary-json clean.json sales.csv
+etl --db "$clean" --quiet load --batch-rows "$BATCH" --reject-dir clean --summary-json clean.json sales.csv
 expect_rc 1 "the clean reference load ends with exit 1 (it has bad rows)"
 reference=$(checksum eo_clean)
-expect_match "$reference" "^59[0-9]{4} [0-9a-f]{32}$" "the reference table holds the good rows (and the one before)"
+expect_match "$reference" "^$((GOOD + 1)) [0-9a-f]{32}$" "the reference table holds the $GOOD good rows (and the one before)"
 ref_counts=$(json_counts clean.json | cut -d: -f2-)
 
 # --- a second run, a renamed copy, --force ---------------------------------------
@@ -60,7 +71,7 @@ ref_counts=$(json_counts clean.json | cut -d: -f2-)
 # nothing and exits 1, since those rows are still out (issue 13).
 etl --db "$clean" load --reject-dir clean --summary-json again.json sales.csv
 expect_rc 1 "re-running a loaded file whose rejects are still out exits 1"
-expect_eq "$(json_counts again.json)" "sales.csv:skipped:600000:0:0:$(echo "$ref_counts" | cut -d: -f3):$(echo "$ref_counts" | cut -d: -f6)" \
+expect_eq "$(json_counts again.json)" "sales.csv:skipped:$ROWS:0:0:$(echo "$ref_counts" | cut -d: -f3):$(echo "$ref_counts" | cut -d: -f6)" \
 	"and loads nothing: the loaded rows count as skipped, the rejected ones as rejected"
 expect_eq "$(checksum eo_clean)" "$reference" "the table is unchanged"
 cp sales.csv renamed-copy.csv
@@ -74,12 +85,13 @@ expect_eq "$(json_counts good.json)" "products.csv:skipped:200:0:0:200:0" "every
 
 # --- kill -9 at random moments -----------------------------------------------------
 killed_db=$(prepare eo_killed)
+slow_copies eo_killed
 kills=0
 runs=0
 while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 3)) ]; do
 	runs=$((runs + 1))
 	tries=$(sql eo_killed "SELECT coalesce(max(attempts), 0) FROM etl_loads WHERE kind = 'sales'")
-	"$ETL" --db "$killed_db" --quiet load --batch-rows 5000 --reject-dir killed sales.csv >/dev/null 2>&1 &
+	"$ETL" --db "$killed_db" --quiet load --batch-rows "$BATCH" --reject-dir killed sales.csv >/dev/null 2>&1 &
 	pid=$!
 	claimed eo_killed "$tries" "$pid"
 	sleep "$(rand_between 0 0.4)"
@@ -89,7 +101,8 @@ done
 expect_eq "$kills" "$KILLS" "the loader was killed $KILLS times in the middle of the load"
 expect_match "$(sql eo_killed "SELECT status || ' ' || attempts FROM etl_loads WHERE kind = 'sales'")" "^running [0-9]+$" \
 	"after the kills the history shows the load unfinished"
-etl --db "$killed_db" load --batch-rows 5000 --reject-dir killed --summary-json killed.json sales.csv
+sql eo_killed "DROP TRIGGER slow ON transactions"
+etl --db "$killed_db" load --batch-rows "$BATCH" --reject-dir killed --summary-json killed.json sales.csv
 expect_rc 1 "the run after the kills completes (exit 1: rejects)"
 expect_match "$err" "resuming load [0-9]+ after [0-9]+ rows already committed" "it resumed after the last committed batch"
 expect_eq "$(checksum eo_killed)" "$reference" "after $KILLS kills the table equals one clean load (count and md5)"
@@ -101,17 +114,18 @@ echo "# kill -9: $kills kills over $runs runs; the load took $attempts attempts"
 
 # --- kill -9 during the fast path (an empty table, one transaction) -------------------
 mkdir -p fastclean fastkilled
+make_sales "$FAST_ROWS" 13 >fast.csv
 clean_fast=$(prepare_empty eo_clean_fast)
-etl --db "$clean_fast" --quiet load --reject-dir fastclean sales.csv
+etl --db "$clean_fast" --quiet load --reject-dir fastclean fast.csv
 reference_fast=$(checksum eo_clean_fast)
 fast_db=$(prepare_empty eo_fast)
 fast_kills=0
 for _ in 1 2 3 4 5; do
-	"$ETL" --db "$fast_db" --quiet load --reject-dir fastkilled sales.csv >/dev/null 2>&1 &
+	"$ETL" --db "$fast_db" --quiet load --reject-dir fastkilled fast.csv >/dev/null 2>&1 &
 	pid=$!
-	# Inside its one COPY (which takes a second or more of the load).
+	# Inside its one COPY (half a second or more of the load).
 	copying eo_fast "$pid"
-	sleep "$(rand_between 0 0.5)"
+	sleep "$(rand_between 0 0.3)"
 	if kill -9 "$pid" 2>/dev/null; then fast_kills=$((fast_kills + 1)); fi
 	wait "$pid" 2>/dev/null
 done
@@ -119,17 +133,18 @@ expect_eq "$fast_kills" "5" "the one-transaction load was killed 5 times"
 expect_eq "$(sql eo_fast "SELECT count(*) FROM transactions")" "0" "a killed fast path leaves the table empty"
 expect_eq "$(sql eo_fast "SELECT count(*) FROM pg_indexes WHERE tablename = 'transactions' AND indexname LIKE 'idx%'") $(sql eo_fast "SELECT count(*) FROM pg_constraint WHERE conrelid = 'transactions'::regclass AND contype = 'f'")" \
 	"6 1" "and every index and the foreign key in place"
-etl --db "$fast_db" load --reject-dir fastkilled sales.csv
+etl --db "$fast_db" load --reject-dir fastkilled fast.csv
 expect_rc 1 "the next run completes"
 expect_eq "$(checksum eo_fast)" "$reference_fast" "the table then equals one clean load"
-expect_eq "$(md5sum <fastkilled/sales.csv.rejects.csv)" "$(md5sum <fastclean/sales.csv.rejects.csv)" "and so does the reject file"
+expect_eq "$(md5sum <fastkilled/fast.csv.rejects.csv)" "$(md5sum <fastclean/fast.csv.rejects.csv)" "and so does the reject file"
 
 # --- immediate server stop and restart ----------------------------------------------
 stopped_db=$(prepare eo_stopped)
+slow_copies eo_stopped
 stops=0
 codes=""
 while [ "$stops" -lt "$SERVER_STOPS" ]; do
-	"$ETL" --db "$stopped_db" --quiet load --batch-rows 5000 --reject-dir stopped sales.csv >stopped.out 2>&1 &
+	"$ETL" --db "$stopped_db" --quiet load --batch-rows "$BATCH" --reject-dir stopped sales.csv >stopped.out 2>&1 &
 	pid=$!
 	# In its batches, a few of them at most: the file must outlast the
 	# stops, however fast the machine.
@@ -150,7 +165,8 @@ expect_match "${cut_off:-}" "the next run resumes after row [0-9]+" "a cut-off l
 etl --db "$stopped_db" history --limit 1
 expect_match "$out" "sales\.csv +sales +interrupted" "after the server stopped, history shows the load interrupted, not running"
 expect_match "$out" "interrupted: pid [0-9]+ on host [^ ]+ no longer runs .*the next run resumes after them" "with the reason"
-etl --db "$stopped_db" load --batch-rows 5000 --reject-dir stopped --summary-json stopped.json sales.csv
+sql eo_stopped "DROP TRIGGER slow ON transactions"
+etl --db "$stopped_db" load --batch-rows "$BATCH" --reject-dir stopped --summary-json stopped.json sales.csv
 expect_rc 1 "the run after the server stops completes"
 expect_eq "$(checksum eo_stopped)" "$reference" "after $stops immediate server stops the table equals one clean load"
 expect_eq "$(json_counts stopped.json | cut -d: -f2-)" "$ref_counts" "the final counts equal the clean load's"
@@ -162,9 +178,10 @@ echo "# server stops: $stops immediate shutdowns"
 for sig in INT TERM; do
 	signalled_db=$(prepare "eo_sig_$sig")
 	rm -f signalled/*
-	"$ETL" --db "$signalled_db" load --batch-rows 5000 --reject-dir signalled sales.csv >sig.out 2>sig.err &
+	"$ETL" --db "$signalled_db" load --batch-rows "$BATCH" --reject-dir signalled sales.csv >sig.out 2>sig.err &
 	pid=$!
-	sleep 1.5
+	# After its first committed batch, while its others still come.
+	committed "eo_sig_$sig"
 	kill -"$sig" "$pid"
 	wait "$pid"
 	expect_eq "$?" "5" "SIG$sig stops the load with exit 5"
@@ -180,7 +197,7 @@ for sig in INT TERM; do
 		"$(sql "eo_sig_$sig" "SELECT reject_bytes FROM etl_loads WHERE kind = 'sales'")" \
 		"SIG$sig: the reject file holds the committed batches' rejects only"
 	[ "$done_rows" -gt 0 ] || not_ok "SIG$sig came after at least one batch" "records_done is $done_rows"
-	etl --db "$signalled_db" --quiet load --batch-rows 5000 --reject-dir signalled sales.csv
+	etl --db "$signalled_db" --quiet load --batch-rows "$BATCH" --reject-dir signalled sales.csv
 	expect_rc 1 "SIG$sig: the next run completes"
 	expect_eq "$(checksum "eo_sig_$sig")" "$reference" "SIG$sig: the table then equals one clean load"
 	expect_eq "$(md5sum <signalled/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.rejects.csv)" \
@@ -189,7 +206,7 @@ done
 
 # --- two loaders at once ------------------------------------------------------------
 both=$(prepare eo_both)
-make_sales 60000 11 >other.csv
+make_sales $((ROWS / 10)) 11 >other.csv
 mkdir -p both
 "$ETL" --db "$both" load --reject-dir both --summary-json first.json sales.csv >/dev/null 2>first.err &
 p1=$!
@@ -217,7 +234,7 @@ etl --db "$killed_db" history
 expect_rc 0 "history exits 0"
 expect_match "$(echo "$out" | head -n 1)" "^ +load +started +file +kind +status +read +loaded +updated +skipped +rejected +duration +tries$" \
 	"history prints a table with counts, status and duration"
-expect_match "$(echo "$out" | sed -n 2p)" "^ +[0-9]+  20[0-9-]+ [0-9:]+  sales\.csv +sales +partial +600000 +59[0-9]{4} +0 +0 +[0-9]+ +[0-9.]+s +$((KILLS + 1))$" \
+expect_match "$(echo "$out" | sed -n 2p)" "^ +[0-9]+  20[0-9-]+ [0-9:]+  sales\.csv +sales +partial +$ROWS +$GOOD +0 +0 +$((ROWS - GOOD)) +[0-9.]+s +$((KILLS + 1))$" \
 	"the newest load comes first, with the attempts the kills cost"
 etl --db "$killed_db" history --json --limit 5
 expect_rc 0 "history --json exits 0"

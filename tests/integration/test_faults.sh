@@ -9,9 +9,18 @@
 
 cd "$T_TMP" || exit 1
 awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 100; i++) printf "P-%03d,Product %d,%d.50\n", i, i, 1000 + i }' >products.csv
-awk 'BEGIN { srand(3); print "sku,quantity_sold,transaction_date"
-	for (i = 1; i <= 200000; i++) printf "P-%03d,%d,2024-%02d-%02d %02d:%02d\n", 1 + int(rand() * 100), 1 + int(rand() * 9), 1 + int(rand() * 12), 1 + int(rand() * 28), int(rand() * 24), int(rand() * 60)
-	print "GHOST-1,1,2024-01-01" }' >sales.csv
+# Sizes: each fault needs a load, not many rows: 40,000 (a COPY of them
+# outlasts a 20 ms statement timeout).  The server's stop inside the
+# one-transaction path needs a COPY that lasts: 200,000 rows there.
+make_sales() { # rows
+	awk -v n="$1" 'BEGIN { srand(3); print "sku,quantity_sold,transaction_date"
+	for (i = 1; i <= n; i++) printf "P-%03d,%d,2024-%02d-%02d %02d:%02d\n", 1 + int(rand() * 100), 1 + int(rand() * 9), 1 + int(rand() * 12), 1 + int(rand() * 28), int(rand() * 24), int(rand() * 60)
+	print "GHOST-1,1,2024-01-01" }'
+}
+ROWS=$(scale 40000 200000)
+FAST_ROWS=200000
+make_sales "$ROWS" >sales.csv
+make_sales "$FAST_ROWS" >fast.csv
 
 checksum() {
 	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.transaction_date), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold)) FROM transactions t JOIN products p USING (product_id)"
@@ -31,7 +40,13 @@ ref_db=$(prepare etl_f_ref one-row)
 etl --db "$ref_db" --quiet load --reject-dir ref sales.csv
 expect_rc 1 "the reference load completes (exit 1: one unknown SKU)"
 reference=$(checksum etl_f_ref)
-expect_match "$reference" "^200001 " "the reference holds the 200,000 good rows and the seeded one"
+expect_match "$reference" "^$((ROWS + 1)) " "the reference holds the $ROWS good rows and the seeded one"
+fast_ref_db=$(prepare etl_f_fast_ref)
+"$ETL" --db "$fast_ref_db" --quiet load --reject-dir ref fast.csv >/dev/null 2>&1
+sql etl_f_fast_ref "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
+  SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'" >/dev/null
+reference_fast=$(checksum etl_f_fast_ref)
+expect_match "$reference_fast" "^$((FAST_ROWS + 1)) " "the reference of the larger file holds its $FAST_ROWS good rows and the seeded one"
 
 # --- connection refused, then the right port ----------------------------------
 db=$(prepare etl_f_refused one-row)
@@ -100,7 +115,7 @@ expect_eq "$(checksum etl_f_rejdir)" "$reference" "the table equals one clean lo
 # --- an immediate server stop inside the one-transaction path --------------------------
 # (through the shadow table: the file is more than one batch)
 db=$(prepare etl_f_fast)
-"$ETL" --db "$db" --verbose load --reject-dir fast sales.csv >fast.out 2>&1 &
+"$ETL" --db "$db" --verbose load --reject-dir fast fast.csv >fast.out 2>&1 &
 pid=$!
 # Until the COPY into the shadow table has begun, as the loader's own
 # --verbose line says (at most 60 s: a busy machine is slow to get there).
@@ -120,10 +135,10 @@ expect_match "$(grep -vE '^siprems-etl: (sql |connected to|target:)' fast.out)" 
 expect_eq "$(sql etl_f_fast "SELECT count(*) FROM transactions")" 0 "the table is empty again"
 expect_eq "$(sql etl_f_fast "SELECT count(*) FROM pg_class WHERE relname LIKE 'siprems\\_etl\\_shadow\\_%'")" 0 \
 	"the shadow table's COPY was rolled back with the server's stop"
-etl --db "$db" --quiet load --reject-dir fast --summary-json fast.json sales.csv
+etl --db "$db" --quiet load --reject-dir fast --summary-json fast.json fast.csv
 expect_rc 1 "the next run completes"
-expect_match "$(json_check fast.json)" ":partial:200001:200000:1 1$" "every row is accounted for"
+expect_match "$(json_check fast.json)" ":partial:$((FAST_ROWS + 1)):$FAST_ROWS:1 1$" "every row is accounted for"
 sql etl_f_fast "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
   SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'" >/dev/null
-expect_eq "$(checksum etl_f_fast)" "$reference" "the table equals one clean load"
+expect_eq "$(checksum etl_f_fast)" "$reference_fast" "the table equals one clean load"
 finish

@@ -25,7 +25,12 @@ make_sales() { # rows
 	} }'
 }
 make_sales 30000 >sales.csv
-make_sales 300000 >big.csv
+# The kill and SIGTERM cases need batches to land between (300 of them on
+# 3 connections, each COPY slowed by a trigger), not rows: 60,000 rows in
+# batches of 200 (`make test-big`: 300,000 in batches of 1,000).
+BIG=$(scale 60000 300000)
+BIG_BATCH=$(scale 200 1000)
+make_sales "$BIG" >big.csv
 # A refused row's reason quotes the row, with the id the sequence gave it:
 # a batch rolled back (a kill) used up its ids, so the ids differ.
 rejects() { sed -E 's/Failing row contains \([0-9]+, /Failing row contains (ID, /' "$1" | md5sum; }
@@ -140,7 +145,7 @@ expect_eq "$(md5sum <m3/sales.csv.rejects.csv)" "$(md5sum <m1/sales.csv.rejects.
 # --- kill -9 at random moments --------------------------------------------------------
 c=$(prepare jobs_bigref)
 mkdir -p bigref killed
-etl --db "$c" --quiet load --batch-rows 1000 --jobs 1 --reject-dir bigref --summary-json bigref.json big.csv
+etl --db "$c" --quiet load --batch-rows "$BIG_BATCH" --jobs 1 --reject-dir bigref --summary-json bigref.json big.csv
 expect_rc 1 "the reference: the big file on one connection"
 bigref=$(checksum jobs_bigref)
 c=$(prepare jobs_killed)
@@ -152,7 +157,7 @@ runs=0
 while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 3)) ]; do
 	runs=$((runs + 1))
 	tries=$(sql jobs_killed "SELECT coalesce(max(attempts), 0) FROM etl_loads WHERE kind = 'sales'")
-	"$ETL" --db "$c" --quiet load --batch-rows 1000 --jobs 3 --reject-dir killed big.csv >/dev/null 2>&1 &
+	"$ETL" --db "$c" --quiet load --batch-rows "$BIG_BATCH" --jobs 3 --reject-dir killed big.csv >/dev/null 2>&1 &
 	pid=$!
 	claimed jobs_killed "$tries" "$pid"
 	# Inside its batches, a few at most: the file must outlast the kills,
@@ -165,7 +170,7 @@ done
 expect_eq "$kills" "$KILLS" "the loader on 3 connections was killed $KILLS times"
 row=$(sql jobs_killed "SELECT status || ' ' || records_done FROM etl_loads WHERE kind = 'sales'")
 expect_match "$row" "^running [0-9]+$" "the history shows the load unfinished ($row)"
-etl --db "$c" --quiet load --batch-rows 1000 --jobs 3 --reject-dir killed --summary-json killed.json big.csv
+etl --db "$c" --quiet load --batch-rows "$BIG_BATCH" --jobs 3 --reject-dir killed --summary-json killed.json big.csv
 expect_rc 1 "the run after the kills completes (exit 1: rejects)"
 expect_eq "$(checksum jobs_killed)" "$bigref" "after $KILLS kills the table equals one clean load (count and md5)"
 expect_eq "$(json_counts killed.json)" "$(json_counts bigref.json)" "the final counts equal the clean load's"
@@ -175,7 +180,7 @@ echo "# kill -9 on 3 connections: $kills kills over $runs runs; the load took $(
 # --- SIGTERM -------------------------------------------------------------------------
 c=$(prepare jobs_term)
 mkdir -p term
-"$ETL" --db "$c" --no-progress load --batch-rows 1000 --jobs 3 --reject-dir term big.csv >term.out 2>term.err &
+"$ETL" --db "$c" --no-progress load --batch-rows "$BIG_BATCH" --jobs 3 --reject-dir term big.csv >term.out 2>term.err &
 pid=$!
 committed jobs_term
 sleep 0.3
@@ -183,13 +188,13 @@ kill -TERM "$pid"
 wait "$pid"
 expect_eq "$?" "5" "SIGTERM stops the load on 3 connections with exit 5"
 expect_match "$(cat term.err)" "interrupted by SIGTERM; the open batch was rolled back, the next run resumes after row [0-9]+" "it says where the next run resumes"
-expect_match "$(sql jobs_term "SELECT status || ' ' || (records_done % 1000 = 0) FROM etl_loads WHERE kind = 'sales'")" "^stopped true$" \
+expect_match "$(sql jobs_term "SELECT status || ' ' || (records_done % $BIG_BATCH = 0) FROM etl_loads WHERE kind = 'sales'")" "^stopped true$" \
 	"the history stopped at the end of a committed batch"
 expect_eq "$(sql jobs_term "SELECT count(*) - 1 FROM transactions")" "$(sql jobs_term "SELECT rows_loaded FROM etl_loads WHERE kind = 'sales'")" \
 	"the table holds exactly the committed batches"
 expect_eq "$(stat -c %s term/big.csv.rejects.csv)" "$(sql jobs_term "SELECT reject_bytes FROM etl_loads WHERE kind = 'sales'")" \
 	"the reject file holds the committed batches' rejects only"
-etl --db "$c" --quiet load --batch-rows 1000 --jobs 3 --reject-dir term big.csv
+etl --db "$c" --quiet load --batch-rows "$BIG_BATCH" --jobs 3 --reject-dir term big.csv
 expect_rc 1 "the next run resumes and completes"
 expect_eq "$(checksum jobs_term)" "$bigref" "the table equals one clean load"
 expect_eq "$(rejects term/big.csv.rejects.csv)" "$(rejects bigref/big.csv.rejects.csv)" "and the reject file too"

@@ -12,12 +12,17 @@ cd "$T_TMP" || exit 1
 LOAD_BOUND=150 # seconds a load (including its lock waits) may take here
 
 awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 300; i++) printf "L-%03d,Product %d,%d\n", i, i, 1000 + i * 5 }' >products.csv
+# Sizes: each round needs a load of many batches for the other session's
+# statements to fall between (200 of them), not many rows: 40,000 rows in
+# batches of 200 (`make test-big`: 200,000 in batches of 1,000).
+ROWS=$(scale 40000 200000)
+BATCH=$(scale 200 1000)
 # Sales with rows only the server refuses (quantity 7, under a CHECK the
 # validator does not know) in every batch: such a batch starts over, and
 # between its ROLLBACK and its next COPY it holds no lock on the table, so
 # another session's request can come first.
-awk 'BEGIN { srand(11); print "sku,quantity_sold,price_per_unit,transaction_date"
-	for (i = 1; i <= 200000; i++) {
+awk -v n="$ROWS" 'BEGIN { srand(11); print "sku,quantity_sold,price_per_unit,transaction_date"
+	for (i = 1; i <= n; i++) {
 		q = 1 + int(rand() * 6); if (i % 149 == 0) q = 7
 		printf "L-%03d,%d,%d,2025-%02d-%02d %02d:%02d\n", 1 + int(rand() * 300), q, 1000 + int(rand() * 900), 1 + i % 12, 1 + i % 28, 8 + i % 12, i % 60
 	} }' >sales.csv
@@ -72,7 +77,7 @@ round() { # name path jobs what
 	[ "$path" = empty ] && file=clean.csv done_rc=0
 	c=$(prepare "$db" "$path")
 	t0=$(date +%s)
-	timeout "$LOAD_BOUND" "$ETL" --db "$c" --no-progress load --batch-rows 1000 --jobs "$jobs" \
+	timeout "$LOAD_BOUND" "$ETL" --db "$c" --no-progress load --batch-rows "$BATCH" --jobs "$jobs" \
 		--lock-timeout 5s --reject-dir "$T_TMP/$1" "$file" >"$1.out" 2>"$1.err" &
 	pid=$!
 	started "$db" "$path" "$pid"
@@ -134,7 +139,7 @@ expect_match "$((t1 - t0))" "^([0-9]|1[01])$" "within the bound, not the holder'
 expect_match "$err" "another session's lock on transactions kept the load waiting for more than 2000 ms \(--lock-timeout\); on the table now: pid [0-9]+ \(application psql, holds ShareLock: BEGIN; LOCK TABLE transactions IN SHARE MODE" "it names the session holding the lock, its application and its query"
 expect_eq "$(sql locks_held "SELECT status || ' ' || records_done FROM etl_loads WHERE kind = 'sales'")" "stopped 0" "the history row is stopped (resumable), nothing committed"
 expect_eq "$(sql locks_held "SELECT count(*) FROM transactions")" "1" "the table is as it was"
-wait "$holder"
+release_share_lock locks_held
 etl --db "$c" --quiet load --batch-rows 2000 --jobs 2 --reject-dir held sales.csv
 expect_rc 1 "once the lock is gone the next run loads the file (exit 1: the refused rows)"
 expect_eq "$(checksum locks_held)" "$ref" "exactly once"
