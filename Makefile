@@ -4,6 +4,11 @@
 #   make SANITIZE=address,undefined   sanitizer build (in build-san/)
 #   make CC=clang             any C11 compiler
 #   make test                 install what is missing, build, run every test
+#                             (integration files side by side: JOBS=N lanes,
+#                             default the cores)
+#   make test-big             the large-data tier: the files with sized cases
+#                             at their large sizes (5M-row loads: scripts/bench.sh)
+#   make SANITIZE=thread BUILD=build-tsan   ThreadSanitizer build
 #   make fuzz FUZZ_SECONDS=60 libFuzzer on the intake, the gzip input and the
 #                             fingerprint's two tokenizers (clang)
 #   make coverage             the whole suite under gcov: lines and branches per file
@@ -82,8 +87,8 @@ REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all clean install test unit integration seed deps fuzz fuzz-bins valgrind unit-bins coverage \
-	format format-check check-wall
+.PHONY: all clean install test test-big unit integration seed deps fuzz fuzz-bins valgrind unit-bins \
+	coverage format format-check check-wall
 all: $(BIN)
 
 $(BIN): $(BUILD)/cli/main.o $(BUILD)/libetl.a
@@ -155,10 +160,18 @@ $(BUILD) $(BUILD)/tests $(BUILD)/fuzz:
 deps:
 	bash scripts/install-deps.sh
 
-# PG=MAJOR runs the integration tests on that PostgreSQL (14 to 18).
+# PG=MAJOR runs the integration tests on that PostgreSQL (14 to 18); JOBS=N
+# runs them in N lanes (each its own server), default one per core.
 test: deps
 	$(MAKE) --no-print-directory all unit-bins
-	PG=$(PG) bash scripts/test.sh
+	PG=$(PG) TEST_JOBS=$(JOBS) bash scripts/test.sh
+
+# The large-data tier, kept out of `make test`: every integration file that
+# sizes its cases with scale (tests/lib.sh), at the large size.
+BIG_TESTS = $(patsubst tests/integration/test_%.sh,%,$(shell grep -lE 'scale [0-9]' tests/integration/*.sh))
+test-big: deps
+	$(MAKE) --no-print-directory all unit-bins
+	ETL_TEST_BIG=1 PG=$(PG) TEST_JOBS=$(JOBS) bash scripts/test.sh --integration-only $(BIG_TESTS)
 
 seed: deps
 	$(MAKE) --no-print-directory all
@@ -206,6 +219,6 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-san build-fuzz build-cov
+	rm -rf build build-san build-tsan build-fuzz build-cov
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)
