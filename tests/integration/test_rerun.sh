@@ -121,16 +121,20 @@ expect_eq "$(json_counts l.json)" "latin.csv:loaded:2:1:0:1:0" "the rejected row
 expect_eq "$(sql rr_options "SELECT name FROM products WHERE sku = 'L-1'")" "Crème brûlée" "converted to UTF-8"
 
 # --- 4. --force after an interrupted load never doubles rows ------------------------------
-awk 'BEGIN { srand(5); print "sku,quantity_sold,transaction_date"; for (i = 1; i <= 300000; i++) printf "P-%02d,%d,2024-%02d-%02d %02d:00\n", 1 + int(rand() * 50), 1 + int(rand() * 9), 1 + i % 12, 1 + i % 28, 8 + i % 12 }' >big.csv
+# Sizes: the kill needs batches to land between (60 of them), not rows:
+# 60,000 rows in batches of 1,000 (`make test-big`: 300,000 in 5,000s).
+BIG=$(scale 60000 300000)
+BATCH=$(scale 1000 5000)
+awk -v n="$BIG" 'BEGIN { srand(5); print "sku,quantity_sold,transaction_date"; for (i = 1; i <= n; i++) printf "P-%02d,%d,2024-%02d-%02d %02d:00\n", 1 + int(rand() * 50), 1 + int(rand() * 9), 1 + i % 12, 1 + i % 28, 8 + i % 12 }' >big.csv
 clean=$(new_db rr_clean)
 "$ETL" --db "$clean" --quiet load products.csv >/dev/null 2>&1
 seed_rows rr_clean
-etl --db "$clean" --quiet load --batch-rows 5000 big.csv
+etl --db "$clean" --quiet load --batch-rows "$BATCH" big.csv
 reference=$(sales_sum rr_clean)
 db=$(new_db rr_force)
 "$ETL" --db "$db" --quiet load products.csv >/dev/null 2>&1
 seed_rows rr_force
-"$ETL" --db "$db" --quiet load --batch-rows 5000 big.csv >/dev/null 2>&1 &
+"$ETL" --db "$db" --quiet load --batch-rows "$BATCH" big.csv >/dev/null 2>&1 &
 pid=$!
 committed rr_force
 kill -9 "$pid" 2>/dev/null
@@ -142,13 +146,13 @@ etl --db "$db" history
 expect_match "$out" "sales +interrupted" "history shows the killed load as interrupted"
 expect_match "$out" "interrupted: pid [0-9]+ on host [^ ]+ no longer runs \(killed, or its connection or server was lost\); $committed rows were committed, the next run resumes after them" \
 	"with the reason and where the next run resumes"
-etl --db "$db" load --force --batch-rows 5000 big.csv
+etl --db "$db" load --force --batch-rows "$BATCH" big.csv
 expect_rc 0 "--force after the interrupted load completes"
 expect_match "$err" "--force: undid 1 earlier load of this file \($committed rows deleted\)" "it first undid the interrupted load's rows"
 expect_eq "$(sales_sum rr_force)" "$reference" "the table equals one clean load: nothing doubled"
 expect_eq "$(sql rr_force "SELECT string_agg(status, ' ' ORDER BY load_id) FROM etl_loads WHERE kind = 'sales'")" "undone loaded" \
 	"the history says the old load was undone, the new one loaded"
-etl --db "$db" load --force --batch-rows 5000 big.csv
+etl --db "$db" load --force --batch-rows "$BATCH" big.csv
 expect_eq "$(sales_sum rr_force)" "$reference" "--force on a finished load: undone, loaded anew, still one copy"
 
 # --- 5. undo: load -> undo -> the table as before, every kind, both paths ---------------------

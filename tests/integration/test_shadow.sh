@@ -21,6 +21,9 @@ make_sales() { # rows [duplicate] -> sales, one second apart; with duplicate, ro
 			1 + int(t / 86400), int(t % 86400 / 3600), int(t % 3600 / 60), t % 60
 	} }'
 }
+# Sizes: 400,000 rows, for index builds on the shadow that last long enough
+# for a kill and a SIGTERM to land inside them, and a COPY that readers
+# query beside; nothing here is repeated, so no smaller tier.
 make_sales 400000 >sales.csv
 make_sales 400000 1 >dup.csv
 rows=400000
