@@ -1,5 +1,8 @@
 /*
- * signals.h — SIGINT and SIGTERM during a load.
+ * signals.h — SIGINT, SIGTERM, SIGHUP (a closed terminal or ssh session),
+ * SIGQUIT and SIGPIPE (a closed output) during a load: each stops it the
+ * same way.  SIGXFSZ is ignored, so that a file over `ulimit -f` is a failed
+ * write (EFBIG), an error like a full disk.
  *
  * The handler only notes the signal (an atomic) and wakes a thread of this
  * module through a pipe; that thread asks the server to cancel every query
@@ -11,11 +14,14 @@
 
 #include <libpq-fe.h>
 
-/* Installs the handlers for SIGINT and SIGTERM. */
+/* Installs the handlers (once). */
 void signals_install(void);
 
-/* The signal received (SIGINT, SIGTERM), or 0. */
+/* The signal received, or 0. */
 int signals_received(void);
+
+/* "SIGINT", "SIGTERM", … for a signal of signals_received(). */
+const char *signals_name(int sig);
 
 /* The query to cancel when a signal comes (NULL: none).  The caller keeps
  * ownership; set it back to NULL before freeing it. */

@@ -379,8 +379,7 @@ settle_file(struct file_load *f, enum end end)
 		(void)snprintf(msg, sizeof msg,
 		               "interrupted by %s; the open batch was rolled back, the next run "
 		               "resumes after row %lld",
-		               signals_received() == SIGTERM ? "SIGTERM" : "SIGINT",
-		               (long long)led->records_done);
+		               signals_name(signals_received()), (long long)led->records_done);
 		break;
 	default:
 		if (lockwait_timed_out(&f->e) && f->e.code != ETL_ELOCKED &&

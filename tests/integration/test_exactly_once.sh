@@ -125,7 +125,7 @@ for _ in 1 2 3 4 5; do
 	pid=$!
 	# Inside its one COPY (half a second or more of the load).
 	copying eo_fast "$pid"
-	sleep "$(rand_between 0 0.3)"
+	sleep "$(rand_between 0 0.2)"
 	if kill -9 "$pid" 2>/dev/null; then fast_kills=$((fast_kills + 1)); fi
 	wait "$pid" 2>/dev/null
 done
@@ -174,14 +174,16 @@ expect_eq "$(md5sum <stopped/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.
 	"the reject file equals the clean one"
 echo "# server stops: $stops immediate shutdowns"
 
-# --- SIGINT and SIGTERM: roll back the open batch, record the stop, exit 5 ------------
-for sig in INT TERM; do
+# --- SIGINT, SIGTERM, SIGHUP (a closed terminal), SIGQUIT, SIGPIPE (a closed output):
+# each rolls back the open batch, records the stop, exits 5 --------------------------------
+for sig in INT TERM HUP QUIT PIPE; do
 	signalled_db=$(prepare "eo_sig_$sig")
+	slow_copies "eo_sig_$sig"
 	rm -f signalled/*
 	"$ETL" --db "$signalled_db" load --batch-rows "$BATCH" --reject-dir signalled sales.csv >sig.out 2>sig.err &
 	pid=$!
-	# After its first committed batch, while its others still come.
-	committed "eo_sig_$sig"
+	# After a committed batch with rejects, while its others still come.
+	committed "eo_sig_$sig" "reject_bytes > 0"
 	kill -"$sig" "$pid"
 	wait "$pid"
 	expect_eq "$?" "5" "SIG$sig stops the load with exit 5"
@@ -197,6 +199,7 @@ for sig in INT TERM; do
 		"$(sql "eo_sig_$sig" "SELECT reject_bytes FROM etl_loads WHERE kind = 'sales'")" \
 		"SIG$sig: the reject file holds the committed batches' rejects only"
 	[ "$done_rows" -gt 0 ] || not_ok "SIG$sig came after at least one batch" "records_done is $done_rows"
+	sql "eo_sig_$sig" "DROP TRIGGER slow ON transactions"
 	etl --db "$signalled_db" --quiet load --batch-rows "$BATCH" --reject-dir signalled sales.csv
 	expect_rc 1 "SIG$sig: the next run completes"
 	expect_eq "$(checksum "eo_sig_$sig")" "$reference" "SIG$sig: the table then equals one clean load"

@@ -112,6 +112,23 @@ etl --db "$db" --quiet load --reject-dir rejdir sales.csv
 expect_rc 1 "with a writable directory the next run completes"
 expect_eq "$(checksum etl_f_rejdir)" "$reference" "the table equals one clean load"
 
+# --- a reject file over the file-size limit (ulimit -f): an error, like a full disk -------
+# (the default action of SIGXFSZ ended the process without a word or a history)
+db=$(prepare etl_f_fsize one-row)
+mkdir -p fsize
+awk 'BEGIN { print "sku,quantity_sold,transaction_date"; for (i = 1; i <= 20000; i++) printf "%s,1,2024-01-01 10:00\n", (i % 10 == 0 ? "GHOST-" i : "P-001") }' >fsize.csv
+(
+	ulimit -f 4
+	exec "$ETL" --db "$db" --no-progress load --batch-rows 2000 --reject-dir fsize --summary-json fsize.json fsize.csv
+) >fsize.out 2>fsize.err
+expect_eq "$?" 5 "a reject file past the file-size limit stops the load with exit 5"
+expect_match "$(cat fsize.err)" "fsize\.csv\.rejects\.csv\.part: cannot write: File too large" "the message names the file and the reason"
+expect_eq "$(sql etl_f_fsize "SELECT status FROM etl_loads WHERE kind = 'sales'")" "failed" "the history says failed"
+expect_match "$(json_check fsize.json)" "^fsize\.csv:failed:[0-9]+:[0-9]+:[0-9]+ 5$" "the summary JSON is written, the file failed"
+etl --db "$db" --quiet load --batch-rows 2000 --reject-dir fsize fsize.csv
+expect_rc 1 "without the limit the next run completes (exit 1: the rejects)"
+expect_eq "$(sql etl_f_fsize "SELECT count(*) - 1 FROM transactions")" 18000 "with every good row once"
+
 # --- an immediate server stop inside the one-transaction path --------------------------
 # (through the shadow table: the file is more than one batch)
 db=$(prepare etl_f_fast)
