@@ -155,6 +155,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libetl.a | $(BUILD)/fuzz
 $(BUILD) $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
+# The builds that the two commands (and the other targets that install
+# first) start: one compiler per core.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 # The two commands of the README.  Each first installs what is missing,
 # then re-enters make so that pkg-config sees the new packages.
 deps:
@@ -163,18 +167,18 @@ deps:
 # PG=MAJOR runs the integration tests on that PostgreSQL (14 to 18); JOBS=N
 # runs them in N lanes (each its own server), default one per core.
 test: deps
-	$(MAKE) --no-print-directory all unit-bins
+	$(MAKE) --no-print-directory -j$(NPROC) all unit-bins
 	PG=$(PG) TEST_JOBS=$(JOBS) bash scripts/test.sh
 
 # The large-data tier, kept out of `make test`: every integration file that
 # sizes its cases with scale (tests/lib.sh), at the large size.
 BIG_TESTS = $(patsubst tests/integration/test_%.sh,%,$(shell grep -lE 'scale [0-9]' tests/integration/*.sh))
 test-big: deps
-	$(MAKE) --no-print-directory all unit-bins
+	$(MAKE) --no-print-directory -j$(NPROC) all unit-bins
 	ETL_TEST_BIG=1 PG=$(PG) TEST_JOBS=$(JOBS) bash scripts/test.sh --integration-only $(BIG_TESTS)
 
 seed: deps
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory -j$(NPROC) all
 	BUILD=$(BUILD) bash scripts/seed.sh
 
 unit-bins: $(UNIT_BINS) $(REPLAY_BINS)
@@ -184,16 +188,16 @@ fuzz-bins: $(FUZZ_BINS)
 # libFuzzer needs clang and its runtime: install-deps.sh --extra.
 fuzz:
 	bash scripts/install-deps.sh --extra
-	$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+	$(MAKE) --no-print-directory -j$(NPROC) FUZZ=1 fuzz-bins
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 coverage: deps
-	$(MAKE) --no-print-directory COVERAGE=1 all unit-bins
+	$(MAKE) --no-print-directory -j$(NPROC) COVERAGE=1 all unit-bins
 	bash scripts/coverage.sh build-cov
 
 valgrind: deps
 	bash scripts/install-deps.sh --extra
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory -j$(NPROC) all
 	BUILD=$(BUILD) bash scripts/valgrind.sh
 
 unit: $(BIN) $(UNIT_BINS)

@@ -134,28 +134,49 @@ fi
 #
 # A lane is a worker with a PostgreSQL of its own (scripts/pg-local.sh) and
 # a temp directory of its own (TMPDIR): it takes the next file from the
-# queue, checks that its server answers (restarting it, or making it anew,
-# when it does not), runs the file, and fails it for anything it left in
-# the temp directory.  So a file may stop, kill and restart its server, and
-# create roles, without touching the files beside it; and a server that
-# cannot start fails the file that needed it, with one line, not the rest.
+# queue, checks that its server answers (restarting it, or making it anew
+# on a fresh port, when it does not), runs the file in a process group of
+# its own (what the file leaves running is killed after it), and fails it
+# for anything it left in the temp directory.  So a file may stop, kill and
+# restart its server, and create roles, without touching the files beside
+# it.  A lane whose server cannot be made to answer says so in one line,
+# counted as a failure, gives its file back to the queue and ends: the
+# other lanes run the rest.
 run_root=""
 lane_pids=()
+# Ends every process of the run: the lanes and their files (whose own
+# cleanup runs first: Citus and PgBouncer), every server under the run's
+# directory, then the directory.
 stop_lanes() {
-	local pid d
+	local pid d n
 	# A second Ctrl-C must not leave the servers running.
 	trap '' INT TERM HUP
-	for pid in "${lane_pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${lane_pids[@]}"; do wait "$pid" 2>/dev/null; done
-	lane_pids=()
-	[ -n "$run_root" ] && [ -d "$run_root" ] || return 0
-	for d in "$run_root"/lane*/pg; do
-		[ -d "$d" ] || continue
-		bash "$root/scripts/pg-local.sh" --dir "$d" stop >/dev/null 2>&1 ||
-			bash "$root/scripts/pg-local.sh" --dir "$d" kill >/dev/null 2>&1 || true
+	for pid in "${lane_pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+	for pid in "${lane_pids[@]}"; do
+		for n in $(seq 1 300); do
+			kill -0 -- "-$pid" 2>/dev/null || break
+			[ "$n" = 300 ] && kill -KILL -- "-$pid" 2>/dev/null
+			sleep 0.1
+		done
+		wait "$pid" 2>/dev/null
 	done
-	rm -rf "$run_root"
+	lane_pids=()
+	if [ -n "$run_root" ] && [ -d "$run_root" ]; then
+		# Every server a lane or a file started, wherever it stands.
+		while read -r d; do
+			d=$(dirname "$(dirname "$d")")
+			bash "$root/scripts/pg-local.sh" --dir "$d" kill >/dev/null 2>&1 || true
+		done < <(find -L "$run_root" -name postmaster.pid -path '*/data/postmaster.pid' 2>/dev/null)
+		while read -r d; do
+			kill "$(cat "$d" 2>/dev/null)" 2>/dev/null
+		done < <(find "$run_root" -name pgbouncer.pid 2>/dev/null)
+		for d in "$run_root"/l*/pg; do
+			[ -e "$d" ] && rm -rf "$(readlink -f "$d")"
+		done
+		rm -rf "$run_root"
+	fi
 	run_root=""
+	[ -z "$sandir" ] || rm -rf "$sandir"
 }
 trap stop_lanes EXIT
 trap 'exit 130' INT TERM HUP
@@ -168,45 +189,73 @@ order_files() {
 		name=$(basename "$t" .sh)
 		selected "${name#test_}" || selected "$name" || continue
 		secs=$(awk -v n="$name" '$1 == n { s = $2 } END { print s + 0 }' "$times" 2>/dev/null || echo 0)
-		[ "$secs" = 0 ] && secs=$(( $(wc -c <"$t") / 100 ))
+		[ "$secs" = 0 ] && secs=$(($(wc -c <"$t") / 100))
 		echo "$secs $name"
 	done | sort -k1,1nr -k2 | cut -d' ' -f2
 }
 
-# The lane's server answers, or is made to: started, else made anew.
-# Prints the reason on failure.
-lane_server() { # pgdir
-	local pgl=(bash "$root/scripts/pg-local.sh" --dir "$1" --tcp --fast) o
-	psql -X -Atq -d postgres -c 'SELECT 1' >/dev/null 2>&1 && return 0
-	o=$("${pgl[@]}" start 2>&1) || {
-		"${pgl[@]}" kill >/dev/null 2>&1
-		rm -rf "$(readlink -f "$1")" "$1"
-		o=$("${pgl[@]}" --port "$PGPORT" start 2>&1) || { printf '%s' "$o" | tail -n 3 | tr '\n' ' '; return 1; }
+# The lane's server answers, or is made to: started again (a minute at
+# most), else made anew on a fresh port, the lane's PG* following it.  On
+# failure, the reason is in $why.
+lane_server() { # lane
+	local dir="$run_root/l$1/pg" port
+	answers() { # seconds
+		local i
+		for ((i = 0; i < $1 * 2; i++)); do
+			psql -X -Atq -d postgres -c 'SELECT 1' >/dev/null 2>&1 && return 0
+			sleep 0.5
+		done
+		return 1
 	}
-	for _ in $(seq 1 600); do
-		psql -X -Atq -d postgres -c 'SELECT 1' >/dev/null 2>&1 && return 0
-		sleep 0.5
-	done
-	echo "it accepts no connections 300 s after its start"
+	answers 1 && return 0
+	why=$(timeout 60 bash "$root/scripts/pg-local.sh" --dir "$dir" --tcp --fast start 2>&1) && answers 60 && return 0
+	bash "$root/scripts/pg-local.sh" --dir "$dir" kill >/dev/null 2>&1
+	# What pg_ctl does not know of (a postmaster.pid gone, a server hung).
+	pkill -KILL -f -- "-D $(readlink -f "$dir")/data" 2>/dev/null
+	rm -rf "$(readlink -f "$dir")" "$dir"
+	port=$(cluster_free_port)
+	why=$(bash "$root/scripts/pg-local.sh" --dir "$dir" --port "$port" --tcp --fast start 2>&1) || {
+		why=$(printf '%s' "$why" | tail -n 3 | tr '\n' ' ')
+		return 1
+	}
+	bash "$root/scripts/pg-local.sh" --dir "$dir" --port "$port" env >"$run_root/l$1/env"
+	eval "$(cat "$run_root/l$1/env")"
+	export PGDATABASE=postgres ETL_TEST_PORT=$PGPORT
+	answers 300 && return 0
+	why="it accepts no connections 300 s after its start"
 	return 1
 }
 
 # One lane: files from the queue until it is empty.  Each file's result is
 # a line in results ("name passed failed seconds"), its report said at once.
 lane() { # number
-	local n=$1 pgdir="$run_root/lane$1/pg" tmp="$run_root/lane$1/tmp" name log status summary p f t0 why left report
-	eval "$(cat "$run_root/lane$n/env")"
-	export PGDATABASE=postgres ETL_TEST_PGDIR=$pgdir ETL_TEST_PORT=$PGPORT TMPDIR=$tmp
+	local n=$1 tmp="$run_root/l$1/t" name log status summary p f t0 why left report fpid
+	[ -s "$run_root/l$n/env" ] || { echo "lane$n 0 1 0" >>"$run_root/results"; return; }
+	# Stopped (test.sh's own end): the file first, its cleanup to its end.
+	fpid=""
+	trap '[ -z "$fpid" ] || { kill -TERM -- "-$fpid" 2>/dev/null; wait "$fpid"; }; exit 143' TERM INT HUP
+	eval "$(cat "$run_root/l$n/env")"
+	export PGDATABASE=postgres ETL_TEST_PGDIR="$run_root/l$n/pg" ETL_TEST_PORT=$PGPORT TMPDIR=$tmp
 	while name=$(flock "$run_root/queue.lock" bash -c 'n=$(head -n 1 "$1") && [ -n "$n" ] && sed -i 1d "$1" && echo "$n"' _ "$run_root/queue"); do
-		log="$run_root/lane$n/$name.log"
+		log="$run_root/l$n/$name.log"
 		t0=$SECONDS
-		if why=$(lane_server "$pgdir"); then
-			bash "$root/tests/integration/$name.sh" >"$log" 2>&1 </dev/null
-			status=$?
-		else
-			printf 'not ok - %s: the test server of lane %s cannot start: %s\n0 passed, 1 failed\n' "$name" "$n" "$why" >"$log"
-			status=1
+		if ! lane_server "$n"; then
+			flock "$run_root/queue.lock" bash -c 'echo "$2" >>"$1"' _ "$run_root/queue" "$name"
+			echo "lane$n 0 1 0" >>"$run_root/results"
+			{
+				flock 9
+				echo "== lane $n: its server cannot start, its files go to the other lanes: $why" >&2
+			} 9>>"$run_root/out.lock"
+			return
 		fi
+		# In a process group of its own, with SIGINT and SIGQUIT as a
+		# shell in a terminal has them (a background job's are ignored).
+		env --default-signal=INT,QUIT setsid bash "$root/tests/integration/$name.sh" >"$log" 2>&1 </dev/null &
+		fpid=$!
+		wait "$fpid"
+		status=$?
+		kill -KILL -- "-$fpid" 2>/dev/null
+		fpid=""
 		summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 		report=""
 		if [ "$verbose" = 1 ]; then
@@ -240,6 +289,15 @@ lane() { # number
 }
 
 if [ "$run_integration" = 1 ]; then
+	# A name that matches no file is a mistake, not a pass.
+	for n in "${only[@]}"; do
+		[ -f "$root/tests/integration/test_${n#test_}.sh" ] || [ -x "$root/$build/tests/$n" ] ||
+			[ -x "$root/$build/tests/test_$n" ] || [ "$n" = layers ] || [ -x "$root/$build/tests/replay_$n" ] || {
+			echo "test.sh: no test named '$n'" >&2
+			failed=$((failed + 1))
+			failures+=("no test $n")
+		}
+	done
 	if [ -n "${PG:-}" ] && [ -z "${PG_BINDIR:-}" ]; then
 		PG_BINDIR=$(bash "$root/scripts/install-pg.sh" "$PG") || {
 			echo "test.sh: no PostgreSQL $PG to test on" >&2
@@ -259,20 +317,23 @@ if [ "$run_integration" = 1 ]; then
 	order_files >"$run_root/queue"
 	nfiles=$(wc -l <"$run_root/queue")
 	[ "$jobs" -le "$nfiles" ] || jobs=$nfiles
+fi
+if [ "$run_integration" = 1 ] && [ "$nfiles" -gt 0 ]; then
 	. "$root/scripts/cluster.sh"
+	# Short paths: a server's socket path must stay below 108 bytes, and
+	# the files' own servers (Citus) live deep inside a lane.
 	for i in $(seq 1 "$jobs"); do
-		mkdir -p "$run_root/lane$i/tmp"
-		chmod 755 "$run_root/lane$i" "$run_root/lane$i/tmp"
+		mkdir -p "$run_root/l$i/t"
+		chmod 755 "$run_root/l$i" "$run_root/l$i/t"
 		port=$(cluster_free_port)
-		if ! o=$(bash "$root/scripts/pg-local.sh" --dir "$run_root/lane$i/pg" --port "$port" --tcp --fast start 2>&1); then
+		if ! o=$(bash "$root/scripts/pg-local.sh" --dir "$run_root/l$i/pg" --port "$port" --tcp --fast start 2>&1); then
 			# Made anew at the lane's first file (lane_server), whose
 			# failure says why.
 			echo "test.sh: lane $i: the test PostgreSQL did not start: $(printf '%s' "$o" | tail -n 1)" >&2
 		fi
-		bash "$root/scripts/pg-local.sh" --dir "$run_root/lane$i/pg" --port "$port" env >"$run_root/lane$i/env"
+		bash "$root/scripts/pg-local.sh" --dir "$run_root/l$i/pg" --port "$port" env >"$run_root/l$i/env"
 	done
-	eval "$(cat "$run_root/lane1/env")"
-	echo "== PostgreSQL $(psql -X -Atq -d postgres -c 'SHOW server_version' 2>/dev/null || echo '(not started)'), $nfiles files in $jobs lane(s)"
+	echo "== PostgreSQL $(eval "$(cat "$run_root/l1/env")" && psql -X -Atq -d postgres -c 'SHOW server_version' 2>/dev/null || echo '(not started)'), $nfiles files in $jobs lane(s)"
 	export ETL="$root/$build/siprems-etl"
 	# What a test that runs make must pass to reuse this build as it is.
 	ETL_MAKE_ARGS="BUILD=$build"
@@ -283,26 +344,28 @@ if [ "$run_integration" = 1 ]; then
 	: >"$run_root/results"
 	t_start=$SECONDS
 	for i in $(seq 1 "$jobs"); do
-		setsid bash -c "$(declare -f lane lane_server); $(declare -p root run_root verbose); lane $i" &
+		setsid bash -c "$(declare -f lane lane_server cluster_free_port); $(declare -p root run_root verbose); lane $i" &
 		lane_pids+=($!)
 	done
 	for pid in "${lane_pids[@]}"; do wait "$pid"; done
 	lane_pids=()
+	ran=0
 	while read -r name p f secs; do
 		passed=$((passed + p))
 		failed=$((failed + f))
 		[ "$f" = 0 ] || failures+=("integration/$name")
+		[ "${name#lane}" != "$name" ] || ran=$((ran + 1))
 	done <"$run_root/results"
-	if [ "$(wc -l <"$run_root/results")" != "$nfiles" ]; then
+	if [ "$ran" != "$nfiles" ]; then
 		failed=$((failed + 1))
-		failures+=("integration: $((nfiles - $(wc -l <"$run_root/results"))) files never ran")
+		failures+=("integration: $((nfiles - ran)) files never ran")
 	fi
 	# The times, for the next run's order (those of files not run kept).
 	if [ -d "$root/$build" ]; then
-		{ awk '{ print $1, $4 }' "$run_root/results"; cat "$times" 2>/dev/null; } |
+		{ grep -v '^lane' "$run_root/results" | awk '{ print $1, $4 }'; cat "$times" 2>/dev/null; } |
 			awk '!seen[$1]++' >"$times.new" && mv "$times.new" "$times"
 	fi
-	echo "== integration: $((SECONDS - t_start)) s in $jobs lane(s); the slowest: $(sort -k4,4nr "$run_root/results" | head -n 4 | awk '{ printf "%s%s %s s", (NR > 1 ? ", " : ""), $1, $4 }')"
+	echo "== integration: $((SECONDS - t_start)) s in $jobs lane(s); the slowest: $(grep -v '^lane' "$run_root/results" | sort -k4,4nr | head -n 4 | awk '{ printf "%s%s %s s", (NR > 1 ? ", " : ""), $1, $4 }')"
 fi
 
 if [ -n "$sandir" ]; then

@@ -27,7 +27,10 @@ T_AT_EXIT=()
 at_exit() { T_AT_EXIT+=("$*"); }
 t_exit() {
 	local c
-	for c in "${T_AT_EXIT[@]}"; do eval "$c" >/dev/null 2>&1; done
+	# Each to its end: a second signal, or an exit inside one, must not
+	# skip the rest.
+	trap '' TERM INT HUP
+	for c in "${T_AT_EXIT[@]}"; do (eval "$c") >/dev/null 2>&1; done
 	rm -rf "$T_TMP"
 }
 trap t_exit EXIT
@@ -104,9 +107,9 @@ sql() {
 	}
 }
 
-committed() {
+committed() { # database [condition on etl_loads, default: a batch committed]
 	for _ in $(seq 1 250); do
-		[ "$(psql -X -Atq -d "$1" -c "SELECT coalesce(max(records_done), 0) > 0 FROM etl_loads WHERE kind = 'sales'" 2>/dev/null)" = t ] && return 0
+		[ "$(psql -X -Atq -d "$1" -c "SELECT coalesce(bool_or(${2:-records_done > 0}), false) FROM etl_loads WHERE kind = 'sales'" 2>/dev/null)" = t ] && return 0
 		sleep 0.02
 	done
 	return 1
@@ -136,7 +139,7 @@ hold_share_lock() { # database seconds
 
 # Ends the session that hold_share_lock started, at once (its lock with it).
 release_share_lock() { # database
-	psql -X -Atq -d "$1" -c "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'transactions'::regclass AND mode = 'ShareLock' AND granted AND pid <> pg_backend_pid()" >/dev/null 2>&1
+	psql -X -Atq -d "$1" -c "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relation = 'transactions'::regclass AND mode = 'ShareLock' AND granted AND pid <> pg_backend_pid()" >/dev/null 2>&1
 	wait "$holder" 2>/dev/null
 }
 

@@ -32,8 +32,9 @@ static struct keyset *skus;
 static char reject_dir[4096];
 
 /* The reject directory goes with the process: every input's reject file is
- * removed after it, and whatever one left (a crash between the two) goes
- * here, so that no run leaves a directory behind. */
+ * removed after it, and the directory at exit.  A crash ends the process
+ * without exit handlers (libFuzzer's _Exit): then the directory stays,
+ * beside the crashing input, in TMPDIR. */
 static void
 remove_reject_dir(void)
 {

@@ -134,6 +134,8 @@ reference=$(sales_sum rr_clean)
 db=$(new_db rr_force)
 "$ETL" --db "$db" --quiet load products.csv >/dev/null 2>&1
 seed_rows rr_force
+# Each COPY 0.1 s slower until the kill: the load is still in its batches.
+slow_copies rr_force
 "$ETL" --db "$db" --quiet load --batch-rows "$BATCH" big.csv >/dev/null 2>&1 &
 pid=$!
 committed rr_force
@@ -146,6 +148,7 @@ etl --db "$db" history
 expect_match "$out" "sales +interrupted" "history shows the killed load as interrupted"
 expect_match "$out" "interrupted: pid [0-9]+ on host [^ ]+ no longer runs \(killed, or its connection or server was lost\); $committed rows were committed, the next run resumes after them" \
 	"with the reason and where the next run resumes"
+sql rr_force "DROP TRIGGER slow ON transactions"
 etl --db "$db" load --force --batch-rows "$BATCH" big.csv
 expect_rc 0 "--force after the interrupted load completes"
 expect_match "$err" "--force: undid 1 earlier load of this file \($committed rows deleted\)" "it first undid the interrupted load's rows"

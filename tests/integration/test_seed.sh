@@ -284,6 +284,7 @@ expect_rc 2 "a --data directory that cannot be read exits 2"
 # --- make seed from a fresh copy of the tree, no database configured --------------------
 copy="$T_TMP/fresh"
 mkdir -p "$copy"
+at_exit "bash '$copy/scripts/pg-local.sh' kill; rm -rf \"\$(readlink -f '$copy/.pg')\""
 (cd "$ROOT" && git ls-files --cached --others --exclude-standard -z | xargs -0 tar -cf - 2>/dev/null) | tar -xf - -C "$copy"
 run env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u DATABASE_URL -u DB_HOST -u DB_NAME \
 	-u DB_PORT -u DB_USER -u DB_PASSWORD -u SIPREMS_ADMIN_PASSWORD make -C "$copy" --no-print-directory seed
