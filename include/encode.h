@@ -5,6 +5,9 @@
  * \N for NULL, backslash escapes for backslash, tab, CR and LF.  Money is
  * written from its cents, timestamps as ISO wall-clock time (the session's
  * TimeZone is --timezone, so TIMESTAMPTZ columns read them in that zone),
+ * with the zone's offset when they were written as an instant (a TIMESTAMP
+ * column ignores it, a TIMESTAMPTZ one gets the instant, even in the hour
+ * a fall-back repeats),
  * event types in the database's own spelling.  No database is involved.
  */
 #ifndef SIPREMS_ENCODE_H
@@ -30,6 +33,10 @@ size_t encode_uint(char *out, uint64_t v);
 /* Writes a timestamp (microseconds since 2000-01-01) as ISO text into out
  * (at least 32 bytes); returns its length. */
 size_t encode_timestamp(char *out, int64_t usec);
+
+/* Writes a UTC offset (seconds east) as +HH:MM, or +HH:MM:SS when it has
+ * seconds (the local mean times of old dates); returns its length. */
+size_t encode_offset(char *out, int32_t off);
 
 /* Writes money (cents) as a plain decimal; returns its length. */
 size_t encode_money(char *out, int64_t cents);

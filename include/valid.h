@@ -35,6 +35,12 @@ enum vtype {
 
 struct value {
 	enum vtype type;
+	/* A V_TIMESTAMP written with an offset: i is the wall clock of that
+	 * instant in --timezone, off the zone's offset there (seconds east),
+	 * so that the instant travels with it (a wall clock of a fall-back
+	 * hour alone names two). */
+	bool instant;
+	int32_t off;
 	const char *s; /* V_TEXT, and the trimmed SKU of a sales row */
 	size_t n;
 	int64_t i;

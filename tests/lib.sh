@@ -107,6 +107,9 @@ sql() {
 	}
 }
 
+# The DDL of the database the app's ORM makes (tests/orm.sql).
+orm_ddl() { cat "$ROOT/tests/orm.sql"; }
+
 committed() { # database [condition on etl_loads, default: a batch committed]
 	for _ in $(seq 1 250); do
 		[ "$(psql -X -Atq -d "$1" -c "SELECT coalesce(bool_or(${2:-records_done > 0}), false) FROM etl_loads WHERE kind = 'sales'" 2>/dev/null)" = t ] && return 0

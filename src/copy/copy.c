@@ -248,9 +248,13 @@ encode_row(struct copy_sink *s, const struct valid_row *row, struct buf *b, int 
 		}
 	}
 	for (int i = 0; i < s->naudit; i++) {
-		/* The wall clock for TIMESTAMP, and for TIMESTAMPTZ in text
-		 * (read in the session's zone); the instant in binary. */
+		/* The wall clock with its offset in text (TIMESTAMP keeps the
+		 * wall clock, TIMESTAMPTZ gets the instant, even in a
+		 * fall-back hour); in binary the wall clock, or the instant
+		 * for TIMESTAMPTZ. */
 		struct value v = {.type = V_TIMESTAMP,
+		                  .instant = true,
+		                  .off = (int32_t)((s->audit_wall - s->audit_utc) / 1000000),
 		                  .i = s->binary && s->audit_tz[i] ? s->audit_utc : s->audit_wall};
 		if (s->binary) {
 			encode_bin_value(b, &v, BIN_TIMESTAMP, NULL);

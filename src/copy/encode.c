@@ -50,6 +50,30 @@ encode_timestamp(char *out, int64_t usec)
 	return n;
 }
 
+static size_t
+two_digits(char *out, uint32_t v)
+{
+	out[0] = (char)('0' + v / 10 % 10);
+	out[1] = (char)('0' + v % 10);
+	return 2;
+}
+
+size_t
+encode_offset(char *out, int32_t off)
+{
+	uint32_t a = off < 0 ? (uint32_t)(-(int64_t)off) : (uint32_t)off;
+	size_t n = 0;
+	out[n++] = off < 0 ? '-' : '+';
+	n += two_digits(out + n, a / 3600);
+	out[n++] = ':';
+	n += two_digits(out + n, a / 60 % 60);
+	if (a % 60 != 0) {
+		out[n++] = ':';
+		n += two_digits(out + n, a % 60);
+	}
+	return n;
+}
+
 size_t
 encode_money(char *out, int64_t cents)
 {
@@ -121,6 +145,8 @@ encode_value(struct buf *b, const struct value *v, const char *const *labels)
 		break;
 	case V_TIMESTAMP:
 		n = encode_timestamp(tmp, v->i);
+		if (v->instant)
+			n += encode_offset(tmp + n, v->off);
 		break;
 	case V_ENUM: {
 		const char *l = labels[v->i];

@@ -141,7 +141,8 @@ bool
 valid_check_timestamp(const struct validator *v, const char *s, size_t n, struct value *out,
                       char *why, size_t wsize)
 {
-	static const char form[] = "is not YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH:MM|-HH:MM]";
+	static const char form[] =
+	        "is not YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH[[:]MM]|-HH[[:]MM]]";
 	if (v->nfmt > 0)
 		return check_formatted(v, true, s, n, out, why, wsize);
 	int64_t days;
@@ -185,16 +186,20 @@ valid_check_timestamp(const struct validator *v, const char *s, size_t n, struct
 			has_offset = true;
 			i++;
 		} else if (i < n && (s[i] == '+' || s[i] == '-')) {
-			if (n - i != 6 || !valid_all_digits(s + i + 1, 2) || s[i + 3] != ':' ||
-			    !valid_all_digits(s + i + 4, 2))
+			/* +HH:MM, +HHMM or +HH (PostgreSQL's own output: "-04"). */
+			size_t k = n - i;
+			bool colon = k == 6 && s[i + 3] == ':';
+			if ((k != 3 && k != 5 && !colon) || !valid_all_digits(s + i + 1, 2) ||
+			    (k > 3 && !valid_all_digits(s + i + (colon ? 4 : 3), 2)))
 				return valid_reason(why, wsize, s, n, "%s", form);
-			int oh = valid_digits(s + i + 1, 2), om = valid_digits(s + i + 4, 2);
+			int oh = valid_digits(s + i + 1, 2);
+			int om = k > 3 ? valid_digits(s + i + (colon ? 4 : 3), 2) : 0;
 			if (oh > 15 || om > 59)
 				return valid_reason(why, wsize, s, n,
 				                    "has an offset beyond +-15:59");
 			offset = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
 			has_offset = true;
-			i += 6;
+			i = n;
 		}
 		if (i != n)
 			return valid_reason(why, wsize, s, n, "%s", form);
@@ -215,10 +220,12 @@ finish_timestamp(const struct validator *v, const char *s, size_t n, int64_t sec
                  bool has_offset, int64_t offset, struct value *out, char *why, size_t wsize)
 {
 	int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+	int64_t zone_off = 0;
 	if (has_offset) {
 		secs -= offset;
 		if (!v->utc)
-			secs += tz_offset(v->zone, secs + UNIX_2000);
+			zone_off = tz_offset(v->zone, secs + UNIX_2000);
+		secs += zone_off;
 		days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 		int y, m, d;
 		calendar_civil_from_days(days, &y, &m, &d);
@@ -236,5 +243,7 @@ finish_timestamp(const struct validator *v, const char *s, size_t n, int64_t sec
 	}
 	out->type = V_TIMESTAMP;
 	out->i = secs * USEC + us;
+	out->instant = has_offset;
+	out->off = (int32_t)zone_off;
 	return true;
 }

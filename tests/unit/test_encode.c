@@ -191,6 +191,16 @@ test_text_format(void **state)
 	        {num(V_DATE, 0), "2000-01-01"},
 	        {num(V_TIMESTAMP, INT64_C(3600000001)), "2000-01-01 01:00:00.000001"},
 	        {num(V_TIMESTAMP, -1), "1999-12-31 23:59:59.999999"},
+	        /* An instant carries its zone's offset: a TIMESTAMPTZ column
+	         * then reads the instant, a TIMESTAMP one ignores it. */
+	        {{.type = V_TIMESTAMP, .i = INT64_C(3600000000), .instant = true, .off = -14400},
+	         "2000-01-01 01:00:00-04:00"},
+	        {{.type = V_TIMESTAMP, .i = 0, .instant = true, .off = 0},
+	         "2000-01-01 00:00:00+00:00"},
+	        {{.type = V_TIMESTAMP, .i = 0, .instant = true, .off = 20700},
+	         "2000-01-01 00:00:00+05:45"},
+	        {{.type = V_TIMESTAMP, .i = 0, .instant = true, .off = -17762},
+	         "2000-01-01 00:00:00-04:56:02"},
 	        {num(V_ENUM, 0), "HOLIDAY"},
 	        {num(V_NULL, 0), "\\N"},
 	};

@@ -99,12 +99,19 @@ static const struct vcase cases[] = {
         NO(S, "transaction_date", "2024-01-01 10:00:00.1234567", "is not YYYY-MM-DD"),
         NO(S, "transaction_date", "2024-01-01 10:00:00.", "is not YYYY-MM-DD"),
         OK(S, "transaction_date", "2024-01-01T10:00", "ts 2024-01-01 10:00:00.000000"),
-        OK(S, "transaction_date", "2024-01-01 10:00:00Z", "ts 2024-01-01 10:00:00.000000"),
-        OK(S, "transaction_date", "2024-01-01 10:00:00+07:00", "ts 2024-01-01 03:00:00.000000"),
-        OK(S, "transaction_date", "2024-01-01 01:00+07:00", "ts 2023-12-31 18:00:00.000000"),
-        OK(S, "transaction_date", "2024-12-31 22:30-05:30", "ts 2025-01-01 04:00:00.000000"),
+        OK(S, "transaction_date", "2024-01-01 10:00:00Z", "ts 2024-01-01 10:00:00.000000 +00:00"),
+        OK(S, "transaction_date", "2024-01-01 10:00:00+07:00",
+           "ts 2024-01-01 03:00:00.000000 +00:00"),
+        OK(S, "transaction_date", "2024-01-01 01:00+07:00", "ts 2023-12-31 18:00:00.000000 +00:00"),
+        OK(S, "transaction_date", "2024-12-31 22:30-05:30", "ts 2025-01-01 04:00:00.000000 +00:00"),
         NO(S, "transaction_date", "2024-01-01 10:00+16:00", "has an offset beyond"),
-        NO(S, "transaction_date", "2024-01-01 10:00+0700", "is not YYYY-MM-DD"),
+        OK(S, "transaction_date", "2024-01-01 10:00+0700", "ts 2024-01-01 03:00:00.000000 +00:00"),
+        OK(S, "transaction_date", "2024-01-01 10:00-04", "ts 2024-01-01 14:00:00.000000 +00:00"),
+        NO(S, "transaction_date", "2024-01-01 10:00+7", "is not YYYY-MM-DD"),
+        NO(S, "transaction_date", "2024-01-01 10:00+070", "is not YYYY-MM-DD"),
+        NO(S, "transaction_date", "2024-01-01 10:00+07:0", "is not YYYY-MM-DD"),
+        NO(S, "transaction_date", "2024-01-01 10:00+07-00", "is not YYYY-MM-DD"),
+        NO(S, "transaction_date", "2024-01-01 10:00+1600", "has an offset beyond"),
         NO(S, "transaction_date", "2024-01-01Z", "is not YYYY-MM-DD"),
         NO(S, "transaction_date", "01/02/2024", "\"01/02/2024\" is not YYYY-MM-DD"),
         NO(S, "transaction_date", "2024-1-1", "is not YYYY-MM-DD"),
@@ -114,7 +121,7 @@ static const struct vcase cases[] = {
         OK(S, "transaction_date", "2026-11-26 23:59:59", "ts 2026-11-26 23:59:59.000000"),
         NO(S, "transaction_date", "2026-11-27", "is later than tomorrow (2026-11-26)"),
         /* The offset converts to the 26th in UTC: not later than tomorrow. */
-        OK(S, "transaction_date", "2026-11-27 00:30+07:00", "ts 2026-11-26 17:30:00.000000"),
+        OK(S, "transaction_date", "2026-11-27 00:30+07:00", "ts 2026-11-26 17:30:00.000000 +00:00"),
         /* dates */
         OK(E, "event_date", "2024-02-29", "date 2024-02-29"),
         NO(E, "event_date", "2023-02-29", "is not a real calendar date"),
@@ -235,9 +242,14 @@ render(const struct value *v, char *buf, size_t size)
 		int64_t us = v->i % 1000000, s = v->i / 1000000;
 		calendar_civil_from_days(s / 86400, &y, &m, &d);
 		int64_t t = s % 86400;
-		(void)snprintf(buf, size, "=ts %04d-%02d-%02d %02lld:%02lld:%02lld.%06lld", y, m, d,
-		               (long long)(t / 3600), (long long)(t / 60 % 60), (long long)(t % 60),
-		               (long long)us);
+		int k = snprintf(buf, size, "=ts %04d-%02d-%02d %02lld:%02lld:%02lld.%06lld", y, m,
+		                 d, (long long)(t / 3600), (long long)(t / 60 % 60),
+		                 (long long)(t % 60), (long long)us);
+		/* An instant: the zone's offset there travels with it. */
+		if (v->instant && k > 0 && (size_t)k < size)
+			(void)snprintf(buf + k, size - (size_t)k, " %c%02d:%02d",
+			               v->off < 0 ? '-' : '+', abs(v->off) / 3600,
+			               abs(v->off) / 60 % 60);
 		break;
 	}
 	default:
@@ -280,14 +292,23 @@ check_case(struct validator *v, const struct vcase *tc)
 		         want_ok ? "" : "invalid: ", tc->expect);
 }
 
+/* Every case against a validator of the zone (NULL: UTC). */
+static void
+check_cases(const char *tz, bool allow_future, const struct vcase *c, size_t n)
+{
+	struct validator *v = open_validator(tz, allow_future);
+	/* The zone belongs to the validator, not to the process. */
+	assert_null(getenv("TZ"));
+	for (size_t i = 0; i < n; i++)
+		check_case(v, &c[i]);
+	valid_close(v);
+}
+
 static void
 test_rules(void **state)
 {
 	(void)state;
-	struct validator *v = open_validator(NULL, false);
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		check_case(v, &cases[i]);
-	valid_close(v);
+	check_cases(NULL, false, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* The same instant with an offset is converted to --timezone; a wall time
@@ -297,28 +318,48 @@ test_timezone(void **state)
 {
 	(void)state;
 	(void)unsetenv("TZ");
-	struct validator *v = open_validator("Asia/Jakarta", false);
-	/* The zone belongs to the validator, not to the process. */
-	assert_null(getenv("TZ"));
 	static const struct vcase tz_cases[] = {
-	        OK(S, "transaction_date", "2024-01-01 10:00:00Z", "ts 2024-01-01 17:00:00.000000"),
+	        OK(S, "transaction_date", "2024-01-01 10:00:00Z",
+	           "ts 2024-01-01 17:00:00.000000 +07:00"),
 	        OK(S, "transaction_date", "2024-01-01 10:00:00+07:00",
-	           "ts 2024-01-01 10:00:00.000000"),
+	           "ts 2024-01-01 10:00:00.000000 +07:00"),
 	        OK(S, "transaction_date", "2024-01-01 20:00:00-05:00",
-	           "ts 2024-01-02 08:00:00.000000"),
+	           "ts 2024-01-02 08:00:00.000000 +07:00"),
 	        OK(S, "transaction_date", "2024-01-01 10:00:00", "ts 2024-01-01 10:00:00.000000"),
-	        OK(S, "transaction_date", "2026-11-26 16:59:59Z", "ts 2026-11-26 23:59:59.000000"),
+	        OK(S, "transaction_date", "2026-11-26 16:59:59Z",
+	           "ts 2026-11-26 23:59:59.000000 +07:00"),
 	        NO(S, "transaction_date", "2026-11-26 17:00:00Z",
 	           "is later than tomorrow (2026-11-26)"),
 	};
-	for (size_t i = 0; i < sizeof tz_cases / sizeof tz_cases[0]; i++)
-		check_case(v, &tz_cases[i]);
-	valid_close(v);
-	v = open_validator(NULL, true);
+	check_cases("Asia/Jakarta", false, tz_cases, sizeof tz_cases / sizeof tz_cases[0]);
 	static const struct vcase future =
 	        OK(S, "transaction_date", "2030-06-01", "ts 2030-06-01 00:00:00.000000");
-	check_case(v, &future);
-	valid_close(v);
+	check_cases(NULL, true, &future, 1);
+}
+
+/* The hour a fall-back repeats: two instants, one wall clock, each with
+ * the offset that tells them apart (a TIMESTAMPTZ column gets the right
+ * one); and the instants around the spring-forward gap. */
+static void
+test_daylight_saving(void **state)
+{
+	(void)state;
+	static const struct vcase dst_cases[] = {
+	        OK(S, "transaction_date", "2025-11-02T05:30:00Z",
+	           "ts 2025-11-02 01:30:00.000000 -04:00"),
+	        OK(S, "transaction_date", "2025-11-02T06:30:00Z",
+	           "ts 2025-11-02 01:30:00.000000 -05:00"),
+	        OK(S, "transaction_date", "2025-11-02T01:30:00-05",
+	           "ts 2025-11-02 01:30:00.000000 -05:00"),
+	        OK(S, "transaction_date", "2025-11-02 13:30+0700",
+	           "ts 2025-11-02 01:30:00.000000 -05:00"),
+	        OK(S, "transaction_date", "2025-03-09T06:59:59Z",
+	           "ts 2025-03-09 01:59:59.000000 -05:00"),
+	        OK(S, "transaction_date", "2025-03-09T07:00:00Z",
+	           "ts 2025-03-09 03:00:00.000000 -04:00"),
+	        OK(S, "transaction_date", "2025-11-02 01:30:00", "ts 2025-11-02 01:30:00.000000"),
+	};
+	check_cases("America/New_York", true, dst_cases, sizeof dst_cases / sizeof dst_cases[0]);
 }
 
 static void
@@ -515,6 +556,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_rules),
 	        cmocka_unit_test(test_timezone),
+	        cmocka_unit_test(test_daylight_saving),
 	        cmocka_unit_test(test_lengths_count_characters),
 	        cmocka_unit_test(test_secret_never_shown),
 	        cmocka_unit_test(test_custom_sku_pattern),

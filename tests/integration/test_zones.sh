@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Timestamps at the edges of daylight saving time.  An instant written with
+# an offset (Z, +HH:MM, +HHMM, +HH, in the zone's own offset or another)
+# lands as that instant in a TIMESTAMPTZ column and as its wall clock in
+# the load's zone in a TIMESTAMP column, also in the hour a fall-back
+# repeats, an hour and a second around each transition of a northern and a
+# southern zone, one without offset in winter, and UTC (where TIMESTAMPTZ
+# goes by binary COPY).  A time written without an offset is kept as
+# written.  On the guide's schema, the app's schema.sql (TIMESTAMPTZ), the
+# database the app's ORM makes, and that ORM with a TIMESTAMPTZ column; on
+# the fast path into an empty table and on the batched path.  The oracle is
+# PostgreSQL's own zone arithmetic on the UTC instant.
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T_TMP" || exit 1
+
+printf 'sku,name,category,price,stock\nTZ-1,Zona,Misc,1000,5\n' >products.csv
+printf 'sku,quantity_sold,price_per_unit,transaction_date\nTZ-1,1000000,1.00,2025-06-01 12:00:00\n' >before.csv
+
+# cases.ZONE.csv (sales rows, quantity = case number) and expect.ZONE.tsv
+# (case, UTC instant or \N, wall time as written or \N) for a zone: the
+# instants 90 min, 30 min and 1 s before each 2025 transition, at it and
+# 30 and 90 min after, each in every offset form; and wall times without
+# an offset beside them (none in a repeated or skipped hour).
+cases() { # zone [zone whose transitions to use]
+	/usr/bin/python3 - "$@" <<'EOF'
+import sys
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+zone = sys.argv[1]
+rules = ZoneInfo(sys.argv[2] if len(sys.argv) > 2 else zone)
+here = ZoneInfo(zone)
+utc = timezone.utc
+
+def offset_text(off, colon=True, hours_only=False):
+    s = int(off.total_seconds())
+    sign = "-" if s < 0 else "+"
+    s = abs(s)
+    if hours_only:
+        return "%s%02d" % (sign, s // 3600)
+    return "%s%02d%s%02d" % (sign, s // 3600, ":" if colon else "", s // 60 % 60)
+
+# The transitions of 2025: where the offset changes from one hour to the next.
+edges = []
+t = datetime(2025, 1, 1, tzinfo=utc)
+while t.year == 2025:
+    nxt = t + timedelta(minutes=15)
+    if t.astimezone(rules).utcoffset() != nxt.astimezone(rules).utcoffset():
+        edges.append(nxt)
+    t = nxt
+if len(edges) != 2:
+    sys.exit("expected two transitions in 2025, found %d" % len(edges))
+
+rows, expect = [], []
+q = 0
+def add(text, at=None, wall=None):
+    global q
+    q += 1
+    rows.append("TZ-1,%d,1.00,%s" % (q, text))
+    expect.append("%d\t%s\t%s" % (q, at.strftime("%Y-%m-%d %H:%M:%S.%f+00") if at else "\\N",
+                                  wall or "\\N"))
+
+for edge in edges:
+    for delta in (-5400, -1800, -1, 0, 1800, 5400):
+        at = edge + timedelta(seconds=delta)
+        local = at.astimezone(here)
+        off = local.utcoffset()
+        far = at.astimezone(timezone(timedelta(hours=7)))
+        add(at.strftime("%Y-%m-%dT%H:%M:%SZ"), at)
+        add(at.strftime("%Y-%m-%d %H:%M:%S+00:00"), at)
+        add(local.strftime("%Y-%m-%dT%H:%M:%S") + offset_text(off), at)
+        add(local.strftime("%Y-%m-%d %H:%M:%S") + offset_text(off, colon=False), at)
+        if int(off.total_seconds()) % 3600 == 0:
+            add(local.strftime("%Y-%m-%d %H:%M:%S") + offset_text(off, hours_only=True), at)
+        add(far.strftime("%Y-%m-%dT%H:%M:%S.123456") + "+07:00", at + timedelta(microseconds=123456))
+        add(at.strftime("%Y-%m-%dt%H:%M:%Sz"), at)
+        # The same clock without an offset, unless that hour is repeated or
+        # skipped in the zone (it names no single instant there).
+        wall = local.replace(tzinfo=None)
+        folds = {wall.replace(fold=f, tzinfo=here).utcoffset() for f in (0, 1)}
+        back = wall.replace(tzinfo=here).astimezone(utc).astimezone(here).replace(tzinfo=None)
+        if len(folds) == 1 and back == wall:
+            add(wall.strftime("%Y-%m-%d %H:%M:%S"), None, wall.strftime("%Y-%m-%d %H:%M:%S"))
+
+name = zone.replace("/", "_")
+with open("cases.%s.csv" % name, "w") as f:
+    f.write("sku,quantity_sold,price_per_unit,transaction_date\n" + "\n".join(rows) + "\n")
+with open("expect.%s.tsv" % name, "w") as f:
+    f.write("\n".join(expect) + "\n")
+print(q)
+EOF
+}
+
+# A database of the given schema: guide (TIMESTAMP), app (its schema.sql:
+# TIMESTAMPTZ), orm (TIMESTAMP), orm_tz (the ORM with a TIMESTAMPTZ).
+make_db() { # name schema
+	local c
+	c=$(new_db "$1") || return 1
+	case $2 in
+	guide) "$ETL" --db "$c" schema >/dev/null 2>&1 ;;
+	app)
+		"$ETL" --db "$c" schema >/dev/null 2>&1
+		sql "$1" "ALTER TABLE transactions ALTER COLUMN transaction_date TYPE timestamptz" >/dev/null
+		;;
+	orm | orm_tz)
+		sql "$1" "$(orm_ddl)" >/dev/null
+		[ "$2" = orm ] || sql "$1" "ALTER TABLE transactions ALTER COLUMN transaction_date TYPE timestamptz" >/dev/null
+		;;
+	esac
+	echo "$c"
+}
+
+# Rows whose transaction_date is not what the case expects, at most five.
+wrong() { # database zone expect-file
+	sql "$1" "CREATE TABLE expect (q int PRIMARY KEY, at timestamptz, wall timestamp)" >/dev/null
+	psql -X -q -d "$1" -c "\\copy expect FROM '$3'" >/dev/null
+	sql "$1" "SET TimeZone = 'UTC';
+	  SELECT count(*) || coalesce(': ' || string_agg(d, ', '), '')
+	  FROM (SELECT format('case %s %s, expected %s', e.q, t.transaction_date,
+	                      CASE WHEN pg_typeof(t.transaction_date) = 'timestamp with time zone'::regtype
+	                           THEN coalesce(e.at, e.wall AT TIME ZONE '$2')::text
+	                           ELSE coalesce((e.at AT TIME ZONE '$2')::text, e.wall::text) END) d
+	        FROM expect e LEFT JOIN transactions t ON t.quantity_sold = e.q
+	        WHERE CASE WHEN pg_typeof(t.transaction_date) = 'timestamp with time zone'::regtype
+	                   THEN t.transaction_date::text IS DISTINCT FROM coalesce(e.at, e.wall AT TIME ZONE '$2')::text
+	                   ELSE t.transaction_date::text IS DISTINCT FROM coalesce((e.at AT TIME ZONE '$2')::text, e.wall::text) END
+	        ORDER BY e.q LIMIT 5) s"
+}
+
+# zone | how the load is given it | the zone whose transitions to use
+for spec in "America/New_York option" "Australia/Sydney database" "Europe/London option" "UTC option America/New_York"; do
+	read -r zone how rules <<<"$spec"
+	n=$(cases "$zone" $rules) || { not_ok "cases for $zone" "$n"; continue; }
+	name=${zone//\//_}
+	for schema in guide app orm orm_tz; do
+		for path in fast batched; do
+			db=$(echo "zones_${name}_${schema}_$path" | tr 'A-Z' 'a-z')
+			c=$(make_db "$db" "$schema")
+			opts=()
+			if [ "$how" = option ]; then
+				opts=(--timezone "$zone")
+			else
+				sql "$db" "ALTER DATABASE $db SET timezone TO '$zone'" >/dev/null
+			fi
+			etl --db "$c" --quiet load "${opts[@]}" products.csv
+			expect_rc 0 "$zone, $schema, $path: the product loads"
+			[ "$path" = fast ] || "$ETL" --db "$c" --quiet load "${opts[@]}" before.csv >/dev/null 2>&1
+			etl --db "$c" load "${opts[@]}" "cases.$name.csv"
+			expect_rc 0 "$zone ($how), $schema, $path path: $n timestamps load"
+			if [ "$path" = fast ]; then
+				expect_match "$err" "transactions was empty" "$zone, $schema: the fast path"
+			else
+				expect_no_match "$err" "transactions was empty" "$zone, $schema: the batched path"
+			fi
+			expect_eq "$(wrong "$db" "$zone" "$PWD/expect.$name.tsv")" "0" \
+				"$zone ($how), $schema, $path path: every instant is the one written (TIMESTAMPTZ) or its wall clock there (TIMESTAMP)"
+			dropdb "$db" >/dev/null 2>&1
+		done
+	done
+done
+
+finish
