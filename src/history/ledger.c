@@ -315,6 +315,107 @@ set_aside(PGconn *conn, const struct ledger *e, const char *why, struct etl_erro
 	return ETL_OK;
 }
 
+/* The keys of the options string (load_claim.c's outcome_options), in its
+ * order; each value runs to the next " key=" or the end. */
+static const char *const option_keys[] = {
+        "on-conflict", "encoding", "delimiter",     "allow-future", "timezone",
+        "sku-pattern", "map",      "columns",       "date-format",  "decimal-comma",
+        "currency",    "null",     "case-variants",
+};
+
+/* The value of key in an options string (not NUL-terminated: *n bytes),
+ * or NULL when the string has none. */
+static const char *
+option_value(const char *opts, const char *key, size_t *n)
+{
+	size_t klen = strlen(key);
+	const char *v = NULL;
+	for (const char *p = opts; *p != '\0'; p++) {
+		if ((p == opts || p[-1] == ' ') && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			v = p + klen + 1;
+			break;
+		}
+	}
+	if (v == NULL)
+		return NULL;
+	const char *end = v + strlen(v);
+	for (size_t i = 0; i < sizeof option_keys / sizeof option_keys[0]; i++) {
+		char next[40];
+		(void)snprintf(next, sizeof next, " %s=", option_keys[i]);
+		const char *q = strstr(v, next);
+		if (q != NULL && q < end)
+			end = q;
+	}
+	*n = (size_t)(end - v);
+	return v;
+}
+
+/* A delimiter's code as the character (or "\\t"), for a message. */
+static const char *
+delimiter_shown(const char *v, char *buf, size_t size, size_t *n)
+{
+	if (v == NULL)
+		return NULL;
+	long c = strtol(v, NULL, 10);
+	if (c == '\t')
+		(void)snprintf(buf, size, "'\\t'");
+	else
+		(void)snprintf(buf, size, "'%c'", c > 32 && c < 127 ? (int)c : '?');
+	*n = strlen(buf);
+	return buf;
+}
+
+/* "--timezone America/New_York (this run: --timezone UTC)" for each option
+ * whose value differs between two options strings. */
+static void
+options_differ(const char *was, const char *now, char *buf, size_t size)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof option_keys / sizeof option_keys[0]; i++) {
+		size_t a = 0, b = 0;
+		const char *va = option_value(was, option_keys[i], &a);
+		const char *vb = option_value(now, option_keys[i], &b);
+		if ((va == NULL) == (vb == NULL) &&
+		    (va == NULL || (a == b && memcmp(va, vb, a) == 0)))
+			continue;
+		char da[8], db[8];
+		if (strcmp(option_keys[i], "delimiter") == 0) {
+			/* Kept as the character's code. */
+			va = delimiter_shown(va, da, sizeof da, &a);
+			vb = delimiter_shown(vb, db, sizeof db, &b);
+		}
+		int k = snprintf(buf + len, size - len, "%s--%s %.*s (this run: %.*s)",
+		                 len ? ", " : "", option_keys[i], va ? (int)a : 9,
+		                 va ? va : "not given", vb ? (int)b : 9, vb ? vb : "not given");
+		if (k < 0 || (size_t)k >= size - len)
+			break;
+		len += (size_t)k;
+	}
+	if (len == 0)
+		(void)snprintf(buf, size, "other options");
+}
+
+/* A load that committed rows goes on only with the options it began with:
+ * a file is never loaded two ways (half its rows in one zone, half in
+ * another).  Returns ETL_OK, or ETL_EINPUT naming the options. */
+static enum etl_code
+same_options(const struct ledger *e, const struct ledger_claim_opts *o, struct etl_error *err)
+{
+	if (e->records_done == 0 || e->options[0] == '\0' || strcmp(e->options, o->options) == 0)
+		return ETL_OK;
+	char diff[1200];
+	options_differ(e->options, o->options, diff, sizeof diff);
+	return error_set(err, ETL_EINPUT, NULL, 0,
+	                 "load %lld of this file (%s) committed %lld records with %s: going on "
+	                 "would load one file two ways, so nothing was "
+	                 "loaded.  Run it again with the options of load %lld to resume it, "
+	                 "or take it back first ('siprems-etl undo %lld', or load with --force, "
+	                 "which undoes it) to load the file anew with these",
+	                 (long long)e->load_id, e->status, (long long)e->records_done, diff,
+	                 (long long)e->load_id, (long long)e->load_id);
+}
+
 /*
  * Content no load has had: the newest load of the same name decides.  None,
  * or a finished one that this file does not extend (the next export under
@@ -398,6 +499,7 @@ decide_by_name(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_cl
 		rc = set_aside(conn, &e, why, err);
 		c->superseded = e.load_id;
 	} else if (extends) {
+		rc = same_options(&e, o, err);
 		c->action = LEDGER_RESUME;
 		c->led = e;
 		c->extended = true;
@@ -468,6 +570,9 @@ decide(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, 
 			goto out;
 		c->action = LEDGER_NEW;
 	} else if (!completed(latest)) {
+		rc = same_options(latest, o, err);
+		if (rc != ETL_OK)
+			goto out;
 		c->action = LEDGER_RESUME;
 		c->led = *latest;
 	} else {

@@ -160,4 +160,52 @@ for spec in "America/New_York option" "Australia/Sydney database" "Europe/London
 	done
 done
 
+# --- one file, one zone: a resumed load keeps the options it began with ----------
+# 3,000 sales at 01:30 UTC (the evening before in New York, the morning in
+# Jakarta); records 2,001-2,200 name an unknown product, so --max-rejects 50
+# stops the load in its fifth batch of 500, after 2,000 loaded rows.
+/usr/bin/python3 - <<'PY'
+with open("stopped.csv", "w") as f:
+    f.write("sku,quantity_sold,price_per_unit,transaction_date\n")
+    for i in range(1, 3001):
+        f.write("%s,%d,1.50,2025-11-02T01:30:00Z\n" % ("NOPE" if 2000 < i <= 2200 else "TZ-1", i))
+PY
+c=$(make_db zones_resume app)
+etl --db "$c" --quiet load products.csv
+etl --db "$c" load --timezone America/New_York --batch-rows 500 --max-rejects 50 stopped.csv
+expect_rc 5 "--max-rejects stops the load part-way"
+first=$(sql zones_resume "SELECT load_id || ' ' || status || ' ' || records_done || ' ' || attempts || ' ' || options FROM etl_loads WHERE kind = 'sales'")
+expect_match "$first" "^[0-9]+ stopped 20[0-9][0-9] 1 .*timezone=America/New_York" "the history: stopped after 2,000 records and some, in New York"
+done_records=$(echo "$first" | cut -d' ' -f3)
+load_id=${first%% *}
+for other in "--timezone Asia/Jakarta" "--decimal-comma" "--encoding latin1" "--null NA" "--date-format YYYY-MM-DD\"T\"HH24:MI:SSTZH" "--on-conflict skip"; do
+	read -r -a args <<<"$other"
+	zone=(--timezone America/New_York)
+	[ "${args[0]}" = --timezone ] && zone=()
+	etl --db "$c" load "${zone[@]}" "${args[@]}" stopped.csv
+	expect_rc 3 "resumed with $other: refused"
+	expect_match "$err" "load $load_id of this file \\(stopped\\) committed $done_records records with ${args[0]} [^,]*\\(this run: [^,]*\\): going on would load one file two ways, so nothing was loaded.*'siprems-etl undo $load_id'" \
+		"$other: the message names the option, both values and the ways on"
+	expect_eq "$(sql zones_resume "SELECT load_id || ' ' || status || ' ' || records_done || ' ' || attempts || ' ' || options FROM etl_loads WHERE kind = 'sales'")" "$first" \
+		"$other: the history is as it was (options of the first attempt)"
+	expect_eq "$(sql zones_resume "SELECT count(*) FROM transactions")" "2000" "$other: the table holds the 2,000 committed rows only"
+done
+etl --db "$c" load --timezone America/New_York stopped.csv
+expect_rc 1 "resumed with its own options, it completes (exit 1: the 200 rejects)"
+expect_eq "$(sql zones_resume "SET TimeZone = 'UTC'; SELECT count(*) || ' ' || count(DISTINCT transaction_date) || ' ' || min(transaction_date) FROM transactions")" \
+	"2800 1 2025-11-02 01:30:00+00" "every row of the file is the same instant: one file, one zone"
+expect_match "$(sql zones_resume "SELECT status || ' ' || attempts || ' ' || options FROM etl_loads WHERE kind = 'sales'")" "^partial 2 .*timezone=America/New_York" \
+	"the history: one load, two attempts, New York"
+# A wall clock without an offset: the zone decides a TIMESTAMPTZ's instant.
+# Stopped in one zone, undone, loaded anew in another: all in the other.
+sed 's/T01:30:00Z/ 01:30:00/' stopped.csv >wall.csv
+etl --db "$c" load --timezone America/New_York --batch-rows 500 --max-rejects 50 wall.csv
+expect_rc 5 "a file of wall clocks stops part-way"
+etl --db "$c" load --timezone Asia/Jakarta wall.csv
+expect_rc 3 "resumed in another zone: refused"
+etl --db "$c" load --timezone Asia/Jakarta --force wall.csv
+expect_rc 1 "--force undoes the stopped load and loads the file anew in the new zone"
+expect_eq "$(sql zones_resume "SET TimeZone = 'UTC'; SELECT count(*) || ' ' || count(DISTINCT transaction_date) || ' ' || min(transaction_date) FROM transactions WHERE transaction_date <> '2025-11-02 01:30:00+00'")" \
+	"2800 1 2025-11-01 18:30:00+00" "its 2,800 rows are all 01:30 in Jakarta, none in New York"
+
 finish
