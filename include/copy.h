@@ -76,6 +76,7 @@ struct copy_opts {
 	PGconn *(*connect)(void *arg, struct etl_error *err);
 	void *connect_arg;
 	long lock_timeout_ms; /* the load's lock_timeout, put back after a shorter one */
+	const char *name;     /* the file, for messages (may be NULL) */
 };
 
 /*

@@ -50,6 +50,7 @@ struct copy_sink {
 	bool staged;
 	char stage[64];
 	struct buf stage_sql; /* creates the staging table in a transaction */
+	const char *name;     /* the file, for messages */
 	copy_begin_fn begun;
 	long lock_timeout_ms; /* the load's lock_timeout */
 	void *begun_arg;

@@ -43,6 +43,7 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	s->t = o->map->t;
 	s->mode = o->on_conflict;
 	s->single_txn = o->single_transaction;
+	s->name = o->name != NULL ? o->name : o->map->t->table;
 	s->begun = o->begun;
 	s->begun_arg = o->begun_arg;
 	s->hold_rows = o->hold_rows;

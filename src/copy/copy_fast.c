@@ -105,6 +105,58 @@ lock_table(struct copy_sink *s, const char *mode, bool *lost)
 	return held;
 }
 
+/* The advisory lock that one empty-table load of a table holds in its
+ * transaction: the high half names the purpose, the low half the table. */
+#define EMPTY_LOAD_KEY                                                                             \
+	"((hashtext('siprems-etl empty-table load')::int8 << 32) | to_regclass($1)::oid::int8)"
+
+/*
+ * One empty-table load of a table at a time.  Two loaders that both found
+ * the table empty would otherwise each lock it: the second, refused within
+ * 5 s, went on in batches that wait for the first's lock and hold locks the
+ * first's swap and foreign keys need (a deadlock, or a swap that gave way).
+ * Here the second waits, before it touches the table, for the first to
+ * commit or roll back, however long that takes (a lock wait a signal
+ * cancels); it then finds the table filled and goes on in batches, or
+ * empty still and takes the path itself.
+ */
+static enum etl_code
+one_empty_load(struct copy_sink *s, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	PGresult *r = db_query(s->db.pg, "SELECT pg_try_advisory_xact_lock(" EMPTY_LOAD_KEY ")", 1,
+	                       params, err);
+	if (r == NULL)
+		return err->code;
+	bool got = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (got)
+		return ETL_OK;
+	r = db_query(s->db.pg,
+	             "SELECT string_agg('pid ' || l.pid || coalesce(', application ' || "
+	             "nullif(a.application_name, ''), ''), '; ') FROM pg_locks l LEFT JOIN "
+	             "pg_stat_activity a ON a.pid = l.pid "
+	             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+	             "AND ((l.classid::int8 << 32) | l.objid::int8) = " EMPTY_LOAD_KEY,
+	             1, params, err);
+	if (r == NULL)
+		return err->code;
+	notex_etl("%s: another load (%s) is filling %s while it is empty, in one "
+	          "transaction; waiting for it to commit or roll back, then this file goes on",
+	          s->name, PQgetisnull(r, 0, 0) ? "pid unknown" : PQgetvalue(r, 0, 0), s->t->table);
+	PQclear(r);
+	enum etl_code rc = db_exec(s->db.pg, "SET LOCAL lock_timeout = 0", err);
+	if (rc != ETL_OK)
+		return rc;
+	r = db_query(s->db.pg, "SELECT pg_advisory_xact_lock(" EMPTY_LOAD_KEY ")", 1, params, err);
+	if (r == NULL)
+		return err->code;
+	PQclear(r);
+	char back[64];
+	(void)snprintf(back, sizeof back, "SET LOCAL lock_timeout = %ld", s->lock_timeout_ms);
+	return db_exec(s->db.pg, back, err);
+}
+
 /* Says why copy_fast_begin() takes a slower way (copy_fast_passed()). */
 static void __attribute__((format(printf, 3, 4)))
 passed(struct copy_sink *s, bool loud, const char *fmt, ...)
@@ -136,6 +188,8 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 		fast_rollback(s);
 		return rc;
 	}
+	if ((rc = one_empty_load(s, err)) != ETL_OK)
+		goto fail;
 	/* Only the table's owner may drop its indexes; waiting long for the
 	 * lock is worse than the batched path. */
 	r = db_query(

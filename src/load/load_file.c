@@ -181,7 +181,8 @@ open_file(struct file_load *f)
 	                       .settings = r->settings,
 	                       .connect = second_connection,
 	                       .connect_arg = r,
-	                       .lock_timeout_ms = o->lock_timeout_ms};
+	                       .lock_timeout_ms = o->lock_timeout_ms,
+	                       .name = intake_name(it)};
 	f->co = co;
 	if (copy_open(&f->sink, &co, &f->e) != ETL_OK)
 		return fail(f);
