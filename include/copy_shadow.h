@@ -11,6 +11,8 @@
  * foreign keys, the swap (*refused: a row broke an index or key, why
  * says which); shadow_abandon(): everything of it undone, the shadow
  * dropped, the second connection closed (also after shadow_finish()).
+ * A shadow neither connection could drop (both lost) is shadow_left();
+ * shadow_drop_left() drops it on a new connection.
  */
 #ifndef SIPREMS_COPY_SHADOW_H
 #define SIPREMS_COPY_SHADOW_H
@@ -20,6 +22,12 @@
 #include <stdint.h>
 
 #include "copy_conn.h"
+
+/* The advisory lock that one empty-table load of a table holds in its
+ * transaction ($1: the table): the high half names the purpose, the low
+ * half the table.  Its shadow is made and dropped only under it. */
+#define EMPTY_LOAD_KEY                                                                             \
+	"((hashtext('siprems-etl empty-table load')::int8 << 32) | to_regclass($1)::oid::int8)"
 
 struct sink_shadow {
 	/* What shadow_init() gives. */
@@ -31,6 +39,7 @@ struct sink_shadow {
 
 	bool active;          /* this load goes through the shadow */
 	bool swapped;         /* and it was swapped in */
+	bool made;            /* a shadow may exist that this load made */
 	struct sink_conn aux; /* the second connection */
 	bool txn;             /* which is in a transaction */
 	int64_t xid;          /* the id of its transaction that wrote the rows */
@@ -53,6 +62,8 @@ enum etl_code shadow_copied(struct sink_shadow *sh, struct etl_error *err);
 enum etl_code shadow_finish(struct sink_shadow *sh, bool *refused, char *why, size_t size,
                             struct etl_error *err);
 void shadow_abandon(struct sink_shadow *sh);
+bool shadow_left(const struct sink_shadow *sh);
+void shadow_drop_left(struct sink_shadow *sh, PGconn *conn);
 
 /* A server's message about the shadow, in the table's names. */
 void shadow_reason(const struct sink_shadow *sh, char *why, size_t size);

@@ -37,6 +37,14 @@ fast_rollback(struct copy_sink *s)
 	PQclear(r);
 	if (s->sh.active)
 		shadow_abandon(&s->sh);
+	/* Both connections lost (a terminated backend, a restart): a new one
+	 * drops the shadow, if the server takes it. */
+	if (shadow_left(&s->sh) && s->connect != NULL) {
+		struct etl_error e = {0};
+		PGconn *c = s->connect(s->connect_arg, &e);
+		shadow_drop_left(&s->sh, c);
+		PQfinish(c);
+	}
 	s->fast = false;
 	s->in_batch = false;
 	s->batch.data.len = s->batch.sent = 0;
@@ -104,11 +112,6 @@ lock_table(struct copy_sink *s, const char *mode, bool *lost)
 	*lost = !held && db_connection_lost(s->db.pg);
 	return held;
 }
-
-/* The advisory lock that one empty-table load of a table holds in its
- * transaction: the high half names the purpose, the low half the table. */
-#define EMPTY_LOAD_KEY                                                                             \
-	"((hashtext('siprems-etl empty-table load')::int8 << 32) | to_regclass($1)::oid::int8)"
 
 /*
  * One empty-table load of a table at a time.  Two loaders that both found

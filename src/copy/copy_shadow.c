@@ -17,8 +17,9 @@
  *      the shadow and its indexes to the table's names, and commits with
  *      the history's checkpoint.
  * Interrupted at any point before that commit the table stays as it was,
- * empty; the shadow a stopped run leaves behind is dropped by the next load
- * that takes this path.  Only a table the swap carries over whole takes it
+ * empty, and the load drops the shadow (on whichever connection is left,
+ * or a new one); only a process killed outright leaves it, for the next
+ * load that takes this path to drop.  Only a table the swap carries over whole takes it
  * (shadow_plan() says why not); the others go the one-transaction way.
  */
 #include <pthread.h>
@@ -267,7 +268,8 @@ shadow_open(struct sink_shadow *sh, PGconn *aux, struct etl_error *err)
 		return rc;
 	sh->txn = true;
 	/* A shadow left by a stopped run: nothing else uses it, since the
-	 * load holds the table's lock. */
+	 * load holds the table's lock (and EMPTY_LOAD_KEY). */
+	sh->made = true;
 	rc = db_execf(sh->aux.pg, err,
 	              "%s; SET LOCAL lock_timeout = '5s'; DROP TABLE IF EXISTS %s; "
 	              "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
@@ -291,18 +293,66 @@ shadow_copied(struct sink_shadow *sh, struct etl_error *err)
 	return db_exec(sh->aux.pg, "COMMIT", err);
 }
 
+/* Drops the shadow on conn, an idle connection: in a transaction of its
+ * own that takes the table's empty-load lock first.  The load's own
+ * transaction has ended by now (it held the lock and the shadow's
+ * builds), so another loader may have begun its empty-table load and made
+ * a shadow of the same name: then the lock is not granted, and that load
+ * drops this one's leftover itself.  Whether the shadow is gone. */
+static bool
+drop_on(struct sink_shadow *sh, PGconn *conn)
+{
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK ||
+	    PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return false;
+	const char *params[1] = {sh->table};
+	PGresult *r = db_run(conn, "BEGIN");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok)
+		return false;
+	r = PQexecParams(conn, "SELECT pg_try_advisory_xact_lock(" EMPTY_LOAD_KEY ")", 1, NULL,
+	                 params, NULL, NULL, 0);
+	bool mine = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	            PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (mine) {
+		r = db_runf(conn, "DROP TABLE IF EXISTS %s", sh->q);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+	}
+	r = db_run(conn, ok ? "COMMIT" : "ROLLBACK");
+	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	/* Not granted: the other load's shadow_open() drops it. */
+	return ok;
+}
+
 void
 shadow_abandon(struct sink_shadow *sh)
 {
-	if (sh->aux.pg != NULL && PQstatus(sh->aux.pg) == CONNECTION_OK) {
-		PGresult *r = db_runf(sh->aux.pg, "%sDROP TABLE IF EXISTS %s",
-		                      sh->txn ? "ROLLBACK; " : "", sh->q);
-		PQclear(r);
-	}
+	if (sh->aux.pg != NULL && PQstatus(sh->aux.pg) == CONNECTION_OK && sh->txn)
+		PQclear(db_run(sh->aux.pg, "ROLLBACK"));
 	sh->txn = false;
+	/* On the second connection, else on the load's (both idle now). */
+	if (sh->made && (drop_on(sh, sh->aux.pg) || (sh->own != NULL && drop_on(sh, sh->own->pg))))
+		sh->made = false;
 	conn_release(&sh->aux, true);
 	sh->active = false;
 	free_plan(sh);
+}
+
+bool
+shadow_left(const struct sink_shadow *sh)
+{
+	return sh->made;
+}
+
+void
+shadow_drop_left(struct sink_shadow *sh, PGconn *conn)
+{
+	if (sh->made && drop_on(sh, conn))
+		sh->made = false;
 }
 
 void
@@ -510,8 +560,11 @@ shadow_finish(struct sink_shadow *sh, bool *refused, char *why, size_t size, str
 		rc = swap_in(sh, refused, why, size, err);
 	signals_set_cancel(NULL);
 	if (rc == ETL_OK && !*refused) {
-		/* The second connection has nothing left to do. */
+		/* The second connection has nothing left to do; the shadow
+		 * is the table now (a failed commit brings it back: the
+		 * next empty-table load drops it). */
 		sh->swapped = true;
+		sh->made = false;
 		conn_release(&sh->aux, true);
 	}
 	return rc;

@@ -109,19 +109,34 @@ expect_no_match "$(cat one.err)" "not through a shadow table" "--jobs 1, the ope
 expect_match "$ref_sum" "^$rows " "the shadow's way loaded every row"
 expect_eq "$(checksum shadow_one)" "$ref_sum" "the one-transaction way gives the same rows"
 
+# during_builds DATABASE PID COMMAND...: runs COMMAND once the shadow's
+# indexes are being built (while the loader PID lives); hit=1 when it ran
+# and succeeded.
+during_builds() {
+	local db=$1 pid=$2 n
+	shift 2
+	hit=0
+	for _ in $(seq 1 1500); do
+		n=$(psql -X -Atq -d "$db" -c "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.relid WHERE c.relname LIKE 'siprems\\_etl\\_shadow\\_%'" 2>/dev/null)
+		if [ "${n:-0}" -gt 0 ]; then
+			"$@" && hit=1
+			return
+		fi
+		kill -0 "$pid" 2>/dev/null || return
+		sleep 0.02
+	done
+}
+# Terminates the backends the query names; fails when there were none.
+terminate() { # database query
+	[ "$(psql -X -Atq -d "$1" -c "SELECT count(pg_terminate_backend(pid)) FROM ($2) w" 2>/dev/null)" -gt 0 ]
+}
 # --- kill -9 and SIGTERM while the indexes are built --------------------------------------
 for sig in KILL TERM; do
 	db=shadow_$(echo "$sig" | tr 'A-Z' 'a-z')
 	c=$(prepare "$db")
 	"$ETL" --db "$c" --no-progress load sales.csv >sig.out 2>sig.err &
 	pid=$!
-	hit=0
-	for _ in $(seq 1 1500); do
-		n=$(psql -X -Atq -d "$db" -c "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.relid WHERE c.relname LIKE 'siprems\\_etl\\_shadow\\_%'" 2>/dev/null)
-		if [ "${n:-0}" -gt 0 ]; then kill -"$sig" "$pid" && hit=1; break; fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.02
-	done
+	during_builds "$db" "$pid" kill -"$sig" "$pid"
 	wait "$pid"
 	rc=$?
 	expect_eq "$hit" "1" "SIG$sig reached the loader while the shadow's indexes were built"
@@ -140,6 +155,34 @@ for sig in KILL TERM; do
 	expect_eq "$(leftovers "$db")" "0" "and the shadow left behind is gone"
 	expect_eq "$(structure "$db")" "$before" "with the table's indexes, keys, grants and comment"
 done
+
+# --- a connection terminated while the indexes are built --------------------------------
+# The load's own connection (it holds the table's EXCLUSIVE lock), the
+# shadow's second one, or both: the load fails (exit 4), the table is empty
+# and as it was, and no shadow is left by a load that ended while its
+# process lived (a new connection drops it when both are gone).
+db=shadow_terminate
+c=$(prepare "$db")
+for which in own second both; do
+	case $which in
+	own) who="SELECT pid FROM pg_locks WHERE relation = 'transactions'::regclass AND mode = 'ExclusiveLock' AND granted" ;;
+	second) who="SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'siprems-etl%' AND backend_xid IS NOT NULL AND pid NOT IN (SELECT pid FROM pg_locks WHERE relation = 'transactions'::regclass AND mode = 'ExclusiveLock')" ;;
+	both) who="SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'siprems-etl%'" ;;
+	esac
+	"$ETL" --db "$c" --no-progress load sales.csv >term.out 2>term.err &
+	pid=$!
+	during_builds "$db" "$pid" terminate "$db" "$who"
+	wait "$pid"
+	rc=$?
+	expect_eq "$hit" "1" "$which connection terminated while the shadow's indexes were built"
+	expect_eq "$rc" "4" "$which: the load fails with exit 4"
+	expect_eq "$(sql "$db" "SELECT count(*) FROM transactions")" "0" "$which: the table is empty"
+	expect_eq "$(structure "$db")" "$before" "$which: and as it was"
+	expect_eq "$(leftovers "$db")" "0" "$which: no shadow table is left"
+done
+etl --db "$c" --no-progress load sales.csv
+expect_rc 0 "the next run loads the file"
+expect_eq "$(checksum "$db")" "$ref_sum" "every row once, as in an uninterrupted load"
 
 # --- refused rows: the batches find them -----------------------------------------------
 c=$(prepare shadow_check)
