@@ -128,9 +128,15 @@ write_out(struct reject_writer *w, struct etl_error *err)
 		ssize_t n = write(w->fd, w->out + done, w->olen - done);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0) {
+			/* What reached the file is out of the buffer: the
+			 * file's size stays w->offset - w->olen. */
+			int e = errno;
+			memmove(w->out, w->out + done, w->olen - done);
+			w->olen -= done;
 			return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot write: %s",
-			                 strerror(errno));
+			                 strerror(e));
+		}
 		done += (size_t)n;
 	}
 	w->olen = 0;
@@ -430,6 +436,12 @@ reject_truncate(struct reject_writer *w, uint64_t offset, struct etl_error *err)
 {
 	if (!w->created)
 		return ETL_OK;
+	/* Only the buffer's bytes below offset are written: what a full disk
+	 * or the file-size limit refused is cut away, not written again. */
+	uint64_t on_disk = w->offset - w->olen;
+	if (offset > w->offset)
+		offset = w->offset;
+	w->olen = offset > on_disk ? (size_t)(offset - on_disk) : 0;
 	enum etl_code rc = write_out(w, err);
 	if (rc != ETL_OK)
 		return rc;

@@ -326,8 +326,14 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 				load_file(&r, j->it, lf);
 		}
 		struct etl_error cerr;
-		if (intake_close(j->it, &cerr) != ETL_OK && lf->code != ETL_EINPUT)
-			load_fail_file(lf, NULL, &cerr);
+		if (intake_close(j->it, &cerr) != ETL_OK && lf->code != ETL_EINPUT) {
+			/* The reject file was completed before the history was
+			 * written (settle_file()); what fails here is its close.
+			 * The counts stay the history's. */
+			lf->code = error_worst(lf->code, cerr.code);
+			lf->error = cerr;
+			lf->r.status = "failed";
+		}
 		j->it = NULL;
 	}
 	/* A file whose rejects its corrected reject file, later in the run,

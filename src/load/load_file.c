@@ -358,7 +358,7 @@ settle_file(struct file_load *f, enum end end)
 	if (end != END_EOF && intake_rejects(it) != NULL)
 		(void)reject_truncate(intake_rejects(it), (uint64_t)led->reject_bytes, NULL);
 	const char *status;
-	char msg[1400];
+	char msg[1700];
 	msg[0] = '\0';
 	switch (end) {
 	case END_EOF:
@@ -394,7 +394,10 @@ settle_file(struct file_load *f, enum end end)
 		status = f->e.code == ETL_ELOCKED || f->e.code == ETL_ESTOPPED ? "stopped"
 		                                                               : "failed";
 		lf->code = f->e.code == ETL_OK ? ETL_EDB : f->e.code;
-		(void)snprintf(msg, sizeof msg, "%s; the next run resumes after row %lld", f->e.msg,
+		/* An error of another file (the reject file's): named. */
+		bool other = f->e.file[0] != '\0' && strcmp(f->e.file, intake_name(it)) != 0;
+		(void)snprintf(msg, sizeof msg, "%s%s%s; the next run resumes after row %lld",
+		               other ? f->e.file : "", other ? ": " : "", f->e.msg,
 		               (long long)led->records_done);
 		break;
 	}

@@ -113,21 +113,38 @@ expect_rc 1 "with a writable directory the next run completes"
 expect_eq "$(checksum etl_f_rejdir)" "$reference" "the table equals one clean load"
 
 # --- a reject file over the file-size limit (ulimit -f): an error, like a full disk -------
-# (the default action of SIGXFSZ ended the process without a word or a history)
-db=$(prepare etl_f_fsize one-row)
-mkdir -p fsize
+# (the default action of SIGXFSZ ended the process without a word or a history).
+# With a limit of 4 KB the first batch's rejects do not fit; with 24 KB the
+# first batch commits and a later one's do not.  Either way the reject file
+# holds the committed batches' rejects under its name (none: no file), no
+# .part is left, and the summary's counts are the history's.
 awk 'BEGIN { print "sku,quantity_sold,transaction_date"; for (i = 1; i <= 20000; i++) printf "%s,1,2024-01-01 10:00\n", (i % 10 == 0 ? "GHOST-" i : "P-001") }' >fsize.csv
-(
-	ulimit -f 4
-	exec "$ETL" --db "$db" --no-progress load --batch-rows 2000 --reject-dir fsize --summary-json fsize.json fsize.csv
-) >fsize.out 2>fsize.err
-expect_eq "$?" 5 "a reject file past the file-size limit stops the load with exit 5"
-expect_match "$(cat fsize.err)" "fsize\.csv\.rejects\.csv\.part: cannot write: File too large" "the message names the file and the reason"
-expect_eq "$(sql etl_f_fsize "SELECT status FROM etl_loads WHERE kind = 'sales'")" "failed" "the history says failed"
-expect_match "$(json_check fsize.json)" "^fsize\.csv:failed:[0-9]+:[0-9]+:[0-9]+ 5$" "the summary JSON is written, the file failed"
-etl --db "$db" --quiet load --batch-rows 2000 --reject-dir fsize fsize.csv
-expect_rc 1 "without the limit the next run completes (exit 1: the rejects)"
-expect_eq "$(sql etl_f_fsize "SELECT count(*) - 1 FROM transactions")" 18000 "with every good row once"
+for limit in 4 24; do
+	db=$(prepare "etl_f_fsize$limit" one-row)
+	rm -rf fsize && mkdir fsize
+	(
+		ulimit -f "$limit"
+		exec "$ETL" --db "$db" --no-progress load --batch-rows 2000 --reject-dir fsize --summary-json fsize.json fsize.csv
+	) >fsize.out 2>fsize.err
+	expect_eq "$?" 5 "limit $limit KB: a reject file past the file-size limit stops the load with exit 5"
+	expect_match "$(cat fsize.err)" "fsize\.csv: fsize/\.fsize\.csv\.rejects\.csv\.part: cannot write: File too large; the next run resumes after row [0-9]+" \
+		"limit $limit KB: the message names the file and the reason"
+	h=$(sql "etl_f_fsize$limit" "SELECT status || ' ' || rows_read || ' ' || rows_loaded || ' ' || rows_rejected || ' ' || reject_bytes || ' ' || coalesce(reject_file, '-') FROM etl_loads WHERE kind = 'sales'")
+	read -r status read loaded rejected bytes file <<<"$h"
+	expect_eq "$status" "failed" "limit $limit KB: the history says failed"
+	expect_eq "$(json_check fsize.json)" "fsize.csv:failed:$read:$loaded:$rejected 5" "limit $limit KB: the summary JSON's counts are the history's ($h)"
+	expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files"][0]["reject_file"] or "-")' fsize.json)" "$file" \
+		"limit $limit KB: and its reject file"
+	expect_eq "$(ls -A fsize | grep -c 'part$')" "0" "limit $limit KB: no .part is left"
+	expect_eq "$(stat -c %s fsize/fsize.csv.rejects.csv 2>/dev/null || echo 0)" "$bytes" "limit $limit KB: the reject file holds the committed batches' rejects"
+	if [ "$limit" = 24 ]; then
+		[ "$bytes" -gt 0 ] && [ "$loaded" -gt 0 ] || not_ok "limit 24 KB: a batch with rejects committed before the limit" "$h"
+	fi
+	etl --db "$db" --quiet load --batch-rows 2000 --reject-dir fsize fsize.csv
+	expect_rc 1 "limit $limit KB: without the limit the next run completes (exit 1: the rejects)"
+	expect_eq "$(sql "etl_f_fsize$limit" "SELECT count(*) - 1 FROM transactions")" 18000 "limit $limit KB: with every good row once"
+	expect_eq "$(($(wc -l <fsize/fsize.csv.rejects.csv) - 1))" 2000 "limit $limit KB: and every reject once in the reject file"
+done
 
 # --- an immediate server stop inside the one-transaction path --------------------------
 # (through the shadow table: the file is more than one batch)
