@@ -307,7 +307,20 @@ dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 	double started = load_now();
 	struct etl_error e;
 	error_clear(&e);
-	if (intake_start_rejects(it, -1, &e) != ETL_OK) {
+	/* A reject file that exists (a load's, perhaps corrected by hand) is
+	 * never replaced by a dry run's: its rejects go beside it. */
+	char *path = intake_reject_name(it, NULL);
+	if (path != NULL && reject_exists(path)) {
+		char *beside = intake_reject_name(it, "dry-run");
+		if (beside != NULL && !r->o->quiet)
+			notex_etl("%s: %s exists; this dry run's rejects go to %s", intake_name(it),
+			          path, beside);
+		free(path);
+		path = beside;
+	}
+	enum etl_code rc = intake_start_rejects_at(it, -1, path, &e);
+	free(path);
+	if (rc != ETL_OK) {
 		load_fail_file(lf, it, &e);
 		return;
 	}

@@ -138,6 +138,21 @@ expect_eq "$(json_check s.json)" "some-bad.csv:stopped:40:36:4 5" "it stops at t
 etl "${nodb[@]}" load --dry-run --max-rejects 10 some-bad.csv
 expect_rc 1 "within --max-rejects the file completes"
 
+# --- a dry run never replaces a reject file that exists --------------------------------
+# (it replaced an operator's hand-corrected one without a word)
+rm -f some-bad.csv.rejects.csv some-bad.csv.dry-run.rejects.csv
+etl "${nodb[@]}" load --dry-run some-bad.csv
+expect_eq "$(($(wc -l <some-bad.csv.rejects.csv) - 1))" 10 "with none there, a dry run writes the reject file under its name"
+sed -i 's/,bad,/,5,/' some-bad.csv.rejects.csv
+corrected=$(md5sum <some-bad.csv.rejects.csv)
+etl "${nodb[@]}" load --dry-run some-bad.csv
+expect_rc 1 "a dry run beside a corrected reject file"
+expect_eq "$(md5sum <some-bad.csv.rejects.csv)" "$corrected" "leaves the corrected reject file as it was"
+expect_match "$err" "some-bad\.csv: some-bad\.csv\.rejects\.csv exists; this dry run's rejects go to some-bad\.csv\.dry-run\.rejects\.csv" "and says where its rejects go"
+expect_eq "$(($(wc -l <some-bad.csv.dry-run.rejects.csv) - 1))" 10 "they are there, all ten"
+etl "${nodb[@]}" load --dry-run some-bad.csv.rejects.csv
+expect_rc 0 "the corrected reject file checks clean"
+
 # --- order, and SKUs checked against a database plus the run's products -----------
 db=$(new_db intake_db)
 "$ETL" --db "$db" schema >/dev/null
