@@ -48,6 +48,11 @@ void reject_settle(const char *path);
  * (true also when that cannot be told). */
 bool reject_exists(const char *path);
 
+/* Whether reject files can be made in dir: a file made there and removed
+ * (access(2) passes for root, and for a directory that was removed).
+ * Returns 0, or the errno of the failure. */
+int reject_dir_writable(const char *dir);
+
 /*
  * Prepares the reject file of input_path ("-": stdin) for the header map m
  * (which must outlive the writer).  Returns ETL_OK, or ETL_ESYSTEM when the

@@ -15,6 +15,7 @@
 #include "intake.h"
 #include "load.h"
 #include "lockwait.h"
+#include "reject.h"
 #include "report.h"
 
 enum {
@@ -199,11 +200,19 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 		                 "--archive: a dry run loads nothing, so it archives nothing");
 	if (archive != NULL && archive_check_dir(archive, err) != ETL_OK)
 		return err->code;
-	/* Said before any file is claimed: nothing to record, nothing to undo. */
-	if (o.reject_dir != NULL && access(o.reject_dir, W_OK | X_OK) != 0)
+	/* Said before any file is claimed: nothing to record, nothing to undo.
+	 * The current directory (the default) as well as --reject-dir. */
+	int why = reject_dir_writable(o.reject_dir != NULL ? o.reject_dir : ".");
+	if (why != 0 && o.reject_dir != NULL)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "--reject-dir %s: cannot write reject files there: %s",
-		                 o.reject_dir, strerror(errno));
+		                 o.reject_dir, strerror(why));
+	if (why != 0)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "the current directory, where reject files go without "
+		                 "--reject-dir: cannot write reject files there: %s; give "
+		                 "--reject-dir DIR",
+		                 strerror(why));
 	o.enc = in->enc;
 	o.delim = in->delim;
 	o.sku_pattern = in->sku_pattern;

@@ -173,6 +173,23 @@ reject_settle(const char *path)
 	free(tmp);
 }
 
+int
+reject_dir_writable(const char *dir)
+{
+	char *probe = NULL;
+	if (asprintf(&probe, "%s/.siprems-etl-probe-XXXXXX", dir) < 0)
+		return ENOMEM;
+	/* mkstemp creates with O_EXCL: it follows no link. */
+	int fd = mkstemp(probe);
+	int e = fd < 0 ? errno : 0;
+	if (fd >= 0) {
+		(void)close(fd);
+		(void)unlink(probe);
+	}
+	free(probe);
+	return e;
+}
+
 bool
 reject_exists(const char *path)
 {

@@ -156,7 +156,10 @@ connect_run(struct run *r, struct etl_error *err)
 	(void)PQsetNoticeReceiver(r->conn, quiet_notices, NULL);
 	/* The settings of every transaction of the load: batches commit
 	 * asynchronously (the history's checkpoint in the same transaction
-	 * keeps them exact; the end of each file commits synchronously). */
+	 * keeps them exact; the end of each file commits synchronously).  A
+	 * batch waits idle for its turn to commit, and the reader between
+	 * statements: a role's idle_in_transaction_session_timeout must not
+	 * end the session there. */
 	enum etl_code rc = run_zone(r, err);
 	if (rc != ETL_OK)
 		return rc;
@@ -165,7 +168,8 @@ connect_run(struct run *r, struct etl_error *err)
 	if (lit == NULL || asprintf(&r->settings,
 	                            "SET LOCAL synchronous_commit = off; SET LOCAL DateStyle = "
 	                            "'ISO, YMD'; SET LOCAL client_min_messages = warning; "
-	                            "SET LOCAL TimeZone = %s; SET LOCAL lock_timeout = %ld",
+	                            "SET LOCAL TimeZone = %s; SET LOCAL lock_timeout = %ld; "
+	                            "SET LOCAL idle_in_transaction_session_timeout = 0",
 	                            lit, o->lock_timeout_ms) < 0) {
 		PQfreemem(lit);
 		r->settings = NULL;
