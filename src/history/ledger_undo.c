@@ -142,6 +142,18 @@ ledger_undo(PGconn *conn, int64_t load_id, enum undo_changed changed, struct led
 		rc = db_exec(conn, "COMMIT", err);
 	if (rc != ETL_OK)
 		ledger_rollback(conn);
+	/* insufficient_privilege: which privileges undo takes. */
+	if (rc != ETL_OK && strcmp(err->sqlstate, "42501") == 0) {
+		char was[sizeof err->msg];
+		(void)snprintf(was, sizeof was, "%s", err->msg);
+		(void)error_set(err, ETL_EDB, NULL, 0,
+		                "%s; hint: undo deletes the rows the load inserted and gives the "
+		                "rows it updated their values back: the role needs DELETE and "
+		                "UPDATE on %s, and SELECT, UPDATE and DELETE on the history "
+		                "(etl_loads, etl_load_ids, etl_load_before, etl_load_rejects)",
+		                was, table_get(table_kind_from_name(e.kind))->table);
+		(void)snprintf(err->sqlstate, sizeof err->sqlstate, "42501");
+	}
 	return rc;
 }
 

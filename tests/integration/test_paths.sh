@@ -84,6 +84,14 @@ expect_rc 0 "a role that owns nothing loads the same files"
 expect_no_match "$err" "was empty" "it takes the batched path"
 expect_eq "$(checksum paths_batched)" "$(checksum paths_fast)" "the batched path gives the same tables as the fast path"
 expect_eq "$(structure paths_batched)" "$reference_structure" "and the same indexes and constraints"
+# Undo by that role, which may not DELETE: refused, the privileges named.
+sales_load=$(sql paths_batched "SELECT load_id FROM etl_loads WHERE kind = 'sales'")
+etl --db "$(as_writer paths_batched)" undo --yes "$sales_load"
+expect_rc 4 "undo by a role without DELETE fails (exit 4)"
+expect_match "$err" "permission denied for table transactions; hint: undo deletes the rows the load inserted and gives the rows it updated their values back: the role needs DELETE and UPDATE on transactions, and SELECT, UPDATE and DELETE on the history" \
+	"it names the privileges undo takes"
+expect_eq "$(checksum paths_batched)" "$(checksum paths_fast)" "the table is as it was"
+expect_eq "$(sql paths_batched "SELECT status FROM etl_loads WHERE load_id = $sales_load")" "loaded" "the load is not undone"
 
 # --- text COPY, both paths -----------------------------------------------------------
 text_fast=$(new_db paths_text_fast)
