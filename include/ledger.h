@@ -69,6 +69,10 @@ struct ledger_xmins {
 #define LEDGER_AS_WRITTEN                                                                          \
 	"(t.xmin::text = ANY (i.xmins::text[]) OR " LEDGER_ROW_VERSION " = ANY (i.xmins::text[]))"
 
+/* The key of a before-image (etl_load_before.data) that holds the xmin the
+ * row had when the load updated it: not a column of any table. */
+#define LEDGER_BEFORE_XMIN "siprems_etl_xmin"
+
 /* What to do with a file, given its history. */
 enum ledger_action {
 	LEDGER_NEW,     /* no load of it yet (or --force undid them): load it */

@@ -222,6 +222,11 @@ sink_build_insert(struct copy_sink *s)
 		           (long long)s->load_id, sink_q(s, t->id_column));
 		for (int i = 0; i < nset; i++)
 			sql_printf(b, "%s'%s', t.%s", i ? ", " : "", set[i], sink_q(s, set[i]));
+		/* The row version it had (not a column: json_populate_record
+		 * leaves it out): undo of this load tells by it whether those
+		 * values were still the ones the load that inserted the row
+		 * wrote (ledger_undo.c, restore_written()). */
+		sql_printf(b, ", '" LEDGER_BEFORE_XMIN "', t.xmin::text");
 		/* And the values the update gives them (the column it touches,
 		 * now(), is not compared). */
 		sql_str(b, ")::text, json_build_object(");

@@ -387,6 +387,48 @@ inserted_changed(PGconn *conn, const struct table_def *t, const char *id, int64_
 static enum etl_code forget(PGconn *conn, const char *id, const struct ledger_undo *u,
                             struct etl_error *err);
 
+/* SQL: before-image b (of load $1) holds the values another load inserted
+ * its row with: the row's xmin when $1 updated it was one of that load's. */
+#define WRITTEN_BEFORE                                                                             \
+	"EXISTS (SELECT 1 FROM etl_load_ids i WHERE i.load_id <> $1 AND i.xmins IS NOT NULL "      \
+	"AND b.row_id BETWEEN i.first_id AND i.last_id "                                           \
+	"AND (b.data::json ->> '" LEDGER_BEFORE_XMIN "') = ANY (i.xmins::text[]))"
+
+/*
+ * Gives back, with base (the restoring UPDATE), the rows whose before-image
+ * is the values another load inserted them with (WRITTEN_BEFORE), in a
+ * savepoint of their own: their new row version is then theirs alone, and
+ * the inserting load's range takes it as one it wrote, so that its undo
+ * finds them as it wrote them (their values are).  Rows given other values
+ * back, restored by the caller in the transaction itself, share none of
+ * it.  qi: the id column, quoted.  *n: the rows restored.  Not on Citus,
+ * whose row versions are per shard: there such rows stay "changed since".
+ */
+static enum etl_code
+restore_written(PGconn *conn, const struct buf *base, const char *qi, const char *id, int64_t *n,
+                struct etl_error *err)
+{
+	struct buf q = {0};
+	sql_printf(
+	        &q,
+	        "WITH u AS (%.*s AND " WRITTEN_BEFORE " RETURNING t.%s AS id, t.xmin::text AS v), "
+	        "s AS (UPDATE etl_load_ids i SET xmins = (SELECT array_agg(DISTINCT x ORDER BY x)"
+	        "::text FROM unnest(i.xmins::text[] || ARRAY(SELECT u.v FROM u WHERE u.id "
+	        "BETWEEN i.first_id AND i.last_id)) x) WHERE i.load_id <> $1 AND i.xmins IS NOT "
+	        "NULL AND EXISTS (SELECT 1 FROM u WHERE u.id BETWEEN i.first_id AND i.last_id)) "
+	        "SELECT count(*) FROM u",
+	        (int)base->len, base->data ? base->data : "", qi);
+	q.failed = q.failed || base->failed;
+	enum etl_code rc = db_exec(conn, "SAVEPOINT etl_restore_written", err);
+	PGresult *r = rc == ETL_OK ? run_built(conn, &q, id, err) : NULL;
+	buf_free(&q);
+	if (r == NULL)
+		return err->code;
+	*n = ledger_num(r, 0, 0);
+	PQclear(r);
+	return db_exec(conn, "RELEASE SAVEPOINT etl_restore_written", err);
+}
+
 /* Undoes load e inside the caller's transaction. */
 enum etl_code
 ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
@@ -552,25 +594,33 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	PQclear(r);
 
 	if (cols.len > 0) {
-		struct buf q = {0};
-		sql_printf(&q,
+		struct buf base = {0};
+		sql_printf(&base,
 		           "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
 		           "b.data::json) r) FROM (SELECT row_id, data, after_data FROM "
 		           "etl_load_before WHERE load_id = $1) b WHERE t.%s = b.row_id",
 		           qt, cols.data, rcols.data, qt, qi);
 		/* --keep-changed: only the rows that still hold what the load gave. */
 		if (nchanged > 0)
-			sql_printf(&q,
+			sql_printf(&base,
 			           " AND (b.after_data IS NULL OR ROW(%s) IS NOT DISTINCT FROM "
 			           "(SELECT ROW(%s) FROM json_populate_record(NULL::%s, "
 			           "b.after_data::json) r))",
 			           tcols.data, vcols.data, qt);
-		r = run_built(conn, &q, id, err);
+		int64_t restored = 0;
+		if (!db_citus_coordinator(conn) &&
+		    (rc = restore_written(conn, &base, qi, id, &restored, err)) != ETL_OK) {
+			buf_free(&base);
+			goto out;
+		}
+		if (!db_citus_coordinator(conn))
+			sql_printf(&base, " AND NOT " WRITTEN_BEFORE);
+		r = run_built(conn, &base, id, err);
 		if (r == NULL) {
 			rc = err->code;
 			goto out;
 		}
-		u->restored = ledger_affected(r);
+		u->restored = restored + ledger_affected(r);
 		PQclear(r);
 	}
 	rc = forget(conn, id, u, err);

@@ -245,6 +245,37 @@ uid=$(sql ops_undo3 "SELECT max(load_id) FROM etl_loads WHERE file_name = 'us2.c
 etl --db "$c" undo "$uid" --yes --keep-changed
 expect_rc 0 "--keep-changed on users"
 expect_eq "$(sql ops_undo3 "SELECT string_agg(full_name, ' ' ORDER BY email) FROM users")" "Uno (app) Two" "the app's change stays, the other user is undone"
+# An undo chain (issue 38, item 8): load A inserts, load B updates some of
+# A's rows, undo B gives them A's values back; undo A then finds them as A
+# wrote them (values decide, not row versions) and deletes them.
+c=$(new_db ops_chain)
+"$ETL" --db "$c" --quiet load u1.csv >/dev/null 2>&1
+"$ETL" --db "$c" --quiet load --on-conflict update u2.csv >/dev/null 2>&1
+a=$(sql ops_chain "SELECT load_id FROM etl_loads WHERE file_name = 'u1.csv'")
+b=$(sql ops_chain "SELECT load_id FROM etl_loads WHERE file_name = 'u2.csv'")
+etl --db "$c" undo "$b" --yes
+expect_rc 0 "undo of the update load"
+etl --db "$c" undo "$a" --yes
+expect_rc 0 "then undo of the load that inserted those rows: none taken for changed"
+expect_eq "$(sql ops_chain "SELECT count(*) FROM products WHERE sku LIKE 'U-%'")" 0 "every row it inserted is deleted"
+# The same chain where the app changed U-05 before load B and U-03 after it:
+# undo B --keep-changed leaves U-03, gives U-05 the app's price back; undo A
+# then refuses for exactly those two, whose values are not A's.
+c=$(new_db ops_chain2)
+"$ETL" --db "$c" --quiet load u1.csv >/dev/null 2>&1
+sql ops_chain2 "UPDATE products SET price = 2999 WHERE sku = 'U-05'" >/dev/null
+"$ETL" --db "$c" --quiet load --on-conflict update u2.csv >/dev/null 2>&1
+sql ops_chain2 "UPDATE products SET stock = stock - 1 WHERE sku = 'U-03'" >/dev/null
+a=$(sql ops_chain2 "SELECT load_id FROM etl_loads WHERE file_name = 'u1.csv'")
+b=$(sql ops_chain2 "SELECT load_id FROM etl_loads WHERE file_name = 'u2.csv'")
+etl --db "$c" undo "$b" --yes --keep-changed
+expect_rc 0 "undo --keep-changed of the update load"
+ids=$(sql ops_chain2 "SELECT string_agg(product_id::text, ', ' ORDER BY product_id) FROM products WHERE sku IN ('U-03', 'U-05')")
+etl --db "$c" undo "$a" --yes
+expect_rc 4 "undo of the inserting load is refused"
+expect_match "$err" "load $a cannot be undone as it is: 2 of the rows it inserted changed since \(product_id $ids\)" \
+	"for the two rows the app changed, and only those"
+
 # Rows a load inserted that the app changed since: an UPDATE makes a new row
 # version, whose xmin is not one the load wrote the row with.  On every path
 # the load can take (the empty table's one COPY, the shadow table, batches on
