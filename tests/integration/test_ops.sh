@@ -198,6 +198,59 @@ run env -C fix "$ETL" --db "$c" --no-progress load x.csv
 expect_rc 0 "the next night, x.csv again: skipped, exit 0 (not 1 every night)"
 expect_eq "$(sql ops_fix "SELECT count(*) - 1 FROM transactions")" 1000 "and nothing is added"
 
+# --- undo of a reject file's load reopens its source; a chain of reject files -------------
+# (issue 38, items 9 and 10)
+c=$(new_db ops_rechain)
+mkdir -p rc && cd rc || exit 1
+printf 'sku,name,price\nR-1,One,100\nR-2,Two,bad\nR-3,Three,300\nR-4,Four,bad\nR-5,Five,500\nR-6,Six,bad\n' >p6.csv
+etl --db "$c" --no-progress load p6.csv
+expect_rc 1 "p6.csv: 3 of 6 rejected"
+sed 's/,bad,/,7,/' p6.csv.rejects.csv >fixed.csv && mv fixed.csv p6.csv.rejects.csv
+etl --db "$c" --no-progress load p6.csv.rejects.csv
+expect_rc 0 "its corrected reject file loads"
+src_id=$(sql ops_rechain "SELECT load_id FROM etl_loads WHERE file_name = 'p6.csv'")
+rej_id=$(sql ops_rechain "SELECT load_id FROM etl_loads WHERE file_name = 'p6.csv.rejects.csv'")
+expect_eq "$(sql ops_rechain "SELECT status || ' ' || rejects_loaded_by FROM etl_loads WHERE load_id = $src_id")" "loaded $rej_id" "the source load is complete, by the reject file's load"
+etl --db "$c" undo "$rej_id" --yes
+expect_rc 0 "undo of the reject file's load"
+expect_eq "$(sql ops_rechain "SELECT status || ' ' || coalesce(rejects_loaded_by::text, '-') || ' ' || message FROM etl_loads WHERE load_id = $src_id")" \
+	"partial - its rejected rows are out again: load $rej_id, which had loaded them, was undone" "the source load's account is open again"
+expect_eq "$(sql ops_rechain "SELECT count(*) FROM products WHERE sku LIKE 'R-%'")" 3 "3 of its 6 rows are in"
+gzip -k p6.csv
+for f in p6.csv p6.csv.gz; do
+	etl --db "$c" --no-progress load "$f"
+	expect_rc 1 "$f again: exit 1, its rows are out"
+	expect_match "$err" "rejected 3 rows.*p6\.csv\.rejects\.csv" "$f: it says how many and names the reject file"
+done
+etl --db "$c" --no-progress load p6.csv.rejects.csv
+expect_rc 0 "the corrected reject file loads again"
+expect_eq "$(sql ops_rechain "SELECT count(*) || ' ' || (SELECT status FROM etl_loads WHERE load_id = $src_id) FROM products WHERE sku LIKE 'R-%'")" "6 loaded" \
+	"all six rows are in, the source complete"
+# A chain: the reject file's load rejects one row again, whose own reject
+# file, corrected, completes the source.
+printf 'sku,name,price\nC-1,One,100\nC-2,Two,bad\nC-3,Three,bad\nC-4,Four,bad\n' >c.csv
+etl --db "$c" --no-progress load c.csv
+expect_rc 1 "c.csv: 3 of 4 rejected"
+sed -e 's/^C-2,Two,bad,/C-2,Two,2,/' -e 's/^C-3,Three,bad,/C-3,Three,3,/' c.csv.rejects.csv >fixed.csv && mv fixed.csv c.csv.rejects.csv
+etl --db "$c" --no-progress load c.csv.rejects.csv
+expect_rc 1 "its reject file, two of three corrected: one rejected again"
+sed 's/^C-4,Four,bad,/C-4,Four,4,/' c.csv.rejects.csv.rejects.csv >fixed.csv && mv fixed.csv c.csv.rejects.csv.rejects.csv
+etl --db "$c" --no-progress load c.csv.rejects.csv.rejects.csv
+expect_rc 0 "the reject file's reject file, corrected, loads"
+expect_eq "$(sql ops_rechain "SELECT string_agg(file_name || ':' || status, ' ' ORDER BY load_id) FROM etl_loads WHERE file_name LIKE 'c.csv%'")" \
+	"c.csv:loaded c.csv.rejects.csv:loaded c.csv.rejects.csv.rejects.csv:loaded" "every load of the chain is complete, the source too"
+etl --db "$c" --no-progress load c.csv
+expect_rc 0 "c.csv again: exit 0, nothing is out"
+expect_eq "$(sql ops_rechain "SELECT count(*) FROM products WHERE sku LIKE 'C-%'")" 4 "all four rows are in, once"
+last=$(sql ops_rechain "SELECT load_id FROM etl_loads WHERE file_name = 'c.csv.rejects.csv.rejects.csv'")
+etl --db "$c" undo "$last" --yes
+expect_rc 0 "undo of the chain's last load"
+expect_eq "$(sql ops_rechain "SELECT string_agg(file_name || ':' || status, ' ' ORDER BY load_id) FROM etl_loads WHERE file_name LIKE 'c.csv%'")" \
+	"c.csv:partial c.csv.rejects.csv:partial c.csv.rejects.csv.rejects.csv:undone" "reopens the loads up the chain"
+etl --db "$c" --no-progress load c.csv
+expect_rc 1 "c.csv again: exit 1, a row is out"
+cd "$T_TMP" || exit 1
+
 # --- undo never overwrites what the app changed since (item 4) ------------------------------
 undo_case() { # database -> load id of an --on-conflict update of ten products
 	local c
