@@ -3,7 +3,9 @@
  *
  * Holds the input's header plus reject_line and reject_reason, and each
  * rejected row's original fields, so that a corrected file loads as it is
- * with the same command line (same delimiter, same encoding).  Columns a
+ * with the same command line (same delimiter, same encoding: the one the
+ * input was found in; UTF-16 and UTF-32 with a byte-order mark, which tells
+ * their byte order to whatever reads them).  Columns a
  * reject file already had are replaced, not repeated.  A secret column (the
  * plaintext password) is written empty.  The file is created with the first
  * reject; a fresh run removes the file an earlier run left.  It is
@@ -27,9 +29,9 @@ struct reject_writer;
 struct reject_opts {
 	const char *dir; /* NULL: the current directory */
 	unsigned char delim;
-	enum input_encoding enc;
-	int64_t resume_at; /* < 0: a fresh run; else keep that many bytes and append */
-	const char *path;  /* the file itself (a resumed load's), or NULL: DIR/NAME */
+	enum input_encoding enc; /* the input's, as found: not ENC_UTF16 or ENC_UTF32 */
+	int64_t resume_at;       /* < 0: a fresh run; else keep that many bytes and append */
+	const char *path;        /* the file itself (a resumed load's), or NULL: DIR/NAME */
 };
 
 /*

@@ -26,7 +26,7 @@ _siprems_etl() {
 		mapfile -t COMPREPLY < <(compgen -W "error skip update" -- "$cur")
 		return ;;
 	--encoding)
-		mapfile -t COMPREPLY < <(compgen -W "utf-8 latin1 windows-1252" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "utf-8 latin1 windows-1252 utf-16 utf-16le utf-16be utf-32 utf-32le utf-32be" -- "$cur")
 		return ;;
 	--format)
 		mapfile -t COMPREPLY < <(compgen -W "text csv json" -- "$cur")

@@ -170,7 +170,8 @@ cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_erro
 	case CLI_OPT_ENCODING:
 		if (!input_parse_encoding(arg, &in->enc)) {
 			(void)error_set(err, ETL_EUSAGE, NULL, 0,
-			                "--encoding: \"%s\" is not utf-8, latin1 or windows-1252",
+			                "--encoding: \"%s\" is not utf-8, latin1, windows-1252, "
+			                "utf-16, utf-16le, utf-16be, utf-32, utf-32le or utf-32be",
 			                arg);
 			return -1;
 		}

@@ -194,9 +194,15 @@ intake_start_rejects_at(struct intake *it, int64_t resume_at, const char *path,
 {
 	if (!it->o->write_rejects)
 		return ETL_OK;
+	/* The reject file in the encoding the input was found in (a BOM may
+	 * have told it), so that the same options read it. */
+	enum input_encoding enc;
+	enum etl_code rc = input_found_encoding(it->in, &enc, err);
+	if (rc != ETL_OK)
+		return rc;
 	struct reject_opts ro = {.dir = it->o->reject_dir,
 	                         .delim = it->o->delim,
-	                         .enc = it->o->enc,
+	                         .enc = enc,
 	                         .resume_at = resume_at,
 	                         .path = path};
 	return reject_open(&it->rej, &ro, it->path, &it->map, err);

@@ -20,7 +20,8 @@ struct reject_writer {
 	bool named; /* complete, under its name (reject_complete()) */
 	const struct colmap *m;
 	unsigned char delim;
-	iconv_t cd; /* UTF-8 to the input's encoding, or -1 */
+	iconv_t cd;  /* UTF-8 to the input's encoding, or -1 */
+	size_t grow; /* its bytes for a byte of UTF-8, at most */
 	int fd;
 	bool created;
 	uint64_t offset; /* bytes in the file, counting the buffer */
@@ -88,8 +89,9 @@ encode_line(struct reject_writer *w)
 		w->line.len = 0;
 		return true;
 	}
-	/* Single-byte encodings: at most one byte per input byte. */
-	if (!reserve(&w->out, &w->ocap, w->olen + w->line.len))
+	/* At most one byte per UTF-8 byte in a single-byte encoding, two in
+	 * UTF-16 (an ASCII character), four in UTF-32. */
+	if (!reserve(&w->out, &w->ocap, w->olen + w->grow * w->line.len))
 		return false;
 	char *in = w->line.data, *o = w->out + w->olen;
 	size_t inleft = w->line.len, oleft = w->ocap - w->olen;
@@ -98,22 +100,25 @@ encode_line(struct reject_writer *w)
 			break;
 		/* The C1 controls that stood for windows-1252's unassigned
 		 * bytes go back to those bytes; anything else unencodable
-		 * (text of the reason) becomes '?'. */
+		 * (text of the reason, bytes that are not UTF-8) becomes '?'
+		 * in the file's encoding. */
 		unsigned char c0 = (unsigned char)in[0];
-		if (c0 == 0xC2 && inleft >= 2 && (unsigned char)in[1] >= 0x80 &&
+		if (w->grow == 1 && c0 == 0xC2 && inleft >= 2 && (unsigned char)in[1] >= 0x80 &&
 		    (unsigned char)in[1] <= 0x9F) {
 			*o++ = in[1];
+			oleft--;
 			in += 2;
 			inleft -= 2;
 		} else {
 			size_t skip = 1;
 			while (skip < inleft && ((unsigned char)in[skip] & 0xC0) == 0x80)
 				skip++;
-			*o++ = '?';
+			char q[] = "?", *qp = q;
+			size_t qleft = 1;
+			(void)iconv(w->cd, &qp, &qleft, &o, &oleft);
 			in += skip;
 			inleft -= skip;
 		}
-		oleft--;
 	}
 	w->olen = (size_t)(o - w->out);
 	w->line.len = 0;
@@ -214,6 +219,7 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 	w->cd = (iconv_t)-1;
 	w->m = m;
 	w->delim = o->delim;
+	w->grow = input_encoding_unit(o->enc);
 	w->path = o->path ? strdup(o->path) : reject_name(o->dir, input_path, NULL);
 	if (w->path != NULL)
 		w->tmp = temp_name(w->path);
@@ -299,6 +305,11 @@ create(struct reject_writer *w, struct etl_error *err)
 		return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot create: %s", strerror(errno));
 	w->created = true;
 	bool ok = true, first = true;
+	/* UTF-16 and UTF-32 begin with U+FEFF, the byte-order mark, in the
+	 * file's encoding once encoded: read with the options that read the
+	 * input, or by any program, the file tells its byte order. */
+	if (w->grow > 1)
+		ok = put(w, "\xEF\xBB\xBF", 3);
 	for (int i = 0; i < w->m->nfields && ok; i++) {
 		if (dropped(w, i))
 			continue;

@@ -2,8 +2,9 @@
  * fuzz_input.c — libFuzzer target: the byte stage (gzip detection and
  * decoding, multi-member streams, iconv, the BOM) and the fingerprint.
  *
- * The first byte chooses the encoding (bits 0-1) and the read size (bits
- * 2-7: 4 to 256 bytes, so that chunk boundaries fall everywhere).  What must
+ * The first byte chooses the encoding (bits 0-2: the 8-bit ones, UTF-16 and
+ * UTF-32 by BOM or byte order) and the read size (bits 3-7: 4 to 252 bytes,
+ * so that chunk boundaries fall everywhere, inside characters too).  What must
  * hold: no crash, no leak; a read never returns more than asked; an error
  * sticks; and the verifying fingerprint fails exactly when reading fails,
  * so that a bad gzip is always found before anything is loaded.
@@ -22,12 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum input_encoding encs[] = {ENC_UTF8, ENC_LATIN1, ENC_WINDOWS1252, ENC_UTF8};
+	static const enum input_encoding encs[] = {ENC_UTF8,  ENC_LATIN1,  ENC_WINDOWS1252,
+	                                           ENC_UTF16, ENC_UTF16LE, ENC_UTF16BE,
+	                                           ENC_UTF32, ENC_UTF32LE};
 	if (size < 1)
 		return 0;
 	uint8_t sel = data[0];
 	data++, size--;
-	size_t chunk = 4 + (size_t)(sel >> 2) * 4;
+	size_t chunk = 4 + (size_t)(sel >> 3) * 8;
 
 	int fd = memfd_create("fuzz", 0);
 	if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size))
@@ -38,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct etl_error err;
 	struct input *in = NULL;
 	bool read_failed = false;
-	if (input_open(&in, path, encs[sel & 3], &err) != ETL_OK)
+	if (input_open(&in, path, encs[sel & 7], &err) != ETL_OK)
 		abort(); /* a readable memfd always opens */
 	if (input_hash_raw(in, &err) != ETL_OK)
 		abort();

@@ -1,7 +1,9 @@
 /*
  * test_input.c — the byte stage: plain and gzip files of several megabytes
  * read back byte for byte, multi-member gzip, truncated and corrupt streams
- * at many cut points, junk after the stream, the BOM, and encodings.
+ * at many cut points, junk after the stream, the BOM, and encodings:
+ * UTF-16 and UTF-32 told by their byte-order mark or named, the NUL bytes of
+ * a header read in the wrong one, and text that is not valid.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +295,243 @@ test_encodings(void **state)
 	assert_false(input_parse_encoding("ebcdic", &e));
 }
 
+/* UTF-8 text in the encoding to (an iconv name), after its byte-order mark
+ * (U+FEFF) when mark; the caller frees it. */
+static char *
+encode(const char *utf8, size_t n, const char *to, bool mark, size_t *outlen)
+{
+	size_t cap = 4 * n + 8;
+	char *out = malloc(cap), *o = out;
+	size_t oleft = cap;
+	assert_non_null(out);
+	iconv_t cd = iconv_open(to, "UTF-8");
+	assert_true(cd != (iconv_t)-1);
+	char *in = mark ? "\xef\xbb\xbf" : "";
+	size_t inleft = strlen(in);
+	assert_int_equal(iconv(cd, &in, &inleft, &o, &oleft), 0);
+	in = (char *)utf8;
+	inleft = n;
+	assert_int_equal(iconv(cd, &in, &inleft, &o, &oleft), 0);
+	(void)iconv_close(cd);
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
+/* Writes the n bytes of data as name and reads them back as enc: the wlen
+ * bytes of want come out. */
+static void
+expect_text(const char *name, const char *data, size_t n, enum input_encoding enc, const char *want,
+            size_t wlen)
+{
+	size_t got;
+	struct etl_error err;
+	write_file(name, data, n);
+	char *back = read_all(name, enc, &got, &err);
+	if (back == NULL)
+		fail_msg("%s: %s", name, err.msg);
+	if (got != wlen || memcmp(back, want, wlen) != 0)
+		fail_msg("%s: %zu bytes, not the %zu expected", name, got, wlen);
+	free(back);
+}
+
+static const char products[] = "sku\tname\tprice\n"
+                               "KOP-001\tKopi Susu Gula Aren \xe2\x98\x95\t18000\n"
+                               "CRM-002\tCr\xc3\xa8me br\xc3\xbbl\xc3\xa9\xf0\x9f\x8d\xae\t25000\n";
+
+/* products encoded as to (an iconv name; after its mark when mark) and
+ * read as enc: the UTF-8 text comes back, read as found. */
+static const struct {
+	const char *to;
+	bool mark;
+	enum input_encoding enc, found;
+} unicode_cases[] = {
+        /* With the default encoding, the mark decides and is skipped. */
+        {"UTF-16LE", true, ENC_UTF8, ENC_UTF16LE},
+        {"UTF-16BE", true, ENC_UTF8, ENC_UTF16BE},
+        {"UTF-32LE", true, ENC_UTF8, ENC_UTF32LE},
+        {"UTF-32BE", true, ENC_UTF8, ENC_UTF32BE},
+        /* Whichever Unicode encoding is named: the mark says which. */
+        {"UTF-16BE", true, ENC_UTF16LE, ENC_UTF16BE},
+        {"UTF-16LE", true, ENC_UTF16, ENC_UTF16LE},
+        {"UTF-16LE", true, ENC_UTF32, ENC_UTF16LE},
+        {"UTF-8", true, ENC_UTF16, ENC_UTF8},
+        {"UTF-16LE", true, ENC_UTF16LE, ENC_UTF16LE},
+        /* Named, without a mark. */
+        {"UTF-16LE", false, ENC_UTF16LE, ENC_UTF16LE},
+        {"UTF-16BE", false, ENC_UTF16BE, ENC_UTF16BE},
+        {"UTF-32LE", false, ENC_UTF32LE, ENC_UTF32LE},
+        {"UTF-32BE", false, ENC_UTF32BE, ENC_UTF32BE},
+        /* "utf-16" and "utf-32" without a mark: big-endian. */
+        {"UTF-16BE", false, ENC_UTF16, ENC_UTF16BE},
+        {"UTF-32BE", false, ENC_UTF32, ENC_UTF32BE},
+};
+
+static void
+test_unicode_round_trips(void **state)
+{
+	(void)state;
+	size_t n = sizeof products - 1;
+	for (size_t i = 0; i < sizeof unicode_cases / sizeof unicode_cases[0]; i++) {
+		size_t len;
+		struct etl_error err;
+		char *bytes = encode(products, n, unicode_cases[i].to, unicode_cases[i].mark, &len);
+		expect_text("unicode.txt", bytes, len, unicode_cases[i].enc, products, n);
+		/* What the reject file is written in, known before a read. */
+		struct input *in;
+		enum input_encoding found;
+		assert_int_equal(
+		        input_open(&in, path_of("unicode.txt"), unicode_cases[i].enc, &err),
+		        ETL_OK);
+		assert_int_equal(input_found_encoding(in, &found, &err), ETL_OK);
+		assert_int_equal(found, unicode_cases[i].found);
+		char buf[8];
+		assert_int_equal(input_read(in, buf, 4, &err), 4);
+		assert_memory_equal(buf, "sku\t", 4);
+		input_close(in);
+		free(bytes);
+	}
+}
+
+static void
+test_unicode_marks_and_names(void **state)
+{
+	(void)state;
+	/* The mark alone is an empty text. */
+	expect_text("only-mark.txt", "\xff\xfe", 2, ENC_UTF8, "", 0);
+	/* A single-byte encoding takes the mark's bytes as characters. */
+	expect_text("latin1-mark.txt", "\xff\xfe\x61\x62", 4, ENC_LATIN1,
+	            "\xc3\xbf\xc3\xbe\x61\x62", 6);
+
+	enum input_encoding e;
+	assert_true(input_parse_encoding("utf-16", &e) && e == ENC_UTF16);
+	assert_true(input_parse_encoding("UTF-16LE", &e) && e == ENC_UTF16LE);
+	assert_true(input_parse_encoding("utf16be", &e) && e == ENC_UTF16BE);
+	assert_true(input_parse_encoding("utf-32", &e) && e == ENC_UTF32);
+	assert_true(input_parse_encoding("utf-32le", &e) && e == ENC_UTF32LE);
+	assert_true(input_parse_encoding("UTF32BE", &e) && e == ENC_UTF32BE);
+	assert_false(input_parse_encoding("utf-7", &e));
+	assert_string_equal(input_encoding_name(ENC_UTF16LE), "UTF-16LE");
+	assert_int_equal(input_encoding_unit(ENC_UTF16), 2);
+	assert_int_equal(input_encoding_unit(ENC_UTF32BE), 4);
+	assert_int_equal(input_encoding_unit(ENC_WINDOWS1252), 1);
+}
+
+/* Megabytes of UTF-16 and UTF-32, plain and gzip: every chunk boundary
+ * falls somewhere in a character (surrogate pairs included) and the text
+ * comes back whole. */
+static void
+test_unicode_large(void **state)
+{
+	(void)state;
+	static const char line[] = "KOP-\xe2\x98\x95,Cr\xc3\xa8me \xf0\x9f\x8d\xae,7\n";
+	size_t ll = sizeof line - 1, n = 0, cap = 3 * 1024 * 1024 + 7;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	while (n + ll <= cap) {
+		memcpy(text + n, line, ll);
+		n += ll;
+	}
+	const char *tos[] = {"UTF-16LE", "UTF-32BE"};
+	for (size_t i = 0; i < 2; i++) {
+		size_t len, zlen, got;
+		struct etl_error err;
+		char *bytes = encode(text, n, tos[i], true, &len);
+		write_file("big.txt", bytes, len);
+		unsigned char *z = gzip_bytes(bytes, len, &zlen);
+		write_file("big.txt.gz", z, zlen);
+		const char *names[] = {"big.txt", "big.txt.gz"};
+		for (size_t k = 0; k < 2; k++) {
+			char *back = read_all(names[k], ENC_UTF8, &got, &err);
+			if (back == NULL)
+				fail_msg("%s as %s: %s", names[k], tos[i], err.msg);
+			assert_int_equal(got, n);
+			assert_memory_equal(back, text, n);
+			free(back);
+		}
+		free(z);
+		free(bytes);
+	}
+	free(text);
+}
+
+/* Reads name as enc and expects an input error at line whose message
+ * holds each of the strings (up to three; NULL ends). */
+static void
+expect_error(const char *name, enum input_encoding enc, long line, const char *a, const char *b,
+             const char *c)
+{
+	size_t got;
+	struct etl_error err;
+	char *back = read_all(name, enc, &got, &err);
+	if (back != NULL)
+		fail_msg("%s read as %zu bytes", name, got);
+	assert_int_equal(err.code, ETL_EINPUT);
+	assert_int_equal(err.line, line);
+	assert_non_null(strstr(err.file, name));
+	const char *want[] = {a, b, c};
+	for (size_t i = 0; i < 3 && want[i] != NULL; i++)
+		if (strstr(err.msg, want[i]) == NULL)
+			fail_msg("%s: \"%s\" not in \"%s\"", name, want[i], err.msg);
+}
+
+static void
+test_unicode_errors(void **state)
+{
+	(void)state;
+	size_t n = sizeof products - 1, len;
+	/* Without a mark, read as UTF-8: the header's NUL bytes name the
+	 * encoding, never a header of garbled names. */
+	const char *tos[] = {"UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE"};
+	const char *opts[] = {"--encoding utf-16le", "--encoding utf-16be", "--encoding utf-32le",
+	                      "--encoding utf-32be"};
+	for (size_t i = 0; i < 4; i++) {
+		char *bytes = encode(products, n, tos[i], false, &len);
+		write_file("nomark.txt", bytes, len);
+		expect_error("nomark.txt", ENC_UTF8, 1, tos[i], "without a byte-order mark",
+		             opts[i]);
+		expect_error("nomark.txt", ENC_WINDOWS1252, 1, "the header holds NUL bytes", tos[i],
+		             opts[i]);
+		free(bytes);
+	}
+	/* Named, but the NUL bytes are those of another. */
+	char *bytes = encode(products, n, "UTF-16LE", false, &len);
+	write_file("le-nomark.txt", bytes, len);
+	expect_error("le-nomark.txt", ENC_UTF16, 1, "UTF-16LE, not UTF-16BE", "big-endian",
+	             "--encoding utf-16le");
+	expect_error("le-nomark.txt", ENC_UTF32LE, 1, "UTF-16LE, not UTF-32LE",
+	             "--encoding utf-16le", NULL);
+	/* gzip first: the same. */
+	size_t zlen;
+	unsigned char *z = gzip_bytes(bytes, len, &zlen);
+	write_file("le-nomark.txt.gz", z, zlen);
+	expect_error("le-nomark.txt.gz", ENC_UTF8, 1, "UTF-16LE", "--encoding utf-16le", NULL);
+	free(z);
+	/* Cut inside a character: an odd byte, half of a surrogate pair. */
+	write_file("odd.txt", bytes, len - 1);
+	expect_error("odd.txt", ENC_UTF16LE, 0, "ends inside a UTF-16LE character", NULL, NULL);
+	free(bytes);
+	bytes = encode("a\xf0\x9f\x8d\xae", 5, "UTF-16LE", true, &len);
+	write_file("half-pair.txt", bytes, len - 2);
+	expect_error("half-pair.txt", ENC_UTF8, 0, "ends inside a UTF-16LE character at byte 4",
+	             NULL, NULL);
+	free(bytes);
+	/* A surrogate without its pair; a UTF-32 unit beyond U+10FFFF. */
+	write_file("lone.txt", "\xff\xfe\x61\x00\x00\xdc\x62\x00", 8);
+	expect_error("lone.txt", ENC_UTF8, 0, "not valid UTF-16LE at byte 4",
+	             "0xDC00 is a surrogate without its pair", NULL);
+	write_file("beyond.txt", "\0\0\xfe\xff\0\0\0\x61\0\x11\0\0", 12);
+	expect_error("beyond.txt", ENC_UTF8, 0, "not valid UTF-32BE at byte 8",
+	             "0x110000 is not a Unicode character", NULL);
+
+	/* A stray NUL in a UTF-8 header is no other encoding: it is left to
+	 * the header's own checks. */
+	static const char stray[] = "sku,na\0me,price\nP-1,ok,1.00\n";
+	expect_text("stray.csv", stray, sizeof stray - 1, ENC_UTF8, stray, sizeof stray - 1);
+	/* Nor NUL bytes after the header. */
+	static const char rows[] = "sku,name\nA\0B\0C\0D\0E\0,x\n";
+	expect_text("nul-rows.csv", rows, sizeof rows - 1, ENC_UTF8, rows, sizeof rows - 1);
+}
+
 static void
 test_open_errors(void **state)
 {
@@ -381,6 +621,10 @@ main(void)
 	        cmocka_unit_test(test_truncated_and_corrupt),
 	        cmocka_unit_test(test_bom_and_empty),
 	        cmocka_unit_test(test_encodings),
+	        cmocka_unit_test(test_unicode_round_trips),
+	        cmocka_unit_test(test_unicode_marks_and_names),
+	        cmocka_unit_test(test_unicode_large),
+	        cmocka_unit_test(test_unicode_errors),
 	        cmocka_unit_test(test_open_errors),
 	        cmocka_unit_test(test_sizes),
 	        cmocka_unit_test(test_memory),
