@@ -521,6 +521,7 @@ fix_sequence(struct ctx *c, const struct ddl_stmt *s)
 	struct etl_error qerr;
 	error_clear(&qerr);
 	PGresult *r2 = NULL;
+	bool moved = false;
 	PGresult *r =
 	        db_queryf(c->conn, 0, NULL, &qerr,
 	                  "SELECT pg_get_serial_sequence('%s', '%s'), (SELECT max(%s) FROM %s)",
@@ -548,6 +549,7 @@ fix_sequence(struct ctx *c, const struct ddl_stmt *s)
 	}
 	rc = schema_result_add(c->res, c->err, "%s sequence %s past the largest %s (%s)",
 	                       schema_verb(c, "moved", "would move"), seq, idcol, max);
+	moved = rc == ETL_OK;
 done:
 	if (failed && strcmp(qerr.sqlstate, "55P03") == 0) /* lock_not_available */
 		notex_etl("skipped the id sequence check of %s: another session holds the table",
@@ -557,8 +559,14 @@ done:
 	PQclear(r);
 	PQclear(r2);
 	if (rc == ETL_OK)
+		/* Nothing moved: the check's locks go with the savepoint.
+		 * Held, products' lock (its check comes first) met another
+		 * loader's swap of transactions: the swap's DROP TABLE needs
+		 * products whole (its foreign key's triggers), while this
+		 * check waited for transactions (a deadlock). */
 		rc = db_exec(c->conn,
-		             failed ? "ROLLBACK TO SAVEPOINT etl_seq" : "RELEASE SAVEPOINT etl_seq",
+		             moved ? "RELEASE SAVEPOINT etl_seq"
+		                   : "ROLLBACK TO SAVEPOINT etl_seq; RELEASE SAVEPOINT etl_seq",
 		             c->err);
 	return rc;
 }
