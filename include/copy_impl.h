@@ -82,6 +82,7 @@ struct copy_sink {
 	char id_seq[160];     /* the sequence, as a regclass literal */
 	char fast_why[400];   /* why the fast path gave way */
 	char passed_why[240]; /* why copy_fast_begin() took a slower way */
+	char leftover[300];   /* a shadow an ended load left, to drop, or "" */
 	bool passed_loud;     /* and a big file says it without --verbose */
 	int64_t id_next, id_max, id_first;
 	char **rebuild; /* statements that recreate what was dropped */

@@ -63,6 +63,10 @@ enum etl_code shadow_finish(struct sink_shadow *sh, bool *refused, char *why, si
                             struct etl_error *err);
 void shadow_abandon(struct sink_shadow *sh);
 bool shadow_left(const struct sink_shadow *sh);
+/* Drops q, the shadow of table, on conn (idle) in a transaction of its own
+ * under the table's empty-load lock; false when not done (the lock's
+ * holder drops it then). */
+bool shadow_drop_named(PGconn *conn, const char *table, const char *q);
 void shadow_drop_left(struct sink_shadow *sh, PGconn *conn);
 
 /* A server's message about the shadow, in the table's names. */

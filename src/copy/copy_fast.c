@@ -123,6 +123,32 @@ lock_table(struct copy_sink *s, const char *mode, bool *lost)
  * cancels); it then finds the table filled and goes on in batches, or
  * empty still and takes the path itself.
  */
+static enum etl_code wait_empty_load(struct copy_sink *s, struct etl_error *err);
+
+/* The shadow table a load that ended left (its process killed, or its drop
+ * refused the lock that this load now holds), the role's to drop: its
+ * quoted name into s->leftover, or "".  Whichever way this load goes, it
+ * drops it (copy_fast_begin()). */
+static enum etl_code
+find_leftover(struct copy_sink *s, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	s->leftover[0] = '\0';
+	PGresult *r = db_query(s->db.pg,
+	                       "SELECT format('%I.%I', n.nspname, x.relname) FROM pg_class c "
+	                       "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class x ON "
+	                       "x.relnamespace = c.relnamespace AND x.relname = "
+	                       "'siprems_etl_shadow_' || c.oid WHERE c.oid = to_regclass($1) AND "
+	                       "pg_has_role(x.relowner, 'MEMBER')",
+	                       1, params, err);
+	if (r == NULL)
+		return err->code;
+	if (PQntuples(r) == 1)
+		(void)snprintf(s->leftover, sizeof s->leftover, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return ETL_OK;
+}
+
 static enum etl_code
 one_empty_load(struct copy_sink *s, struct etl_error *err)
 {
@@ -133,15 +159,23 @@ one_empty_load(struct copy_sink *s, struct etl_error *err)
 		return err->code;
 	bool got = PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
-	if (got)
-		return ETL_OK;
-	r = db_query(s->db.pg,
-	             "SELECT string_agg('pid ' || l.pid || coalesce(', application ' || "
-	             "nullif(a.application_name, ''), ''), '; ') FROM pg_locks l LEFT JOIN "
-	             "pg_stat_activity a ON a.pid = l.pid "
-	             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-	             "AND ((l.classid::int8 << 32) | l.objid::int8) = " EMPTY_LOAD_KEY,
-	             1, params, err);
+	enum etl_code rc = got ? ETL_OK : wait_empty_load(s, err);
+	return rc == ETL_OK ? find_leftover(s, err) : rc;
+}
+
+/* Waits for the empty-table load that holds the lock, saying whose. */
+static enum etl_code
+wait_empty_load(struct copy_sink *s, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	PGresult *r =
+	        db_query(s->db.pg,
+	                 "SELECT string_agg('pid ' || l.pid || coalesce(', application ' || "
+	                 "nullif(a.application_name, ''), ''), '; ') FROM pg_locks l LEFT JOIN "
+	                 "pg_stat_activity a ON a.pid = l.pid "
+	                 "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+	                 "AND ((l.classid::int8 << 32) | l.objid::int8) = " EMPTY_LOAD_KEY,
+	                 1, params, err);
 	if (r == NULL)
 		return err->code;
 	notex_etl("%s: another load (%s) is filling %s while it is empty, in one "
@@ -151,7 +185,10 @@ one_empty_load(struct copy_sink *s, struct etl_error *err)
 	enum etl_code rc = db_exec(s->db.pg, "SET LOCAL lock_timeout = 0", err);
 	if (rc != ETL_OK)
 		return rc;
+	/* SIGINT, SIGTERM…: the canceller ends the wait. */
+	conn_arm(&s->db);
 	r = db_query(s->db.pg, "SELECT pg_advisory_xact_lock(" EMPTY_LOAD_KEY ")", 1, params, err);
+	conn_disarm();
 	if (r == NULL)
 		return err->code;
 	PQclear(r);
@@ -263,6 +300,11 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 
 	if ((rc = own_ids(s, err)) != ETL_OK)
 		goto fail;
+	/* In the load's transaction (the shadow's way drops it in
+	 * shadow_open()). */
+	if (s->leftover[0] != '\0' &&
+	    (rc = db_execf(s->db.pg, err, "DROP TABLE IF EXISTS %s", s->leftover)) != ETL_OK)
+		goto fail;
 	/* A Citus table (distributed or reference) keeps its indexes and is
 	 * not truncated: either would be a parallel operation on its shards,
 	 * after which the COPY could no longer run in this transaction.  The
@@ -363,6 +405,10 @@ not_taken:
 	PQclear(r);
 	fast_rollback(s);
 	error_clear(err);
+	/* The table is not for this path: a leftover goes in a transaction
+	 * of its own. */
+	if (s->leftover[0] != '\0')
+		(void)shadow_drop_named(s->db.pg, s->t->table, s->leftover);
 	return ETL_OK;
 fail:
 	PQclear(r);

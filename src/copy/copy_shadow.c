@@ -302,10 +302,16 @@ shadow_copied(struct sink_shadow *sh, struct etl_error *err)
 static bool
 drop_on(struct sink_shadow *sh, PGconn *conn)
 {
+	return shadow_drop_named(conn, sh->table, sh->q);
+}
+
+bool
+shadow_drop_named(PGconn *conn, const char *table, const char *q)
+{
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK ||
 	    PQtransactionStatus(conn) != PQTRANS_IDLE)
 		return false;
-	const char *params[1] = {sh->table};
+	const char *params[1] = {table};
 	PGresult *r = db_run(conn, "BEGIN");
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
@@ -317,14 +323,15 @@ drop_on(struct sink_shadow *sh, PGconn *conn)
 	            PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
 	if (mine) {
-		r = db_runf(conn, "DROP TABLE IF EXISTS %s", sh->q);
+		r = db_runf(conn, "DROP TABLE IF EXISTS %s", q);
 		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		PQclear(r);
 	}
 	r = db_run(conn, ok ? "COMMIT" : "ROLLBACK");
 	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
-	/* Not granted: the other load's shadow_open() drops it. */
+	/* Not granted: the load that holds the lock drops it, whichever way
+	 * it goes (copy_fast.c, one_empty_load()). */
 	return ok;
 }
 

@@ -115,8 +115,9 @@ lockwait_watch(void *arg, PGconn *conn, long waited_ms)
 	(void)snprintf(pid, sizeof pid, "%d", PQbackendPID(conn));
 	const char *params[1] = {pid};
 	/* The lock the statement's session waits for and the sessions ahead
-	 * of it.  Behind PgBouncer the pid is not the server's: then the
-	 * siprems-etl sessions that wait for a lock. */
+	 * of it (not an advisory lock: the empty-table load's wait for another
+	 * is said by copy_fast.c, and bound by no --lock-timeout).  Behind PgBouncer the pid is not
+	 * the server's: then the siprems-etl sessions that wait for a lock. */
 	PGresult *r = db_query(
 	        look,
 	        "SELECT coalesce(wl.relation::regclass::text, wl.locktype), "
@@ -125,7 +126,8 @@ lockwait_watch(void *arg, PGconn *conn, long waited_ms)
 	        "wl.locktype AND l.database IS NOT DISTINCT FROM wl.database AND l.relation IS "
 	        "NOT DISTINCT FROM wl.relation AND l.transactionid IS NOT DISTINCT FROM "
 	        "wl.transactionid AND l.pid = ANY (pg_blocking_pids(wl.pid)) JOIN pg_stat_activity "
-	        "a ON a.pid = l.pid WHERE NOT wl.granted AND (wl.pid = $1::int OR (NOT EXISTS "
+	        "a ON a.pid = l.pid WHERE NOT wl.granted AND wl.locktype <> 'advisory' AND "
+	        "(wl.pid = $1::int OR (NOT EXISTS "
 	        "(SELECT 1 FROM pg_stat_activity WHERE pid = $1::int) AND wl.pid IN (SELECT pid "
 	        "FROM pg_stat_activity WHERE application_name = "
 	        "current_setting('application_name') "

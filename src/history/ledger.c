@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -365,20 +366,88 @@ delimiter_shown(const char *v, char *buf, size_t size, size_t *n)
 	return buf;
 }
 
+/* Whether entry e (n bytes) is one of the '|'-separated entries of list. */
+static bool
+has_entry(const char *list, size_t len, const char *e, size_t n)
+{
+	for (const char *p = list, *end = list + len; p < end;) {
+		const char *bar = memchr(p, '|', (size_t)(end - p));
+		size_t k = bar ? (size_t)(bar - p) : (size_t)(end - p);
+		if (k == n && memcmp(p, e, n) == 0)
+			return true;
+		p += k + 1;
+	}
+	return false;
+}
+
+/* Whether every entry of list x is one of list y. */
+static bool
+all_in(const char *x, size_t xlen, const char *y, size_t ylen)
+{
+	for (const char *p = x, *end = x + xlen; p < end;) {
+		const char *bar = memchr(p, '|', (size_t)(end - p));
+		size_t k = bar ? (size_t)(bar - p) : (size_t)(end - p);
+		if (!has_entry(y, ylen, p, k))
+			return false;
+		p += k + 1;
+	}
+	return true;
+}
+
+/* Whether a zone's value names UTC. */
+static bool
+utc_name(const char *v, size_t n)
+{
+	static const char *const names[] = {"UTC",       "Etc/UTC",      "UCT", "Etc/UCT",
+	                                    "Zulu",      "Etc/Zulu",     "GMT", "Etc/GMT",
+	                                    "Universal", "Etc/Universal"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == n && strncasecmp(v, names[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* Whether two values of key would shape a file of kind alike: the same
+ * text; a zone only matters to sales (the one kind with a timestamp
+ * column), and UTC has many names; --map in any order. */
+static bool
+same_value(const char *key, const char *kind, const char *va, size_t a, const char *vb, size_t b)
+{
+	if ((va == NULL) != (vb == NULL))
+		return strcmp(key, "timezone") == 0 && strcmp(kind, "sales") != 0;
+	if (va == NULL || (a == b && memcmp(va, vb, a) == 0))
+		return true;
+	if (strcmp(key, "timezone") == 0)
+		return strcmp(kind, "sales") != 0 || (utc_name(va, a) && utc_name(vb, b));
+	if (strcmp(key, "map") == 0) {
+		/* Each entry of one in the other, as many of them. */
+		size_t na = 1, nb = 1;
+		for (size_t i = 0; i < a; i++)
+			na += va[i] == '|';
+		for (size_t i = 0; i < b; i++)
+			nb += vb[i] == '|';
+		if (na != nb)
+			return false;
+		return all_in(va, a, vb, b) && all_in(vb, b, va, a);
+	}
+	return false;
+}
+
 /* "--timezone America/New_York (this run: --timezone UTC)" for each option
  * whose value differs between two options strings. */
-static void
-options_differ(const char *was, const char *now, char *buf, size_t size)
+static int
+options_differ(const char *was, const char *now, const char *kind, char *buf, size_t size)
 {
 	size_t len = 0;
+	int n = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof option_keys / sizeof option_keys[0]; i++) {
 		size_t a = 0, b = 0;
 		const char *va = option_value(was, option_keys[i], &a);
 		const char *vb = option_value(now, option_keys[i], &b);
-		if ((va == NULL) == (vb == NULL) &&
-		    (va == NULL || (a == b && memcmp(va, vb, a) == 0)))
+		if (same_value(option_keys[i], kind, va, a, vb, b))
 			continue;
+		n++;
 		char da[8], db[8];
 		if (strcmp(option_keys[i], "delimiter") == 0) {
 			/* Kept as the character's code. */
@@ -394,6 +463,7 @@ options_differ(const char *was, const char *now, char *buf, size_t size)
 	}
 	if (len == 0)
 		(void)snprintf(buf, size, "other options");
+	return n;
 }
 
 /* A load that committed rows goes on only with the options it began with:
@@ -405,7 +475,8 @@ same_options(const struct ledger *e, const struct ledger_claim_opts *o, struct e
 	if (e->records_done == 0 || e->options[0] == '\0' || strcmp(e->options, o->options) == 0)
 		return ETL_OK;
 	char diff[1200];
-	options_differ(e->options, o->options, diff, sizeof diff);
+	if (options_differ(e->options, o->options, e->kind, diff, sizeof diff) == 0)
+		return ETL_OK;
 	return error_set(err, ETL_EINPUT, NULL, 0,
 	                 "load %lld of this file (%s) committed %lld records with %s: going on "
 	                 "would load one file two ways, so nothing was "

@@ -645,19 +645,23 @@ forget(PGconn *conn, const char *id, const struct ledger_undo *u, struct etl_err
 	        u->kept + u->kept_inserted > 0 ? "; rows changed since were left as they are" : "");
 	params[1] = msg;
 	static const char *const rows[] = {
-	        /* The loads whose rejected rows this one carried in (it
-	         * loaded their reject file), and up a chain of reject files
-	         * the loads those completed: their rows are out again, their
-	         * account open again (a rerun says so). */
-	        "WITH RECURSIVE up (load_id, kind, file_name) AS (SELECT load_id, kind, file_name "
-	        "FROM etl_loads WHERE load_id = $1::bigint UNION SELECT a.load_id, a.kind, "
-	        "a.file_name FROM etl_loads a JOIN up ON a.kind = up.kind AND a.reject_file = "
-	        "up.file_name WHERE a.rejects_loaded_by IS NOT NULL) "
+	        /* The loads this one completed (it loaded their reject file,
+	         * or the last of a chain of them: rejects_loaded_by), and,
+	         * when it was itself completed so, the loads up its chain
+	         * that the same load completed (their reject file is the one
+	         * a load of the chain read): their rows are out again, their
+	         * account open again (a rerun says so).  An undone load stays
+	         * undone. */
+	        "WITH RECURSIVE x AS (SELECT rejects_loaded_by AS by FROM etl_loads WHERE "
+	        "load_id = $1::bigint), up (load_id, kind, file_name) AS (SELECT load_id, kind, "
+	        "file_name FROM etl_loads WHERE load_id = $1::bigint UNION SELECT a.load_id, "
+	        "a.kind, a.file_name FROM etl_loads a JOIN up ON a.kind = up.kind AND "
+	        "a.reject_file = up.file_name WHERE a.rejects_loaded_by = (SELECT by FROM x)) "
 	        "UPDATE etl_loads SET status = 'partial', rejects_loaded_by = NULL, message = "
 	        "'its rejected rows are out again: load ' || $1::text || ', which had loaded "
 	        "them, was undone', updated_at = now() WHERE load_id <> $1::bigint AND "
-	        "rejects_loaded_by IS NOT NULL AND (rejects_loaded_by = $1::bigint OR load_id IN "
-	        "(SELECT load_id FROM up))",
+	        "status <> 'undone' AND rejects_loaded_by IS NOT NULL AND (rejects_loaded_by = "
+	        "$1::bigint OR load_id IN (SELECT load_id FROM up))",
 	        "DELETE FROM etl_load_ids WHERE load_id = $1",
 	        "DELETE FROM etl_load_before WHERE load_id = $1",
 	        "DELETE FROM etl_load_rejects WHERE load_id = $1",

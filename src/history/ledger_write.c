@@ -245,9 +245,10 @@ ledger_rejects_loaded(PGconn *conn, const struct ledger *e, const char *name, in
 	for (int i = 0; i < PQntuples(r) && n < max; i++)
 		ids[n++] = ledger_num(r, i, 0);
 	PQclear(r);
-	/* A chain of reject files: the loads whose reject file a load just
-	 * completed loaded (with rejects of its own, now in too) are complete
-	 * as well, and so on up to the source. */
+	/* A chain of reject files: the load whose reject file a load just
+	 * completed loaded (with rejects of its own, now in too; the newest
+	 * load before it with that reject file) is complete as well, and so
+	 * on up to the source. */
 	for (int from = 0, depth = 0; from < n && depth < 100; depth++) {
 		struct buf list = {0};
 		sql_str(&list, "{");
@@ -266,8 +267,11 @@ ledger_rejects_loaded(PGconn *conn, const struct ledger *e, const char *name, in
 		        "UPDATE etl_loads a SET status = 'loaded', rejects_loaded_by = $1, "
 		        "message = $4, updated_at = now() WHERE a.kind = $2 AND a.load_id <> $1 "
 		        "AND a.rows_rejected > 0 AND a.status = 'partial' AND "
-		        "a.rejects_loaded_by IS NULL AND a.reject_file IN (SELECT b.file_name "
-		        "FROM etl_loads b WHERE b.load_id = ANY ($3::bigint[])) RETURNING load_id",
+		        "a.rejects_loaded_by IS NULL AND a.load_id IN (SELECT (SELECT "
+		        "max(a2.load_id) FROM etl_loads a2 WHERE a2.kind = $2 AND a2.reject_file = "
+		        "b.file_name AND a2.load_id < b.load_id) FROM etl_loads b WHERE b.load_id "
+		        "= "
+		        "ANY ($3::bigint[])) RETURNING load_id",
 		        4, p, err);
 		buf_free(&list);
 		if (r == NULL)

@@ -231,7 +231,7 @@ load_rows(struct file_load *f)
 	           intake_left(it, f->print.records) > (int64_t)o->batch_rows;
 	if (f->led.records_done == 0) {
 		if (copy_fast_begin(f->sink, o->jobs, big, &taken, &f->e) != ETL_OK)
-			return fail_rows(f);
+			return signals_received() ? END_SIGNAL : fail_rows(f);
 		said_passed(f, big, taken);
 	}
 	if (taken) {

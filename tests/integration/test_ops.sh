@@ -249,6 +249,37 @@ expect_eq "$(sql ops_rechain "SELECT string_agg(file_name || ':' || status, ' ' 
 	"c.csv:partial c.csv.rejects.csv:partial c.csv.rejects.csv.rejects.csv:undone" "reopens the loads up the chain"
 etl --db "$c" --no-progress load c.csv
 expect_rc 1 "c.csv again: exit 1, a row is out"
+# An undone load stays undone when the load of its reject file is undone.
+printf 'sku,name,price\nD-1,One,100\nD-2,Two,bad\n' >d.csv
+"$ETL" --db "$c" --quiet load d.csv >/dev/null 2>&1
+sed 's/,bad,/,2,/' d.csv.rejects.csv >fixed.csv && mv fixed.csv d.csv.rejects.csv
+"$ETL" --db "$c" --quiet load d.csv.rejects.csv >/dev/null 2>&1
+d1=$(sql ops_rechain "SELECT load_id FROM etl_loads WHERE file_name = 'd.csv'")
+d2=$(sql ops_rechain "SELECT load_id FROM etl_loads WHERE file_name = 'd.csv.rejects.csv'")
+etl --db "$c" undo "$d1" --yes
+expect_rc 0 "undo of a source load"
+etl --db "$c" undo "$d2" --yes
+expect_rc 0 "then of its reject file's load"
+expect_eq "$(sql ops_rechain "SELECT string_agg(status, ' ' ORDER BY load_id) FROM etl_loads WHERE load_id IN ($d1, $d2)")" "undone undone" "both stay undone"
+etl --db "$c" --no-progress load d.csv
+expect_rc 1 "d.csv loads anew (exit 1: its reject again)"
+expect_eq "$(sql ops_rechain "SELECT count(*) FROM products WHERE sku = 'D-1'")" 1 "its good row is back"
+# A reject file name used again (the first one removed, a new export the
+# next day): undo of the second day's reject load reopens that day's load only.
+printf 'sku,name,price\nE-1,One,100\nE-2,Two,bad\n' >e.csv
+"$ETL" --db "$c" --quiet load e.csv >/dev/null 2>&1
+sed 's/,bad,/,2,/' e.csv.rejects.csv >fixed.csv && mv fixed.csv e.csv.rejects.csv
+"$ETL" --db "$c" --quiet load e.csv.rejects.csv >/dev/null 2>&1
+rm e.csv.rejects.csv
+printf 'sku,name,price\nE-3,Three,300\nE-4,Four,bad\n' >e.csv
+"$ETL" --db "$c" --quiet load e.csv >/dev/null 2>&1
+sed 's/,bad,/,4,/' e.csv.rejects.csv >fixed.csv && mv fixed.csv e.csv.rejects.csv
+"$ETL" --db "$c" --quiet load e.csv.rejects.csv >/dev/null 2>&1
+e4=$(sql ops_rechain "SELECT max(load_id) FROM etl_loads WHERE file_name = 'e.csv.rejects.csv'")
+etl --db "$c" undo "$e4" --yes
+expect_rc 0 "undo of the second day's reject load"
+expect_eq "$(sql ops_rechain "SELECT string_agg(file_name || ':' || status, ' ' ORDER BY load_id) FROM etl_loads WHERE file_name LIKE 'e.csv%'")" \
+	"e.csv:loaded e.csv.rejects.csv:loaded e.csv:partial e.csv.rejects.csv:undone" "reopens the second day's load, not the first's"
 cd "$T_TMP" || exit 1
 
 # --- undo never overwrites what the app changed since (item 4) ------------------------------

@@ -104,6 +104,50 @@ expect_eq "$(content together)" "$both_db" "the table holds both files' rows, ea
 expect_eq "$(shadows together)" "0" "no shadow table is left"
 reset_sales
 
+# --- a signal ends the wait; the waiter drops what the first one left ------------------------
+# The first load's swap held up by a reader again; a second, one sale, waits
+# for it.  SIGTERM to the second ends its wait at once (exit 5, nothing
+# loaded); a third waits in turn, and SIGTERM to the first, whose shadow
+# cannot be dropped while the third holds the table's lock, leaves it to the
+# third, which drops it though it takes no shadow way itself.
+printf 'sku,quantity_sold,price_per_unit,transaction_date\nT-01,1,1000,2025-06-01 10:00:00\n' >one.csv
+cp one.csv one-more.csv
+psql -X -q -d together -c "BEGIN; SELECT count(*) FROM transactions; SELECT pg_sleep(20); COMMIT" >/dev/null 2>&1 &
+reader=$!
+at_exit "kill $reader"
+for _ in $(seq 1 100); do
+	[ "$(sql together "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.relation = 'transactions'::regclass AND a.query LIKE '%pg_sleep(20)%'")" != 0 ] && break
+	sleep 0.05
+done
+"$ETL" --db "$c" --no-progress load --batch-rows 500 --jobs 2 a.csv >a.out 2>a.err &
+pa=$!
+for _ in $(seq 1 200); do
+	[ "$(sql together "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" != 0 ] && break
+	sleep 0.05
+done
+"$ETL" --db "$c" --no-progress load one.csv >one.out 2>one.err &
+p1=$!
+for _ in $(seq 1 200); do grep -q 'waiting for it to commit' one.err && break; sleep 0.05; done
+t0=$SECONDS
+kill -TERM "$p1"
+wait "$p1"
+expect_eq "$? $((SECONDS - t0 < 5))" "5 1" "SIGTERM ends the wait for the other load at once (exit 5)"
+expect_match "$(cat one.err)" "interrupted by SIGTERM" "and says so"
+expect_no_match "$(cat one.err)" "--lock-timeout" "no lock watcher's bound for that wait"
+"$ETL" --db "$c" --no-progress load one-more.csv >more.out 2>more.err &
+p2=$!
+for _ in $(seq 1 200); do grep -q 'waiting for it to commit' more.err && break; sleep 0.05; done
+kill -TERM "$pa"
+wait "$pa"
+expect_eq "$?" 5 "SIGTERM stops the first load at its swap (exit 5)"
+wait "$p2"
+expect_eq "$?" 0 "the third loads its sale"
+kill "$reader" 2>/dev/null
+wait "$reader" 2>/dev/null
+expect_eq "$(shadows together)" "0" "and no shadow table is left"
+expect_eq "$(sql together "SELECT count(*) FROM transactions")" 1 "the table holds the third's sale only"
+reset_sales
+
 # --- a seed beside a load -----------------------------------------------------------------
 # Both fill the empty products: the seed its catalogue, the load 3,000 others.
 awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 3000; i++) printf "ZZ-%04d,Other %d,%d\n", i, i, 2000 + i }' >others.csv

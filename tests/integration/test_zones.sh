@@ -196,6 +196,14 @@ expect_eq "$(sql zones_resume "SET TimeZone = 'UTC'; SELECT count(*) || ' ' || c
 	"2800 1 2025-11-02 01:30:00+00" "every row of the file is the same instant: one file, one zone"
 expect_match "$(sql zones_resume "SELECT status || ' ' || attempts || ' ' || options FROM etl_loads WHERE kind = 'sales'")" "^partial 2 .*timezone=America/New_York" \
 	"the history: one load, two attempts, New York"
+# What shapes no value of the kind is not refused: a products file (no
+# timestamp) stopped in one zone resumes in another.
+awk 'BEGIN { print "sku,name,category,price,stock"; for (i = 1; i <= 3000; i++) printf "Z-%04d,P %d,Misc,%s,5\n", i, i, (i > 2000 && i <= 2200) ? "bad" : "100" }' >pstop.csv
+etl --db "$c" load --timezone America/New_York --batch-rows 500 --max-rejects 50 pstop.csv
+expect_rc 5 "a products file stops part-way"
+etl --db "$c" load --timezone Asia/Jakarta pstop.csv
+expect_rc 1 "resumed in another zone, it completes: a zone shapes no product (exit 1: the rejects)"
+expect_eq "$(sql zones_resume "SELECT count(*) FROM products WHERE sku LIKE 'Z-%'")" 2800 "every good product once"
 # A wall clock without an offset: the zone decides a TIMESTAMPTZ's instant.
 # Stopped in one zone, undone, loaded anew in another: all in the other.
 sed 's/T01:30:00Z/ 01:30:00/' stopped.csv >wall.csv
