@@ -54,9 +54,11 @@ enum etl_code error_vset(struct etl_error *err, enum etl_code code, const char *
  * one in a URI's user information (scheme://user:PASSWORD@host) and the
  * value of a password keyword (password=..., quoted or not, also as a URI
  * parameter).  Every message the program prints goes through it, since
- * libpq quotes a connection string it cannot parse whole.
+ * libpq quotes a connection string it cannot parse whole.  msg is in a
+ * buffer of size bytes: a text made longer ("p" becomes "***") is cut at
+ * its end, never written past it.
  */
-void error_redact(char *msg);
+void error_redact(char *msg, size_t size);
 
 /* Formats err as "siprems-etl: FILE:LINE: msg" into buf (always terminated). */
 void error_format(const struct etl_error *err, char *buf, size_t size);

@@ -529,18 +529,24 @@ fix_sequence(struct ctx *c, const struct ddl_stmt *s)
 	bool failed = r == NULL;
 	if (failed || PQntuples(r) != 1 || PQgetisnull(r, 0, 0) || PQgetisnull(r, 0, 1))
 		goto done;
+	/* The sequence's name comes from the catalog: whoever may rename it
+	 * chooses it, so it reaches SQL only as a parameter or a literal. */
 	const char *seq = PQgetvalue(r, 0, 0), *max = PQgetvalue(r, 0, 1);
-	r2 = db_queryf(c->conn, 0, NULL, &qerr,
-	               "SELECT %s >= CASE WHEN is_called THEN last_value + 1 ELSE last_value END "
-	               "FROM %s",
-	               max, seq);
+	const char *params[2] = {seq, max};
+	r2 = db_query(c->conn,
+	              "SELECT $2::bigint >= coalesce(pg_sequence_last_value($1::regclass) + 1, "
+	              "(SELECT seqstart FROM pg_sequence WHERE seqrelid = $1::regclass))",
+	              2, params, &qerr);
 	failed = r2 == NULL;
 	if (failed || PQntuples(r2) != 1 || PQgetvalue(r2, 0, 0)[0] != 't')
 		goto done;
+	char *lit = PQescapeLiteral(c->conn, seq, strlen(seq));
 	struct buf fix = {0};
-	sql_printf(&fix, "SELECT setval('%s', %s);", seq, max);
-	rc = fix.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
-	                : schema_apply(c, seq, fix.data);
+	if (lit != NULL)
+		sql_printf(&fix, "SELECT setval(%s::regclass, %lld);", lit, strtoll(max, NULL, 10));
+	PQfreemem(lit);
+	rc = lit == NULL || fix.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
+	                               : schema_apply(c, seq, fix.data);
 	buf_free(&fix);
 	if (rc != ETL_OK) {
 		(void)snprintf(qerr.msg, sizeof qerr.msg, "%s", c->err->msg);

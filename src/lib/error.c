@@ -47,12 +47,22 @@ error_clear(struct etl_error *err)
 
 /* Replaces msg[a, b) with "***". */
 static void
-mask(char *msg, size_t a, size_t b)
+mask(char *msg, size_t size, size_t a, size_t b)
 {
 	static const char stars[] = "***";
 	size_t len = strlen(msg);
-	memmove(msg + a + 3, msg + b, len - b + 1);
+	/* A value shorter than the stars makes the text longer: what does
+	 * not fit in size is cut from the end, never written past it. */
+	size_t tail = len - b;
+	if (a + 3 >= size) {
+		msg[a] = '\0';
+		return;
+	}
+	if (a + 3 + tail >= size)
+		tail = size - 1 - (a + 3);
+	memmove(msg + a + 3, msg + b, tail);
 	memcpy(msg + a, stars, 3);
+	msg[a + 3 + tail] = '\0';
 }
 
 /* Where the user information of a URI whose "://" ends at p ends: the last
@@ -70,9 +80,9 @@ userinfo_end(const char *msg, size_t p)
 }
 
 void
-error_redact(char *msg)
+error_redact(char *msg, size_t size)
 {
-	if (msg == NULL)
+	if (msg == NULL || size == 0)
 		return;
 	for (size_t i = 0; msg[i] != '\0'; i++) {
 		if (strncmp(msg + i, "://", 3) == 0) {
@@ -80,7 +90,7 @@ error_redact(char *msg)
 			const char *colon = at ? memchr(msg + p, ':', at - p) : NULL;
 			if (colon != NULL && at > (size_t)(colon - msg) + 1 &&
 			    strncmp(colon + 1, "***@", 4) != 0)
-				mask(msg, (size_t)(colon - msg) + 1, at);
+				mask(msg, size, (size_t)(colon - msg) + 1, at);
 			continue;
 		}
 		if (strncasecmp(msg + i, "password", 8) != 0 ||
@@ -107,7 +117,7 @@ error_redact(char *msg)
 				k++;
 		}
 		if (k > a && strncmp(msg + a, "***", 3) != 0)
-			mask(msg, a, k);
+			mask(msg, size, a, k);
 	}
 }
 
@@ -122,7 +132,7 @@ error_vset(struct etl_error *err, enum etl_code code, const char *file, long lin
 	err->line = line;
 	err->sqlstate[0] = '\0';
 	(void)vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	error_redact(err->msg);
+	error_redact(err->msg, sizeof err->msg);
 	/* Messages may embed server text ending in a newline or a period. */
 	size_t n = strlen(err->msg);
 	while (n > 0 && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
@@ -159,7 +169,7 @@ say(const char *prefix, const char *fmt, va_list ap)
 {
 	char buf[4096];
 	(void)vsnprintf(buf, sizeof buf, fmt, ap);
-	error_redact(buf);
+	error_redact(buf, sizeof buf);
 	(void)fprintf(stderr, "%s%s\n", prefix, buf);
 }
 
@@ -168,7 +178,7 @@ error_print(const struct etl_error *err)
 {
 	char buf[2048];
 	error_format(err, buf, sizeof buf);
-	error_redact(buf);
+	error_redact(buf, sizeof buf);
 	(void)fprintf(stderr, "%s\n", buf);
 }
 

@@ -145,4 +145,16 @@ expect_rc 0 "the installed binary, run away from the source tree, creates the sc
 expect_eq "$(sql schema_installed "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx%'")" \
 	"12" "the installed binary creates every index"
 
+# A sequence named by whoever may rename it (issue 39, item 1): its name
+# reaches SQL as a parameter or a literal, never as text of the statement.
+db_seq=$(new_db schema_seqname)
+"$ETL" --db "$db_seq" schema >/dev/null 2>&1
+sql schema_seqname "ALTER SEQUENCE products_product_id_seq RENAME TO \"p'); CREATE TABLE pwned (); --\"" >/dev/null
+sql schema_seqname "INSERT INTO products (product_id, sku, name, price) VALUES (41, 'SEQ-1', 'Seq', 1)" >/dev/null
+etl --db "$db_seq" schema
+expect_rc 0 "schema with a hostile sequence name exits 0"
+expect_eq "$(sql schema_seqname "SELECT to_regclass('pwned') IS NULL")" "t" "no statement hidden in the name ran"
+expect_eq "$(sql schema_seqname "INSERT INTO products (sku, name, price) VALUES ('SEQ-2', 'Seq', 1) RETURNING product_id")" "42" \
+	"the sequence itself was moved past the largest id"
+
 finish

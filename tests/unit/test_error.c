@@ -19,8 +19,41 @@ redacts(const char *in, const char *want)
 {
 	char buf[512];
 	(void)snprintf(buf, sizeof buf, "%s", in);
-	error_redact(buf);
+	error_redact(buf, sizeof buf);
 	assert_string_equal(buf, want);
+}
+
+/* A full buffer whose one-character passwords become "***": the text
+ * grows, and is cut at the buffer's end, never past it (ASan: the guard
+ * bytes after it stay as they were). */
+static void
+test_redact_full_buffer(void **state)
+{
+	(void)state;
+	struct {
+		char buf[64];
+		char guard[16];
+	} m;
+	memset(m.guard, 'G', sizeof m.guard);
+	/* 10 times "password=p " is 110 bytes: cut to fit in 64. */
+	char in[200] = "";
+	for (int i = 0; i < 10; i++)
+		(void)strcat(in, "password=p ");
+	(void)snprintf(m.buf, sizeof m.buf, "%s", in);
+	assert_int_equal(strlen(m.buf), sizeof m.buf - 1);
+	error_redact(m.buf, sizeof m.buf);
+	assert_true(strlen(m.buf) < sizeof m.buf);
+	assert_null(strstr(m.buf, "=p "));
+	assert_int_equal(strncmp(m.buf, "password=*** password=*** ", 26), 0);
+	for (size_t i = 0; i < sizeof m.guard; i++)
+		assert_int_equal(m.guard[i], 'G');
+	/* A value at the very end, the stars not fitting whole. */
+	char small[12];
+	(void)snprintf(small, sizeof small, "password=p");
+	error_redact(small, sizeof small);
+	assert_true(strlen(small) < sizeof small);
+	assert_int_equal(strncmp(small, "password=", 9), 0);
+	assert_null(strstr(small, "=p"));
 }
 
 static void
@@ -105,8 +138,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_redact_uri),         cmocka_unit_test(test_redact_keyword),
-	        cmocka_unit_test(test_messages_masked),    cmocka_unit_test(test_exit_codes),
+	        cmocka_unit_test(test_redact_uri),
+	        cmocka_unit_test(test_redact_keyword),
+	        cmocka_unit_test(test_redact_full_buffer),
+	        cmocka_unit_test(test_messages_masked),
+	        cmocka_unit_test(test_exit_codes),
 	        cmocka_unit_test(test_lock_timeout_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
