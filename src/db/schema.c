@@ -532,11 +532,23 @@ fix_sequence(struct ctx *c, const struct ddl_stmt *s)
 	/* The sequence's name comes from the catalog: whoever may rename it
 	 * chooses it, so it reaches SQL only as a parameter or a literal. */
 	const char *seq = PQgetvalue(r, 0, 0), *max = PQgetvalue(r, 0, 1);
-	const char *params[2] = {seq, max};
+	const char *params[1] = {seq};
+	/* Its name quoted by the server, for the FROM that reads it (a role
+	 * that may not read it gets a warning: the savepoint). */
 	r2 = db_query(c->conn,
-	              "SELECT $2::bigint >= coalesce(pg_sequence_last_value($1::regclass) + 1, "
-	              "(SELECT seqstart FROM pg_sequence WHERE seqrelid = $1::regclass))",
-	              2, params, &qerr);
+	              "SELECT format('%I.%I', n.nspname, s.relname) FROM pg_class s JOIN "
+	              "pg_namespace n ON n.oid = s.relnamespace WHERE s.oid = $1::regclass",
+	              1, params, &qerr);
+	failed = r2 == NULL;
+	if (failed || PQntuples(r2) != 1)
+		goto done;
+	char from[600];
+	(void)snprintf(from, sizeof from, "%s", PQgetvalue(r2, 0, 0));
+	PQclear(r2);
+	r2 = db_queryf(c->conn, 0, NULL, &qerr,
+	               "SELECT %lld >= CASE WHEN is_called THEN last_value + 1 ELSE last_value END "
+	               "FROM %s",
+	               strtoll(max, NULL, 10), from);
 	failed = r2 == NULL;
 	if (failed || PQntuples(r2) != 1 || PQgetvalue(r2, 0, 0)[0] != 't')
 		goto done;
