@@ -71,7 +71,21 @@ schema_apply(struct ctx *c, const char *object, const char *sql)
 		if (c->sql_out != NULL)
 			(void)fprintf(c->sql_out, "%s\n", sql);
 	} else {
-		enum etl_code rc = db_exec(c->conn, sql, c->err);
+		enum etl_code rc = db_exec(c->conn, "SAVEPOINT etl_ddl", c->err);
+		if (rc == ETL_OK)
+			rc = db_exec(c->conn, sql, c->err);
+		/* Made meanwhile by another session (a loader swapping in the
+		 * table's shadow gives its indexes their names back while
+		 * this run looked): present now, nothing to do. */
+		if (rc != ETL_OK && (strcmp(c->err->sqlstate, "42P07") == 0 ||
+		                     strcmp(c->err->sqlstate, "42710") == 0)) {
+			error_clear(c->err);
+			return db_exec(c->conn,
+			               "ROLLBACK TO SAVEPOINT etl_ddl; RELEASE SAVEPOINT etl_ddl",
+			               c->err);
+		}
+		if (rc == ETL_OK)
+			rc = db_exec(c->conn, "RELEASE SAVEPOINT etl_ddl", c->err);
 		if (rc != ETL_OK) {
 			char msg[sizeof c->err->msg];
 			(void)snprintf(msg, sizeof msg, "%s", c->err->msg);

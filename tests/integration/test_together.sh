@@ -112,37 +112,43 @@ reset_sales
 # third, which drops it though it takes no shadow way itself.
 printf 'sku,quantity_sold,price_per_unit,transaction_date\nT-01,1,1000,2025-06-01 10:00:00\n' >one.csv
 cp one.csv one-more.csv
-psql -X -q -d together -c "BEGIN; SELECT count(*) FROM transactions; SELECT pg_sleep(20); COMMIT" >/dev/null 2>&1 &
+# The reader holds until it is ended (never a time that a busy machine
+# could outlast).
+psql -X -q -d together -c "BEGIN; SELECT count(*) FROM transactions; SELECT pg_sleep(600); COMMIT" >/dev/null 2>&1 &
 reader=$!
-at_exit "kill $reader"
-for _ in $(seq 1 100); do
-	[ "$(sql together "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.relation = 'transactions'::regclass AND a.query LIKE '%pg_sleep(20)%'")" != 0 ] && break
+end_reader() { psql -X -Atq -d together -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()" >/dev/null 2>&1; }
+at_exit "end_reader; kill $reader"
+for _ in $(seq 1 600); do
+	[ "$(sql together "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.relation = 'transactions'::regclass AND a.query LIKE '%pg_sleep(600)%'")" != 0 ] && break
 	sleep 0.05
 done
 "$ETL" --db "$c" --no-progress load --batch-rows 500 --jobs 2 a.csv >a.out 2>a.err &
 pa=$!
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do
 	[ "$(sql together "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" != 0 ] && break
 	sleep 0.05
 done
 "$ETL" --db "$c" --no-progress load one.csv >one.out 2>one.err &
 p1=$!
-for _ in $(seq 1 200); do grep -q 'waiting for it to commit' one.err && break; sleep 0.05; done
+for _ in $(seq 1 600); do grep -q 'waiting for it to commit' one.err && break; sleep 0.05; done
+expect_match "$(cat one.err)" "waiting for it to commit" "the second waits for the first"
 t0=$SECONDS
 kill -TERM "$p1"
 wait "$p1"
-expect_eq "$? $((SECONDS - t0 < 5))" "5 1" "SIGTERM ends the wait for the other load at once (exit 5)"
+# (The first holds the table until the reader is ended: without the cancel
+# the wait would last as long; 15 s is room for a busy machine.)
+expect_eq "$? $((SECONDS - t0 < 15))" "5 1" "SIGTERM ends the wait for the other load at once (exit 5)"
 expect_match "$(cat one.err)" "interrupted by SIGTERM" "and says so"
 expect_no_match "$(cat one.err)" "--lock-timeout" "no lock watcher's bound for that wait"
 "$ETL" --db "$c" --no-progress load one-more.csv >more.out 2>more.err &
 p2=$!
-for _ in $(seq 1 200); do grep -q 'waiting for it to commit' more.err && break; sleep 0.05; done
+for _ in $(seq 1 600); do grep -q 'waiting for it to commit' more.err && break; sleep 0.05; done
 kill -TERM "$pa"
 wait "$pa"
 expect_eq "$?" 5 "SIGTERM stops the first load at its swap (exit 5)"
 wait "$p2"
 expect_eq "$?" 0 "the third loads its sale"
-kill "$reader" 2>/dev/null
+end_reader
 wait "$reader" 2>/dev/null
 expect_eq "$(shadows together)" "0" "and no shadow table is left"
 expect_eq "$(sql together "SELECT count(*) FROM transactions")" 1 "the table holds the third's sale only"
