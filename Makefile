@@ -116,7 +116,7 @@ $(NOPQ_OBJS): $(BUILD)/%.o: src/%.c
 # with the wall's flags, and reached through its directory it is caught.
 check-wall: | $(BUILD)
 	$(Q)printf '#include <libpq-fe.h>\n' >$(BUILD)/wall_probe.c
-	$(Q)if $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsyntax-only $(BUILD)/wall_probe.c 2>/dev/null; \
+	$(Q)if $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fsyntax-only -MF $(BUILD)/wall_probe.d $(BUILD)/wall_probe.c 2>/dev/null; \
 	then echo "check-wall: libpq-fe.h compiles without libpq's flags" >&2; exit 1; fi
 	$(Q)printf '#include <postgresql/libpq-fe.h>\n' >$(BUILD)/wall_probe.c
 	$(Q)if ( $(call no_libpq,$(BUILD)/wall_probe.c) ) 2>/dev/null; \
