@@ -1,22 +1,24 @@
 /*
- * check.h — the duplicate-key pre-check: what would collide, where, with
- * what.  No database code: the caller feeds keys from the files and rows
- * from the database, then asks for the findings.
+ * check.h — the pre-check: what `load` would do with each row, said before
+ * it runs.  No database code: the caller feeds the database's rows, then
+ * each file in the load's order through the same intake the load uses
+ * (its rejects through check_reject(), each row it passes through
+ * check_row()), and asks for the totals.
  *
- * Findings, per kind with a unique key (products sku, users email, events
- * event_name+event_date):
- *   in_file       a key repeated inside one file (every occurrence)
- *   cross_file    a key in several files of the run
- *   database      a key that exists in the database; the detail says which
- *                 column values differ between the file and that row
- *   case_variant  keys that differ only in letter case or surrounding
- *                 spaces, within the files or against the database
- * and for sales files:
- *   unknown_sku   a SKU no product has (in the database or the run's
- *                 products files), with its count and first lines.
+ * The decision for a row that passes the intake is the load's: its unique
+ * key (whole, rowkey.h) against the keys the table holds when the file
+ * begins (the database's, and those the run's earlier files insert):
+ *   absent                      will be inserted
+ *   present, --on-conflict error will be rejected ("already exists")
+ *   present, skip               will be skipped
+ *   present, update             will update the row, or leave it unchanged
+ *                               when it holds the file's values already
+ * A file whose content an earlier file of the run has will be skipped as a
+ * whole.  Every line that is not a plain insert is written as it is
+ * decided; the files' and the run's totals come at the end.
  *
- * Memory grows with the number of distinct keys: per key its first place
- * and count; further places only for keys that repeat.
+ * Memory grows with the number of distinct keys (and the compared values
+ * of the database's rows), never with the number of lines.
  */
 #ifndef SIPREMS_CHECK_H
 #define SIPREMS_CHECK_H
@@ -25,7 +27,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "copy.h"
 #include "error.h"
+#include "keyset.h"
 #include "table.h"
 #include "valid.h"
 
@@ -33,59 +37,72 @@ struct check;
 
 enum check_format { CHECK_TEXT, CHECK_CSV, CHECK_JSON };
 
-/* A new, empty check; NULL when out of memory. */
-struct check *check_new(void);
+struct check_opts {
+	enum on_conflict mode;
+	bool case_variants; /* --case-variants allow */
+	enum check_format format;
+	FILE *out;
+};
+
+/* A new check; NULL when out of memory. */
+struct check *check_new(const struct check_opts *o);
 void check_free(struct check *c);
 
-/* Registers an input file; returns its index (for check_key). */
-int check_file(struct check *c, const char *name);
+/* ---- the database (before the files) ------------------------------------ */
 
 /*
- * Pass 1: a row of a keyed kind, identified by its validated values.
- * Returns ETL_OK or ETL_ESYSTEM.
- */
-enum etl_code check_key(struct check *c, const struct table_def *t, int file, long line,
-                        const struct valid_row *row);
-
-/* Pass 1: the reference of a row of t, a kind without a key (a sale's SKU). */
-enum etl_code check_ref(struct check *c, const struct table_def *t, int file, long line,
-                        const char *value, size_t n);
-
-/*
- * The columns a database row of t carries, in check_db_row()'s order:
- * the key columns, then the compared ones.  Writes up to max column names.
+ * The columns a database row of keyed kind t carries, in check_db_row()'s
+ * order: the key columns, then the compared ones.  Writes up to max names.
  */
 int check_db_columns(const struct table_def *t, const char **cols, int max);
 
-/*
- * A database row of t: values are its columns in check_db_columns() order,
- * as COPY text (NULL as "\N").  Returns ETL_OK or ETL_ESYSTEM.
- */
+/* A database row of t: its columns in check_db_columns() order, as COPY
+ * text with dates in ISO form (NULL for SQL NULL).  ETL_OK or ETL_ESYSTEM. */
 enum etl_code check_db_row(struct check *c, const struct table_def *t, char *const *values,
                            const size_t *lens);
 
-/* The database has the row that value, a reference of keyless kind t,
- * names (a product with this SKU). */
-void check_db_ref(struct check *c, const struct table_def *t, const char *value, size_t n);
+/* The SKU map a sales row is validated against (the caller fills it with
+ * the database's products; the run's products files add theirs). */
+struct keyset *check_skus(struct check *c);
 
-/* Whether pass 2 is needed for file (some key of it exists in the
- * database and first appears there). */
-bool check_needs_pass2(const struct check *c, int file);
+/* What a sales row's SKU is checked against (intake_next()'s skus): the
+ * SKU map, or NULL without a database (SKUs are then not judged). */
+struct keyset *check_sku_refs(struct check *c);
 
-/* Pass 2: a row at its place; if it is the first occurrence of a key that
- * the database has, its values are compared with the database row's.
- * ok[i] says whether column i of the kind validated. */
-enum etl_code check_compare(struct check *c, const struct table_def *t, int file, long line,
-                            const struct valid_row *row, const bool *ok);
-
-/* Notes that the database was read (or could not be: database_checked false). */
+/* Notes that the database was read (or could not be: checked false, why
+ * says so). */
 void check_set_database(struct check *c, bool checked, const char *why);
 
+/* ---- the files, in the load's order ----------------------------------------- */
+
 /*
- * Writes the report; *found is the number of findings.  Returns ETL_OK or
- * ETL_ESYSTEM when out could not be written.
+ * Starts a file of kind t whose content fingerprint is content ("" when
+ * unknown).  False when an earlier file of the run has the same content:
+ * the load skips it as a whole (said, with its records counted), and the
+ * caller reads it no further.
  */
-enum etl_code check_report(struct check *c, FILE *out, enum check_format f, int *found,
-                           struct etl_error *err);
+bool check_begin_file(struct check *c, const char *name, const struct table_def *t,
+                      const char *content, int64_t records);
+
+/* The keys t's table holds when the current file begins (for the intake's
+ * case-variant check). */
+struct keyset *check_known(struct check *c);
+
+/* The intake rejected line (intake_opts.on_reject; ctx is the check). */
+void check_reject(void *ctx, long line, const char *reason);
+
+/* A row the intake passed, at line. */
+enum etl_code check_row(struct check *c, long line, const struct valid_row *row);
+
+/* Ends the current file: its keys join those the table holds.  A file that
+ * could not be read to its end (err) is said so. */
+enum etl_code check_end_file(struct check *c, const struct etl_error *failed);
+
+/*
+ * The totals; *rejects is the number of rows the load would reject.
+ * Returns ETL_OK or ETL_ESYSTEM (out of memory, or the output could not be
+ * written).
+ */
+enum etl_code check_finish(struct check *c, uint64_t *rejects, struct etl_error *err);
 
 #endif

@@ -1,79 +1,63 @@
 /*
- * check_impl.h — the inside of a check, shared by check.c (keys, the
- * database, comparing values) and check_report.c (findings, reports).
+ * check_impl.h — the inside of a check, shared by check.c (the keys, the
+ * decisions) and check_report.c (what is written).
  */
 #ifndef SIPREMS_CHECK_IMPL_H
 #define SIPREMS_CHECK_IMPL_H
 
 #include <stdint.h>
 
-#include "check.h"
 #include "buf.h"
+#include "check.h"
 #include "keyset.h"
 
-#define MAX_SALE_PLACES 5  /* first lines kept per unknown SKU */
-#define TEXT_PLACES     10 /* places printed per finding in the text report */
+enum outcome { OUT_INSERT, OUT_UPDATE, OUT_UNCHANGED, OUT_SKIP, OUT_REJECT, OUT_COUNT };
 
-/* A further occurrence of a key: a list per key, newest first. */
-struct occ {
-	int64_t line;
-	uint32_t file;
-	uint32_t next; /* index + 1, 0 ends */
-};
-
-struct kindkeys {
+struct check_file {
+	char *name;
 	const struct table_def *t;
-	struct keyset *keys;       /* exact key -> first place, count | extras head */
-	struct keyset *folds;      /* folded key -> index of the first key with that fold (+1) */
-	struct keyset *variant;    /* key index -> index of the first spelling (+1) */
-	struct keyset *db;         /* key index -> DB values (arena offset), diff detail (+1) or
-	                              CHECK_IDENTICAL */
-	struct keyset *db_variant; /* key index -> the database's spelling (arena offset) */
-	unsigned char *known;      /* keyless kinds: per reference, the database has it */
-	size_t known_cap;
+	uint64_t n[OUT_COUNT];
+	char *same_as; /* the earlier file of the run with this content, or NULL */
+	char *failed;  /* why it could not be read to its end, or NULL */
 };
 
 struct check {
-	char **files;
-	int nfiles;
-	/* Per kind: its keys, or for a kind without one (sales) the values of
-	 * its reference column (SKUs): value -> first place, count | extras head. */
-	struct kindkeys kinds[KIND_COUNT];
-	struct occ *occ;
-	size_t nocc, occ_cap;
-	struct buf arena; /* DB values, details */
-	bool *pass2;      /* per file */
+	struct check_opts o;
+	/* Per kind: the keys the table holds when a file begins -> (arena
+	 * offset + 1 of the row's values, 0 for a database row or the place
+	 * of the run's row that inserts it).  The current file's new keys
+	 * wait in added until it ends. */
+	struct keyset *known[KIND_COUNT];
+	struct keyset *added;
+	struct keyset *contents; /* kind + content fingerprint -> file index + 1 */
+	struct keyset *skus;
+	struct buf arena; /* the rows' values: 'N' NULL, 'A' absent, 'V' + value, NUL-ended */
+	struct buf kb, vb;
+	struct check_file *files;
+	int nfiles, cap;
 	bool database_checked;
 	char db_why[512];
 	bool failed;
+	uint64_t written; /* lines written */
+	bool started;     /* the report's head is written */
 };
 
-/* kindkeys.db's second number for a row equal to the database's. */
-#define CHECK_IDENTICAL (-1)
+/* The value columns compared with the database (check_db_columns()'s
+ * after the key). */
+bool check_compared(const struct col_def *c);
 
-/* A place: the file index above bit 47, the line below. */
-static inline int64_t
-place(int file, long line)
-{
-	return ((int64_t)file << 47) | (int64_t)line;
-}
+/* Writes the head of the report, once. */
+void check_report_head(struct check *c);
 
-static inline int
-place_file(int64_t p)
-{
-	return (int)(p >> 47);
-}
+/* Writes one line's outcome (never OUT_INSERT); key may be NULL. */
+void check_report_line(struct check *c, long line, enum outcome what, const char *key,
+                       const char *reason);
 
-static inline long
-place_line(int64_t p)
-{
-	return (long)(p & ((INT64_C(1) << 47) - 1));
-}
+/* Writes a file's totals (text: one line; the other formats keep them
+ * for the end). */
+void check_report_file(struct check *c, const struct check_file *f);
 
-/* A small map from a key index to two numbers. */
-int64_t *check_index_map(struct keyset **m, size_t index, bool add);
-
-/* ETL_ESYSTEM ("out of memory") once an allocation of c failed, else ETL_OK. */
-enum etl_code check_status(struct check *c, struct etl_error *err);
+/* Writes the files and the run's totals. */
+void check_report_end(struct check *c);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "colmap.h"
+#include "copy.h"
 #include "error.h"
 #include "input.h"
 #include "profile.h"
@@ -139,6 +140,7 @@ enum etl_code cli_run_with_profile(int argc, char **argv, struct global_opts *g,
  * the other command reads). */
 extern const char *const cli_load_only[];
 extern const char *const cli_check_only[];
+extern const char *const cli_load_run_only[];
 
 /* Sets the defaults (UTF-8, ',', the default SKU pattern, UTC, ISO dates,
  * no map). */
@@ -155,6 +157,11 @@ int cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_
 
 /* Parses a whole decimal number within [min, max]. */
 bool cli_parse_num(const char *s, long long min, long long max, long long *out);
+
+/* --on-conflict's and --case-variants' values (load and check): ETL_OK, or
+ * ETL_EUSAGE with err naming the values there are. */
+enum etl_code cli_parse_on_conflict(const char *s, enum on_conflict *out, struct etl_error *err);
+enum etl_code cli_parse_case_variants(const char *s, bool *allow, struct etl_error *err);
 
 /* Parses a --delimiter value: one ASCII character, or \t / "tab". */
 bool cli_parse_delimiter(const char *s, unsigned char *out);

@@ -35,10 +35,14 @@ struct intake_opts {
 	void *builtin_ctx;
 	/* --map and --columns (a file without a header), or NULL. */
 	const struct colmap_opts *cm;
-	/* --case-variants allow: a SKU that differs from another only in
-	 * letter case loads (else, with unique_keys, it is rejected). */
+	/* --case-variants allow: a key that differs from another only in
+	 * letter case or surrounding spaces loads (else, with unique_keys, it
+	 * is rejected). */
 	bool case_variants;
 	bool track_prefix; /* hash the records as they are read (intake_prefix()) */
+	/* Told of every rejected row (its line and reason), or NULL. */
+	void (*on_reject)(void *ctx, long line, const char *reason);
+	void *reject_ctx;
 };
 
 #define INTAKE_STOP 2 /* intake_next(): more rows rejected than max_rejects */
@@ -174,11 +178,16 @@ int intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_er
  * INTAKE_STOP right after the row that took the rejects past max_rejects,
  * -1 on an error that ends the file (a corrupt gzip stream: ETL_EINPUT; a
  * reject file that cannot be written: ETL_ESYSTEM).  skus (may be NULL) is
- * the set of known SKUs: those a sales file may use, and those a products
- * file's SKUs must not differ from only in letter case (with unique_keys,
- * unless case_variants).
+ * the set of known SKUs a sales file may use.
  */
 int intake_next(struct intake *it, struct keyset *skus, struct etl_error *err);
+
+/*
+ * The keys (rowkey form) the file's table held when the file began, for
+ * the case-variant check, or NULL; the caller keeps it alive while the
+ * intake reads.
+ */
+void intake_set_known(struct intake *it, struct keyset *known);
 
 /*
  * Starts the file over after its header: counters, unique keys and kept

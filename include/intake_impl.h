@@ -5,6 +5,7 @@
 #ifndef SIPREMS_INTAKE_IMPL_H
 #define SIPREMS_INTAKE_IMPL_H
 
+#include "buf.h"
 #include "intake.h"
 
 struct intake {
@@ -19,7 +20,9 @@ struct intake {
 	struct reject_writer *rej;
 	struct keyset *keys;     /* unique key -> first line */
 	struct keyset *folds;    /* SKU in lower case -> first line, index in keys */
-	struct keyset *db_folds; /* the known SKUs in lower case -> index in them */
+	struct keyset *db_folds; /* the known keys folded -> index in them */
+	struct keyset *known;    /* the keys the table held (intake_set_known()) */
+	struct buf kb, fb;       /* a row's key, a key's fold */
 	const struct intake_opts *o;
 
 	uint64_t rows_read;   /* data records read (passed ones too) */

@@ -23,6 +23,10 @@ struct run {
 	struct schema_facts facts;
 	struct keyset *skus; /* sku -> product id, price */
 	bool skus_stale;     /* products changed since the map was read */
+	/* The keys the tables of the other keyed kinds hold (for the
+	 * case-variant check; products use skus), and whether rows came since. */
+	struct keyset *known[KIND_COUNT];
+	bool known_stale[KIND_COUNT];
 	int stage_id;
 	char **rejects_used; /* the reject files of the run's files so far */
 	int nrejects_used;
@@ -31,6 +35,14 @@ struct run {
 	int64_t resolved[RUN_RESOLVED];
 	int nresolved;
 };
+
+/* Reads the keys t's table holds for the case-variant check, unless read
+ * since its last rows came (nothing without a connection, or with
+ * --case-variants allow).  ETL_OK, ETL_EDB or ETL_ESYSTEM. */
+enum etl_code load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err);
+
+/* Those keys (intake_set_known()), or NULL. */
+struct keyset *load_known(struct run *r, const struct table_def *t);
 
 /* Loads one file of the run into lf. */
 void load_file(struct run *r, struct intake *it, struct load_file *lf);

@@ -51,6 +51,29 @@ cli_input_default(struct cli_input *in)
 	in->cli_formats = false;
 }
 
+enum etl_code
+cli_parse_on_conflict(const char *s, enum on_conflict *out, struct etl_error *err)
+{
+	static const char *const names[] = {"error", "skip", "update"};
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum on_conflict)i;
+			return ETL_OK;
+		}
+	return error_set(err, ETL_EUSAGE, NULL, 0,
+	                 "--on-conflict: \"%s\" is not error, skip or update", s);
+}
+
+enum etl_code
+cli_parse_case_variants(const char *s, bool *allow, struct etl_error *err)
+{
+	if (strcmp(s, "reject") != 0 && strcmp(s, "allow") != 0)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "--case-variants: \"%s\" is not reject or allow", s);
+	*allow = strcmp(s, "allow") == 0;
+	return ETL_OK;
+}
+
 const char *const cli_load_only[] = {
         "batch-rows",
         "on-conflict",
@@ -69,6 +92,13 @@ const char *const cli_load_only[] = {
         NULL,
 };
 const char *const cli_check_only[] = {"format", NULL};
+/* What a profile may say that check has no use for (it predicts a load
+ * with the profile's --on-conflict, --case-variants and --allow-future). */
+const char *const cli_load_run_only[] = {
+        "batch-rows",         "max-rejects",  "reject-dir", "dry-run",     "force",
+        "single-transaction", "summary-json", "jobs",       "copy-format", "archive",
+        "lock-timeout",       NULL,
+};
 
 /* Whether name is a column of some kind. */
 static bool

@@ -1,9 +1,10 @@
 /*
- * cmd_check.c — `siprems-etl check [OPTIONS] [KIND=]FILE...`: the
- * duplicate-key pre-check.  Reads the files (pass 1: keys), the database
- * in one read-only transaction, the files with database conflicts again
- * (pass 2: their values), then writes the report.  Writes nothing anywhere
- * but stdout and stderr.
+ * cmd_check.c — `siprems-etl check [OPTIONS] [KIND=]FILE...`: what a load
+ * of these files would do with each row, said before it runs.  Reads the
+ * database's keys (and the values an update compares) in one read-only
+ * transaction, then each file in the load's order through the load's own
+ * intake; check.c decides what becomes of each row.  Writes nothing
+ * anywhere but stdout and stderr.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,8 +16,14 @@
 #include "db.h"
 #include "intake.h"
 #include "refdata.h"
+#include "schema.h"
 
-enum { OPT_FORMAT = CLI_OPT_FIRST_LOCAL };
+enum {
+	OPT_FORMAT = CLI_OPT_FIRST_LOCAL,
+	OPT_ON_CONFLICT,
+	OPT_CASE_VARIANTS,
+	OPT_ALLOW_FUTURE,
+};
 
 struct db_ctx {
 	struct check *c;
@@ -31,16 +38,8 @@ on_db_row(void *ctx, char *const *values, const size_t *lens, int n)
 	return check_db_row(d->c, d->t, values, lens);
 }
 
-static enum etl_code
-on_db_ref(void *ctx, char *const *values, const size_t *lens, int n)
-{
-	(void)n;
-	struct db_ctx *d = ctx;
-	check_db_ref(d->c, d->t, values[0], lens[0]);
-	return ETL_OK;
-}
-
-/* Reads what the database has of the run's keys and SKUs. */
+/* Reads what the database has of the run's kinds: every keyed table's keys
+ * and compared values, and the products a sales file may name. */
 static enum etl_code
 read_database(PGconn *conn, struct check *c, const bool *kinds, struct etl_error *err)
 {
@@ -49,16 +48,14 @@ read_database(PGconn *conn, struct check *c, const bool *kinds, struct etl_error
 		if (!kinds[k])
 			continue;
 		const struct table_def *t = table_get((enum kind)k);
-		struct db_ctx d = {.c = c, .t = t};
 		if (t->nkey > 0) {
+			struct db_ctx d = {.c = c, .t = t};
 			const char *cols[COLMAP_MAXCOLS + 2];
 			int ncols = check_db_columns(t, cols, COLMAP_MAXCOLS + 2);
 			rc = refdata_stream(conn, t->table, cols, ncols, on_db_row, &d, NULL, err);
-		} else if (t->ref_col >= 0) {
-			const struct table_def *rt = table_get(t->ref_kind);
-			const char *key[1] = {rt->cols[rt->key[0]].db_column};
-			rc = refdata_stream(conn, rt->table, key, 1, on_db_ref, &d, NULL, err);
 		}
+		if (rc == ETL_OK && t->ref_col >= 0)
+			rc = refdata_load_refs(conn, t, check_skus(c), err);
 	}
 	if (rc == ETL_ESYSTEM)
 		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
@@ -67,72 +64,61 @@ read_database(PGconn *conn, struct check *c, const bool *kinds, struct etl_error
 	return rc;
 }
 
-/* Pass 1 over one file: every row's key. */
-static enum etl_code
-pass1(struct check *c, struct intake *it, const struct validator *v, int file, bool quiet,
-      struct etl_error *err)
+/* One file of the run, in its turn. */
+struct run_file {
+	struct intake *it;
+	enum etl_code rc;
+	struct etl_error err;
+	int order;
+};
+
+/* The load's order: by kind (products before the sales that name them),
+ * then as given. */
+static int
+file_cmp(const void *a, const void *b)
 {
-	struct valid_row row;
-	char why[1024];
-	uint64_t keyless = 0;
-	long first_bad = 0;
-	char first_why[1024] = "";
-	int got;
-	enum etl_code rc = ETL_OK;
-	while (rc == ETL_OK && (got = intake_next_record(it, err)) == 1) {
-		if (!valid_row_keys(v, intake_map(it), intake_record(it), &row, why, sizeof why)) {
-			if (keyless++ == 0) {
-				first_bad = intake_record(it)->line;
-				(void)snprintf(first_why, sizeof first_why, "%s", why);
-			}
-			continue;
-		}
-		if (intake_map(it)->t->nkey == 0) {
-			const struct value *ref = &row.v[intake_map(it)->t->ref_col];
-			rc = check_ref(c, intake_map(it)->t, file, intake_record(it)->line, ref->s,
-			               ref->n);
-		} else {
-			rc = check_key(c, intake_map(it)->t, file, intake_record(it)->line, &row);
-		}
-	}
-	if (rc == ETL_OK && got < 0)
-		rc = err->code;
-	if (rc == ETL_ESYSTEM && err->msg[0] == '\0')
-		(void)error_set(err, ETL_ESYSTEM, intake_name(it), 0, "out of memory");
-	if (keyless > 0 && !quiet)
-		warnx_etl("%s: %llu row%s without a valid key left out (the first, line %ld: %s)",
-		          intake_name(it), (unsigned long long)keyless, keyless == 1 ? "" : "s",
-		          first_bad, first_why);
-	return rc;
+	const struct run_file *x = a, *y = b;
+	int kx = x->it && x->rc == ETL_OK ? (int)intake_kind(x->it) : -1;
+	int ky = y->it && y->rc == ETL_OK ? (int)intake_kind(y->it) : -1;
+	if (kx != ky)
+		return kx - ky;
+	return x->order - y->order;
 }
 
-/* Pass 2 over one file: the values of the rows the database also has. */
+/* Every row of one file: the intake's rejects reach check through its
+ * callback, the rows it passes through check_row(). */
 static enum etl_code
-pass2(struct check *c, const char *spec, const struct intake_opts *io, int file,
-      struct etl_error *err)
+check_one(struct check *c, struct intake *it, struct etl_error *err)
 {
-	struct intake *it = NULL;
-	struct valid_row row, keys;
-	bool ok[COLMAP_MAXCOLS];
-	char why[1024];
-	enum etl_code rc = intake_open(&it, spec, io, err);
-	int got = 0;
-	while (rc == ETL_OK && (got = intake_next_record(it, err)) == 1) {
-		if (!valid_row_keys(io->v, intake_map(it), intake_record(it), &keys, why,
-		                    sizeof why))
-			continue;
-		valid_columns(io->v, intake_map(it), intake_record(it), &row, ok);
-		rc = check_compare(c, intake_map(it)->t, file, intake_record(it)->line, &row, ok);
+	struct intake_print print;
+	enum etl_code rc = intake_fingerprint(it, &print, err);
+	if (rc != ETL_OK)
+		return rc;
+	if (!check_begin_file(c, intake_name(it), intake_map(it)->t, print.content, print.records))
+		return ETL_OK;
+	intake_set_known(it, check_known(c));
+	int got;
+	while ((got = intake_next(it, check_sku_refs(c), err)) == 1) {
+		rc = check_row(c, intake_record(it)->line, intake_row(it));
+		if (rc != ETL_OK)
+			return error_set(err, rc, NULL, 0, "out of memory");
 	}
-	if (rc == ETL_OK && got < 0)
-		rc = err->code;
-	(void)intake_close(it, NULL);
-	return rc;
+	if (got < 0) {
+		(void)check_end_file(c, err);
+		return err->code;
+	}
+	rc = check_end_file(c, NULL);
+	if (rc != ETL_OK)
+		return error_set(err, rc, NULL, 0, "out of memory");
+	return ETL_OK;
 }
 
 static const struct option check_longopts[] = {
         CLI_GLOBAL_LONGOPTS,
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
+        {"case-variants", required_argument, NULL, OPT_CASE_VARIANTS},
+        {"allow-future", no_argument, NULL, OPT_ALLOW_FUTURE},
         CLI_INPUT_LONGOPTS,
         {NULL, 0, NULL, 0},
 };
@@ -142,21 +128,33 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
            struct etl_error *err)
 {
 	const struct option *longopts = check_longopts;
-	enum check_format format = CHECK_TEXT;
+	struct check_opts co = {.mode = CONFLICT_ERROR, .format = CHECK_TEXT, .out = stdout};
+	bool allow_future = false;
 	int opt;
 	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, in, err)) >= 0) {
 		switch (opt) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "text") == 0)
-				format = CHECK_TEXT;
+				co.format = CHECK_TEXT;
 			else if (strcmp(optarg, "csv") == 0)
-				format = CHECK_CSV;
+				co.format = CHECK_CSV;
 			else if (strcmp(optarg, "json") == 0)
-				format = CHECK_JSON;
+				co.format = CHECK_JSON;
 			else
 				return error_set(err, ETL_EUSAGE, NULL, 0,
 				                 "--format: \"%s\" is not text, csv or json",
 				                 optarg);
+			break;
+		case OPT_ON_CONFLICT:
+			if (cli_parse_on_conflict(optarg, &co.mode, err) != ETL_OK)
+				return err->code;
+			break;
+		case OPT_CASE_VARIANTS:
+			if (cli_parse_case_variants(optarg, &co.case_variants, err) != ETL_OK)
+				return err->code;
+			break;
+		case OPT_ALLOW_FUTURE:
+			allow_future = true;
 			break;
 		}
 	}
@@ -180,54 +178,43 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	struct check *c = NULL;
 	PGconn *conn = NULL;
 	char *stdin_path = NULL;
-	int *index = NULL;
+	struct run_file *files = NULL;
 	enum etl_code rc, worst = ETL_OK;
 	struct valid_opts vo = {.sku_pattern = in->sku_pattern,
 	                        .timezone = in->timezone,
-	                        .allow_future = true,
+	                        .allow_future = allow_future,
 	                        .fmt = in->fmt};
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;
-	/* Pass 2 reads stdin again: keep a copy. */
+	/* Its fingerprint and its rows read stdin twice: keep a copy. */
 	if (stdin_uses > 0 && (rc = input_spool_stdin(&stdin_path, err)) != ETL_OK)
 		goto out;
-	struct intake_opts io = {.enc = in->enc,
-	                         .delim = in->delim,
-	                         .v = v,
-	                         .max_rejects = -1,
-	                         .stdin_path = stdin_path,
-	                         .cm = &in->cm,
-	                         .case_variants = true};
-	c = check_new();
-	index = calloc((size_t)nfiles, sizeof *index);
-	if (c == NULL || index == NULL) {
+	c = check_new(&co);
+	files = calloc((size_t)nfiles, sizeof *files);
+	if (c == NULL || files == NULL) {
 		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 		goto out;
 	}
+	struct intake_opts io = {.enc = in->enc,
+	                         .delim = in->delim,
+	                         .v = v,
+	                         .unique_keys = true,
+	                         .max_rejects = -1,
+	                         .stdin_path = stdin_path,
+	                         .cm = &in->cm,
+	                         .case_variants = co.case_variants,
+	                         .on_reject = check_reject,
+	                         .reject_ctx = c};
 	bool kinds[KIND_COUNT] = {false};
 	for (int i = 0; i < nfiles; i++) {
-		struct intake *it = NULL;
-		struct etl_error ferr;
-		error_clear(&ferr);
-		index[i] = -1;
-		enum etl_code frc = intake_open(&it, specs[i], &io, &ferr);
-		if (frc == ETL_OK) {
-			index[i] = check_file(c, intake_name(it));
-			kinds[intake_kind(it)] = true;
-			frc = pass1(c, it, v, index[i], g->quiet, &ferr);
-		}
-		(void)intake_close(it, NULL);
-		if (frc == ETL_ESYSTEM) {
-			*err = ferr;
-			rc = frc;
-			goto out;
-		}
-		if (frc != ETL_OK) {
-			error_print(&ferr);
-			worst = error_worst(worst, frc);
-		}
+		files[i].order = i;
+		error_clear(&files[i].err);
+		files[i].rc = intake_open(&files[i].it, specs[i], &io, &files[i].err);
+		if (files[i].rc == ETL_OK)
+			kinds[intake_kind(files[i].it)] = true;
 	}
+	qsort(files, (size_t)nfiles, sizeof *files, file_cmp);
 
 	struct etl_error derr;
 	error_clear(&derr);
@@ -236,34 +223,50 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 		char why[1200];
 		derr.msg[strcspn(derr.msg, "\n")] = '\0'; /* without libpq's hint */
 		(void)snprintf(why, sizeof why,
-		               "no database reachable (%s): only duplicates within and across the "
-		               "files were checked",
+		               "no database reachable (%s): keys were checked within and across "
+		               "the files only",
 		               derr.msg);
 		check_set_database(c, false, why);
-		if (format != CHECK_TEXT) /* the text report says it in its header */
+		if (co.format != CHECK_TEXT) /* the text report says it in its head */
 			warnx_etl("%s", why);
 	} else {
+		/* The limits of the live tables (an app's narrower column). */
+		struct schema_facts facts;
+		if (schema_ensure(conn, true, NULL, NULL, &facts, &derr) == ETL_OK)
+			valid_set_live(v, facts.kinds);
 		rc = read_database(conn, c, kinds, err);
 		if (rc != ETL_OK)
 			goto out;
 		check_set_database(c, true, NULL);
-		for (int i = 0; i < nfiles; i++) {
-			if (index[i] < 0 || !check_needs_pass2(c, index[i]))
-				continue;
-			rc = pass2(c, specs[i], &io, index[i], err);
-			if (rc != ETL_OK)
-				goto out;
+	}
+	for (int i = 0; i < nfiles; i++) {
+		struct run_file *f = &files[i];
+		if (f->rc == ETL_OK)
+			f->rc = check_one(c, f->it, &f->err);
+		if (f->rc == ETL_ESYSTEM) {
+			*err = f->err;
+			rc = f->rc;
+			goto out;
+		}
+		if (f->rc != ETL_OK) {
+			if (f->err.file[0] == '\0' && f->it != NULL)
+				(void)snprintf(f->err.file, sizeof f->err.file, "%s",
+				               intake_name(f->it));
+			error_print(&f->err);
+			worst = error_worst(worst, f->rc);
 		}
 	}
-	int found = 0;
-	rc = check_report(c, stdout, format, &found, err);
+	uint64_t rejects = 0;
+	rc = check_finish(c, &rejects, err);
 	if (rc == ETL_OK)
-		rc = error_worst(worst, found > 0 ? ETL_REJECTED : ETL_OK);
+		rc = error_worst(worst, rejects > 0 ? ETL_REJECTED : ETL_OK);
 out:
+	for (int i = 0; files != NULL && i < nfiles; i++)
+		(void)intake_close(files[i].it, NULL);
 	PQfinish(conn);
 	check_free(c);
 	valid_close(v);
-	free(index);
+	free(files);
 	free(stdin_path);
 	return rc;
 }
@@ -271,5 +274,6 @@ out:
 enum etl_code
 cmd_check(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 {
-	return cli_run_with_profile(argc, argv, g, check_longopts, cli_load_only, check_main, err);
+	return cli_run_with_profile(argc, argv, g, check_longopts, cli_load_run_only, check_main,
+	                            err);
 }

@@ -111,17 +111,8 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 			o.batch_rows = (long)num;
 			break;
 		case OPT_ON_CONFLICT:
-			if (strcmp(optarg, "error") == 0)
-				o.on_conflict = CONFLICT_ERROR;
-			else if (strcmp(optarg, "skip") == 0)
-				o.on_conflict = CONFLICT_SKIP;
-			else if (strcmp(optarg, "update") == 0)
-				o.on_conflict = CONFLICT_UPDATE;
-			else
-				return error_set(
-				        err, ETL_EUSAGE, NULL, 0,
-				        "--on-conflict: \"%s\" is not error, skip or update",
-				        optarg);
+			if (cli_parse_on_conflict(optarg, &o.on_conflict, err) != ETL_OK)
+				return err->code;
 			break;
 		case OPT_MAX_REJECTS:
 			if (!cli_parse_num(optarg, 0, LLONG_MAX, &num))
@@ -159,11 +150,8 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 			archive = optarg;
 			break;
 		case OPT_CASE_VARIANTS:
-			if (strcmp(optarg, "reject") != 0 && strcmp(optarg, "allow") != 0)
-				return error_set(err, ETL_EUSAGE, NULL, 0,
-				                 "--case-variants: \"%s\" is not reject or allow",
-				                 optarg);
-			o.case_variants = strcmp(optarg, "allow") == 0;
+			if (cli_parse_case_variants(optarg, &o.case_variants, err) != ETL_OK)
+				return err->code;
 			break;
 		case OPT_LOCK_TIMEOUT:
 			if (!lockwait_parse(optarg, &o.lock_timeout_ms))

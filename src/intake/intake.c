@@ -234,10 +234,11 @@ intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error 
 		if (!valid_row(it->o->v, &it->map, &it->rec, it->map.t->ref_col >= 0 ? skus : NULL,
 		               &it->row, it->why, sizeof it->why))
 			continue;
-		char key[1024];
-		size_t len = rowkey_of_row(it->map.t, &it->row, key, sizeof key);
 		bool added;
-		int64_t *first = keyset_find(it->keys, key, len, true, &added);
+		int64_t *first =
+		        rowkey_of_row(it->map.t, &it->row, &it->kb)
+		                ? keyset_find(it->keys, it->kb.data, it->kb.len, true, &added)
+		                : NULL;
 		if (first == NULL) {
 			(void)error_set(err, ETL_ESYSTEM, it->name, it->rec.line, "out of memory");
 			return -1;
@@ -281,6 +282,8 @@ intake_reject(struct intake *it, int nfields, char *const *fields, const size_t 
 		it->caprejected = cap;
 	}
 	it->rejected[it->nrejected++] = record;
+	if (it->o->on_reject != NULL)
+		it->o->on_reject(it->o->reject_ctx, line, reason);
 	if (it->rej == NULL)
 		return ETL_OK;
 	return reject_write(it->rej, nfields, fields, lens, line, reason, err);
@@ -328,13 +331,12 @@ intake_next_record(struct intake *it, struct etl_error *err)
 	return got;
 }
 
-/* Whether the kind's unique key is a SKU whose case variants are rejected. */
+/* Whether keys that differ only in letter case or surrounding spaces are
+ * rejected (every kind with a unique key, unless --case-variants allow). */
 static bool
 checks_variants(const struct intake *it)
 {
-	const struct table_def *t = it->map.t;
-	return it->o->unique_keys && !it->o->case_variants && t->nkey == 1 &&
-	       t->cols[t->key[0]].rule == RULE_SKU;
+	return it->o->unique_keys && !it->o->case_variants && it->map.t->nkey > 0;
 }
 
 /* Remembers the lower-case form of a new key (n bytes) of the file, at
@@ -342,9 +344,9 @@ checks_variants(const struct intake *it)
 static bool
 note_fold(struct intake *it, const char *key, size_t n, long line, size_t index)
 {
-	char folded[1024];
-	size_t fn = rowkey_fold(it->map.t, key, n, folded, sizeof folded);
-	int64_t *f = keyset_find(it->folds, folded, fn, true, NULL);
+	if (!rowkey_fold(it->map.t, key, n, &it->fb))
+		return false;
+	int64_t *f = keyset_find(it->folds, it->fb.data, it->fb.len, true, NULL);
 	if (f == NULL)
 		return false;
 	if (f[0] == 0) {
@@ -356,56 +358,66 @@ note_fold(struct intake *it, const char *key, size_t n, long line, size_t index)
 
 /*
  * A new key (n bytes, not yet in the file's keys) that differs only in
- * letter case from a SKU of the file or one of the known SKUs (skus, the
- * database's): 1 with the reason in it->why naming the other spelling; 0
- * when it is no such variant (or variants are allowed); -1 out of memory.
+ * letter case or surrounding spaces from a key of the file or one the
+ * table held when the file began (intake_set_known()): 1 with the reason
+ * in it->why naming the other spelling; 0 when it is no such variant (or
+ * variants are allowed); -1 out of memory.
  */
 static int
-case_variant(struct intake *it, struct keyset *skus, const char *key, size_t n)
+case_variant(struct intake *it, const char *key, size_t n)
 {
 	if (!checks_variants(it))
 		return 0;
-	char folded[1024], shown[300], other[300];
-	size_t fn = rowkey_fold(it->map.t, key, n, folded, sizeof folded);
+	char shown[300], other[300], raw[300];
+	if (!rowkey_fold(it->map.t, key, n, &it->fb))
+		return -1;
+	const char *folded = it->fb.data;
+	size_t fn = it->fb.len;
 	if (it->folds == NULL && (it->folds = keyset_new()) == NULL)
 		return -1;
 	const char *spelling;
 	size_t sn;
 	int64_t *payload, *f = keyset_find(it->folds, folded, fn, false, NULL);
-	text_show(shown, sizeof shown, key, n);
+	rowkey_show(it->map.t, key, n, raw, sizeof raw);
+	text_show(shown, sizeof shown, raw, strlen(raw));
 	if (f != NULL) {
 		keyset_at(it->keys, (size_t)f[1], &spelling, &sn, &payload);
-		text_show(other, sizeof other, spelling, sn);
+		rowkey_show(it->map.t, spelling, sn, raw, sizeof raw);
+		text_show(other, sizeof other, raw, strlen(raw));
 		(void)snprintf(it->why, sizeof it->why,
-		               "%s: %s differs from %s of line %lld only in letter case; "
-		               "--case-variants allow loads it",
+		               "%s: %s differs from %s of line %lld only in letter case or "
+		               "surrounding spaces; --case-variants allow loads it",
 		               table_key_name(it->map.t), shown, other, (long long)f[0]);
 		return 1;
 	}
+	struct keyset *skus = it->known;
 	if (skus == NULL || keyset_find(skus, key, n, false, NULL) != NULL)
-		return 0; /* an existing SKU: --on-conflict decides */
+		return 0; /* a key the table holds: --on-conflict decides */
 	if (it->db_folds == NULL) {
 		/* Once per file: the SKUs the database held when it began. */
 		if ((it->db_folds = keyset_new()) == NULL)
 			return -1;
 		size_t iter = 0, index = 0;
 		while (keyset_next(skus, &iter, &spelling, &sn, &payload)) {
-			char fk[1024];
-			size_t fkn = rowkey_fold(it->map.t, spelling, sn, fk, sizeof fk);
-			int64_t *d = keyset_find(it->db_folds, fk, fkn, true, NULL);
+			if (!rowkey_fold(it->map.t, spelling, sn, &it->fb))
+				return -1;
+			int64_t *d = keyset_find(it->db_folds, it->fb.data, it->fb.len, true, NULL);
 			if (d == NULL)
 				return -1;
 			d[0] = (int64_t)index++;
 		}
 	}
-	f = keyset_find(it->db_folds, folded, fn, false, NULL);
+	if (!rowkey_fold(it->map.t, key, n, &it->fb))
+		return -1;
+	f = keyset_find(it->db_folds, it->fb.data, it->fb.len, false, NULL);
 	if (f == NULL)
 		return 0;
 	keyset_at(skus, (size_t)f[0], &spelling, &sn, &payload);
-	text_show(other, sizeof other, spelling, sn);
+	rowkey_show(it->map.t, spelling, sn, raw, sizeof raw);
+	text_show(other, sizeof other, raw, strlen(raw));
 	(void)snprintf(it->why, sizeof it->why,
-	               "%s: %s differs from %s in the database only in letter case; "
-	               "--case-variants allow loads it",
+	               "%s: %s differs from %s in the database only in letter case or "
+	               "surrounding spaces; --case-variants allow loads it",
 	               table_key_name(it->map.t), shown, other);
 	return 1;
 }
@@ -427,15 +439,20 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		bool ok = valid_row(it->o->v, &it->map, r, it->map.t->ref_col >= 0 ? skus : NULL,
 		                    &it->row, it->why, sizeof it->why);
 		if (ok && it->keys != NULL) {
-			char key[1024];
-			size_t n = rowkey_of_row(it->map.t, &it->row, key, sizeof key);
+			if (!rowkey_of_row(it->map.t, &it->row, &it->kb)) {
+				(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
+				                "out of memory");
+				return -1;
+			}
+			const char *key = it->kb.data;
+			size_t n = it->kb.len;
 			/* A case variant is looked for (without adding the key,
 			 * since a rejected variant must not enter the set) only
 			 * when variants are checked; else one lookup adds it. */
 			bool added = true;
 			if (checks_variants(it))
 				added = keyset_find(it->keys, key, n, false, NULL) == NULL;
-			int variant = added ? case_variant(it, skus, key, n) : 0;
+			int variant = added ? case_variant(it, key, n) : 0;
 			int64_t *first = NULL;
 			size_t index = 0;
 			if (variant == 0)
@@ -488,6 +505,8 @@ intake_close(struct intake *it, struct etl_error *err)
 	keyset_free(it->keys);
 	keyset_free(it->folds);
 	keyset_free(it->db_folds);
+	buf_free(&it->kb);
+	buf_free(&it->fb);
 	for (int i = 0; i < it->nshown; i++)
 		free(it->shown[i]);
 	free(it->filter);
@@ -601,4 +620,12 @@ intake_take_reasons(struct intake *it, char **out, int max)
 	}
 	it->nshown = 0;
 	return n;
+}
+
+void
+intake_set_known(struct intake *it, struct keyset *known)
+{
+	it->known = known;
+	keyset_free(it->db_folds);
+	it->db_folds = NULL;
 }

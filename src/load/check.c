@@ -1,5 +1,6 @@
 /*
- * check.c — keys, occurrences and findings of the pre-check report.
+ * check.c — the pre-check's decisions: the keys each table holds as the
+ * run goes on, and what the load does with each row the intake passes.
  */
 #include "check_impl.h"
 
@@ -11,93 +12,23 @@
 #include "encode.h"
 #include "keyset.h"
 #include "rowkey.h"
-#include "report.h"
 #include "text.h"
-
-static uint32_t
-add_occ(struct check *c, int file, long line, uint32_t next)
-{
-	if (c->nocc == c->occ_cap) {
-		size_t cap = c->occ_cap ? c->occ_cap * 2 : 1024;
-		struct occ *o = realloc(c->occ, cap * sizeof *o);
-		if (o == NULL) {
-			c->failed = true;
-			return next;
-		}
-		c->occ = o;
-		c->occ_cap = cap;
-	}
-	c->occ[c->nocc] = (struct occ){line, (uint32_t)file, next};
-	return (uint32_t)++c->nocc;
-}
-
-/* payload[1]: count in the low 32 bits, the extras list head above. */
-static void
-note_again(struct check *c, int64_t *p, int file, long line, bool keep)
-{
-	uint32_t count = (uint32_t)(p[1] & 0xffffffff), head = (uint32_t)(p[1] >> 32);
-	if (keep)
-		head = add_occ(c, file, line, head);
-	if (count < UINT32_MAX)
-		count++;
-	p[1] = ((int64_t)head << 32) | count;
-}
-
-/* ---- keys, their folds and how they are shown --------------------------- */
-
-/* Finds the first key with this fold; with add, notes index as the first
- * when there is none.  Returns that key's index + 1, or 0 when it was
- * absent (now added). */
-static uint32_t
-fold_find(struct kindkeys *kk, const char *folded, size_t fn, size_t index, bool add, bool *failed)
-{
-	if (kk->folds == NULL && add && (kk->folds = keyset_new()) == NULL) {
-		*failed = true;
-		return 0;
-	}
-	bool added = false;
-	int64_t *p = kk->folds ? keyset_find(kk->folds, folded, fn, add, &added) : NULL;
-	if (p == NULL) {
-		*failed |= add;
-		return 0;
-	}
-	if (added) {
-		p[0] = (int64_t)index + 1;
-		return 0;
-	}
-	return (uint32_t)p[0];
-}
-
-/* A small map from a key index to two numbers. */
-int64_t *
-check_index_map(struct keyset **m, size_t index, bool add)
-{
-	if (*m == NULL) {
-		if (!add)
-			return NULL;
-		*m = keyset_new();
-		if (*m == NULL)
-			return NULL;
-	}
-	uint32_t i = (uint32_t)index;
-	return keyset_find(*m, &i, sizeof i, add, NULL);
-}
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
 struct check *
-check_new(void)
+check_new(const struct check_opts *o)
 {
 	struct check *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
-	for (int k = 0; k < KIND_COUNT; k++) {
-		c->kinds[k].t = table_get((enum kind)k);
-		c->kinds[k].keys = keyset_new();
-		if (c->kinds[k].keys == NULL) {
-			check_free(c);
-			return NULL;
-		}
+	c->o = *o;
+	bool ok = (c->contents = keyset_new()) != NULL && (c->skus = keyset_new()) != NULL;
+	for (int k = 0; k < KIND_COUNT && ok; k++)
+		ok = (c->known[k] = keyset_new()) != NULL;
+	if (!ok) {
+		check_free(c);
+		return NULL;
 	}
 	return c;
 }
@@ -107,114 +38,46 @@ check_free(struct check *c)
 {
 	if (c == NULL)
 		return;
-	for (int i = 0; i < c->nfiles; i++)
-		free(c->files[i]);
-	free(c->files);
-	for (int k = 0; k < KIND_COUNT; k++) {
-		struct kindkeys *kk = &c->kinds[k];
-		keyset_free(kk->keys);
-		keyset_free(kk->variant);
-		keyset_free(kk->db);
-		keyset_free(kk->db_variant);
-		keyset_free(kk->folds);
-		free(kk->known);
+	for (int k = 0; k < KIND_COUNT; k++)
+		keyset_free(c->known[k]);
+	keyset_free(c->added);
+	keyset_free(c->contents);
+	keyset_free(c->skus);
+	for (int i = 0; i < c->nfiles; i++) {
+		free(c->files[i].name);
+		free(c->files[i].same_as);
+		free(c->files[i].failed);
 	}
-	free(c->occ);
-	free(c->pass2);
+	free(c->files);
 	buf_free(&c->arena);
+	buf_free(&c->kb);
+	buf_free(&c->vb);
 	free(c);
 }
 
-int
-check_file(struct check *c, const char *name)
+struct keyset *
+check_skus(struct check *c)
 {
-	char **f = realloc(c->files, (size_t)(c->nfiles + 1) * sizeof *f);
-	bool *p = realloc(c->pass2, (size_t)(c->nfiles + 1) * sizeof *p);
-	if (f != NULL)
-		c->files = f;
-	if (p != NULL)
-		c->pass2 = p;
-	if (f == NULL || p == NULL || c->nfiles >= 30000) {
-		c->failed = true;
-		return 0;
-	}
-	c->files[c->nfiles] = strdup(name);
-	c->pass2[c->nfiles] = false;
-	if (c->files[c->nfiles] == NULL)
-		c->failed = true;
-	return c->nfiles++;
+	return c->skus;
 }
 
-enum etl_code
-check_status(struct check *c, struct etl_error *err)
+struct keyset *
+check_sku_refs(struct check *c)
 {
-	if (c->failed)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
-	return ETL_OK;
+	return c->database_checked ? c->skus : NULL;
 }
 
-/* ---- pass 1 ----------------------------------------------------------------- */
-
-enum etl_code
-check_key(struct check *c, const struct table_def *t, int file, long line,
-          const struct valid_row *row)
+void
+check_set_database(struct check *c, bool checked, const char *why)
 {
-	struct kindkeys *kk = &c->kinds[t->kind];
-	char key[1024], folded[1024];
-	size_t n = rowkey_of_row(t, row, key, sizeof key);
-	bool added;
-	size_t index;
-	int64_t *p = keyset_find_index(kk->keys, key, n, true, &added, &index);
-	if (p == NULL) {
-		c->failed = true;
-		return ETL_ESYSTEM;
-	}
-	if (!added) {
-		note_again(c, p, file, line, true);
-		return ETL_OK;
-	}
-	p[0] = place(file, line);
-	p[1] = 1;
-	size_t fn = rowkey_fold(t, key, n, folded, sizeof folded);
-	bool failed = false;
-	uint32_t first = fold_find(kk, folded, fn, index, true, &failed);
-	if (first != 0) {
-		int64_t *v = check_index_map(&kk->variant, index, true);
-		if (v == NULL)
-			failed = true;
-		else
-			v[0] = first;
-	}
-	c->failed |= failed;
-	return check_status(c, NULL);
-}
-
-enum etl_code
-check_ref(struct check *c, const struct table_def *t, int file, long line, const char *value,
-          size_t n)
-{
-	bool added;
-	size_t index;
-	int64_t *p = keyset_find_index(c->kinds[t->kind].keys, value, n, true, &added, &index);
-	if (p == NULL) {
-		c->failed = true;
-		return ETL_ESYSTEM;
-	}
-	if (added) {
-		p[0] = place(file, line);
-		p[1] = 1;
-		return ETL_OK;
-	}
-	note_again(c, p, file, line, (p[1] & 0xffffffff) < MAX_SALE_PLACES);
-	return check_status(c, NULL);
+	c->database_checked = checked;
+	(void)snprintf(c->db_why, sizeof c->db_why, "%s", why ? why : "");
 }
 
 /* ---- the database ------------------------------------------------------------- */
 
-/* The columns compared with the database: all the kind has but its key,
- * the plaintext password and a reference (a sales SKU). */
-static bool
-compared(const struct col_def *c)
+bool
+check_compared(const struct col_def *c)
 {
 	return !(c->flags & (COL_KEY | COL_REF)) && c->rule != RULE_PASSWORD;
 }
@@ -226,7 +89,7 @@ check_db_columns(const struct table_def *t, const char **cols, int max)
 	for (int k = 0; k < t->nkey && n < max; k++)
 		cols[n++] = t->cols[t->key[k]].db_column;
 	for (int i = 0; i < t->ncols && n < max; i++)
-		if (compared(&t->cols[i]))
+		if (check_compared(&t->cols[i]))
 			cols[n++] = t->cols[i].db_column;
 	return n;
 }
@@ -234,88 +97,33 @@ check_db_columns(const struct table_def *t, const char **cols, int max)
 enum etl_code
 check_db_row(struct check *c, const struct table_def *t, char *const *values, const size_t *lens)
 {
-	struct kindkeys *kk = &c->kinds[t->kind];
-	char key[1024], folded[1024];
-	size_t n = rowkey_of_db(t, values, lens, key, sizeof key);
-	size_t index;
-	if (keyset_find_index(kk->keys, key, n, false, NULL, &index) != NULL) {
-		/* The same key in the file(s): keep the row for the comparison. */
-		int64_t *d = check_index_map(&kk->db, index, true);
-		if (d == NULL)
-			return error_set(NULL, ETL_ESYSTEM, NULL, 0, "out of memory");
-		d[0] = (int64_t)c->arena.len;
-		const char *cols[COLMAP_MAXCOLS + 2];
-		int ncols = check_db_columns(t, cols, COLMAP_MAXCOLS + 2);
-		for (int i = t->nkey; i < ncols; i++) {
-			/* 'N' for NULL, else 'V' and the value. */
-			buf_put(&c->arena, values[i] ? "V" : "N", 1);
-			if (values[i] != NULL)
-				buf_put(&c->arena, values[i], lens[i]);
-			buf_put(&c->arena, "", 1);
-		}
-		int64_t *first;
-		keyset_at(kk->keys, index, &(const char *){NULL}, &(size_t){0}, &first);
-		c->pass2[place_file(first[0])] = true;
-		c->failed |= c->arena.failed;
-		return check_status(c, NULL);
+	if (!rowkey_of_db(t, values, lens, &c->kb)) {
+		c->failed = true;
+		return ETL_ESYSTEM;
 	}
-	/* A spelling that differs only in case or spaces from a file's key. */
-	size_t fn = rowkey_fold(t, key, n, folded, sizeof folded);
-	bool failed = false;
-	uint32_t first = fold_find(kk, folded, fn, 0, false, &failed);
-	if (first != 0) {
-		int64_t *d = check_index_map(&kk->db_variant, first - 1, true);
-		if (d == NULL) {
-			c->failed = true;
-		} else if (d[1] == 0) {
-			char shown[512];
-			rowkey_show(t, key, n, shown, sizeof shown);
-			d[0] = (int64_t)c->arena.len;
-			d[1] = 1;
-			buf_put(&c->arena, shown, strlen(shown) + 1);
-		}
+	bool added;
+	int64_t *p = keyset_find(c->known[t->kind], c->kb.data, c->kb.len, true, &added);
+	if (p == NULL) {
+		c->failed = true;
+		return ETL_ESYSTEM;
 	}
-	c->failed |= failed || c->arena.failed;
-	return check_status(c, NULL);
-}
-
-void
-check_db_ref(struct check *c, const struct table_def *t, const char *value, size_t n)
-{
-	struct kindkeys *kk = &c->kinds[t->kind];
-	size_t index;
-	if (keyset_find_index(kk->keys, value, n, false, NULL, &index) == NULL)
-		return;
-	if (index >= kk->known_cap) {
-		size_t cap = kk->known_cap ? kk->known_cap : 1024;
-		while (cap <= index)
-			cap *= 2;
-		unsigned char *k = realloc(kk->known, cap);
-		if (k == NULL) {
-			c->failed = true;
-			return;
-		}
-		memset(k + kk->known_cap, 0, cap - kk->known_cap);
-		kk->known = k;
-		kk->known_cap = cap;
+	if (!added)
+		return ETL_OK; /* (a key the table holds twice: a table without its index) */
+	p[0] = (int64_t)c->arena.len + 1;
+	p[1] = 0;
+	const char *cols[COLMAP_MAXCOLS + 2];
+	int ncols = check_db_columns(t, cols, COLMAP_MAXCOLS + 2);
+	for (int i = t->nkey; i < ncols; i++) {
+		buf_put(&c->arena, values[i] ? "V" : "N", 1);
+		if (values[i] != NULL)
+			buf_put(&c->arena, values[i], lens[i]);
+		buf_put(&c->arena, "", 1);
 	}
-	kk->known[index] = 1;
+	c->failed |= c->arena.failed;
+	return c->failed ? ETL_ESYSTEM : ETL_OK;
 }
 
-void
-check_set_database(struct check *c, bool checked, const char *why)
-{
-	c->database_checked = checked;
-	(void)snprintf(c->db_why, sizeof c->db_why, "%s", why ? why : "");
-}
-
-bool
-check_needs_pass2(const struct check *c, int file)
-{
-	return file < c->nfiles && c->pass2[file];
-}
-
-/* ---- pass 2: comparing values ----------------------------------------------- */
+/* ---- comparing values ----------------------------------------------------------- */
 
 /* Whether a file value equals the database's ('N' for NULL, else 'V' and
  * the value as text). */
@@ -384,61 +192,316 @@ show_file(char *out, size_t size, const struct col_def *cd, const struct value *
 	buf_free(&b);
 }
 
-enum etl_code
-check_compare(struct check *c, const struct table_def *t, int file, long line,
-              const struct valid_row *row, const bool *ok)
+/* A run row's values as the arena keeps them. */
+static void
+keep_values(struct check *c, const struct table_def *t, const struct valid_row *row)
 {
-	struct kindkeys *kk = &c->kinds[t->kind];
-	char key[1024];
-	size_t n = rowkey_of_row(t, row, key, sizeof key);
-	size_t index;
-	int64_t *p = keyset_find_index(kk->keys, key, n, false, NULL, &index);
-	if (p == NULL || p[0] != place(file, line))
-		return ETL_OK;
-	int64_t *d = check_index_map(&kk->db, index, false);
-	if (d == NULL || d[1] != 0)
-		return ETL_OK;
-	char detail[1600];
-	size_t dn = 0;
-	const char *db = c->arena.data + d[0];
 	for (int i = 0; i < t->ncols; i++) {
-		if (!compared(&t->cols[i]))
+		if (!check_compared(&t->cols[i]))
 			continue;
-		const char *dbv = db;
-		db += strlen(db) + 1;
 		const struct value *v = &row->v[i];
-		if (v->type == V_ABSENT)
-			continue; /* the file does not have the column */
-		char fv[160], dv[160];
-		if (!ok[i]) {
-			show_db(dv, sizeof dv, &t->cols[i], dbv);
-			dn += (size_t)snprintf(detail + dn,
-			                       dn < sizeof detail ? sizeof detail - dn : 0,
-			                       "%s%s: invalid in the file, %s in the database",
-			                       dn ? "; " : "", t->cols[i].name, dv);
-		} else if (!same_value(v, dbv, t->cols[i].labels)) {
-			bool secret = t->cols[i].rule == RULE_PWHASH;
-			show_file(fv, sizeof fv, &t->cols[i], v, t->cols[i].labels);
-			show_db(dv, sizeof dv, &t->cols[i], dbv);
-			if (secret)
-				dn += (size_t)snprintf(
-				        detail + dn, dn < sizeof detail ? sizeof detail - dn : 0,
-				        "%s%s differs", dn ? "; " : "", t->cols[i].name);
-			else
-				dn += (size_t)snprintf(detail + dn,
-				                       dn < sizeof detail ? sizeof detail - dn : 0,
-				                       "%s%s: %s in the file, %s in the database",
-				                       dn ? "; " : "", t->cols[i].name, fv, dv);
+		if (v->type == V_ABSENT || v->type == V_NULL) {
+			buf_put(&c->arena, v->type == V_ABSENT ? "A" : "N", 1);
+		} else {
+			buf_put(&c->arena, "V", 1);
+			encode_value(&c->arena, v, t->cols[i].labels);
 		}
-		if (dn >= sizeof detail)
-			dn = sizeof detail - 1;
+		buf_put(&c->arena, "", 1);
 	}
-	if (dn == 0) {
-		d[1] = CHECK_IDENTICAL; /* agreement is counted, not a finding */
+}
+
+/*
+ * Whether row would change the stored row whose values are at kept (from
+ * the database, or from a row of the run when run): into detail, which
+ * columns differ.
+ */
+static bool
+differs(struct check *c, const struct table_def *t, const struct valid_row *row, const char *kept,
+        bool run, char *detail, size_t size)
+{
+	size_t dn = 0;
+	detail[0] = '\0';
+	bool any = false;
+	for (int i = 0; i < t->ncols; i++) {
+		const struct col_def *cd = &t->cols[i];
+		const struct value *v = &row->v[i];
+		if (cd->rule == RULE_PASSWORD && v->type == V_TEXT) {
+			/* A plaintext password is hashed anew: always another hash. */
+			any = true;
+			dn += (size_t)snprintf(detail + dn, dn < size ? size - dn : 0,
+			                       "%s%s is hashed anew", dn ? "; " : "", cd->name);
+		}
+		if (!check_compared(cd))
+			continue;
+		const char *kv = kept;
+		kept += strlen(kept) + 1;
+		if (v->type == V_ABSENT)
+			continue; /* the file does not have the column: not set */
+		bool same;
+		if (run) {
+			c->vb.len = 0;
+			if (v->type == V_NULL) {
+				buf_put(&c->vb, "N", 1);
+			} else {
+				buf_put(&c->vb, "V", 1);
+				encode_value(&c->vb, v, cd->labels);
+			}
+			same = strlen(kv) == c->vb.len && memcmp(kv, c->vb.data, c->vb.len) == 0;
+		} else {
+			same = same_value(v, kv, cd->labels);
+		}
+		if (same)
+			continue;
+		any = true;
+		char fv[160], dv[160];
+		if (cd->rule == RULE_PWHASH) {
+			dn += (size_t)snprintf(detail + dn, dn < size ? size - dn : 0,
+			                       "%s%s differs", dn ? "; " : "", cd->name);
+		} else {
+			show_file(fv, sizeof fv, cd, v, cd->labels);
+			if (kv[0] == 'A')
+				(void)snprintf(dv, sizeof dv, "its default");
+			else
+				show_db(dv, sizeof dv, cd, kv);
+			dn += (size_t)snprintf(detail + dn, dn < size ? size - dn : 0,
+			                       "%s%s: %s in the file, %s %s", dn ? "; " : "",
+			                       cd->name, fv, dv,
+			                       run ? "before" : "in the database");
+		}
+		if (dn >= size)
+			dn = size - 1;
+	}
+	return any;
+}
+
+/* ---- the files ---------------------------------------------------------------------- */
+
+static struct check_file *
+current(struct check *c)
+{
+	return c->nfiles > 0 ? &c->files[c->nfiles - 1] : NULL;
+}
+
+bool
+check_begin_file(struct check *c, const char *name, const struct table_def *t, const char *content,
+                 int64_t records)
+{
+	check_report_head(c);
+	if (c->nfiles == c->cap) {
+		int cap = c->cap ? c->cap * 2 : 16;
+		struct check_file *f = realloc(c->files, (size_t)cap * sizeof *f);
+		if (f == NULL) {
+			c->failed = true;
+			return false;
+		}
+		c->files = f;
+		c->cap = cap;
+	}
+	struct check_file *f = &c->files[c->nfiles++];
+	*f = (struct check_file){.name = strdup(name), .t = t};
+	c->failed |= f->name == NULL;
+	keyset_free(c->added);
+	c->added = keyset_new();
+	c->failed |= c->added == NULL;
+	if (content != NULL && content[0] != '\0') {
+		char id[80];
+		int n = snprintf(id, sizeof id, "%d:%s", (int)t->kind, content);
+		bool fresh;
+		int64_t *p = keyset_find(c->contents, id, (size_t)n, true, &fresh);
+		if (p == NULL) {
+			c->failed = true;
+		} else if (fresh) {
+			p[0] = c->nfiles;
+		} else {
+			/* Counted as the load counts it: the first copy's rows
+			 * skipped, its rejects rejected (its reject file has them). */
+			const struct check_file *first = &c->files[p[0] - 1];
+			f->same_as = strdup(first->name);
+			c->failed |= f->same_as == NULL;
+			f->n[OUT_REJECT] = first->n[OUT_REJECT];
+			f->n[OUT_SKIP] = records > (int64_t)first->n[OUT_REJECT]
+			                         ? (uint64_t)records - first->n[OUT_REJECT]
+			                         : 0;
+			char why[600];
+			(void)snprintf(
+			        why, sizeof why,
+			        "the whole file: the same content as %s, which this run loads "
+			        "(a content loads once; its rejected rows are %s's)",
+			        first->name, first->name);
+			check_report_line(c, 0, OUT_SKIP, NULL, why);
+			check_report_file(c, f);
+			return false;
+		}
+	}
+	return true;
+}
+
+struct keyset *
+check_known(struct check *c)
+{
+	struct check_file *f = current(c);
+	return f != NULL ? c->known[f->t->kind] : NULL;
+}
+
+void
+check_reject(void *ctx, long line, const char *reason)
+{
+	struct check *c = ctx;
+	struct check_file *f = current(c);
+	if (f == NULL)
+		return;
+	f->n[OUT_REJECT]++;
+	check_report_line(c, line, OUT_REJECT, NULL, reason);
+}
+
+/* Whether the row sets a column beside its key (an update has something
+ * to set). */
+static bool
+has_non_key(const struct table_def *t, const struct valid_row *row)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (!(t->cols[i].flags & COL_KEY) && row->v[i].type != V_ABSENT)
+			return true;
+	return false;
+}
+
+/* A products row inserted or updated: sales files later in the run may
+ * name it (its price for an empty price_per_unit). */
+static void
+note_sku(struct check *c, const struct table_def *t, const struct valid_row *row)
+{
+	const struct table_def *by = table_referrer(t->kind);
+	if (by == NULL)
+		return;
+	const struct value *k = &row->v[t->key[0]];
+	int64_t *v = keyset_find(c->skus, k->s, k->n, true, NULL);
+	if (v == NULL)
+		c->failed = true;
+	else if (row->v[by->ref_source].type != V_ABSENT)
+		v[1] = row->v[by->ref_source].i;
+}
+
+enum etl_code
+check_row(struct check *c, long line, const struct valid_row *row)
+{
+	struct check_file *f = current(c);
+	const struct table_def *t = f->t;
+	if (t->nkey == 0) {
+		f->n[OUT_INSERT]++;
 		return ETL_OK;
 	}
-	d[1] = (int64_t)c->arena.len + 1;
-	buf_put(&c->arena, detail, strlen(detail) + 1);
-	c->failed |= c->arena.failed;
-	return check_status(c, NULL);
+	if (!rowkey_of_row(t, row, &c->kb)) {
+		c->failed = true;
+		return ETL_ESYSTEM;
+	}
+	char shown[400], plain[400], why[2200], detail[1600];
+	valid_show_key(t, row, shown, sizeof shown);
+	rowkey_show(t, c->kb.data, c->kb.len, plain, sizeof plain);
+	int64_t *p = keyset_find(c->known[t->kind], c->kb.data, c->kb.len, false, NULL);
+	if (p == NULL) {
+		int64_t *a =
+		        c->added ? keyset_find(c->added, c->kb.data, c->kb.len, true, NULL) : NULL;
+		if (a == NULL) {
+			c->failed = true;
+			return ETL_ESYSTEM;
+		}
+		a[0] = (int64_t)c->arena.len + 1;
+		a[1] = ((int64_t)c->nfiles << 40) | line;
+		keep_values(c, t, row);
+		note_sku(c, t, row);
+		f->n[OUT_INSERT]++;
+		return c->arena.failed ? ETL_ESYSTEM : ETL_OK;
+	}
+	/* Where the stored row comes from: the database, or a file of the run. */
+	char from[700] = "";
+	if (p[1] != 0)
+		(void)snprintf(from, sizeof from, " (as %s line %lld of this run leaves it)",
+		               c->files[(p[1] >> 40) - 1].name,
+		               (long long)(p[1] & ((INT64_C(1) << 40) - 1)));
+	enum on_conflict mode = c->o.mode;
+	if (mode == CONFLICT_UPDATE && !has_non_key(t, row))
+		mode = CONFLICT_ERROR; /* nothing to update: the load rejects it */
+	switch (mode) {
+	case CONFLICT_ERROR:
+		(void)snprintf(
+		        why, sizeof why,
+		        "%s: %s already exists in the database (--on-conflict skip keeps it, "
+		        "update replaces it)%s",
+		        table_key_name(t), shown, from);
+		f->n[OUT_REJECT]++;
+		check_report_line(c, line, OUT_REJECT, plain, why);
+		break;
+	case CONFLICT_SKIP:
+		(void)snprintf(why, sizeof why,
+		               "%s: %s exists in the database%s; --on-conflict skip",
+		               table_key_name(t), shown, from);
+		f->n[OUT_SKIP]++;
+		check_report_line(c, line, OUT_SKIP, plain, why);
+		break;
+	case CONFLICT_UPDATE:
+		if (differs(c, t, row, c->arena.data + p[0] - 1, p[1] != 0, detail,
+		            sizeof detail)) {
+			(void)snprintf(why, sizeof why, "%s: %s%s: %s", table_key_name(t), shown,
+			               from, detail);
+			f->n[OUT_UPDATE]++;
+			check_report_line(c, line, OUT_UPDATE, plain, why);
+			note_sku(c, t, row);
+			/* The files after it meet the row as this one leaves it. */
+			p[0] = (int64_t)c->arena.len + 1;
+			p[1] = ((int64_t)c->nfiles << 40) | line;
+			keep_values(c, t, row);
+		} else {
+			(void)snprintf(why, sizeof why, "%s: %s%s holds the file's values already",
+			               table_key_name(t), shown, from);
+			f->n[OUT_UNCHANGED]++;
+			check_report_line(c, line, OUT_UNCHANGED, plain, why);
+		}
+		break;
+	}
+	return ETL_OK;
+}
+
+enum etl_code
+check_end_file(struct check *c, const struct etl_error *failed)
+{
+	struct check_file *f = current(c);
+	if (f == NULL)
+		return ETL_OK;
+	if (failed != NULL) {
+		f->failed = strdup(failed->msg);
+		c->failed |= f->failed == NULL;
+	}
+	/* Its new keys: the table holds them for the files after it. */
+	size_t it = 0;
+	const char *key;
+	size_t n;
+	int64_t *p;
+	while (c->added != NULL && keyset_next(c->added, &it, &key, &n, &p)) {
+		int64_t *k = keyset_find(c->known[f->t->kind], key, n, true, NULL);
+		if (k == NULL) {
+			c->failed = true;
+			break;
+		}
+		k[0] = p[0];
+		k[1] = p[1];
+	}
+	keyset_free(c->added);
+	c->added = NULL;
+	check_report_file(c, f);
+	return c->failed ? ETL_ESYSTEM : ETL_OK;
+}
+
+enum etl_code
+check_finish(struct check *c, uint64_t *rejects, struct etl_error *err)
+{
+	check_report_head(c);
+	check_report_end(c);
+	*rejects = 0;
+	for (int i = 0; i < c->nfiles; i++)
+		*rejects += c->files[i].n[OUT_REJECT];
+	if (c->failed)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	if (fflush(c->o.out) != 0 || ferror(c->o.out))
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "cannot write the report");
+	return ETL_OK;
 }

@@ -275,6 +275,12 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 				r.skus = NULL;
 			}
 		}
+		/* And the keys of the other keyed kinds, for the case-variant
+		 * check. */
+		for (int k = 0; k < KIND_COUNT && r.conn != NULL; k++)
+			if (load_known_keys(&r, table_get((enum kind)k), &cerr) != ETL_OK)
+				warnx_etl("cannot read the keys of %s: %s",
+				          table_get((enum kind)k)->table, cerr.msg);
 		if (r.skus == NULL)
 			warnx_etl("%s; SKU references of sales files are not checked",
 			          r.conn == NULL ? "no database reachable"
@@ -362,6 +368,8 @@ out:
 	for (int i = 0; opened != NULL && i < nspecs; i++)
 		(void)intake_close(opened[i].it, NULL);
 	free(opened);
+	for (int k = 0; k < KIND_COUNT; k++)
+		keyset_free(r.known[k]);
 	keyset_free(r.skus);
 	PQfinish(r.conn);
 	free(r.settings);

@@ -26,6 +26,7 @@
 #include "load_impl.h"
 #include "progress.h"
 #include "refdata.h"
+#include "rowkey.h"
 #include "signals.h"
 
 #define ANALYZE_ROWS 10000 /* a load that adds this many rows ends with ANALYZE */
@@ -82,6 +83,58 @@ ensure_skus(struct run *r, const struct table_def *by, struct etl_error *err)
 	return refdata_load_refs(r->conn, by, r->skus, err);
 }
 
+/* Reads the key columns of a database row into a set of keys. */
+struct known_read {
+	const struct table_def *t;
+	struct keyset *ks;
+	struct buf b;
+};
+
+static enum etl_code
+known_row(void *ctx, char *const *values, const size_t *lens, int n)
+{
+	(void)n;
+	struct known_read *k = ctx;
+	if (!rowkey_of_db(k->t, values, lens, &k->b))
+		return ETL_ESYSTEM;
+	return keyset_find(k->ks, k->b.data, k->b.len, true, NULL) ? ETL_OK : ETL_ESYSTEM;
+}
+
+enum etl_code
+load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err)
+{
+	if (t->nkey == 0 || r->o->case_variants || r->conn == NULL)
+		return ETL_OK;
+	const struct table_def *by = table_referrer(t->kind);
+	if (by != NULL) /* the SKU map holds the products' keys */
+		return ensure_skus(r, by, err);
+	if (r->known[t->kind] != NULL && !r->known_stale[t->kind])
+		return ETL_OK;
+	keyset_free(r->known[t->kind]);
+	struct known_read k = {.t = t, .ks = keyset_new()};
+	r->known[t->kind] = k.ks;
+	r->known_stale[t->kind] = false;
+	if (k.ks == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	const char *cols[COLMAP_MAXCOLS];
+	for (int i = 0; i < t->nkey; i++)
+		cols[i] = t->cols[t->key[i]].db_column;
+	enum etl_code rc =
+	        refdata_stream(r->conn, t->table, cols, t->nkey, known_row, &k, NULL, err);
+	buf_free(&k.b);
+	if (rc == ETL_ESYSTEM)
+		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	return rc;
+}
+
+struct keyset *
+load_known(struct run *r, const struct table_def *t)
+{
+	if (t->nkey == 0)
+		return NULL;
+	return table_referrer(t->kind) != NULL ? r->skus : r->known[t->kind];
+}
+
 /* ---- one file: claim, rows, outcome ------------------------------------- */
 
 /* The rows fail with f->e. */
@@ -111,6 +164,17 @@ second_connection(void *arg, struct etl_error *err)
 	return load_connect(arg, err);
 }
 
+/* f fails after its claim: the history says why it ended, not a lease
+ * that looks alive (a later file of the run with the same content would
+ * wait for it). */
+static bool
+fail_claimed(struct file_load *f)
+{
+	struct etl_error fe;
+	(void)ledger_finish(f->r->conn, &f->led, "failed", f->e.msg, &fe);
+	return fail(f);
+}
+
 /* Positions the file (a retry's records, a resume's committed rows) and
  * opens its reject file and its sink. */
 static bool
@@ -125,19 +189,17 @@ open_file(struct file_load *f)
 		f->claim.records = NULL;
 	}
 	f->base = f->led;
-	/* A sales file's SKUs must exist; a products file's must not differ
-	 * from the database's only in letter case. */
-	const struct table_def *t = intake_map(it)->t, *by = t;
-	if (t->ref_col < 0 && !o->case_variants && t->nkey == 1 &&
-	    t->cols[t->key[0]].rule == RULE_SKU)
-		for (int k = 0; k < KIND_COUNT; k++)
-			if (table_get((enum kind)k)->ref_col >= 0)
-				by = table_get((enum kind)k);
-	if (by->ref_col >= 0 && ensure_skus(r, by, &f->e) != ETL_OK)
-		return fail(f);
+	/* A sales file's SKUs must exist; a keyed file's keys must not differ
+	 * from the table's only in letter case or surrounding spaces. */
+	const struct table_def *t = intake_map(it)->t;
+	if (t->ref_col >= 0 && ensure_skus(r, t, &f->e) != ETL_OK)
+		return fail_claimed(f);
+	if (load_known_keys(r, t, &f->e) != ETL_OK)
+		return fail_claimed(f);
+	intake_set_known(it, load_known(r, t));
 	if ((resume || f->claim.extends > 0) && f->led.records_done > 0) {
 		if (intake_skip(it, f->led.records_done, r->skus, &f->e) != ETL_OK)
-			return fail(f);
+			return fail_claimed(f);
 		if (!o->quiet && resume)
 			notex_etl("%s: resuming load %lld after %lld rows already committed",
 			          intake_name(it), (long long)f->led.load_id,
@@ -146,17 +208,13 @@ open_file(struct file_load *f)
 	char *rejects = load_reject_file_for(f, resume);
 	if (rejects == NULL) {
 		(void)error_set(&f->e, ETL_ESYSTEM, NULL, 0, "out of memory");
-		return fail(f);
+		return fail_claimed(f);
 	}
 	enum etl_code started =
 	        intake_start_rejects_at(it, resume ? f->led.reject_bytes : -1, rejects, &f->e);
 	free(rejects);
-	if (started != ETL_OK) {
-		/* Claimed already: the history says why it ended, not the lease. */
-		struct etl_error fe;
-		(void)ledger_finish(r->conn, &f->led, "failed", f->e.msg, &fe);
-		return fail(f);
-	}
+	if (started != ETL_OK)
+		return fail_claimed(f);
 	const char *tz = r->tz;
 	f->held = (struct held){.r = r,
 	                        .conn = r->conn,
@@ -185,7 +243,7 @@ open_file(struct file_load *f)
 	                       .name = intake_name(it)};
 	f->co = co;
 	if (copy_open(&f->sink, &co, &f->e) != ETL_OK)
-		return fail(f);
+		return fail_claimed(f);
 	return true;
 }
 
@@ -438,6 +496,8 @@ settle_file(struct file_load *f, enum end end)
 	}
 	if (table_referrer(intake_kind(it)) != NULL && led->rows_loaded + led->rows_updated > 0)
 		r->skus_stale = true;
+	if (led->rows_loaded > 0)
+		r->known_stale[intake_kind(it)] = true;
 	/* Fresh statistics for the forecasting queries that follow a load. */
 	if (end == END_EOF && PQstatus(r->conn) == CONNECTION_OK)
 		analyze(r->conn, intake_map(it)->t->table, led->rows_loaded + led->rows_updated);

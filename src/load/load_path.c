@@ -324,6 +324,7 @@ dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 		load_fail_file(lf, it, &e);
 		return;
 	}
+	intake_set_known(it, load_known(r, intake_map(it)->t));
 	struct pass p = {.r = r, .it = it, .err = &e, .referrer = table_referrer(intake_kind(it))};
 	enum end end = load_run_path(&load_dry, &p);
 	lf->r.seconds = load_now() - started;

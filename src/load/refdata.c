@@ -39,12 +39,19 @@ refdata_stream(PGconn *conn, const char *table, const char *const *cols, int nco
 		*exists = there;
 	if (!there)
 		return ETL_OK;
+	/* The table's name reaches the statement quoted.  Dates come in ISO form whatever
+	 * the session's DateStyle (SET LOCAL: in the caller's transaction, or
+	 * in one of its own). */
 	struct buf q = {0};
-	sql_str(&q, "COPY (SELECT ");
-	for (int i = 0; i < ncols; i++)
+	bool own = PQtransactionStatus(conn) == PQTRANS_IDLE;
+	sql_printf(&q, "%sSET LOCAL DateStyle = 'ISO, YMD'; COPY (SELECT ", own ? "BEGIN; " : "");
+	for (int i = 0; i < ncols; i++) /* the program's own expressions */
 		sql_printf(&q, "%s%s", i ? ", " : "", cols[i]);
-	sql_printf(&q, " FROM %s) TO STDOUT", table);
-	if (q.failed) {
+	char *tq = sql_ident(conn, table);
+	bool quoted = tq != NULL;
+	sql_printf(&q, " FROM %s) TO STDOUT", tq ? tq : "");
+	PQfreemem(tq);
+	if (q.failed || !quoted) {
 		buf_free(&q);
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
 	}
@@ -53,6 +60,8 @@ refdata_stream(PGconn *conn, const char *table, const char *const *cols, int nco
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		enum etl_code rc = db_error(conn, res, table, err);
 		PQclear(res);
+		if (own)
+			PQclear(db_run(conn, "ROLLBACK"));
 		return rc;
 	}
 	PQclear(res);
@@ -95,6 +104,9 @@ refdata_stream(PGconn *conn, const char *table, const char *const *cols, int nco
 			rc = db_error(conn, res, table, err);
 		PQclear(res);
 	}
+	if (own)
+		PQclear(db_run(conn, PQtransactionStatus(conn) == PQTRANS_INTRANS ? "COMMIT"
+		                                                                  : "ROLLBACK"));
 	return rc;
 }
 

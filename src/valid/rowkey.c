@@ -24,56 +24,69 @@ copy_part(const struct col_def *c, char *out, const char *s, size_t n)
 		out[i] = (char)tolower((unsigned char)s[i]);
 }
 
-size_t
-rowkey_of_row(const struct table_def *t, const struct valid_row *row, char *buf, size_t size)
+/* Empties b and makes room for n bytes. */
+static bool
+start(struct buf *b, size_t n)
 {
-	size_t n = 0;
+	b->len = 0;
+	return buf_reserve(b, n);
+}
+
+bool
+rowkey_of_row(const struct table_def *t, const struct valid_row *row, struct buf *b)
+{
+	size_t need = 0;
+	for (int k = 0; k < t->nkey; k++) {
+		const struct value *v = &row->v[t->key[k]];
+		need += (v->type == V_TEXT ? v->n : sizeof(int64_t)) + 1;
+	}
+	if (!start(b, need))
+		return false;
 	for (int k = 0; k < t->nkey; k++) {
 		const struct value *v = &row->v[t->key[k]];
 		if (v->type == V_TEXT) {
-			size_t len = v->n < size - n - 1 ? v->n : size - n - 1;
-			copy_part(&t->cols[t->key[k]], buf + n, v->s, len);
-			n += len;
-		} else if (n + sizeof(int64_t) <= size) {
-			memcpy(buf + n, &v->i, sizeof(int64_t));
-			n += sizeof(int64_t);
+			copy_part(&t->cols[t->key[k]], b->data + b->len, v->s, v->n);
+			b->len += v->n;
+		} else {
+			memcpy(b->data + b->len, &v->i, sizeof(int64_t));
+			b->len += sizeof(int64_t);
 		}
-		if (k + 1 < t->nkey && n < size)
-			buf[n++] = '\0';
+		if (k + 1 < t->nkey)
+			b->data[b->len++] = '\0';
 	}
-	return n;
+	return true;
 }
 
-size_t
-rowkey_fold(const struct table_def *t, const char *key, size_t n, char *out, size_t size)
+bool
+rowkey_fold(const struct table_def *t, const char *key, size_t n, struct buf *out)
 {
-	size_t o = 0, i = 0;
+	if (!start(out, n + 1))
+		return false;
+	size_t i = 0;
 	for (int k = 0; k < t->nkey; k++) {
 		const struct col_def *c = &t->cols[t->key[k]];
 		if (c->rule == RULE_DATE) {
 			size_t len = n - i < sizeof(int64_t) ? n - i : sizeof(int64_t);
-			if (o + len <= size) {
-				memcpy(out + o, key + i, len);
-				o += len;
-			}
+			memcpy(out->data + out->len, key + i, len);
+			out->len += len;
 			i += len;
 			continue;
 		}
 		size_t end = i;
 		while (end < n && key[end] != '\0')
 			end++;
-		size_t a = i, b = end;
-		while (a < b && (key[a] == ' ' || key[a] == '\t'))
+		size_t a = i, z = end;
+		while (a < z && (key[a] == ' ' || key[a] == '\t'))
 			a++;
-		while (b > a && (key[b - 1] == ' ' || key[b - 1] == '\t'))
-			b--;
-		for (size_t j = a; j < b && o < size; j++)
-			out[o++] = (char)tolower((unsigned char)key[j]);
+		while (z > a && (key[z - 1] == ' ' || key[z - 1] == '\t'))
+			z--;
+		for (size_t j = a; j < z; j++)
+			out->data[out->len++] = (char)tolower((unsigned char)key[j]);
 		i = end + 1;
-		if (k + 1 < t->nkey && o < size)
-			out[o++] = '\0';
+		if (k + 1 < t->nkey)
+			out->data[out->len++] = '\0';
 	}
-	return o;
+	return true;
 }
 
 size_t
@@ -101,30 +114,31 @@ rowkey_show(const struct table_def *t, const char *key, size_t n, char *out, siz
 	return o;
 }
 
-size_t
-rowkey_of_db(const struct table_def *t, char *const *values, const size_t *lens, char *key,
-             size_t size)
+bool
+rowkey_of_db(const struct table_def *t, char *const *values, const size_t *lens, struct buf *b)
 {
-	size_t n = 0;
+	size_t need = 0;
+	for (int k = 0; k < t->nkey; k++)
+		need += lens[k] + sizeof(int64_t) + 1;
+	if (!start(b, need))
+		return false;
 	for (int k = 0; k < t->nkey; k++) {
 		const struct col_def *c = &t->cols[t->key[k]];
 		if (c->rule == RULE_DATE) {
+			/* Read in ISO form (refdata_stream() sets DateStyle). */
 			int64_t days = 0;
 			if (lens[k] >= 10)
 				days = calendar_days_from_civil(atoi(values[k]),
 				                                (unsigned)atoi(values[k] + 5),
 				                                (unsigned)atoi(values[k] + 8));
-			if (n + sizeof days <= size) {
-				memcpy(key + n, &days, sizeof days);
-				n += sizeof days;
-			}
+			memcpy(b->data + b->len, &days, sizeof days);
+			b->len += sizeof days;
 		} else {
-			size_t len = lens[k] < size - n - 1 ? lens[k] : size - n - 1;
-			copy_part(c, key + n, values[k], len);
-			n += len;
+			copy_part(c, b->data + b->len, values[k], lens[k]);
+			b->len += lens[k];
 		}
-		if (k + 1 < t->nkey && n < size)
-			key[n++] = '\0';
+		if (k + 1 < t->nkey)
+			b->data[b->len++] = '\0';
 	}
-	return n;
+	return true;
 }

@@ -170,9 +170,9 @@ expect_eq "$(csql "SELECT md5(string_agg(concat_ws(',', product_id, quantity_sol
 	"$reference" "the rows equal the uninterrupted append's"
 
 # --- check and history ----------------------------------------------------------------------
-etl --db "$coord" check gen/products.csv.gz
-expect_rc 0 "check through the coordinator: an unchanged products file exits 0"
-expect_match "$out" "30 already present, identical" "it counts the rows as identical"
+etl --db "$coord" check --on-conflict update gen/products.csv.gz
+expect_rc 0 "check through the coordinator: an unchanged products file, updated, rejects nothing"
+expect_match "$out" "^gen/products\.csv\.gz \(products\): 30 unchanged$" "it says the rows would be left as they are"
 printf 'sku,quantity_sold,transaction_date\nGHOST-1,1,2026-07-01\n' >ghost.csv
 etl --db "$coord" check ghost.csv
 expect_rc 1 "an unknown SKU is a finding"

@@ -34,10 +34,22 @@ expect_rc 1 "update: the in-file repeat is still rejected"
 expect_eq "$(sql variants_db "SELECT string_agg(email || '=' || full_name, ',' ORDER BY lower(email)) FROM users")" \
 	"kasir1@toko.example=Kasir Baru,Kasir2@Toko.example=Kasir Dua" \
 	"update replaces the row's values and keeps its stored spelling"
-etl --db "$db" check u2.csv
-expect_rc 1 "check: the in-file variant is a finding"
-expect_match "$out$err" "in_file +\"kasir2@toko\.example\" +u2\.csv:3, u2\.csv:4" "check names both lines"
-expect_match "$out$err" "2 already present, identical" "the variants the database holds with the same values are counted, not findings"
+etl --db "$db" check --on-conflict update u2.csv
+expect_rc 1 "check: the in-file variant would be rejected"
+expect_match "$out" "^u2\.csv:4: will be rejected: email: \"kasir2@toko\.example\" repeats the key of line 3$" "check names both lines"
+expect_match "$out" "^u2\.csv \(users\): 2 unchanged, 1 rejected$" \
+	"the variants the database holds with the same values would be left unchanged"
+# A stored address with a space around it is the same user to the app: a
+# variant, rejected in every mode (no second kasir4).
+sql variants_db "INSERT INTO users (email, full_name, password_hash) VALUES (' kasir4@toko.example', 'Empat', '$hash')"
+printf 'email,full_name,password_hash\nkasir4@toko.example,Empat,%s\n' "$hash" >u4.csv
+for mode in error skip update; do
+	etl --db "$db" load --on-conflict $mode u4.csv
+	expect_rc 1 "$mode: an address stored with a leading space is met as a variant"
+done
+expect_match "$err" "u4\.csv:2: email: \"kasir4@toko\.example\" differs from \" kasir4@toko\.example\" in the database only in letter case or surrounding spaces" \
+	"naming the stored spelling"
+expect_eq "$(sql variants_db "SELECT count(*) FROM users WHERE btrim(lower(email)) = 'kasir4@toko.example'")" "1" "one kasir4"
 # Through the staged path (a table with rows, a batch per row).
 printf 'email,full_name,password_hash\nKASIR3@toko.example,Tiga,%s\nkasir3@TOKO.example,Tiga Lagi,%s\n' "$hash" "$hash" >u3.csv
 etl --db "$db" load --batch-rows 1 u3.csv
@@ -51,9 +63,9 @@ expect_rc 0 "the products load"
 printf 'sku,name,price\nteh-002,Teh Kecil,3000\nRTI-001,Roti,1000\nrti-001,Roti Lagi,1000\n  KOP-001  ,Kopi,5000\nSUS-001,Susu,7000\n' >p2.csv
 etl --db "$db" load --on-conflict skip --summary-json s.json p2.csv
 expect_rc 1 "case variants of SKUs are rejected by default"
-expect_match "$err" "p2\.csv:2: sku: \"teh-002\" differs from \"TEH-002\" in the database only in letter case; --case-variants allow loads it" \
+expect_match "$err" "p2\.csv:2: sku: \"teh-002\" differs from \"TEH-002\" in the database only in letter case or surrounding spaces; --case-variants allow loads it" \
 	"a variant of a database SKU names the database's spelling"
-expect_match "$err" "p2\.csv:4: sku: \"rti-001\" differs from \"RTI-001\" of line 3 only in letter case; --case-variants allow loads it" \
+expect_match "$err" "p2\.csv:4: sku: \"rti-001\" differs from \"RTI-001\" of line 3 only in letter case or surrounding spaces; --case-variants allow loads it" \
 	"a variant within the file names the line and spelling of the first"
 expect_eq "$(json_check s.json)" "p2.csv:partial:5:2:2 1" "5 read: RTI-001 and SUS-001 loaded, KOP-001 (spaces trimmed: the same SKU) skipped, 2 rejected"
 expect_eq "$(sql variants_db "SELECT string_agg(sku || '=' || name, ',' ORDER BY sku) FROM products")" \
