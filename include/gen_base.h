@@ -26,6 +26,7 @@ struct gzout {
 	unsigned char out[1 << 16];
 	struct buf in; /* text waiting to be compressed */
 	char *path;
+	char *tmp; /* the file being written, renamed to path at the end */
 	bool failed;
 	int err;
 };

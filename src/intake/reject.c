@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "csvout.h"
+#include "safefile.h"
 
 struct reject_writer {
 	char *path; /* the file's name once complete */
@@ -255,8 +256,24 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 			               strerror(errno));
 			goto out;
 		}
-		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		struct stat st;
+		/* Only a regular file of ours with one link, not through a link:
+		 * anything else was put there by someone else. */
+		w->fd = safefile_reopen(w->tmp, 0);
+		struct stat st = {0};
+		if (w->fd < 0 && errno != ENOENT) {
+			rc = error_set(err, ETL_EINPUT, w->tmp, 0,
+			               "refused to reopen: %s; it is not the reject file "
+			               "siprems-etl made (remove it, and the load resumes)",
+			               errno == ELOOP ? "a symbolic link"
+			               : errno == EPERM
+			                       ? "not a regular file of this user with one link"
+			                       : strerror(errno));
+			goto out;
+		}
+		if (w->fd < 0) {
+			w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			             0600);
+		}
 		if (w->fd < 0 || fchmod(w->fd, 0600) != 0 || fstat(w->fd, &st) != 0) {
 			rc = error_set(err, ETL_EINPUT, w->tmp, 0, "cannot reopen: %s",
 			               strerror(errno));
@@ -300,9 +317,15 @@ out:
 static enum etl_code
 create(struct reject_writer *w, struct etl_error *err)
 {
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w->fd < 0 || fchmod(w->fd, 0600) != 0)
+	/* Made anew, never through a link (O_EXCL): one planted since the
+	 * old file was removed is refused, and nothing outside is touched. */
+	if (unlink(w->tmp) != 0 && errno != ENOENT)
 		return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot create: %s", strerror(errno));
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (w->fd < 0 || fchmod(w->fd, 0600) != 0)
+		return error_set(
+		        err, ETL_ESYSTEM, w->tmp, 0, "cannot create: %s%s", strerror(errno),
+		        errno == EEXIST ? " (made by someone else meanwhile; refused)" : "");
 	w->created = true;
 	bool ok = true, first = true;
 	/* UTF-16 and UTF-32 begin with U+FEFF, the byte-order mark, in the

@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "load.h"
+#include "safefile.h"
 #include "valid.h"
 #include "text.h"
 
@@ -145,10 +147,21 @@ report_json(const char *path, const struct file_result *r, int n, int exit_code,
             struct etl_error *err)
 {
 	bool to_stdout = strcmp(path, "-") == 0;
-	FILE *f = to_stdout ? stdout : fopen(path, "w");
-	if (f == NULL)
+	/* Written beside path under a name of its own, then renamed over it:
+	 * never through a link that stands at path. */
+	char *tmp = NULL;
+	int fd = to_stdout ? -1 : safefile_temp(path, 0644, &tmp);
+	FILE *f = to_stdout ? stdout : fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		int e = errno;
+		if (fd >= 0) {
+			(void)close(fd);
+			(void)unlink(tmp);
+		}
+		free(tmp);
 		return error_set(err, ETL_ESYSTEM, path, 0, "cannot write the summary: %s",
-		                 strerror(errno));
+		                 strerror(e));
+	}
 	(void)fputs("{\"files\": [", f);
 	for (int i = 0; i < n; i++) {
 		(void)fputs(i ? ",\n  {\"file\": " : "\n  {\"file\": ", f);
@@ -183,13 +196,19 @@ report_json(const char *path, const struct file_result *r, int n, int exit_code,
 	}
 	(void)fputs("}\n", f);
 	bool bad = ferror(f) != 0;
-	if (to_stdout)
+	if (to_stdout) {
 		bad |= fflush(f) != 0;
-	else
+	} else {
 		bad |= fclose(f) != 0;
+		if (bad)
+			(void)unlink(tmp);
+		else
+			bad = !safefile_commit(tmp, path);
+		free(tmp);
+	}
 	if (bad)
 		return error_set(err, ETL_ESYSTEM, to_stdout ? "stdout" : path, 0,
-		                 "cannot write the summary");
+		                 "cannot write the summary: %s", strerror(errno));
 	return ETL_OK;
 }
 

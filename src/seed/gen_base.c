@@ -14,6 +14,7 @@
 
 #include "csvout.h"
 #include "gen_base.h"
+#include "safefile.h"
 
 /* ---- randomness --------------------------------------------------------- */
 
@@ -100,7 +101,8 @@ gen_gz_open(struct gzout *g, const char *dir, const char *name, struct buf *mem,
 		return false;
 	}
 	if (mem == NULL) {
-		g->fd = open(g->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* Under a name of its own, renamed over the path at the end. */
+		g->fd = safefile_temp(g->path, 0644, &g->tmp);
 		if (g->fd < 0) {
 			g->err = errno;
 			return false;
@@ -172,11 +174,18 @@ gen_gz_close(struct gzout *g, struct etl_error *err)
 		(void)deflateEnd(&g->z);
 	if (g->fd >= 0 && close(g->fd) != 0)
 		ok = false;
+	if (g->tmp != NULL) {
+		if (!ok)
+			(void)unlink(g->tmp);
+		else if (!safefile_commit(g->tmp, g->path))
+			ok = false, g->err = errno;
+	}
 	enum etl_code rc = ok ? ETL_OK
 	                      : error_set(err, ETL_ESYSTEM, g->path ? g->path : "?", 0,
 	                                  "cannot write: %s", strerror(g->err ? g->err : EIO));
 	buf_free(&g->in);
 	free(g->path);
+	free(g->tmp);
 	return rc;
 }
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Files the tool writes never follow a link it did not make: a symbolic link
+# planted at a reject file's name, at its .part, at --summary-json's path
+# or at a file generate writes leaves the file it points to as it was (its
+# bytes and its mode); a resumed load reopens its .part only when it is a
+# regular file of this user with one link, and otherwise refuses with a
+# line that says so, and resumes once it is gone.  Tiny files: what is
+# proved is what happens to the victim.
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T_TMP" || exit 1
+db=$(new_db links_db)
+"$ETL" --db "$db" schema >/dev/null
+
+# victim NAME: a file of this user the tool must never write.
+victim() { printf 'precious %s\n' "$1" >"$1"; chmod 644 "$1"; }
+intact() { # NAME WHAT
+	expect_eq "$(cat "$1") $(stat -c %a "$1")" "precious $1 644" "$2: the file the link points to is as it was"
+}
+
+printf 'sku,name,price\nL-1,a,1\nL-2,b,x\nL-3,c,2\nL-4,d,y\n' >p.csv
+
+# --- a link at the reject file's name, and at its .part ---------------------------
+victim v1
+ln -s v1 p.csv.rejects.csv
+etl --db "$db" load p.csv
+expect_rc 1 "a load with rejects runs beside a planted link"
+intact v1 "a link at NAME.rejects.csv"
+expect_eq "$(stat -c %F p.csv.rejects.csv)" "regular file" "the reject file is a file of its own in the link's place"
+expect_match "$(cat p.csv.rejects.csv)" "L-2,b,x,3," "holding the rejects"
+rm -f p.csv.rejects.csv
+
+victim v2
+ln -s v2 .p2.csv.rejects.csv.part
+cp p.csv p2.csv
+etl --db "$db" load --on-conflict skip p2.csv
+expect_rc 1 "a link at the .part name"
+intact v2 "a link at .NAME.rejects.csv.part"
+expect_eq "$(stat -c %F p2.csv.rejects.csv)" "regular file" "the reject file is a file of its own"
+expect_eq "$(ls -A | grep -c '\.part$')" "0" "no .part is left"
+
+# --- a resumed load and its .part --------------------------------------------------
+printf 'sku,name,price\nR-1,a,1\nR-2,b,x\nR-3,c,2\nR-4,d,y\n' >r.csv
+etl --db "$db" load --max-rejects 0 r.csv
+expect_rc 5 "stopped after its first reject: resumable"
+mv r.csv.rejects.csv kept.rej
+victim v3
+ln -s v3 r.csv.rejects.csv
+etl --db "$db" load r.csv
+expect_rc 3 "the resume refuses a reject file that is a link"
+expect_match "$err" "refused to reopen: a symbolic link; it is not the reject file siprems-etl made" "and says why"
+intact v3 "a link where the resumed reject file was"
+rm -f r.csv.rejects.csv .r.csv.rejects.csv.part
+victim v4
+ln v4 .r.csv.rejects.csv.part # a hard link: two names, one file
+etl --db "$db" load r.csv
+expect_rc 3 "the resume refuses a .part with a second link"
+expect_match "$err" "not a regular file of this user with one link" "and says why"
+intact v4 "a hard link as the .part"
+rm -f .r.csv.rejects.csv.part
+mv kept.rej r.csv.rejects.csv
+etl --db "$db" load r.csv
+expect_rc 1 "with its own reject file back, the load resumes"
+expect_eq "$(cut -d, -f1 r.csv.rejects.csv | tr '\n' ' ')" "sku R-2 R-4 " "and its reject file holds both attempts' rejects"
+expect_eq "$(sql links_db "SELECT string_agg(sku, ' ' ORDER BY sku) FROM products WHERE sku LIKE 'R-%'")" "R-1 R-3" \
+	"each good row once"
+
+# --- --summary-json, generate ----------------------------------------------------------
+victim v5
+ln -s v5 summary.json
+printf 'sku,name,price\nS-1,a,1\n' >s.csv
+etl --db "$db" load --summary-json summary.json s.csv
+expect_rc 0 "a load whose --summary-json path is a link"
+intact v5 "a link at --summary-json's path"
+expect_match "$(cat summary.json)" "\"exit_code\": 0" "the summary is written in the link's place"
+expect_eq "$(ls -A | grep -c '^\.summary\.json\.')" "0" "no temporary file is left"
+mkdir gen
+victim v6
+ln -s ../v6 gen/products.csv.gz
+"$ETL" generate --out gen --products 5 --days 2 --seed 1 >/dev/null 2>&1
+intact v6 "a link where generate writes"
+expect_eq "$(gzip -dc gen/products.csv.gz | head -n 1)" "sku,name,category,variation,price,stock" "generate's file stands in its place"
+
+finish
