@@ -204,11 +204,13 @@ int intake_next_record(struct intake *it, struct etl_error *err);
 
 /*
  * Rejects a row that a later stage refused: writes it to the reject file
- * and counts it; record is its number (intake.number when it was read).  Returns
- * ETL_OK or ETL_ESYSTEM.
+ * and counts it; record is its number (intake.number when it was read);
+ * garbled: its fields do not line up (reject_write()).  Returns ETL_OK or
+ * ETL_ESYSTEM.
  */
 enum etl_code intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens,
-                            long line, int64_t record, const char *reason, struct etl_error *err);
+                            bool garbled, long line, int64_t record, const char *reason,
+                            struct etl_error *err);
 
 /* ---- what a caller may read ---------------------------------------------- */
 

@@ -65,10 +65,14 @@ enum etl_code reject_open(struct reject_writer **out, const struct reject_opts *
 
 /*
  * Appends a rejected row: its fields as read, the line it started on and
- * the reason.  Returns ETL_OK or ETL_ESYSTEM (cannot write: disk full…).
+ * the reason.  A row whose fields do not line up with the header (garbled:
+ * malformed CSV, or another number of fields) in a file with a secret
+ * column (a plaintext password) is written without its fields: any of them
+ * may hold the password.  Returns ETL_OK or ETL_ESYSTEM (cannot write: disk
+ * full…).
  */
 enum etl_code reject_write(struct reject_writer *w, int nfields, char *const *fields,
-                           const size_t *lens, long line, const char *reason,
+                           const size_t *lens, bool garbled, long line, const char *reason,
                            struct etl_error *err);
 
 /* Rejected rows kept back from the file: their bytes, encoded as the file

@@ -268,8 +268,8 @@ intake_hold_rejects(struct intake *it, struct reject_held *held)
 }
 
 enum etl_code
-intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens, long line,
-              int64_t record, const char *reason, struct etl_error *err)
+intake_reject(struct intake *it, int nfields, char *const *fields, const size_t *lens, bool garbled,
+              long line, int64_t record, const char *reason, struct etl_error *err)
 {
 	it->rows_rejected++;
 	remember(it, line, reason);
@@ -286,7 +286,7 @@ intake_reject(struct intake *it, int nfields, char *const *fields, const size_t 
 		it->o->on_reject(it->o->reject_ctx, line, reason);
 	if (it->rej == NULL)
 		return ETL_OK;
-	return reject_write(it->rej, nfields, fields, lens, line, reason, err);
+	return reject_write(it->rej, nfields, fields, lens, garbled, line, reason, err);
 }
 
 enum etl_code
@@ -483,8 +483,8 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		}
 		if (ok)
 			return 1;
-		if (intake_reject(it, r->nfields, r->fields, r->lens, r->line, it->number, it->why,
-		                  err) != ETL_OK)
+		if (intake_reject(it, r->nfields, r->fields, r->lens, r->error != NULL, r->line,
+		                  it->number, it->why, err) != ETL_OK)
 			return -1;
 		if (it->o->max_rejects >= 0 && it->rows_rejected > (uint64_t)it->o->max_rejects)
 			return INTAKE_STOP;

@@ -350,7 +350,7 @@ create(struct reject_writer *w, struct etl_error *err)
 
 enum etl_code
 reject_write(struct reject_writer *w, int nfields, char *const *fields, const size_t *lens,
-             long line, const char *reason, struct etl_error *err)
+             bool garbled, long line, const char *reason, struct etl_error *err)
 {
 	if (!w->created && w->held == NULL) {
 		enum etl_code rc = create(w, err);
@@ -362,6 +362,21 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 	 * fields a long row has beyond the header, so that no reader takes
 	 * an extra field for the line number. */
 	bool ok = true, first = true;
+	/* Fields that do not line up: a password may be in any of them. */
+	bool hide = false;
+	for (int i = 0; i < w->m->nfields; i++)
+		hide |= secret(w, i) && (garbled || nfields != w->m->nfields);
+	char *hidden = NULL;
+	if (hide) {
+		nfields = 0;
+		if (asprintf(
+		            &hidden,
+		            "%s; its fields are not written, because they do not line up with the "
+		            "header and one may be a password: correct line %ld of the file itself",
+		            reason, line) < 0)
+			return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+		reason = hidden;
+	}
 	for (int i = 0; i < w->m->nfields && ok; i++) {
 		if (dropped(w, i))
 			continue;
@@ -378,6 +393,7 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 	for (int i = w->m->nfields; i < nfields && ok; i++)
 		ok = put_field(w, fields[i], lens[i], false);
 	ok = ok && put(w, "\n", 1);
+	free(hidden);
 	size_t before = w->olen;
 	if (!ok || !encode_line(w))
 		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");

@@ -111,7 +111,7 @@ load_write_rejects(struct intake *it, struct copy_sink *sink, const struct rejec
 			return err->code;
 		k = to;
 		if (i < out->nrejects &&
-		    intake_reject(it, rec.nfields, rec.fields, rec.lens, rec.line, number,
+		    intake_reject(it, rec.nfields, rec.fields, rec.lens, false, rec.line, number,
 		                  out->rejects[i].reason, err) != ETL_OK)
 			return err->code;
 	}

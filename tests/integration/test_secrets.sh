@@ -130,4 +130,24 @@ expect_rc 0 "a dry run with a SELECT-only role runs too"
 etl --db "$ro" load more.csv
 expect_rc 4 "a real load with a SELECT-only role exits 4"
 expect_match "$err" "permission denied" "and says why"
+
+# --- plaintext passwords of rows whose fields do not line up --------------------------
+# Passwords with the characters a CSV or a message treats specially.
+p1='Pw,with "quote'\''s' p2='Pw;semi=colon' p3='Pw\back/slash@x'
+{
+	printf 'email,full_name,password\n'
+	printf 'one@toko.example,Kasir, Satu,%s\n' "$p1"          # an unquoted comma, a stray quote
+	printf 'two@toko.example,%s\n' "$p2"                      # a short row
+	printf 'three@toko.example,"Kasir Tiga,%s\n' "$p3"         # a quote never closed
+} >ragged.csv
+etl --db "$ro" load --dry-run --summary-json ragged.json ragged.csv
+expect_rc 1 "rows whose fields do not line up are rejected"
+rej=$(cat ragged.csv.rejects.csv 2>/dev/null)
+expect_eq "$(printf '%s\n' "$rej" | wc -l)" "4" "all three are in the reject file"
+for p in "$p1" "$p2" "$p3" "Pw"; do
+	expect_no_match "$rej$out$err$(cat ragged.json)" "$(printf '%s' "$p" | sed 's/[][\\.*^$/]/\\&/g')" \
+		"no part of a password ($p) in the reject file, the messages or the summary"
+done
+expect_match "$rej" "^,,,3,\"the row has 2 fields, the header 3; its fields are not written, because they do not line up with the header and one may be a password: correct line 3 of the file itself\"$" \
+	"the row's fields are left empty, and its reason says why and where to correct it"
 finish

@@ -58,17 +58,32 @@ test_format_and_mode(void **state)
 
 	char *row[] = {"a@b", "Ann, \"the\" admin", "hunter2", "7", "old reason"};
 	size_t rl[] = {3, 16, 7, 1, 10};
-	assert_int_equal(reject_write(w, 5, row, rl, 12, "email: \"a@b\" is bad", NULL), ETL_OK);
+	assert_int_equal(reject_write(w, 5, row, rl, false, 12, "email: \"a@b\" is bad", NULL),
+	                 ETL_OK);
 	char *shortrow[] = {"x@y.z"};
 	size_t sl[] = {5};
-	assert_int_equal(reject_write(w, 1, shortrow, sl, 13, "the row has 1 field", NULL), ETL_OK);
+	assert_int_equal(reject_write(w, 1, shortrow, sl, false, 13, "the row has 1 field", NULL),
+	                 ETL_OK);
+	/* Malformed CSV with the header's number of fields: the password
+	 * may have moved into another field; none is written. */
+	char *garbled[] = {"g@h", "\"Ann", "x\",hunter3", "7", "r"};
+	size_t gl[] = {3, 4, 10, 1, 1};
+	assert_int_equal(
+	        reject_write(w, 5, garbled, gl, true, 14, "malformed CSV: a stray quote", NULL),
+	        ETL_OK);
 	assert_int_equal(reject_flush(w, true, NULL), ETL_OK);
 	uint64_t off = reject_offset(w);
 	assert_int_equal(reject_close(w, NULL), ETL_OK);
 
 	const char *expect = "email,full_name,password,reject_line,reject_reason\n"
 	                     "a@b,\"Ann, \"\"the\"\" admin\",,12,\"email: \"\"a@b\"\" is bad\"\n"
-	                     "x@y.z,,,13,the row has 1 field\n";
+	                     ",,,13,\"the row has 1 field; its fields are not written, because "
+	                     "they do not line up with the header and one may be a password: "
+	                     "correct line 13 of the file itself\"\n"
+	                     ",,,14,\"malformed CSV: a stray quote; its fields are not written, "
+	                     "because they do not line up with the header and one may be a "
+	                     "password: correct line 14 of the file itself\"\n";
+	assert_null(strstr(slurp(path), "hunter"));
 	assert_string_equal(slurp(path), expect);
 	assert_int_equal(off, strlen(expect));
 	struct stat st;
@@ -78,10 +93,12 @@ test_format_and_mode(void **state)
 	/* A fresh run removes the old file; a resumed one keeps its prefix. */
 	o.resume_at = (int64_t)strlen("email,full_name,password,reject_line,reject_reason\n");
 	assert_int_equal(reject_open(&w, &o, "users.csv", &m, NULL), ETL_OK);
-	assert_int_equal(reject_write(w, 1, shortrow, sl, 99, "again", NULL), ETL_OK);
+	assert_int_equal(reject_write(w, 1, shortrow, sl, false, 99, "again", NULL), ETL_OK);
 	assert_int_equal(reject_close(w, NULL), ETL_OK);
 	assert_string_equal(slurp(path), "email,full_name,password,reject_line,reject_reason\n"
-	                                 "x@y.z,,,99,again\n");
+	                                 ",,,99,\"again; its fields are not written, because "
+	                                 "they do not line up with the header and one may be a "
+	                                 "password: correct line 99 of the file itself\"\n");
 	o.resume_at = -1;
 	assert_int_equal(reject_open(&w, &o, "users.csv", &m, NULL), ETL_OK);
 	assert_int_equal(access(path, F_OK), -1);
@@ -101,9 +118,10 @@ test_truncate_and_encoding(void **state)
 	assert_int_equal(reject_open(&w, &o, "-", &m, NULL), ETL_OK);
 	char *row[] = {"A;1", "Caf\xc3\xa9 \xe2\x82\xac \xc2\x81", "1"};
 	size_t rl[] = {3, 12, 1};
-	assert_int_equal(reject_write(w, 3, row, rl, 2, "price: \xe2\x9c\x97", NULL), ETL_OK);
+	assert_int_equal(reject_write(w, 3, row, rl, false, 2, "price: \xe2\x9c\x97", NULL),
+	                 ETL_OK);
 	uint64_t keep = reject_offset(w);
-	assert_int_equal(reject_write(w, 3, row, rl, 3, "second", NULL), ETL_OK);
+	assert_int_equal(reject_write(w, 3, row, rl, false, 3, "second", NULL), ETL_OK);
 	assert_int_equal(reject_truncate(w, keep, NULL), ETL_OK);
 	assert_int_equal(reject_close(w, NULL), ETL_OK);
 	char path[256];
@@ -114,7 +132,7 @@ test_truncate_and_encoding(void **state)
 	                                 "\"A;1\";Caf\xe9 \x80 \x81;1;2;price: ?\n");
 
 	assert_int_equal(reject_open(&w, &o, "-", &m, NULL), ETL_OK);
-	assert_int_equal(reject_write(w, 3, row, rl, 2, "x", NULL), ETL_OK);
+	assert_int_equal(reject_write(w, 3, row, rl, false, 2, "x", NULL), ETL_OK);
 	assert_int_equal(reject_truncate(w, 0, NULL), ETL_OK);
 	assert_null(reject_path(w));
 	assert_int_equal(access(path, F_OK), -1);
@@ -140,7 +158,7 @@ test_held_rows(void **state)
 	char *row[] = {"A", "x", "1"};
 	size_t rl[] = {1, 1, 1};
 	for (long line = 2; line <= 4; line += 2)
-		assert_int_equal(reject_write(w, 3, row, rl, line, "held", NULL), ETL_OK);
+		assert_int_equal(reject_write(w, 3, row, rl, false, line, "held", NULL), ETL_OK);
 	reject_hold(w, NULL);
 	assert_int_equal(h.n, 2);
 	assert_int_equal(h.line[0], 2);
@@ -148,7 +166,7 @@ test_held_rows(void **state)
 	assert_null(reject_path(w)); /* not created for held rows */
 	assert_int_equal(reject_offset(w), 0);
 	assert_int_equal(reject_append(w, &h, 0, 1, NULL), ETL_OK);
-	assert_int_equal(reject_write(w, 3, row, rl, 3, "direct", NULL), ETL_OK);
+	assert_int_equal(reject_write(w, 3, row, rl, false, 3, "direct", NULL), ETL_OK);
 	assert_int_equal(reject_append(w, &h, 1, 2, NULL), ETL_OK);
 	assert_int_equal(reject_append(w, &h, 2, 2, NULL), ETL_OK);
 	assert_int_equal(reject_flush(w, false, NULL), ETL_OK);
