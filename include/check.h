@@ -84,6 +84,11 @@ void check_set_database(struct check *c, bool checked, const char *why);
 bool check_begin_file(struct check *c, const char *name, const struct table_def *t,
                       const char *content, int64_t records);
 
+/* A file that cannot be read (its kind, when known, in t; why it cannot):
+ * the load fails it too (exit 3), and the report says so. */
+void check_failed_file(struct check *c, const char *name, const struct table_def *t,
+                       const char *why);
+
 /* The keys t's table holds when the current file begins (for the intake's
  * case-variant check). */
 struct keyset *check_known(struct check *c);

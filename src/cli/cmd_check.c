@@ -92,8 +92,10 @@ check_one(struct check *c, struct intake *it, struct etl_error *err)
 {
 	struct intake_print print;
 	enum etl_code rc = intake_fingerprint(it, &print, err);
-	if (rc != ETL_OK)
+	if (rc != ETL_OK) {
+		check_failed_file(c, intake_name(it), intake_map(it)->t, err->msg);
 		return rc;
+	}
 	if (!check_begin_file(c, intake_name(it), intake_map(it)->t, print.content, print.records))
 		return ETL_OK;
 	intake_set_known(it, check_known(c));
@@ -230,6 +232,20 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 		if (co.format != CHECK_TEXT) /* the text report says it in its head */
 			warnx_etl("%s", why);
 	} else {
+		/* The load's zone: --timezone, else the database's own (what is
+		 * "later than tomorrow" depends on it). */
+		if (in->timezone == NULL) {
+			PGresult *zr = db_query(conn, "SELECT current_setting('TimeZone')", 0, NULL,
+			                        &derr);
+			struct etl_error zerr;
+			if (zr != NULL && valid_set_zone(v, PQgetvalue(zr, 0, 0), &zerr) != ETL_OK)
+				warnx_etl("the database's TimeZone '%s' is not a zone this machine "
+				          "has a "
+				          "file for; dates are judged in UTC (--timezone names "
+				          "another)",
+				          PQgetvalue(zr, 0, 0));
+			PQclear(zr);
+		}
 		/* The limits of the live tables (an app's narrower column). */
 		struct schema_facts facts;
 		if (schema_ensure(conn, true, NULL, NULL, &facts, &derr) == ETL_OK)
@@ -243,6 +259,9 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 		struct run_file *f = &files[i];
 		if (f->rc == ETL_OK)
 			f->rc = check_one(c, f->it, &f->err);
+		else if (f->rc != ETL_ESYSTEM)
+			check_failed_file(c, f->it != NULL ? intake_name(f->it) : specs[f->order],
+			                  NULL, f->err.msg);
 		if (f->rc == ETL_ESYSTEM) {
 			*err = f->err;
 			rc = f->rc;

@@ -238,6 +238,7 @@ static const char check_help[] =
         "                      utf-32(le|be); a BOM picks among the Unicode ones\n"
         "  --delimiter C       field separator (default ',')\n"
         "  --sku-pattern ERE   pattern product SKUs must match\n"
+        "  --timezone ZONE     as for load (default: the database's TimeZone)\n"
         "\n"
         "Exit status: 0 a load would reject nothing; 1 it would reject some; 2 usage error;\n"
         "3 input error; 4 database error.\n";

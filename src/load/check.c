@@ -135,10 +135,11 @@ same_value(const struct value *v, const char *db, const char *const *labels)
 	db++;
 	if (v->type == V_TEXT)
 		return strlen(db) == v->n && memcmp(db, v->s, v->n) == 0;
-	if (v->type == V_MONEY) /* numerically: an app's NUMERIC may have another scale */
-		return (int64_t)(strtod(db, NULL) * 100 + (db[0] == '-' ? -0.5 : 0.5)) == v->i;
-	if (v->type == V_ENUM)
-		return strcasecmp(db, labels[v->i]) == 0;
+	if (v->type == V_MONEY) /* numerically (a NUMERIC of another scale), and exactly (a
+	                           float column holds what the load sends: cents / 100) */
+		return strtod(db, NULL) == (double)v->i / 100.0;
+	if (v->type == V_ENUM) /* IS DISTINCT FROM: a varchar column compares case */
+		return strcmp(db, labels[v->i]) == 0;
 	struct buf b = {0};
 	encode_value(&b, v, labels);
 	size_t dn = strlen(db);
@@ -192,28 +193,83 @@ show_file(char *out, size_t size, const struct col_def *cd, const struct value *
 	buf_free(&b);
 }
 
-/* A run row's values as the arena keeps them. */
+/*
+ * A run row's values as the arena keeps them, per compared column: 'N'
+ * NULL, 'E' and the value as the load encodes it, or for a column the file
+ * does not have, what the table holds: the previous values' field (prev,
+ * an update) or, for an insert, 'D' and the column's default.
+ */
 static void
-keep_values(struct check *c, const struct table_def *t, const struct valid_row *row)
+keep_values(struct check *c, const struct table_def *t, const struct valid_row *row, size_t prev)
 {
+	/* prev is an offset in the arena (SIZE_MAX: none): the arena may move
+	 * as it grows. */
 	for (int i = 0; i < t->ncols; i++) {
 		if (!check_compared(&t->cols[i]))
 			continue;
 		const struct value *v = &row->v[i];
-		if (v->type == V_ABSENT || v->type == V_NULL) {
-			buf_put(&c->arena, v->type == V_ABSENT ? "A" : "N", 1);
+		size_t was = prev;
+		if (prev != SIZE_MAX)
+			prev += strlen(c->arena.data + prev) + 1;
+		if (v->type == V_ABSENT && was != SIZE_MAX) {
+			size_t n = strlen(c->arena.data + was) + 1;
+			if (buf_reserve(&c->arena, n))
+				buf_put(&c->arena, c->arena.data + was, n);
+			continue;
+		}
+		if (v->type == V_ABSENT) {
+			const struct col_def *cd = &t->cols[i];
+			bool dflt = cd->empty_rule == EMPTY_DEFAULT && cd->empty != NULL;
+			buf_put(&c->arena, dflt ? "D" : "N", 1);
+			if (dflt)
+				buf_put(&c->arena, cd->empty, strlen(cd->empty));
+		} else if (v->type == V_NULL) {
+			buf_put(&c->arena, "N", 1);
 		} else {
-			buf_put(&c->arena, "V", 1);
+			buf_put(&c->arena, "E", 1);
 			encode_value(&c->arena, v, t->cols[i].labels);
 		}
 		buf_put(&c->arena, "", 1);
 	}
 }
 
+/* Whether two texts say the same truth value or are equal ignoring case. */
+static bool
+same_default(const char *a, const char *b)
+{
+	static const char *const yes[] = {"t", "true", "1", "yes"}, *const no[] = {"f", "false",
+	                                                                           "0", "no"};
+	int ya = 0, yb = 0, na = 0, nb = 0;
+	for (int i = 0; i < 4; i++) {
+		ya |= strcasecmp(a, yes[i]) == 0, yb |= strcasecmp(b, yes[i]) == 0;
+		na |= strcasecmp(a, no[i]) == 0, nb |= strcasecmp(b, no[i]) == 0;
+	}
+	return (ya && yb) || (na && nb) || strcasecmp(a, b) == 0;
+}
+
+/* Whether value v equals a kept field kv ('N', 'V' the database's text,
+ * 'E' the load's encoding, 'D' a column's default). */
+static bool
+same_kept(struct check *c, const struct col_def *cd, const struct value *v, const char *kv)
+{
+	if (kv[0] == 'N' || kv[0] == 'V')
+		return same_value(v, kv, cd->labels);
+	if (v->type == V_NULL)
+		return false;
+	c->vb.len = 0;
+	encode_value(&c->vb, v, cd->labels);
+	buf_put(&c->vb, "", 1);
+	if (c->vb.failed)
+		return false;
+	if (kv[0] == 'D')
+		return same_default(c->vb.data, kv + 1);
+	return strcmp(c->vb.data, kv + 1) == 0;
+}
+
 /*
  * Whether row would change the stored row whose values are at kept (from
- * the database, or from a row of the run when run): into detail, which
- * columns differ.
+ * the database, or as a row of the run left it when run): into detail,
+ * which columns differ.
  */
 static bool
 differs(struct check *c, const struct table_def *t, const struct valid_row *row, const char *kept,
@@ -235,23 +291,8 @@ differs(struct check *c, const struct table_def *t, const struct valid_row *row,
 			continue;
 		const char *kv = kept;
 		kept += strlen(kept) + 1;
-		if (v->type == V_ABSENT)
-			continue; /* the file does not have the column: not set */
-		bool same;
-		if (run) {
-			c->vb.len = 0;
-			if (v->type == V_NULL) {
-				buf_put(&c->vb, "N", 1);
-			} else {
-				buf_put(&c->vb, "V", 1);
-				encode_value(&c->vb, v, cd->labels);
-			}
-			same = strlen(kv) == c->vb.len && memcmp(kv, c->vb.data, c->vb.len) == 0;
-		} else {
-			same = same_value(v, kv, cd->labels);
-		}
-		if (same)
-			continue;
+		if (v->type == V_ABSENT || same_kept(c, cd, v, kv))
+			continue; /* not in the file (not set), or the same */
 		any = true;
 		char fv[160], dv[160];
 		if (cd->rule == RULE_PWHASH) {
@@ -259,8 +300,8 @@ differs(struct check *c, const struct table_def *t, const struct valid_row *row,
 			                       "%s%s differs", dn ? "; " : "", cd->name);
 		} else {
 			show_file(fv, sizeof fv, cd, v, cd->labels);
-			if (kv[0] == 'A')
-				(void)snprintf(dv, sizeof dv, "its default");
+			if (kv[0] == 'D')
+				(void)snprintf(dv, sizeof dv, "%s (its default)", kv + 1);
 			else
 				show_db(dv, sizeof dv, cd, kv);
 			dn += (size_t)snprintf(detail + dn, dn < size ? size - dn : 0,
@@ -282,22 +323,31 @@ current(struct check *c)
 	return c->nfiles > 0 ? &c->files[c->nfiles - 1] : NULL;
 }
 
-bool
-check_begin_file(struct check *c, const char *name, const struct table_def *t, const char *content,
-                 int64_t records)
+/* A new entry in the run's files (zeroed), or NULL out of memory. */
+static struct check_file *
+new_file(struct check *c)
 {
-	check_report_head(c);
 	if (c->nfiles == c->cap) {
 		int cap = c->cap ? c->cap * 2 : 16;
 		struct check_file *f = realloc(c->files, (size_t)cap * sizeof *f);
 		if (f == NULL) {
 			c->failed = true;
-			return false;
+			return NULL;
 		}
 		c->files = f;
 		c->cap = cap;
 	}
-	struct check_file *f = &c->files[c->nfiles++];
+	return &c->files[c->nfiles++];
+}
+
+bool
+check_begin_file(struct check *c, const char *name, const struct table_def *t, const char *content,
+                 int64_t records)
+{
+	check_report_head(c);
+	struct check_file *f = new_file(c);
+	if (f == NULL)
+		return false;
 	*f = (struct check_file){.name = strdup(name), .t = t};
 	c->failed |= f->name == NULL;
 	keyset_free(c->added);
@@ -334,6 +384,18 @@ check_begin_file(struct check *c, const char *name, const struct table_def *t, c
 		}
 	}
 	return true;
+}
+
+void
+check_failed_file(struct check *c, const char *name, const struct table_def *t, const char *why)
+{
+	check_report_head(c);
+	struct check_file *f = new_file(c);
+	if (f == NULL)
+		return;
+	*f = (struct check_file){.name = strdup(name), .t = t, .failed = strdup(why)};
+	c->failed |= f->name == NULL || f->failed == NULL;
+	check_report_file(c, f);
 }
 
 struct keyset *
@@ -407,7 +469,7 @@ check_row(struct check *c, long line, const struct valid_row *row)
 		}
 		a[0] = (int64_t)c->arena.len + 1;
 		a[1] = ((int64_t)c->nfiles << 40) | line;
-		keep_values(c, t, row);
+		keep_values(c, t, row, SIZE_MAX);
 		note_sku(c, t, row);
 		f->n[OUT_INSERT]++;
 		return c->arena.failed ? ETL_ESYSTEM : ETL_OK;
@@ -447,9 +509,10 @@ check_row(struct check *c, long line, const struct valid_row *row)
 			check_report_line(c, line, OUT_UPDATE, plain, why);
 			note_sku(c, t, row);
 			/* The files after it meet the row as this one leaves it. */
+			size_t was = (size_t)p[0] - 1;
 			p[0] = (int64_t)c->arena.len + 1;
 			p[1] = ((int64_t)c->nfiles << 40) | line;
-			keep_values(c, t, row);
+			keep_values(c, t, row, was);
 		} else {
 			(void)snprintf(why, sizeof why, "%s: %s%s holds the file's values already",
 			               table_key_name(t), shown, from);
@@ -467,7 +530,7 @@ check_end_file(struct check *c, const struct etl_error *failed)
 	struct check_file *f = current(c);
 	if (f == NULL)
 		return ETL_OK;
-	if (failed != NULL) {
+	if (failed != NULL && f->failed == NULL) {
 		f->failed = strdup(failed->msg);
 		c->failed |= f->failed == NULL;
 	}

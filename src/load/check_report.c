@@ -110,10 +110,14 @@ check_report_file(struct check *c, const struct check_file *f)
 	if (c->o.format != CHECK_TEXT)
 		return;
 	FILE *out = c->o.out;
+	if (f->t == NULL) {
+		fprintf(out, "%s: cannot be read: %s\n", f->name, f->failed);
+		return;
+	}
 	fprintf(out, "%s (%s): ", f->name, f->t->name);
 	counts(out, f->n);
 	if (f->failed != NULL)
-		fprintf(out, "; then: %s", f->failed);
+		fprintf(out, "; then it cannot be read on: %s", f->failed);
 	fputs("\n", out);
 }
 
@@ -126,11 +130,20 @@ check_report_end(struct check *c)
 		for (int k = 0; k < OUT_COUNT; k++)
 			total[k] += c->files[i].n[k];
 	switch (c->o.format) {
-	case CHECK_TEXT:
+	case CHECK_TEXT: {
+		int bad = 0;
+		for (int i = 0; i < c->nfiles; i++)
+			bad += c->files[i].failed != NULL;
 		fputs("total: ", out);
 		counts(out, total);
-		fprintf(out, "%s\n", total[OUT_REJECT] > 0 ? "" : "; nothing would be rejected");
+		if (bad > 0)
+			fprintf(out, "; %d file%s cannot be read (the load fails %s)\n", bad,
+			        bad == 1 ? "" : "s", bad == 1 ? "it" : "them");
+		else
+			fprintf(out, "%s\n",
+			        total[OUT_REJECT] > 0 ? "" : "; nothing would be rejected");
 		break;
+	}
 	case CHECK_CSV:
 		break;
 	case CHECK_JSON:
@@ -139,7 +152,10 @@ check_report_end(struct check *c)
 			const struct check_file *f = &c->files[i];
 			fprintf(out, "%s\n  {\"file\": ", i ? "," : "");
 			report_json_string(out, f->name);
-			fprintf(out, ", \"kind\": \"%s\"", f->t->name);
+			if (f->t != NULL)
+				fprintf(out, ", \"kind\": \"%s\"", f->t->name);
+			else
+				fputs(", \"kind\": null", out);
 			for (int k = 0; k < OUT_COUNT; k++)
 				fprintf(out, ", \"%s\": %" PRIu64, outcome_names[k], f->n[k]);
 			fputs(", \"same_content_as\": ", out);

@@ -20,7 +20,14 @@ unescape(char *s, size_t n)
 			continue;
 		}
 		char c = s[++i];
-		s[o++] = c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
+		/* COPY TO's text format writes these six as letters. */
+		s[o++] = c == 'n'   ? '\n'
+		         : c == 'r' ? '\r'
+		         : c == 't' ? '\t'
+		         : c == 'b' ? '\b'
+		         : c == 'f' ? '\f'
+		         : c == 'v' ? '\v'
+		                    : c;
 	}
 	return o;
 }

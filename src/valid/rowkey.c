@@ -5,6 +5,7 @@
 #include "rowkey.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,13 +127,23 @@ rowkey_of_db(const struct table_def *t, char *const *values, const size_t *lens,
 		const struct col_def *c = &t->cols[t->key[k]];
 		if (c->rule == RULE_DATE) {
 			/* Read in ISO form (refdata_stream() sets DateStyle). */
-			int64_t days = 0;
-			if (lens[k] >= 10)
+			/* A date, or a timestamp column's midnight (an ORM's
+			 * event_date), is its day; any other value (another time
+			 * of day, a BC date) equals no file's date: its text,
+			 * after a day number no date has. */
+			int64_t days = INT64_MIN;
+			bool day = lens[k] == 10 ||
+			           (lens[k] == 19 && memcmp(values[k] + 10, " 00:00:00", 9) == 0);
+			if (day && values[k][4] == '-')
 				days = calendar_days_from_civil(atoi(values[k]),
 				                                (unsigned)atoi(values[k] + 5),
 				                                (unsigned)atoi(values[k] + 8));
 			memcpy(b->data + b->len, &days, sizeof days);
 			b->len += sizeof days;
+			if (days == INT64_MIN) {
+				memcpy(b->data + b->len, values[k], lens[k]);
+				b->len += lens[k];
+			}
 		} else {
 			copy_part(c, b->data + b->len, values[k], lens[k]);
 			b->len += lens[k];

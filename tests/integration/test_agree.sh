@@ -15,9 +15,13 @@
 cd "$T_TMP" || exit 1
 tpl=agree_tpl
 "$ETL" --db "$(new_db $tpl)" schema >/dev/null || not_ok "schema of the template"
+# The database the app's ORM makes (float prices, varchar types, timestamp dates).
+new_db agree_orm >/dev/null
+sql agree_orm "$(orm_ddl)"
+"$ETL" --db "host=$PGHOST port=$PGPORT user=$PGUSER dbname=agree_orm" schema >/dev/null || not_ok "schema of the ORM template"
 
 python3 - "$ETL" "$tpl" >agree.out 2>agree.err <<'EOF'
-import csv, json, os, subprocess, sys
+import csv, datetime, json, os, subprocess, sys
 
 etl, tpl = sys.argv[1], sys.argv[2]
 H = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
@@ -114,6 +118,32 @@ CASES = [
     ("an update with nothing to set", [], [
         ("p.csv", "sku,name,price\nBRD-001,Roti,15000\nNK-1,N,1\n"),
     ]),
+    ("a column an earlier file does not have", [], [
+        ("a.csv", P.replace(",stock", "") + "BRD-001,Roti Besar,15000\nNEW-1,Baru,100\nNEW-2,Dua,100\n"),
+        ("b.csv", P + "BRD-001,Roti Besar,15000,10\nNEW-1,Baru,100,0\nNEW-2,Dua,100,5\n"),
+        ("ua.csv", users(("fresh@toko.example", "Fresh", H))),
+        ("ub.csv", "email,full_name,password_hash,is_active\n"
+                   f"fresh@toko.example,Fresh,{H},true\nkasir1@toko.example,Kasir Satu,{H},false\n"),
+    ]),
+    ("control characters in stored keys", [], [
+        ("e.csv", E + "\"VT\x0bkey\",2024-01-01,holiday\n\"FF\x0ckey\",2024-01-01,holiday\n"
+                      "FFFKEY,2024-01-01,holiday\n\"Back\\slash\",2024-01-01,holiday\n"),
+    ], {"sql": "INSERT INTO events (event_name, event_date, type, description) VALUES "
+               "(E'VT\\x0bkey', '2024-01-01', 'holiday', NULL), "
+               "(E'FF\\x0ckey', '2024-01-01', 'holiday', E'x\\by'), "
+               "(E'Back\\\\slash', '2024-01-01', 'holiday', E'd\\x0bx')"}),
+    ("the database's time zone decides 'tomorrow'", [], [
+        ("s.csv", S + "".join(f"BRD-001,1,{datetime.date.today() + datetime.timedelta(days=d)}\n"
+                              for d in (1, 2, 3))),
+    ], {"setting": "TimeZone = 'Pacific/Kiritimati'"}),
+    ("the ORM's tables: times of day, letter case, float prices", [], [
+        ("e.csv", E + "Sale,2024-05-01,promotion\nNyepi,2024-03-11,holiday\n"),
+        ("p.csv", "sku,name,category,price,stock\nBRD-001,Roti,Roti,15000,10\nTEA-001,Teh,Minuman,5000,3\n"),
+    ], {"orm": True, "sql": "INSERT INTO events (event_name, event_date, type, include_in_prediction, created_at) "
+               "VALUES ('Sale', '2024-05-01 10:00', 'promotion', true, now()), "
+               "('Nyepi', '2024-03-11', 'Holiday', true, now()); "
+               "INSERT INTO products (sku, name, category, price, stock, created_at) VALUES "
+               "('BRD-001', 'Roti', 'Roti', 15000.004, 10, now()), ('TEA-001', 'Teh', 'Minuman', 5000, 3, now())"}),
 ]
 
 RUNS = [(m, "SQL, DMY") for m in ("error", "skip", "update")] + [
@@ -128,7 +158,9 @@ def conninfo(db):
 
 disagree = 0
 n = 0
-for ci, (name, opts, files) in enumerate(CASES):
+for ci, case in enumerate(CASES):
+    name, opts, files = case[:3]
+    extra = case[3] if len(case) > 3 else {}
     d = f"case{ci}"
     os.makedirs(d, exist_ok=True)
     for fname, text in files:
@@ -138,8 +170,13 @@ for ci, (name, opts, files) in enumerate(CASES):
         n += 1
         db = f"agree_{ci}_{mode}_{style.replace(', ', '_').lower()}"
         subprocess.run(["dropdb", "--if-exists", db], check=True, stderr=subprocess.DEVNULL)
-        subprocess.run(["createdb", "-T", tpl, db], check=True)
-        psql(db, BASE)
+        subprocess.run(["createdb", "-T", "agree_orm" if extra.get("orm") else tpl, db], check=True)
+        if not extra.get("orm"):
+            psql(db, BASE)
+        if "sql" in extra:
+            psql(db, extra["sql"])
+        if "setting" in extra:
+            psql("postgres", f"ALTER DATABASE {db} SET {extra['setting']}")
         psql("postgres", f"ALTER DATABASE {db} SET DateStyle = '{style}'")
         names = [fn for fn, _ in files]
         args = ["--on-conflict", mode] + opts
@@ -198,8 +235,9 @@ cat agree.out
 [ -s agree.err ] && { echo "driver's stderr:"; head -n 20 agree.err; }
 expect_eq "$prc" 0 "the differential driver ran to its end"
 expect_match "$(tail -n 1 agree.out)" "^[0-9]+ runs, 0 disagree$" "check and load agree on every line of every run"
-expect_eq "$(grep -c '^AGREE ' agree.out)" "80" "all 16 cases ran in 5 ways each"
+expect_eq "$(grep -c '^AGREE ' agree.out)" "100" "all 20 cases ran in 5 ways each"
 dropdb --if-exists $tpl
+dropdb --if-exists agree_orm
 
 # What check says, in its words: the case of two copies and a run whose
 # database has the day first.
