@@ -60,6 +60,15 @@ enum etl_code error_vset(struct etl_error *err, enum etl_code code, const char *
  */
 void error_redact(char *msg, size_t size);
 
+/*
+ * A secret the tool was given (a database password, as written in a URI,
+ * a conninfo string, .env or the environment, and decoded): error_redact()
+ * masks every appearance of it, whatever the message around it.  Call
+ * before any thread starts.  error_forget_secrets() forgets them (tests).
+ */
+void error_add_secret(const char *s, size_t n);
+void error_forget_secrets(void);
+
 /* Formats err as "siprems-etl: FILE:LINE: msg" into buf (always terminated). */
 void error_format(const struct etl_error *err, char *buf, size_t size);
 

@@ -4,10 +4,13 @@
 #include "dbconf.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libpq-fe.h>
 
 /* The variables a .env file may supply. */
 static const char *const dotenv_names[] = {
@@ -154,9 +157,77 @@ lookup_from(const struct lookup *lk, const char *name, bool *dotenv)
 	return NULL;
 }
 
+static int
+hex(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/* Each %XX of s (n bytes) decoded into out (n + 1 bytes); its length. */
+static size_t
+percent_decode(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			out[o++] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/*
+ * The password a connection text holds, as written and decoded, becomes a
+ * secret every message is cleaned of (error_add_secret()): libpq quotes a
+ * text it cannot parse (an invalid percent-encoding, a '/' in a URI's
+ * password), and no pattern can know every such message.
+ */
+static void
+note_secrets(const char *conninfo)
+{
+	const char *sep = strstr(conninfo, "://");
+	if (sep != NULL) {
+		const char *p = sep + 3, *at = NULL;
+		for (const char *q = p; *q != '\0' && *q != '?' && *q != '#'; q++)
+			if (*q == '@')
+				at = q; /* the last '@': a password may hold '/' or '@' */
+		const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+		if (colon != NULL) {
+			size_t n = (size_t)(at - colon - 1);
+			char *dec = malloc(n + 1);
+			error_add_secret(colon + 1, n);
+			if (dec != NULL)
+				error_add_secret(dec, percent_decode(colon + 1, n, dec));
+			free(dec);
+			/* libpq splits a password holding '/', ':' or '@' at them
+			 * (into host, port and database): each piece is secret too. */
+			for (const char *a = colon + 1, *b = a; b <= at; b++)
+				if (b == at || *b == '/' || *b == ':' || *b == '@') {
+					if (b - a < (ptrdiff_t)n)
+						error_add_secret(a, (size_t)(b - a));
+					a = b + 1;
+				}
+		}
+	}
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+	PQfreemem(errmsg);
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+			error_add_secret(o->val, strlen(o->val));
+	PQconninfoFree(opts);
+}
+
 static enum etl_code
 add(struct dbconf *c, const char *keyword, const char *value, struct etl_error *err)
 {
+	if (strcmp(keyword, "password") == 0)
+		error_add_secret(value, strlen(value));
 	char *copy = xstrdup(value);
 	if (copy == NULL)
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
@@ -189,6 +260,7 @@ dbconf_strip_driver(char *uri)
 static enum etl_code
 add_conninfo(struct dbconf *c, const char *conninfo, struct etl_error *err)
 {
+	note_secrets(conninfo);
 	enum etl_code rc = add(c, "dbname", conninfo, err);
 	if (rc == ETL_OK)
 		dbconf_strip_driver(c->owned[c->nowned - 1]);
@@ -210,6 +282,9 @@ dbconf_resolve(struct dbconf *c, const char *db_option, dbconf_getenv_fn getenv_
 	}
 
 	bool dotenv;
+	const char *pgpw = lk.getenv_fn("PGPASSWORD", lk.ctx); /* libpq reads it itself */
+	if (pgpw != NULL)
+		error_add_secret(pgpw, strlen(pgpw));
 	const char *url = lookup_from(&lk, "DATABASE_URL", &dotenv);
 	if (db_option != NULL) {
 		c->source = "--db";

@@ -79,11 +79,49 @@ userinfo_end(const char *msg, size_t p)
 	return at;
 }
 
+/* The secrets the tool was given (error_add_secret()), masked wherever
+ * they appear.  Set before any thread starts; read only after. */
+#define MAX_SECRETS 8
+static char secrets[MAX_SECRETS][256];
+static size_t nsecrets;
+
+void
+error_add_secret(const char *s, size_t n)
+{
+	/* Shorter ones would mask ordinary words; the patterns below still
+	 * mask them where they stand as a password. */
+	if (s == NULL || n < 3 || n >= sizeof secrets[0])
+		return;
+	for (size_t i = 0; i < nsecrets; i++)
+		if (strlen(secrets[i]) == n && memcmp(secrets[i], s, n) == 0)
+			return;
+	if (nsecrets == MAX_SECRETS)
+		return;
+	memcpy(secrets[nsecrets], s, n);
+	secrets[nsecrets++][n] = '\0';
+}
+
+void
+error_forget_secrets(void)
+{
+	memset(secrets, 0, sizeof secrets);
+	nsecrets = 0;
+}
+
 void
 error_redact(char *msg, size_t size)
 {
 	if (msg == NULL || size == 0)
 		return;
+	/* First by what they are: every appearance of a secret given. */
+	for (size_t s = 0; s < nsecrets; s++) {
+		size_t n = strlen(secrets[s]);
+		size_t at = 0;
+		for (char *p; at < strlen(msg) && (p = strstr(msg + at, secrets[s])) != NULL;) {
+			mask(msg, size, (size_t)(p - msg), (size_t)(p - msg) + n);
+			at = (size_t)(p - msg) + 3;
+		}
+	}
 	for (size_t i = 0; msg[i] != '\0'; i++) {
 		if (strncmp(msg + i, "://", 3) == 0) {
 			size_t p = i + 3, at = userinfo_end(msg, p);

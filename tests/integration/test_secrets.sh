@@ -78,7 +78,8 @@ badout=badout.txt
 for spec in "postgres://etl_sec:$pw@[::1:$PGPORT/etl_sec" "postgresql://etl_sec:$pw@[::1/etl_sec?x=1" \
 	"postgresql://etl_sec:$pw@127.0.0.1:99999999/etl_sec" "postgresql:///etl_sec?password=$pw&host=[::1" \
 	"host=127.0.0.1 password=$pw dbname='etl_sec" "host=127.0.0.1 password='$pw' port=nope dbname=etl_sec" \
-	"host=127.0.0.1 password = '$pw x' dbname=etl_sec port=x"; do
+	"host=127.0.0.1 password = '$pw x' dbname=etl_sec port=x" \
+	"postgresql://etl_sec:pa%zz$pw@127.0.0.1:$PGPORT/etl_sec" "postgresql://etl_sec:$pw/x$pw@127.0.0.1:$PGPORT/etl_sec"; do
 	for how in db url dotenv; do
 		rm -f .env
 		for cmd in "load sales.csv" "schema" "history" "check sales.csv" "undo 1 --yes" "seed --data gen"; do
@@ -99,6 +100,8 @@ expect_eq "$bad" 0 "every unparseable connection string fails as a database erro
 expect_match "$(cat "$badout")" "IPv6 host address in URI: \"postgres://etl_sec:\*\*\*@\[::1:" "libpq's message is kept, the password masked"
 expect_match "$(cat "$badout")" "(unterminated quoted string|invalid (integer|port))" "and so are its other parse errors"
 expect_no_match "$(cat "$badout")" "$pw" "no message of an unparseable connection string contains the password"
+expect_match "$(cat "$badout")" "invalid percent-encoded token: \"\*\*\*\"" \
+	"a password libpq quotes alone (a bad percent-encoding) is masked by what it is"
 cat "$badout" >>"$all"
 
 expect_match "$(cat "$all")" "sql [0-9.]+ ms PGRES_COMMAND_OK: " "--verbose printed the statements (the search below is not empty)"

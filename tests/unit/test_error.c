@@ -97,6 +97,28 @@ test_messages_masked(void **state)
 	assert_string_equal(e.msg, "cannot connect: \"postgres://u:***@[::1\"");
 }
 
+/* Secrets given are masked wherever they stand, also at a full buffer. */
+static void
+test_secrets_given(void **state)
+{
+	(void)state;
+	error_add_secret("S3cr/et%zz", 10);
+	error_add_secret("ab", 2); /* too short to mask by itself */
+	char msg[64] = "token \"S3cr/et%zz\" then S3cr/et%zz; about ab";
+	error_redact(msg, sizeof msg);
+	assert_string_equal(msg, "token \"***\" then ***; about ab");
+	char full[24];
+	memset(full, 'x', sizeof full);
+	memcpy(full + 10, "S3cr/et%zz", 10);
+	full[sizeof full - 1] = '\0';
+	error_redact(full, sizeof full);
+	assert_string_equal(full, "xxxxxxxxxx***xxx");
+	error_forget_secrets();
+	char again[32] = "S3cr/et%zz";
+	error_redact(again, sizeof again);
+	assert_string_equal(again, "S3cr/et%zz");
+}
+
 static void
 test_exit_codes(void **state)
 {
@@ -138,11 +160,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_redact_uri),
-	        cmocka_unit_test(test_redact_keyword),
-	        cmocka_unit_test(test_redact_full_buffer),
-	        cmocka_unit_test(test_messages_masked),
-	        cmocka_unit_test(test_exit_codes),
+	        cmocka_unit_test(test_redact_uri),         cmocka_unit_test(test_redact_keyword),
+	        cmocka_unit_test(test_redact_full_buffer), cmocka_unit_test(test_messages_masked),
+	        cmocka_unit_test(test_secrets_given),      cmocka_unit_test(test_exit_codes),
 	        cmocka_unit_test(test_lock_timeout_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
