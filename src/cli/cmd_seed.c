@@ -187,7 +187,13 @@ plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_cloc
 		/* One snapshot: the tables' rows, the history and the admin
 		 * agree even while the other seed commits its last load and
 		 * creates the admin. */
+		/* It reads every table: one the other seed is swapping in (its
+		 * shadow table, exclusively locked until it commits) must not
+		 * be waited for while this one holds another the swap needs (a
+		 * deadlock).  A lock not granted soon is the other seed busy. */
 		rc = db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+		if (rc == ETL_OK)
+			rc = db_exec(conn, "SET LOCAL lock_timeout = '200ms'", err);
 		if (rc == ETL_OK)
 			rc = seed_state_read(conn, &st, err);
 		if (rc == ETL_OK && st.running == 0) {
@@ -198,11 +204,20 @@ plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_cloc
 			rc = db_exec(conn, "COMMIT", err);
 		else
 			PQclear(db_run(conn, "ROLLBACK"));
+		if (rc != ETL_OK &&
+		    (strcmp(err->sqlstate, "55P03") == 0 || strcmp(err->sqlstate, "40P01") == 0)) {
+			error_clear(err);
+			rc = ETL_OK;
+			st.running = st.running ? st.running : -1; /* busy: wait */
+		}
 		if (rc != ETL_OK || st.running == 0)
 			break;
-		if (waited == 0)
+		if (waited == 0 && st.running > 0)
 			notex_etl("seed: waiting for another seed to finish (load %lld)",
 			          (long long)st.running);
+		else if (waited == 0)
+			notex_etl(
+			        "seed: waiting for another seed to finish (its tables are locked)");
 		if (waited == 1200) {
 			rc = error_set(err, ETL_ESTOPPED, NULL, 0,
 			               "seed: another seed has been loading for 10 minutes (load "
