@@ -122,6 +122,13 @@ enum etl_code copy_add(struct copy_sink *s, const struct valid_row *row,
 /* Rows in the current batch. */
 int copy_rows(const struct copy_sink *s);
 
+/* The bytes the batch holds (its rows encoded, as read, and their keys). */
+size_t copy_batch_bytes(const struct copy_sink *s);
+
+/* A batch ends before it holds more than this, whatever --batch-rows says:
+ * memory is bounded by bytes, not by the rows' good manners. */
+#define COPY_BATCH_MAX_BYTES (32u << 20)
+
 /*
  * Ends the batch's COPY and settles every row (isolating refused ones).
  * The transaction stays open for the caller's bookkeeping.  Returns ETL_OK

@@ -20,6 +20,7 @@
 
 /* The largest record accepted; larger ones are reported malformed. */
 #define CSVROW_MAX_RECORD (16u << 20)
+#define CSVROW_MAX_FIELDS 10000u /* fields kept per record; a wider one is malformed */
 
 /* Where bytes come from: returns up to size bytes, 0 at the end, -1 on an
  * error (filled into err).  input_read() fits. */

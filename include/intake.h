@@ -28,6 +28,8 @@ struct intake_opts {
 	bool write_rejects;        /* false: only count them (check) */
 	bool unique_keys;          /* reject a repeated unique key (load) */
 	int64_t max_rejects;       /* < 0: no limit; else stop past it (INTAKE_STOP) */
+	int64_t max_reject_bytes;  /* < 0 (or 0): no limit; else stop once the reject file
+	                              is past it (INTAKE_STOP) */
 	const char *stdin_path;    /* where stdin was spooled, or NULL to read it */
 	/* Finds the file a "builtin:NAME" spec names (the data set seed
 	 * generates in memory), or NULL: such specs are then ordinary paths. */
@@ -188,6 +190,9 @@ int intake_next(struct intake *it, struct keyset *skus, struct etl_error *err);
  * intake reads.
  */
 void intake_set_known(struct intake *it, struct keyset *known);
+
+/* Whether the reject file is past intake_opts.max_reject_bytes. */
+bool intake_over_reject_bytes(const struct intake *it);
 
 /*
  * Starts the file over after its header: counters, unique keys and kept

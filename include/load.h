@@ -19,7 +19,10 @@ struct load_opts {
 	const char *db;  /* --db, or NULL */
 	long batch_rows; /* rows per committed batch */
 	enum on_conflict on_conflict;
-	int64_t max_rejects; /* < 0: no limit */
+	int64_t max_rejects;      /* < 0: no limit */
+	int64_t max_reject_bytes; /* 0: no limit */
+#define LOAD_DEFAULT_MAX_REJECTS      100000
+#define LOAD_DEFAULT_MAX_REJECT_BYTES (INT64_C(1) << 30)
 	const char *reject_dir;
 	bool dry_run;
 	bool force;

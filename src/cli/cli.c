@@ -75,29 +75,28 @@ cli_parse_case_variants(const char *s, bool *allow, struct etl_error *err)
 }
 
 const char *const cli_load_only[] = {
-        "batch-rows",
-        "on-conflict",
-        "max-rejects",
-        "reject-dir",
-        "dry-run",
-        "force",
-        "single-transaction",
-        "summary-json",
-        "allow-future",
-        "jobs",
-        "copy-format",
-        "archive",
-        "case-variants",
-        "lock-timeout",
-        NULL,
+        "batch-rows",   "on-conflict",   "max-rejects",  "max-reject-bytes",
+        "reject-dir",   "dry-run",       "force",        "single-transaction",
+        "summary-json", "allow-future",  "jobs",         "copy-format",
+        "archive",      "case-variants", "lock-timeout", NULL,
 };
 const char *const cli_check_only[] = {"format", NULL};
 /* What a profile may say that check has no use for (it predicts a load
  * with the profile's --on-conflict, --case-variants and --allow-future). */
 const char *const cli_load_run_only[] = {
-        "batch-rows",         "max-rejects",  "reject-dir", "dry-run",     "force",
-        "single-transaction", "summary-json", "jobs",       "copy-format", "archive",
-        "lock-timeout",       NULL,
+        "batch-rows",
+        "max-rejects",
+        "max-reject-bytes",
+        "reject-dir",
+        "dry-run",
+        "force",
+        "single-transaction",
+        "summary-json",
+        "jobs",
+        "copy-format",
+        "archive",
+        "lock-timeout",
+        NULL,
 };
 
 /* Whether name is a column of some kind. */

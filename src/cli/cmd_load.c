@@ -22,6 +22,7 @@ enum {
 	OPT_BATCH_ROWS = CLI_OPT_FIRST_LOCAL,
 	OPT_ON_CONFLICT,
 	OPT_MAX_REJECTS,
+	OPT_MAX_REJECT_BYTES,
 	OPT_REJECT_DIR,
 	OPT_DRY_RUN,
 	OPT_FORCE,
@@ -75,6 +76,7 @@ static const struct option load_longopts[] = {
         {"batch-rows", required_argument, NULL, OPT_BATCH_ROWS},
         {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
         {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
+        {"max-reject-bytes", required_argument, NULL, OPT_MAX_REJECT_BYTES},
         {"reject-dir", required_argument, NULL, OPT_REJECT_DIR},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"force", no_argument, NULL, OPT_FORCE},
@@ -115,11 +117,25 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 				return err->code;
 			break;
 		case OPT_MAX_REJECTS:
-			if (!cli_parse_num(optarg, 0, LLONG_MAX, &num))
-				return error_set(err, ETL_EUSAGE, NULL, 0,
-				                 "--max-rejects: \"%s\" is not a number >= 0",
-				                 optarg);
+			if (strcmp(optarg, "none") == 0)
+				num = -1;
+			else if (!cli_parse_num(optarg, 0, LLONG_MAX, &num))
+				return error_set(
+				        err, ETL_EUSAGE, NULL, 0,
+				        "--max-rejects: \"%s\" is not a number >= 0 or none",
+				        optarg);
 			o.max_rejects = num;
+			break;
+		case OPT_MAX_REJECT_BYTES:
+			if (strcmp(optarg, "none") == 0)
+				num = 0;
+			else if (!cli_parse_num(optarg, 1, LLONG_MAX, &num))
+				return error_set(
+				        err, ETL_EUSAGE, NULL, 0,
+				        "--max-reject-bytes: \"%s\" is not a number > 0 or "
+				        "none",
+				        optarg);
+			o.max_reject_bytes = num;
 			break;
 		case OPT_REJECT_DIR:
 			o.reject_dir = optarg;

@@ -320,6 +320,12 @@ copy_rows(const struct copy_sink *s)
 	return s->batch.n;
 }
 
+size_t
+copy_batch_bytes(const struct copy_sink *s)
+{
+	return s->batch.data.len - s->batch.sent + s->batch.orig.len + s->batch.keys.len;
+}
+
 void
 copy_row_record(struct copy_sink *s, int i, struct csvrow_record *rec, int64_t *number)
 {

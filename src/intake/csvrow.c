@@ -139,6 +139,20 @@ rec_reserve(struct rec *rec, size_t need)
 static bool
 rec_add(struct rec *rec, const char *s, size_t n)
 {
+	/* Bounded by design: past CSVROW_MAX_FIELDS fields, or past the byte
+	 * limit, a field is not kept at all (40 MB of commas are 40 million
+	 * fields: without this, a gigabyte of field tables). */
+	if ((unsigned)rec->nfields >= CSVROW_MAX_FIELDS || rec->weight > CSVROW_MAX_RECORD) {
+		if (rec->error[0] == '\0')
+			(void)snprintf(rec->error, sizeof rec->error,
+			               (unsigned)rec->nfields >= CSVROW_MAX_FIELDS
+			                       ? "record has more than %u fields"
+			                       : "record is larger than %u MiB",
+			               (unsigned)rec->nfields >= CSVROW_MAX_FIELDS
+			                       ? CSVROW_MAX_FIELDS
+			                       : CSVROW_MAX_RECORD >> 20);
+		return true;
+	}
 	if (rec->nfields == rec->fcap) {
 		int ncap = rec->fcap ? rec->fcap * 2 : 16;
 		size_t *o = realloc(rec->offs, (size_t)ncap * sizeof *o);

@@ -486,7 +486,8 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		if (intake_reject(it, r->nfields, r->fields, r->lens, r->error != NULL, r->line,
 		                  it->number, it->why, err) != ETL_OK)
 			return -1;
-		if (it->o->max_rejects >= 0 && it->rows_rejected > (uint64_t)it->o->max_rejects)
+		if ((it->o->max_rejects >= 0 && it->rows_rejected > (uint64_t)it->o->max_rejects) ||
+		    intake_over_reject_bytes(it))
 			return INTAKE_STOP;
 	}
 }
@@ -628,4 +629,11 @@ intake_set_known(struct intake *it, struct keyset *known)
 	it->known = known;
 	keyset_free(it->db_folds);
 	it->db_folds = NULL;
+}
+
+bool
+intake_over_reject_bytes(const struct intake *it)
+{
+	return it->rej != NULL && it->o->max_reject_bytes > 0 &&
+	       reject_offset(it->rej) > (uint64_t)it->o->max_reject_bytes;
 }

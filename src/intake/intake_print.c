@@ -148,6 +148,7 @@ struct canon {
 	char **fields; /* at the record's end: the record as hash_record() takes it */
 	size_t *lens;
 	int nfields, fcap;
+	bool wide;   /* a record past csvrow's limits: the libcsv way bounds it */
 	bool header; /* the first record: names lower-cased */
 	int64_t records;
 	bool oom;
@@ -158,6 +159,10 @@ canon_bytes(struct canon *c, const char *b, size_t n)
 {
 	if (n == 0)
 		return; /* an empty run, perhaps before anything is allocated */
+	if (c->len + n > CSVROW_MAX_RECORD) {
+		c->wide = true;
+		return;
+	}
 	if (c->len + n > c->cap) {
 		size_t cap = c->cap ? c->cap : 4096;
 		while (cap < c->len + n)
@@ -177,6 +182,10 @@ canon_bytes(struct canon *c, const char *b, size_t n)
 static void
 canon_field(struct canon *c)
 {
+	if ((unsigned)c->nfields >= CSVROW_MAX_FIELDS) {
+		c->wide = true;
+		return;
+	}
 	if (c->nfields == c->fcap) {
 		int cap = c->fcap ? c->fcap * 2 : 64;
 		size_t *e = realloc(c->ends, (size_t)cap * sizeof *e);
@@ -318,6 +327,8 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 			rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
 			goto out;
 		}
+		if (c.wide)
+			*regular = false; /* memory stays bounded that way */
 	}
 	if (*regular && n < 0) {
 		rc = err->code;
@@ -335,6 +346,10 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 		if (c.records >= 2) /* a data record before it */
 			(void)hash_peek(x, p->head);
 		canon_field(&c);
+		if (c.wide) {
+			*regular = false;
+			goto out;
+		}
 		canon_record(&c);
 		p->cut = true;
 	}

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "encode.h"
 #include "keyset.h"
 #include "rowkey.h"
@@ -74,6 +76,45 @@ check_set_database(struct check *c, bool checked, const char *why)
 	(void)snprintf(c->db_why, sizeof c->db_why, "%s", why ? why : "");
 }
 
+/* ---- long values ---------------------------------------------------------------- */
+
+/* A text longer than this is kept as 'H' and its SHA-256: what check keeps
+ * per row stays small, whatever the rows hold (a 2 MiB description). */
+#define KEEP_WHOLE 64
+
+/* 'H' and the SHA-256 of s (n bytes) in hex into out; false on failure. */
+static bool
+digest_hex(const char *s, size_t n, char out[2 * EVP_MAX_MD_SIZE + 2])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+	if (EVP_Digest(s, n, md, &len, EVP_sha256(), NULL) != 1)
+		return false;
+	out[0] = 'H';
+	for (unsigned i = 0; i < len; i++)
+		(void)snprintf(out + 1 + 2 * i, 3, "%02x", md[i]);
+	return true;
+}
+
+static void
+keep_digest(struct check *c, const char *s, size_t n)
+{
+	char hex[2 * EVP_MAX_MD_SIZE + 2];
+	if (!digest_hex(s, n, hex)) {
+		c->failed = true;
+		return;
+	}
+	buf_put(&c->arena, hex, strlen(hex));
+}
+
+/* Whether text s (n bytes) has the digest kept at kv ('H' + hex). */
+static bool
+same_digest(const char *s, size_t n, const char *kv)
+{
+	char hex[2 * EVP_MAX_MD_SIZE + 2];
+	return digest_hex(s, n, hex) && strcmp(hex, kv) == 0;
+}
+
 /* ---- the database ------------------------------------------------------------- */
 
 bool
@@ -114,9 +155,13 @@ check_db_row(struct check *c, const struct table_def *t, char *const *values, co
 	const char *cols[COLMAP_MAXCOLS + 2];
 	int ncols = check_db_columns(t, cols, COLMAP_MAXCOLS + 2);
 	for (int i = t->nkey; i < ncols; i++) {
-		buf_put(&c->arena, values[i] ? "V" : "N", 1);
-		if (values[i] != NULL)
-			buf_put(&c->arena, values[i], lens[i]);
+		if (values[i] != NULL && lens[i] > KEEP_WHOLE) {
+			keep_digest(c, values[i], lens[i]);
+		} else {
+			buf_put(&c->arena, values[i] ? "V" : "N", 1);
+			if (values[i] != NULL)
+				buf_put(&c->arena, values[i], lens[i]);
+		}
 		buf_put(&c->arena, "", 1);
 	}
 	c->failed |= c->arena.failed;
@@ -225,6 +270,8 @@ keep_values(struct check *c, const struct table_def *t, const struct valid_row *
 				buf_put(&c->arena, cd->empty, strlen(cd->empty));
 		} else if (v->type == V_NULL) {
 			buf_put(&c->arena, "N", 1);
+		} else if (v->type == V_TEXT && v->n > KEEP_WHOLE) {
+			keep_digest(c, v->s, v->n);
 		} else {
 			buf_put(&c->arena, "E", 1);
 			encode_value(&c->arena, v, t->cols[i].labels);
@@ -252,6 +299,8 @@ same_default(const char *a, const char *b)
 static bool
 same_kept(struct check *c, const struct col_def *cd, const struct value *v, const char *kv)
 {
+	if (kv[0] == 'H')
+		return v->type == V_TEXT && v->n > KEEP_WHOLE && same_digest(v->s, v->n, kv);
 	if (kv[0] == 'N' || kv[0] == 'V')
 		return same_value(v, kv, cd->labels);
 	if (v->type == V_NULL)
@@ -302,6 +351,8 @@ differs(struct check *c, const struct table_def *t, const struct valid_row *row,
 			show_file(fv, sizeof fv, cd, v, cd->labels);
 			if (kv[0] == 'D')
 				(void)snprintf(dv, sizeof dv, "%s (its default)", kv + 1);
+			else if (kv[0] == 'H')
+				(void)snprintf(dv, sizeof dv, "another long text");
 			else
 				show_db(dv, sizeof dv, cd, kv);
 			dn += (size_t)snprintf(detail + dn, dn < size ? size - dn : 0,

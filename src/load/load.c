@@ -29,7 +29,10 @@ load_opts_default(struct load_opts *o)
 	memset(o, 0, sizeof *o);
 	o->batch_rows = 50000;
 	o->on_conflict = CONFLICT_ERROR;
-	o->max_rejects = -1;
+	/* Bounded by default: a file with more rejects is the wrong file or
+	 * the wrong options, and its rejects would fill a disk. */
+	o->max_rejects = LOAD_DEFAULT_MAX_REJECTS;
+	o->max_reject_bytes = LOAD_DEFAULT_MAX_REJECT_BYTES;
 	o->enc = ENC_UTF8;
 	o->delim = ',';
 	o->jobs = 2;
@@ -233,6 +236,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	                         .write_rejects = true,
 	                         .unique_keys = true,
 	                         .max_rejects = o->max_rejects,
+	                         .max_reject_bytes = o->max_reject_bytes,
 	                         .stdin_path = stdin_path,
 	                         .builtin = o->builtin,
 	                         .builtin_ctx = o->builtin_ctx,

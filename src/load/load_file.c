@@ -426,11 +426,17 @@ settle_file(struct file_load *f, enum end end)
 	case END_MAX_REJECTS:
 		status = "stopped";
 		lf->code = ETL_ESTOPPED;
-		(void)snprintf(
-		        msg, sizeof msg,
-		        "stopped: more than %lld rows rejected (--max-rejects); the next run "
-		        "resumes after row %lld",
-		        (long long)r->o->max_rejects, (long long)led->records_done);
+		if (intake_over_reject_bytes(it))
+			(void)snprintf(msg, sizeof msg,
+			               "stopped: its reject file passed %lld bytes "
+			               "(--max-reject-bytes); the next run resumes after row %lld",
+			               (long long)r->o->max_reject_bytes,
+			               (long long)led->records_done);
+		else
+			(void)snprintf(msg, sizeof msg,
+			               "stopped: more than %lld rows rejected (--max-rejects); the "
+			               "next run resumes after row %lld",
+			               (long long)r->o->max_rejects, (long long)led->records_done);
 		break;
 	case END_SIGNAL:
 		status = "stopped";

@@ -164,6 +164,8 @@ read_batch(struct worker *j, int64_t *seq)
 			break;
 		}
 		progress_update(js->pg, js->offset + intake_rows_read(it), intake_raw_bytes(it));
+		if (copy_batch_bytes(j->sink) >= COPY_BATCH_MAX_BYTES)
+			break; /* bounded by bytes too */
 	}
 	intake_hold_rejects(it, NULL);
 	j->u = (struct unit_counts){intake_rows_read(it) - read,

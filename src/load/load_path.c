@@ -281,6 +281,11 @@ load_run_path(const struct path *path, struct pass *p)
 				end = END_SIGNAL;
 				break;
 			}
+			/* A batch of wide rows ends early (its unit is bounded by
+			 * bytes too); the fast path's one unit streams as it goes. */
+			if (p->unit_rows > 0 && p->sink != NULL &&
+			    copy_batch_bytes(p->sink) >= COPY_BATCH_MAX_BYTES)
+				break;
 			progress_update(pg, offset + intake_rows_read(it), intake_raw_bytes(it));
 		}
 		if (end == END_ERROR || end == END_SIGNAL) {
@@ -292,7 +297,8 @@ load_run_path(const struct path *path, struct pass *p)
 			end = ended;
 			break;
 		}
-		if (o->max_rejects >= 0 && intake_rows_rejected(it) > (uint64_t)o->max_rejects) {
+		if ((o->max_rejects >= 0 && intake_rows_rejected(it) > (uint64_t)o->max_rejects) ||
+		    intake_over_reject_bytes(it)) {
 			end = END_MAX_REJECTS;
 			break;
 		}
@@ -337,9 +343,15 @@ dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 	} else if (end == END_MAX_REJECTS) {
 		lf->code = ETL_ESTOPPED;
 		lf->r.status = "stopped";
-		(void)error_set(&lf->error, ETL_ESTOPPED, intake_name(it), 0,
-		                "stopped: more than %lld rows rejected (--max-rejects)",
-		                (long long)r->o->max_rejects);
+		if (intake_over_reject_bytes(it))
+			(void)error_set(&lf->error, ETL_ESTOPPED, intake_name(it), 0,
+			                "stopped: its reject file passed %lld bytes "
+			                "(--max-reject-bytes)",
+			                (long long)r->o->max_reject_bytes);
+		else
+			(void)error_set(&lf->error, ETL_ESTOPPED, intake_name(it), 0,
+			                "stopped: more than %lld rows rejected (--max-rejects)",
+			                (long long)r->o->max_rejects);
 	} else {
 		lf->code = intake_rows_rejected(it) > 0 ? ETL_REJECTED : ETL_OK;
 		lf->r.status = intake_rows_rejected(it) > 0 ? "partial" : "loaded";
