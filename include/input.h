@@ -21,6 +21,13 @@
 
 #include "error.h"
 
+/* What a file on disk is (--archive moves only the file it loaded). */
+struct input_id {
+	bool known;
+	unsigned long long dev, ino;
+	long long size, mtime_s, mtime_ns;
+};
+
 /* ENC_UTF16 and ENC_UTF32 are "byte order by the BOM, else big-endian";
  * an input's found encoding (input_found_encoding()) is never one of them. */
 enum input_encoding {
@@ -119,5 +126,11 @@ enum etl_code input_spool_stdin(char **path, struct etl_error *err);
 
 /* Closes the file and frees in; in may be NULL. */
 void input_close(struct input *in);
+
+/* The file in's descriptor reads (not known for stdin or memory). */
+void input_identity(const struct input *in, struct input_id *id);
+
+/* Whether path (not followed if a link) is the file id names, unchanged. */
+bool input_same_file(const char *path, const struct input_id *id);
 
 #endif

@@ -191,6 +191,9 @@ int intake_next(struct intake *it, struct keyset *skus, struct etl_error *err);
  */
 void intake_set_known(struct intake *it, struct keyset *known);
 
+/* What the file the intake opened is (--archive moves only that file). */
+void intake_identity(const struct intake *it, struct input_id *id);
+
 /* Whether the reject file is past intake_opts.max_reject_bytes. */
 bool intake_over_reject_bytes(const struct intake *it);
 

@@ -52,6 +52,7 @@ struct load_file {
 	struct file_result r; /* counts and status for the summary */
 	enum etl_code code;   /* ETL_OK, ETL_REJECTED, ETL_EINPUT, ETL_EDB, ETL_ESTOPPED… */
 	char *file;           /* owned strings behind r */
+	struct input_id id;   /* what file was when its load began */
 	char *reject_file;
 	char *shown[10]; /* the first reject reasons, "LINE: reason" */
 	int nshown;

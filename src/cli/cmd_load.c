@@ -61,9 +61,15 @@ archive_loaded(const struct load_run *run, const char *dir, bool quiet)
 		char dest[PATH_MAX];
 		struct etl_error aerr;
 		error_clear(&aerr);
-		if (archive_move(lf->file, dir, dest, sizeof dest, &aerr) != ETL_OK) {
+		bool left = false;
+		if (archive_move(lf->file, dir, &lf->id, &left, dest, sizeof dest, &aerr) !=
+		    ETL_OK) {
 			error_print(&aerr);
 			rc = error_worst(rc, aerr.code);
+		} else if (left) {
+			warnx_etl("%s: not archived: the file there now is not the one loaded "
+			          "(replaced or changed during the run); it stays",
+			          lf->file);
 		} else if (!quiet) {
 			notex_etl("%s: archived to %s", lf->file, dest);
 		}

@@ -1,14 +1,16 @@
 /*
- * archive.c — --archive DIR: a hard link under a free name, then the
- * original unlinked, so that nothing in DIR is replaced even by a
- * concurrent run; a copy (synced before the original goes) when DIR is on
- * another file system.
+ * archive.c — --archive DIR: the file loaded, and only it (its device,
+ * inode, size and modification time as when its load began), moved under a
+ * free name with one rename that replaces nothing (RENAME_NOREPLACE), so
+ * that nothing in DIR is replaced even by a concurrent run; a copy (synced
+ * before the original goes) when DIR is on another file system.
  */
 #include "archive.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,13 +28,22 @@ archive_check_dir(const char *dir, struct etl_error *err)
 	return ETL_OK;
 }
 
-/* Copies path to the new file dest (which must not exist) and syncs it. */
+/* Copies path, when it is the file id names, to the new file dest (which
+ * must not exist) and syncs it; ESTALE for another file. */
 static int
-copy_new(const char *path, const char *dest)
+copy_new(const char *path, const char *dest, const struct input_id *id)
 {
-	int in = open(path, O_RDONLY | O_CLOEXEC);
+	int in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return errno;
+	struct stat was;
+	if (fstat(in, &was) != 0 || (unsigned long long)was.st_ino != id->ino ||
+	    (unsigned long long)was.st_dev != id->dev || (long long)was.st_size != id->size ||
+	    (long long)was.st_mtim.tv_sec != id->mtime_s ||
+	    (long long)was.st_mtim.tv_nsec != id->mtime_ns) {
+		(void)close(in);
+		return ESTALE; /* another file than the one loaded */
+	}
 	int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0) {
 		int e = errno;
@@ -72,10 +83,16 @@ copy_new(const char *path, const char *dest)
 }
 
 enum etl_code
-archive_move(const char *path, const char *dir, char *dest, size_t size, struct etl_error *err)
+archive_move(const char *path, const char *dir, const struct input_id *id, bool *left, char *dest,
+             size_t size, struct etl_error *err)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
+	*left = false;
+	if (!input_same_file(path, id)) {
+		*left = true;
+		return ETL_OK;
+	}
 	int e = EEXIST;
 	for (int n = 0; n < 1000 && e == EEXIST; n++) {
 		int w = n == 0 ? snprintf(dest, size, "%s/%s", dir, base)
@@ -83,18 +100,36 @@ archive_move(const char *path, const char *dir, char *dest, size_t size, struct 
 		if (w < 0 || (size_t)w >= size)
 			return error_set(err, ETL_ESYSTEM, path, 0,
 			                 "--archive: the name is too long");
-		e = link(path, dest) == 0 ? 0 : errno;
-		if (e == EXDEV || e == EPERM || e == ENOTSUP)
-			e = copy_new(path, dest); /* another file system, or no hard links */
+		/* One atomic move that replaces nothing; then whether what moved
+		 * is the file loaded (it may have been replaced since the check):
+		 * if not, it goes back. */
+		e = renameat2(AT_FDCWD, path, AT_FDCWD, dest, RENAME_NOREPLACE) == 0 ? 0 : errno;
+		if (e == 0 && !input_same_file(dest, id)) {
+			if (renameat2(AT_FDCWD, dest, AT_FDCWD, path, RENAME_NOREPLACE) != 0)
+				return error_set(
+				        err, ETL_ESYSTEM, path, 0,
+				        "was replaced while it loaded, and the replacement, "
+				        "moved to %s, cannot go back: %s",
+				        dest, strerror(errno));
+			*left = true;
+			return ETL_OK;
+		}
+		if (e == EXDEV || e == EINVAL || e == ENOSYS) {
+			e = copy_new(path, dest, id); /* another file system */
+			if (e == ESTALE) {
+				*left = true;
+				return ETL_OK;
+			}
+			if (e == 0 && unlink(path) != 0) {
+				e = errno;
+				(void)unlink(dest);
+				return error_set(err, ETL_ESYSTEM, path, 0,
+				                 "cannot archive (remove it): %s", strerror(e));
+			}
+		}
 	}
 	if (e != 0)
 		return error_set(err, ETL_ESYSTEM, path, 0, "cannot archive into %s: %s", dir,
 		                 strerror(e));
-	if (unlink(path) != 0) {
-		e = errno;
-		(void)unlink(dest);
-		return error_set(err, ETL_ESYSTEM, path, 0, "cannot archive (remove it): %s",
-		                 strerror(e));
-	}
 	return ETL_OK;
 }

@@ -37,6 +37,7 @@ struct input {
 	iconv_t cd;
 	int64_t size;
 	uint64_t raw_total; /* bytes read from the file */
+	struct input_id id; /* what the file opened is */
 
 	const unsigned char *mem; /* a file in memory: read from here, not fd */
 	size_t mem_len, mem_pos;
@@ -203,6 +204,34 @@ input_new(struct input **out, const char *path, enum input_encoding enc, struct 
 	return ETL_OK;
 }
 
+static struct input_id
+id_of(const struct stat *st)
+{
+	return (struct input_id){.known = true,
+	                         .dev = (unsigned long long)st->st_dev,
+	                         .ino = (unsigned long long)st->st_ino,
+	                         .size = (long long)st->st_size,
+	                         .mtime_s = (long long)st->st_mtim.tv_sec,
+	                         .mtime_ns = (long long)st->st_mtim.tv_nsec};
+}
+
+void
+input_identity(const struct input *in, struct input_id *id)
+{
+	*id = in->id;
+}
+
+bool
+input_same_file(const char *path, const struct input_id *id)
+{
+	struct stat st;
+	if (!id->known || lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	struct input_id now = id_of(&st);
+	return now.dev == id->dev && now.ino == id->ino && now.size == id->size &&
+	       now.mtime_s == id->mtime_s && now.mtime_ns == id->mtime_ns;
+}
+
 enum etl_code
 input_open(struct input **out, const char *path, enum input_encoding enc, struct etl_error *err)
 {
@@ -226,6 +255,8 @@ input_open(struct input **out, const char *path, enum input_encoding enc, struct
 		rc = error_set(err, ETL_EINPUT, in->name, 0, "cannot stat: %s", strerror(errno));
 		goto out;
 	}
+	if (in->fd != STDIN_FILENO && S_ISREG(st.st_mode))
+		in->id = id_of(&st);
 	if (S_ISDIR(st.st_mode)) {
 		rc = error_set(err, ETL_EINPUT, in->name, 0, "is a directory");
 		goto out;

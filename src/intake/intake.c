@@ -637,3 +637,12 @@ intake_over_reject_bytes(const struct intake *it)
 	return it->rej != NULL && it->o->max_reject_bytes > 0 &&
 	       reject_offset(it->rej) > (uint64_t)it->o->max_reject_bytes;
 }
+
+void
+intake_identity(const struct intake *it, struct input_id *id)
+{
+	if (it->in != NULL)
+		input_identity(it->in, id);
+	else
+		*id = (struct input_id){0};
+}

@@ -515,6 +515,7 @@ load_file(struct run *r, struct intake *it, struct load_file *lf)
 	double started = load_now();
 	struct file_load f = {.r = r, .it = it, .lf = lf};
 	error_clear(&f.e);
+	intake_identity(it, &lf->id);
 	if (load_claim_file(&f) && open_file(&f)) {
 		enum end end = load_rows(&f);
 		if (!f.failed)

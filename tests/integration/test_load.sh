@@ -355,6 +355,29 @@ expect_eq "$(cd done && ls | tr '\n' ' ')" "products.csv products.csv.1 sales-ok
 	"a file loaded before (skipped) is archived too, never over an archived one"
 expect_eq "$(cmp -s done/products.csv done/products.csv.1 && echo same)" "same" "with its bytes"
 expect_eq "$(ls night | tr '\n' ' ')" "odd.csv " "only the failed file is left"
+# A file replaced after it loaded, before --archive moves it, is not the
+# one loaded: it stays.  (The load's last write to its history sleeps a
+# second, in a trigger; the file is replaced meanwhile.)
+sql load_archive "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN PERFORM pg_sleep(1); RETURN NEW; END\$\$;
+  CREATE TRIGGER slow BEFORE UPDATE ON etl_loads FOR EACH ROW WHEN (NEW.status = 'loaded') EXECUTE FUNCTION slow()"
+printf 'sku,quantity_sold,transaction_date\nARC-1,1,2024-06-01 10:00\n' >night/late.csv
+printf 'sku,quantity_sold,transaction_date\nARC-2,9,2024-07-01 10:00\n' >other.csv
+"$ETL" --db "$db" --quiet load --archive done night/late.csv >late.out 2>late.err &
+loader=$!
+for _ in $(seq 1 250); do
+	[ "$(psql -X -Atq -d load_archive -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query ILIKE '%etl_loads%'")" = 1 ] && break
+	sleep 0.02
+done
+mv other.csv night/late.csv
+wait "$loader"
+expect_eq "$?" 0 "the load of a file replaced before it is archived exits 0"
+expect_match "$(cat late.err)" "night/late\.csv: not archived: the file there now is not the one loaded" \
+	"and says the file there now is not the one loaded"
+expect_eq "$(cat night/late.csv)" "$(printf 'sku,quantity_sold,transaction_date\nARC-2,9,2024-07-01 10:00')" \
+	"the replacement stays where it is"
+expect_eq "$(ls done | grep -c late)" 0 "nothing of it goes to the archive"
+sql load_archive "DROP TRIGGER slow ON etl_loads"
+rm -f night/late.csv
 etl --db "$db" load --archive nowhere night/odd.csv
 expect_rc 2 "an --archive directory that does not exist exits 2"
 expect_match "$err" "nowhere: --archive: No such file or directory" "and is named"
