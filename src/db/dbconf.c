@@ -6,9 +6,12 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -91,14 +94,41 @@ dotenv_value(char *s)
 static enum etl_code
 dotenv_read(struct lookup *lk, const char *path, struct etl_error *err)
 {
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
+	/* Not through a link, and only a file of this user: a .env another
+	 * account planted (export directories are often shared) would point
+	 * the tool at its database. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			warnx_etl("%s: a symbolic link; not read", path);
 		return ETL_OK;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != geteuid() && st.st_uid != 0)) {
+		warnx_etl("%s: not a regular file of this user; not read", path);
+		(void)close(fd);
+		return ETL_OK;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (f == NULL) {
+		(void)close(fd);
+		return ETL_OK;
+	}
 	char line[4096];
 	long lineno = 0;
 	enum etl_code rc = ETL_OK;
 	while (fgets(line, sizeof line, f) != NULL) {
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			/* Longer than the buffer: never cut silently. */
+			warnx_etl("%s:%ld: ignoring a line longer than %zu characters", path,
+			          lineno, sizeof line - 2);
+			int c;
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
 		line[strcspn(line, "\r\n")] = '\0';
 		char *p = line;
 		while (*p == ' ' || *p == '\t')

@@ -81,4 +81,18 @@ ln -s ../v6 gen/products.csv.gz
 intact v6 "a link where generate writes"
 expect_eq "$(gzip -dc gen/products.csv.gz | head -n 1)" "sku,name,category,variation,price,stock" "generate's file stands in its place"
 
+# --- .env: not through a link, never cut silently ----------------------------------
+mkdir envdir
+printf 'DATABASE_URL=postgresql://nobody@127.0.0.1:1/elsewhere\n' >planted.env
+ln -s ../planted.env envdir/.env
+clean=(env -u DATABASE_URL -u DB_HOST -u DB_PORT -u DB_NAME -u DB_USER -u DB_PASSWORD)
+run env -C envdir "${clean[@]}" "$ETL" history --limit 1
+expect_match "$err" "\.env: a symbolic link; not read" "a .env that is a link is not read, and that is said"
+expect_no_match "$err" "elsewhere" "nothing of it is used"
+rm envdir/.env
+{ printf 'DB_NAME=%s\n' "$(head -c 5000 /dev/zero | tr '\0' x)"; printf 'DB_HOST=/nonexistent\n'; } >envdir/.env
+run env -C envdir "${clean[@]}" "$ETL" history --limit 1
+expect_match "$err" "\.env:1: ignoring a line longer than 4094 characters" "a line too long is named, not cut"
+expect_match "$err" "on host /nonexistent" "and the next line is read as itself"
+
 finish
