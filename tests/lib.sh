@@ -13,6 +13,8 @@
 #   new_db NAME           (re)creates database NAME; prints its conninfo
 #   committed DB          waits (at most 5 s) until a sales load in DB has
 #                         committed a batch
+#   same_file A B WHAT    both exist, are not empty, and have the same bytes
+#   no_rejects PATH...    prints those of the reject files (or their .part) that exist
 #   at_exit CMD           runs CMD when the file ends, however it ends, before
 #                         its temp directory goes (a file never sets its own
 #                         EXIT trap: that would replace this one)
@@ -105,6 +107,27 @@ sql() {
 		not_ok "sql: $*" "$(cat "$T_TMP/sqlerr")"
 		return 1
 	}
+}
+
+# same_file A B WHAT: both files exist, are not empty and have the same
+# bytes (an md5 of two missing files would be equal).
+same_file() {
+	if [ ! -s "$1" ] || [ ! -s "$2" ]; then
+		not_ok "$3" "$( [ -s "$1" ] || echo "$1 missing or empty; ")$( [ -s "$2" ] || echo "$2 missing or empty")"
+		return
+	fi
+	if cmp -s "$1" "$2"; then ok "$3"; else not_ok "$3" "$1 and $2 differ"; fi
+}
+
+# no_rejects PATH...: the reject files named exist under neither their name
+# nor their .part name (a killed load leaves .NAME.part).
+no_rejects() {
+	local p left=""
+	for p in "$@"; do
+		[ -e "$p" ] && left+="$p "
+		[ -e "$(dirname "$p")/.$(basename "$p").part" ] && left+="$(dirname "$p")/.$(basename "$p").part "
+	done
+	echo "$left"
 }
 
 # The DDL of the database the app's ORM makes (tests/orm.sql).

@@ -107,7 +107,7 @@ expect_rc 1 "the run after the kills completes (exit 1: rejects)"
 expect_match "$err" "resuming load [0-9]+ after [0-9]+ rows already committed" "it resumed after the last committed batch"
 expect_eq "$(checksum eo_killed)" "$reference" "after $KILLS kills the table equals one clean load (count and md5)"
 expect_eq "$(json_counts killed.json | cut -d: -f2-)" "$ref_counts" "the final counts equal the clean load's"
-expect_eq "$(md5sum <killed/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.rejects.csv)" \
+same_file killed/sales.csv.rejects.csv clean/sales.csv.rejects.csv \
 	"the reject file equals the clean one: no reject written twice"
 attempts=$(sql eo_killed "SELECT attempts FROM etl_loads WHERE kind = 'sales'")
 echo "# kill -9: $kills kills over $runs runs; the load took $attempts attempts"
@@ -136,7 +136,7 @@ expect_eq "$(sql eo_fast "SELECT count(*) FROM pg_indexes WHERE tablename = 'tra
 etl --db "$fast_db" load --reject-dir fastkilled fast.csv
 expect_rc 1 "the next run completes"
 expect_eq "$(checksum eo_fast)" "$reference_fast" "the table then equals one clean load"
-expect_eq "$(md5sum <fastkilled/fast.csv.rejects.csv)" "$(md5sum <fastclean/fast.csv.rejects.csv)" "and so does the reject file"
+same_file fastkilled/fast.csv.rejects.csv fastclean/fast.csv.rejects.csv "and so does the reject file"
 
 # --- immediate server stop and restart ----------------------------------------------
 stopped_db=$(prepare eo_stopped)
@@ -170,7 +170,7 @@ etl --db "$stopped_db" load --batch-rows "$BATCH" --reject-dir stopped --summary
 expect_rc 1 "the run after the server stops completes"
 expect_eq "$(checksum eo_stopped)" "$reference" "after $stops immediate server stops the table equals one clean load"
 expect_eq "$(json_counts stopped.json | cut -d: -f2-)" "$ref_counts" "the final counts equal the clean load's"
-expect_eq "$(md5sum <stopped/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.rejects.csv)" \
+same_file stopped/sales.csv.rejects.csv clean/sales.csv.rejects.csv \
 	"the reject file equals the clean one"
 echo "# server stops: $stops immediate shutdowns"
 
@@ -203,7 +203,7 @@ for sig in INT TERM HUP QUIT PIPE; do
 	etl --db "$signalled_db" --quiet load --batch-rows "$BATCH" --reject-dir signalled sales.csv
 	expect_rc 1 "SIG$sig: the next run completes"
 	expect_eq "$(checksum "eo_sig_$sig")" "$reference" "SIG$sig: the table then equals one clean load"
-	expect_eq "$(md5sum <signalled/sales.csv.rejects.csv)" "$(md5sum <clean/sales.csv.rejects.csv)" \
+	same_file signalled/sales.csv.rejects.csv clean/sales.csv.rejects.csv \
 		"SIG$sig: and so does the reject file"
 done
 

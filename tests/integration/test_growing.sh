@@ -91,7 +91,9 @@ expect_eq "$(sql grow_nightly "SELECT count(*) - 1 FROM transactions")" 30000 "l
 # --force gives every row once, the cut one as the finished file has it.
 c=$(prepare grow_cut)
 head -c -10 half.csv >cut.csv
-expect_match "$(tail -c 12 cut.csv | od -c | head -1)" "-" "the cut export ends mid-line: $(tail -n 1 cut.csv)"
+expect_eq "$(tail -c 1 cut.csv | od -An -tx1 | tr -d ' ')" "$(tail -c 11 half.csv | head -c 1 | od -An -tx1 | tr -d ' ')" \
+	"the cut export ends where half.csv's bytes were cut"
+expect_no_match "$(tail -c 1 cut.csv | od -An -tx1)" "0a" "mid-line, without a line end: $(tail -n 1 cut.csv)"
 etl --db "$c" --no-progress load cut.csv
 expect_rc 0 "night 1: the cut export loads (its last record a valid date)"
 # Record 30000 is G-001,4,1000,2025-01-13 00:00:20; cut, its time is gone.

@@ -64,7 +64,7 @@ while IFS='|' read -r file opts code outcome pattern; do
 	expect_eq "$((after - before))" "${3:-x}" "$what: the tables gained exactly the rows reported loaded"
 	if [ "$pattern" = - ]; then
 		expect_no_match "$err" "^siprems-etl:" "$what: nothing is reported on stderr (the summary only)"
-		expect_eq "$([ -e "$T_TMP/$file.rejects.csv" ] && echo there)" "" "$what: no reject file"
+		expect_eq "$(no_rejects "$T_TMP/$file.rejects.csv")" "" "$what: no reject file (nor a .part)"
 	else
 		text=$( (printf '%s\n' "$err"; cat "$T_TMP/$file.rejects.csv" 2>/dev/null) | tr '\n' ' ')
 		expect_match "$text" "$pattern" "$what: the message or reject reason names the problem"
