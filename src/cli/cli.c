@@ -267,12 +267,61 @@ cli_confirm(const char *question)
 	return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 || strcmp(line, "Y\n") == 0;
 }
 
+/*
+ * Overwrites, in place and at the same length, the password a connection
+ * text on the command line holds (a URI's user information, a password=
+ * value): ps shows the process's arguments to every user.
+ */
+static void
+scrub_password(char *s)
+{
+	char *sep = strstr(s, "://");
+	if (sep != NULL) {
+		char *p = sep + 3, *at = NULL;
+		for (char *q = p; *q != '\0' && *q != '?' && *q != '#'; q++)
+			if (*q == '@')
+				at = q;
+		char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+		for (char *q = colon ? colon + 1 : at; q != NULL && q < at; q++)
+			*q = '*';
+	}
+	for (char *k = s; (k = strstr(k, "password")) != NULL; k += 8) {
+		char *v = k + 8;
+		while (*v == ' ')
+			v++;
+		if (*v != '=')
+			continue;
+		v++;
+		while (*v == ' ')
+			v++;
+		bool quoted = *v == '\'';
+		for (v += quoted; *v != '\0' && (quoted ? *v != '\'' : *v != ' ' && *v != '&');
+		     v++) {
+			if (quoted && *v == '\\' && v[1] != '\0')
+				*v++ = '*';
+			*v = '*';
+		}
+	}
+}
+
 bool
 cli_global_option(int opt, const char *arg, struct global_opts *g)
 {
+	/* The text as given is kept (the same argument may be read twice:
+	 * profile, then command); the argument itself is scrubbed. */
+	static const char *scrubbed;
+	static char *kept;
 	switch (opt) {
 	case CLI_OPT_DB:
-		g->db = arg;
+		if (arg != scrubbed) {
+			free(kept);
+			kept = strdup(arg);
+			if (kept == NULL)
+				return false;
+			scrubbed = arg;
+			scrub_password((char *)arg);
+		}
+		g->db = kept;
 		return true;
 	case CLI_OPT_QUIET:
 		g->quiet = true;

@@ -134,6 +134,25 @@ etl --db "$ro" load more.csv
 expect_rc 4 "a real load with a SELECT-only role exits 4"
 expect_match "$err" "permission denied" "and says why"
 
+# --- the password given with --db is not in the process's arguments (ps) ------------
+for spec in "postgresql://etl_sec:$pw@127.0.0.1:$PGPORT/etl_sec" "host=127.0.0.1 port=$PGPORT dbname=etl_sec user=etl_sec password='$pw'"; do
+	rm -f fifo.csv
+	mkfifo fifo.csv
+	"${clean_env[@]}" "$ETL" --db "$spec" load --dry-run fifo.csv >fifo.out 2>&1 &
+	loader=$!
+	args=""
+	# Until it has read its options (it then blocks on the pipe): 2 s at most.
+	for _ in $(seq 1 100); do
+		args=$(tr '\0' ' ' <"/proc/$loader/cmdline" 2>/dev/null)
+		[ -n "$args" ] && [ "${args#*"$pw"}" = "$args" ] && break
+		sleep 0.02
+	done
+	printf 'sku,name,price\nF-1,Fifo,1\n' >fifo.csv # the load, blocked on the pipe, goes on
+	wait "$loader"
+	expect_match "$args" "--db " "ps shows the loader's arguments"
+	expect_no_match "$args" "$pw" "but not the password given with --db"
+done
+
 # --- plaintext passwords of rows whose fields do not line up --------------------------
 # Passwords with the characters a CSV or a message treats specially.
 p1='Pw,with "quote'\''s' p2='Pw;semi=colon' p3='Pw\back/slash@x'
