@@ -96,6 +96,10 @@ struct keyset *check_known(struct check *c);
 /* The intake rejected line (intake_opts.on_reject; ctx is the check). */
 void check_reject(void *ctx, long line, const char *reason);
 
+/* The load stops the current file after line (--max-rejects): what
+ * follows it is not read. */
+void check_stopped(struct check *c, long line);
+
 /* A row the intake passed, at line. */
 enum etl_code check_row(struct check *c, long line, const struct valid_row *row);
 

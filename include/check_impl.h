@@ -11,7 +11,9 @@
 #include "check.h"
 #include "keyset.h"
 
-enum outcome { OUT_INSERT, OUT_UPDATE, OUT_UNCHANGED, OUT_SKIP, OUT_REJECT, OUT_COUNT };
+/* The counted outcomes, then OUT_STOP: a line after which the load stops
+ * the file (not counted). */
+enum outcome { OUT_INSERT, OUT_UPDATE, OUT_UNCHANGED, OUT_SKIP, OUT_REJECT, OUT_COUNT, OUT_STOP };
 
 struct check_file {
 	char *name;
@@ -19,6 +21,7 @@ struct check_file {
 	uint64_t n[OUT_COUNT];
 	char *same_as; /* the earlier file of the run with this content, or NULL */
 	char *failed;  /* why it could not be read to its end, or NULL */
+	bool stopped;  /* the load stops it (--max-rejects) */
 };
 
 struct check {

@@ -82,21 +82,15 @@ const char *const cli_load_only[] = {
 };
 const char *const cli_check_only[] = {"format", NULL};
 /* What a profile may say that check has no use for (it predicts a load
- * with the profile's --on-conflict, --case-variants and --allow-future). */
+ * with the profile's --on-conflict, --case-variants, --allow-future and
+ * --max-rejects). */
 const char *const cli_load_run_only[] = {
-        "batch-rows",
-        "max-rejects",
-        "max-reject-bytes",
-        "reject-dir",
-        "dry-run",
-        "force",
-        "single-transaction",
-        "summary-json",
-        "jobs",
-        "copy-format",
-        "archive",
-        "lock-timeout",
-        NULL,
+        "batch-rows",   "max-reject-bytes",
+        "reject-dir",   "dry-run",
+        "force",        "single-transaction",
+        "summary-json", "jobs",
+        "copy-format",  "archive",
+        "lock-timeout", NULL,
 };
 
 /* Whether name is a column of some kind. */

@@ -7,6 +7,7 @@
  * anywhere but stdout and stderr.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "db.h"
 #include "intake.h"
+#include "load.h"
 #include "refdata.h"
 #include "schema.h"
 
@@ -23,6 +25,7 @@ enum {
 	OPT_ON_CONFLICT,
 	OPT_CASE_VARIANTS,
 	OPT_ALLOW_FUTURE,
+	OPT_MAX_REJECTS,
 };
 
 struct db_ctx {
@@ -109,6 +112,8 @@ check_one(struct check *c, struct intake *it, struct etl_error *err)
 		(void)check_end_file(c, err);
 		return err->code;
 	}
+	if (got == INTAKE_STOP)
+		check_stopped(c, intake_record(it)->line);
 	rc = check_end_file(c, NULL);
 	if (rc != ETL_OK)
 		return error_set(err, rc, NULL, 0, "out of memory");
@@ -121,6 +126,7 @@ static const struct option check_longopts[] = {
         {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
         {"case-variants", required_argument, NULL, OPT_CASE_VARIANTS},
         {"allow-future", no_argument, NULL, OPT_ALLOW_FUTURE},
+        {"max-rejects", required_argument, NULL, OPT_MAX_REJECTS},
         CLI_INPUT_LONGOPTS,
         {NULL, 0, NULL, 0},
 };
@@ -132,6 +138,7 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	const struct option *longopts = check_longopts;
 	struct check_opts co = {.mode = CONFLICT_ERROR, .format = CHECK_TEXT, .out = stdout};
 	bool allow_future = false;
+	int64_t max_rejects = LOAD_DEFAULT_MAX_REJECTS; /* the load's default */
 	int opt;
 	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, in, err)) >= 0) {
 		switch (opt) {
@@ -158,6 +165,17 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 		case OPT_ALLOW_FUTURE:
 			allow_future = true;
 			break;
+		case OPT_MAX_REJECTS: {
+			long long num = -1;
+			if (strcmp(optarg, "none") != 0 &&
+			    !cli_parse_num(optarg, 0, LLONG_MAX, &num))
+				return error_set(
+				        err, ETL_EUSAGE, NULL, 0,
+				        "--max-rejects: \"%s\" is not a number >= 0 or none",
+				        optarg);
+			max_rejects = num;
+			break;
+		}
 		}
 	}
 	if (opt == CLI_STOP)
@@ -202,7 +220,7 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	                         .delim = in->delim,
 	                         .v = v,
 	                         .unique_keys = true,
-	                         .max_rejects = -1,
+	                         .max_rejects = max_rejects,
 	                         .stdin_path = stdin_path,
 	                         .cm = &in->cm,
 	                         .case_variants = co.case_variants,

@@ -231,6 +231,7 @@ static const char check_help[] =
         "  --on-conflict MODE  error (default), skip or update: the load's to predict\n"
         "  --case-variants M   reject (default) or allow, as for load\n"
         "  --allow-future      as for load: sales dated later than tomorrow are valid\n"
+        "  --max-rejects N|none  as for load (default 100000): where the load stops a file\n"
         "  --format F          text (default), csv (file,line,kind,key,outcome,reason) or\n"
         "                      json: {\"on_conflict\", \"database_checked\", \"lines\": "
         "[{\"file\",\n"

@@ -575,6 +575,18 @@ check_row(struct check *c, long line, const struct valid_row *row)
 	return ETL_OK;
 }
 
+void
+check_stopped(struct check *c, long line)
+{
+	struct check_file *f = current(c);
+	if (f == NULL)
+		return;
+	f->stopped = true;
+	check_report_line(c, line, OUT_STOP, NULL,
+	                  "more rows rejected than --max-rejects allows: the file stops (exit 5), "
+	                  "and the next run resumes after this line");
+}
+
 enum etl_code
 check_end_file(struct check *c, const struct etl_error *failed)
 {

@@ -11,11 +11,12 @@
 #include "csvout.h"
 #include "report.h"
 
-static const char *const outcome_names[OUT_COUNT] = {"insert", "update", "unchanged", "skip",
-                                                     "reject"};
-static const char *const outcome_text[OUT_COUNT] = {"will be inserted", "will update the row",
-                                                    "will leave the row unchanged",
-                                                    "will be skipped", "will be rejected"};
+static const char *const outcome_names[OUT_STOP + 1] = {"insert", "update", "unchanged", "skip",
+                                                        "reject", "",       "stop"};
+static const char *const outcome_text[OUT_STOP + 1] = {
+        "will be inserted",       "will update the row", "will leave the row unchanged",
+        "will be skipped",        "will be rejected",    "",
+        "the load stops after it"};
 static const char *const mode_names[] = {"error", "skip", "update"};
 
 void
@@ -116,6 +117,8 @@ check_report_file(struct check *c, const struct check_file *f)
 	}
 	fprintf(out, "%s (%s): ", f->name, f->t->name);
 	counts(out, f->n);
+	if (f->stopped)
+		fputs("; then the load stops it (exit 5), to resume", out);
 	if (f->failed != NULL)
 		fprintf(out, "; then it cannot be read on: %s", f->failed);
 	fputs("\n", out);
@@ -158,6 +161,7 @@ check_report_end(struct check *c)
 				fputs(", \"kind\": null", out);
 			for (int k = 0; k < OUT_COUNT; k++)
 				fprintf(out, ", \"%s\": %" PRIu64, outcome_names[k], f->n[k]);
+			fprintf(out, ", \"stopped\": %s", f->stopped ? "true" : "false");
 			fputs(", \"same_content_as\": ", out);
 			if (f->same_as != NULL)
 				report_json_string(out, f->same_as);

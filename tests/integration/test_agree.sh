@@ -115,6 +115,10 @@ CASES = [
     ("day-first dates in the file", ["--date-format", "DD/MM/YYYY"], [
         ("e.csv", E + "Nyepi,11/03/2024,holiday\nNyepi,03/11/2024,holiday\n"),
     ]),
+    ("a file the load stops (--max-rejects)", ["--max-rejects", "1"], [
+        ("p.csv", P + "A-1,A,x,1\nA-2,A,x,1\nA-3,A,1,1\n"),
+        ("s.csv", S + "A-3,1,2024-01-01\nBRD-001,1,2024-01-01\n"),
+    ]),
     ("an update with nothing to set", [], [
         ("p.csv", "sku,name,price\nBRD-001,Roti,15000\nNK-1,N,1\n"),
     ]),
@@ -218,7 +222,10 @@ for ci, case in enumerate(CASES):
                 if lf["status"] != "skipped" and said != done:
                     problems.append(f"{fn}: check says lines {said} are rejected, load rejected {done}")
             want_rc = 1 if lj["totals"]["rows_rejected"] > 0 else 0
-            if c.returncode != want_rc or l.returncode != want_rc:
+            stopped = any(f["status"] == "stopped" for f in lj["files"])
+            if stopped != any(f.get("stopped") for f in cj["files"]):
+                problems.append("check and load disagree on whether a file stops")
+            if c.returncode != want_rc or l.returncode != (5 if stopped else want_rc):
                 problems.append(f"exit codes: check {c.returncode}, load {l.returncode}, rejects {lj['totals']['rows_rejected']}")
         if problems:
             disagree += 1
@@ -235,7 +242,7 @@ cat agree.out
 [ -s agree.err ] && { echo "driver's stderr:"; head -n 20 agree.err; }
 expect_eq "$prc" 0 "the differential driver ran to its end"
 expect_match "$(tail -n 1 agree.out)" "^[0-9]+ runs, 0 disagree$" "check and load agree on every line of every run"
-expect_eq "$(grep -c '^AGREE ' agree.out)" "100" "all 20 cases ran in 5 ways each"
+expect_eq "$(grep -c '^AGREE ' agree.out)" "105" "all 21 cases ran in 5 ways each"
 dropdb --if-exists $tpl
 dropdb --if-exists agree_orm
 
