@@ -261,40 +261,97 @@ cli_confirm(const char *question)
 	return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 || strcmp(line, "Y\n") == 0;
 }
 
+/* Overwrites [a, b) with '*'. */
+static void
+star(char *a, const char *b)
+{
+	for (; a < b; a++)
+		*a = '*';
+}
+
+/* Whether a URI parameter's name (n bytes, percent-encoded) is password. */
+static bool
+password_name(const char *s, size_t n)
+{
+	char name[16];
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < sizeof name; i++) {
+		unsigned v;
+		if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1) {
+			name[o++] = (char)v;
+			i += 2;
+		} else {
+			name[o++] = s[i];
+		}
+	}
+	name[o] = '\0';
+	return strcmp(name, "password") == 0;
+}
+
 /*
  * Overwrites, in place and at the same length, the password a connection
- * text on the command line holds (a URI's user information, a password=
- * value): ps shows the process's arguments to every user.
+ * text on the command line holds, read as libpq reads it: a URI's user
+ * information (to the last '@' before the first '/') and its password=
+ * parameter (the name percent-decoded), or a conninfo's password value
+ * (quoted or not, with backslash escapes).  ps shows the process's
+ * arguments to every user.
  */
 static void
 scrub_password(char *s)
 {
 	char *sep = strstr(s, "://");
 	if (sep != NULL) {
-		char *p = sep + 3, *at = NULL;
-		for (char *q = p; *q != '\0' && *q != '?' && *q != '#'; q++)
+		char *p = sep + 3, *at = NULL, *last = strrchr(p, '@');
+		for (char *q = p; *q != '\0' && *q != '/'; q++)
 			if (*q == '@')
 				at = q;
+		/* As libpq reads it, and as its writer meant it (see dbconf.c). */
 		char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
-		for (char *q = colon ? colon + 1 : at; q != NULL && q < at; q++)
-			*q = '*';
-	}
-	for (char *k = s; (k = strstr(k, "password")) != NULL; k += 8) {
-		char *v = k + 8;
-		while (*v == ' ')
-			v++;
-		if (*v != '=')
-			continue;
-		v++;
-		while (*v == ' ')
-			v++;
-		bool quoted = *v == '\'';
-		for (v += quoted; *v != '\0' && (quoted ? *v != '\'' : *v != ' ' && *v != '&');
-		     v++) {
-			if (quoted && *v == '\\' && v[1] != '\0')
-				*v++ = '*';
-			*v = '*';
+		if (colon != NULL)
+			star(colon + 1, at);
+		colon = last ? memchr(p, ':', (size_t)(last - p)) : NULL;
+		if (colon != NULL && last != at)
+			star(colon + 1, last);
+		for (char *a = strchr(at ? at : p, '?'); a != NULL && *a != '\0';) {
+			a++;
+			char *end = a + strcspn(a, "&"), *eq = memchr(a, '=', (size_t)(end - a));
+			if (eq != NULL && password_name(a, (size_t)(eq - a)))
+				star(eq + 1, end);
+			a = *end != '\0' ? end : NULL;
 		}
+		return;
+	}
+	for (char *k = s; *k != '\0';) {
+		while (isspace((unsigned char)*k))
+			k++;
+		char *name = k;
+		while (*k != '\0' && *k != '=' && !isspace((unsigned char)*k))
+			k++;
+		size_t nl = (size_t)(k - name);
+		while (isspace((unsigned char)*k))
+			k++;
+		if (*k != '=') {
+			while (*k != '\0' && !isspace((unsigned char)*k))
+				k++;
+			continue;
+		}
+		k++;
+		while (isspace((unsigned char)*k))
+			k++;
+		char *v = k;
+		if (*k == '\'') {
+			for (k++; *k != '\0' && *k != '\''; k++)
+				if (*k == '\\' && k[1] != '\0')
+					k++;
+			if (*k == '\'')
+				k++;
+		} else {
+			for (; *k != '\0' && !isspace((unsigned char)*k); k++)
+				if (*k == '\\' && k[1] != '\0')
+					k++;
+		}
+		if (nl == 8 && strncmp(name, "password", 8) == 0)
+			star(v, k);
 	}
 }
 

@@ -218,30 +218,63 @@ percent_decode(const char *s, size_t n, char *out)
  * password), and no pattern can know every such message.
  */
 static void
+note_secret_forms(const char *s, size_t n)
+{
+	char *dec = malloc(n + 1);
+	error_add_secret(s, n);
+	if (dec != NULL)
+		error_add_secret(dec, percent_decode(s, n, dec));
+	free(dec);
+}
+
+static void
 note_secrets(const char *conninfo)
 {
 	const char *sep = strstr(conninfo, "://");
 	if (sep != NULL) {
-		const char *p = sep + 3, *at = NULL;
-		for (const char *q = p; *q != '\0' && *q != '?' && *q != '#'; q++)
+		/* The user information: to the last '@' before the first '/'
+		 * (as libpq reads it: a password may hold '?' and '#'), and to
+		 * the last '@' of all (as its writer meant a password holding a
+		 * '/', which libpq then splits into host, port and database). */
+		const char *p = sep + 3, *at = NULL, *last = strrchr(p, '@');
+		for (const char *q = p; *q != '\0' && *q != '/'; q++)
 			if (*q == '@')
-				at = q; /* the last '@': a password may hold '/' or '@' */
-		const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
-		if (colon != NULL) {
-			size_t n = (size_t)(at - colon - 1);
-			char *dec = malloc(n + 1);
-			error_add_secret(colon + 1, n);
-			if (dec != NULL)
-				error_add_secret(dec, percent_decode(colon + 1, n, dec));
-			free(dec);
-			/* libpq splits a password holding '/', ':' or '@' at them
-			 * (into host, port and database): each piece is secret too. */
-			for (const char *a = colon + 1, *b = a; b <= at; b++)
-				if (b == at || *b == '/' || *b == ':' || *b == '@') {
-					if (b - a < (ptrdiff_t)n)
-						error_add_secret(a, (size_t)(b - a));
-					a = b + 1;
+				at = q;
+		for (int pass = 0; pass < 2; pass++) {
+			const char *to = pass == 0 ? at : last;
+			const char *colon = to ? memchr(p, ':', (size_t)(to - p)) : NULL;
+			if (colon != NULL) {
+				size_t n = (size_t)(to - colon - 1);
+				note_secret_forms(colon + 1, n);
+				/* libpq splits a password holding '/', ':' or '@' at them
+				 * (into host, port and database): each piece is secret too. */
+				for (const char *a = colon + 1, *b = a; b <= to; b++)
+					if (b == to || *b == '/' || *b == ':' || *b == '@') {
+						if (b - a < (ptrdiff_t)n)
+							error_add_secret(a, (size_t)(b - a));
+						a = b + 1;
+					}
+			}
+		}
+		/* password=… among the query's parameters (names percent-decoded). */
+		const char *query = strchr(at ? at : p, '?');
+		for (const char *a = query; a != NULL && *a != '\0';) {
+			a++;
+			const char *end = a + strcspn(a, "&"),
+			           *eq = memchr(a, '=', (size_t)(end - a));
+			if (eq != NULL) {
+				char name[64];
+				size_t nn = (size_t)(eq - a);
+				if (nn < sizeof name) {
+					char raw[64];
+					memcpy(raw, a, nn);
+					raw[nn] = '\0';
+					(void)percent_decode(raw, nn, name);
+					if (strcmp(name, "password") == 0)
+						note_secret_forms(eq + 1, (size_t)(end - eq - 1));
 				}
+			}
+			a = *end ? end : NULL;
 		}
 	}
 	char *errmsg = NULL;

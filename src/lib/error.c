@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -71,8 +72,10 @@ static size_t
 userinfo_end(const char *msg, size_t p)
 {
 	size_t at = 0;
-	for (size_t i = p; msg[i] != '\0' && msg[i] != '/' && msg[i] != '?' && msg[i] != '#' &&
-	                   msg[i] != '"' && msg[i] != '\'' && !isspace((unsigned char)msg[i]);
+	/* libpq takes the user information to the last '@' before the first
+	 * '/': a password may hold '?' and '#'. */
+	for (size_t i = p; msg[i] != '\0' && msg[i] != '/' && msg[i] != '"' && msg[i] != '\'' &&
+	                   !isspace((unsigned char)msg[i]);
 	     i++)
 		if (msg[i] == '@')
 			at = i;
@@ -81,31 +84,45 @@ userinfo_end(const char *msg, size_t p)
 
 /* The secrets the tool was given (error_add_secret()), masked wherever
  * they appear.  Set before any thread starts; read only after. */
-#define MAX_SECRETS 8
-static char secrets[MAX_SECRETS][256];
-static size_t nsecrets;
+static char **secrets;
+static size_t nsecrets, secrets_cap;
 
 void
 error_add_secret(const char *s, size_t n)
 {
 	/* Shorter ones would mask ordinary words; the patterns below still
-	 * mask them where they stand as a password. */
-	if (s == NULL || n < 3 || n >= sizeof secrets[0])
+	 * mask them where they stand as a password.  Any length, any number. */
+	if (s == NULL || n < 3 || memchr(s, '\0', n) != NULL)
 		return;
 	for (size_t i = 0; i < nsecrets; i++)
 		if (strlen(secrets[i]) == n && memcmp(secrets[i], s, n) == 0)
 			return;
-	if (nsecrets == MAX_SECRETS)
+	if (nsecrets == secrets_cap) {
+		size_t cap = secrets_cap ? secrets_cap * 2 : 8;
+		char **v = realloc(secrets, cap * sizeof *v);
+		if (v == NULL)
+			return;
+		secrets = v;
+		secrets_cap = cap;
+	}
+	char *copy = malloc(n + 1);
+	if (copy == NULL)
 		return;
-	memcpy(secrets[nsecrets], s, n);
-	secrets[nsecrets++][n] = '\0';
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	secrets[nsecrets++] = copy;
 }
 
 void
 error_forget_secrets(void)
 {
-	memset(secrets, 0, sizeof secrets);
-	nsecrets = 0;
+	for (size_t i = 0; i < nsecrets; i++) {
+		memset(secrets[i], 0, strlen(secrets[i]));
+		free(secrets[i]);
+	}
+	free(secrets);
+	secrets = NULL;
+	nsecrets = secrets_cap = 0;
 }
 
 void

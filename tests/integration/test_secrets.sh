@@ -79,7 +79,8 @@ for spec in "postgres://etl_sec:$pw@[::1:$PGPORT/etl_sec" "postgresql://etl_sec:
 	"postgresql://etl_sec:$pw@127.0.0.1:99999999/etl_sec" "postgresql:///etl_sec?password=$pw&host=[::1" \
 	"host=127.0.0.1 password=$pw dbname='etl_sec" "host=127.0.0.1 password='$pw' port=nope dbname=etl_sec" \
 	"host=127.0.0.1 password = '$pw x' dbname=etl_sec port=x" \
-	"postgresql://etl_sec:pa%zz$pw@127.0.0.1:$PGPORT/etl_sec" "postgresql://etl_sec:$pw/x$pw@127.0.0.1:$PGPORT/etl_sec"; do
+	"postgresql://etl_sec:pa%zz$pw@127.0.0.1:$PGPORT/etl_sec" "postgresql://etl_sec:$pw/x$pw@127.0.0.1:$PGPORT/etl_sec" \
+	"postgresql:///etl_sec?host=127.0.0.1&password=pa%zz$pw" "postgresql://etl_sec:$pw?x@[::1/etl_sec"; do
 	for how in db url dotenv; do
 		rm -f .env
 		for cmd in "load sales.csv" "schema" "history" "check sales.csv" "undo 1 --yes" "seed --data gen"; do
@@ -135,7 +136,8 @@ expect_rc 4 "a real load with a SELECT-only role exits 4"
 expect_match "$err" "permission denied" "and says why"
 
 # --- the password given with --db is not in the process's arguments (ps) ------------
-for spec in "postgresql://etl_sec:$pw@127.0.0.1:$PGPORT/etl_sec" "host=127.0.0.1 port=$PGPORT dbname=etl_sec user=etl_sec password='$pw'"; do
+for spec in "postgresql://etl_sec:$pw@127.0.0.1:$PGPORT/etl_sec" "host=127.0.0.1 port=$PGPORT dbname=etl_sec user=etl_sec password='$pw'" \
+	"host=127.0.0.1 password=a\\ $pw" "postgresql://etl_sec:$pw?x@127.0.0.1/etl_sec" "postgresql:///etl_sec?pass%77ord=$pw&host=127.0.0.1"; do
 	rm -f fifo.csv
 	mkfifo fifo.csv
 	"${clean_env[@]}" "$ETL" --db "$spec" load --dry-run fifo.csv >fifo.out 2>&1 &
