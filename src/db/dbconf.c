@@ -97,15 +97,15 @@ dotenv_read(struct lookup *lk, const char *path, struct etl_error *err)
 	/* Not through a link, and only a file of this user: a .env another
 	 * account planted (export directories are often shared) would point
 	 * the tool at its database. */
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* a FIFO: no wait */
 	if (fd < 0) {
 		if (errno == ELOOP)
 			warnx_etl("%s: a symbolic link; not read", path);
 		return ETL_OK;
 	}
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != geteuid() && st.st_uid != 0)) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    fcntl(fd, F_SETFL, 0) != 0) {
 		warnx_etl("%s: not a regular file of this user; not read", path);
 		(void)close(fd);
 		return ETL_OK;

@@ -115,17 +115,37 @@ archive_move(const char *path, const char *dir, const struct input_id *id, bool 
 			return ETL_OK;
 		}
 		if (e == EXDEV || e == EINVAL || e == ENOSYS) {
-			e = copy_new(path, dest, id); /* another file system */
-			if (e == ESTALE) {
+			/* Another file system: the file first goes to a name of its
+			 * own beside it (one rename, then checked), so that what is
+			 * removed after the copy is the file loaded, never one put at
+			 * its path meanwhile. */
+			char *own = NULL;
+			const char *b = strrchr(path, '/');
+			int dl = b ? (int)(b - path + 1) : 0;
+			if (asprintf(&own, "%.*s.%s.archiving", dl, path, path + dl) < 0)
+				return error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
+			e = renameat2(AT_FDCWD, path, AT_FDCWD, own, RENAME_NOREPLACE) == 0 ? 0 : errno;
+			if (e == 0 && !input_same_file(own, id)) {
+				(void)renameat2(AT_FDCWD, own, AT_FDCWD, path, RENAME_NOREPLACE);
+				free(own);
 				*left = true;
 				return ETL_OK;
 			}
-			if (e == 0 && unlink(path) != 0) {
-				e = errno;
-				(void)unlink(dest);
-				return error_set(err, ETL_ESYSTEM, path, 0,
-				                 "cannot archive (remove it): %s", strerror(e));
+			if (e == 0) {
+				e = copy_new(own, dest, id);
+				if (e != 0 || unlink(own) != 0) {
+					int ue = e ? e : errno;
+					if (e == 0)
+						(void)unlink(dest);
+					(void)renameat2(AT_FDCWD, own, AT_FDCWD, path, RENAME_NOREPLACE);
+					free(own);
+					if (ue == EEXIST)
+						continue;
+					return error_set(err, ETL_ESYSTEM, path, 0,
+					                 "cannot archive into %s: %s", dir, strerror(ue));
+				}
 			}
+			free(own);
 		}
 	}
 	if (e != 0)

@@ -94,5 +94,9 @@ rm envdir/.env
 run env -C envdir "${clean[@]}" "$ETL" history --limit 1
 expect_match "$err" "\.env:1: ignoring a line longer than 4094 characters" "a line too long is named, not cut"
 expect_match "$err" "on host /nonexistent" "and the next line is read as itself"
+rm envdir/.env
+mkfifo envdir/.env
+run timeout 20 env -C envdir "${clean[@]}" "$ETL" history --limit 1
+expect_match "$err" "\.env: not a regular file of this user; not read" "a .env that is a FIFO is not waited on, and that is said"
 
 finish
