@@ -24,6 +24,11 @@ struct colmap {
 	int *field_col;                /* per field: column index, or -1 (reject_*) */
 	int col_field[COLMAP_MAXCOLS]; /* per column: field index, or -1 */
 	char **names;                  /* the header's names as written */
+	/* A row of it may hold a plaintext password where the header does not
+	 * say (the kind has a secret column, and the file has one, or a field
+	 * named like one, or a field it ignores): its rejected rows are
+	 * written without their fields and reasons quote no value. */
+	bool hide_rows;
 };
 
 #define COLMAP_MAXMAP    32

@@ -124,7 +124,8 @@ archive_move(const char *path, const char *dir, const struct input_id *id, bool 
 			int dl = b ? (int)(b - path + 1) : 0;
 			if (asprintf(&own, "%.*s.%s.archiving", dl, path, path + dl) < 0)
 				return error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
-			e = renameat2(AT_FDCWD, path, AT_FDCWD, own, RENAME_NOREPLACE) == 0 ? 0 : errno;
+			e = renameat2(AT_FDCWD, path, AT_FDCWD, own, RENAME_NOREPLACE) == 0 ? 0
+			                                                                    : errno;
 			if (e == 0 && !input_same_file(own, id)) {
 				(void)renameat2(AT_FDCWD, own, AT_FDCWD, path, RENAME_NOREPLACE);
 				free(own);
@@ -137,12 +138,14 @@ archive_move(const char *path, const char *dir, const struct input_id *id, bool 
 					int ue = e ? e : errno;
 					if (e == 0)
 						(void)unlink(dest);
-					(void)renameat2(AT_FDCWD, own, AT_FDCWD, path, RENAME_NOREPLACE);
+					(void)renameat2(AT_FDCWD, own, AT_FDCWD, path,
+					                RENAME_NOREPLACE);
 					free(own);
 					if (ue == EEXIST)
 						continue;
 					return error_set(err, ETL_ESYSTEM, path, 0,
-					                 "cannot archive into %s: %s", dir, strerror(ue));
+					                 "cannot archive into %s: %s", dir,
+					                 strerror(ue));
 				}
 			}
 			free(own);

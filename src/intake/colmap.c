@@ -277,6 +277,19 @@ build(struct colmap *m, enum kind forced, const struct csvrow_record *file_hdr,
 		if (m->field_col[i] >= 0)
 			m->col_field[m->field_col[i]] = i;
 	}
+	bool secret_kind = false;
+	for (int c = 0; c < t->ncols; c++)
+		secret_kind |= (t->cols[c].flags & COL_SECRET) != 0;
+	for (int i = 0; i < hdr->nfields && secret_kind; i++) {
+		const char *s;
+		size_t n;
+		trimmed(file_hdr, i, &s, &n);
+		int named = table_col_index(t, s, n);
+		int c = m->field_col[i];
+		m->hide_rows |= (c >= 0 && (t->cols[c].flags & COL_SECRET)) ||
+		                (named >= 0 && (t->cols[named].flags & COL_SECRET)) ||
+		                (c < 0 && !table_is_reject_column(s, n));
+	}
 	return ETL_OK;
 }
 

@@ -366,14 +366,14 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 	bool hide = false;
 	for (int i = 0; i < w->m->nfields; i++)
 		hide |= secret(w, i) && (garbled || nfields != w->m->nfields);
+	hide |= w->m->hide_rows; /* even lined up: a comma in a name shifts it */
 	char *hidden = NULL;
 	if (hide) {
 		nfields = 0;
-		if (asprintf(
-		            &hidden,
-		            "%s; its fields are not written, because they do not line up with the "
-		            "header and one may be a password: correct line %ld of the file itself",
-		            reason, line) < 0)
+		if (asprintf(&hidden,
+		             "%s; its fields are not written, because one may be a password: "
+		             "correct line %ld of the file itself",
+		             reason, line) < 0)
 			return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
 		reason = hidden;
 	}

@@ -172,6 +172,24 @@ for p in "$p1" "$p2" "$p3" "Pw"; do
 	expect_no_match "$rej$out$err$(cat ragged.json)" "$(printf '%s' "$p" | sed 's/[][\\.*^$/]/\\&/g')" \
 		"no part of a password ($p) in the reject file, the messages or the summary"
 done
-expect_match "$rej" "^,,,3,\"the row has 2 fields, the header 3; its fields are not written, because they do not line up with the header and one may be a password: correct line 3 of the file itself\"$" \
+expect_match "$rej" "^,,,3,\"the row has 2 fields, the header 3; its fields are not written, because one may be a password: correct line 3 of the file itself\"$" \
 	"the row's fields are left empty, and its reason says why and where to correct it"
+# Lined up but shifted (a comma in the name moves the password into
+# is_active), ignored by --map or --columns: no value anywhere either.
+printf 'email,full_name,password,is_active\nbob@toko.example,Bob,Smith,%s\n' "$p2" >shifted.csv
+hash='$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'
+printf 'email,full_name,password_hash,password,is_active\nbad-email,A,%s,%s,true\n' "$hash" "$p3" >ignored.csv
+printf 'bad-email,A,%s,%s,true\n' "$hash" "$p1" >nohead.csv
+etl --db "$ro" load --dry-run shifted.csv
+run_out="$out$err$(cat shifted.csv.rejects.csv 2>/dev/null)"
+etl --db "$ro" load --dry-run --map password=- ignored.csv
+run_out+="$out$err$(cat ignored.csv.rejects.csv 2>/dev/null)"
+etl --db "$ro" load --dry-run --columns email,full_name,password_hash,-,is_active users=nohead.csv
+run_out+="$out$err$(cat nohead.csv.rejects.csv 2>/dev/null)"
+for p in "$p1" "$p2" "$p3"; do
+	expect_no_match "$run_out" "$(printf '%s' "$p" | sed 's/[][\\.*^$/]/\\&/g')" \
+		"a password shifted into another column, or in a column ignored by --map or --columns, is written nowhere"
+done
+expect_match "$run_out" "is_active: \(a value not shown: the file has passwords\) is not a boolean" \
+	"the reason names the column, not the value"
 finish

@@ -165,10 +165,10 @@ test_skip_mode_json(void **state)
 	                       "{\"on_conflict\": \"skip\", \"database_checked\": true, "
 	                       "\"lines\": [\n  {\"file\": \"a.csv\", \"line\": 2, \"kind\": "
 	                       "\"products\", \"key\": \"BRD-001\", \"outcome\": \"skip\""));
-	assert_non_null(strstr(r.text,
-	                       "{\"file\": \"copy.csv\", \"kind\": \"products\", "
-	                       "\"insert\": 0, \"update\": 0, \"unchanged\": 0, \"skip\": 3, "
-	                       "\"reject\": 1, \"same_content_as\": \"a.csv\""));
+	assert_non_null(strstr(
+	        r.text, "{\"file\": \"copy.csv\", \"kind\": \"products\", "
+	                "\"insert\": 0, \"update\": 0, \"unchanged\": 0, \"skip\": 3, "
+	                "\"reject\": 1, \"stopped\": false, \"same_content_as\": \"a.csv\""));
 	assert_non_null(strstr(r.text,
 	                       "\"total\": {\"insert\": 1, \"update\": 0, \"unchanged\": 0, "
 	                       "\"skip\": 6, \"reject\": 2}}\n"));
