@@ -48,6 +48,11 @@ struct intake_opts {
 };
 
 #define INTAKE_STOP 2 /* intake_next(): more rows rejected than max_rejects */
+/* intake_next(): the rejected rows held back for the unit reached
+ * INTAKE_HELD_MAX bytes; the caller ends the unit (and reads on in the
+ * next): memory is bounded however many wide rows are rejected. */
+#define INTAKE_FULL     3
+#define INTAKE_HELD_MAX (32u << 20)
 
 /* One input file in the intake (intake.c holds its inside). */
 struct intake;
@@ -194,7 +199,11 @@ void intake_set_known(struct intake *it, struct keyset *known);
 /* What the file the intake opened is (--archive moves only that file). */
 void intake_identity(const struct intake *it, struct input_id *id);
 
-/* Whether the reject file is past intake_opts.max_reject_bytes. */
+/* The bytes of rejected rows held back for the unit being read. */
+uint64_t intake_held_bytes(const struct intake *it);
+
+/* Whether the reject file (with what is held back) is past
+ * intake_opts.max_reject_bytes. */
 bool intake_over_reject_bytes(const struct intake *it);
 
 /*

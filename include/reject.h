@@ -108,6 +108,9 @@ enum etl_code reject_flush(struct reject_writer *w, bool sync, struct etl_error 
 /* Bytes in the file once everything written is flushed. */
 uint64_t reject_offset(const struct reject_writer *w);
 
+/* The bytes of rows held back (reject_hold()) and not yet written. */
+uint64_t reject_held_bytes(const struct reject_writer *w);
+
 /* The file's path, or NULL when nothing was rejected. */
 const char *reject_path(const struct reject_writer *w);
 

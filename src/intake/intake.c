@@ -489,6 +489,8 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		if ((it->o->max_rejects >= 0 && it->rows_rejected > (uint64_t)it->o->max_rejects) ||
 		    intake_over_reject_bytes(it))
 			return INTAKE_STOP;
+		if (intake_held_bytes(it) >= INTAKE_HELD_MAX)
+			return INTAKE_FULL;
 	}
 }
 
@@ -635,7 +637,8 @@ bool
 intake_over_reject_bytes(const struct intake *it)
 {
 	return it->rej != NULL && it->o->max_reject_bytes > 0 &&
-	       reject_offset(it->rej) > (uint64_t)it->o->max_reject_bytes;
+	       reject_offset(it->rej) + reject_held_bytes(it->rej) >
+	               (uint64_t)it->o->max_reject_bytes;
 }
 
 void
@@ -645,4 +648,10 @@ intake_identity(const struct intake *it, struct input_id *id)
 		input_identity(it->in, id);
 	else
 		*id = (struct input_id){0};
+}
+
+uint64_t
+intake_held_bytes(const struct intake *it)
+{
+	return it->rej != NULL ? reject_held_bytes(it->rej) : 0;
 }

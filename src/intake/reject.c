@@ -486,6 +486,12 @@ reject_offset(const struct reject_writer *w)
 	return w->offset;
 }
 
+uint64_t
+reject_held_bytes(const struct reject_writer *w)
+{
+	return w->held != NULL ? (uint64_t)w->held->data.len : 0;
+}
+
 const char *
 reject_path(const struct reject_writer *w)
 {

@@ -149,6 +149,8 @@ read_batch(struct worker *j, int64_t *seq)
 	bool last = false;
 	while (intake_rows_read(it) - read < (uint64_t)p->unit_rows) {
 		int got = intake_next(it, p->r->skus, &j->err);
+		if (got == INTAKE_FULL)
+			break; /* the batch ends; the next one reads on */
 		if (got == 0 || got == INTAKE_STOP) {
 			last = true;
 			end = got == 0 ? END_EOF : END_MAX_REJECTS;
@@ -164,8 +166,8 @@ read_batch(struct worker *j, int64_t *seq)
 			break;
 		}
 		progress_update(js->pg, js->offset + intake_rows_read(it), intake_raw_bytes(it));
-		if (copy_batch_bytes(j->sink) >= COPY_BATCH_MAX_BYTES)
-			break; /* bounded by bytes too */
+		if (copy_batch_bytes(j->sink) + intake_held_bytes(it) >= COPY_BATCH_MAX_BYTES)
+			break; /* bounded by bytes too, held rejects counted */
 	}
 	intake_hold_rejects(it, NULL);
 	j->u = (struct unit_counts){intake_rows_read(it) - read,

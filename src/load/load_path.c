@@ -263,6 +263,8 @@ load_run_path(const struct path *path, struct pass *p)
 		uint64_t first = intake_rows_read(it);
 		while (p->unit_rows == 0 || intake_rows_read(it) - first < (uint64_t)p->unit_rows) {
 			int got = intake_next(it, p->r->skus, p->err);
+			if (got == INTAKE_FULL)
+				break; /* the unit ends; the next one reads on */
 			if (got == 0) {
 				more = false;
 				break;
@@ -284,7 +286,8 @@ load_run_path(const struct path *path, struct pass *p)
 			/* A batch of wide rows ends early (its unit is bounded by
 			 * bytes too); the fast path's one unit streams as it goes. */
 			if (p->unit_rows > 0 && p->sink != NULL &&
-			    copy_batch_bytes(p->sink) >= COPY_BATCH_MAX_BYTES)
+			    copy_batch_bytes(p->sink) + intake_held_bytes(it) >=
+			            COPY_BATCH_MAX_BYTES)
 				break;
 			progress_update(pg, offset + intake_rows_read(it), intake_raw_bytes(it));
 		}

@@ -42,6 +42,13 @@ with gzip.open("wide.csv.gz", "wb", 9) as f:
     f.write(b"event_name,event_date,type,description\n")
     for i in range(120):
         f.write(b"Wide %d,2024-01-01,promotion," % i + desc + b"\n")
+with gzip.open("wide-bad.csv.gz", "wb", 9) as f:
+    f.write(b"sku,name,price\n")
+    name = b"n" * (1 << 20)
+    for i in range(300):
+        f.write(b"BAD SKU %d," % i + name + b",1\n")
+    for i in range(100):
+        f.write(b"OK-%d,Good,1\n" % i)
 with gzip.open("bad.csv.gz", "wb", 9) as f:
     f.write(b"sku,name,price\n" + b"x\n" * 2_000_000)
 EOF
@@ -62,6 +69,12 @@ sql memory_db "DELETE FROM events; DELETE FROM etl_loads; INSERT INTO events (ev
 under_limit "load of 120 rows of 2 MiB (batched path)" 0 load --batch-rows 50000 wide.csv.gz
 expect_eq "$(sql memory_db "SELECT count(*), sum(length(description)) FROM events WHERE event_name LIKE 'Wide %'")" \
 	"120|$((120 * 2 * 1024 * 1024))" "every wide row is in, whole"
+
+# --- 300 rejected rows of 1 MiB, held back for their batch's commit --------------------
+sql memory_db "INSERT INTO products (sku, name, price) VALUES ('KEEP-1', 'Keep', 1)"
+under_limit "load of 300 rejected rows of 1 MiB (batched)" 1 load wide-bad.csv.gz
+under_limit "the same with --jobs 1 --batch-rows 700" 1 load --force --jobs 1 --batch-rows 700 wide-bad.csv.gz
+expect_eq "$(sql memory_db "SELECT count(*) FROM products WHERE sku LIKE 'OK-%'")" 100 "its good rows are in"
 
 # --- two million bad rows: the default bound -------------------------------------------
 under_limit "load of 2M bad rows" 5 load bad.csv.gz
