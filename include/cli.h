@@ -163,6 +163,9 @@ bool cli_parse_num(const char *s, long long min, long long max, long long *out);
 enum etl_code cli_parse_on_conflict(const char *s, enum on_conflict *out, struct etl_error *err);
 enum etl_code cli_parse_case_variants(const char *s, bool *allow, struct etl_error *err);
 
+/* --max-rejects' value (load and check): a number >= 0, or none (-1). */
+enum etl_code cli_parse_max_rejects(const char *s, int64_t *out, struct etl_error *err);
+
 /* Parses a --delimiter value: one ASCII character, or \t / "tab". */
 bool cli_parse_delimiter(const char *s, unsigned char *out);
 

@@ -82,6 +82,14 @@ enum etl_code load_files(const struct load_opts *o, char *const *specs, int nspe
 void load_run_free(struct load_run *run);
 
 /*
+ * The order the files of a run load in (and check reads them in): by kind
+ * (users, products, events, then the sales that name them; a file not
+ * opened, kind -1, first), then as given on the command line.  A qsort
+ * comparison of two files by their kinds and positions.
+ */
+int load_order(int kind_a, int order_a, int kind_b, int order_b);
+
+/*
  * Ensures the schema on conn as a load does, saying on stderr (unless
  * quiet) what it changed; facts (may be NULL) receives the tables as they
  * are.  Returns ETL_OK or ETL_EDB (see schema_ensure).

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,17 @@ cli_parse_case_variants(const char *s, bool *allow, struct etl_error *err)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "--case-variants: \"%s\" is not reject or allow", s);
 	*allow = strcmp(s, "allow") == 0;
+	return ETL_OK;
+}
+
+enum etl_code
+cli_parse_max_rejects(const char *s, int64_t *out, struct etl_error *err)
+{
+	long long num = -1;
+	if (strcmp(s, "none") != 0 && !cli_parse_num(s, 0, LLONG_MAX, &num))
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "--max-rejects: \"%s\" is not a number >= 0 or none", s);
+	*out = num;
 	return ETL_OK;
 }
 

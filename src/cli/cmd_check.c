@@ -75,17 +75,13 @@ struct run_file {
 	int order;
 };
 
-/* The load's order: by kind (products before the sales that name them),
- * then as given. */
+/* The load's order (load_order()). */
 static int
 file_cmp(const void *a, const void *b)
 {
 	const struct run_file *x = a, *y = b;
-	int kx = x->it && x->rc == ETL_OK ? (int)intake_kind(x->it) : -1;
-	int ky = y->it && y->rc == ETL_OK ? (int)intake_kind(y->it) : -1;
-	if (kx != ky)
-		return kx - ky;
-	return x->order - y->order;
+	return load_order(x->it && x->rc == ETL_OK ? (int)intake_kind(x->it) : -1, x->order,
+	                  y->it && y->rc == ETL_OK ? (int)intake_kind(y->it) : -1, y->order);
 }
 
 /* Every row of one file: the intake's rejects reach check through its
@@ -165,17 +161,10 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 		case OPT_ALLOW_FUTURE:
 			allow_future = true;
 			break;
-		case OPT_MAX_REJECTS: {
-			long long num = -1;
-			if (strcmp(optarg, "none") != 0 &&
-			    !cli_parse_num(optarg, 0, LLONG_MAX, &num))
-				return error_set(
-				        err, ETL_EUSAGE, NULL, 0,
-				        "--max-rejects: \"%s\" is not a number >= 0 or none",
-				        optarg);
-			max_rejects = num;
+		case OPT_MAX_REJECTS:
+			if (cli_parse_max_rejects(optarg, &max_rejects, err) != ETL_OK)
+				return err->code;
 			break;
-		}
 		}
 	}
 	if (opt == CLI_STOP)

@@ -123,14 +123,8 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 				return err->code;
 			break;
 		case OPT_MAX_REJECTS:
-			if (strcmp(optarg, "none") == 0)
-				num = -1;
-			else if (!cli_parse_num(optarg, 0, LLONG_MAX, &num))
-				return error_set(
-				        err, ETL_EUSAGE, NULL, 0,
-				        "--max-rejects: \"%s\" is not a number >= 0 or none",
-				        optarg);
-			o.max_rejects = num;
+			if (cli_parse_max_rejects(optarg, &o.max_rejects, err) != ETL_OK)
+				return err->code;
 			break;
 		case OPT_MAX_REJECT_BYTES:
 			if (strcmp(optarg, "none") == 0)

@@ -58,15 +58,18 @@ struct run_file {
 	int order; /* position on the command line */
 };
 
+int
+load_order(int kind_a, int order_a, int kind_b, int order_b)
+{
+	return kind_a != kind_b ? kind_a - kind_b : order_a - order_b;
+}
+
 static int
 run_file_cmp(const void *a, const void *b)
 {
 	const struct run_file *x = a, *y = b;
-	int kx = x->it && x->open_rc == ETL_OK ? (int)intake_kind(x->it) : -1;
-	int ky = y->it && y->open_rc == ETL_OK ? (int)intake_kind(y->it) : -1;
-	if (kx != ky)
-		return kx - ky;
-	return x->order - y->order;
+	return load_order(x->it && x->open_rc == ETL_OK ? (int)intake_kind(x->it) : -1, x->order,
+	                  y->it && y->open_rc == ETL_OK ? (int)intake_kind(y->it) : -1, y->order);
 }
 
 /* ---- the run -------------------------------------------------------------- */
