@@ -339,13 +339,11 @@ checks_variants(const struct intake *it)
 	return it->o->unique_keys && !it->o->case_variants && it->map.t->nkey > 0;
 }
 
-/* Remembers the lower-case form of a new key (n bytes) of the file, at
- * index in the file's keys. */
+/* Remembers the fold of a new key of the file, at index in the file's
+ * keys: it->fb, which case_variant() left holding it. */
 static bool
-note_fold(struct intake *it, const char *key, size_t n, long line, size_t index)
+note_fold(struct intake *it, long line, size_t index)
 {
-	if (!rowkey_fold(it->map.t, key, n, &it->fb))
-		return false;
 	int64_t *f = keyset_find(it->folds, it->fb.data, it->fb.len, true, NULL);
 	if (f == NULL)
 		return false;
@@ -398,18 +396,21 @@ case_variant(struct intake *it, const char *key, size_t n)
 		if ((it->db_folds = keyset_new()) == NULL)
 			return -1;
 		size_t iter = 0, index = 0;
+		struct buf fk = {0}; /* it->fb keeps the key's fold */
 		while (keyset_next(skus, &iter, &spelling, &sn, &payload)) {
-			if (!rowkey_fold(it->map.t, spelling, sn, &it->fb))
+			int64_t *d =
+			        rowkey_fold(it->map.t, spelling, sn, &fk)
+			                ? keyset_find(it->db_folds, fk.data, fk.len, true, NULL)
+			                : NULL;
+			if (d == NULL) {
+				buf_free(&fk);
 				return -1;
-			int64_t *d = keyset_find(it->db_folds, it->fb.data, it->fb.len, true, NULL);
-			if (d == NULL)
-				return -1;
+			}
 			d[0] = (int64_t)index++;
 		}
+		buf_free(&fk);
 	}
-	if (!rowkey_fold(it->map.t, key, n, &it->fb))
-		return -1;
-	f = keyset_find(it->db_folds, it->fb.data, it->fb.len, false, NULL);
+	f = keyset_find(it->db_folds, folded, fn, false, NULL);
 	if (f == NULL)
 		return 0;
 	keyset_at(skus, (size_t)f[0], &spelling, &sn, &payload);
@@ -466,7 +467,9 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 				ok = false;
 			} else if (added) {
 				first[0] = r->line;
-				if (it->folds != NULL && !note_fold(it, key, n, r->line, index)) {
+				/* (folds exist once case_variant() ran for this
+				 * new key, leaving its fold in it->fb) */
+				if (it->folds != NULL && !note_fold(it, r->line, index)) {
 					(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
 					                "out of memory");
 					return -1;
