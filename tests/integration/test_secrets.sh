@@ -143,10 +143,11 @@ for spec in "postgresql://etl_sec:$pw@127.0.0.1:$PGPORT/etl_sec" "host=127.0.0.1
 	"${clean_env[@]}" "$ETL" --db "$spec" load --dry-run fifo.csv >fifo.out 2>&1 &
 	loader=$!
 	args=""
-	# Until it has read its options (it then blocks on the pipe): 2 s at most.
-	for _ in $(seq 1 100); do
+	# Until the loader itself runs (not the shell's fork, not env) and has read its options (it
+	# then blocks on the pipe): 4 s at most.
+	for _ in $(seq 1 200); do
 		args=$(tr '\0' ' ' <"/proc/$loader/cmdline" 2>/dev/null)
-		[ -n "$args" ] && [ "${args#*"$pw"}" = "$args" ] && break
+		[ "${args#"$ETL "}" != "$args" ] && [ "${args#*"$pw"}" = "$args" ] && break
 		sleep 0.02
 	done
 	printf 'sku,name,price\nF-1,Fifo,1\n' >fifo.csv # the load, blocked on the pipe, goes on
