@@ -117,12 +117,14 @@ enum etl_code input_raw_sha256(struct input *in, char hex[65], int64_t *size,
                                struct etl_error *err);
 
 /*
- * Copies standard input into an unlinked temporary file (in TMPDIR) and
- * sets *path to a name that opens it ("/proc/self/fd/N"; the caller frees
- * it).  A load can then fingerprint stdin and read it again after a crash.
- * Returns ETL_OK or ETL_ESYSTEM.
+ * Copies what descriptor in gives, to its end, into an unlinked temporary
+ * file (in TMPDIR) and sets *path to a name that opens it
+ * ("/proc/self/fd/N"; the caller frees it).  A load can then fingerprint
+ * stdin or a pipe (a FIFO, `<(zcat …)`) and read it again.  name_of names
+ * the input in errors.  Returns ETL_OK, ETL_EINPUT (read error) or
+ * ETL_ESYSTEM.
  */
-enum etl_code input_spool_stdin(char **path, struct etl_error *err);
+enum etl_code input_spool(int in, const char *name_of, char **path, struct etl_error *err);
 
 /* Closes the file and frees in; in may be NULL. */
 void input_close(struct input *in);

@@ -30,7 +30,8 @@ struct intake_opts {
 	int64_t max_rejects;       /* < 0: no limit; else stop past it (INTAKE_STOP) */
 	int64_t max_reject_bytes;  /* < 0 (or 0): no limit; else stop once the reject file
 	                              is past it (INTAKE_STOP) */
-	const char *stdin_path;    /* where stdin was spooled, or NULL to read it */
+	/* Inputs read from a copy (intake_spool()): stdin and pipes, or NULL. */
+	const struct intake_spools *spools;
 	/* Finds the file a "builtin:NAME" spec names (the data set seed
 	 * generates in memory), or NULL: such specs are then ordinary paths. */
 	bool (*builtin)(void *ctx, const char *name, const unsigned char **data, size_t *size);
@@ -71,6 +72,27 @@ struct intake_print {
 	char head[65];    /* when cut: the content fingerprint of every record but
 	                     the last (two records or more), else "" */
 };
+
+/*
+ * The inputs that can be read only once: stdin ("-") and pipes (a FIFO,
+ * `<(zcat …)`, /dev/stdin), each copied to a temporary file that its
+ * fingerprint and its rows both read.
+ */
+struct intake_spools {
+	int n;
+	char **file;  /* the FILE part of a spec, as given */
+	char **spool; /* where it was copied */
+};
+
+/*
+ * Copies every such input of specs (files that are not one are left out);
+ * a pipe named twice is copied once.  Returns ETL_OK, or ETL_EINPUT (a
+ * pipe cannot be opened or read) or ETL_ESYSTEM.  Free with
+ * intake_spools_free().
+ */
+enum etl_code intake_spool(struct intake_spools *s, char *const *specs, int nspecs,
+                           struct etl_error *err);
+void intake_spools_free(struct intake_spools *s);
 
 /*
  * Splits "KIND=FILE" into a kind (KIND_NONE when there is no known KIND

@@ -186,7 +186,7 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	struct validator *v = NULL;
 	struct check *c = NULL;
 	PGconn *conn = NULL;
-	char *stdin_path = NULL;
+	struct intake_spools spools = {0};
 	struct run_file *files = NULL;
 	enum etl_code rc, worst = ETL_OK;
 	struct valid_opts vo = {.sku_pattern = in->sku_pattern,
@@ -196,8 +196,8 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;
-	/* Its fingerprint and its rows read stdin twice: keep a copy. */
-	if (stdin_uses > 0 && (rc = input_spool_stdin(&stdin_path, err)) != ETL_OK)
+	/* Its fingerprint and its rows read stdin and pipes twice: keep a copy. */
+	if ((rc = intake_spool(&spools, specs, nfiles, err)) != ETL_OK)
 		goto out;
 	c = check_new(&co);
 	files = calloc((size_t)nfiles, sizeof *files);
@@ -210,7 +210,7 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	                         .v = v,
 	                         .unique_keys = true,
 	                         .max_rejects = max_rejects,
-	                         .stdin_path = stdin_path,
+	                         .spools = &spools,
 	                         .cm = &in->cm,
 	                         .case_variants = co.case_variants,
 	                         .on_reject = check_reject,
@@ -293,7 +293,7 @@ out:
 	check_free(c);
 	valid_close(v);
 	free(files);
-	free(stdin_path);
+	intake_spools_free(&spools);
 	return rc;
 }
 

@@ -754,7 +754,7 @@ input_raw_sha256(struct input *in, char hex[65], int64_t *size, struct etl_error
 }
 
 enum etl_code
-input_spool_stdin(char **path, struct etl_error *err)
+input_spool(int in, const char *name_of, char **path, struct etl_error *err)
 {
 	const char *tmp = getenv("TMPDIR");
 	char *name = NULL, *buf = NULL;
@@ -763,27 +763,27 @@ input_spool_stdin(char **path, struct etl_error *err)
 	*path = NULL;
 	if (asprintf(&name, "%s/siprems-etl-stdin.XXXXXX", tmp && tmp[0] ? tmp : "/tmp") < 0) {
 		name = NULL;
-		rc = error_set(err, ETL_ESYSTEM, "stdin", 0, "out of memory");
+		rc = error_set(err, ETL_ESYSTEM, name_of, 0, "out of memory");
 		goto out;
 	}
 	fd = mkstemp(name);
 	if (fd < 0) {
-		rc = error_set(err, ETL_ESYSTEM, "stdin", 0, "cannot create a temporary file: %s",
+		rc = error_set(err, ETL_ESYSTEM, name_of, 0, "cannot create a temporary file: %s",
 		               strerror(errno));
 		goto out;
 	}
 	(void)unlink(name); /* gone with the process, however it ends */
 	buf = malloc(RAW_CHUNK);
 	if (buf == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, "stdin", 0, "out of memory");
+		rc = error_set(err, ETL_ESYSTEM, name_of, 0, "out of memory");
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(STDIN_FILENO, buf, RAW_CHUNK);
+		ssize_t n = read(in, buf, RAW_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = error_set(err, ETL_EINPUT, "stdin", 0, "read error: %s",
+			rc = error_set(err, ETL_EINPUT, name_of, 0, "read error: %s",
 			               strerror(errno));
 			goto out;
 		}
@@ -794,7 +794,7 @@ input_spool_stdin(char **path, struct etl_error *err)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0) {
-				rc = error_set(err, ETL_ESYSTEM, "stdin", 0,
+				rc = error_set(err, ETL_ESYSTEM, name_of, 0,
 				               "cannot spool to a temporary file: %s",
 				               strerror(errno));
 				goto out;
@@ -804,7 +804,7 @@ input_spool_stdin(char **path, struct etl_error *err)
 	}
 	if (asprintf(path, "/proc/self/fd/%d", fd) < 0) {
 		*path = NULL;
-		rc = error_set(err, ETL_ESYSTEM, "stdin", 0, "out of memory");
+		rc = error_set(err, ETL_ESYSTEM, name_of, 0, "out of memory");
 		goto out;
 	}
 	fd = -1; /* stays open: the path names it */

@@ -4,11 +4,14 @@
 #include "intake_impl.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rowkey.h"
 #include "text.h"
@@ -30,6 +33,67 @@ intake_open_input(const struct intake *it, struct input **in, struct etl_error *
 	if (!it->o->builtin(it->o->builtin_ctx, it->open_path + 8, &data, &size))
 		return error_set(err, ETL_EINPUT, it->open_path, 0, "no such built-in file");
 	return input_open_memory(in, it->open_path, data, size, it->o->enc, err);
+}
+
+/* Whether file can be read only once: stdin, a FIFO, a character device. */
+static bool
+read_once(const char *file)
+{
+	struct stat st;
+	return strcmp(file, "-") == 0 ||
+	       (stat(file, &st) == 0 &&
+	        (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)));
+}
+
+enum etl_code
+intake_spool(struct intake_spools *s, char *const *specs, int nspecs, struct etl_error *err)
+{
+	memset(s, 0, sizeof *s);
+	s->file = calloc((size_t)nspecs + 1, sizeof *s->file);
+	s->spool = calloc((size_t)nspecs + 1, sizeof *s->spool);
+	if (s->file == NULL || s->spool == NULL)
+		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	for (int i = 0; i < nspecs; i++) {
+		const char *file;
+		(void)intake_parse_spec(specs[i], &file);
+		bool seen = false;
+		for (int j = 0; j < s->n && !seen; j++)
+			seen = strcmp(s->file[j], file) == 0;
+		if (seen || !read_once(file))
+			continue;
+		bool is_stdin = strcmp(file, "-") == 0;
+		int fd = is_stdin ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return error_set(err, ETL_EINPUT, file, 0, "cannot open: %s",
+			                 strerror(errno));
+		s->file[s->n] = strdup(file);
+		enum etl_code rc =
+		        s->file[s->n] == NULL
+		                ? error_set(err, ETL_ESYSTEM, file, 0, "out of memory")
+		                : input_spool(fd, is_stdin ? "stdin" : file, &s->spool[s->n], err);
+		if (!is_stdin)
+			(void)close(fd);
+		s->n++;
+		if (rc != ETL_OK)
+			return rc;
+	}
+	return ETL_OK;
+}
+
+void
+intake_spools_free(struct intake_spools *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		/* The copy's descriptor, kept open for its name: closed with it. */
+		int fd = -1;
+		if (s->spool[i] != NULL && sscanf(s->spool[i], "/proc/self/fd/%d", &fd) == 1)
+			(void)close(fd);
+		free(s->file[i]);
+		free(s->spool[i]);
+	}
+	free(s->file);
+	free(s->spool);
+	memset(s, 0, sizeof *s);
 }
 
 enum kind
@@ -133,7 +197,10 @@ intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
 	enum kind forced = intake_parse_spec(it->spec, &it->path);
 	bool is_stdin = strcmp(it->path, "-") == 0;
 	it->name = is_stdin ? "stdin" : it->path;
-	it->open_path = is_stdin && o->stdin_path != NULL ? o->stdin_path : it->path;
+	it->open_path = it->path;
+	for (int i = 0; o->spools != NULL && i < o->spools->n; i++)
+		if (strcmp(o->spools->file[i], it->path) == 0)
+			it->open_path = o->spools->spool[i];
 	it->kind = KIND_NONE;
 
 	int got = open_stream(it, err);

@@ -204,7 +204,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	struct validator *v = NULL;
 	struct run_file *opened = NULL;
 	struct run r;
-	char *stdin_path = NULL;
+	struct intake_spools spools = {0};
 	enum etl_code rc;
 	struct lockwait_watch watch = {
 	        .db = o->db, .timeout_ms = o->lock_timeout_ms, .quiet = o->quiet};
@@ -222,16 +222,10 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;
-	/* A real load reads stdin from a spool it can fingerprint and reread. */
-	for (int i = 0; i < nspecs && !o->dry_run; i++) {
-		const char *file;
-		(void)intake_parse_spec(specs[i], &file);
-		if (strcmp(file, "-") == 0) {
-			rc = input_spool_stdin(&stdin_path, err);
-			if (rc != ETL_OK)
-				goto out;
-		}
-	}
+	/* A real load reads stdin and pipes from a copy it can fingerprint and
+	 * read again. */
+	if (!o->dry_run && (rc = intake_spool(&spools, specs, nspecs, err)) != ETL_OK)
+		goto out;
 	struct intake_opts io = {.enc = o->enc,
 	                         .delim = o->delim,
 	                         .v = v,
@@ -240,7 +234,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	                         .unique_keys = true,
 	                         .max_rejects = o->max_rejects,
 	                         .max_reject_bytes = o->max_reject_bytes,
-	                         .stdin_path = stdin_path,
+	                         .spools = &spools,
 	                         .builtin = o->builtin,
 	                         .builtin_ctx = o->builtin_ctx,
 	                         .cm = o->cm,
@@ -384,7 +378,7 @@ out:
 		free(r.rejects_used[i]);
 	free(r.rejects_used);
 	valid_close(v);
-	free(stdin_path);
+	intake_spools_free(&spools);
 	return rc;
 }
 

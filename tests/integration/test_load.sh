@@ -394,4 +394,27 @@ if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -c %d /dev/shm)" != "$(stat -
 	rm -rf "$far"
 fi
 
+# --- pipes: `<(zcat …)` and a FIFO are read once, into a copy ---------------------------
+# (A load and a check read a file twice: its fingerprint, then its rows.)
+db=$(new_db load_pipes)
+etl --db "$db" load <(printf 'sku,name,price\nPIPE-1,Satu,1000\nPIPE-2,Dua,oops\n')
+expect_rc 1 "a load from a process substitution ends (exit 1: one reject)"
+expect_eq "$(sql load_pipes "SELECT string_agg(sku, ' ') FROM products WHERE sku LIKE 'PIPE-%'")" "PIPE-1" \
+	"its good row is in"
+etl --db "$db" load <(printf 'sku,name,price\nPIPE-1,Satu,1000\nPIPE-2,Dua,oops\n')
+expect_rc 1 "the same content again through another pipe"
+expect_match "$err" "load [0-9]+ of this content rejected 1 rows" "is known by its content"
+expect_match "$err" "/dev/fd/[0-9]+ +products +skipped +2 +0 +0 +1 +1 " "and skipped"
+expect_eq "$(sql load_pipes "SELECT count(*) FROM products WHERE sku LIKE 'PIPE-%'")" 1 "and nothing is doubled"
+mkfifo pipe.csv
+{ printf 'sku,name,price\nPIPE-3,Tiga,3000\n' >pipe.csv; } &
+run timeout 60 "$ETL" --db "$db" check pipe.csv
+expect_rc 0 "check reads a FIFO once"
+{ printf 'sku,name,price\nPIPE-3,Tiga,3000\n' >pipe.csv; } &
+run timeout 60 "$ETL" --db "$db" load pipe.csv
+expect_rc 0 "and so does a load"
+expect_eq "$(sql load_pipes "SELECT count(*) FROM products WHERE sku = 'PIPE-3'")" 1 "its row is in"
+rm -f pipe.csv
+rm -f ./*.rejects.csv
+
 finish
