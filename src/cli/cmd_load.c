@@ -17,6 +17,7 @@
 #include "lockwait.h"
 #include "reject.h"
 #include "report.h"
+#include "safefile.h"
 
 enum {
 	OPT_BATCH_ROWS = CLI_OPT_FIRST_LOCAL,
@@ -217,6 +218,14 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 		                 "--reject-dir: cannot write reject files there: %s; give "
 		                 "--reject-dir DIR",
 		                 strerror(why));
+	/* The summary's directory, held from now on: the file is made there
+	 * at the end, wherever its name points by then. */
+	const char *summary_name;
+	if (summary_json != NULL && strcmp(summary_json, "-") != 0 &&
+	    safefile_dir(summary_json, &summary_name) < 0)
+		return error_set(err, ETL_EUSAGE, NULL, 0,
+		                 "--summary-json %s: cannot write the summary there: %s",
+		                 summary_json, strerror(errno));
 	o.enc = in->enc;
 	o.delim = in->delim;
 	o.sku_pattern = in->sku_pattern;

@@ -174,35 +174,38 @@ void
 reject_settle(const char *path)
 {
 	char *tmp = temp_name(path);
-	if (tmp != NULL && access(path, F_OK) != 0 && access(tmp, F_OK) == 0)
-		(void)rename(tmp, path);
+	if (tmp != NULL && !safefile_exists(path) && safefile_exists(tmp))
+		(void)safefile_rename(tmp, path);
 	free(tmp);
 }
 
 int
 reject_dir_writable(const char *dir)
 {
-	char *probe = NULL;
-	if (asprintf(&probe, "%s/.siprems-etl-probe-XXXXXX", dir) < 0)
+	char *path = NULL, *probe = NULL;
+	if (asprintf(&path, "%s/.siprems-etl-probe", dir) < 0)
 		return ENOMEM;
-	/* mkstemp creates with O_EXCL: it follows no link. */
-	int fd = mkstemp(probe);
+	/* Made with O_EXCL, from the directory's descriptor (kept: the
+	 * reject files of the run are made there, wherever its name points
+	 * later). */
+	int fd = safefile_temp(path, 0600, &probe);
 	int e = fd < 0 ? errno : 0;
 	if (fd >= 0) {
 		(void)close(fd);
-		(void)unlink(probe);
+		(void)safefile_unlink(probe);
 	}
 	free(probe);
+	free(path);
 	return e;
 }
 
 bool
 reject_exists(const char *path)
 {
-	if (access(path, F_OK) == 0)
+	if (safefile_exists(path))
 		return true;
 	char *tmp = temp_name(path);
-	bool yes = tmp == NULL || access(tmp, F_OK) == 0;
+	bool yes = tmp == NULL || safefile_exists(tmp);
 	free(tmp);
 	return yes;
 }
@@ -228,15 +231,18 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 		rc = error_set(err, ETL_ESYSTEM, input_path, 0, "out of memory");
 		goto out;
 	}
-	/* The directory the file is in. */
-	char dirbuf[4096];
-	const char *slash = strrchr(w->path, '/');
-	(void)snprintf(dirbuf, sizeof dirbuf, "%.*s", slash ? (int)(slash - w->path) : 1,
-	               slash ? w->path : ".");
-	const char *dir = slash == w->path ? "/" : dirbuf;
-	if (access(dir, W_OK | X_OK) != 0) {
-		rc = error_set(err, ETL_ESYSTEM, dir, 0, "cannot write reject files here: %s",
-		               strerror(errno));
+	/* The directory the file is in, reached from its descriptor from
+	 * now on. */
+	int why = safefile_dir_access(w->path);
+	if (why != 0) {
+		const char *slash = strrchr(w->path, '/');
+		char *dir = slash == NULL
+		                    ? strdup(".")
+		                    : strndup(w->path,
+		                              slash == w->path ? 1 : (size_t)(slash - w->path));
+		rc = error_set(err, ETL_ESYSTEM, dir ? dir : w->path, 0,
+		               "cannot write reject files here: %s", strerror(why));
+		free(dir);
 		goto out;
 	}
 	if (o->enc != ENC_UTF8) {
@@ -251,7 +257,8 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 		/* Keep what the committed batches rejected; drop the rest.  A
 		 * killed attempt left it under its temporary name; one that
 		 * ended, under its own. */
-		if (access(w->tmp, F_OK) != 0 && rename(w->path, w->tmp) != 0 && errno != ENOENT) {
+		if (!safefile_exists(w->tmp) && safefile_rename(w->path, w->tmp) != 0 &&
+		    errno != ENOENT) {
 			rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s",
 			               strerror(errno));
 			goto out;
@@ -270,10 +277,8 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 			                       : strerror(errno));
 			goto out;
 		}
-		if (w->fd < 0) {
-			w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			             0600);
-		}
+		if (w->fd < 0)
+			w->fd = safefile_create(w->tmp, 0600);
 		if (w->fd < 0 || fchmod(w->fd, 0600) != 0 || fstat(w->fd, &st) != 0) {
 			rc = error_set(err, ETL_EINPUT, w->tmp, 0, "cannot reopen: %s",
 			               strerror(errno));
@@ -297,10 +302,10 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 		if (!w->created) {
 			(void)close(w->fd);
 			w->fd = -1;
-			(void)unlink(w->tmp);
+			(void)safefile_unlink(w->tmp);
 		}
-	} else if ((unlink(w->path) != 0 && errno != ENOENT) ||
-	           (unlink(w->tmp) != 0 && errno != ENOENT)) {
+	} else if ((safefile_unlink(w->path) != 0 && errno != ENOENT) ||
+	           (safefile_unlink(w->tmp) != 0 && errno != ENOENT)) {
 		rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot remove the old reject file: %s",
 		               strerror(errno));
 		goto out;
@@ -319,10 +324,10 @@ create(struct reject_writer *w, struct etl_error *err)
 {
 	/* Made anew, never through a link (O_EXCL): one planted since the
 	 * old file was removed is refused, and nothing outside is touched. */
-	if (unlink(w->tmp) != 0 && errno != ENOENT)
+	if (safefile_unlink(w->tmp) != 0 && errno != ENOENT)
 		return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot create: %s", strerror(errno));
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (w->fd < 0 || fchmod(w->fd, 0600) != 0)
+	w->fd = safefile_create(w->tmp, 0600);
+	if (w->fd < 0)
 		return error_set(
 		        err, ETL_ESYSTEM, w->tmp, 0, "cannot create: %s%s", strerror(errno),
 		        errno == EEXIST ? " (made by someone else meanwhile; refused)" : "");
@@ -523,7 +528,7 @@ reject_truncate(struct reject_writer *w, uint64_t offset, struct etl_error *err)
 		w->fd = -1;
 		w->created = false;
 		w->offset = 0;
-		if (unlink(w->tmp) != 0 && errno != ENOENT)
+		if (safefile_unlink(w->tmp) != 0 && errno != ENOENT)
 			return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot remove: %s",
 			                 strerror(errno));
 		return ETL_OK;
@@ -547,8 +552,8 @@ reject_complete(struct reject_writer *w, struct etl_error *err)
 		rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot sync: %s", strerror(errno));
 	/* ENOENT with the file under its name: another run, finding this load
 	 * finished, named it already (reject_settle()). */
-	if (rc == ETL_OK && rename(w->tmp, w->path) != 0 &&
-	    !(errno == ENOENT && access(w->path, F_OK) == 0))
+	if (rc == ETL_OK && safefile_rename(w->tmp, w->path) != 0 &&
+	    !(errno == ENOENT && safefile_exists(w->path)))
 		rc = error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot rename to %s: %s", w->path,
 		               strerror(errno));
 	w->named = rc == ETL_OK;

@@ -1,58 +1,184 @@
 /*
- * safefile.c — creating and replacing files without following links.
+ * safefile.c — creating and replacing files without following links, each
+ * from its directory's descriptor.
  */
 #include "safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The directories named so far, and their descriptors: few (the reject
+ * directory, the summary's, generate's, one a resumed load recorded). */
+struct pinned {
+	char *dir;
+	int fd;
+};
+static struct pinned *pins;
+static size_t npins;
+static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+safefile_dir(const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	*name = slash ? slash + 1 : path;
+	/* "NAME": the current directory; "/NAME": the root. */
+	size_t dl = slash == NULL || slash == path ? 1 : (size_t)(slash - path);
+	const char *dir = slash == NULL ? "." : path;
+	int fd = -1, e = 0;
+	(void)pthread_mutex_lock(&pins_lock);
+	for (size_t i = 0; i < npins && fd < 0; i++)
+		if (strlen(pins[i].dir) == dl && memcmp(pins[i].dir, dir, dl) == 0)
+			fd = pins[i].fd;
+	if (fd < 0) {
+		char *d = strndup(dir, dl);
+		struct pinned *p = realloc(pins, (npins + 1) * sizeof *pins);
+		if (d == NULL || p == NULL) {
+			free(d);
+			if (p != NULL)
+				pins = p;
+			e = ENOMEM;
+		} else {
+			pins = p;
+			fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0) {
+				e = errno;
+				free(d);
+			} else {
+				pins[npins++] = (struct pinned){.dir = d, .fd = fd};
+			}
+		}
+	}
+	(void)pthread_mutex_unlock(&pins_lock);
+	if (fd < 0)
+		errno = e;
+	return fd;
+}
 
 int
 safefile_temp(const char *path, mode_t mode, char **tmp)
 {
-	const char *b = strrchr(path, '/');
-	int dl = b ? (int)(b - path + 1) : 0;
 	*tmp = NULL;
-	if (asprintf(tmp, "%.*s.%s.XXXXXX", dl, path, path + dl) < 0) {
-		*tmp = NULL;
-		errno = ENOMEM;
+	const char *name;
+	int dfd = safefile_dir(path, &name);
+	if (dfd < 0)
 		return -1;
-	}
-	int fd = mkstemp(*tmp); /* O_EXCL: never through a link */
-	if (fd < 0 || fchmod(fd, mode) != 0) {
+	size_t dl = (size_t)(name - path);
+	for (int attempt = 0; attempt < 100; attempt++) {
+		static const char alnum[] =
+		        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+		unsigned char r[6];
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+			return -1;
+		char suffix[7];
+		for (size_t i = 0; i < sizeof r; i++)
+			suffix[i] = alnum[r[i] % (sizeof alnum - 1)];
+		suffix[6] = '\0';
+		if (asprintf(tmp, "%.*s.%s.%s", (int)dl, path, name, suffix) < 0) {
+			*tmp = NULL;
+			errno = ENOMEM;
+			return -1;
+		}
+		/* O_EXCL: never through a link. */
+		int fd = openat(dfd, *tmp + dl,
+		                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 && fchmod(fd, mode) == 0)
+			return fd;
 		int e = errno;
 		if (fd >= 0) {
 			(void)close(fd);
-			(void)unlink(*tmp);
+			(void)unlinkat(dfd, *tmp + dl, 0);
 		}
 		free(*tmp);
 		*tmp = NULL;
 		errno = e;
-		return -1;
+		if (fd >= 0 || e != EEXIST)
+			return -1;
 	}
-	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	return fd;
+	errno = EEXIST;
+	return -1;
+}
+
+int
+safefile_rename(const char *from, const char *to)
+{
+	const char *fn, *tn;
+	int ffd = safefile_dir(from, &fn);
+	int tfd = ffd < 0 ? -1 : safefile_dir(to, &tn);
+	return tfd < 0 ? -1 : renameat(ffd, fn, tfd, tn);
+}
+
+int
+safefile_unlink(const char *path)
+{
+	const char *name;
+	int dfd = safefile_dir(path, &name);
+	return dfd < 0 ? -1 : unlinkat(dfd, name, 0);
+}
+
+bool
+safefile_exists(const char *path)
+{
+	const char *name;
+	int dfd = safefile_dir(path, &name);
+	struct stat st;
+	return dfd >= 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int
+safefile_dir_access(const char *path)
+{
+	const char *name;
+	int dfd = safefile_dir(path, &name);
+	if (dfd < 0)
+		return errno;
+	return faccessat(dfd, ".", W_OK | X_OK, 0) == 0 ? 0 : errno;
 }
 
 bool
 safefile_commit(const char *tmp, const char *path)
 {
-	if (rename(tmp, path) == 0)
+	if (safefile_rename(tmp, path) == 0)
 		return true;
 	int e = errno;
-	(void)unlink(tmp);
+	(void)safefile_unlink(tmp);
 	errno = e;
 	return false;
 }
 
 int
+safefile_create(const char *path, mode_t mode)
+{
+	const char *name;
+	int dfd = safefile_dir(path, &name);
+	if (dfd < 0)
+		return -1;
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && fchmod(fd, mode) != 0) {
+		int e = errno;
+		(void)close(fd);
+		(void)unlinkat(dfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int
 safefile_reopen(const char *path, long long min_size)
 {
-	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	const char *name;
+	int dfd = safefile_dir(path, &name);
+	if (dfd < 0)
+		return -1;
+	int fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	struct stat st;

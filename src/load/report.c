@@ -156,7 +156,7 @@ report_json(const char *path, const struct file_result *r, int n, int exit_code,
 		int e = errno;
 		if (fd >= 0) {
 			(void)close(fd);
-			(void)unlink(tmp);
+			(void)safefile_unlink(tmp);
 		}
 		free(tmp);
 		return error_set(err, ETL_ESYSTEM, path, 0, "cannot write the summary: %s",
@@ -201,7 +201,7 @@ report_json(const char *path, const struct file_result *r, int n, int exit_code,
 	} else {
 		bad |= fclose(f) != 0;
 		if (bad)
-			(void)unlink(tmp);
+			(void)safefile_unlink(tmp);
 		else
 			bad = !safefile_commit(tmp, path);
 		free(tmp);

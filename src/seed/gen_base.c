@@ -176,7 +176,7 @@ gen_gz_close(struct gzout *g, struct etl_error *err)
 		ok = false;
 	if (g->tmp != NULL) {
 		if (!ok)
-			(void)unlink(g->tmp);
+			(void)safefile_unlink(g->tmp);
 		else if (!safefile_commit(g->tmp, g->path))
 			ok = false, g->err = errno;
 	}

@@ -4,7 +4,9 @@
 # or at a file generate writes leaves the file it points to as it was (its
 # bytes and its mode); a resumed load reopens its .part only when it is a
 # regular file of this user with one link, and otherwise refuses with a
-# line that says so, and resumes once it is gone.  Tiny files: what is
+# line that says so, and resumes once it is gone; the directories they go
+# in are held from the start (swapped for links mid-load, they are not
+# followed).  Tiny files: what is
 # proved is what happens to the victim.
 . "$(dirname "$0")/../lib.sh"
 
@@ -80,6 +82,42 @@ ln -s ../v6 gen/products.csv.gz
 "$ETL" generate --out gen --products 5 --days 2 --seed 1 >/dev/null 2>&1
 intact v6 "a link where generate writes"
 expect_eq "$(gzip -dc gen/products.csv.gz | head -n 1)" "sku,name,category,variation,price,stock" "generate's file stands in its place"
+
+# --- directories swapped for links during a run ------------------------------------
+# The reject directory and the summary's are held from the start: moved away
+# and replaced by links mid-load, the files still go where they were.
+mkdir rej out elsewhere
+mkfifo d.csv
+{
+	printf 'sku,name,price\nD-1,a,1\nD-2,b,x\n'
+	for _ in $(seq 1 1000); do [ -e go ] && break; sleep 0.02; done
+	printf 'D-3,c,2\nD-4,d,y\n'
+} >d.csv &
+writer=$!
+"$ETL" --db "$db" load --reject-dir rej --summary-json out/s.json d.csv >d.out 2>&1 &
+loader=$!
+here=$(pwd -P)
+held=0
+for _ in $(seq 1 500); do # until the loader holds both directories: 10 s at most
+	held=$(for f in /proc/"$loader"/fd/*; do readlink "$f"; done 2>/dev/null | grep -cxE "$here/(rej|out)")
+	[ "$held" = 2 ] && break
+	sleep 0.02
+done
+expect_eq "$held" 2 "the loader holds the reject directory and the summary's from the start"
+mv rej rej.moved
+mv out out.moved
+ln -s elsewhere rej
+ln -s elsewhere out
+touch go
+wait "$loader"
+expect_eq "$?" 1 "the load goes on to its end (exit 1: two rejects)"
+wait "$writer"
+expect_eq "$(ls -A elsewhere | tr '\n' ' ')" "" "nothing is written where the links point"
+expect_eq "$(cut -d, -f1 rej.moved/d.csv.rejects.csv 2>/dev/null | tr '\n' ' ')" "sku D-2 D-4 " \
+	"the reject file is in the directory the run began with"
+expect_match "$(cat out.moved/s.json 2>/dev/null)" '"exit_code": 1' "and so is the summary"
+expect_eq "$(ls -A rej.moved out.moved | grep -c '^\.')" 0 "no temporary file is left there"
+rm -rf rej out rej.moved out.moved elsewhere d.csv go
 
 # --- .env: not through a link, never cut silently ----------------------------------
 mkdir envdir
