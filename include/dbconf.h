@@ -1,7 +1,7 @@
 /*
  * dbconf.h — where the connection settings come from.
  *
- * SPEC's precedence: --db (a conninfo string or URI), DATABASE_URL, the
+ * The documented precedence (README): --db (a conninfo string or URI), DATABASE_URL, the
  * Siprems backend's DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD, then
  * libpq's own defaults (PG* variables, ~/.pgpass, service files).  Values
  * missing from the real environment are read from a .env file, which never

@@ -91,7 +91,7 @@ void notex_etl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The more severe of two codes. */
 enum etl_code error_worst(enum etl_code a, enum etl_code b);
 
-/* The process exit status of a code, per SPEC's exit-code table. */
+/* The process exit status of a code, per the exit-status table (README, man page). */
 int error_exit_status(enum etl_code code);
 
 /* A short name of a code, for logs and tests ("input error"). */

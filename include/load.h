@@ -66,7 +66,7 @@ struct load_run {
 	bool read_as_utf8;     /* --encoding utf-8 (another one is worth suggesting) */
 };
 
-/* Sets the defaults of SPEC. */
+/* Sets the documented defaults (--help, the man page). */
 void load_opts_default(struct load_opts *o);
 
 /*

@@ -1,5 +1,8 @@
 /*
- * load_impl.h — what load.c (the run) and load_file.c (one file) share.
+ * load_impl.h — what the files of the load layer share: load.c (the run),
+ * load_file.c (one file), load_claim.c (its claim in the history),
+ * load_path.c and load_jobs.c (the batch loops, on one connection or
+ * several).
  */
 #ifndef SIPREMS_LOAD_IMPL_H
 #define SIPREMS_LOAD_IMPL_H

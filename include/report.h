@@ -1,5 +1,5 @@
 /*
- * report.h — the closing summary: a small table on stderr and SPEC's
+ * report.h — the closing summary: a small table on stderr and the
  * machine-readable JSON (--summary-json), and the whole report of a load
  * (report_load(), which load and seed print).
  */
@@ -32,7 +32,7 @@ struct file_result {
 void report_table(FILE *out, const struct file_result *r, int n, bool dry_run);
 
 /*
- * Writes SPEC's summary JSON to path ("-": stdout), with "error" (a file's,
+ * Writes the summary JSON (README) to path ("-": stdout), with "error" (a file's,
  * and the run's when error is not NULL: what stopped it before or besides
  * its files).  Returns ETL_OK, or ETL_ESYSTEM when the file cannot be
  * written (err names it).

@@ -69,7 +69,7 @@ struct col_def {
 
 struct table_def {
 	enum kind kind;
-	const char *name;      /* "products": the KIND of SPEC */
+	const char *name;      /* "products": the KIND of a KIND=FILE argument */
 	const char *table;     /* database table: "products", "transactions" */
 	const char *id_column; /* serial primary key, never written */
 	const struct col_def *cols;

@@ -1,5 +1,5 @@
 /*
- * valid.h — the third stage: one validator per rule of SPEC's input table.
+ * valid.h — the third stage: one validator per rule of docs/formats.md.
  *
  * Each returns the normalised value (or NULL / the column's default for an
  * empty field) or a reason naming the rule and showing the value, as in

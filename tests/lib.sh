@@ -196,7 +196,7 @@ new_db() {
 	echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"
 }
 
-# json_check FILE: checks a --summary-json file against SPEC's shape, with
+# json_check FILE: checks a --summary-json file against the shape the README documents, with
 # the counts adding up per file and in total; prints
 # "file:status:read:loaded:rejected ..." and the exit code.
 json_check() {

@@ -37,7 +37,6 @@ enum {
 	OPT_LOCK_TIMEOUT,
 };
 
-/* Prints the first reject reasons and the errors of each file. */
 /*
  * --archive DIR: moves each file whose rows are all in (loaded, or skipped
  * as loaded before) and of which nothing was rejected; a failed, stopped or

@@ -78,7 +78,7 @@ static int
 never_space(unsigned char c)
 {
 	(void)c;
-	return 0; /* values keep their spaces; the validators trim where SPEC says */
+	return 0; /* values keep their spaces; the validators trim where docs/formats.md says */
 }
 
 static int

@@ -115,9 +115,6 @@ intake_parse_spec(const char *spec, const char **file)
 	return k;
 }
 
-/* Opens the file's bytes and CSV reader and reads its header record into
- * it->rec: 1, 0 when there is none, or -1 (err filled).  A file without a
- * header (--columns) has it->hdr instead, and nothing is read. */
 /* The next CSV record into it->rec, into the running hash too. */
 static int
 next_csv(struct intake *it, struct etl_error *err)
@@ -145,6 +142,9 @@ intake_prefix(struct intake *it, char out[65])
 	return it->prefix != NULL && !it->prefix_invalid && intake_hasher_peek(it->prefix, out);
 }
 
+/* Opens the file's bytes and CSV reader and reads its header record into
+ * it->rec: 1, 0 when there is none, or -1 (err filled).  A file without a
+ * header (--columns) has it->hdr instead, and nothing is read. */
 static int
 open_stream(struct intake *it, struct etl_error *err)
 {

@@ -1,6 +1,6 @@
 /*
  * error.c — the error type, its formatting and the one table that maps
- * internal codes to SPEC's exit statuses.
+ * internal codes to the exit statuses of the README and the man page.
  */
 #include "error.h"
 

@@ -1,5 +1,5 @@
 /*
- * table.c — the column tables of SPEC's "Input files" section.
+ * table.c — the column tables of docs/formats.md.
  */
 #include "table.h"
 

@@ -1,5 +1,5 @@
 /*
- * valid.c — the validation rules of SPEC's "Input files" table.
+ * valid.c — the validation rules of docs/formats.md.
  */
 #include "valid_impl.h"
 

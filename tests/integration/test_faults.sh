@@ -2,7 +2,7 @@
 # Faults on the real server: a refused connection, a failed authentication,
 # permission denied on a table, a statement timeout, an unwritable reject
 # directory, an immediate server stop in the one-transaction path.  Each
-# gives a clear message and SPEC's exit code, and the next run completes the
+# gives a clear message and the documented exit code, and the next run completes the
 # load exactly: the table equals one clean load, nothing lost, nothing twice.
 # (Immediate stops in the batched path: test_exactly_once.)
 . "$(dirname "$0")/../lib.sh"

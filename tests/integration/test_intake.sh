@@ -14,7 +14,7 @@ expect_rc 0 "a clean file exits 0"
 expect_match "$err" "products\.csv +products +valid +2 +2 +0 +0 +0" "the summary table shows the counts (a dry run's rows are valid, not loaded)"
 expect_match "$err" "dry run: nothing was written" "the summary says nothing was written"
 expect_match "$err" "no database reachable; SKU references of sales files are not checked" "no database is said plainly"
-expect_eq "$(json_check s.json)" "products.csv:loaded:2:2:0 0" "the JSON summary has SPEC's shape and adds up"
+expect_eq "$(json_check s.json)" "products.csv:loaded:2:2:0 0" "the JSON summary has the documented shape and adds up"
 expect_eq "$(ls -A | grep -E 'rejects\.csv(\.part)?$')" "" "no reject file (nor a .part) when nothing is rejected"
 
 # --- bad rows: exit 1, exact reasons, a reject file that loads once fixed -----

@@ -1,5 +1,5 @@
 /*
- * test_valid.c — every rule of SPEC's input table, at its boundaries,
+ * test_valid.c — every rule of docs/formats.md, at its boundaries,
  * through the real column definitions of table.c.  Each case: kind, column,
  * value -> the normalised value, or a piece of the expected reason.
  */
