@@ -80,15 +80,18 @@ struct intake_print {
  */
 struct intake_spools {
 	int n;
-	char **file;  /* the FILE part of a spec, as given */
-	char **spool; /* where it was copied */
+	char **file;           /* the FILE part of a spec, as given */
+	char **spool;          /* where it was copied, or NULL: see err */
+	struct etl_error *err; /* why it could not be copied (the file fails with it) */
+	bool *owner; /* this entry holds the copy (another name of the same pipe does not) */
 };
 
 /*
  * Copies every such input of specs (files that are not one are left out);
- * a pipe named twice is copied once.  Returns ETL_OK, or ETL_EINPUT (a
- * pipe cannot be opened or read) or ETL_ESYSTEM.  Free with
- * intake_spools_free().
+ * a pipe named twice, under any spelling, is copied once.  A pipe that
+ * cannot be opened or copied fails its own file (intake_open() gives its
+ * error), not the run.  Returns ETL_OK, or ETL_ESYSTEM (out of memory).
+ * Free with intake_spools_free().
  */
 enum etl_code intake_spool(struct intake_spools *s, char *const *specs, int nspecs,
                            struct etl_error *err);

@@ -54,4 +54,8 @@ bool safefile_exists(const char *path);
 /* Whether this user can make files in the directory of path: 0 or errno. */
 int safefile_dir_access(const char *path);
 
+/* Whether the directory of path, held since the run named it, was removed
+ * since (its name may stand for another directory now). */
+bool safefile_dir_removed(const char *path);
+
 #endif

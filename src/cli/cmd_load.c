@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "archive.h"
@@ -53,9 +54,13 @@ archive_loaded(const struct load_run *run, const char *dir, bool quiet)
 		if (lf->code != ETL_OK || lf->r.rows_rejected > 0 ||
 		    (strcmp(st, "loaded") != 0 && strcmp(st, "skipped") != 0))
 			continue;
-		if (strcmp(lf->file, "-") == 0) {
+		struct stat st_in;
+		if (strcmp(lf->file, "-") == 0 ||
+		    (stat(lf->file, &st_in) == 0 && !S_ISREG(st_in.st_mode))) {
 			if (!quiet)
-				notex_etl("stdin: loaded; there is no file to archive");
+				notex_etl("%s: loaded; there is no file to archive (%s)",
+				          strcmp(lf->file, "-") == 0 ? "stdin" : lf->file,
+				          strcmp(lf->file, "-") == 0 ? "standard input" : "a pipe");
 			continue;
 		}
 		char dest[PATH_MAX];

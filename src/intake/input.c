@@ -768,8 +768,9 @@ input_spool(int in, const char *name_of, char **path, struct etl_error *err)
 	}
 	fd = mkstemp(name);
 	if (fd < 0) {
-		rc = error_set(err, ETL_ESYSTEM, name_of, 0, "cannot create a temporary file: %s",
-		               strerror(errno));
+		rc = error_set(err, ETL_ESYSTEM, name_of, 0,
+		               "cannot create a temporary file to copy it to in %s (TMPDIR): %s",
+		               tmp && tmp[0] ? tmp : "/tmp", strerror(errno));
 		goto out;
 	}
 	(void)unlink(name); /* gone with the process, however it ends */

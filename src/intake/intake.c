@@ -35,48 +35,73 @@ intake_open_input(const struct intake *it, struct input **in, struct etl_error *
 	return input_open_memory(in, it->open_path, data, size, it->o->enc, err);
 }
 
-/* Whether file can be read only once: stdin, a FIFO, a character device. */
+/* Whether file can be read only once: stdin or a FIFO (a character device
+ * such as /dev/zero may never end: it is read as a file, within the
+ * reader's bounds). */
 static bool
-read_once(const char *file)
+read_once(const char *file, struct stat *st)
 {
-	struct stat st;
-	return strcmp(file, "-") == 0 ||
-	       (stat(file, &st) == 0 &&
-	        (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)));
+	memset(st, 0, sizeof *st);
+	if (strcmp(file, "-") == 0) {
+		(void)fstat(STDIN_FILENO, st); /* for /dev/stdin beside it */
+		return true;
+	}
+	return stat(file, st) == 0 && S_ISFIFO(st->st_mode);
 }
 
 enum etl_code
 intake_spool(struct intake_spools *s, char *const *specs, int nspecs, struct etl_error *err)
 {
 	memset(s, 0, sizeof *s);
-	s->file = calloc((size_t)nspecs + 1, sizeof *s->file);
-	s->spool = calloc((size_t)nspecs + 1, sizeof *s->spool);
-	if (s->file == NULL || s->spool == NULL)
+	size_t n = (size_t)nspecs + 1;
+	s->file = calloc(n, sizeof *s->file);
+	s->spool = calloc(n, sizeof *s->spool);
+	s->err = calloc(n, sizeof *s->err);
+	s->owner = calloc(n, sizeof *s->owner);
+	struct stat *ids = calloc(n, sizeof *ids);
+	if (s->file == NULL || s->spool == NULL || s->err == NULL || s->owner == NULL ||
+	    ids == NULL) {
+		free(ids);
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	}
 	for (int i = 0; i < nspecs; i++) {
 		const char *file;
 		(void)intake_parse_spec(specs[i], &file);
+		struct stat st;
 		bool seen = false;
 		for (int j = 0; j < s->n && !seen; j++)
 			seen = strcmp(s->file[j], file) == 0;
-		if (seen || !read_once(file))
+		if (seen || !read_once(file, &st))
 			continue;
+		int k = s->n++;
+		if ((s->file[k] = strdup(file)) == NULL) {
+			free(ids);
+			return error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
+		}
+		ids[k] = st;
+		/* The same pipe under another name (./f, /dev/stdin): its copy. */
+		int same = -1;
+		for (int j = 0; j < k && same < 0; j++)
+			if (s->owner[j] && st.st_ino != 0 && ids[j].st_dev == st.st_dev &&
+			    ids[j].st_ino == st.st_ino)
+				same = j;
+		if (same >= 0) {
+			s->spool[k] = s->spool[same];
+			continue;
+		}
 		bool is_stdin = strcmp(file, "-") == 0;
 		int fd = is_stdin ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return error_set(err, ETL_EINPUT, file, 0, "cannot open: %s",
-			                 strerror(errno));
-		s->file[s->n] = strdup(file);
-		enum etl_code rc =
-		        s->file[s->n] == NULL
-		                ? error_set(err, ETL_ESYSTEM, file, 0, "out of memory")
-		                : input_spool(fd, is_stdin ? "stdin" : file, &s->spool[s->n], err);
-		if (!is_stdin)
+		enum etl_code rc = fd < 0 ? error_set(&s->err[k], ETL_EINPUT, file, 0,
+		                                      "cannot open: %s", strerror(errno))
+		                          : input_spool(fd, is_stdin ? "stdin" : file, &s->spool[k],
+		                                        &s->err[k]);
+		if (fd >= 0 && !is_stdin)
 			(void)close(fd);
-		s->n++;
-		if (rc != ETL_OK)
-			return rc;
+		s->owner[k] = rc == ETL_OK;
+		if (rc == ETL_OK)
+			error_clear(&s->err[k]);
 	}
+	free(ids);
 	return ETL_OK;
 }
 
@@ -84,15 +109,20 @@ void
 intake_spools_free(struct intake_spools *s)
 {
 	for (int i = 0; i < s->n; i++) {
-		/* The copy's descriptor, kept open for its name: closed with it. */
-		int fd = -1;
-		if (s->spool[i] != NULL && sscanf(s->spool[i], "/proc/self/fd/%d", &fd) == 1)
-			(void)close(fd);
+		if (s->owner[i]) {
+			/* The copy's descriptor, kept open for its name: closed
+			 * with it. */
+			int fd = -1;
+			if (sscanf(s->spool[i], "/proc/self/fd/%d", &fd) == 1)
+				(void)close(fd);
+			free(s->spool[i]);
+		}
 		free(s->file[i]);
-		free(s->spool[i]);
 	}
 	free(s->file);
 	free(s->spool);
+	free(s->err);
+	free(s->owner);
 	memset(s, 0, sizeof *s);
 }
 
@@ -198,9 +228,15 @@ intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
 	bool is_stdin = strcmp(it->path, "-") == 0;
 	it->name = is_stdin ? "stdin" : it->path;
 	it->open_path = it->path;
-	for (int i = 0; o->spools != NULL && i < o->spools->n; i++)
-		if (strcmp(o->spools->file[i], it->path) == 0)
-			it->open_path = o->spools->spool[i];
+	for (int i = 0; o->spools != NULL && i < o->spools->n; i++) {
+		if (strcmp(o->spools->file[i], it->path) != 0)
+			continue;
+		if (o->spools->spool[i] == NULL) {
+			*err = o->spools->err[i];
+			return err->code;
+		}
+		it->open_path = o->spools->spool[i];
+	}
 	it->kind = KIND_NONE;
 
 	int got = open_stream(it, err);

@@ -327,6 +327,10 @@ create(struct reject_writer *w, struct etl_error *err)
 	if (safefile_unlink(w->tmp) != 0 && errno != ENOENT)
 		return error_set(err, ETL_ESYSTEM, w->tmp, 0, "cannot create: %s", strerror(errno));
 	w->fd = safefile_create(w->tmp, 0600);
+	if (w->fd < 0 && errno == ENOENT && safefile_dir_removed(w->tmp))
+		return error_set(err, ETL_ESYSTEM, w->tmp, 0,
+		                 "cannot create: the directory it goes in was removed during the "
+		                 "run (a directory made since under its name is not used)");
 	if (w->fd < 0)
 		return error_set(
 		        err, ETL_ESYSTEM, w->tmp, 0, "cannot create: %s%s", strerror(errno),

@@ -47,7 +47,9 @@ safefile_dir(const char *path, const char **name)
 			e = ENOMEM;
 		} else {
 			pins = p;
-			fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			/* O_PATH: a directory one may write in but not list
+			 * (mode 0733) is held as well. */
+			fd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (fd < 0) {
 				e = errno;
 				free(d);
@@ -130,6 +132,15 @@ safefile_exists(const char *path)
 	int dfd = safefile_dir(path, &name);
 	struct stat st;
 	return dfd >= 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool
+safefile_dir_removed(const char *path)
+{
+	const char *name;
+	int dfd = safefile_dir(path, &name);
+	struct stat st;
+	return dfd >= 0 && fstat(dfd, &st) == 0 && st.st_nlink == 0;
 }
 
 int

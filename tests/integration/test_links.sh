@@ -86,24 +86,36 @@ expect_eq "$(gzip -dc gen/products.csv.gz | head -n 1)" "sku,name,category,varia
 # --- directories swapped for links during a run ------------------------------------
 # The reject directory and the summary's are held from the start: moved away
 # and replaced by links mid-load, the files still go where they were.
-mkdir rej out elsewhere
-mkfifo d.csv
-{
-	printf 'sku,name,price\nD-1,a,1\nD-2,b,x\n'
-	for _ in $(seq 1 1000); do [ -e go ] && break; sleep 0.02; done
-	printf 'D-3,c,2\nD-4,d,y\n'
-} >d.csv &
-writer=$!
-"$ETL" --db "$db" load --reject-dir rej --summary-json out/s.json d.csv >d.out 2>&1 &
-loader=$!
 here=$(pwd -P)
-held=0
-for _ in $(seq 1 500); do # until the loader holds both directories: 10 s at most
-	held=$(for f in /proc/"$loader"/fd/*; do readlink "$f"; done 2>/dev/null | grep -cxE "$here/(rej|out)")
-	[ "$held" = 2 ] && break
-	sleep 0.02
-done
-expect_eq "$held" 2 "the loader holds the reject directory and the summary's from the start"
+# start_load FIRST REST ARGS...: a load of d.csv, a FIFO that gives FIRST,
+# then REST once the file go exists; sets loader and writer.
+start_load() {
+	local first=$1 rest=$2
+	shift 2
+	mkfifo d.csv
+	{
+		printf '%s' "$first"
+		for _ in $(seq 1 1000); do [ -e go ] && break; sleep 0.02; done
+		printf '%s' "$rest"
+	} >d.csv &
+	writer=$!
+	"$ETL" --db "$db" load "$@" d.csv >d.out 2>&1 &
+	loader=$!
+}
+# held N: waits until the loader holds N of the directories rej and out
+# (10 s at most) and prints how many it holds.
+held() {
+	local n=0
+	for _ in $(seq 1 500); do
+		n=$(for f in /proc/"$loader"/fd/*; do readlink "$f"; done 2>/dev/null | grep -cxE "$here/(rej|out)")
+		[ "$n" = "$1" ] && break
+		sleep 0.02
+	done
+	echo "$n"
+}
+mkdir rej out elsewhere
+start_load $'sku,name,price\nD-1,a,1\nD-2,b,x\n' $'D-3,c,2\nD-4,d,y\n' --reject-dir rej --summary-json out/s.json
+expect_eq "$(held 2)" 2 "the loader holds the reject directory and the summary's from the start"
 mv rej rej.moved
 mv out out.moved
 ln -s elsewhere rej
@@ -118,6 +130,45 @@ expect_eq "$(cut -d, -f1 rej.moved/d.csv.rejects.csv 2>/dev/null | tr '\n' ' ')"
 expect_match "$(cat out.moved/s.json 2>/dev/null)" '"exit_code": 1' "and so is the summary"
 expect_eq "$(ls -A rej.moved out.moved | grep -c '^\.')" 0 "no temporary file is left there"
 rm -rf rej out rej.moved out.moved elsewhere d.csv go
+# Removed and made anew mid-load: the new one is not used, and that is said.
+mkdir rej
+start_load $'sku,name,price\nE-1,a,1\n' $'E-2,b,x\n' --reject-dir rej
+expect_eq "$(held 1)" 1 "the loader holds the reject directory"
+rm -rf rej
+mkdir rej
+touch go
+wait "$loader"
+expect_eq "$?" 5 "a reject directory removed during the load: the reject cannot be written (exit 5)"
+wait "$writer"
+expect_match "$(cat d.out)" "the directory it goes in was removed during the run" "and the message says why"
+expect_eq "$(ls -A rej | wc -l)" 0 "nothing is written into the new directory of that name"
+rm -rf rej d.csv d.out go
+
+# --- a directory one may write in but not list (mode 0333: drop boxes) --------------
+# Held as a path (O_PATH), it takes reject files, the summary and generate's
+# files as before.  Root reads any directory: as root the run is nobody's.
+if [ "$(id -u)" = 0 ]; then
+	box=$(mktemp -d /tmp/siprems-etl-box.XXXXXX)
+	at_exit "rm -rf '$box'"
+	chmod 755 "$box"
+	as=(setpriv --reuid 65534 --regid 65534 --clear-groups)
+else
+	box=$PWD/box
+	mkdir "$box"
+	as=()
+fi
+mkdir -m 0333 "$box/drop"
+printf 'sku,name,price\nW-1,a,x\n' >"$box/w.csv"
+chmod 644 "$box/w.csv"
+run env -C "$box" "${as[@]}" "$ETL" --db "host=/nonexistent" load --dry-run --reject-dir drop \
+	--summary-json drop/s.json w.csv
+expect_rc 1 "a dry run with its rejects and summary in a write-only directory"
+run env -C "$box" "${as[@]}" "$ETL" generate --out drop --products 3 --days 2
+expect_rc 0 "generate into it"
+chmod 0755 "$box/drop"
+expect_eq "$(ls "$box/drop" | tr '\n' ' ')" "events.csv.gz products.csv.gz s.json sales.csv.gz users.csv.gz w.csv.rejects.csv " \
+	"every file is there"
+[ "$(id -u)" = 0 ] || rm -rf "$box"
 
 # --- .env: not through a link, never cut silently ----------------------------------
 mkdir envdir

@@ -414,7 +414,29 @@ expect_rc 0 "check reads a FIFO once"
 run timeout 60 "$ETL" --db "$db" load pipe.csv
 expect_rc 0 "and so does a load"
 expect_eq "$(sql load_pipes "SELECT count(*) FROM products WHERE sku = 'PIPE-3'")" 1 "its row is in"
-rm -f pipe.csv
+{ printf 'sku,name,price\nPIPE-4,Empat,4000\n' >pipe.csv; } &
+run timeout 60 "$ETL" --db "$db" load pipe.csv ./pipe.csv
+expect_rc 0 "one FIFO under two names is read once"
+expect_match "$err" "\./pipe\.csv: loaded before \(load [0-9]+, same content\); skipped" "the second name is the same content"
+mkdir -p done
+{ printf 'sku,name,price\nPIPE-5,Lima,5000\n' >pipe.csv; } &
+run timeout 60 "$ETL" --db "$db" load --archive done pipe.csv
+expect_rc 0 "a FIFO with --archive loads"
+expect_match "$err" "pipe\.csv: loaded; there is no file to archive \(a pipe\)" "and says there is no file to archive"
+printf 'sku,name,price\nPIPE-6,Enam,6000\n' >six.csv
+run timeout 60 "$ETL" --db "$db" load /dev/zero six.csv
+expect_rc 3 "a character device that never ends is read within the reader's bounds (exit 3)"
+expect_match "$err" "/dev/zero:1: malformed header: field 1 is larger than 16 MiB" "and named"
+expect_eq "$(sql load_pipes "SELECT count(*) FROM products WHERE sku = 'PIPE-6'")" 1 "the other file of the run loads"
+printf 'sku,name,price\nPIPE-7,Tujuh,7000\n' >seven.csv
+{ printf 'sku,name,price\nPIPE-8,Delapan,8000\n' >pipe.csv; } 2>/dev/null &
+run timeout 60 env TMPDIR=/nonexistent "$ETL" --db "$db" load pipe.csv seven.csv
+expect_rc 5 "a pipe that cannot be copied fails its own file (exit 5: the system's)"
+expect_match "$err" "pipe\.csv: cannot create a temporary file to copy it to in /nonexistent \(TMPDIR\)" "naming where"
+expect_eq "$(sql load_pipes "SELECT string_agg(sku, ' ' ORDER BY sku) FROM products WHERE sku IN ('PIPE-7', 'PIPE-8')")" "PIPE-7" \
+	"the run's other file loads"
+wait
+rm -f pipe.csv six.csv seven.csv
 rm -f ./*.rejects.csv
 
 finish
