@@ -213,6 +213,11 @@ install: $(BIN)
 	install -m 0644 docs/siprems-etl.1 $(DESTDIR)$(PREFIX)/share/man/man1/siprems-etl.1
 	install -m 0644 scripts/siprems-etl.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/siprems-etl
+	install -d $(DESTDIR)$(PREFIX)/share/siprems-etl
+	install -m 0755 scripts/deploy/siprems-etl-nightly $(DESTDIR)$(PREFIX)/bin/siprems-etl-nightly
+	install -m 0644 scripts/deploy/siprems-etl-nightly.service \
+		scripts/deploy/siprems-etl-nightly.timer scripts/deploy/siprems-etl.cron \
+		$(DESTDIR)$(PREFIX)/share/siprems-etl/
 
 FORMAT_FILES = $(wildcard src/*/*.c include/*.h tests/unit/*.c tests/fuzz/*.c)
 

@@ -47,7 +47,7 @@ packages=(
 	gcc make pkg-config
 	libpq-dev libcsv-dev zlib1g-dev libssl-dev libcmocka-dev
 	postgresql-15 postgresql-client-15 pgbouncer
-	python3 util-linux procps gzip time man-db
+	python3 util-linux procps gzip time man-db systemd
 )
 if [ "$extra" = 1 ]; then
 	packages+=(clang libclang-rt-14-dev valgrind clang-format)
