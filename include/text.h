@@ -14,4 +14,7 @@ void text_show(char *buf, size_t size, const char *s, size_t n);
  * the first bad byte in *bad) for invalid UTF-8 or a NUL byte. */
 bool text_utf8(const char *s, size_t n, size_t *chars, size_t *bad);
 
+/* "s" unless n is 1: "%lld row%s", n, text_s(n). */
+const char *text_s(long long n);
+
 #endif

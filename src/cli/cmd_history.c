@@ -57,6 +57,25 @@ print_json(const struct ledger_row *v, int n)
 	(void)fputs(n ? "\n]\n" : "]\n", stdout);
 }
 
+/* name in at most w bytes (w >= 9): its start and its end around "...", so
+ * that a long name keeps what tells it apart (a directory, a date, the
+ * extension); never cut inside a UTF-8 character. */
+static void
+shorten(char *out, size_t size, const char *name, int w)
+{
+	int len = (int)strlen(name);
+	if (len <= w) {
+		(void)snprintf(out, size, "%s", name);
+		return;
+	}
+	int head = (w - 3) / 2, tail = len - (w - 3 - head);
+	while (head > 0 && ((unsigned char)name[head] & 0xC0) == 0x80)
+		head--;
+	while (tail < len && ((unsigned char)name[tail] & 0xC0) == 0x80)
+		tail++;
+	(void)snprintf(out, size, "%.*s...%s", head, name, name + tail);
+}
+
 static void
 print_table(const struct ledger_row *v, int n)
 {
@@ -78,13 +97,14 @@ print_table(const struct ledger_row *v, int n)
 		char started[20];
 		(void)snprintf(started, sizeof started, "%.10s %.8s", x->started_at,
 		               x->started_at + 11);
-		int len = (int)strlen(x->file);
+		char file[64];
+		shorten(file, sizeof file, x->file, w);
 		(void)printf(
 		        "%6lld  %-19s  %-*s  %-8s  %-11s  %10lld  %10lld  %8lld  %8lld  %8lld  "
 		        "%8.1fs  "
 		        "%5d\n",
-		        (long long)x->load_id, started, w, len > w ? x->file + len - w : x->file,
-		        x->kind, x->status, (long long)x->rows_read, (long long)x->rows_loaded,
+		        (long long)x->load_id, started, w, file, x->kind, x->status,
+		        (long long)x->rows_read, (long long)x->rows_loaded,
 		        (long long)x->rows_updated, (long long)x->rows_skipped,
 		        (long long)x->rows_rejected, x->seconds, x->attempts);
 		if (x->message[0] != '\0')

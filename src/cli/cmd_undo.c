@@ -13,6 +13,7 @@
 #include "db.h"
 #include "ledger.h"
 #include "schema.h"
+#include "text.h"
 
 enum { OPT_YES = CLI_OPT_FIRST_LOCAL, OPT_KEEP_CHANGED, OPT_OVERWRITE };
 
@@ -85,10 +86,11 @@ cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		char q[600];
 		(void)snprintf(
 		        q, sizeof q,
-		        "undo load %lld (%s, %s, %s): delete the %lld rows it inserted and give "
-		        "the %lld rows it updated their earlier values back?",
+		        "undo load %lld (%s, %s, %s): delete the %lld row%s it inserted and give "
+		        "the %lld row%s it updated their earlier values back?",
 		        id, row.file, row.kind, row.status, (long long)row.rows_loaded,
-		        (long long)row.rows_updated);
+		        text_s(row.rows_loaded), (long long)row.rows_updated,
+		        text_s(row.rows_updated));
 		int answer = cli_confirm(q);
 		if (answer < 0) {
 			rc = error_set(
@@ -104,18 +106,20 @@ cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	struct ledger_undo u;
 	rc = ledger_undo(conn, id, changed, &u, err);
 	if (rc == ETL_OK)
-		(void)printf(
-		        "undo: load %lld undone: %lld rows deleted, %lld rows given their earlier "
-		        "values back%s; its file may load again\n",
-		        id, (long long)u.deleted, (long long)u.restored,
-		        u.kept + u.kept_inserted > 0 ? ", the rows changed since left as they are"
-		                                     : "");
+		(void)printf("undo: load %lld undone: %lld row%s deleted, %lld row%s given their "
+		             "earlier "
+		             "values back%s; its file may load again\n",
+		             id, (long long)u.deleted, text_s(u.deleted), (long long)u.restored,
+		             text_s(u.restored),
+		             u.kept + u.kept_inserted > 0
+		                     ? ", the rows changed since left as they are"
+		                     : "");
 	if (rc == ETL_OK && u.kept > 0)
-		(void)printf("undo: %lld rows it had updated changed since: kept as they are\n",
-		             (long long)u.kept);
+		(void)printf("undo: %lld row%s it had updated changed since: kept as %s\n",
+		             (long long)u.kept, text_s(u.kept), u.kept == 1 ? "it is" : "they are");
 	if (rc == ETL_OK && u.kept_inserted > 0)
-		(void)printf("undo: %lld rows it had inserted changed since: left in the table\n",
-		             (long long)u.kept_inserted);
+		(void)printf("undo: %lld row%s it had inserted changed since: left in the table\n",
+		             (long long)u.kept_inserted, text_s(u.kept_inserted));
 out:
 	PQfinish(conn);
 	return rc;

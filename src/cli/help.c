@@ -23,13 +23,14 @@ static const char help_text[] =
         "stdin)\n"
         "  check    [OPTIONS] [KIND=]FILE...    what a load would do with each row; writes "
         "nothing\n"
-        "  seed     [--as-of DATE] [--reset --yes] [--data DIR]\n"
+        "  seed     [--as-of DATE] [--seed N] [--reset --yes] [--data DIR]\n"
         "                                       the schema, the shop's history up to now\n"
         "                                       (kept current by every run), the admin user\n"
         "  generate --out DIR [--products N] [--days N] [--seed N] [--end DATE|today]\n"
         "                                       write a realistic synthetic data set\n"
         "  history  [--limit N] [--json]        list past loads recorded in the database\n"
-        "  undo     LOAD_ID [--yes]             take a load back out: its rows deleted, the rows\n"
+        "  undo     LOAD_ID [--yes] [--keep-changed|--overwrite]\n"
+        "                                       take a load back out: its rows deleted, the rows\n"
         "                                       it updated given their earlier values back\n"
         "\n"
         "Global options (before or after COMMAND):\n"
@@ -63,7 +64,10 @@ static const char help_text[] =
         "  --archive DIR           move each file loaded with nothing rejected into DIR\n"
         "  --case-variants MODE    reject (default) or allow a key that differs from another\n"
         "                          only in letter case or surrounding spaces\n"
-        "\n"
+        "\n";
+
+/* Its second part (a string literal stays within C's 4095 bytes). */
+static const char help_text_more[] =
         "check options:\n"
         "  --format F              text (default), csv or json\n"
         "  --on-conflict, --case-variants, --allow-future   the load's to predict (as for load)\n"
@@ -387,6 +391,8 @@ cli_help(const char *name)
 {
 	const struct cli_command *c = cli_find_command(name);
 	(void)fputs(c != NULL ? c->help : help_text, stdout);
+	if (c == NULL)
+		(void)fputs(help_text_more, stdout);
 	if (c != NULL && c->fn == cmd_load) {
 		(void)fputs(load_options_help, stdout);
 		(void)fputs(load_rerun_help, stdout);

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "ledger_impl.h"
 #include "sqlbuf.h"
+#include "text.h"
 
 /* The id ranges of load $1, as a derived table: joined so, the loader's
  * local table may meet a Citus table (which a direct join may not). */
@@ -640,8 +641,9 @@ forget(PGconn *conn, const char *id, const struct ledger_undo *u, struct etl_err
 	PGresult *r;
 	char msg[200];
 	(void)snprintf(
-	        msg, sizeof msg, "undone: %lld rows deleted, %lld rows given their values back%s",
-	        (long long)u->deleted, (long long)u->restored,
+	        msg, sizeof msg, "undone: %lld row%s deleted, %lld row%s given their values back%s",
+	        (long long)u->deleted, text_s(u->deleted), (long long)u->restored,
+	        text_s(u->restored),
 	        u->kept + u->kept_inserted > 0 ? "; rows changed since were left as they are" : "");
 	params[1] = msg;
 	static const char *const rows[] = {

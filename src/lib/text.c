@@ -110,3 +110,9 @@ text_show(char *buf, size_t size, const char *s, size_t n)
 	buf[o++] = '"';
 	buf[o] = '\0';
 }
+
+const char *
+text_s(long long n)
+{
+	return n == 1 ? "" : "s";
+}

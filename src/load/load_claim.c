@@ -12,6 +12,7 @@
 #include "ledger.h"
 #include "load_impl.h"
 #include "reject.h"
+#include "text.h"
 
 /* --on-conflict's values, by enum on_conflict. */
 static const char *const conflict_modes[] = {"error", "skip", "update"};
@@ -72,15 +73,17 @@ earlier_rejects(struct load_file *lf, struct intake *it, const struct ledger *le
 		reject_settle(lf->reject_file);
 	/* Said with the summary: loading the corrected reject file later in the
 	 * same run completes this file (load_files()). */
-	(void)error_set(&lf->error, ETL_REJECTED, NULL, 0,
-	                "%s: load %lld of this content rejected %lld rows%s%s%s; correct them and "
-	                "load that file, or retry them with other values of the options that "
-	                "decide (--on-conflict, --encoding, --allow-future, --sku-pattern, "
-	                "--timezone, --delimiter, --case-variants, and those describing the file: "
-	                "--map, --columns, --date-format, --decimal-comma, --currency, --null)",
-	                intake_name(it), (long long)led->load_id, (long long)led->rows_rejected,
-	                lf->reject_file ? " (they are in " : "",
-	                lf->reject_file ? lf->reject_file : "", lf->reject_file ? ")" : "");
+	(void)error_set(
+	        &lf->error, ETL_REJECTED, NULL, 0,
+	        "%s: load %lld of this content rejected %lld row%s%s%s%s; correct them and "
+	        "load that file, or retry them with other values of the options that "
+	        "decide (--on-conflict, --encoding, --allow-future, --sku-pattern, "
+	        "--timezone, --delimiter, --case-variants, and those describing the file: "
+	        "--map, --columns, --date-format, --decimal-comma, --currency, --null)",
+	        intake_name(it), (long long)led->load_id, (long long)led->rows_rejected,
+	        text_s(led->rows_rejected),
+	        lf->reject_file ? (led->rows_rejected == 1 ? " (it is in " : " (they are in ") : "",
+	        lf->reject_file ? lf->reject_file : "", lf->reject_file ? ")" : "");
 }
 
 /* Says what the claim found out about earlier loads of the file. */

@@ -403,7 +403,7 @@ expect_eq "$(sql load_pipes "SELECT string_agg(sku, ' ') FROM products WHERE sku
 	"its good row is in"
 etl --db "$db" load <(printf 'sku,name,price\nPIPE-1,Satu,1000\nPIPE-2,Dua,oops\n')
 expect_rc 1 "the same content again through another pipe"
-expect_match "$err" "load [0-9]+ of this content rejected 1 rows" "is known by its content"
+expect_match "$err" "load [0-9]+ of this content rejected 1 row \(it is in " "is known by its content"
 expect_match "$err" "/dev/fd/[0-9]+ +products +skipped +2 +0 +0 +1 +1 " "and skipped"
 expect_eq "$(sql load_pipes "SELECT count(*) FROM products WHERE sku LIKE 'PIPE-%'")" 1 "and nothing is doubled"
 mkfifo pipe.csv

@@ -208,7 +208,7 @@ printf 'sku,name,price,stock\nP-01,Renamed,1.00,7\nP-02,Product 2,1002.50,9\nNEW
 etl --db "$db" load --on-conflict update --summary-json u.json upd.csv
 expect_eq "$(json_counts u.json)" "upd.csv:loaded:3:1:2:0:0" "the update load changes two rows and adds one"
 undo_last rr_undo products
-expect_match "$out" "1 rows deleted, 2 rows given their earlier values back" "undo says what it did"
+expect_match "$out" "1 row deleted, 2 rows given their earlier values back" "undo says what it did"
 expect_eq "$(table_sum rr_undo products)" "$before" "after undo of the update load the products are exactly as before"
 # sales, batched and empty-table paths
 sales_empty=$(sales_sum rr_undo)
