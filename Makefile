@@ -179,7 +179,7 @@ test-big: deps
 
 seed: deps
 	$(MAKE) --no-print-directory -j$(NPROC) all
-	BUILD=$(BUILD) bash scripts/seed.sh
+	BUILD=$(BUILD) bash scripts/seed.sh $(SEED_ARGS)
 
 unit-bins: $(UNIT_BINS) $(REPLAY_BINS)
 

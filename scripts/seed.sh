@@ -16,9 +16,21 @@ configured() {
 	[ -f .env ] && grep -qE '^[[:space:]]*(export[[:space:]]+)?(DATABASE_URL|DB_[A-Z]+)[[:space:]]*=' .env
 }
 
+# A seed that refuses (exit 2: another --seed, loads of one's own) names
+# the way on in this tree's words.
+seed() {
+	local rc=0
+	"$etl" "$@" || rc=$?
+	if [ "$rc" = 2 ]; then
+		echo "seed: to start over (this deletes the database's sales, products, events and users):" >&2
+		echo "  make -C '$root' seed SEED_ARGS='--reset --yes'" >&2
+	fi
+	return "$rc"
+}
+
 if configured; then
 	echo "seed: using the configured database"
-	"$etl" seed "$@"
+	seed seed "$@"
 	exit
 fi
 
@@ -27,8 +39,12 @@ conn="$(bash "$root/scripts/pg-local.sh" url)"
 if [ "$(psql -X -Atq -d "$conn dbname=postgres" -c "SELECT count(*) FROM pg_database WHERE datname = 'siprems_db'")" = 0 ]; then
 	psql -X -q -d "$conn dbname=postgres" -c "CREATE DATABASE siprems_db" >/dev/null
 fi
-"$etl" --db "$conn dbname=siprems_db" seed "$@"
+seed --db "$conn dbname=siprems_db" seed "$@"
 echo
-echo "seed: the local database is ready; open it with:"
+echo "seed: the local database is ready.  In any shell, the tool and psql reach it after:"
+echo "  eval \"\$('$root/scripts/pg-local.sh' env)\""
+echo "  '$etl' history"
+echo "seed: or open it with:"
 echo "  psql \"$conn dbname=siprems_db\""
-echo "seed: stop the server with: scripts/pg-local.sh stop"
+echo "seed: siprems-etl on your PATH: make install PREFIX=~/.local, and ~/.local/bin in PATH"
+echo "seed: stop the server with: '$root/scripts/pg-local.sh' stop"

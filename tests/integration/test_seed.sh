@@ -292,8 +292,20 @@ expect_rc 0 "make seed in a fresh copy of the tree exits 0"
 psql_cmd=$(printf '%s\n' "$out" | sed -n 's/^  psql "\(.*\)"$/\1/p')
 expect_match "$psql_cmd" "^host=.* port=[0-9]+ user=postgres dbname=siprems_db$" "make seed prints the psql command"
 expect_eq "$(psql -X -Atq -d "$psql_cmd" -c "SELECT count(*) FROM products" 2>&1)" "40" "that psql command opens the seeded database"
+# The two lines it prints for a new shell, run as printed in a bare environment.
+next=$(printf '%s\n' "$out" | sed -n '/^seed: the local database is ready/{n;p;n;p}')
+expect_match "$next" "^  eval .*pg-local\.sh' env\)\"" "make seed prints how a new shell reaches the database"
+run env -i PATH="$PATH" HOME="$HOME" bash -c "$next"
+expect_rc 0 "and those lines work in a new shell"
+expect_match "$out" "builtin:seed-42-users\.csv" "the tool they run lists the seed's loads"
 run env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE make -C "$copy" --no-print-directory seed
 expect_match "$out" "seed: nothing to do: the database holds the data set as of" "make seed again the same day changes nothing"
+psql -X -q -d "$psql_cmd" -c "INSERT INTO products (name, price, sku) VALUES ('Milik Sendiri', 1, 'OWN-1')" >/dev/null
+run env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE make -C "$copy" --no-print-directory seed SEED_ARGS="--as-of 2025-12-01"
+expect_match "$err" "make -C '$copy' seed SEED_ARGS='--reset --yes'" "a refused make seed names the way on in this tree's words"
+run env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE make -C "$copy" --no-print-directory seed SEED_ARGS='--reset --yes'
+expect_rc 0 "and that command works"
+expect_eq "$(psql -X -Atq -d "$psql_cmd" -c "SELECT count(*) FROM products WHERE sku = 'OWN-1'" 2>&1)" "0" "starting over"
 bash "$copy/scripts/pg-local.sh" stop >/dev/null 2>&1
 rm -rf "$(readlink -f "$copy/.pg")" "$copy"
 
