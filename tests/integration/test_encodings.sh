@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# UTF-16 and UTF-32 text (issue 38, item 7): Excel's "Unicode Text" export
+# UTF-16 and UTF-32 text: Excel's "Unicode Text" export
 # (UTF-16LE with a byte-order mark, tab-delimited), UTF-16BE and UTF-32LE,
 # told by their mark and loaded with the default options into a table that
 # then holds what the UTF-8 original loads; a gzipped one; --encoding for a

@@ -68,7 +68,7 @@ ref_counts=$(json_counts clean.json | cut -d: -f2-)
 
 # --- a second run, a renamed copy, --force ---------------------------------------
 # Some of its rows were rejected: a rerun with the same options loads
-# nothing and exits 1, since those rows are still out (issue 13).
+# nothing and exits 1, since those rows are still out.
 etl --db "$clean" load --reject-dir clean --summary-json again.json sales.csv
 expect_rc 1 "re-running a loaded file whose rejects are still out exits 1"
 expect_eq "$(json_counts again.json)" "sales.csv:skipped:$ROWS:0:0:$(echo "$ref_counts" | cut -d: -f3):$(echo "$ref_counts" | cut -d: -f6)" \

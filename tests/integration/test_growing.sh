@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A file whose content changes between or during loads (issue 27, item 1):
+# A file whose content changes between or during loads:
 # an export still being written while it loads, a half-written export one
 # night and the finished one the next, another file under the name of an
 # unfinished load.  Never both copies: the table holds every row of the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Another session's DDL or TRUNCATE while a load runs (issue 27, item 2):
+# Another session's DDL or TRUNCATE while a load runs:
 # with --jobs 1, 2 and 4, on the batched path and on the empty table's, the
 # load ends within its bound (done, or stopped and resumable with exit 6,
 # naming who held the lock), the other session's statement completes, and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What an operator sees when a load fails (issue 27, items 6 and 8): the
+# What an operator sees when a load fails: the
 # summary and --summary-json give what is committed, as the history and the
 # table hold it, on every exit path, with an "error" field; a run that
 # cannot reach its database still writes its JSON; a reject directory that
@@ -199,7 +199,6 @@ expect_rc 0 "the next night, x.csv again: skipped, exit 0 (not 1 every night)"
 expect_eq "$(sql ops_fix "SELECT count(*) - 1 FROM transactions")" 1000 "and nothing is added"
 
 # --- undo of a reject file's load reopens its source; a chain of reject files -------------
-# (issue 38, items 9 and 10)
 c=$(new_db ops_rechain)
 mkdir -p rc && cd rc || exit 1
 printf 'sku,name,price\nR-1,One,100\nR-2,Two,bad\nR-3,Three,300\nR-4,Four,bad\nR-5,Five,500\nR-6,Six,bad\n' >p6.csv
@@ -329,7 +328,7 @@ uid=$(sql ops_undo3 "SELECT max(load_id) FROM etl_loads WHERE file_name = 'us2.c
 etl --db "$c" undo "$uid" --yes --keep-changed
 expect_rc 0 "--keep-changed on users"
 expect_eq "$(sql ops_undo3 "SELECT string_agg(full_name, ' ' ORDER BY email) FROM users")" "Uno (app) Two" "the app's change stays, the other user is undone"
-# An undo chain (issue 38, item 8): load A inserts, load B updates some of
+# An undo chain: load A inserts, load B updates some of
 # A's rows, undo B gives them A's values back; undo A then finds them as A
 # wrote them (values decide, not row versions) and deletes them.
 c=$(new_db ops_chain)

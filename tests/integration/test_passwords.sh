@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Plaintext passwords (issue 27, item 9): hashed on every core, and with
+# Plaintext passwords: hashed on every core, and with
 # --on-conflict skip or error only for the rows whose key the table lacks:
 # a row the load skips (or rejects as a repeated key) costs no hash.  Each
 # row is hashed once, also when refused rows are settled one by one; no

@@ -90,7 +90,7 @@ expect_eq "$(sql schema_app "SELECT count(*) FROM products")" "2" "existing rows
 expect_match "$out" "moved sequence public.products_product_id_seq past the largest product_id \(6\)" \
 	"a sequence left behind by explicit ids is moved past them"
 # The app's columns stay as they are: no default is added to stock or
-# created_at (the loader sends their values; issue 19), so an INSERT gives them.
+# created_at (the loader sends their values), so an INSERT gives them.
 expect_eq "$(sql schema_app "SELECT count(*) FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = 'products'::regclass AND a.attname IN ('stock', 'created_at')")" "0" \
 	"no default is added to the app's columns"
 expect_match "$out" "note: products.stock is NOT NULL without a default: the loader sends 0 when a file has no stock column" \
@@ -145,7 +145,7 @@ expect_rc 0 "the installed binary, run away from the source tree, creates the sc
 expect_eq "$(sql schema_installed "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx%'")" \
 	"12" "the installed binary creates every index"
 
-# A sequence named by whoever may rename it (issue 39, item 1): its name
+# A sequence named by whoever may rename it: its name
 # reaches SQL as a parameter or a literal, never as text of the statement.
 db_seq=$(new_db schema_seqname)
 "$ETL" --db "$db_seq" schema >/dev/null 2>&1
