@@ -11,6 +11,24 @@ for word in schema load check seed generate history --batch-rows --on-conflict -
 done
 expect_match "$out" "Exit status: 0 done; 1 rows rejected" "--help lists the exit statuses"
 
+# --- one set of exit statuses: error.c's table, --help, the man page, the README, docs/deploy.md --
+# The statuses error.c maps its codes to, each once, in order.
+statuses() { sort -un | tr '\n' ' '; }
+from_code=$(sed -n '/^} code_table\[\] = {/,/^};/p' "$ROOT/src/lib/error.c" |
+	sed -n 's/^ *{ETL_[A-Z]*, \([0-9]\), .*/\1/p' | statuses)
+expect_eq "$from_code" "0 1 2 3 4 5 6 " "error.c maps its codes to the statuses 0 to 6"
+from_help=$(printf '%s\n' "$out" | sed -n '/^Exit status:/,$p' | tr '\n' ' ' | sed 's/^Exit status://' |
+	tr ';' '\n' | sed -n 's/^ *\([0-9]\) .*/\1/p' | statuses)
+expect_eq "$from_help" "$from_code" "--help names each of them"
+from_man=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$ROOT/docs/siprems-etl.1" | sed -n 's/^\.B \([0-9]\)$/\1/p')
+expect_eq "$(printf '%s\n' "$from_man" | statuses)" "$from_code" "the man page names each of them"
+expect_eq "$(printf '%s\n' "$from_man" | wc -l)" 7 "each once"
+from_readme=$(sed -n 's/^| \([0-9]\) | .*/\1/p' "$ROOT/README.md")
+expect_eq "$(printf '%s\n' "$from_readme" | statuses)" "$from_code" "the README's table names each of them"
+expect_eq "$(printf '%s\n' "$from_readme" | wc -l)" 7 "each once"
+expect_eq "$(sed -n 's/^| \([0-9]\) | .*/\1/p' "$ROOT/docs/deploy.md" | statuses)" "$from_code" \
+	"docs/deploy.md says what each asks of the operator"
+
 etl --version
 expect_rc 0 "--version exits 0"
 expect_match "$out" "^siprems-etl [0-9]+\.[0-9]+\.[0-9]+$" "--version prints the version"
