@@ -1,6 +1,6 @@
 /*
  * intake_impl.h — the inside of an intake, shared by intake.c (reading rows)
- * and intake_print.c (fingerprints).
+ * and fingerprint.c (fingerprints).
  */
 #ifndef SIPREMS_INTAKE_IMPL_H
 #define SIPREMS_INTAKE_IMPL_H
@@ -55,7 +55,7 @@ ssize_t intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *e
  * file). */
 enum etl_code intake_open_input(const struct intake *it, struct input **in, struct etl_error *err);
 
-/* The content hash of intake_print.c, run along a load's reading too: the
+/* The content hash of fingerprint.c, run along a load's reading too: the
  * header, then each data record as read, so that every checkpoint can say
  * which records it committed (intake_prefix()). */
 struct hasher;

@@ -1,6 +1,6 @@
 /*
  * fuzz_fingerprint.c — libFuzzer target, differential: the content
- * fingerprint of one input by the fast tokenizer (intake_print.c) and by
+ * fingerprint of one input by the fast tokenizer (fingerprint.c) and by
  * libcsv, on the same bytes.  Where the fast tokenizer takes the file (it
  * says the file is regular), both must give the same fingerprint, the same
  * record count and the same prefix fingerprint; where it does not, the

@@ -1,5 +1,5 @@
 /*
- * intake_print.c — what identifies a file's content: a SHA-256 over its
+ * fingerprint.c — what identifies a file's content: a SHA-256 over its
  * decoded records (after gzip, encoding conversion, the BOM, line endings
  * and CSV quoting) beside the SHA-256 of its bytes.  A fast tokenizer
  * covers the common shapes; anything else goes through libcsv, with the
