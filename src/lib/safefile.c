@@ -64,6 +64,22 @@ safefile_dir(const char *path, const char **name)
 	return fd;
 }
 
+/* name in the directory dfd, made anew with mode (O_EXCL: never through a
+ * link): its descriptor, or -1 with errno (EEXIST: the name is taken). */
+static int
+create_at(int dfd, const char *name, mode_t mode)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && fchmod(fd, mode) != 0) {
+		int e = errno;
+		(void)close(fd);
+		(void)unlinkat(dfd, name, 0);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int
 safefile_temp(const char *path, mode_t mode, char **tmp)
 {
@@ -88,20 +104,14 @@ safefile_temp(const char *path, mode_t mode, char **tmp)
 			errno = ENOMEM;
 			return -1;
 		}
-		/* O_EXCL: never through a link. */
-		int fd = openat(dfd, *tmp + dl,
-		                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 && fchmod(fd, mode) == 0)
+		int fd = create_at(dfd, *tmp + dl, mode);
+		if (fd >= 0)
 			return fd;
 		int e = errno;
-		if (fd >= 0) {
-			(void)close(fd);
-			(void)unlinkat(dfd, *tmp + dl, 0);
-		}
 		free(*tmp);
 		*tmp = NULL;
 		errno = e;
-		if (fd >= 0 || e != EEXIST)
+		if (e != EEXIST) /* else another name */
 			return -1;
 	}
 	errno = EEXIST;
@@ -169,17 +179,7 @@ safefile_create(const char *path, mode_t mode)
 {
 	const char *name;
 	int dfd = safefile_dir(path, &name);
-	if (dfd < 0)
-		return -1;
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0 && fchmod(fd, mode) != 0) {
-		int e = errno;
-		(void)close(fd);
-		(void)unlinkat(dfd, name, 0);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	return dfd < 0 ? -1 : create_at(dfd, name, mode);
 }
 
 int
