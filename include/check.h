@@ -69,6 +69,10 @@ struct keyset *check_skus(struct check *c);
  * SKU map, or NULL without a database (SKUs are then not judged). */
 struct keyset *check_sku_refs(struct check *c);
 
+/* Whether a file of the run names products (a sales file): only then
+ * are the run's products kept for it. */
+void check_keep_skus(struct check *c, bool keep);
+
 /* Notes that the database was read (or could not be: checked false, why
  * says so). */
 void check_set_database(struct check *c, bool checked, const char *why);

@@ -26,15 +26,17 @@ struct check_file {
 
 struct check {
 	struct check_opts o;
-	/* Per kind: the keys the table holds when a file begins -> (arena
-	 * offset + 1 of the row's values, 0 for a database row or the place
-	 * of the run's row that inserts it).  The current file's new keys
-	 * wait in added until it ends. */
+	/* Per kind: the keys the table holds -> (arena offset + 1 of the
+	 * row's values, 0 for a database row or the place of the run's row
+	 * that inserts it).  The current file's new keys enter as its rows
+	 * come: the intake rejects a key the file repeats before check sees
+	 * it, so no row of a file meets a key of its own file here. */
 	struct keyset *known[KIND_COUNT];
-	struct keyset *added;
 	struct keyset *contents; /* kind + content fingerprint -> file index + 1 */
 	struct keyset *skus;
+	bool keep_skus;   /* a sales file of the run reads skus */
 	struct buf arena; /* the rows' values: 'N' NULL, 'A' absent, 'V' + value, NUL-ended */
+	size_t charged;   /* arena bytes charged to the key memory bound */
 	struct buf kb, vb;
 	struct check_file *files;
 	int nfiles, cap;

@@ -56,6 +56,7 @@ enum {
 	CLI_OPT_DECIMAL_COMMA,
 	CLI_OPT_CURRENCY,
 	CLI_OPT_NULL,
+	CLI_OPT_MAX_KEY_MEMORY,
 	CLI_OPT_PROFILE,
 	CLI_OPT_FIRST_LOCAL
 };
@@ -94,6 +95,7 @@ struct cli_input {
 	        {"decimal-comma", no_argument, NULL, CLI_OPT_DECIMAL_COMMA},                       \
 	        {"currency", required_argument, NULL, CLI_OPT_CURRENCY},                           \
 	        {"null", required_argument, NULL, CLI_OPT_NULL},                                   \
+	        {"max-key-memory", required_argument, NULL, CLI_OPT_MAX_KEY_MEMORY},               \
 	{                                                                                          \
 		"profile", required_argument, NULL, CLI_OPT_PROFILE                                \
 	}

@@ -50,6 +50,13 @@ enum etl_code error_vset(struct etl_error *err, enum etl_code code, const char *
                          const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 /*
+ * Records "out of memory" (ETL_ESYSTEM) in err and returns it; when the
+ * key memory bound (keyset.h) refused the memory, says that instead and
+ * how to lift it.
+ */
+enum etl_code error_oom(struct etl_error *err, const char *file, long line);
+
+/*
  * Replaces, in place, every password that msg may quote with "***": the
  * one in a URI's user information (scheme://user:PASSWORD@host) and the
  * value of a password keyword (password=..., quoted or not, also as a URI

@@ -18,11 +18,11 @@ struct intake {
 	struct csvrow_reader *csv;
 	struct colmap map;
 	struct reject_writer *rej;
-	struct keyset *keys;     /* unique key -> first line */
-	struct keyset *folds;    /* SKU in lower case -> first line, index in keys */
-	struct keyset *db_folds; /* the known keys folded -> index in them */
-	struct keyset *known;    /* the keys the table held (intake_set_known()) */
-	struct buf kb, fb;       /* a row's key, a key's fold */
+	struct keyset *keys;       /* unique key -> first line */
+	struct keyindex *folds;    /* the keys' folds -> the first key's index in keys */
+	struct keyindex *db_folds; /* the known keys' folds -> index in them */
+	struct keyset *known;      /* the keys the table held (intake_set_known()) */
+	struct buf kb, fb, ob;     /* a row's key, its fold, another key's fold */
 	const struct intake_opts *o;
 
 	uint64_t rows_read;   /* data records read (passed ones too) */

@@ -26,6 +26,7 @@ struct run {
 	struct schema_facts facts;
 	struct keyset *skus; /* sku -> product id, price */
 	bool skus_stale;     /* products changed since the map was read */
+	bool skus_read_on;   /* a dry run: a later file of the run reads skus */
 	/* The keys the tables of the other keyed kinds hold (for the
 	 * case-variant check; products use skus), and whether rows came since. */
 	struct keyset *known[KIND_COUNT];

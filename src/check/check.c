@@ -42,7 +42,6 @@ check_free(struct check *c)
 		return;
 	for (int k = 0; k < KIND_COUNT; k++)
 		keyset_free(c->known[k]);
-	keyset_free(c->added);
 	keyset_free(c->contents);
 	keyset_free(c->skus);
 	for (int i = 0; i < c->nfiles; i++) {
@@ -51,6 +50,7 @@ check_free(struct check *c)
 		free(c->files[i].failed);
 	}
 	free(c->files);
+	(void)keyset_charge(c->charged, 0);
 	buf_free(&c->arena);
 	buf_free(&c->kb);
 	buf_free(&c->vb);
@@ -70,10 +70,29 @@ check_sku_refs(struct check *c)
 }
 
 void
+check_keep_skus(struct check *c, bool keep)
+{
+	c->keep_skus = keep;
+}
+
+void
 check_set_database(struct check *c, bool checked, const char *why)
 {
 	c->database_checked = checked;
 	(void)snprintf(c->db_why, sizeof c->db_why, "%s", why ? why : "");
+}
+
+/* The values kept grow with the distinct keys: charged to the key memory
+ * bound with the keys (past it, the check fails as out of memory). */
+static void
+charge_arena(struct check *c)
+{
+	if (c->arena.cap == c->charged)
+		return;
+	if (keyset_charge(c->charged, c->arena.cap))
+		c->charged = c->arena.cap;
+	else
+		c->failed = true;
 }
 
 /* ---- long values ---------------------------------------------------------------- */
@@ -164,6 +183,7 @@ check_db_row(struct check *c, const struct table_def *t, char *const *values, co
 		}
 		buf_put(&c->arena, "", 1);
 	}
+	charge_arena(c);
 	c->failed |= c->arena.failed;
 	return c->failed ? ETL_ESYSTEM : ETL_OK;
 }
@@ -401,9 +421,6 @@ check_begin_file(struct check *c, const char *name, const struct table_def *t, c
 		return false;
 	*f = (struct check_file){.name = strdup(name), .t = t};
 	c->failed |= f->name == NULL;
-	keyset_free(c->added);
-	c->added = keyset_new();
-	c->failed |= c->added == NULL;
 	if (content != NULL && content[0] != '\0') {
 		char id[80];
 		int n = snprintf(id, sizeof id, "%d:%s", (int)t->kind, content);
@@ -484,7 +501,7 @@ static void
 note_sku(struct check *c, const struct table_def *t, const struct valid_row *row)
 {
 	const struct table_def *by = table_referrer(t->kind);
-	if (by == NULL)
+	if (by == NULL || !c->keep_skus)
 		return;
 	const struct value *k = &row->v[t->key[0]];
 	int64_t *v = keyset_find(c->skus, k->s, k->n, true, NULL);
@@ -512,8 +529,7 @@ check_row(struct check *c, long line, const struct valid_row *row)
 	rowkey_show(t, c->kb.data, c->kb.len, plain, sizeof plain);
 	int64_t *p = keyset_find(c->known[t->kind], c->kb.data, c->kb.len, false, NULL);
 	if (p == NULL) {
-		int64_t *a =
-		        c->added ? keyset_find(c->added, c->kb.data, c->kb.len, true, NULL) : NULL;
+		int64_t *a = keyset_find(c->known[t->kind], c->kb.data, c->kb.len, true, NULL);
 		if (a == NULL) {
 			c->failed = true;
 			return ETL_ESYSTEM;
@@ -522,8 +538,9 @@ check_row(struct check *c, long line, const struct valid_row *row)
 		a[1] = ((int64_t)c->nfiles << 40) | line;
 		keep_values(c, t, row, SIZE_MAX);
 		note_sku(c, t, row);
+		charge_arena(c);
 		f->n[OUT_INSERT]++;
-		return c->arena.failed ? ETL_ESYSTEM : ETL_OK;
+		return c->arena.failed || c->failed ? ETL_ESYSTEM : ETL_OK;
 	}
 	/* Where the stored row comes from: the database, or a file of the run. */
 	char from[700] = "";
@@ -564,6 +581,7 @@ check_row(struct check *c, long line, const struct valid_row *row)
 			p[0] = (int64_t)c->arena.len + 1;
 			p[1] = ((int64_t)c->nfiles << 40) | line;
 			keep_values(c, t, row, was);
+			charge_arena(c);
 		} else {
 			(void)snprintf(why, sizeof why, "%s: %s%s holds the file's values already",
 			               table_key_name(t), shown, from);
@@ -597,22 +615,6 @@ check_end_file(struct check *c, const struct etl_error *failed)
 		f->failed = strdup(failed->msg);
 		c->failed |= f->failed == NULL;
 	}
-	/* Its new keys: the table holds them for the files after it. */
-	size_t it = 0;
-	const char *key;
-	size_t n;
-	int64_t *p;
-	while (c->added != NULL && keyset_next(c->added, &it, &key, &n, &p)) {
-		int64_t *k = keyset_find(c->known[f->t->kind], key, n, true, NULL);
-		if (k == NULL) {
-			c->failed = true;
-			break;
-		}
-		k[0] = p[0];
-		k[1] = p[1];
-	}
-	keyset_free(c->added);
-	c->added = NULL;
 	check_report_file(c, f);
 	return c->failed ? ETL_ESYSTEM : ETL_OK;
 }
@@ -626,7 +628,7 @@ check_finish(struct check *c, uint64_t *rejects, struct etl_error *err)
 	for (int i = 0; i < c->nfiles; i++)
 		*rejects += c->files[i].n[OUT_REJECT];
 	if (c->failed)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	if (fflush(c->o.out) != 0 || ferror(c->o.out))
 		return error_set(err, ETL_ESYSTEM, NULL, 0, "cannot write the report");
 	return ETL_OK;

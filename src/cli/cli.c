@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keyset.h"
+
 bool
 cli_parse_num(const char *s, long long min, long long max, long long *out)
 {
@@ -136,7 +138,7 @@ add_map(const char *arg, struct cli_input *in, struct etl_error *err)
 	char *dst = eq ? trimmed_copy(eq + 1, eq + strlen(eq)) : NULL;
 	int rc = -1;
 	if (eq != NULL && (src == NULL || dst == NULL)) {
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 	} else if (eq == NULL || src[0] == '\0' || dst[0] == '\0') {
 		(void)error_set(err, ETL_EUSAGE, NULL, 0,
 		                "--map: \"%s\" is not SRC=DST (the file's column = one of the "
@@ -198,6 +200,36 @@ set_columns(const char *arg, struct cli_input *in, struct etl_error *err)
 	return 1;
 }
 
+/* --max-key-memory N[K|M|G] or none: the bound of what the run's keys hold
+ * (keyset.h), at least 1 MiB. */
+static int
+set_key_memory(const char *arg, struct etl_error *err)
+{
+	if (strcmp(arg, "none") == 0) {
+		keyset_set_bound(0);
+		return 1;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(arg, &end, 10);
+	unsigned shift = 0;
+	if (*end != '\0' && end[1] == '\0' && strchr("KkMmGg", *end) != NULL)
+		shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : 30;
+	else if (*end != '\0')
+		n = 0;
+	if (errno != 0 || !isdigit((unsigned char)arg[0]) || n == 0 || n > (SIZE_MAX >> shift) ||
+	    (n << shift) < 1024 * 1024) {
+		(void)error_set(
+		        err, ETL_EUSAGE, NULL, 0,
+		        "--max-key-memory: \"%s\" is not a size of at least 1M (a number of "
+		        "bytes, or with K, M or G) or none",
+		        arg);
+		return -1;
+	}
+	keyset_set_bound((size_t)(n << shift));
+	return 1;
+}
+
 int
 cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_error *err)
 {
@@ -253,6 +285,8 @@ cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_erro
 	case CLI_OPT_NULL:
 		in->fmt.null = arg;
 		return 1;
+	case CLI_OPT_MAX_KEY_MEMORY:
+		return set_key_memory(arg, err);
 	case CLI_OPT_PROFILE:
 		return 1; /* read before the options, by cli_profile_expand() */
 	default:
@@ -428,7 +462,7 @@ cli_profile_expand(int *argc, char ***argv, const struct option *longopts,
 	cp->argc = *argc + cp->p.nargs;
 	cp->argv = calloc((size_t)cp->argc + 1, sizeof *cp->argv);
 	if (cp->argv == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	cp->argv[0] = av[0];
 	for (int i = 0; i < cp->p.nargs; i++)
 		cp->argv[1 + i] = cp->p.args[i].arg;

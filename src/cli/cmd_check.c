@@ -61,7 +61,7 @@ read_database(PGconn *conn, struct check *c, const bool *kinds, struct etl_error
 			rc = refdata_load_refs(conn, t, check_skus(c), err);
 	}
 	if (rc == ETL_ESYSTEM)
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 	PGresult *r = db_run(conn, rc == ETL_OK ? "COMMIT" : "ROLLBACK");
 	PQclear(r);
 	return rc;
@@ -102,7 +102,7 @@ check_one(struct check *c, struct intake *it, struct etl_error *err)
 	while ((got = intake_next(it, check_sku_refs(c), err)) == 1) {
 		rc = check_row(c, intake_record(it)->line, intake_row(it));
 		if (rc != ETL_OK)
-			return error_set(err, rc, NULL, 0, "out of memory");
+			return error_oom(err, intake_name(it), intake_record(it)->line);
 	}
 	if (got < 0) {
 		(void)check_end_file(c, err);
@@ -112,7 +112,7 @@ check_one(struct check *c, struct intake *it, struct etl_error *err)
 		check_stopped(c, intake_record(it)->line);
 	rc = check_end_file(c, NULL);
 	if (rc != ETL_OK)
-		return error_set(err, rc, NULL, 0, "out of memory");
+		return error_oom(err, intake_name(it), 0);
 	return ETL_OK;
 }
 
@@ -202,7 +202,7 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	c = check_new(&co);
 	files = calloc((size_t)nfiles, sizeof *files);
 	if (c == NULL || files == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		rc = error_oom(err, NULL, 0);
 		goto out;
 	}
 	struct intake_opts io = {.enc = in->enc,
@@ -224,6 +224,9 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 			kinds[intake_kind(files[i].it)] = true;
 	}
 	qsort(files, (size_t)nfiles, sizeof *files, file_cmp);
+	for (int k = 0; k < KIND_COUNT; k++)
+		if (kinds[k] && table_get((enum kind)k)->ref_col >= 0)
+			check_keep_skus(c, true);
 
 	struct etl_error derr;
 	error_clear(&derr);

@@ -119,7 +119,7 @@ set_add(struct set *s, const char *name, struct etl_error *err)
 	s->name[s->n] = strdup(name);
 	if (s->name[s->n] == NULL) {
 		buf_free(&s->data[s->n]);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	s->n++;
 	return ETL_OK;
@@ -505,12 +505,12 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 		nfiles = set.n;
 		files = calloc((size_t)(nfiles > 0 ? nfiles : 1), sizeof *files);
 		if (files == NULL) {
-			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			rc = error_oom(err, NULL, 0);
 			goto out;
 		}
 		for (int i = 0; i < nfiles; i++)
 			if ((files[i] = strdup(set.name[i])) == NULL) {
-				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+				rc = error_oom(err, NULL, 0);
 				goto out;
 			}
 	}

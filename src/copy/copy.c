@@ -37,7 +37,7 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	enum etl_code rc = ETL_OK;
 	*out = NULL;
 	if (s == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	conn_attach(&s->db, o->conn);
 	s->to = &s->db;
 	s->t = o->map->t;
@@ -116,7 +116,7 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	sql_str(&s->copy_sql, s->binary ? ") FROM STDIN WITH (FORMAT binary)" : ") FROM STDIN");
 	buf_put(&s->copy_sql, "", 1);
 	if (s->copy_sql.failed || s->insert_sql.failed || s->stage_sql.failed || s->oom)
-		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		rc = error_oom(err, NULL, 0);
 out:
 	if (rc != ETL_OK)
 		copy_close(s);
@@ -274,7 +274,7 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
          int64_t number, struct etl_error *err)
 {
 	if (!s->fast && !batch_room(&s->batch))
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	struct buf *b = &s->batch.data;
 	if (s->fast) {
 		/* One COPY of the whole file: nothing is kept for isolation. */
@@ -308,7 +308,7 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 	if (s->staged)
 		valid_show_key(s->t, row, shown, sizeof shown);
 	if (!batch_add(&s->batch, rec, number, s->staged ? shown : NULL))
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	if (!s->hold_rows && b->len - s->batch.sent >= SEND_CHUNK)
 		return sink_pw_send(s, b->len, err);
 	return ETL_OK;
@@ -393,7 +393,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 	}
 	if (s->oom) {
 		copy_abort(s, NULL);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	out->rejects = s->rejects;
 	out->nrejects = s->nrej;

@@ -64,7 +64,7 @@ table_empty(struct copy_sink *s, bool *empty, struct etl_error *err)
 	*empty = false;
 	sql_printf(&q, "SELECT EXISTS (SELECT 1 FROM %s)", sink_q(s, s->t->table));
 	if (q.failed)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	PGresult *r = db_query(s->db.pg, q.data, 0, NULL, err);
 	buf_free(&q);
 	if (r == NULL) {
@@ -348,7 +348,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (!add_rebuild(s, PQgetvalue(r, i, 1))) {
-			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			rc = error_oom(err, NULL, 0);
 			goto fail;
 		}
 		if ((rc = conn_exec(&s->db, PQgetvalue(r, i, 0), err)) != ETL_OK)
@@ -383,7 +383,7 @@ copy:;
 	buf_put(&copy, "", 1);
 	if (copy.failed) {
 		buf_free(&copy);
-		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		rc = error_oom(err, NULL, 0);
 		goto fail;
 	}
 	rc = conn_copy_start(s->to, copy.data, s->binary, err);
@@ -509,7 +509,7 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 	if (s->own_ids && s->fast_rows > 0) {
 		if (!ids_one(&s->ids, s->id_first, s->id_next - 1)) {
 			fast_rollback(s);
-			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			return error_oom(err, NULL, 0);
 		}
 		out->xmins = ids_xmins(s->t, s->citus, s->sh.active ? s->sh.xid : 0, s->single_txn);
 		out->ids = s->ids.v;

@@ -47,7 +47,7 @@ ids_reserve(struct sink_ids *r, struct sink_conn *c, const char *seq, int64_t n,
 	int k = PQntuples(res);
 	if (!room(r, k)) {
 		PQclear(res);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	for (int i = 0; i < k; i++) {
 		r->v[i].first = strtoll(PQgetvalue(res, i, 0), NULL, 10);

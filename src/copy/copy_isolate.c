@@ -302,7 +302,7 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
 	if (conn_exec(&s->db, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK)
 		return err->code;
 	if (!stack_room(stack, cap, *top + k->n))
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	for (int i = k->n - 1; i >= 0; i--)
 		(*stack)[(*top)++] = k->r[i];
 	k->n = 0;
@@ -327,7 +327,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 	enum etl_code rc = ETL_OK;
 	char why[512];
 	if (stack == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	if (s->batch.n > 0)
 		stack[top++] = (struct range){0, s->batch.n, 0};
 	rc = conn_exec(&s->db, "SAVEPOINT etl_group", err);
@@ -352,7 +352,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 			rc = conn_exec(&s->db, "RELEASE SAVEPOINT etl_try", err);
 			add_counts(&k.cur, &part);
 			if (rc == ETL_OK && !keep(&k, g))
-				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+				rc = error_oom(err, NULL, 0);
 			window = window > s->batch.n / 2 ? s->batch.n : window * 2;
 			continue;
 		}
@@ -369,7 +369,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 		}
 		if (!stack_room(&stack, &cap, top + 3)) {
 			PQclear(r);
-			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			rc = error_oom(err, NULL, 0);
 			break;
 		}
 		if (conn_retryable(state) && g.tries < RETRIES) {

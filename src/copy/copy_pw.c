@@ -89,7 +89,7 @@ sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, size_t n, int r
 		size_t cap = s->cappw ? s->cappw * 2 : 256;
 		struct sink_pw *v = realloc(s->pw, cap * sizeof *v);
 		if (v == NULL)
-			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			return error_oom(err, NULL, 0);
 		s->pw = v;
 		s->cappw = cap;
 	}
@@ -97,7 +97,7 @@ sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, size_t n, int r
 	        .at = b->len - s->pw_len, .row = row, .text = s->pwtext.len, .n = n};
 	buf_put(&s->pwtext, pw, n);
 	if (b->failed || s->pwtext.failed)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	return ETL_OK;
 }
 
@@ -125,7 +125,7 @@ hash_into_data(struct copy_sink *s, const bool *want, size_t *count, struct etl_
 	*count = 0;
 	struct pwhash_task *tasks = calloc(s->npw ? s->npw : 1, sizeof *tasks);
 	if (tasks == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	size_t n = 0;
 	for (size_t i = 0; i < s->npw; i++) {
 		if (s->pw[i].done || (want != NULL && !want[i]))
@@ -196,7 +196,7 @@ sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err)
 	if (want == NULL) {
 		PQclear(r);
 		*failed = true;
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 		return NULL;
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -234,7 +234,7 @@ sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err)
 		buf_free(&ords);
 		buf_free(&hashes);
 		*failed = true;
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 		return NULL;
 	}
 	r = NULL;

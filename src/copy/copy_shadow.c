@@ -221,7 +221,7 @@ shadow_plan(struct sink_shadow *sh, char *why, size_t size, struct etl_error *er
 	sh->names = calloc((size_t)n + 1, sizeof *sh->names);
 	enum etl_code rc = sh->build != NULL && sh->swap != NULL && sh->names != NULL
 	                           ? ETL_OK
-	                           : error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	                           : error_oom(err, NULL, 0);
 	for (int i = 0; i < n && rc == ETL_OK; i++) {
 		if (PQgetvalue(r, i, 2)[0] != 't') {
 			(void)snprintf(why, size, "an index definition reads unlike its name");
@@ -232,7 +232,7 @@ shadow_plan(struct sink_shadow *sh, char *why, size_t size, struct etl_error *er
 		sh->names[i] = strdup(PQgetvalue(r, i, 3));
 		sh->nbuild = i + 1;
 		if (sh->build[i] == NULL || sh->swap[i] == NULL || sh->names[i] == NULL)
-			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			rc = error_oom(err, NULL, 0);
 	}
 	PQclear(r);
 	if (rc != ETL_OK || why[0] != '\0')

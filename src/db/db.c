@@ -92,7 +92,7 @@ db_connect(const struct dbconf *c, struct etl_error *err)
 	keywords[n] = values[n] = NULL;
 	PGconn *conn = PQconnectdbParams(keywords, values, 1);
 	if (conn == NULL) {
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 		return NULL;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
@@ -372,8 +372,7 @@ db_execf(PGconn *conn, struct etl_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *sql = format_sql(fmt, ap);
 	va_end(ap);
-	enum etl_code rc = sql != NULL ? db_exec(conn, sql, err)
-	                               : error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+	enum etl_code rc = sql != NULL ? db_exec(conn, sql, err) : error_oom(err, NULL, 0);
 	free(sql);
 	return rc;
 }
@@ -388,7 +387,7 @@ db_queryf(PGconn *conn, int nparams, const char *const *params, struct etl_error
 	va_end(ap);
 	PGresult *r = NULL;
 	if (sql == NULL)
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 	else
 		r = db_query(conn, sql, nparams, params, err);
 	free(sql);

@@ -157,7 +157,7 @@ dotenv_read(struct lookup *lk, const char *path, struct etl_error *err)
 			free(lk->dotenv[i]);
 			lk->dotenv[i] = xstrdup(value);
 			if (lk->dotenv[i] == NULL) {
-				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+				rc = error_oom(err, NULL, 0);
 				goto out;
 			}
 		}
@@ -293,7 +293,7 @@ add(struct dbconf *c, const char *keyword, const char *value, struct etl_error *
 		error_add_secret(value, strlen(value));
 	char *copy = xstrdup(value);
 	if (copy == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	c->owned[c->nowned++] = copy;
 	c->keywords[c->n] = keyword;
 	c->values[c->n] = copy;

@@ -34,11 +34,11 @@ schema_result_add(struct schema_result *res, struct etl_error *err, const char *
 	va_end(ap);
 	char **lines = realloc(res->lines, (size_t)(res->nlines + 1) * sizeof *lines);
 	if (lines == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	res->lines = lines;
 	res->lines[res->nlines] = strdup(buf);
 	if (res->lines[res->nlines] == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	res->nlines++;
 	return ETL_OK;
 }
@@ -95,17 +95,17 @@ schema_apply(struct ctx *c, const char *object, const char *sql)
 	}
 	char **a = realloc(c->applied, (size_t)(c->napplied + 1) * sizeof *a);
 	if (a == NULL)
-		return error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(c->err, NULL, 0);
 	c->applied = a;
 	char **o = realloc(c->objects, (size_t)(c->napplied + 1) * sizeof *o);
 	if (o == NULL)
-		return error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(c->err, NULL, 0);
 	c->objects = o;
 	c->applied[c->napplied] = strdup(sql);
 	c->objects[c->napplied] = strdup(object);
 	c->napplied++;
 	if (c->applied[c->napplied - 1] == NULL || c->objects[c->napplied - 1] == NULL)
-		return error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(c->err, NULL, 0);
 	c->res->applied++;
 	return ETL_OK;
 }
@@ -151,8 +151,7 @@ ensure_enum(struct ctx *c, const struct ddl_stmt *s)
 		struct buf q = {0};
 		sql_printf(&q, "ALTER TYPE %s ADD VALUE IF NOT EXISTS '%s';", s->name,
 		           s->labels[i]);
-		rc = q.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
-		              : schema_apply(c, s->name, q.data);
+		rc = q.failed ? error_oom(c->err, NULL, 0) : schema_apply(c, s->name, q.data);
 		buf_free(&q);
 		if (rc == ETL_OK)
 			rc = schema_result_add(c->res, c->err, "%s value '%s' to type %s",
@@ -273,7 +272,7 @@ ensure_table(struct ctx *c, const struct ddl_stmt *s)
 			/* Nullable or with a default: adding it rewrites nothing. */
 			struct buf q = {0};
 			sql_printf(&q, "ALTER TABLE %s ADD COLUMN %s;", s->table, want->def);
-			rc = q.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
+			rc = q.failed ? error_oom(c->err, NULL, 0)
 			              : schema_apply(c, s->table, q.data);
 			buf_free(&q);
 			if (rc == ETL_OK)
@@ -460,7 +459,7 @@ ensure_index(struct ctx *c, const struct ddl_stmt *s)
 		struct buf q = {0};
 		sql_printf(&q, "CREATE UNIQUE INDEX %s ON %s (%s);", s->name, s->table, cols);
 		if (rc == ETL_OK)
-			rc = q.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
+			rc = q.failed ? error_oom(c->err, NULL, 0)
 			              : schema_apply(c, s->name, q.data);
 		buf_free(&q);
 		if (rc == ETL_OK)
@@ -571,7 +570,7 @@ fix_sequence(struct ctx *c, const struct ddl_stmt *s)
 	if (lit != NULL)
 		sql_printf(&fix, "SELECT setval(%s::regclass, %lld);", lit, strtoll(max, NULL, 10));
 	PQfreemem(lit);
-	rc = lit == NULL || fix.failed ? error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory")
+	rc = lit == NULL || fix.failed ? error_oom(c->err, NULL, 0)
 	                               : schema_apply(c, seq, fix.data);
 	buf_free(&fix);
 	if (rc != ETL_OK) {

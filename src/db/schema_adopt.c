@@ -167,7 +167,7 @@ schema_unique_allowed(struct ctx *c, const struct ddl_stmt *s)
 	char *table = PQescapeIdentifier(c->conn, s->table, strlen(s->table));
 	PGresult *r = NULL;
 	if (table == NULL || cols.failed || shown.failed || names.failed)
-		(void)error_set(c->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(c->err, NULL, 0);
 	else
 		/* The keys that repeat, as check shows them: the value, how many. */
 		r = db_queryf(

@@ -123,7 +123,7 @@ archive_move(const char *path, const char *dir, const struct input_id *id, bool 
 			const char *b = strrchr(path, '/');
 			int dl = b ? (int)(b - path + 1) : 0;
 			if (asprintf(&own, "%.*s.%s.archiving", dl, path, path + dl) < 0)
-				return error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
+				return error_oom(err, path, 0);
 			e = renameat2(AT_FDCWD, path, AT_FDCWD, own, RENAME_NOREPLACE) == 0 ? 0
 			                                                                    : errno;
 			if (e == 0 && !input_same_file(own, id)) {

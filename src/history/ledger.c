@@ -183,7 +183,7 @@ rejected_records(PGconn *conn, const struct ledger *e, int64_t **out, size_t *n,
 	int64_t *v = malloc((count ? count : 1) * sizeof *v);
 	if (v == NULL) {
 		PQclear(r);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	for (size_t i = 0; i < count; i++)
 		v[i] = ledger_num(r, (int)i, 0);
@@ -608,7 +608,7 @@ decide(PGconn *conn, const struct ledger_claim_opts *o, struct ledger_claim *c, 
 	struct ledger *loads = calloc((size_t)(n ? n : 1), sizeof *loads);
 	struct seen *seen = calloc((size_t)(n ? n : 1), sizeof *seen);
 	if (loads == NULL || seen == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		rc = error_oom(err, NULL, 0);
 		goto out;
 	}
 	for (int i = 0; i < n; i++)

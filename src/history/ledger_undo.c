@@ -238,7 +238,7 @@ ledger_list(PGconn *conn, int limit, struct ledger_row **rows, int *n, struct et
 	struct ledger_row *v = calloc((size_t)(count > 0 ? count : 1), sizeof *v);
 	if (v == NULL) {
 		PQclear(r);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	for (int i = 0; i < count; i++) {
 		struct ledger_row *x = &v[i];
@@ -294,7 +294,7 @@ run_built(PGconn *conn, struct buf *q, const char *id, struct etl_error *err)
 	const char *params[1] = {id};
 	PGresult *r = NULL;
 	if (q->failed)
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 	else
 		r = db_query(conn, q->data, 1, params, err);
 	buf_free(q);
@@ -350,7 +350,7 @@ changed_since(PGconn *conn, const struct table_def *t, const char *id, const cha
 	if (!quote_name(conn, t->cols[t->key[0]].db_column, qk, sizeof qk) ||
 	    !quote_name(conn, t->table, qt, sizeof qt) ||
 	    !quote_name(conn, t->id_column, qi, sizeof qi))
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	struct buf q = {0};
 	sql_printf(&q,
 	           "SELECT t.%s::text AS k FROM %s t JOIN etl_load_before b ON t.%s = b.row_id "
@@ -379,7 +379,7 @@ inserted_changed(PGconn *conn, const struct table_def *t, const char *id, int64_
 	char qt[160], qi[160];
 	if (!quote_name(conn, t->table, qt, sizeof qt) ||
 	    !quote_name(conn, t->id_column, qi, sizeof qi))
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	struct buf q = {0};
 	sql_printf(&q, INSERTED_CHANGED, qi, qt, qi);
 	return count_changed(conn, &q, id, n, keys, size, err);
@@ -517,14 +517,14 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 	char qt[160], qi[160];
 	if (!quote_name(conn, t->table, qt, sizeof qt) ||
 	    !quote_name(conn, t->id_column, qi, sizeof qi))
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	char list[sizeof s->update_columns];
 	(void)snprintf(list, sizeof list, "%s", s->update_columns);
 	for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
 	     c = strtok_r(NULL, ",", &save)) {
 		char q[160];
 		if (!quote_name(conn, c, q, sizeof q)) {
-			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			rc = error_oom(err, NULL, 0);
 			goto out;
 		}
 		sql_printf(&cols, "%s%s", cols.len ? ", " : "", q);
@@ -535,7 +535,7 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 		}
 	}
 	if (cols.failed || rcols.failed || tcols.failed || vcols.failed) {
-		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		rc = error_oom(err, NULL, 0);
 		goto out;
 	}
 	int64_t nchanged = 0;

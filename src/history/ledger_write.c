@@ -90,7 +90,7 @@ shard_xmins(PGconn *conn, const struct ledger_xmins *xmins, const struct ledger_
 	buf_put(&q, "", 1);
 	if (q.failed) {
 		buf_free(&q);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	PGresult *r = db_query(conn, q.data, 0, NULL, err);
 	buf_free(&q);
@@ -98,7 +98,7 @@ shard_xmins(PGconn *conn, const struct ledger_xmins *xmins, const struct ledger_
 		return ETL_EDB;
 	if (!PQgetisnull(r, 0, 0) && (*out = strdup(PQgetvalue(r, 0, 0))) == NULL) {
 		PQclear(r);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	PQclear(r);
 	return ETL_OK;
@@ -150,7 +150,7 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 	if (nrejected > 0) {
 		a = array_text(rejected, nrejected, 1);
 		if (a == NULL)
-			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			return error_oom(err, NULL, 0);
 		const char *p[2] = {v[0], a};
 		r = db_query(conn,
 		             "INSERT INTO etl_load_rejects (load_id, record) "
@@ -168,7 +168,7 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 		a = array_text(&ids[0].first, (size_t)nids, 2);
 		b = array_text(&ids[0].last, (size_t)nids, 2);
 		if (a == NULL || b == NULL) {
-			rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			rc = error_oom(err, NULL, 0);
 		} else {
 			/* With each range, the xmins its rows have now: "{…}". */
 			struct buf q = {0};
@@ -206,7 +206,7 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 			                    xmins->how == XMINS_SHARDS ? shards : given};
 			bool fourth = xmins->how == XMINS_GIVEN || xmins->how == XMINS_SHARDS;
 			if (q.failed) {
-				rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+				rc = error_oom(err, NULL, 0);
 			} else {
 				r = db_query(conn, q.data, fourth ? 4 : 3, p, err);
 				rc = r != NULL ? ETL_OK : ETL_EDB;
@@ -258,7 +258,7 @@ ledger_rejects_loaded(PGconn *conn, const struct ledger *e, const char *name, in
 		buf_put(&list, "", 1);
 		if (list.failed) {
 			buf_free(&list);
-			(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			(void)error_oom(err, NULL, 0);
 			return -1;
 		}
 		const char *p[4] = {id, e->kind, list.data, msg};

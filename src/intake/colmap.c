@@ -263,7 +263,7 @@ build(struct colmap *m, enum kind forced, const struct csvrow_record *file_hdr,
 	m->field_col = calloc((size_t)hdr->nfields, sizeof *m->field_col);
 	m->names = calloc((size_t)hdr->nfields, sizeof *m->names);
 	if (m->field_col == NULL || m->names == NULL)
-		return error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
+		return error_oom(err, file, 0);
 	for (int c = 0; c < COLMAP_MAXCOLS; c++)
 		m->col_field[c] = -1;
 	for (int i = 0; i < hdr->nfields; i++) {
@@ -272,7 +272,7 @@ build(struct colmap *m, enum kind forced, const struct csvrow_record *file_hdr,
 		trimmed(hdr, i, &s, &n);
 		m->names[i] = strndup(file_hdr->fields[i], file_hdr->lens[i]);
 		if (m->names[i] == NULL)
-			return error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
+			return error_oom(err, file, 0);
 		m->field_col[i] = skipped(s, n) ? -1 : table_col_index(t, s, n);
 		if (m->field_col[i] >= 0)
 			m->col_field[m->field_col[i]] = i;
@@ -306,7 +306,7 @@ colmap_build(struct colmap *m, enum kind forced, const struct csvrow_record *hdr
 	size_t *lens = calloc(nf, sizeof *lens);
 	enum etl_code rc;
 	if (fields == NULL || lens == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
+		rc = error_oom(err, file, 0);
 	} else {
 		struct csvrow_record eff;
 		mapped(hdr, cm, fields, lens, &eff);

@@ -222,7 +222,7 @@ static void
 fail_nomem(struct csvrow_reader *r)
 {
 	if (!r->failed)
-		(void)error_set(&r->error, ETL_ESYSTEM, r->name, r->line, "out of memory");
+		(void)error_oom(&r->error, r->name, r->line);
 	r->failed = true;
 }
 
@@ -285,7 +285,7 @@ csvrow_open(struct csvrow_reader **out, csvrow_read_fn read_fn, void *ctx, unsig
 	struct csvrow_reader *r = calloc(1, sizeof *r);
 	*out = NULL;
 	if (r == NULL)
-		return error_set(err, ETL_ESYSTEM, name, 0, "out of memory");
+		return error_oom(err, name, 0);
 	r->read_fn = read_fn;
 	r->ctx = ctx;
 	r->delim = delim;
@@ -298,7 +298,7 @@ csvrow_open(struct csvrow_reader **out, csvrow_read_fn read_fn, void *ctx, unsig
 	if (r->name == NULL || r->buf == NULL || r->cur == NULL || r->out == NULL ||
 	    parser_init(r) != 0) {
 		csvrow_close(r);
-		return error_set(err, ETL_ESYSTEM, name, 0, "out of memory");
+		return error_oom(err, name, 0);
 	}
 	*out = r;
 	return ETL_OK;

@@ -246,7 +246,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 	special[(unsigned char)delim] = special['\n'] = special['\r'] = special['"'] = true;
 	*regular = true;
 	if (buf == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		rc = error_oom(err, it->name, 0);
 		goto out;
 	}
 	if ((rc = intake_open_input(it, &in, err)) != ETL_OK ||
@@ -324,7 +324,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 			}
 		}
 		if (c.oom) {
-			rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+			rc = error_oom(err, it->name, 0);
 			goto out;
 		}
 		if (c.wide)
@@ -355,7 +355,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 	}
 	p->cut = p->cut && c.records > 1; /* a data record, not the header alone */
 	if (c.oom) {
-		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		rc = error_oom(err, it->name, 0);
 		goto out;
 	}
 	p->records = c.records > 0 ? c.records - 1 : 0;
@@ -407,7 +407,7 @@ fingerprint(const struct intake *it, int64_t at, bool fast, struct intake_print 
 	int got;
 	memset(p, 0, sizeof *p);
 	if (x == NULL || h == NULL || EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
-		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		rc = error_oom(err, it->name, 0);
 		goto out;
 	}
 	x->h = h;
@@ -423,7 +423,7 @@ fingerprint(const struct intake *it, int64_t at, bool fast, struct intake_print 
 		goto digest;
 	/* Irregular: libcsv's records, hashed afresh. */
 	if (EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
-		rc = error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		rc = error_oom(err, it->name, 0);
 		goto out;
 	}
 	x->n = 0;

@@ -190,7 +190,7 @@ input_new(struct input **out, const char *path, enum input_encoding enc, struct 
 	struct input *in = calloc(1, sizeof *in);
 	*out = NULL;
 	if (in == NULL)
-		return error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
+		return error_oom(err, path, 0);
 	in->fd = -1;
 	in->cd = (iconv_t)-1;
 	in->asked = in->enc = enc;
@@ -198,7 +198,7 @@ input_new(struct input **out, const char *path, enum input_encoding enc, struct 
 	in->raw = malloc(RAW_CHUNK);
 	if (in->name == NULL || in->raw == NULL) {
 		input_close(in);
-		return error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
+		return error_oom(err, path, 0);
 	}
 	*out = in;
 	return ETL_OK;
@@ -730,7 +730,7 @@ input_hash_raw(struct input *in, struct etl_error *err)
 {
 	in->hash = EVP_MD_CTX_new();
 	if (in->hash == NULL || EVP_DigestInit_ex(in->hash, EVP_sha256(), NULL) != 1)
-		return error_set(err, ETL_ESYSTEM, in->name, 0, "out of memory");
+		return error_oom(err, in->name, 0);
 	return ETL_OK;
 }
 
@@ -763,7 +763,7 @@ input_spool(int in, const char *name_of, char **path, struct etl_error *err)
 	*path = NULL;
 	if (asprintf(&name, "%s/siprems-etl-stdin.XXXXXX", tmp && tmp[0] ? tmp : "/tmp") < 0) {
 		name = NULL;
-		rc = error_set(err, ETL_ESYSTEM, name_of, 0, "out of memory");
+		rc = error_oom(err, name_of, 0);
 		goto out;
 	}
 	fd = mkstemp(name);
@@ -776,7 +776,7 @@ input_spool(int in, const char *name_of, char **path, struct etl_error *err)
 	(void)unlink(name); /* gone with the process, however it ends */
 	buf = malloc(RAW_CHUNK);
 	if (buf == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, name_of, 0, "out of memory");
+		rc = error_oom(err, name_of, 0);
 		goto out;
 	}
 	for (;;) {
@@ -805,7 +805,7 @@ input_spool(int in, const char *name_of, char **path, struct etl_error *err)
 	}
 	if (asprintf(path, "/proc/self/fd/%d", fd) < 0) {
 		*path = NULL;
-		rc = error_set(err, ETL_ESYSTEM, name_of, 0, "out of memory");
+		rc = error_oom(err, name_of, 0);
 		goto out;
 	}
 	fd = -1; /* stays open: the path names it */

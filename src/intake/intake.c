@@ -62,7 +62,7 @@ intake_spool(struct intake_spools *s, char *const *specs, int nspecs, struct etl
 	if (s->file == NULL || s->spool == NULL || s->err == NULL || s->owner == NULL ||
 	    ids == NULL) {
 		free(ids);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	for (int i = 0; i < nspecs; i++) {
 		const char *file;
@@ -76,7 +76,7 @@ intake_spool(struct intake_spools *s, char *const *specs, int nspecs, struct etl
 		int k = s->n++;
 		if ((s->file[k] = strdup(file)) == NULL) {
 			free(ids);
-			return error_set(err, ETL_ESYSTEM, file, 0, "out of memory");
+			return error_oom(err, file, 0);
 		}
 		ids[k] = st;
 		/* The same pipe under another name (./f, /dev/stdin): its copy. */
@@ -183,7 +183,7 @@ open_stream(struct intake *it, struct etl_error *err)
 		return -1;
 	if (it->o->track_prefix && it->prefix == NULL &&
 	    (it->prefix = intake_hasher_new()) == NULL) {
-		(void)error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+		(void)error_oom(err, it->name, 0);
 		return -1;
 	}
 	if (it->prefix != NULL)
@@ -196,7 +196,7 @@ open_stream(struct intake *it, struct etl_error *err)
 		                                 NULL, NULL};
 		it->hdr.lens = calloc((size_t)cm->ncolumns, sizeof *it->hdr.lens);
 		if (it->hdr.lens == NULL) {
-			(void)error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+			(void)error_oom(err, it->name, 0);
 			return -1;
 		}
 		for (int i = 0; i < cm->ncolumns; i++)
@@ -219,11 +219,11 @@ intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
 	struct intake *it = calloc(1, sizeof *it);
 	*out = it;
 	if (it == NULL)
-		return error_set(err, ETL_ESYSTEM, spec, 0, "out of memory");
+		return error_oom(err, spec, 0);
 	it->o = o;
 	it->spec = strdup(spec);
 	if (it->spec == NULL)
-		return error_set(err, ETL_ESYSTEM, spec, 0, "out of memory");
+		return error_oom(err, spec, 0);
 	enum kind forced = intake_parse_spec(it->spec, &it->path);
 	bool is_stdin = strcmp(it->path, "-") == 0;
 	it->name = is_stdin ? "stdin" : it->path;
@@ -252,7 +252,7 @@ intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
 	if (o->unique_keys && it->map.t->nkey > 0) {
 		it->keys = keyset_new();
 		if (it->keys == NULL)
-			return error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+			return error_oom(err, it->name, 0);
 	}
 	return ETL_OK;
 }
@@ -343,7 +343,7 @@ intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error 
 		                ? keyset_find(it->keys, it->kb.data, it->kb.len, true, &added)
 		                : NULL;
 		if (first == NULL) {
-			(void)error_set(err, ETL_ESYSTEM, it->name, it->rec.line, "out of memory");
+			(void)error_oom(err, it->name, it->rec.line);
 			return -1;
 		}
 		if (added)
@@ -380,7 +380,7 @@ intake_reject(struct intake *it, int nfields, char *const *fields, const size_t 
 		size_t cap = it->caprejected ? it->caprejected * 2 : 256;
 		int64_t *v = realloc(it->rejected, cap * sizeof *v);
 		if (v == NULL)
-			return error_set(err, ETL_ESYSTEM, it->name, line, "out of memory");
+			return error_oom(err, it->name, line);
 		it->rejected = v;
 		it->caprejected = cap;
 	}
@@ -410,15 +410,15 @@ intake_rewind(struct intake *it, struct etl_error *err)
 	for (int i = 0; i < it->nshown; i++)
 		free(it->shown[i]);
 	it->nshown = 0;
-	keyset_free(it->folds);
+	keyindex_free(it->folds);
 	it->folds = NULL;
-	keyset_free(it->db_folds);
+	keyindex_free(it->db_folds);
 	it->db_folds = NULL;
 	if (it->keys != NULL) {
 		keyset_free(it->keys);
 		it->keys = keyset_new();
 		if (it->keys == NULL)
-			return error_set(err, ETL_ESYSTEM, it->name, 0, "out of memory");
+			return error_oom(err, it->name, 0);
 	}
 	if (it->rej != NULL)
 		return reject_truncate(it->rej, 0, err);
@@ -443,16 +443,60 @@ checks_variants(const struct intake *it)
 }
 
 /* Remembers the fold of a new key of the file, at index in the file's
- * keys: it->fb, which case_variant() left holding it. */
+ * keys: it->fb, which case_variant() left holding it.  Only the first key
+ * of a fold is kept (a later one is rejected as its variant). */
 static bool
-note_fold(struct intake *it, long line, size_t index)
+note_fold(struct intake *it, size_t index)
 {
-	int64_t *f = keyset_find(it->folds, it->fb.data, it->fb.len, true, NULL);
-	if (f == NULL)
+	return index < UINT32_MAX &&
+	       keyindex_add(it->folds, keyset_hash(it->fb.data, it->fb.len), (uint32_t)index);
+}
+
+/* What same_fold() compares: the fold in it->fb with the fold of a key of
+ * set. */
+struct fold_probe {
+	struct intake *it;
+	const struct keyset *set;
+	bool failed;
+};
+
+static bool
+same_fold(void *ctx, uint32_t index)
+{
+	struct fold_probe *p = ctx;
+	struct intake *it = p->it;
+	const char *key;
+	size_t n;
+	int64_t *payload;
+	keyset_at(p->set, index, &key, &n, &payload);
+	if (!rowkey_fold(it->map.t, key, n, &it->ob)) {
+		p->failed = true;
 		return false;
-	if (f[0] == 0) {
-		f[0] = line;
-		f[1] = (int64_t)index;
+	}
+	return it->ob.len == it->fb.len && memcmp(it->ob.data, it->fb.data, it->fb.len) == 0;
+}
+
+/* The known keys' folds, once per file: the SKUs the database held when it
+ * began (of two that fold alike, the later one is named).  False out of
+ * memory. */
+static bool
+fold_known(struct intake *it, const struct keyset *skus)
+{
+	if ((it->db_folds = keyindex_new()) == NULL)
+		return false;
+	const char *key;
+	size_t n;
+	int64_t *payload;
+	for (size_t index = keyset_count(skus); index-- > 0;) {
+		keyset_at(skus, index, &key, &n, &payload);
+		if (index >= UINT32_MAX || !rowkey_fold(it->map.t, key, n, &it->fb))
+			return false;
+		uint64_t h = keyset_hash(it->fb.data, it->fb.len);
+		struct fold_probe probe = {.it = it, .set = skus};
+		if (keyindex_find(it->db_folds, h, same_fold, &probe) >= 0)
+			continue;
+		if (probe.failed || !keyindex_add(it->db_folds, h, (uint32_t)index))
+			return false;
 	}
 	return true;
 }
@@ -472,51 +516,41 @@ case_variant(struct intake *it, const char *key, size_t n)
 	char shown[300], other[300], raw[300];
 	if (!rowkey_fold(it->map.t, key, n, &it->fb))
 		return -1;
-	const char *folded = it->fb.data;
-	size_t fn = it->fb.len;
-	if (it->folds == NULL && (it->folds = keyset_new()) == NULL)
+	uint64_t h = keyset_hash(it->fb.data, it->fb.len);
+	if (it->folds == NULL && (it->folds = keyindex_new()) == NULL)
 		return -1;
 	const char *spelling;
 	size_t sn;
-	int64_t *payload, *f = keyset_find(it->folds, folded, fn, false, NULL);
+	int64_t *payload;
+	struct fold_probe probe = {.it = it, .set = it->keys};
+	int64_t f = keyindex_find(it->folds, h, same_fold, &probe);
+	if (probe.failed)
+		return -1;
 	rowkey_show(it->map.t, key, n, raw, sizeof raw);
 	text_show(shown, sizeof shown, raw, strlen(raw));
-	if (f != NULL) {
-		keyset_at(it->keys, (size_t)f[1], &spelling, &sn, &payload);
+	if (f >= 0) {
+		keyset_at(it->keys, (size_t)f, &spelling, &sn, &payload);
 		rowkey_show(it->map.t, spelling, sn, raw, sizeof raw);
 		text_show(other, sizeof other, raw, strlen(raw));
 		(void)snprintf(it->why, sizeof it->why,
 		               "%s: %s differs from %s of line %lld only in letter case or "
 		               "surrounding spaces; --case-variants allow loads it",
-		               table_key_name(it->map.t), shown, other, (long long)f[0]);
+		               table_key_name(it->map.t), shown, other, (long long)payload[0]);
 		return 1;
 	}
 	struct keyset *skus = it->known;
 	if (skus == NULL || keyset_find(skus, key, n, false, NULL) != NULL)
 		return 0; /* a key the table holds: --on-conflict decides */
-	if (it->db_folds == NULL) {
-		/* Once per file: the SKUs the database held when it began. */
-		if ((it->db_folds = keyset_new()) == NULL)
-			return -1;
-		size_t iter = 0, index = 0;
-		struct buf fk = {0}; /* it->fb keeps the key's fold */
-		while (keyset_next(skus, &iter, &spelling, &sn, &payload)) {
-			int64_t *d =
-			        rowkey_fold(it->map.t, spelling, sn, &fk)
-			                ? keyset_find(it->db_folds, fk.data, fk.len, true, NULL)
-			                : NULL;
-			if (d == NULL) {
-				buf_free(&fk);
-				return -1;
-			}
-			d[0] = (int64_t)index++;
-		}
-		buf_free(&fk);
-	}
-	f = keyset_find(it->db_folds, folded, fn, false, NULL);
-	if (f == NULL)
+	if (it->db_folds == NULL &&
+	    (!fold_known(it, skus) || !rowkey_fold(it->map.t, key, n, &it->fb)))
+		return -1; /* (fold_known() used it->fb: the key's fold again) */
+	probe = (struct fold_probe){.it = it, .set = skus};
+	f = keyindex_find(it->db_folds, h, same_fold, &probe);
+	if (probe.failed)
+		return -1;
+	if (f < 0)
 		return 0;
-	keyset_at(skus, (size_t)f[0], &spelling, &sn, &payload);
+	keyset_at(skus, (size_t)f, &spelling, &sn, &payload);
 	rowkey_show(it->map.t, spelling, sn, raw, sizeof raw);
 	text_show(other, sizeof other, raw, strlen(raw));
 	(void)snprintf(it->why, sizeof it->why,
@@ -544,8 +578,7 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 		                    &it->row, it->why, sizeof it->why);
 		if (ok && it->keys != NULL) {
 			if (!rowkey_of_row(it->map.t, &it->row, &it->kb)) {
-				(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
-				                "out of memory");
+				(void)error_oom(err, it->name, r->line);
 				return -1;
 			}
 			const char *key = it->kb.data;
@@ -562,8 +595,7 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 			if (variant == 0)
 				first = keyset_find_index(it->keys, key, n, true, &added, &index);
 			if (variant < 0 || (variant == 0 && first == NULL)) {
-				(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
-				                "out of memory");
+				(void)error_oom(err, it->name, r->line);
 				return -1;
 			}
 			if (variant > 0) {
@@ -572,9 +604,8 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 				first[0] = r->line;
 				/* (folds exist once case_variant() ran for this
 				 * new key, leaving its fold in it->fb) */
-				if (it->folds != NULL && !note_fold(it, r->line, index)) {
-					(void)error_set(err, ETL_ESYSTEM, it->name, r->line,
-					                "out of memory");
+				if (it->folds != NULL && !note_fold(it, index)) {
+					(void)error_oom(err, it->name, r->line);
 					return -1;
 				}
 			} else {
@@ -612,10 +643,11 @@ intake_close(struct intake *it, struct etl_error *err)
 	colmap_free(&it->map);
 	free(it->hdr.lens);
 	keyset_free(it->keys);
-	keyset_free(it->folds);
-	keyset_free(it->db_folds);
+	keyindex_free(it->folds);
+	keyindex_free(it->db_folds);
 	buf_free(&it->kb);
 	buf_free(&it->fb);
+	buf_free(&it->ob);
 	for (int i = 0; i < it->nshown; i++)
 		free(it->shown[i]);
 	free(it->filter);
@@ -735,7 +767,7 @@ void
 intake_set_known(struct intake *it, struct keyset *known)
 {
 	it->known = known;
-	keyset_free(it->db_folds);
+	keyindex_free(it->db_folds);
 	it->db_folds = NULL;
 }
 

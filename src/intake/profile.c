@@ -33,13 +33,13 @@ add(struct profile *p, const char *file, long line, const char *name, size_t nn,
 {
 	struct profile_arg *a = realloc(p->args, (size_t)(p->nargs + 1) * sizeof *a);
 	if (a == NULL)
-		return error_set(err, ETL_ESYSTEM, file, line, "out of memory");
+		return error_oom(err, file, line);
 	p->args = a;
 	char *s = NULL;
 	int k = flag ? asprintf(&s, "--%.*s", (int)nn, name)
 	             : asprintf(&s, "--%.*s=%.*s", (int)nn, name, (int)nv, val);
 	if (k < 0)
-		return error_set(err, ETL_ESYSTEM, file, line, "out of memory");
+		return error_oom(err, file, line);
 	p->args[p->nargs++] = (struct profile_arg){s, file, line};
 	return ETL_OK;
 }
@@ -145,7 +145,7 @@ profile_read(struct profile *p, const char *path, const struct option *longopts,
 	char **files = copy ? realloc(p->files, (size_t)(p->nfiles + 1) * sizeof *files) : NULL;
 	if (files == NULL) {
 		free(copy);
-		return error_set(err, ETL_ESYSTEM, path, 0, "out of memory");
+		return error_oom(err, path, 0);
 	}
 	p->files = files;
 	p->files[p->nfiles++] = copy;

@@ -218,7 +218,7 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 	enum etl_code rc = ETL_OK;
 	*out = NULL;
 	if (w == NULL)
-		return error_set(err, ETL_ESYSTEM, input_path, 0, "out of memory");
+		return error_oom(err, input_path, 0);
 	w->fd = -1;
 	w->cd = (iconv_t)-1;
 	w->m = m;
@@ -228,7 +228,7 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 	if (w->path != NULL)
 		w->tmp = temp_name(w->path);
 	if (w->path == NULL || w->tmp == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, input_path, 0, "out of memory");
+		rc = error_oom(err, input_path, 0);
 		goto out;
 	}
 	/* The directory the file is in, reached from its descriptor from
@@ -352,7 +352,7 @@ create(struct reject_writer *w, struct etl_error *err)
 	     put_field(w, "reject_reason", 13, false) && put(w, "\n", 1);
 	size_t before = w->olen;
 	if (!ok || !encode_line(w))
-		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+		return error_oom(err, w->path, 0);
 	w->offset += w->olen - before;
 	return ETL_OK;
 }
@@ -383,7 +383,7 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 		             "%s; its fields are not written, because one may be a password: "
 		             "correct line %ld of the file itself",
 		             reason, line) < 0)
-			return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+			return error_oom(err, w->path, 0);
 		reason = hidden;
 	}
 	for (int i = 0; i < w->m->nfields && ok; i++) {
@@ -405,7 +405,7 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 	free(hidden);
 	size_t before = w->olen;
 	if (!ok || !encode_line(w))
-		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+		return error_oom(err, w->path, 0);
 	if (w->held != NULL) {
 		struct reject_held *h = w->held;
 		if (h->n == h->cap) {
@@ -417,15 +417,14 @@ reject_write(struct reject_writer *w, int nfields, char *const *fields, const si
 			if (ln != NULL)
 				h->line = ln;
 			if (off == NULL || ln == NULL)
-				return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+				return error_oom(err, w->path, 0);
 			h->cap = cap;
 		}
 		h->off[h->n] = h->data.len;
 		h->line[h->n++] = line;
 		buf_put(&h->data, w->out + before, w->olen - before);
 		w->olen = before;
-		return h->data.failed ? error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory")
-		                      : ETL_OK;
+		return h->data.failed ? error_oom(err, w->path, 0) : ETL_OK;
 	}
 	w->offset += w->olen - before;
 	if (w->olen >= 64 * 1024)
@@ -452,7 +451,7 @@ reject_append(struct reject_writer *w, const struct reject_held *held, size_t fr
 	}
 	size_t a = held->off[from], b = to < held->n ? held->off[to] : held->data.len;
 	if (!reserve(&w->out, &w->ocap, w->olen + (b - a)))
-		return error_set(err, ETL_ESYSTEM, w->path, 0, "out of memory");
+		return error_oom(err, w->path, 0);
 	memcpy(w->out + w->olen, held->data.data + a, b - a);
 	w->olen += b - a;
 	w->offset += b - a;

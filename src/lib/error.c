@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyset.h"
+
 static const struct {
 	enum etl_code code;
 	int status;
@@ -32,6 +34,20 @@ code_index(enum etl_code code)
 		if (code_table[i].code == code)
 			return (int)i;
 	return 0;
+}
+
+enum etl_code
+error_oom(struct etl_error *err, const char *file, long line)
+{
+	if (!keyset_bound_hit())
+		return error_set(err, ETL_ESYSTEM, file, line, "out of memory");
+	char b[64];
+	keyset_bound_text(b, sizeof b);
+	return error_set(err, ETL_ESYSTEM, file, line,
+	                 "more distinct keys than the key memory bound allows: the keys the run "
+	                 "holds to find repeated ones reached %s (--max-key-memory); raise it "
+	                 "(--max-key-memory 1G, or none) or split the file over several runs",
+	                 b);
 }
 
 void

@@ -1,9 +1,12 @@
 /*
  * keyset.c — open addressing with linear probing over an entry vector; the
- * key bytes live in one growing arena.
+ * key bytes live in one growing arena.  Every byte a set holds is charged to
+ * one count for the process, which the key memory bound caps.
  */
 #include "keyset.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -26,6 +29,94 @@ struct keyset {
 };
 
 static uint64_t seed;
+
+/* What all sets (and the charges of keyset_charge()) hold, and its bound. */
+static atomic_size_t held;
+static size_t bound = KEYSET_DEFAULT_BOUND;
+static atomic_bool bound_hit;
+
+void
+keyset_set_bound(size_t bytes)
+{
+	bound = bytes;
+}
+
+size_t
+keyset_bound(void)
+{
+	return bound;
+}
+
+bool
+keyset_bound_hit(void)
+{
+	return atomic_load(&bound_hit);
+}
+
+bool
+keyset_charge(size_t was, size_t now)
+{
+	if (now <= was) {
+		atomic_fetch_sub(&held, was - now);
+		return true;
+	}
+	size_t more = now - was;
+	size_t total = atomic_fetch_add(&held, more) + more;
+	if (bound != 0 && total > bound) {
+		atomic_fetch_sub(&held, more);
+		atomic_store(&bound_hit, true);
+		return false;
+	}
+	return true;
+}
+
+void
+keyset_bound_text(char *out, size_t size)
+{
+	size_t b = bound;
+	if (b % (1024 * 1024) == 0)
+		(void)snprintf(out, size, "%zu MiB", b / (1024 * 1024));
+	else
+		(void)snprintf(out, size, "%zu bytes", b);
+}
+
+/* calloc(n, size), charged; NULL past the bound or out of memory. */
+static void *
+charged_calloc(size_t n, size_t size)
+{
+	if (!keyset_charge(0, n * size))
+		return NULL;
+	void *p = calloc(n, size);
+	if (p == NULL)
+		(void)keyset_charge(n * size, 0);
+	return p;
+}
+
+/* Grows a block of *cap bytes to hold need: twice as large while small, a
+ * quarter larger past 16 MiB (realloc moves such blocks by remapping, so
+ * small steps cost little and waste less of the bound); else, if the bound
+ * refuses that, need and an eighth more.  False (nothing changed) when
+ * neither fits or realloc fails. */
+static bool
+grow(void **block, size_t *cap, size_t need, size_t least)
+{
+	size_t want = *cap ? *cap : least;
+	while (want < need || want == *cap)
+		want += want < ((size_t)16 << 20) ? want : want / 4;
+	if (!keyset_charge(*cap, want)) {
+		want = need + need / 8;
+		if (!keyset_charge(*cap, want))
+			return false;
+	}
+	void *p = realloc(*block, want);
+	if (p == NULL) {
+		(void)keyset_charge(want, *cap);
+		return false;
+	}
+	*block = p;
+	*cap = want;
+	return true;
+}
 
 static uint64_t
 mix(uint64_t h)
@@ -68,7 +159,7 @@ keyset_new(void)
 	if (ks == NULL)
 		return NULL;
 	ks->nslots = 1024;
-	ks->slots = calloc(ks->nslots, sizeof *ks->slots);
+	ks->slots = charged_calloc(ks->nslots, sizeof *ks->slots);
 	if (ks->slots == NULL) {
 		free(ks);
 		return NULL;
@@ -81,6 +172,7 @@ keyset_free(struct keyset *ks)
 {
 	if (ks == NULL)
 		return;
+	(void)keyset_charge(keyset_memory(ks), 0);
 	free(ks->entries);
 	free(ks->slots);
 	free(ks->arena);
@@ -91,7 +183,7 @@ static bool
 grow_slots(struct keyset *ks)
 {
 	size_t n = ks->nslots * 2;
-	uint32_t *slots = calloc(n, sizeof *slots);
+	uint32_t *slots = charged_calloc(n, sizeof *slots);
 	if (slots == NULL)
 		return false;
 	for (size_t i = 0; i < ks->count; i++) {
@@ -100,6 +192,7 @@ grow_slots(struct keyset *ks)
 			s = (s + 1) & (n - 1);
 		slots[s] = (uint32_t)(i + 1);
 	}
+	(void)keyset_charge(ks->nslots * sizeof *slots, 0);
 	free(ks->slots);
 	ks->slots = slots;
 	ks->nslots = n;
@@ -131,26 +224,23 @@ keyset_find_index(struct keyset *ks, const void *key, size_t n, bool add, bool *
 	}
 	if (!add)
 		return NULL;
-	/* Keep an empty slot, so that a probe always ends. */
-	if (n > UINT32_MAX || ks->count >= UINT32_MAX - 1 || ks->count + 2 >= ks->nslots)
+	/* Keep a tenth of the slots empty, so that a probe ends soon (a
+	 * table the bound keeps from growing fills up to there). */
+	if (n > UINT32_MAX || ks->count >= UINT32_MAX - 1 || ks->count * 10 + 10 >= ks->nslots * 9)
 		goto nomem;
 	if (ks->count == ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 256;
-		struct entry *e = realloc(ks->entries, cap * sizeof *e);
-		if (e == NULL)
+		size_t bytes = ks->cap * sizeof *ks->entries;
+		void *e = ks->entries;
+		if (!grow(&e, &bytes, bytes + sizeof *ks->entries, 256 * sizeof *ks->entries))
 			goto nomem;
 		ks->entries = e;
-		ks->cap = cap;
+		ks->cap = bytes / sizeof *ks->entries;
 	}
 	if (ks->arena_len + n > ks->arena_cap) {
-		size_t cap = ks->arena_cap ? ks->arena_cap * 2 : 4096;
-		while (cap < ks->arena_len + n)
-			cap *= 2;
-		char *a = realloc(ks->arena, cap);
-		if (a == NULL)
+		void *a = ks->arena;
+		if (!grow(&a, &ks->arena_cap, ks->arena_len + n, 4096))
 			goto nomem;
 		ks->arena = a;
-		ks->arena_cap = cap;
 	}
 	struct entry *e = &ks->entries[ks->count];
 	e->hash = h;
@@ -213,4 +303,85 @@ size_t
 keyset_memory(const struct keyset *ks)
 {
 	return ks->cap * sizeof *ks->entries + ks->nslots * sizeof *ks->slots + ks->arena_cap;
+}
+
+/* ---- the index over keys kept elsewhere ---------------------------------------- */
+
+struct keyindex {
+	struct islot {
+		uint32_t hash; /* the hash's high half */
+		uint32_t number;
+	} * slots;
+	size_t count, nslots; /* a power of two; number + 1 == 0 is never stored */
+};
+
+struct keyindex *
+keyindex_new(void)
+{
+	struct keyindex *ki = calloc(1, sizeof *ki);
+	if (ki == NULL)
+		return NULL;
+	ki->nslots = 1024;
+	ki->slots = charged_calloc(ki->nslots, sizeof *ki->slots);
+	if (ki->slots == NULL) {
+		free(ki);
+		return NULL;
+	}
+	return ki;
+}
+
+void
+keyindex_free(struct keyindex *ki)
+{
+	if (ki == NULL)
+		return;
+	(void)keyset_charge(ki->nslots * sizeof *ki->slots, 0);
+	free(ki->slots);
+	free(ki);
+}
+
+/* A slot holds the hash's high half, which places it too (so that the
+ * index can grow without the keys), and number + 1, so that a zeroed slot
+ * is empty. */
+int64_t
+keyindex_find(const struct keyindex *ki, uint64_t h, bool (*same)(void *, uint32_t), void *ctx)
+{
+	uint32_t high = (uint32_t)(h >> 32);
+	size_t mask = ki->nslots - 1;
+	for (size_t s = high & mask; ki->slots[s].number != 0; s = (s + 1) & mask)
+		if (ki->slots[s].hash == high && same(ctx, ki->slots[s].number - 1))
+			return ki->slots[s].number - 1;
+	return -1;
+}
+
+static void
+index_put(struct islot *slots, size_t nslots, struct islot in)
+{
+	size_t s = in.hash & (nslots - 1);
+	while (slots[s].number != 0)
+		s = (s + 1) & (nslots - 1);
+	slots[s] = in;
+}
+
+bool
+keyindex_add(struct keyindex *ki, uint64_t h, uint32_t number)
+{
+	if (number == UINT32_MAX || ki->nslots > UINT32_MAX)
+		return false;
+	if ((ki->count + 1) * 10 > ki->nslots * 7) {
+		size_t n = ki->nslots * 2;
+		struct islot *slots = charged_calloc(n, sizeof *slots);
+		if (slots == NULL)
+			return false;
+		for (size_t i = 0; i < ki->nslots; i++)
+			if (ki->slots[i].number != 0)
+				index_put(slots, n, ki->slots[i]);
+		(void)keyset_charge(ki->nslots * sizeof *slots, 0);
+		free(ki->slots);
+		ki->slots = slots;
+		ki->nslots = n;
+	}
+	index_put(ki->slots, ki->nslots, (struct islot){(uint32_t)(h >> 32), number + 1});
+	ki->count++;
+	return true;
 }

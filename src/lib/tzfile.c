@@ -318,7 +318,7 @@ tz_open(struct tz **out, const char *name, struct etl_error *err)
 	*out = NULL;
 	struct tz *z = calloc(1, sizeof *z);
 	if (z == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	if (strcmp(name, "UTC") == 0 || strcmp(name, "GMT") == 0) {
 		z->utc = true;
 		*out = z;

@@ -64,6 +64,21 @@ load_order(int kind_a, int order_a, int kind_b, int order_b)
 	return kind_a != kind_b ? kind_a - kind_b : order_a - order_b;
 }
 
+/* Whether a file after opened[i] reads the SKU map (products, or the kind
+ * that names them): a dry run keeps its products for it. */
+static bool
+skus_read_after(const struct run_file *opened, int n, int i)
+{
+	for (int k = i + 1; k < n; k++) {
+		if (opened[k].open_rc != ETL_OK || opened[k].it == NULL)
+			continue;
+		const struct table_def *t = table_get(intake_kind(opened[k].it));
+		if (t->ref_col >= 0 || table_referrer(t->kind) != NULL)
+			return true;
+	}
+	return false;
+}
+
 static int
 run_file_cmp(const void *a, const void *b)
 {
@@ -179,7 +194,7 @@ connect_run(struct run *r, struct etl_error *err)
 	                            lit, o->lock_timeout_ms) < 0) {
 		PQfreemem(lit);
 		r->settings = NULL;
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	PQfreemem(lit);
 	/* A time zone the server does not know is a usage error, said now. */
@@ -245,7 +260,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 	opened = calloc((size_t)nspecs, sizeof *opened);
 	run->files = calloc((size_t)nspecs, sizeof *run->files);
 	if (opened == NULL || run->files == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		rc = error_oom(err, NULL, 0);
 		goto out;
 	}
 	/* Open every file first: its header tells its kind, and thus its turn. */
@@ -274,14 +289,24 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 			    refdata_load_refs(r.conn, by, r.skus, &cerr) != ETL_OK) {
 				keyset_free(r.skus);
 				r.skus = NULL;
+				if (keyset_bound_hit()) { /* not a database it cannot read */
+					rc = error_oom(err, NULL, 0);
+					goto out;
+				}
 			}
 		}
 		/* And the keys of the other keyed kinds, for the case-variant
 		 * check. */
-		for (int k = 0; k < KIND_COUNT && r.conn != NULL; k++)
-			if (load_known_keys(&r, table_get((enum kind)k), &cerr) != ETL_OK)
-				warnx_etl("cannot read the keys of %s: %s",
-				          table_get((enum kind)k)->table, cerr.msg);
+		for (int k = 0; k < KIND_COUNT && r.conn != NULL; k++) {
+			if (load_known_keys(&r, table_get((enum kind)k), &cerr) == ETL_OK)
+				continue;
+			if (keyset_bound_hit()) {
+				rc = error_oom(err, NULL, 0);
+				goto out;
+			}
+			warnx_etl("cannot read the keys of %s: %s", table_get((enum kind)k)->table,
+			          cerr.msg);
+		}
 		if (r.skus == NULL)
 			warnx_etl("%s; SKU references of sales files are not checked",
 			          r.conn == NULL ? "no database reachable"
@@ -331,6 +356,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 			load_fail_file(lf, j->it, &cerr);
 		} else {
 			lf->r.kind = table_get(intake_kind(j->it))->name;
+			r.skus_read_on = skus_read_after(opened, nspecs, i);
 			if (o->dry_run)
 				dry_run_file(&r, j->it, lf);
 			else

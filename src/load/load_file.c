@@ -78,7 +78,7 @@ ensure_skus(struct run *r, const struct table_def *by, struct etl_error *err)
 	keyset_free(r->skus);
 	r->skus = keyset_new();
 	if (r->skus == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	r->skus_stale = false;
 	return refdata_load_refs(r->conn, by, r->skus, err);
 }
@@ -115,7 +115,7 @@ load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err)
 	r->known[t->kind] = k.ks;
 	r->known_stale[t->kind] = false;
 	if (k.ks == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	const char *cols[COLMAP_MAXCOLS];
 	for (int i = 0; i < t->nkey; i++)
 		cols[i] = t->cols[t->key[i]].db_column;
@@ -123,7 +123,7 @@ load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err)
 	        refdata_stream(r->conn, t->table, cols, t->nkey, known_row, &k, NULL, err);
 	buf_free(&k.b);
 	if (rc == ETL_ESYSTEM)
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 	return rc;
 }
 
@@ -207,7 +207,7 @@ open_file(struct file_load *f)
 	}
 	char *rejects = load_reject_file_for(f, resume);
 	if (rejects == NULL) {
-		(void)error_set(&f->e, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(&f->e, NULL, 0);
 		return fail_claimed(f);
 	}
 	enum etl_code started =

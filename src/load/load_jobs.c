@@ -181,7 +181,7 @@ read_batch(struct worker *j, int64_t *seq)
 	size_t n;
 	const int64_t *v = intake_take_rejected(it, &n);
 	if (end != END_ERROR && end != END_SIGNAL && !keep_rejected(j, v, n)) {
-		(void)error_set(&j->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(&j->err, NULL, 0);
 		end = END_ERROR;
 	}
 	if (last) /* a batch that read nothing is not committed */
@@ -268,7 +268,7 @@ finish_batch(struct worker *j, const struct copy_outcome *out, struct ledger *ne
 	size_t n;
 	const int64_t *v = intake_take_rejected(it, &n);
 	if (!keep_rejected(j, v, n))
-		return error_set(&j->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(&j->err, NULL, 0);
 	j->u.rejected += (uint64_t)out->nrejects;
 	j->u.rej = j->rej;
 	j->u.nrej = j->nrej;
@@ -404,7 +404,7 @@ load_jobs_run(struct pass *p, const struct copy_opts *co, int n)
 {
 	struct worker *jobs = calloc((size_t)n, sizeof *jobs);
 	if (jobs == NULL) {
-		(void)error_set(p->err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(p->err, NULL, 0);
 		return END_ERROR;
 	}
 	struct jobs js = {.p = p, .stop_seq = NO_STOP, .end = END_EOF};

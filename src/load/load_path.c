@@ -96,7 +96,7 @@ load_write_rejects(struct intake *it, struct copy_sink *sink, const struct rejec
                    const struct copy_outcome *out, struct etl_error *err)
 {
 	if (held->data.failed)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	struct reject_writer *w = intake_rejects(it);
 	size_t k = 0;
 	for (int i = 0; i <= out->nrejects; i++) {
@@ -199,14 +199,14 @@ fast_abort(struct pass *p, const char *why)
 const struct path load_fast = {
         .begin = nothing_to_begin, .add = copy_row, .end = fast_end, .abort = fast_abort};
 
-/* A dry run keeps the products it validated: a later sales file of the run
- * may use them. */
+/* A dry run keeps the products it validated when a later file of the run
+ * may use them (a sales file, or a products file checked against them). */
 static enum etl_code
 dry_add(struct pass *p)
 {
 	struct intake *it = p->it;
 	const struct table_def *by = p->referrer;
-	if (by != NULL && p->r->skus != NULL) {
+	if (by != NULL && p->r->skus != NULL && p->r->skus_read_on) {
 		const struct table_def *t = intake_map(it)->t;
 		const struct value *key = &intake_row(it)->v[t->key[0]];
 		int64_t *v = keyset_find(p->r->skus, key->s, key->n, true, NULL);

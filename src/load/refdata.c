@@ -60,7 +60,7 @@ refdata_stream(PGconn *conn, const char *table, const char *const *cols, int nco
 	PQfreemem(tq);
 	if (q.failed || !quoted) {
 		buf_free(&q);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	res = db_run(conn, q.data);
 	buf_free(&q);
@@ -140,6 +140,6 @@ refdata_load_refs(PGconn *conn, const struct table_def *by, struct keyset *refs,
 	const char *cols[3] = {t->cols[t->key[0]].db_column, t->id_column, source};
 	enum etl_code rc = refdata_stream(conn, t->table, cols, 3, add_sku, refs, NULL, err);
 	if (rc == ETL_ESYSTEM)
-		(void)error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		(void)error_oom(err, NULL, 0);
 	return rc;
 }

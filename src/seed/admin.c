@@ -52,7 +52,7 @@ admin_ensure(PGconn *conn, const char *email, const char *full_name, const char 
 	             "($1, $2, $3, true%s) ON CONFLICT (email) DO NOTHING RETURNING user_id",
 	             PQgetvalue(r, 0, 0), nows) < 0) {
 		PQclear(r);
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	}
 	PQclear(r);
 	const char *params[3] = {email, full_name, hash};

@@ -495,8 +495,7 @@ write_sales(const struct gen_opts *o, const struct product *p, const struct day 
 					if (s == NULL) {
 						free(sales);
 						(void)gen_gz_close(&g, NULL);
-						return error_set(err, ETL_ESYSTEM, NULL, 0,
-						                 "out of memory");
+						return error_oom(err, NULL, 0);
 					}
 					sales = s;
 				}
@@ -660,7 +659,7 @@ generate(const struct gen_opts *o, struct gen_stats *st, struct etl_error *err)
 	struct events ev = {0}, around = {0};
 	enum etl_code rc = ETL_OK;
 	if (p == NULL || days == NULL) {
-		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		rc = error_oom(err, NULL, 0);
 		goto out;
 	}
 	struct rng rp, ru;
@@ -670,7 +669,7 @@ generate(const struct gen_opts *o, struct gen_stats *st, struct etl_error *err)
 	/* The sales days feel the events of their years and the neighbours'. */
 	if (!make_events(o->seed, o->first_year, o->last_year, &ev) ||
 	    (sales && !make_events(o->seed, year_of(first) - 1, year_of(last) + 1, &around))) {
-		rc = error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		rc = error_oom(err, NULL, 0);
 		goto out;
 	}
 	if (sales)

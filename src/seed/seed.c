@@ -185,7 +185,7 @@ count_rows(PGconn *conn, struct seed_state *st, struct etl_error *err)
 			continue;
 		char *id = PQescapeIdentifier(conn, table, strlen(table));
 		if (id == NULL)
-			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			return error_oom(err, NULL, 0);
 		PGresult *r = db_queryf(conn, 0, NULL, err, "SELECT count(*) FROM %s", id);
 		PQfreemem(id);
 		if (r == NULL)
@@ -242,7 +242,7 @@ seed_state_read(PGconn *conn, struct seed_state *st, struct etl_error *err)
 			if (v != NULL)
 				st->unfinished = v;
 			PQclear(r);
-			return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+			return error_oom(err, NULL, 0);
 		}
 		st->unfinished = v;
 		st->nunfinished++;

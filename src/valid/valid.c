@@ -279,7 +279,7 @@ valid_open(struct validator **out, const struct valid_opts *o, struct etl_error 
 	struct validator *v = calloc(1, sizeof *v);
 	*out = NULL;
 	if (v == NULL)
-		return error_set(err, ETL_ESYSTEM, NULL, 0, "out of memory");
+		return error_oom(err, NULL, 0);
 	if (o->sku_pattern != NULL) {
 		int rc = regcomp(&v->re, o->sku_pattern, REG_EXTENDED | REG_NOSUB);
 		if (rc != 0) {

@@ -6,7 +6,10 @@
 # path into an empty table and the batched one), each under 256 MiB of peak
 # resident memory (GNU time's maximum RSS); the rejects stop at the default
 # bound (100,000 rows), resumably.  Sizes are the review's: what is proved
-# is a bound, which needs inputs that would break it.
+# is a bound, which needs inputs that would break it.  The distinct keys a
+# run holds are bounded too (--max-key-memory): 200,000 62-character SKUs
+# against a 16M bound here, a million against the default (160M) under
+# make test-big (and in CI's big stage).
 . "$(dirname "$0")/../lib.sh"
 
 cd "$T_TMP" || exit 1
@@ -86,5 +89,65 @@ expect_eq "$(sql memory_db "SELECT count(*) FROM etl_load_rejects WHERE load_id 
 under_limit "load of 2M bad rows, a reject-file bound" 5 load --max-rejects none --max-reject-bytes 100000 bad.csv.gz
 expect_match "$err" "stopped: its reject file passed 100000 bytes \(--max-reject-bytes\)" "a byte bound stops it too"
 under_limit "check of 2M bad rows" 1 check bad.csv.gz
+
+# --- many distinct keys: the key memory bound --------------------------------------
+nkeys=$(scale 200000 1000000)
+python3 - "$nkeys" <<'EOF'
+import sys
+with open("keys.csv", "w") as f:
+    f.write("sku,name,price\n")
+    for i in range(int(sys.argv[1])):
+        f.write("SKU-%058d,Product %d,1000\n" % (i, i))
+EOF
+bound_said="more distinct keys than the key memory bound allows: the keys the run holds to find repeated ones reached 16 MiB \(--max-key-memory\)"
+# under_bound WHAT ARGS...: like under_limit (exit 5), and within the bound and
+# 64 MiB for the rest of the run.
+under_bound() {
+	local what=$1
+	shift
+	under_limit "$what" 5 "$@"
+	expect_match "$err" "keys.csv:[0-9]+: $bound_said" "$what: the bound is named, at the line it was reached"
+	if [ -z "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
+		expect_eq "$(($(tail -n 1 rss.txt) < (16 + 64) * 1024))" 1 "$what: peak RSS within the 16M bound and 64 MiB"
+	fi
+}
+under_bound "check of $nkeys keys past a 16M bound" check --max-key-memory 16M keys.csv
+under_bound "load --dry-run of $nkeys keys past a 16M bound" load --dry-run --max-key-memory 16M keys.csv
+before=$(sql memory_db "SELECT count(*) FROM products")
+under_limit "load of $nkeys keys past a 16M bound (batched)" 5 load --max-key-memory 16M keys.csv
+expect_match "$err" "$bound_said; raise it \(--max-key-memory 1G, or none\) or split the file over several runs; the next run resumes after row [0-9]+" \
+	"the load says the bound, how to lift it, and where the next run resumes"
+committed=$(sql memory_db "SELECT count(*) FROM products WHERE sku LIKE 'SKU-%'")
+expect_eq "$((committed > 0 && committed < nkeys))" 1 "the batches before the bound stay committed ($committed rows)"
+run "$ETL" --db "$db" load --max-key-memory none keys.csv
+expect_rc 0 "the rerun with --max-key-memory none finishes the file"
+expect_match "$err" "resuming load [0-9]+ after $committed rows already committed" "it resumes after the committed rows"
+expect_eq "$(sql memory_db "SELECT count(*), count(DISTINCT sku) FROM products WHERE sku LIKE 'SKU-%'")" \
+	"$nkeys|$nkeys" "every key once"
+expect_eq "$(sql memory_db "SELECT count(*) FROM products")" "$((before + nkeys))" "nothing else changed"
+run "$ETL" --db "$db" check --max-key-memory 12 keys.csv
+expect_rc 2 "a bound under 1M is a usage error"
+expect_match "$err" "--max-key-memory: \"12\" is not a size of at least 1M" "and says so"
+run "$ETL" --db "$db" load --max-key-memory 2X keys.csv
+expect_rc 2 "a size with an unknown suffix is a usage error"
+if [ "${ETL_TEST_BIG:-0}" = 1 ]; then
+	# The default bound (160M) and a million keys, in a database of its own:
+	# a dry run and a load into the empty table hold them; check, which keeps
+	# each key's values too, and a dry run against the million loaded, stop
+	# at the bound.
+	big=$(new_db memory_big_db)
+	"$ETL" --db "$big" schema >/dev/null
+	db_small=$db
+	db=$big
+	under_limit "load --dry-run of a million keys, the default bound" 0 load --dry-run keys.csv
+	under_limit "load of a million keys into the empty table, the default bound" 0 load keys.csv
+	expect_eq "$(sql memory_big_db "SELECT count(DISTINCT sku) FROM products")" 1000000 "all in"
+	under_limit "check of a million keys, the default bound" 5 check keys.csv
+	expect_match "$err" "reached 160 MiB \(--max-key-memory\)" "check stops at the bound, saying so"
+	under_limit "load --dry-run of a million keys against the million, the default bound" 5 \
+		load --dry-run keys.csv
+	expect_match "$err" "reached 160 MiB \(--max-key-memory\)" "so does the dry run, which reads the table's keys too"
+	db=$db_small
+fi
 
 finish
