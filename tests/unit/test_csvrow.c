@@ -1,7 +1,9 @@
 /*
  * test_csvrow.c — the CSV stage, table-driven: input text in, records with
  * their start lines out.  Every input is also fed at every chunk size from
- * 1 to its length, which must not change a single record.
+ * 1 to its length, which must not change a single record, and with plain
+ * lines split by libcsv as well as without it; random inputs are read both
+ * ways and must give the same records.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,12 +41,13 @@ mem_read(void *ctx, char *buf, size_t size, struct etl_error *err)
 /* Renders records as "LINE[-END][!]:f1|f2|…" lines; '!' marks a malformed
  * record, control bytes are shown as \r \n \0. */
 static char *
-render(const char *input, size_t len, size_t chunk, unsigned char delim)
+render_as(const char *input, size_t len, size_t chunk, unsigned char delim, bool plain)
 {
 	struct mem m = {input, len, 0, chunk};
 	struct csvrow_reader *r = NULL;
 	struct etl_error err;
 	assert_int_equal(csvrow_open(&r, mem_read, &m, delim, "t.csv", &err), ETL_OK);
+	csvrow_set_plain(r, plain);
 	size_t cap = 4096, n = 0;
 	char *out = malloc(cap);
 	assert_non_null(out);
@@ -84,6 +87,12 @@ render(const char *input, size_t len, size_t chunk, unsigned char delim)
 	assert_int_equal(rc, 0);
 	csvrow_close(r);
 	return out;
+}
+
+static char *
+render(const char *input, size_t len, size_t chunk, unsigned char delim)
+{
+	return render_as(input, len, chunk, delim, true);
 }
 
 struct csv_case {
@@ -137,13 +146,63 @@ test_cases_every_chunk_size(void **state)
 		const struct csv_case *tc = &cases[i];
 		size_t len = tc->len ? tc->len : strlen(tc->input);
 		for (size_t chunk = 1; chunk <= len + 1; chunk++) {
-			char *got = render(tc->input, len, chunk, tc->delim);
-			if (strcmp(got, tc->expect) != 0)
-				fail_msg("case \"%s\", chunk %zu:\n--- got\n%s--- expected\n%s",
-				         tc->what, chunk, got, tc->expect);
-			free(got);
+			for (int plain = 0; plain < 2; plain++) {
+				char *got = render_as(tc->input, len, chunk, tc->delim, plain);
+				if (strcmp(got, tc->expect) != 0)
+					fail_msg(
+					        "case \"%s\", chunk %zu, plain %d:\n--- got\n%s--- "
+					        "expected\n%s",
+					        tc->what, chunk, plain, got, tc->expect);
+				free(got);
+			}
 		}
 	}
+}
+
+/* Random inputs of the bytes that matter, read with plain lines split
+ * without libcsv and with it: the same records, line numbers and errors. */
+static void
+test_plain_lines_as_libcsv(void **state)
+{
+	(void)state;
+	static const char alphabet[] = "ab,;\"\r\n \0\n,,a\"";
+	unsigned seed = 12345;
+	char in[300];
+	for (int round = 0; round < 20000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		size_t len = (seed >> 16) % sizeof in;
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* Mostly plain text, sometimes a quote or a CR. */
+			unsigned pick = (seed >> 16) % 1000;
+			in[i] = pick < 900 ? "aab,,\n "[pick % 7]
+			                   : alphabet[pick % (sizeof alphabet - 1)];
+		}
+		unsigned char delim = round % 3 == 0 ? ';' : ',';
+		size_t chunk = 1 + (seed >> 8) % (len + 2);
+		char *with = render_as(in, len, chunk, delim, true);
+		char *without = render_as(in, len, chunk, delim, false);
+		if (strcmp(with, without) != 0)
+			fail_msg("round %d (len %zu, chunk %zu):\n--- plain\n%s--- libcsv\n%s",
+			         round, len, chunk, with, without);
+		free(with);
+		free(without);
+	}
+	/* A plain line of more fields than a record keeps. */
+	size_t cols = CSVROW_MAX_FIELDS + 5;
+	char *wide = malloc(cols * 2);
+	assert_non_null(wide);
+	for (size_t i = 0; i < cols; i++) {
+		wide[2 * i] = 'x';
+		wide[2 * i + 1] = i + 1 == cols ? '\n' : ',';
+	}
+	char *with = render_as(wide, cols * 2, 65536, ',', true);
+	char *without = render_as(wide, cols * 2, 65536, ',', false);
+	assert_string_equal(with, without);
+	assert_true(strncmp(with, "1!:", 3) == 0);
+	free(with);
+	free(without);
+	free(wide);
 }
 
 static void
@@ -233,6 +292,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_cases_every_chunk_size),
+	        cmocka_unit_test(test_plain_lines_as_libcsv),
 	        cmocka_unit_test(test_oversized_field),
 	        cmocka_unit_test(test_many_columns),
 	        cmocka_unit_test(test_source_error_sticks),
