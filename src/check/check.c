@@ -501,8 +501,8 @@ static void
 note_sku(struct check *c, const struct table_def *t, const struct valid_row *row)
 {
 	const struct table_def *by = table_referrer(t->kind);
-	if (by == NULL || !c->keep_skus)
-		return;
+	if (by == NULL || !c->keep_skus || !c->database_checked)
+		return; /* (without a database no sales row is judged by them) */
 	const struct value *k = &row->v[t->key[0]];
 	int64_t *v = keyset_find(c->skus, k->s, k->n, true, NULL);
 	if (v == NULL)

@@ -101,8 +101,11 @@ check_one(struct check *c, struct intake *it, struct etl_error *err)
 	int got;
 	while ((got = intake_next(it, check_sku_refs(c), err)) == 1) {
 		rc = check_row(c, intake_record(it)->line, intake_row(it));
-		if (rc != ETL_OK)
-			return error_oom(err, intake_name(it), intake_record(it)->line);
+		if (rc != ETL_OK) {
+			rc = error_oom(err, intake_name(it), intake_record(it)->line);
+			(void)check_end_file(c, err); /* the report says so, whole */
+			return rc;
+		}
 	}
 	if (got < 0) {
 		(void)check_end_file(c, err);
@@ -273,6 +276,11 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 			check_failed_file(c, f->it != NULL ? intake_name(f->it) : specs[f->order],
 			                  NULL, f->err.msg);
 		if (f->rc == ETL_ESYSTEM) {
+			/* The report still ends (a JSON document stays whole),
+			 * with the file it stopped at. */
+			uint64_t ignored;
+			struct etl_error ferr;
+			(void)check_finish(c, &ignored, &ferr);
 			*err = f->err;
 			rc = f->rc;
 			goto out;

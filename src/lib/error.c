@@ -43,6 +43,14 @@ error_oom(struct etl_error *err, const char *file, long line)
 		return error_set(err, ETL_ESYSTEM, file, line, "out of memory");
 	char b[64];
 	keyset_bound_text(b, sizeof b);
+	if (file == NULL) /* the keys a table holds, read before its file */
+		return error_set(
+		        err, ETL_ESYSTEM, NULL, 0,
+		        "more distinct keys than the key memory bound allows: the keys the "
+		        "run holds, with those it read from the tables its files load, "
+		        "reached %s (--max-key-memory); raise it (--max-key-memory 1G, or "
+		        "none)",
+		        b);
 	return error_set(err, ETL_ESYSTEM, file, line,
 	                 "more distinct keys than the key memory bound allows: the keys the run "
 	                 "holds to find repeated ones reached %s (--max-key-memory); raise it "

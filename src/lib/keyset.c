@@ -30,10 +30,14 @@ struct keyset {
 
 static uint64_t seed;
 
-/* What all sets (and the charges of keyset_charge()) hold, and its bound. */
+/* What all sets (and the charges of keyset_charge()) hold, and its bound.
+ * bound_hit is set only when a refusal fails an insertion (a set that
+ * cannot grow its slots, or that doubles and then takes a smaller step,
+ * goes on); refused notes a refusal in the thread's current operation. */
 static atomic_size_t held;
 static size_t bound = KEYSET_DEFAULT_BOUND;
 static atomic_bool bound_hit;
+static _Thread_local bool refused;
 
 void
 keyset_set_bound(size_t bytes)
@@ -53,8 +57,8 @@ keyset_bound_hit(void)
 	return atomic_load(&bound_hit);
 }
 
-bool
-keyset_charge(size_t was, size_t now)
+static bool
+charge(size_t was, size_t now)
 {
 	if (now <= was) {
 		atomic_fetch_sub(&held, was - now);
@@ -64,10 +68,28 @@ keyset_charge(size_t was, size_t now)
 	size_t total = atomic_fetch_add(&held, more) + more;
 	if (bound != 0 && total > bound) {
 		atomic_fetch_sub(&held, more);
-		atomic_store(&bound_hit, true);
+		refused = true;
 		return false;
 	}
 	return true;
+}
+
+bool
+keyset_charge(size_t was, size_t now)
+{
+	if (charge(was, now))
+		return true;
+	atomic_store(&bound_hit, true);
+	return false;
+}
+
+/* An operation failed: by the bound if a charge of it was refused. */
+static void
+failed_by_bound(void)
+{
+	if (refused)
+		atomic_store(&bound_hit, true);
+	refused = false;
 }
 
 void
@@ -84,33 +106,35 @@ keyset_bound_text(char *out, size_t size)
 static void *
 charged_calloc(size_t n, size_t size)
 {
-	if (!keyset_charge(0, n * size))
+	if (!charge(0, n * size))
 		return NULL;
 	void *p = calloc(n, size);
 	if (p == NULL)
-		(void)keyset_charge(n * size, 0);
+		(void)charge(n * size, 0);
 	return p;
 }
 
-/* Grows a block of *cap bytes to hold need: twice as large while small, a
- * quarter larger past 16 MiB (realloc moves such blocks by remapping, so
- * small steps cost little and waste less of the bound); else, if the bound
- * refuses that, need and an eighth more.  False (nothing changed) when
- * neither fits or realloc fails. */
+/* Grows a block of *cap bytes (a multiple of unit) to hold need: twice as
+ * large while small, a quarter larger past 16 MiB (realloc moves such
+ * blocks by remapping, so small steps cost little and waste less of the
+ * bound); else, if the bound refuses that, need and an eighth more.  False
+ * (nothing changed) when neither fits or realloc fails. */
 static bool
-grow(void **block, size_t *cap, size_t need, size_t least)
+grow(void **block, size_t *cap, size_t need, size_t least, size_t unit)
 {
 	size_t want = *cap ? *cap : least;
 	while (want < need || want == *cap)
 		want += want < ((size_t)16 << 20) ? want : want / 4;
-	if (!keyset_charge(*cap, want)) {
+	want -= want % unit;
+	if (want < need || !charge(*cap, want)) {
 		want = need + need / 8;
-		if (!keyset_charge(*cap, want))
+		want += (unit - want % unit) % unit;
+		if (!charge(*cap, want))
 			return false;
 	}
 	void *p = realloc(*block, want);
 	if (p == NULL) {
-		(void)keyset_charge(want, *cap);
+		(void)charge(want, *cap);
 		return false;
 	}
 	*block = p;
@@ -155,6 +179,7 @@ keyset_hash(const void *key, size_t n)
 struct keyset *
 keyset_new(void)
 {
+	refused = false;
 	struct keyset *ks = calloc(1, sizeof *ks);
 	if (ks == NULL)
 		return NULL;
@@ -162,6 +187,7 @@ keyset_new(void)
 	ks->slots = charged_calloc(ks->nslots, sizeof *ks->slots);
 	if (ks->slots == NULL) {
 		free(ks);
+		failed_by_bound();
 		return NULL;
 	}
 	return ks;
@@ -172,7 +198,7 @@ keyset_free(struct keyset *ks)
 {
 	if (ks == NULL)
 		return;
-	(void)keyset_charge(keyset_memory(ks), 0);
+	(void)charge(keyset_memory(ks), 0);
 	free(ks->entries);
 	free(ks->slots);
 	free(ks->arena);
@@ -192,7 +218,7 @@ grow_slots(struct keyset *ks)
 			s = (s + 1) & (n - 1);
 		slots[s] = (uint32_t)(i + 1);
 	}
-	(void)keyset_charge(ks->nslots * sizeof *slots, 0);
+	(void)charge(ks->nslots * sizeof *slots, 0);
 	free(ks->slots);
 	ks->slots = slots;
 	ks->nslots = n;
@@ -211,6 +237,7 @@ keyset_find_index(struct keyset *ks, const void *key, size_t n, bool add, bool *
 {
 	if (added != NULL)
 		*added = false;
+	refused = false;
 	uint64_t h = keyset_hash(key, n);
 	size_t mask = ks->nslots - 1;
 	size_t s = h & mask;
@@ -225,20 +252,27 @@ keyset_find_index(struct keyset *ks, const void *key, size_t n, bool add, bool *
 	if (!add)
 		return NULL;
 	/* Keep a tenth of the slots empty, so that a probe ends soon (a
-	 * table the bound keeps from growing fills up to there). */
+	 * table the bound kept from growing fills up to there, and tries
+	 * again here). */
+	if (ks->count * 10 + 10 >= ks->nslots * 9 && grow_slots(ks)) {
+		mask = ks->nslots - 1; /* the key's empty slot in the new table */
+		for (s = h & mask; ks->slots[s] != 0; s = (s + 1) & mask)
+			;
+	}
 	if (n > UINT32_MAX || ks->count >= UINT32_MAX - 1 || ks->count * 10 + 10 >= ks->nslots * 9)
 		goto nomem;
 	if (ks->count == ks->cap) {
 		size_t bytes = ks->cap * sizeof *ks->entries;
 		void *e = ks->entries;
-		if (!grow(&e, &bytes, bytes + sizeof *ks->entries, 256 * sizeof *ks->entries))
+		if (!grow(&e, &bytes, bytes + sizeof *ks->entries, 256 * sizeof *ks->entries,
+		          sizeof *ks->entries))
 			goto nomem;
 		ks->entries = e;
 		ks->cap = bytes / sizeof *ks->entries;
 	}
 	if (ks->arena_len + n > ks->arena_cap) {
 		void *a = ks->arena;
-		if (!grow(&a, &ks->arena_cap, ks->arena_len + n, 4096))
+		if (!grow(&a, &ks->arena_cap, ks->arena_len + n, 4096, 1))
 			goto nomem;
 		ks->arena = a;
 	}
@@ -262,6 +296,7 @@ keyset_find_index(struct keyset *ks, const void *key, size_t n, bool add, bool *
 	return e->payload;
 nomem:
 	ks->failed = true;
+	failed_by_bound();
 	return NULL;
 }
 
@@ -318,6 +353,7 @@ struct keyindex {
 struct keyindex *
 keyindex_new(void)
 {
+	refused = false;
 	struct keyindex *ki = calloc(1, sizeof *ki);
 	if (ki == NULL)
 		return NULL;
@@ -325,6 +361,7 @@ keyindex_new(void)
 	ki->slots = charged_calloc(ki->nslots, sizeof *ki->slots);
 	if (ki->slots == NULL) {
 		free(ki);
+		failed_by_bound();
 		return NULL;
 	}
 	return ki;
@@ -335,7 +372,7 @@ keyindex_free(struct keyindex *ki)
 {
 	if (ki == NULL)
 		return;
-	(void)keyset_charge(ki->nslots * sizeof *ki->slots, 0);
+	(void)charge(ki->nslots * sizeof *ki->slots, 0);
 	free(ki->slots);
 	free(ki);
 }
@@ -370,13 +407,16 @@ keyindex_add(struct keyindex *ki, uint64_t h, uint32_t number)
 		return false;
 	if ((ki->count + 1) * 10 > ki->nslots * 7) {
 		size_t n = ki->nslots * 2;
+		refused = false;
 		struct islot *slots = charged_calloc(n, sizeof *slots);
-		if (slots == NULL)
+		if (slots == NULL) {
+			failed_by_bound();
 			return false;
+		}
 		for (size_t i = 0; i < ki->nslots; i++)
 			if (ki->slots[i].number != 0)
 				index_put(slots, n, ki->slots[i]);
-		(void)keyset_charge(ki->nslots * sizeof *slots, 0);
+		(void)charge(ki->nslots * sizeof *slots, 0);
 		free(ki->slots);
 		ki->slots = slots;
 		ki->nslots = n;

@@ -279,11 +279,20 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		if (r.conn != NULL &&
 		    schema_ensure(r.conn, true, NULL, NULL, &r.facts, &cerr) == ETL_OK)
 			valid_set_live(v, r.facts.kinds);
+		/* Only the keys of the run's own kinds are read. */
+		bool in_run[KIND_COUNT] = {false}, needs_skus = false;
 		const struct table_def *by = NULL;
-		for (int k = 0; k < KIND_COUNT; k++)
-			if (table_get((enum kind)k)->ref_col >= 0)
-				by = table_get((enum kind)k);
-		if (r.conn != NULL && by != NULL) {
+		for (int i = 0; i < nspecs; i++)
+			if (opened[i].open_rc == ETL_OK && opened[i].it != NULL)
+				in_run[intake_kind(opened[i].it)] = true;
+		for (int k = 0; k < KIND_COUNT; k++) {
+			const struct table_def *t = table_get((enum kind)k);
+			if (t->ref_col >= 0)
+				by = t;
+			if (in_run[k] && (t->ref_col >= 0 || table_referrer(t->kind) != NULL))
+				needs_skus = true;
+		}
+		if (r.conn != NULL && by != NULL && needs_skus) {
 			r.skus = keyset_new();
 			if (r.skus == NULL ||
 			    refdata_load_refs(r.conn, by, r.skus, &cerr) != ETL_OK) {
@@ -298,7 +307,8 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		/* And the keys of the other keyed kinds, for the case-variant
 		 * check. */
 		for (int k = 0; k < KIND_COUNT && r.conn != NULL; k++) {
-			if (load_known_keys(&r, table_get((enum kind)k), &cerr) == ETL_OK)
+			if (!in_run[k] ||
+			    load_known_keys(&r, table_get((enum kind)k), &cerr) == ETL_OK)
 				continue;
 			if (keyset_bound_hit()) {
 				rc = error_oom(err, NULL, 0);
@@ -307,11 +317,11 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 			warnx_etl("cannot read the keys of %s: %s", table_get((enum kind)k)->table,
 			          cerr.msg);
 		}
-		if (r.skus == NULL)
+		if (needs_skus && r.skus == NULL)
 			warnx_etl("%s; SKU references of sales files are not checked",
 			          r.conn == NULL ? "no database reachable"
 			                         : "cannot read the products");
-		run->database_checked = r.skus != NULL;
+		run->database_checked = r.conn != NULL && (!needs_skus || r.skus != NULL);
 		PQfinish(r.conn);
 		r.conn = NULL;
 	} else {

@@ -80,7 +80,12 @@ ensure_skus(struct run *r, const struct table_def *by, struct etl_error *err)
 	if (r->skus == NULL)
 		return error_oom(err, NULL, 0);
 	r->skus_stale = false;
-	return refdata_load_refs(r->conn, by, r->skus, err);
+	enum etl_code rc = refdata_load_refs(r->conn, by, r->skus, err);
+	if (rc != ETL_OK) { /* never a part of the map: the next file reads it again */
+		keyset_free(r->skus);
+		r->skus = NULL;
+	}
+	return rc;
 }
 
 /* Reads the key columns of a database row into a set of keys. */
@@ -124,6 +129,10 @@ load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err)
 	buf_free(&k.b);
 	if (rc == ETL_ESYSTEM)
 		(void)error_oom(err, NULL, 0);
+	if (rc != ETL_OK) { /* never a part of the keys: the next file reads them again */
+		keyset_free(r->known[t->kind]);
+		r->known[t->kind] = NULL;
+	}
 	return rc;
 }
 
@@ -192,10 +201,12 @@ open_file(struct file_load *f)
 	/* A sales file's SKUs must exist; a keyed file's keys must not differ
 	 * from the table's only in letter case or surrounding spaces. */
 	const struct table_def *t = intake_map(it)->t;
-	if (t->ref_col >= 0 && ensure_skus(r, t, &f->e) != ETL_OK)
+	if ((t->ref_col >= 0 && ensure_skus(r, t, &f->e) != ETL_OK) ||
+	    load_known_keys(r, t, &f->e) != ETL_OK) {
+		if (f->e.file[0] == '\0') /* the file whose table it read */
+			(void)snprintf(f->e.file, sizeof f->e.file, "%s", intake_name(it));
 		return fail_claimed(f);
-	if (load_known_keys(r, t, &f->e) != ETL_OK)
-		return fail_claimed(f);
+	}
 	intake_set_known(it, load_known(r, t));
 	if ((resume || f->claim.extends > 0) && f->led.records_done > 0) {
 		if (intake_skip(it, f->led.records_done, r->skus, &f->e) != ETL_OK)

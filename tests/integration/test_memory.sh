@@ -130,6 +130,41 @@ expect_rc 2 "a bound under 1M is a usage error"
 expect_match "$err" "--max-key-memory: \"12\" is not a size of at least 1M" "and says so"
 run "$ETL" --db "$db" load --max-key-memory 2X keys.csv
 expect_rc 2 "a size with an unknown suffix is a usage error"
+# A bound reached while reading a table's keys fails each file that needs
+# them, commits nothing of them, and a rerun with room loads every row once
+# (sales files need the products' SKUs: 200,000 of them here).
+first=$(printf 'SKU-%058d' 1)
+last=$(printf 'SKU-%058d' $((nkeys - 1)))
+for day in 1 2; do
+	printf 'sku,quantity_sold,price_per_unit,transaction_date,is_promo\n%s,1,,2024-01-0%d 07:44:00,false\n%s,1,,2024-01-0%d 08:00:00,false\n' \
+		"$first" "$day" "$last" "$day" >"s$day.csv"
+done
+sales_before=$(sql memory_db "SELECT count(*) FROM transactions")
+run "$ETL" --db "$db" load --max-key-memory 16M s1.csv s2.csv
+expect_rc 5 "sales files whose products' SKUs pass the bound: exit 5"
+expect_match "$err" "s1.csv: more distinct keys than the key memory bound allows: the keys the run holds, with those it read from the tables its files load, reached 16 MiB" \
+	"the first file fails, named, the table's keys said"
+expect_match "$err" "s2.csv: more distinct keys than the key memory bound allows" "and so does the second: no file is judged by half a map"
+expect_eq "$(sql memory_db "SELECT count(*) FROM transactions")" "$sales_before" "nothing of them committed"
+run "$ETL" --db "$db" load --max-key-memory none s1.csv s2.csv
+expect_rc 0 "with room, both load"
+expect_eq "$(sql memory_db "SELECT count(*) FROM transactions")" "$((sales_before + 4))" "every row once"
+# A dry run reads only the keys of its files' kinds: an events file is not
+# held back by the products' 200,000 SKUs.
+printf 'event_name,event_date,type\nSmall,2024-03-01,holiday\n' >small-events.csv
+run "$ETL" --db "$db" load --dry-run --max-key-memory 16M small-events.csv
+expect_rc 0 "a dry run of an events file under a bound the products' keys would pass"
+# check's report stays whole when the bound stops it: none when the table's
+# keys pass it, a whole one when the file's do (an empty database).
+run "$ETL" --db "$db" check --format json --max-key-memory 16M keys.csv
+expect_rc 5 "check --format json, the table's keys past the bound: exit 5"
+expect_eq "$out" "" "and no half a document"
+empty=$(new_db memory_empty_db)
+"$ETL" --db "$empty" schema >/dev/null
+run "$ETL" --db "$empty" check --format json --max-key-memory 16M keys.csv
+expect_rc 5 "check --format json, the file's keys past the bound: exit 5"
+expect_eq "$(printf '%s' "$out" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["files"][-1]["error"][:46], d["total"]["insert"] >= 0)')" \
+	"more distinct keys than the key memory bound a True" "its JSON is a whole document naming why the file stopped"
 if [ "${ETL_TEST_BIG:-0}" = 1 ]; then
 	# The default bound (160M) and a million keys, in a database of its own:
 	# a dry run and a load into the empty table hold them; check, which keeps
