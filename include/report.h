@@ -32,7 +32,7 @@ struct file_result {
 void report_table(FILE *out, const struct file_result *r, int n, bool dry_run);
 
 /*
- * Writes the summary JSON (README) to path ("-": stdout), with "error" (a file's,
+ * Writes the summary JSON (docs/loading.md) to path ("-": stdout), with "error" (a file's,
  * and the run's when error is not NULL: what stopped it before or besides
  * its files).  Returns ETL_OK, or ETL_ESYSTEM when the file cannot be
  * written (err names it).

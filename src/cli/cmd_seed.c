@@ -360,7 +360,7 @@ ensure_admin(const char *db, bool quiet, bool *created, struct etl_error *err)
 			             "SIPREMS_ADMIN_PASSWORD\n",
 			             email);
 	} else {
-		/* Shown once (the README says so); it is stored only as a hash. */
+		/* Shown once (docs/loading.md says so); it is stored only as a hash. */
 		(void)printf(
 		        "seed: created the admin user %s with the password %s\n"
 		        "seed: the password is shown only this once (set SIPREMS_ADMIN_PASSWORD "

@@ -29,6 +29,27 @@ expect_eq "$(printf '%s\n' "$from_readme" | wc -l)" 7 "each once"
 expect_eq "$(sed -n 's/^| \([0-9]\) | .*/\1/p' "$ROOT/docs/deploy.md" | statuses)" "$from_code" \
 	"docs/deploy.md says what each asks of the operator"
 
+# --- one set of options: --help (and each command's), the man page, the README and docs/ --
+# Long options as each names them (the man page's font escapes and \- taken out).
+help_opts=$(for c in "" schema load check seed generate history undo; do
+	"$ETL" $c --help 2>&1
+done | grep -o -- '--[a-z][a-z-]*' | sort -u)
+man_opts=$(sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' "$ROOT/docs/siprems-etl.1" | grep -o -- '--[a-z][a-z-]*' | sort -u)
+expect_eq "$(comm -23 <(printf '%s\n' "$help_opts") <(printf '%s\n' "$man_opts") | tr '\n' ' ')" "" \
+	"every option --help names is in the man page"
+expect_eq "$(comm -13 <(printf '%s\n' "$help_opts") <(printf '%s\n' "$man_opts") | tr '\n' ' ')" "" \
+	"every option the man page names is in --help"
+expect_eq "$(printf '%s\n' "$help_opts" | wc -l)" "$(printf '%s\n' "$help_opts" | grep -c .)" "(the lists are not empty)"
+expect_eq "$(($(printf '%s\n' "$help_opts" | wc -l) > 40))" 1 "--help names its options ($(printf '%s\n' "$help_opts" | wc -l))"
+# Options of other programs the pages quote: scripts/bench.sh, install-pg.sh and
+# citus-local.sh; useradd; systemctl; the compiler.
+other_tools='rows|append|runs|pg|no-citus|bin|citus|create-home|home-dir|system|failed|now|coverage'
+for doc in README.md docs/loading.md docs/formats.md docs/deploy.md docs/databases.md docs/performance.md docs/hardening.md; do
+	unknown=$(grep -o -- '--[a-z][a-z-]*' "$ROOT/$doc" | sort -u | comm -23 - <(printf '%s\n' "$help_opts") |
+		grep -vxE -- "--($other_tools)" | tr '\n' ' ')
+	expect_eq "$unknown" "" "every option $doc names is one the tool has"
+done
+
 etl --version
 expect_rc 0 "--version exits 0"
 expect_match "$out" "^siprems-etl [0-9]+\.[0-9]+\.[0-9]+$" "--version prints the version"
