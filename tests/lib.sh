@@ -11,6 +11,11 @@
 #   expect_match S RE WHAT / expect_no_match S RE WHAT   (grep -E)
 #   sql DB QUERY          psql -Atq, failing the test on an SQL error
 #   new_db NAME           (re)creates database NAME; prints its conninfo
+#   products_db NAME      new_db NAME with the file's products.csv loaded
+#   one_sale DB SKU PRICE DATE   a row in DB's transactions (a load then takes
+#                         the batched path, not the empty table's)
+#   sales_checksum DB [WHERE]   "count md5" of DB's sales by SKU, quantity,
+#                         price, time and promo flag (WHERE narrows them)
 #   committed DB          waits (at most 5 s) until a sales load in DB has
 #                         committed a batch
 #   same_file A B WHAT    both exist, are not empty, and have the same bytes
@@ -194,6 +199,24 @@ new_db() {
 	dropdb --if-exists "$1" >/dev/null 2>&1
 	createdb "$1" || { echo "cannot create database $1" >&2; return 1; }
 	echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"
+}
+
+products_db() {
+	local c
+	c=$(new_db "$1") || return 1
+	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	echo "$c"
+}
+
+one_sale() {
+	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
+	  SELECT product_id, 1, $3, '$4' FROM products WHERE sku = '$2'"
+}
+
+sales_checksum() {
+	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(r, E'\n' ORDER BY r)) FROM (
+	  SELECT concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date, t.is_promo) r
+	  FROM transactions t JOIN products p USING (product_id) ${2:+WHERE $2}) s"
 }
 
 # json_check FILE: checks a --summary-json file against the shape the README documents, with

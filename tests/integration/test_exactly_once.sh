@@ -36,24 +36,12 @@ make_sales() { # rows seed
 }
 make_sales "$ROWS" 7 >sales.csv
 
-checksum() { # database
-	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date, t.is_promo), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold, t.price_per_unit, t.is_promo)) FROM transactions t JOIN products p USING (product_id)"
-}
-
-prepare_empty() { # database -> conninfo, with the products loaded
-	local c
-	c=$(new_db "$1")
-	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
-	echo "$c"
-}
-
 # With a row in transactions already, loads take the batched path (an empty
 # table takes the one-transaction fast path, tested below).
-prepare() {
+prepare() { # database -> conninfo: the products, and a sale (the batched path)
 	local c
-	c=$(prepare_empty "$1")
-	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
-	  SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'"
+	c=$(products_db "$1")
+	one_sale "$1" P-001 1000 '2023-12-31 12:00'
 	echo "$c"
 }
 
@@ -62,7 +50,7 @@ mkdir -p clean killed stopped signalled
 clean=$(prepare eo_clean)
 etl --db "$clean" --quiet load --batch-rows "$BATCH" --reject-dir clean --summary-json clean.json sales.csv
 expect_rc 1 "the clean reference load ends with exit 1 (it has bad rows)"
-reference=$(checksum eo_clean)
+reference=$(sales_checksum eo_clean)
 expect_match "$reference" "^$((GOOD + 1)) [0-9a-f]{32}$" "the reference table holds the $GOOD good rows (and the one before)"
 ref_counts=$(json_counts clean.json | cut -d: -f2-)
 
@@ -73,12 +61,12 @@ etl --db "$clean" load --reject-dir clean --summary-json again.json sales.csv
 expect_rc 1 "re-running a loaded file whose rejects are still out exits 1"
 expect_eq "$(json_counts again.json)" "sales.csv:skipped:$ROWS:0:0:$(echo "$ref_counts" | cut -d: -f3):$(echo "$ref_counts" | cut -d: -f6)" \
 	"and loads nothing: the loaded rows count as skipped, the rejected ones as rejected"
-expect_eq "$(checksum eo_clean)" "$reference" "the table is unchanged"
+expect_eq "$(sales_checksum eo_clean)" "$reference" "the table is unchanged"
 cp sales.csv renamed-copy.csv
 etl --db "$clean" load --reject-dir clean renamed-copy.csv
 expect_rc 1 "the same content under another name is recognised (its rejects still out: exit 1)"
 expect_match "$err" "renamed-copy\.csv: load [0-9]+ of this content rejected [0-9]+ rows?" "it says the content was loaded before, and what was rejected"
-expect_eq "$(checksum eo_clean)" "$reference" "still unchanged"
+expect_eq "$(sales_checksum eo_clean)" "$reference" "still unchanged"
 etl --db "$clean" load --reject-dir clean --summary-json good.json products.csv
 expect_rc 0 "a file all of whose rows loaded is skipped on a rerun, exit 0"
 expect_eq "$(json_counts good.json)" "products.csv:skipped:200:0:0:200:0" "every row counted as skipped"
@@ -105,7 +93,7 @@ sql eo_killed "DROP TRIGGER slow ON transactions"
 etl --db "$killed_db" load --batch-rows "$BATCH" --reject-dir killed --summary-json killed.json sales.csv
 expect_rc 1 "the run after the kills completes (exit 1: rejects)"
 expect_match "$err" "resuming load [0-9]+ after [0-9]+ rows already committed" "it resumed after the last committed batch"
-expect_eq "$(checksum eo_killed)" "$reference" "after $KILLS kills the table equals one clean load (count and md5)"
+expect_eq "$(sales_checksum eo_killed)" "$reference" "after $KILLS kills the table equals one clean load (count and md5)"
 expect_eq "$(json_counts killed.json | cut -d: -f2-)" "$ref_counts" "the final counts equal the clean load's"
 same_file killed/sales.csv.rejects.csv clean/sales.csv.rejects.csv \
 	"the reject file equals the clean one: no reject written twice"
@@ -115,10 +103,10 @@ echo "# kill -9: $kills kills over $runs runs; the load took $attempts attempts"
 # --- kill -9 during the fast path (an empty table, one transaction) -------------------
 mkdir -p fastclean fastkilled
 make_sales "$FAST_ROWS" 13 >fast.csv
-clean_fast=$(prepare_empty eo_clean_fast)
+clean_fast=$(products_db eo_clean_fast)
 etl --db "$clean_fast" --quiet load --reject-dir fastclean fast.csv
-reference_fast=$(checksum eo_clean_fast)
-fast_db=$(prepare_empty eo_fast)
+reference_fast=$(sales_checksum eo_clean_fast)
+fast_db=$(products_db eo_fast)
 fast_kills=0
 for _ in 1 2 3 4 5; do
 	"$ETL" --db "$fast_db" --quiet load --reject-dir fastkilled fast.csv >/dev/null 2>&1 &
@@ -135,7 +123,7 @@ expect_eq "$(sql eo_fast "SELECT count(*) FROM pg_indexes WHERE tablename = 'tra
 	"6 1" "and every index and the foreign key in place"
 etl --db "$fast_db" load --reject-dir fastkilled fast.csv
 expect_rc 1 "the next run completes"
-expect_eq "$(checksum eo_fast)" "$reference_fast" "the table then equals one clean load"
+expect_eq "$(sales_checksum eo_fast)" "$reference_fast" "the table then equals one clean load"
 same_file fastkilled/fast.csv.rejects.csv fastclean/fast.csv.rejects.csv "and so does the reject file"
 
 # --- immediate server stop and restart ----------------------------------------------
@@ -168,7 +156,7 @@ expect_match "$out" "interrupted: pid [0-9]+ on host [^ ]+ no longer runs .*the 
 sql eo_stopped "DROP TRIGGER slow ON transactions"
 etl --db "$stopped_db" load --batch-rows "$BATCH" --reject-dir stopped --summary-json stopped.json sales.csv
 expect_rc 1 "the run after the server stops completes"
-expect_eq "$(checksum eo_stopped)" "$reference" "after $stops immediate server stops the table equals one clean load"
+expect_eq "$(sales_checksum eo_stopped)" "$reference" "after $stops immediate server stops the table equals one clean load"
 expect_eq "$(json_counts stopped.json | cut -d: -f2-)" "$ref_counts" "the final counts equal the clean load's"
 same_file stopped/sales.csv.rejects.csv clean/sales.csv.rejects.csv \
 	"the reject file equals the clean one"
@@ -202,7 +190,7 @@ for sig in INT TERM HUP QUIT PIPE; do
 	sql "eo_sig_$sig" "DROP TRIGGER slow ON transactions"
 	etl --db "$signalled_db" --quiet load --batch-rows "$BATCH" --reject-dir signalled sales.csv
 	expect_rc 1 "SIG$sig: the next run completes"
-	expect_eq "$(checksum "eo_sig_$sig")" "$reference" "SIG$sig: the table then equals one clean load"
+	expect_eq "$(sales_checksum "eo_sig_$sig")" "$reference" "SIG$sig: the table then equals one clean load"
 	same_file signalled/sales.csv.rejects.csv clean/sales.csv.rejects.csv \
 		"SIG$sig: and so does the reject file"
 done

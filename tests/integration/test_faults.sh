@@ -22,15 +22,10 @@ FAST_ROWS=200000
 make_sales "$ROWS" >sales.csv
 make_sales "$FAST_ROWS" >fast.csv
 
-checksum() {
-	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.transaction_date), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold)) FROM transactions t JOIN products p USING (product_id)"
-}
 prepare() { # database [one-row]: products loaded; with one-row, transactions holds a row
 	local c
-	c=$(new_db "$1")
-	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
-	[ "${2:-}" = one-row ] && sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
-	  SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'" >/dev/null
+	c=$(products_db "$1")
+	[ "${2:-}" = one-row ] && one_sale "$1" P-001 1000 '2023-12-31 12:00' >/dev/null
 	echo "$c"
 }
 
@@ -39,13 +34,13 @@ mkdir -p ref refused auth perm timeout rejdir fast
 ref_db=$(prepare etl_f_ref one-row)
 etl --db "$ref_db" --quiet load --reject-dir ref sales.csv
 expect_rc 1 "the reference load completes (exit 1: one unknown SKU)"
-reference=$(checksum etl_f_ref)
+reference=$(sales_checksum etl_f_ref)
 expect_match "$reference" "^$((ROWS + 1)) " "the reference holds the $ROWS good rows and the seeded one"
 fast_ref_db=$(prepare etl_f_fast_ref)
 "$ETL" --db "$fast_ref_db" --quiet load --reject-dir ref fast.csv >/dev/null 2>&1
 sql etl_f_fast_ref "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
   SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'" >/dev/null
-reference_fast=$(checksum etl_f_fast_ref)
+reference_fast=$(sales_checksum etl_f_fast_ref)
 expect_match "$reference_fast" "^$((FAST_ROWS + 1)) " "the reference of the larger file holds its $FAST_ROWS good rows and the seeded one"
 
 # --- connection refused, then the right port ----------------------------------
@@ -56,7 +51,7 @@ expect_match "$err" "^siprems-etl: cannot connect to database \"etl_f_refused\" 
 	"the message names the server tried and why"
 etl --db "$db" --quiet load --reject-dir refused sales.csv
 expect_rc 1 "the next run, on the right port, completes"
-expect_eq "$(checksum etl_f_refused)" "$reference" "the table equals one clean load"
+expect_eq "$(sales_checksum etl_f_refused)" "$reference" "the table equals one clean load"
 
 # --- authentication failure, then the right password -------------------------------
 sql postgres "DROP ROLE IF EXISTS etl_f_pw; CREATE ROLE etl_f_pw LOGIN PASSWORD 'Right-Pw-1'" >/dev/null
@@ -69,7 +64,7 @@ expect_match "$err" "cannot connect to database \"etl_f_auth\" as user \"etl_f_p
 expect_no_match "$err" "Wrong-Pw-2" "the message does not show the password"
 etl --db "host=127.0.0.1 port=$PGPORT dbname=etl_f_auth user=etl_f_pw password=Right-Pw-1" --quiet load --reject-dir auth sales.csv
 expect_rc 1 "the next run, with the right password, completes"
-expect_eq "$(checksum etl_f_auth)" "$reference" "the table equals one clean load"
+expect_eq "$(sales_checksum etl_f_auth)" "$reference" "the table equals one clean load"
 
 # --- permission denied on the table, then granted ------------------------------------
 db=$(prepare etl_f_perm one-row)
@@ -85,7 +80,7 @@ expect_eq "$(sql etl_f_perm "SELECT count(*) FROM transactions")" 1 "nothing was
 sql etl_f_perm "GRANT INSERT ON transactions TO etl_f_reader" >/dev/null
 etl --db "$reader" --quiet load --reject-dir perm sales.csv
 expect_rc 1 "once INSERT is granted the next run completes"
-expect_eq "$(checksum etl_f_perm)" "$reference" "the table equals one clean load"
+expect_eq "$(sales_checksum etl_f_perm)" "$reference" "the table equals one clean load"
 
 # --- a statement timeout, then none -----------------------------------------------
 db=$(prepare etl_f_timeout one-row)
@@ -95,7 +90,7 @@ expect_match "$err" "canceling statement due to statement timeout" "the server's
 expect_match "$err" "the next run resumes|run it again" "the message says what the next run does"
 etl --db "$db" --quiet load --reject-dir timeout sales.csv
 expect_rc 1 "without the timeout the next run completes"
-expect_eq "$(checksum etl_f_timeout)" "$reference" "the table equals one clean load"
+expect_eq "$(sales_checksum etl_f_timeout)" "$reference" "the table equals one clean load"
 same_file timeout/sales.csv.rejects.csv ref/sales.csv.rejects.csv "the reject file equals the clean one"
 
 # --- an unwritable reject directory, then a writable one --------------------------------
@@ -110,7 +105,7 @@ etl --db "$db" load --reject-dir /proc/self sales.csv
 expect_rc 2 "a reject directory in /proc exits 2 too"
 etl --db "$db" --quiet load --reject-dir rejdir sales.csv
 expect_rc 1 "with a writable directory the next run completes"
-expect_eq "$(checksum etl_f_rejdir)" "$reference" "the table equals one clean load"
+expect_eq "$(sales_checksum etl_f_rejdir)" "$reference" "the table equals one clean load"
 
 # --- a reject file over the file-size limit (ulimit -f): an error, like a full disk -------
 # (the default action of SIGXFSZ ended the process without a word or a history).
@@ -174,5 +169,5 @@ expect_rc 1 "the next run completes"
 expect_match "$(json_check fast.json)" ":partial:$((FAST_ROWS + 1)):$FAST_ROWS:1 1$" "every row is accounted for"
 sql etl_f_fast "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
   SELECT product_id, 1, 1000, '2023-12-31 12:00' FROM products WHERE sku = 'P-001'" >/dev/null
-expect_eq "$(checksum etl_f_fast)" "$reference_fast" "the table equals one clean load"
+expect_eq "$(sales_checksum etl_f_fast)" "$reference_fast" "the table equals one clean load"
 finish

@@ -15,17 +15,15 @@ make_sales() { # first last
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == 1) print "sku,quantity_sold,price_per_unit,transaction_date"
 	for (i = a; i <= b; i++) printf "G-%03d,%d,%d,2025-%02d-%02d %02d:%02d:%02d\n", 1 + i % 200, 1 + i % 9, 1000 + i % 500, 1 + i % 12, 1 + i % 28, i % 24, i % 60, int(i / 60) % 60 }'
 }
-checksum() { # database
-	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date), E'\n' ORDER BY t.transaction_date, p.sku, t.quantity_sold, t.price_per_unit)) FROM transactions t JOIN products p USING (product_id) WHERE t.price_per_unit >= 1000"
+checksum() { # database: the file's rows (the batched path's row costs 1)
+	sales_checksum "$1" "t.price_per_unit >= 1000"
 }
 # A database with the products and one sale (price 1, left out of the
 # checksum) so that loads take the batched path.
 prepare() { # database
 	local c
-	c=$(new_db "$1")
-	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
-	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
-	  SELECT product_id, 1, 1, '2024-12-31 12:00' FROM products WHERE sku = 'G-001'"
+	c=$(products_db "$1")
+	one_sale "$1" G-001 1 '2024-12-31 12:00'
 	echo "$c"
 }
 history() { sql "$1" "SELECT string_agg(load_id || ':' || status || ':' || records_done || ':' || rows_loaded, ' ' ORDER BY load_id) FROM etl_loads WHERE kind = 'sales'"; }

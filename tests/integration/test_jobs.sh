@@ -35,19 +35,13 @@ make_sales "$BIG" >big.csv
 # a batch rolled back (a kill) used up its ids, so the ids differ.
 rejects() { sed -E 's/Failing row contains \([0-9]+, /Failing row contains (ID, /' "$1" | md5sum; }
 
-checksum() { # database
-	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold, t.price_per_unit)) FROM transactions t JOIN products p USING (product_id)"
-}
-
 # A database with the products, one sale (so that loads take the batched
 # path, not the empty table's) and the CHECK.
 prepare() { # database
 	local c
-	c=$(new_db "$1")
-	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
-	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
-	  SELECT product_id, 1, 1000, '2024-12-31 12:00' FROM products WHERE sku = 'J-001';
-	  ALTER TABLE transactions ADD CONSTRAINT no_seven CHECK (quantity_sold <> 7) NOT VALID"
+	c=$(products_db "$1")
+	one_sale "$1" J-001 1000 '2024-12-31 12:00'
+	sql "$1" "ALTER TABLE transactions ADD CONSTRAINT no_seven CHECK (quantity_sold <> 7) NOT VALID"
 	echo "$c"
 }
 
@@ -84,10 +78,10 @@ for j in 1 2 4; do
 	eval "rc$j=$rc"
 done
 expect_eq "$rc1 $rc2 $rc4" "1 1 1" "every run exits 1 (rows rejected)"
-one=$(checksum jobs_same1)
+one=$(sales_checksum jobs_same1)
 expect_match "$one" "^29[0-9]{3} [0-9a-f]{32}$" "one connection loads the good rows"
-expect_eq "$(checksum jobs_same2)" "$one" "--jobs 2: the same rows"
-expect_eq "$(checksum jobs_same4)" "$one" "--jobs 4: the same rows"
+expect_eq "$(sales_checksum jobs_same2)" "$one" "--jobs 2: the same rows"
+expect_eq "$(sales_checksum jobs_same4)" "$one" "--jobs 4: the same rows"
 expect_eq "$(json_counts s2.json) $(json_counts s4.json)" "$(json_counts s1.json) $(json_counts s1.json)" "the same counts"
 expect_match "$(json_counts s1.json)" "^sales\.csv:partial:30000:2[0-9]{4}:0:0:[1-9][0-9]+$" "counts of a partial load ($(json_counts s1.json))"
 expect_eq "$(md5sum <r2/sales.csv.rejects.csv) $(md5sum <r4/sales.csv.rejects.csv)" \
@@ -139,7 +133,7 @@ expect_eq "$mrc1 $mrc3" "5 5" "--max-rejects stops both (exit 5)"
 expect_eq "$(sql jobs_max3 "SELECT status, records_done, rows_loaded, rows_rejected FROM etl_loads WHERE kind = 'sales'")" \
 	"$(sql jobs_max1 "SELECT status, records_done, rows_loaded, rows_rejected FROM etl_loads WHERE kind = 'sales'")" \
 	"at the same row, with the same counts"
-expect_eq "$(checksum jobs_max3)" "$(checksum jobs_max1)" "and the same rows"
+expect_eq "$(sales_checksum jobs_max3)" "$(sales_checksum jobs_max1)" "and the same rows"
 expect_eq "$(md5sum <m3/sales.csv.rejects.csv)" "$(md5sum <m1/sales.csv.rejects.csv)" "and the same reject file"
 
 # --- kill -9 at random moments --------------------------------------------------------
@@ -147,7 +141,7 @@ c=$(prepare jobs_bigref)
 mkdir -p bigref killed
 etl --db "$c" --quiet load --batch-rows "$BIG_BATCH" --jobs 1 --reject-dir bigref --summary-json bigref.json big.csv
 expect_rc 1 "the reference: the big file on one connection"
-bigref=$(checksum jobs_bigref)
+bigref=$(sales_checksum jobs_bigref)
 c=$(prepare jobs_killed)
 # Each COPY 0.1 s slower: 300 batches on 3 connections outlast the kills,
 # however fast (or busy) the machine.
@@ -172,7 +166,7 @@ row=$(sql jobs_killed "SELECT status || ' ' || records_done FROM etl_loads WHERE
 expect_match "$row" "^running [0-9]+$" "the history shows the load unfinished ($row)"
 etl --db "$c" --quiet load --batch-rows "$BIG_BATCH" --jobs 3 --reject-dir killed --summary-json killed.json big.csv
 expect_rc 1 "the run after the kills completes (exit 1: rejects)"
-expect_eq "$(checksum jobs_killed)" "$bigref" "after $KILLS kills the table equals one clean load (count and md5)"
+expect_eq "$(sales_checksum jobs_killed)" "$bigref" "after $KILLS kills the table equals one clean load (count and md5)"
 expect_eq "$(json_counts killed.json)" "$(json_counts bigref.json)" "the final counts equal the clean load's"
 expect_eq "$(rejects killed/big.csv.rejects.csv)" "$(rejects bigref/big.csv.rejects.csv)" "the reject file equals the clean one: nothing in it twice, in order"
 echo "# kill -9 on 3 connections: $kills kills over $runs runs; the load took $(sql jobs_killed "SELECT attempts FROM etl_loads WHERE kind = 'sales'") attempts"
@@ -201,7 +195,7 @@ expect_eq "$(stat -c %s term/big.csv.rejects.csv)" "$(sql jobs_term "SELECT reje
 sql jobs_term "DROP TRIGGER slow ON transactions"
 etl --db "$c" --quiet load --batch-rows "$BIG_BATCH" --jobs 3 --reject-dir term big.csv
 expect_rc 1 "the next run resumes and completes"
-expect_eq "$(checksum jobs_term)" "$bigref" "the table equals one clean load"
+expect_eq "$(sales_checksum jobs_term)" "$bigref" "the table equals one clean load"
 expect_eq "$(rejects term/big.csv.rejects.csv)" "$(rejects bigref/big.csv.rejects.csv)" "and the reject file too"
 
 # --- a server that allows one connection ------------------------------------------------
@@ -212,7 +206,7 @@ sql jobs_limit "DROP ROLE IF EXISTS jobs_one; CREATE ROLE jobs_one LOGIN PASSWOR
 etl --db "host=$PGHOST port=$PGPORT user=jobs_one password=one-pw dbname=jobs_limit" --no-progress load --batch-rows 1000 --jobs 2 --reject-dir "$T_TMP" sales.csv
 expect_rc 1 "a role limited to one connection still loads (exit 1: rejects)"
 expect_match "$err" "--jobs 2: connection 2: .*; loading on 1" "it says the second connection was refused, and goes on with one"
-expect_eq "$(checksum jobs_limit)" "$one" "the table equals one clean load"
+expect_eq "$(sales_checksum jobs_limit)" "$one" "the table equals one clean load"
 sql jobs_limit "DROP OWNED BY jobs_one; DROP ROLE jobs_one" >/dev/null
 
 finish

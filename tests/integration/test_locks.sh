@@ -31,19 +31,17 @@ awk -v n="$ROWS" 'BEGIN { srand(11); print "sku,quantity_sold,price_per_unit,tra
 awk -F, '$2 != 7' sales.csv >clean.csv
 good=$(($(wc -l <clean.csv) - 1))
 
-checksum() { # database
-	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date), E'\n' ORDER BY p.sku, t.transaction_date, t.quantity_sold, t.price_per_unit)) FROM transactions t JOIN products p USING (product_id) WHERE t.price_per_unit > 0"
+checksum() { # database: the file's rows (the batched path's row costs 0)
+	sales_checksum "$1" "t.price_per_unit > 0"
 }
 
 # A database with the products and the CHECK; batched: one sale already in
 # (price 0, left out of the checksum), so that loads take the batched path.
 prepare() { # database batched|empty
 	local c
-	c=$(new_db "$1")
-	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	c=$(products_db "$1")
 	[ "$2" = batched ] && sql "$1" "ALTER TABLE transactions ADD CONSTRAINT no_seven CHECK (quantity_sold <> 7) NOT VALID" &&
-		sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
-	  SELECT product_id, 1, 0, '2024-12-31 12:00' FROM products WHERE sku = 'L-001'"
+		one_sale "$1" L-001 0 '2024-12-31 12:00'
 	echo "$c"
 }
 

@@ -15,10 +15,8 @@ awk 'BEGIN { print "sku,quantity_sold,price_per_unit,transaction_date"
 	for (i = 1; i <= 30000; i++) printf "%s,%d,%d,2025-03-%02d 10:%02d\n", (i % 997 == 0) ? "NOPE" : sprintf("O-%03d", 1 + i % 50), 1 + i % 5, 1000 + i % 300, 1 + i % 28, i % 60 }' >sales.csv
 prepare() { # database
 	local c
-	c=$(new_db "$1")
-	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
-	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
-	  SELECT product_id, 1, 1, '2024-12-31 12:00' FROM products WHERE sku = 'O-001'"
+	c=$(products_db "$1")
+	one_sale "$1" O-001 1 '2024-12-31 12:00'
 	echo "$c"
 }
 new_db_conn() { echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"; }

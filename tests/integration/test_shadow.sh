@@ -28,9 +28,6 @@ make_sales 400000 >sales.csv
 make_sales 400000 1 >dup.csv
 rows=400000
 
-checksum() { # database
-	sql "$1" "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', p.sku, t.quantity_sold, t.price_per_unit, t.transaction_date), E'\n' ORDER BY t.transaction_date, p.sku, t.quantity_sold)) FROM transactions t JOIN products p USING (product_id)"
-}
 # What the swap must carry over: indexes, constraints, grants, comment, the
 # sequence's owner and the default that uses it.
 structure() { # database
@@ -46,8 +43,7 @@ leftovers() { # database
 }
 prepare() { # database -> conninfo: the schema, the products, a grant and a comment
 	local c
-	c=$(new_db "$1")
-	"$ETL" --db "$c" --quiet load products.csv >/dev/null 2>&1
+	c=$(products_db "$1")
 	psql -X -q -d postgres -c "DO \$\$ BEGIN CREATE ROLE etl_shadow_reader; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null 2>&1
 	sql "$1" "GRANT SELECT ON transactions TO etl_shadow_reader; COMMENT ON TABLE transactions IS 'sales, one row per sale'" >/dev/null
 	echo "$c"
@@ -90,7 +86,7 @@ expect_eq "$(sql shadow_ref "INSERT INTO transactions (product_id, quantity_sold
 run psql -X -Atq -d shadow_ref -c "INSERT INTO transactions (product_id, quantity_sold, price_per_unit) VALUES (999999, 1, 1)"
 expect_match "$err" "foreign key" "the foreign key is enforced"
 sql shadow_ref "DELETE FROM transactions WHERE quantity_sold = 1 AND price_per_unit = 1" >/dev/null
-ref_sum=$(checksum shadow_ref)
+ref_sum=$(sales_checksum shadow_ref)
 expect_eq "$(sql shadow_ref "SET ROLE etl_shadow_reader; SELECT count(*) FROM transactions")" "$rows" "the granted role reads the loaded table"
 sql shadow_ref "DROP TABLE transactions" >/dev/null 2>&1
 expect_eq "$(sql shadow_ref "SELECT count(*) FROM pg_class WHERE relname = 'transactions_transaction_id_seq'")" "0" \
@@ -107,7 +103,7 @@ expect_match "$(cat one.err)" "transactions was empty: loaded with one COPY in o
 expect_eq "$builds" "0" "no shadow is built"
 expect_no_match "$(cat one.err)" "not through a shadow table" "--jobs 1, the operator's choice, is said only with --verbose"
 expect_match "$ref_sum" "^$rows " "the shadow's way loaded every row"
-expect_eq "$(checksum shadow_one)" "$ref_sum" "the one-transaction way gives the same rows"
+expect_eq "$(sales_checksum shadow_one)" "$ref_sum" "the one-transaction way gives the same rows"
 
 # during_builds DATABASE PID COMMAND...: runs COMMAND once the shadow's
 # indexes are being built (while the loader PID lives); hit=1 when it ran
@@ -151,7 +147,7 @@ for sig in KILL TERM; do
 	etl --db "$c" --no-progress load sales.csv
 	expect_rc 0 "after SIG$sig the next run loads the file"
 	expect_match "$err" "loaded with one COPY into a shadow table" "through the shadow again"
-	expect_eq "$(checksum "$db")" "$ref_sum" "every row once, as in an uninterrupted load"
+	expect_eq "$(sales_checksum "$db")" "$ref_sum" "every row once, as in an uninterrupted load"
 	expect_eq "$(leftovers "$db")" "0" "and the shadow left behind is gone"
 	expect_eq "$(structure "$db")" "$before" "with the table's indexes, keys, grants and comment"
 done
@@ -182,7 +178,7 @@ for which in own second both; do
 done
 etl --db "$c" --no-progress load sales.csv
 expect_rc 0 "the next run loads the file"
-expect_eq "$(checksum "$db")" "$ref_sum" "every row once, as in an uninterrupted load"
+expect_eq "$(sales_checksum "$db")" "$ref_sum" "every row once, as in an uninterrupted load"
 
 # --- refused rows: the batches find them -----------------------------------------------
 c=$(prepare shadow_check)
@@ -214,8 +210,7 @@ expect_match "$err" "transactions was empty: loaded with one COPY in one transac
 expect_match "$err" "sales\.csv: transactions: not through a shadow table \(views, functions or an extension depend on it\): one COPY in one transaction, readers of the table wait until it commits" \
 	"and says why, without --verbose"
 expect_eq "$(sql shadow_view "SELECT sum(q) FROM sales_per_day")" "$(sql shadow_view "SELECT sum(quantity_sold) FROM transactions")" "the view reads the loaded rows"
-expect_eq "$(checksum shadow_view)" "$ref_sum" "every row is loaded"
-
+expect_eq "$(sales_checksum shadow_view)" "$ref_sum" "every row is loaded"
 
 # --- PostgreSQL 18: NOT NULL constraints in pg_constraint, WITHOUT OVERLAPS keys -----------
 if [ "$(sql postgres "SHOW server_version_num")" -ge 180000 ]; then
@@ -229,7 +224,7 @@ if [ "$(sql postgres "SHOW server_version_num")" -ge 180000 ]; then
 	expect_eq "$(structure shadow_pg18)" "$before" "18: the swap carries every NOT NULL constraint over, named as before"
 	expect_eq "$(sql shadow_pg18 "SELECT string_agg(conname || ' ' || connoinherit || ' ' || coalesce(obj_description(oid, 'pg_constraint'), '-'), ', ' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'transactions'::regclass AND contype = 'n' AND conname IN ('transactions_product_id_not_null', 'transactions_quantity_sold_not_null')")" \
 		"transactions_product_id_not_null false every sale has a product, transactions_quantity_sold_not_null true -" "18: with its comment and NO INHERIT"
-	expect_eq "$(checksum shadow_pg18)" "$ref_sum" "18: every row is loaded"
+	expect_eq "$(sales_checksum shadow_pg18)" "$ref_sum" "18: every row is loaded"
 
 	c=$(prepare shadow_period)
 	sql shadow_period "CREATE EXTENSION btree_gist; ALTER TABLE transactions ADD COLUMN during tstzrange DEFAULT tstzrange('2020-01-01', NULL);
@@ -240,6 +235,6 @@ if [ "$(sql postgres "SHOW server_version_num")" -ge 180000 ]; then
 		"18: the one-transaction way, and says why"
 	expect_eq "$(sql shadow_period "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'one_id_per_period'")" \
 		"UNIQUE (transaction_id, during WITHOUT OVERLAPS)" "18: the key is rebuilt as it was"
-	expect_eq "$(checksum shadow_period)" "$ref_sum" "18: every row is loaded"
+	expect_eq "$(sales_checksum shadow_period)" "$ref_sum" "18: every row is loaded"
 fi
 finish
