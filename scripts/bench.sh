@@ -2,7 +2,7 @@
 # bench.sh — siprems-etl against psql \copy, in one run, on the same schema.
 #
 #   scripts/bench.sh [--rows N] [--products N] [--append N] [--runs K] [--pg MAJOR]
-#                    [--keep] [--no-citus]
+#                    [--keep] [--no-citus] [--scaling "N N …"]
 #
 # Starts its own PostgreSQL (scripts/pg-local.sh, fsync on) in a temporary
 # directory, generates a data set with `siprems-etl generate` (default 5M
@@ -17,7 +17,15 @@
 #       each from the same starting state: the table as psql filled it, and
 #       as siprems-etl filled it
 #   (d) siprems-etl load --dry-run of the plain file (on an idle server)
-# and prints wall times, peak RSS and ratios (medians over the runs).  When
+#   (g) the strongest alternatives for the initial load: an expert by hand
+#       (scripts/bench-expert.sh: one transaction of TRUNCATE, dropped keys
+#       and indexes and \copy FREEZE, then the indexes rebuilt in two
+#       parallel sessions, the keys added, ANALYZE) and pgloader with
+#       `drop indexes` (Debian's package, installed when missing and root)
+# and prints wall times, peak RSS and ratios (medians over the runs).
+# --scaling "N N …" then loads N-row data sets (e.g. 1000000 5000000
+# 20000000) into an empty table, once each, and prints the seconds, the
+# seconds per million rows and the peak RSS of each: how the cost grows.  When
 # Citus is installed (scripts/citus-local.sh check), it also starts a
 # coordinator and two workers and measures (e) the initial load and (f) the
 # append through the coordinator, psql \copy against siprems-etl, into the
@@ -35,6 +43,7 @@ append=500000
 runs=1
 keep=0
 citus=1
+scaling=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rows) rows=$2; shift 2 ;;
@@ -43,13 +52,18 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--no-citus) citus=0; shift ;;
+	--scaling) scaling=$2; shift 2 ;;
 	--pg) PG_BINDIR=$(bash "$root/scripts/install-pg.sh" "$2") || exit 1; export PG_BINDIR; shift 2 ;;
-	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,36p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
 [ -x "$etl" ] || make -C "$root" --no-print-directory >/dev/null
 command -v /usr/bin/time >/dev/null || { echo "bench.sh: needs /usr/bin/time (package 'time')" >&2; exit 1; }
+if ! command -v pgloader >/dev/null && [ "$(id -u)" = 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgloader >/dev/null 2>&1 ||
+		echo "bench.sh: cannot install pgloader; its step is left out" >&2
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/siprems-etl-bench.XXXXXX")
 chmod 755 "$work"
@@ -113,7 +127,37 @@ clone() { # from to: a copy of a database, checkpointed
 	createdb -T "$1" "$2"
 	psql -X -q -d "$2" -c "CHECKPOINT" >/dev/null
 }
+# The pgloader command for database $1: the resolved CSV, its indexes
+# dropped and built again.
+pgloader_cmd() {
+	cat >"$work/pgloader.load" <<EOF
+LOAD CSV
+     FROM '$work/resolved.csv' (product_id, quantity_sold, price_per_unit, transaction_date, is_promo)
+     INTO pgsql://$PGUSER@unix:$PGHOST:$PGPORT/$1
+     TARGET TABLE transactions
+     TARGET COLUMNS (product_id, quantity_sold, price_per_unit, transaction_date, is_promo)
+     WITH drop indexes, fields terminated by ',', fields optionally enclosed by '"'
+;
+EOF
+}
+loaded_all() { # database what
+	[ "$(psql -X -Atq -d "$1" -c 'SELECT count(*) FROM transactions')" = "$sales_rows" ] ||
+		{ say "bench.sh: $2 did not load every row"; exit 1; }
+}
 for r in $(seq 1 "$runs"); do
+	say "run $r/$runs: (g) an expert by hand"
+	fresh_db bench_x
+	timed expert_initial bash "$root/scripts/bench-expert.sh" bench_x "$work/resolved.csv"
+	loaded_all bench_x "the expert's load"
+	dropdb bench_x
+	if command -v pgloader >/dev/null; then
+		say "run $r/$runs: (g) pgloader, drop indexes"
+		fresh_db bench_g
+		pgloader_cmd bench_g
+		timed pgloader_initial pgloader --quiet "$work/pgloader.load"
+		loaded_all bench_g pgloader
+		dropdb bench_g
+	fi
 	say "run $r/$runs: (a) psql \\copy"
 	fresh_db bench_a
 	timed psql_initial psql -X -q -d bench_a -c "\\copy $copy_cols FROM '$work/resolved.csv' CSV"
@@ -188,6 +232,23 @@ elif [ "$citus" = 1 ]; then
 	say "bench.sh: no Citus run: $why"
 fi
 
+# --- scaling: how the initial load's cost grows with the rows ---------------------------
+scaled=()
+for n in $scaling; do
+	sdays=$(( (n + products * 395 / 100 - 1) / (products * 395 / 100) ))
+	say "scaling: about $n rows ($sdays days)"
+	rm -rf "$work/scale"
+	"$etl" --quiet generate --out "$work/scale" --products "$products" --days "$sdays" --end 2025-06-30 --seed 3
+	srows=$(( $(zcat "$work/scale/sales.csv.gz" | wc -l) - 1 ))
+	fresh_db bench_s
+	timed "scale_$n" "$etl" --db dbname=bench_s --quiet --no-progress load "$work/scale/sales.csv.gz"
+	[ "$(psql -X -Atq -d bench_s -c 'SELECT count(*) FROM transactions')" = "$srows" ] ||
+		{ say "bench.sh: siprems-etl did not load every row of the $n-row set"; exit 1; }
+	dropdb bench_s
+	scaled+=("$n:$srows")
+done
+rm -rf "$work/scale"
+
 median() { # file column -> the median of that column
 	cut -d' ' -f"$2" "$1" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
@@ -201,6 +262,8 @@ pcb=$(median "$work/psql_append_b" 1)
 ecb=$(median "$work/etl_append_b" 1)
 ep=$(median "$work/etl_plain" 1)
 ed=$(median "$work/etl_dry" 1)
+ex=$(median "$work/expert_initial" 1)
+pg=$([ -f "$work/pgloader_initial" ] && median "$work/pgloader_initial" 1 || true)
 rss=$(cat "$work/etl_initial" "$work/etl_initial1" "$work/etl_append_a" "$work/etl_append_b" "$work/etl_plain" $( [ "$citus_ran" = 1 ] && echo "$work/citus_etl_initial $work/citus_etl_append") | cut -d' ' -f2 | sort -n | tail -n 1)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 mb() { echo "$(( $(median "$1" 2) / 1024 )) MB"; }
@@ -223,13 +286,18 @@ step "(c) siprems-etl append --jobs 1, psql-filled table" "$eca1" "$(mb "$work/e
 step "(c) psql \\copy append, into the table etl filled" "$pcb" -
 step "(c) siprems-etl append, into the table etl filled" "$ecb" "$(mb "$work/etl_append_b")"
 step '(d) siprems-etl --dry-run, plain' "$ed" "$(mb "$work/etl_dry")"
+step '(g) an expert by hand, empty table' "$ex" -
+[ -n "$pg" ] && step '(g) pgloader, drop indexes, empty table' "$pg" -
 echo
 printf '| %-36s | %11s | %-11s |\n' target measured goal
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" "------------:" "-------------"
 target 'initial load, psql / siprems-etl' "$(ratio "$pa" "$ea")" '>= 5.5x'
+target 'initial load, expert / siprems-etl' "$(ratio "$ex" "$ea")" '>= 1.0x'
+[ -n "$pg" ] && target 'initial load, pgloader / siprems-etl' "$(ratio "$pg" "$ea")" '-'
 target 'initial load, --jobs 2 / --jobs 1' "$(ratio "$ea1" "$ea")" '-'
-target 'append (psql-filled), psql / etl' "$(ratio "$pca" "$eca")" '>= 1.3x'
-target 'append (etl-filled), psql / etl' "$(ratio "$pcb" "$ecb")" '>= 1.3x'
+target 'append (psql-filled), psql / etl' "$(ratio "$pca" "$eca")" '>= 1.5x'
+target 'append (etl-filled), psql / etl' "$(ratio "$pcb" "$ecb")" '>= 1.5x'
+target 'append --jobs 1, psql / etl' "$(ratio "$pca" "$eca1")" '>= 1.0x'
 target 'append, --jobs 2 / --jobs 1' "$(ratio "$eca1" "$eca")" '-'
 target 'nightly cycle, psql / etl' "$(awk -v a="$pa" -v b="$pca" -v c="$ea" -v d="$ecb" 'BEGIN { printf "%.2fx", (a + b) / (c + d) }')" '-'
 target 'gzip / plain input' "$(ratio "$ea" "$ep")" '<= 1.10'
@@ -250,6 +318,20 @@ if [ "$citus_ran" = 1 ]; then
 	step '(f) psql \copy append through the coordinator' "$cpa" -
 	step '(f) siprems-etl append through the coordinator' "$cea" "$(mb "$work/citus_etl_append")"
 	echo
-	target 'Citus initial load, psql / etl' "$(ratio "$cpi" "$cei")" '-'
-	target 'Citus append, psql / etl' "$(ratio "$cpa" "$cea")" '-'
+	target 'Citus initial load, psql / etl' "$(ratio "$cpi" "$cei")" '>= 1.5x'
+	target 'Citus append, psql / etl' "$(ratio "$cpa" "$cea")" '>= 1.5x'
+fi
+if [ ${#scaled[@]} -gt 0 ]; then
+	echo
+	echo "Scaling: siprems-etl load of a gzip sales file into the empty table, one run each"
+	echo
+	printf '| %12s | %8s | %16s | %8s |\n' rows seconds "s per 1M rows" "peak RSS"
+	printf '|%s|%s|%s|%s|\n' "-------------:" "---------:" "-----------------:" "---------:"
+	for x in "${scaled[@]}"; do
+		n=${x%%:*}
+		srows=${x#*:}
+		read -r secs kib <"$work/scale_$n"
+		printf '| %12s | %8.1f | %16.2f | %5d MB |\n' "$srows" "$secs" \
+			"$(awk -v s="$secs" -v r="$srows" 'BEGIN { print s / r * 1000000 }')" "$((kib / 1024))"
+	done
 fi
