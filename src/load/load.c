@@ -186,12 +186,22 @@ connect_run(struct run *r, struct etl_error *err)
 		return rc;
 	const char *tz = r->tz;
 	char *lit = PQescapeLiteral(r->conn, tz, strlen(tz));
+	/* Through a Citus coordinator each batch's COPY reaches every shard on
+	 * connections of its own, which Citus closes at the batch's commit
+	 * but one per worker (citus.max_cached_conns_per_worker): kept for the
+	 * next batch, they save it the reconnecting (a quarter of psql's own
+	 * time in 48,000-row transactions here).  Read by Citus at the commit,
+	 * while the transaction's settings still hold; a session setting
+	 * would stay behind on a pooler's server connection. */
+	const char *citus = db_citus_coordinator(r->conn)
+	                            ? "; SET LOCAL citus.max_cached_conns_per_worker = 16"
+	                            : "";
 	if (lit == NULL || asprintf(&r->settings,
 	                            "SET LOCAL synchronous_commit = off; SET LOCAL DateStyle = "
 	                            "'ISO, YMD'; SET LOCAL client_min_messages = warning; "
 	                            "SET LOCAL TimeZone = %s; SET LOCAL lock_timeout = %ld; "
-	                            "SET LOCAL idle_in_transaction_session_timeout = 0",
-	                            lit, o->lock_timeout_ms) < 0) {
+	                            "SET LOCAL idle_in_transaction_session_timeout = 0%s",
+	                            lit, o->lock_timeout_ms, citus) < 0) {
 		PQfreemem(lit);
 		r->settings = NULL;
 		return error_oom(err, NULL, 0);

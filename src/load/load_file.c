@@ -377,6 +377,50 @@ set_counts(struct load_file *lf, const struct ledger *led)
 	lf->r.rows_rejected = (uint64_t)led->rows_rejected;
 }
 
+/* Whether sql (one parameter, table) answers true. */
+static bool
+answers_yes(PGconn *conn, const char *sql, const char *table)
+{
+	const char *params[1] = {table};
+	PGresult *res = db_query(conn, sql, 1, params, NULL);
+	bool yes = res != NULL && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return yes;
+}
+
+/* The rows the table holds as its statistics say (-1: unknown).  A Citus
+ * distributed table's own statistics on the coordinator are empty: its
+ * shards' are summed (Citus fills in each shard's name; nothing of ours is
+ * pasted into the command). */
+static double
+table_rows(PGconn *conn, const char *table)
+{
+	const char *params[1] = {table};
+	PGresult *res = db_query(conn, "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
+	                         1, params, NULL);
+	double rows = res != NULL && PQntuples(res) == 1 ? atof(PQgetvalue(res, 0, 0)) : -1;
+	PQclear(res);
+	if (rows > 0 ||
+	    !answers_yes(conn,
+	                 "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL "
+	                 "AND $1::text IS NOT NULL",
+	                 table) ||
+	    !answers_yes(conn,
+	                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition "
+	                 "WHERE logicalrelid = to_regclass($1) AND partmethod <> 'n')",
+	                 table))
+		return rows;
+	res = db_query(conn,
+	               "SELECT sum(result::float8) FROM run_command_on_shards($1, "
+	               "$$SELECT reltuples FROM pg_class WHERE oid = '%s'::regclass$$) "
+	               "WHERE success",
+	               1, params, NULL);
+	if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		rows = atof(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rows;
+}
+
 /* ANALYZE after a load that changed ANALYZE_ROWS rows or more, and at least a
  * tenth of the table: autovacuum's own rule, without waiting for it. */
 static void
@@ -384,11 +428,7 @@ analyze(PGconn *conn, const char *table, int64_t changed)
 {
 	if (changed < ANALYZE_ROWS)
 		return;
-	const char *params[1] = {table};
-	PGresult *res = db_query(conn, "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
-	                         1, params, NULL);
-	double before = res != NULL && PQntuples(res) == 1 ? atof(PQgetvalue(res, 0, 0)) : -1;
-	PQclear(res);
+	double before = table_rows(conn, table);
 	if (before > 0 && (double)changed < before / 10)
 		return;
 	char *name = PQescapeIdentifier(conn, table, strlen(table));

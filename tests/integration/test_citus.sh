@@ -83,8 +83,12 @@ out = [rows[0]] + [r for r in rows[1:] if r.split(",")[2] >= "2026-07-01"]
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 EOF
 append_rows=$(($(wc -l <later.csv) - 1))
-etl --db "$coord" load --summary-json append.json later.csv
+etl --db "$coord" --verbose load --summary-json append.json later.csv
 expect_rc 0 "an append through the coordinator exits 0"
+expect_match "$err" 'sql [0-9.]+ ms PGRES_TUPLES_OK: SELECT 1 FROM "transactions" LIMIT 1' \
+	"whether the table is empty is asked with a LIMIT each shard takes (an EXISTS pulled every row)"
+expect_match "$err" "PGRES_COMMAND_OK: SET LOCAL synchronous_commit = off;.*SET LOCAL citus\.max_cached_conns_per_worker = 16" \
+	"each batch keeps its shard connections for the next one"
 expect_eq "$(json_counts append.json | cut -d: -f2-4)" "loaded:$append_rows:$append_rows" "every appended row loaded"
 expect_eq "$(csql "SELECT count(*) FROM transactions")" "$((sales + append_rows))" "the table holds both loads"
 reference=$(csql "SELECT md5(string_agg(concat_ws(',', product_id, quantity_sold, price_per_unit, transaction_date), ';' ORDER BY transaction_date, product_id, quantity_sold)) FROM transactions WHERE transaction_date >= '2026-07-01'")
