@@ -43,7 +43,7 @@ expect_eq "$(printf '%s\n' "$help_opts" | wc -l)" "$(printf '%s\n' "$help_opts" 
 expect_eq "$(($(printf '%s\n' "$help_opts" | wc -l) > 40))" 1 "--help names its options ($(printf '%s\n' "$help_opts" | wc -l))"
 # Options of other programs the pages quote: scripts/bench.sh, install-pg.sh and
 # citus-local.sh; useradd; systemctl; the compiler.
-other_tools='rows|append|runs|pg|no-citus|bin|citus|create-home|home-dir|system|failed|now|coverage'
+other_tools='rows|append|runs|scaling|pg|no-citus|bin|citus|create-home|home-dir|system|failed|now|coverage'
 for doc in README.md docs/loading.md docs/formats.md docs/deploy.md docs/databases.md docs/performance.md docs/hardening.md; do
 	unknown=$(grep -o -- '--[a-z][a-z-]*' "$ROOT/$doc" | sort -u | comm -23 - <(printf '%s\n' "$help_opts") |
 		grep -vxE -- "--($other_tools)" | tr '\n' ' ')
