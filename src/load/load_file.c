@@ -390,8 +390,9 @@ answers_yes(PGconn *conn, const char *sql, const char *table)
 
 /* The rows the table holds as its statistics say (-1: unknown).  A Citus
  * distributed table's own statistics on the coordinator are empty: its
- * shards' are summed (Citus fills in each shard's name; nothing of ours is
- * pasted into the command). */
+ * shards' are summed.  Citus puts each shard's name into the command with
+ * format(): %L makes it a literal, whatever its schema is called; a shard
+ * never analyzed (-1) counts 0. */
 static double
 table_rows(PGconn *conn, const char *table)
 {
@@ -411,8 +412,8 @@ table_rows(PGconn *conn, const char *table)
 	                 table))
 		return rows;
 	res = db_query(conn,
-	               "SELECT sum(result::float8) FROM run_command_on_shards($1, "
-	               "$$SELECT reltuples FROM pg_class WHERE oid = '%s'::regclass$$) "
+	               "SELECT sum(greatest(result::float8, 0)) FROM run_command_on_shards($1, "
+	               "$$SELECT reltuples FROM pg_class WHERE oid = %L::regclass$$) "
 	               "WHERE success",
 	               1, params, NULL);
 	if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
