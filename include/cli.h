@@ -179,20 +179,6 @@ int cli_confirm(const char *question);
 
 enum etl_code cmd_undo(int argc, char **argv, struct global_opts *g, struct etl_error *err);
 
-/* Prints the help of one command (or the whole program when name is NULL). */
-void cli_help(const char *name);
-
-/* The commands, with their help; the list ends with a NULL name. */
-struct cli_command {
-	const char *name;
-	command_fn fn;
-	const char *help;
-};
-extern const struct cli_command cli_commands[];
-
-/* The command called name, or NULL. */
-const struct cli_command *cli_find_command(const char *name);
-
 #define CLI_STOP (-2)
 
 struct option;

@@ -16,14 +16,12 @@
 #include "error.h"
 #include "table.h"
 
-#define COLMAP_MAXCOLS TABLE_MAXCOLS
-
 struct colmap {
 	const struct table_def *t;
-	int nfields;                   /* fields in the header */
-	int *field_col;                /* per field: column index, or -1 (reject_*) */
-	int col_field[COLMAP_MAXCOLS]; /* per column: field index, or -1 */
-	char **names;                  /* the header's names as written */
+	int nfields;                  /* fields in the header */
+	int *field_col;               /* per field: column index, or -1 (reject_*) */
+	int col_field[TABLE_MAXCOLS]; /* per column: field index, or -1 */
+	char **names;                 /* the header's names as written */
 	/* A row of it may hold a plaintext password where the header does not
 	 * say (the kind has a secret column, and the file has one, or a field
 	 * named like one, or a field it ignores): its rejected rows are

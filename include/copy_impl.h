@@ -29,24 +29,24 @@ struct copy_sink {
 	bool single_txn;
 
 	int ncols;
-	int col[COLMAP_MAXCOLS]; /* table columns sent, in order */
+	int col[TABLE_MAXCOLS]; /* table columns sent, in order */
 	/* A column the file lacks but the table needs (NOT NULL without a
 	 * default there): its default value goes in. */
-	bool use_dflt[COLMAP_MAXCOLS];
-	struct value dflt[COLMAP_MAXCOLS];
+	bool use_dflt[TABLE_MAXCOLS];
+	struct value dflt[TABLE_MAXCOLS];
 	/* Columns no file fills that take the load's timestamp (an ORM's
 	 * created_at), sent after the others. */
 	const char *audit[4];
 	bool audit_tz[4];
 	int naudit;
 	int64_t audit_wall, audit_utc; /* the load's timestamp, usec since 2000 */
-	int alt[COLMAP_MAXCOLS];       /* a second source of the column (password for
-	                                  password_hash), used when the first is empty */
+	int alt[TABLE_MAXCOLS];        /* a second source of the column (password for
+	                                   password_hash), used when the first is empty */
 	bool binary;                   /* COPY in binary format */
-	enum bin_type bin[COLMAP_MAXCOLS];
-	char types[COLMAP_MAXCOLS][64]; /* each column's SQL type */
-	struct buf copy_sql;            /* COPY … FROM STDIN */
-	struct buf insert_sql;          /* staged kinds: INSERT … ON CONFLICT … */
+	enum bin_type bin[TABLE_MAXCOLS];
+	char types[TABLE_MAXCOLS][64]; /* each column's SQL type */
+	struct buf copy_sql;           /* COPY … FROM STDIN */
+	struct buf insert_sql;         /* staged kinds: INSERT … ON CONFLICT … */
 	bool staged;
 	char stage[64];
 	struct buf stage_sql; /* creates the staging table in a transaction */

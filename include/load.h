@@ -97,4 +97,14 @@ int load_order(int kind_a, int order_a, int kind_b, int order_b);
 enum etl_code load_schema(PGconn *conn, bool quiet, struct schema_facts *facts,
                           struct etl_error *err);
 
+/*
+ * Prints a load's outcome: the first reject reasons and the errors of each
+ * file (unless quiet), the summary table on stderr, and with summary_json
+ * the JSON summary (rc gives its exit_code; err, when rc is an error that
+ * stopped the run, its "error", also when no file was reached).  Returns
+ * ETL_OK, or ETL_ESYSTEM when the JSON could not be written.
+ */
+enum etl_code load_report(const struct load_run *run, const struct etl_error *err, bool quiet,
+                          bool dry_run, const char *summary_json, enum etl_code rc);
+
 #endif

@@ -48,6 +48,10 @@ enum etl_code load_known_keys(struct run *r, const struct table_def *t, struct e
 /* Those keys (intake_set_known()), or NULL. */
 struct keyset *load_known(struct run *r, const struct table_def *t);
 
+/* Reads the SKU map of by's reference column into r->skus, unless it is
+ * there and products did not change since. */
+enum etl_code load_skus(struct run *r, const struct table_def *by, struct etl_error *err);
+
 /* Loads one file of the run into lf. */
 void load_file(struct run *r, struct intake *it, struct load_file *lf);
 

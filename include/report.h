@@ -1,7 +1,7 @@
 /*
  * report.h — the closing summary: a small table on stderr and the
- * machine-readable JSON (--summary-json), and the whole report of a load
- * (report_load(), which load and seed print).
+ * machine-readable JSON (--summary-json); load_report() (load.h) prints a
+ * whole load with them.
  */
 #ifndef SIPREMS_REPORT_H
 #define SIPREMS_REPORT_H
@@ -45,17 +45,5 @@ void report_json_string(FILE *f, const char *s);
 
 /* The same for n bytes that may hold NUL. */
 void report_json_bytes(FILE *f, const char *s, size_t n);
-
-struct load_run;
-
-/*
- * Prints a load's outcome: the first reject reasons and the errors of each
- * file (unless quiet), the summary table on stderr, and with summary_json
- * the JSON summary (rc gives its exit_code; err, when rc is an error that
- * stopped the run, its "error", also when no file was reached).  Returns
- * ETL_OK, or ETL_ESYSTEM when the JSON could not be written.
- */
-enum etl_code report_load(const struct load_run *run, const struct etl_error *err, bool quiet,
-                          bool dry_run, const char *summary_json, enum etl_code rc);
 
 #endif

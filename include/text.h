@@ -17,4 +17,9 @@ bool text_utf8(const char *s, size_t n, size_t *chars, size_t *bad);
 /* "s" unless n is 1: "%lld row%s", n, text_s(n). */
 const char *text_s(long long n);
 
+/* Whether s[0..n) is one or more ASCII digits; and the value of such
+ * digits (n small enough for an int). */
+bool text_all_digits(const char *s, size_t n);
+int text_digits(const char *s, size_t n);
+
 #endif

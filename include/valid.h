@@ -15,8 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "colmap.h"
-#include "csvrow.h"
 #include "error.h"
 #include "keyset.h"
 #include "table.h"
@@ -48,7 +46,7 @@ struct value {
 
 /* A row's values, one per column of its kind (table_def order). */
 struct valid_row {
-	struct value v[COLMAP_MAXCOLS];
+	struct value v[TABLE_MAXCOLS];
 };
 
 #define VALID_MAXFORMATS 8
@@ -108,31 +106,22 @@ bool valid_value(const struct validator *v, const struct col_def *c, const char 
                  struct value *out, char *why, size_t wsize);
 
 /*
- * Validates a whole record against the header map m.  skus, when not NULL,
- * is the set of known SKUs (payload: product id, price in cents) that a
- * sales row must use; an empty price_per_unit takes the product's price.
- * Returns true with out filled (text values point into rec), or false with
- * every problem of the row, "column: reason; …", in why.
+ * Validates the n bytes at s as a value of column c of t (s NULL: the
+ * column is not in the file, V_ABSENT), then against the live table where
+ * valid_set_live gave one.  Returns true with *out set, or false with the
+ * reason (without the column name) in why.
  */
-bool valid_row(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
-               struct keyset *skus, struct valid_row *out, char *why, size_t wsize);
+bool valid_field(const struct validator *v, const struct table_def *t, int c, const char *s,
+                 size_t n, struct value *out, char *why, size_t wsize);
 
-/*
- * Validates only what identifies a row: the key columns of a keyed kind,
- * the SKU of a sales row.  Other columns come out V_ABSENT.  Returns true,
- * or false with the reason in why.
- */
-bool valid_row_keys(const struct validator *v, const struct colmap *m,
-                    const struct csvrow_record *rec, struct valid_row *out, char *why,
-                    size_t wsize);
+/* Writes "<shown value> <reason>" into why; returns false (for
+ * "return valid_reason(…)" in a rule). */
+bool valid_reason(char *why, size_t wsize, const char *s, size_t n, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
-/*
- * Validates every column of the file on its own: ok[i] says whether column
- * i validated (out->v[i] is then its value).  A record of the wrong shape
- * validates nothing.
- */
-void valid_columns(const struct validator *v, const struct colmap *m,
-                   const struct csvrow_record *rec, struct valid_row *out, bool *ok);
+/* While set (per thread), reasons quote no value: the row being validated
+ * may hold a plaintext password where its header does not say. */
+void valid_hide_values(bool hide);
 
 /* Shows a row's unique key for messages: "\"BRD-001\"", or
  * "\"Nyepi\"+2024-03-11" for events; "" for kinds without one. */

@@ -37,15 +37,6 @@ struct validator {
 	struct live_table live[KIND_COUNT];
 };
 
-/* Writes "<shown value> <reason>" into why; returns false (for
- * "return valid_reason(…)" in a rule). */
-bool valid_reason(char *why, size_t wsize, const char *s, size_t n, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
-
-/* Whether s[0..n) is one or more ASCII digits, and their value. */
-bool valid_all_digits(const char *s, size_t n);
-int valid_digits(const char *s, size_t n);
-
 /* A date and a timestamp against their rules (valid_time.c): the value
  * into out, else false with why. */
 bool valid_check_date(const struct validator *v, const char *s, size_t n, struct value *out,

@@ -171,8 +171,8 @@ check_db_row(struct check *c, const struct table_def *t, char *const *values, co
 		return ETL_OK; /* (a key the table holds twice: a table without its index) */
 	p[0] = (int64_t)c->arena.len + 1;
 	p[1] = 0;
-	const char *cols[COLMAP_MAXCOLS + 2];
-	int ncols = check_db_columns(t, cols, COLMAP_MAXCOLS + 2);
+	const char *cols[TABLE_MAXCOLS + 2];
+	int ncols = check_db_columns(t, cols, TABLE_MAXCOLS + 2);
 	for (int i = t->nkey; i < ncols; i++) {
 		if (values[i] != NULL && lens[i] > KEEP_WHOLE) {
 			keep_digest(c, values[i], lens[i]);

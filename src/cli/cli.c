@@ -2,6 +2,7 @@
  * cli.c — option values shared by the commands.
  */
 #include "cli.h"
+#include "help.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -53,8 +53,8 @@ read_database(PGconn *conn, struct check *c, const bool *kinds, struct etl_error
 		const struct table_def *t = table_get((enum kind)k);
 		if (t->nkey > 0) {
 			struct db_ctx d = {.c = c, .t = t};
-			const char *cols[COLMAP_MAXCOLS + 2];
-			int ncols = check_db_columns(t, cols, COLMAP_MAXCOLS + 2);
+			const char *cols[TABLE_MAXCOLS + 2];
+			int ncols = check_db_columns(t, cols, TABLE_MAXCOLS + 2);
 			rc = refdata_stream(conn, t->table, cols, ncols, on_db_row, &d, NULL, err);
 		}
 		if (rc == ETL_OK && t->ref_col >= 0)

@@ -244,7 +244,7 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 	enum etl_code rc = load_files(&o, argv + optind, argc - optind, &run, err);
 	if (archive != NULL)
 		rc = error_worst(rc, archive_loaded(&run, archive, g->quiet));
-	rc = error_worst(rc, report_load(&run, err, g->quiet, o.dry_run, summary_json, rc));
+	rc = error_worst(rc, load_report(&run, err, g->quiet, o.dry_run, summary_json, rc));
 	load_run_free(&run);
 	return rc;
 }

@@ -517,7 +517,7 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	if (nfiles > 0) {
 		rc = load_files(&o, files, nfiles, &run, err);
 		if (run.nfiles > 0)
-			rc = error_worst(rc, report_load(&run, NULL, g->quiet, false, NULL, rc));
+			rc = error_worst(rc, load_report(&run, NULL, g->quiet, false, NULL, rc));
 	}
 	if (rc != ETL_OK && rc != ETL_REJECTED)
 		goto out;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "help.h"
 
 #ifndef ETL_VERSION
 #define ETL_VERSION "dev"
@@ -371,37 +371,30 @@ static const char describe_help[] =
         "Values are then validated by the same rules; a reject file keeps the file's own\n"
         "fields and header.\n";
 
-const struct cli_command cli_commands[] = {
-        {"schema", cmd_schema, schema_help},
-        {"load", cmd_load, load_help},
-        {"check", cmd_check, check_help},
-        {"seed", cmd_seed, seed_help},
-        {"generate", cmd_generate, generate_help},
-        {"history", cmd_history, history_help},
-        {"undo", cmd_undo, undo_help},
-        {NULL, NULL, NULL},
+/* Each command's help, by its name. */
+static const struct {
+	const char *name;
+	const char *help;
+} helps[] = {
+        {"schema", schema_help}, {"load", load_help},         {"check", check_help},
+        {"seed", seed_help},     {"generate", generate_help}, {"history", history_help},
+        {"undo", undo_help},
 };
-
-const struct cli_command *
-cli_find_command(const char *name)
-{
-	for (const struct cli_command *c = cli_commands; name != NULL && c->name != NULL; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
 
 void
 cli_help(const char *name)
 {
-	const struct cli_command *c = cli_find_command(name);
-	(void)fputs(c != NULL ? c->help : help_text, stdout);
-	if (c == NULL)
+	const char *help = NULL;
+	for (size_t i = 0; name != NULL && i < sizeof helps / sizeof helps[0]; i++)
+		if (strcmp(helps[i].name, name) == 0)
+			help = helps[i].help;
+	(void)fputs(help != NULL ? help : help_text, stdout);
+	if (help == NULL)
 		(void)fputs(help_text_more, stdout);
-	if (c != NULL && c->fn == cmd_load) {
+	if (help != NULL && strcmp(name, "load") == 0) {
 		(void)fputs(load_options_help, stdout);
 		(void)fputs(load_rerun_help, stdout);
 	}
-	if (c != NULL && (c->fn == cmd_load || c->fn == cmd_check))
+	if (help != NULL && (strcmp(name, "load") == 0 || strcmp(name, "check") == 0))
 		(void)fputs(describe_help, stdout);
 }

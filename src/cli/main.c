@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "help.h"
 #include "error.h"
 
 #ifndef ETL_VERSION
@@ -27,6 +28,16 @@ finish_stdout(enum etl_code rc, struct etl_error *err)
 	}
 	return rc;
 }
+
+/* The commands, by name. */
+static const struct {
+	const char *name;
+	command_fn fn;
+} commands[] = {
+        {"schema", cmd_schema}, {"load", cmd_load},         {"check", cmd_check},
+        {"seed", cmd_seed},     {"generate", cmd_generate}, {"history", cmd_history},
+        {"undo", cmd_undo},
+};
 
 int
 main(int argc, char **argv)
@@ -71,8 +82,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	const char *name = argv[optind];
-	const struct cli_command *cmd = cli_find_command(name);
-	if (cmd == NULL) {
+	command_fn fn = NULL;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			fn = commands[i].fn;
+	if (fn == NULL) {
 		rc = error_set(&err, ETL_EUSAGE, NULL, 0, "unknown command '%s'; see --help", name);
 		goto out;
 	}
@@ -80,7 +94,7 @@ main(int argc, char **argv)
 	 * optind = 0 makes glibc's getopt start afresh. */
 	int first = optind;
 	optind = 0;
-	rc = cmd->fn(argc - first, argv + first, &g, &err);
+	rc = fn(argc - first, argv + first, &g, &err);
 out:
 	rc = finish_stdout(rc, &err);
 	if (err.code != ETL_OK && err.msg[0] != '\0')

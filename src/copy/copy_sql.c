@@ -210,7 +210,7 @@ sink_build_insert(struct copy_sink *s)
 	struct buf *b = &s->insert_sql;
 	const struct table_def *t = s->t;
 	bool update = s->mode == CONFLICT_UPDATE && sink_has_non_key(s);
-	const char *set[COLMAP_MAXCOLS + 1];
+	const char *set[TABLE_MAXCOLS + 1];
 	int nset = update ? update_set(s, set) : 0;
 	nocase_keys(s, b);
 	sql_str(b, "WITH ");

@@ -96,7 +96,7 @@ closest(const struct csvrow_record *hdr)
 static bool
 fits(const struct table_def *t, const struct csvrow_record *hdr, char *why, size_t wsize)
 {
-	bool seen[COLMAP_MAXCOLS] = {false};
+	bool seen[TABLE_MAXCOLS] = {false};
 	why[0] = '\0';
 	for (int i = 0; i < hdr->nfields; i++) {
 		const char *s;
@@ -264,7 +264,7 @@ build(struct colmap *m, enum kind forced, const struct csvrow_record *file_hdr,
 	m->names = calloc((size_t)hdr->nfields, sizeof *m->names);
 	if (m->field_col == NULL || m->names == NULL)
 		return error_oom(err, file, 0);
-	for (int c = 0; c < COLMAP_MAXCOLS; c++)
+	for (int c = 0; c < TABLE_MAXCOLS; c++)
 		m->col_field[c] = -1;
 	for (int i = 0; i < hdr->nfields; i++) {
 		const char *s;

@@ -13,27 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "rowkey.h"
 #include "text.h"
-
-ssize_t
-intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *err)
-{
-	return input_read(ctx, buf, size, err);
-}
-
-enum etl_code
-intake_open_input(const struct intake *it, struct input **in, struct etl_error *err)
-{
-	const unsigned char *data;
-	size_t size;
-	if (it->o->builtin == NULL || strncmp(it->open_path, "builtin:", 8) != 0)
-		return input_open(in, it->open_path, it->o->enc, err);
-	*in = NULL;
-	if (!it->o->builtin(it->o->builtin_ctx, it->open_path + 8, &data, &size))
-		return error_set(err, ETL_EINPUT, it->open_path, 0, "no such built-in file");
-	return input_open_memory(in, it->open_path, data, size, it->o->enc, err);
-}
 
 /* Whether file can be read only once: stdin or a FIFO (a character device
  * such as /dev/zero may never end: it is read as a file, within the
@@ -334,8 +316,9 @@ intake_skip(struct intake *it, int64_t n, struct keyset *skus, struct etl_error 
 		it->skipped++;
 		if (it->keys == NULL || !in_filter(it, it->skipped))
 			continue;
-		if (!valid_row(it->o->v, &it->map, &it->rec, it->map.t->ref_col >= 0 ? skus : NULL,
-		               &it->row, it->why, sizeof it->why))
+		if (!record_check(it->o->v, &it->map, &it->rec,
+		                  it->map.t->ref_col >= 0 ? skus : NULL, &it->row, it->why,
+		                  sizeof it->why))
 			continue;
 		bool added;
 		int64_t *first =
@@ -574,8 +557,8 @@ intake_next(struct intake *it, struct keyset *skus, struct etl_error *err)
 			continue;
 		}
 		const struct csvrow_record *r = &it->rec;
-		bool ok = valid_row(it->o->v, &it->map, r, it->map.t->ref_col >= 0 ? skus : NULL,
-		                    &it->row, it->why, sizeof it->why);
+		bool ok = record_check(it->o->v, &it->map, r, it->map.t->ref_col >= 0 ? skus : NULL,
+		                       &it->row, it->why, sizeof it->why);
 		if (ok && it->keys != NULL) {
 			if (!rowkey_of_row(it->map.t, &it->row, &it->kb)) {
 				(void)error_oom(err, it->name, r->line);

@@ -42,14 +42,6 @@ load_opts_default(struct load_opts *o)
 	o->again_hint = "--force loads it again";
 }
 
-double
-load_now(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One file of the run, from opening to its outcome. */
 struct run_file {
 	struct intake *it;
@@ -88,14 +80,6 @@ run_file_cmp(const void *a, const void *b)
 }
 
 /* ---- the run -------------------------------------------------------------- */
-
-/* Warnings of ANALYZE for tables the role does not own are not news. */
-static void
-quiet_notices(void *arg, const PGresult *res)
-{
-	(void)arg;
-	(void)res;
-}
 
 enum etl_code
 load_schema(PGconn *conn, bool quiet, struct schema_facts *facts, struct etl_error *err)
@@ -156,25 +140,15 @@ run_zone(struct run *r, struct etl_error *err)
 	return ETL_OK;
 }
 
-PGconn *
-load_connect(const struct run *r, struct etl_error *err)
-{
-	PGconn *conn = db_open(r->o->db, err);
-	if (conn != NULL)
-		(void)PQsetNoticeReceiver(conn, quiet_notices, NULL);
-	return conn;
-}
-
 static enum etl_code
 connect_run(struct run *r, struct etl_error *err)
 {
 	const struct load_opts *o = r->o;
-	r->conn = db_open(o->db, err);
+	r->conn = load_connect(r, err);
 	if (r->conn == NULL)
 		return err->code;
 	if (o->announce && !o->quiet)
 		db_announce(r->conn);
-	(void)PQsetNoticeReceiver(r->conn, quiet_notices, NULL);
 	/* The settings of every transaction of the load: batches commit
 	 * asynchronously (the history's checkpoint in the same transaction
 	 * keeps them exact; the end of each file commits synchronously).  A

@@ -31,119 +31,6 @@
 
 #define ANALYZE_ROWS 10000 /* a load that adds this many rows ends with ANALYZE */
 
-void
-load_take_messages(struct load_file *lf, struct intake *it)
-{
-	const char *rp = reject_path(intake_rejects(it));
-	free(lf->reject_file);
-	lf->reject_file = rp ? strdup(rp) : NULL;
-	lf->r.reject_file = lf->reject_file;
-	lf->nshown += intake_take_reasons(it, lf->shown + lf->nshown, 10 - lf->nshown);
-}
-
-void
-load_fail_file(struct load_file *lf, struct intake *it, const struct etl_error *e)
-{
-	load_fail_committed(lf, it, e, NULL);
-}
-
-void
-load_fail_committed(struct load_file *lf, struct intake *it, const struct etl_error *e,
-                    const struct ledger *committed)
-{
-	static const struct ledger none;
-	const struct ledger *c = committed != NULL ? committed : &none;
-	lf->code = e->code == ETL_OK ? ETL_EINPUT : e->code;
-	lf->error = *e;
-	lf->r.status = "failed";
-	lf->r.rows_read = (uint64_t)c->rows_read;
-	lf->r.rows_loaded = (uint64_t)c->rows_loaded;
-	lf->r.rows_updated = (uint64_t)c->rows_updated;
-	lf->r.rows_skipped = (uint64_t)c->rows_skipped;
-	lf->r.rows_rejected = (uint64_t)c->rows_rejected;
-	if (it != NULL && intake_rejects(it) != NULL)
-		(void)reject_truncate(intake_rejects(it), (uint64_t)c->reject_bytes, NULL);
-	free(lf->reject_file);
-	lf->reject_file = c->rows_rejected > 0 && c->reject_file[0] ? strdup(c->reject_file) : NULL;
-	lf->r.reject_file = lf->reject_file;
-}
-
-/* The map of what by's reference column names (SKU -> product id, price)
- * for a sales file: read again when products changed. */
-static enum etl_code
-ensure_skus(struct run *r, const struct table_def *by, struct etl_error *err)
-{
-	if (r->skus != NULL && !r->skus_stale)
-		return ETL_OK;
-	keyset_free(r->skus);
-	r->skus = keyset_new();
-	if (r->skus == NULL)
-		return error_oom(err, NULL, 0);
-	r->skus_stale = false;
-	enum etl_code rc = refdata_load_refs(r->conn, by, r->skus, err);
-	if (rc != ETL_OK) { /* never a part of the map: the next file reads it again */
-		keyset_free(r->skus);
-		r->skus = NULL;
-	}
-	return rc;
-}
-
-/* Reads the key columns of a database row into a set of keys. */
-struct known_read {
-	const struct table_def *t;
-	struct keyset *ks;
-	struct buf b;
-};
-
-static enum etl_code
-known_row(void *ctx, char *const *values, const size_t *lens, int n)
-{
-	(void)n;
-	struct known_read *k = ctx;
-	if (!rowkey_of_db(k->t, values, lens, &k->b))
-		return ETL_ESYSTEM;
-	return keyset_find(k->ks, k->b.data, k->b.len, true, NULL) ? ETL_OK : ETL_ESYSTEM;
-}
-
-enum etl_code
-load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err)
-{
-	if (t->nkey == 0 || r->o->case_variants || r->conn == NULL)
-		return ETL_OK;
-	const struct table_def *by = table_referrer(t->kind);
-	if (by != NULL) /* the SKU map holds the products' keys */
-		return ensure_skus(r, by, err);
-	if (r->known[t->kind] != NULL && !r->known_stale[t->kind])
-		return ETL_OK;
-	keyset_free(r->known[t->kind]);
-	struct known_read k = {.t = t, .ks = keyset_new()};
-	r->known[t->kind] = k.ks;
-	r->known_stale[t->kind] = false;
-	if (k.ks == NULL)
-		return error_oom(err, NULL, 0);
-	const char *cols[COLMAP_MAXCOLS];
-	for (int i = 0; i < t->nkey; i++)
-		cols[i] = t->cols[t->key[i]].db_column;
-	enum etl_code rc =
-	        refdata_stream(r->conn, t->table, cols, t->nkey, known_row, &k, NULL, err);
-	buf_free(&k.b);
-	if (rc == ETL_ESYSTEM)
-		(void)error_oom(err, NULL, 0);
-	if (rc != ETL_OK) { /* never a part of the keys: the next file reads them again */
-		keyset_free(r->known[t->kind]);
-		r->known[t->kind] = NULL;
-	}
-	return rc;
-}
-
-struct keyset *
-load_known(struct run *r, const struct table_def *t)
-{
-	if (t->nkey == 0)
-		return NULL;
-	return table_referrer(t->kind) != NULL ? r->skus : r->known[t->kind];
-}
-
 /* ---- one file: claim, rows, outcome ------------------------------------- */
 
 /* The rows fail with f->e. */
@@ -201,7 +88,7 @@ open_file(struct file_load *f)
 	/* A sales file's SKUs must exist; a keyed file's keys must not differ
 	 * from the table's only in letter case or surrounding spaces. */
 	const struct table_def *t = intake_map(it)->t;
-	if ((t->ref_col >= 0 && ensure_skus(r, t, &f->e) != ETL_OK) ||
+	if ((t->ref_col >= 0 && load_skus(r, t, &f->e) != ETL_OK) ||
 	    load_known_keys(r, t, &f->e) != ETL_OK) {
 		if (f->e.file[0] == '\0') /* the file whose table it read */
 			(void)snprintf(f->e.file, sizeof f->e.file, "%s", intake_name(it));

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "calendar.h"
-#include "encode.h"
 
 /* Copies a text part of a key: a COL_NOCASE column in lower case, so that
  * KASIR1@toko.example and kasir1@toko.example are one key. */

@@ -18,59 +18,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Set while a row of a file that may hold a plaintext password where
- * its header does not say is validated (colmap.hide_rows): its reasons
- * quote no value.  Per thread: --jobs validates on several. */
-static _Thread_local bool hide_values;
-
-/* Formats a reason "VALUE rest…" into why. */
-bool
-valid_reason(char *why, size_t wsize, const char *s, size_t n, const char *fmt, ...)
-{
-	char shown[128];
-	if (hide_values)
-		(void)snprintf(shown, sizeof shown, "(a value not shown: the file has passwords)");
-	else
-		text_show(shown, sizeof shown, s, n);
-	int k = snprintf(why, wsize, "%s ", shown);
-	va_list ap;
-	va_start(ap, fmt);
-	if (k >= 0 && (size_t)k < wsize)
-		(void)vsnprintf(why + k, wsize - (size_t)k, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-/* Appends "column: reason" to the row's reasons. */
-static void
-add_problem(char *why, size_t wsize, size_t *used, const char *col, const char *r)
-{
-	if (*used >= wsize)
-		return;
-	int k = snprintf(why + *used, wsize - *used, "%s%s%s%s", *used ? "; " : "", col,
-	                 col[0] ? ": " : "", r);
-	if (k > 0)
-		*used += (size_t)k;
-	if (*used >= wsize)
-		*used = wsize;
-}
-
-/* A record of the wrong shape is rejected whole. */
-static bool
-shape_ok(const struct colmap *m, const struct csvrow_record *rec, char *why, size_t wsize)
-{
-	if (rec->error != NULL) {
-		(void)snprintf(why, wsize, "malformed CSV: %s", rec->error);
-		return false;
-	}
-	if (rec->nfields != m->nfields) {
-		(void)snprintf(why, wsize, "the row has %d field%s, the header %d", rec->nfields,
-		               rec->nfields == 1 ? "" : "s", m->nfields);
-		return false;
-	}
-	return true;
-}
-
 /* Whether value val of column c of t fits the live table lt (its
  * varchar limit, NOT NULL, a real column's precision); else why. */
 static bool
@@ -108,67 +55,14 @@ live_ok(const struct live_table *lt, const struct table_def *t, int c, const str
 }
 
 bool
-valid_row(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
-          struct keyset *skus, struct valid_row *out, char *why, size_t wsize)
+valid_field(const struct validator *v, const struct table_def *t, int c, const char *s, size_t n,
+            struct value *out, char *why, size_t wsize)
 {
-	const struct table_def *t = m->t;
-	size_t used = 0;
-	char r[384];
-	why[0] = '\0';
-	hide_values = m->hide_rows;
-
-	if (!shape_ok(m, rec, why, wsize))
+	if (s == NULL)
+		memset(out, 0, sizeof *out); /* V_ABSENT */
+	else if (!valid_value(v, &t->cols[c], s, n, out, why, wsize))
 		return false;
-	int64_t *product = NULL;
-	int one_of = 0, one_of_cols = 0;
-	for (int c = 0; c < t->ncols; c++) {
-		const struct col_def *cd = &t->cols[c];
-		struct value *val = &out->v[c];
-		int f = m->col_field[c];
-		if (f < 0)
-			memset(val, 0, sizeof *val); /* V_ABSENT */
-		if (f >= 0 && !valid_value(v, cd, rec->fields[f], rec->lens[f], val, r, sizeof r)) {
-			add_problem(why, wsize, &used, cd->name, r);
-			continue;
-		}
-		if (v != NULL && v->has_live &&
-		    !live_ok(&v->live[t->kind], t, c, val, r, sizeof r)) {
-			add_problem(why, wsize, &used, cd->name, r);
-			continue;
-		}
-		if (f < 0)
-			continue;
-		if (cd->empty_rule == EMPTY_ONE_OF) {
-			one_of_cols++;
-			one_of += val->type != V_NULL;
-		}
-		if ((cd->flags & COL_REF) && skus != NULL) {
-			product = keyset_find(skus, val->s, val->n, false, NULL);
-			if (product == NULL) {
-				(void)valid_reason(r, sizeof r, val->s, val->n,
-				                   "is not a known product");
-				add_problem(why, wsize, &used, cd->name, r);
-			}
-		}
-		if (cd->flags & COL_REF) {
-			val->type = V_INT; /* the product id; the SKU stays in s, n */
-			val->i = product ? product[0] : 0;
-		}
-	}
-	if (one_of_cols > 0 && one_of != 1)
-		add_problem(why, wsize, &used, "password_hash/password",
-		            one_of == 0 ? "one of the two is required"
-		                        : "give one of the two, not both");
-	if (used > 0)
-		return false;
-	/* An empty (or missing) price_per_unit takes the product's price. */
-	for (int c = 0; c < t->ncols; c++)
-		if (t->cols[c].empty_rule == EMPTY_REF &&
-		    (out->v[c].type == V_NULL || out->v[c].type == V_ABSENT) && product != NULL) {
-			out->v[c].type = V_MONEY;
-			out->v[c].i = product[1];
-		}
-	return true;
+	return v == NULL || !v->has_live || live_ok(&v->live[t->kind], t, c, out, why, wsize);
 }
 
 void
@@ -187,48 +81,6 @@ valid_show_key(const struct table_def *t, const struct valid_row *row, char *buf
 			text_show(part, sizeof part, v->s, v->n);
 		}
 		n += (size_t)snprintf(buf + n, size - n, "%s%s", k ? "+" : "", part);
-	}
-}
-
-bool
-valid_row_keys(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
-               struct valid_row *out, char *why, size_t wsize)
-{
-	const struct table_def *t = m->t;
-	size_t used = 0;
-	char r[384];
-	why[0] = '\0';
-	if (!shape_ok(m, rec, why, wsize))
-		return false;
-	for (int c = 0; c < t->ncols; c++) {
-		const struct col_def *cd = &t->cols[c];
-		int f = m->col_field[c];
-		memset(&out->v[c], 0, sizeof out->v[c]);
-		if (f < 0 || !(cd->flags & (COL_KEY | COL_REF)))
-			continue;
-		if (!valid_value(v, cd, rec->fields[f], rec->lens[f], &out->v[c], r, sizeof r))
-			add_problem(why, wsize, &used, cd->name, r);
-	}
-	return used == 0;
-}
-
-void
-valid_columns(const struct validator *v, const struct colmap *m, const struct csvrow_record *rec,
-              struct valid_row *out, bool *ok)
-{
-	const struct table_def *t = m->t;
-	char r[384];
-	bool shaped = rec->error == NULL && rec->nfields == m->nfields;
-	for (int c = 0; c < t->ncols; c++) {
-		int f = m->col_field[c];
-		memset(&out->v[c], 0, sizeof out->v[c]);
-		ok[c] = false;
-		if (f < 0 || !shaped) {
-			ok[c] = f < 0; /* absent is fine: not compared */
-			continue;
-		}
-		ok[c] = valid_value(v, &t->cols[c], rec->fields[f], rec->lens[f], &out->v[c], r,
-		                    sizeof r);
 	}
 }
 

@@ -28,24 +28,6 @@ trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-bool
-valid_all_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return n > 0;
-}
-
-int
-valid_digits(const char *s, size_t n)
-{
-	int v = 0;
-	for (size_t i = 0; i < n; i++)
-		v = v * 10 + (s[i] - '0');
-	return v;
-}
-
 /* ---- the rules ------------------------------------------------------------ */
 
 static bool
@@ -219,8 +201,8 @@ check_money(const char *s, size_t n, const char *os, size_t on, struct value *ou
 	const char *dot = memchr(p, '.', len);
 	size_t ilen = dot ? (size_t)(dot - p) : len;
 	size_t flen = dot ? len - ilen - 1 : 0;
-	if ((ilen > 0 && !valid_all_digits(p, ilen)) ||
-	    (flen > 0 && !valid_all_digits(dot + 1, flen)) || ilen + flen == 0)
+	if ((ilen > 0 && !text_all_digits(p, ilen)) ||
+	    (flen > 0 && !text_all_digits(dot + 1, flen)) || ilen + flen == 0)
 		return valid_reason(why, wsize, os, on,
 		                    "is not a plain decimal (digits, an optional '.' and cents)");
 	if (flen > 2)
@@ -260,7 +242,7 @@ check_int(const struct col_def *c, const char *s, size_t n, const char *os, size
 		p++;
 		len--;
 	}
-	if (!valid_all_digits(p, len))
+	if (!text_all_digits(p, len))
 		return valid_reason(why, wsize, os, on, "is not an integer");
 	int64_t v = 0;
 	bool big = false;
@@ -371,8 +353,8 @@ static bool
 pwhash_ok(const char *s, size_t n)
 {
 	if (n == 60 && s[0] == '$' && s[1] == '2' && strchr("aby", s[2]) && s[3] == '$' &&
-	    valid_all_digits(s + 4, 2) && s[6] == '$') {
-		int cost = valid_digits(s + 4, 2);
+	    text_all_digits(s + 4, 2) && s[6] == '$') {
+		int cost = text_digits(s + 4, 2);
 		for (size_t i = 7; i < n; i++)
 			if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '/')
 				return false;
@@ -403,7 +385,7 @@ pwhash_ok(const char *s, size_t n)
 		char *name = method + 7, *iter = strchr(name, ':');
 		if (iter != NULL) {
 			*iter++ = '\0';
-			if (!valid_all_digits(iter, strlen(iter)) || strlen(iter) > 9)
+			if (!text_all_digits(iter, strlen(iter)) || strlen(iter) > 9)
 				return false;
 		}
 		for (size_t i = 0; i < sizeof digests / sizeof digests[0]; i++)

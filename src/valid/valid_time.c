@@ -109,11 +109,11 @@ check_formatted(const struct validator *v, bool timestamp, const char *s, size_t
 static bool
 parse_date(const char *s, size_t n, int64_t *days, bool *real)
 {
-	if (n < 10 || s[4] != '-' || s[7] != '-' || !valid_all_digits(s, 4) ||
-	    !valid_all_digits(s + 5, 2) || !valid_all_digits(s + 8, 2))
+	if (n < 10 || s[4] != '-' || s[7] != '-' || !text_all_digits(s, 4) ||
+	    !text_all_digits(s + 5, 2) || !text_all_digits(s + 8, 2))
 		return false;
-	int y = valid_digits(s, 4);
-	unsigned m = (unsigned)valid_digits(s + 5, 2), d = (unsigned)valid_digits(s + 8, 2);
+	int y = text_digits(s, 4);
+	unsigned m = (unsigned)text_digits(s + 5, 2), d = (unsigned)text_digits(s + 8, 2);
 	*real = y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= calendar_days_in_month(y, m);
 	if (*real)
 		*days = calendar_days_from_civil(y, m, d);
@@ -158,16 +158,16 @@ valid_check_timestamp(const struct validator *v, const char *s, size_t n, struct
 		if (s[i] != ' ' && s[i] != 'T' && s[i] != 't')
 			return valid_reason(why, wsize, s, n, "%s", form);
 		i++;
-		if (n - i < 5 || !valid_all_digits(s + i, 2) || s[i + 2] != ':' ||
-		    !valid_all_digits(s + i + 3, 2))
+		if (n - i < 5 || !text_all_digits(s + i, 2) || s[i + 2] != ':' ||
+		    !text_all_digits(s + i + 3, 2))
 			return valid_reason(why, wsize, s, n, "%s", form);
-		hh = valid_digits(s + i, 2);
-		mi = valid_digits(s + i + 3, 2);
+		hh = text_digits(s + i, 2);
+		mi = text_digits(s + i + 3, 2);
 		i += 5;
 		if (i < n && s[i] == ':') {
-			if (n - i < 3 || !valid_all_digits(s + i + 1, 2))
+			if (n - i < 3 || !text_all_digits(s + i + 1, 2))
 				return valid_reason(why, wsize, s, n, "%s", form);
-			ss = valid_digits(s + i + 1, 2);
+			ss = text_digits(s + i + 1, 2);
 			i += 3;
 			if (i < n && s[i] == '.') {
 				size_t f = 0;
@@ -176,7 +176,7 @@ valid_check_timestamp(const struct validator *v, const char *s, size_t n, struct
 					f++;
 				if (f == 0 || f > 6)
 					return valid_reason(why, wsize, s, n, "%s", form);
-				us = valid_digits(s + i, f);
+				us = text_digits(s + i, f);
 				for (size_t k = f; k < 6; k++)
 					us *= 10;
 				i += f;
@@ -189,11 +189,11 @@ valid_check_timestamp(const struct validator *v, const char *s, size_t n, struct
 			/* +HH:MM, +HHMM or +HH (PostgreSQL's own output: "-04"). */
 			size_t k = n - i;
 			bool colon = k == 6 && s[i + 3] == ':';
-			if ((k != 3 && k != 5 && !colon) || !valid_all_digits(s + i + 1, 2) ||
-			    (k > 3 && !valid_all_digits(s + i + (colon ? 4 : 3), 2)))
+			if ((k != 3 && k != 5 && !colon) || !text_all_digits(s + i + 1, 2) ||
+			    (k > 3 && !text_all_digits(s + i + (colon ? 4 : 3), 2)))
 				return valid_reason(why, wsize, s, n, "%s", form);
-			int oh = valid_digits(s + i + 1, 2);
-			int om = k > 3 ? valid_digits(s + i + (colon ? 4 : 3), 2) : 0;
+			int oh = text_digits(s + i + 1, 2);
+			int om = k > 3 ? text_digits(s + i + (colon ? 4 : 3), 2) : 0;
 			if (oh > 15 || om > 59)
 				return valid_reason(why, wsize, s, n,
 				                    "has an offset beyond +-15:59");

@@ -37,10 +37,10 @@ product(const char *sku, const char *name, int64_t cents)
 static void
 db_product(struct check *c, const char *sku, const char *name, const char *price)
 {
-	const char *cols[COLMAP_MAXCOLS + 2];
-	int n = check_db_columns(products, cols, COLMAP_MAXCOLS + 2);
-	char *values[COLMAP_MAXCOLS + 2];
-	size_t lens[COLMAP_MAXCOLS + 2];
+	const char *cols[TABLE_MAXCOLS + 2];
+	int n = check_db_columns(products, cols, TABLE_MAXCOLS + 2);
+	char *values[TABLE_MAXCOLS + 2];
+	size_t lens[TABLE_MAXCOLS + 2];
 	for (int i = 0; i < n; i++) {
 		const char *v = strcmp(cols[i], "sku") == 0     ? sku
 		                : strcmp(cols[i], "name") == 0  ? name
@@ -194,10 +194,10 @@ test_long_keys(void **state)
 	int ni = table_col_index(events, "event_name", 10),
 	    di = table_col_index(events, "event_date", 10);
 	/* The database holds the name on day 100. */
-	const char *cols[COLMAP_MAXCOLS + 2];
-	int n = check_db_columns(events, cols, COLMAP_MAXCOLS + 2);
-	char *values[COLMAP_MAXCOLS + 2] = {0};
-	size_t lens[COLMAP_MAXCOLS + 2] = {0};
+	const char *cols[TABLE_MAXCOLS + 2];
+	int n = check_db_columns(events, cols, TABLE_MAXCOLS + 2);
+	char *values[TABLE_MAXCOLS + 2] = {0};
+	size_t lens[TABLE_MAXCOLS + 2] = {0};
 	values[0] = name;
 	lens[0] = strlen(name);
 	values[1] = "2000-04-10"; /* day 100 */

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "colmap.h"
+#include "record.h"
 #include "valid.h"
 #include "text.h"
 
@@ -480,7 +482,7 @@ test_rows(void **state)
 	p[1] = 500000;
 	(void)snprintf(buf, sizeof buf, "BRD-001|3|_|2024-01-01");
 	struct csvrow_record r = record(buf, 2, store, lens);
-	assert_true(valid_row(v, &m, &r, skus, &row, why, sizeof why));
+	assert_true(record_check(v, &m, &r, skus, &row, why, sizeof why));
 	assert_int_equal(row.v[0].type, V_INT);
 	assert_int_equal(row.v[0].i, 42);
 	assert_int_equal(row.v[2].type, V_MONEY);
@@ -488,7 +490,7 @@ test_rows(void **state)
 	assert_int_equal(row.v[4].type, V_ABSENT); /* is_promo not in the file */
 	(void)snprintf(buf, sizeof buf, "NOPE-1|0|12,5|2023-02-29");
 	r = record(buf, 3, store, lens);
-	assert_false(valid_row(v, &m, &r, skus, &row, why, sizeof why));
+	assert_false(record_check(v, &m, &r, skus, &row, why, sizeof why));
 	assert_string_equal(why, "sku: \"NOPE-1\" is not a known product; quantity_sold: \"0\" is "
 	                         "out of range 1..2147483647; price_per_unit: \"12,5\" is not a "
 	                         "plain decimal (digits, an optional '.' and cents); "
@@ -496,18 +498,18 @@ test_rows(void **state)
 	/* Without a SKU set (no database), SKUs are not checked. */
 	(void)snprintf(buf, sizeof buf, "NOPE-1|1|_|2024-01-01");
 	r = record(buf, 4, store, lens);
-	assert_true(valid_row(v, &m, &r, NULL, &row, why, sizeof why));
+	assert_true(record_check(v, &m, &r, NULL, &row, why, sizeof why));
 	assert_int_equal(row.v[2].type, V_NULL);
 	/* The wrong number of fields. */
 	(void)snprintf(buf, sizeof buf, "BRD-001|1");
 	r = record(buf, 5, store, lens);
-	assert_false(valid_row(v, &m, &r, skus, &row, why, sizeof why));
+	assert_false(record_check(v, &m, &r, skus, &row, why, sizeof why));
 	assert_string_equal(why, "the row has 2 fields, the header 4");
 	/* A malformed record says so. */
 	(void)snprintf(buf, sizeof buf, "BRD-001|1|1|2024-01-01");
 	r = record(buf, 6, store, lens);
 	r.error = "field 2: a quote inside an unquoted field";
-	assert_false(valid_row(v, &m, &r, skus, &row, why, sizeof why));
+	assert_false(record_check(v, &m, &r, skus, &row, why, sizeof why));
 	assert_string_equal(why, "malformed CSV: field 2: a quote inside an unquoted field");
 	colmap_free(&m);
 	keyset_free(skus);
@@ -516,16 +518,16 @@ test_rows(void **state)
 	header_map(&m, KIND_USERS, "email|full_name|password_hash|password");
 	(void)snprintf(buf, sizeof buf, "a@b.co|A|_|_");
 	r = record(buf, 2, store, lens);
-	assert_false(valid_row(v, &m, &r, NULL, &row, why, sizeof why));
+	assert_false(record_check(v, &m, &r, NULL, &row, why, sizeof why));
 	assert_string_equal(why, "password_hash/password: one of the two is required");
 	(void)snprintf(buf, sizeof buf,
 	               "a@b.co|A|$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW|pw");
 	r = record(buf, 3, store, lens);
-	assert_false(valid_row(v, &m, &r, NULL, &row, why, sizeof why));
+	assert_false(record_check(v, &m, &r, NULL, &row, why, sizeof why));
 	assert_string_equal(why, "password_hash/password: give one of the two, not both");
 	(void)snprintf(buf, sizeof buf, "a@b.co|A|_|pw");
 	r = record(buf, 4, store, lens);
-	assert_true(valid_row(v, &m, &r, NULL, &row, why, sizeof why));
+	assert_true(record_check(v, &m, &r, NULL, &row, why, sizeof why));
 	colmap_free(&m);
 	valid_close(v);
 }
