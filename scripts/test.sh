@@ -113,8 +113,9 @@ if [ "$run_unit" = 1 ]; then
 	done
 fi
 
-# The walls of the source (docs/internals.md): the libpq wall of the build,
-# and no circle among the folders nor among the copy files.
+# The walls of the source (docs/internals.md): the libpq wall of the build;
+# no circle among the folders nor among the files of any folder, by calls
+# and by #include; and check-layers.sh itself, on trees with a wall broken.
 if [ "$run_unit" = 1 ] && selected layers; then
 	echo "== layers"
 	for check in "make -s --no-print-directory -C $root BUILD=$build check-wall" \
@@ -128,6 +129,13 @@ if [ "$run_unit" = 1 ] && selected layers; then
 			printf '%s\n' "$out" | sed 's/^/   /' >&2
 		fi
 	done
+	out=$(bash "$root/tests/walls.sh" 2>&1)
+	printf '%s\n' "$out" | sed '$d; s/^/   /'
+	read -r p _ f _ < <(printf '%s\n' "$out" | tail -n 1)
+	case "$p$f" in *[!0-9]* | "") p=0 f=1 ;; esac
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" = 0 ] || failures+=("layers: tests/walls.sh")
 fi
 
 # --- the integration tests: files side by side, one server each lane -------
