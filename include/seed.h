@@ -80,4 +80,44 @@ enum etl_code seed_state_read(PGconn *conn, struct seed_state *st, struct etl_er
 
 void seed_state_free(struct seed_state *st);
 
+/* ---- the plan of a run (seed_plan.c) -------------------------------------- */
+
+#define SEED_SET_MAX 16
+
+/* The files of a run, made in memory and named as above ("builtin:seed-…"). */
+struct seed_set {
+	int n;
+	char *name[SEED_SET_MAX];
+	struct buf data[SEED_SET_MAX];
+};
+
+/* The load's built-in file reader over a set (ctx): the bytes of name, the
+ * part after "builtin:". */
+bool seed_set_lookup(void *ctx, const char *name, const unsigned char **data, size_t *size);
+
+void seed_set_free(struct seed_set *s);
+
+struct seed_plan_opts {
+	int32_t as_of; /* -1: today */
+	uint64_t seed;
+	bool seed_given;
+	const char *admin_email;
+};
+
+/*
+ * Decides the files of this run from the database's clock and state (after
+ * waiting for another seed that is loading) and makes them into set: the
+ * whole set on an empty database, else the days since its last as-of day
+ * (and any seed load to finish); nothing new on the day it was seeded as
+ * of.  clock is the database's, read after any wait.  Returns ETL_OK,
+ * ETL_EUSAGE (a database seed must leave alone, an --as-of or --seed it
+ * cannot follow), ETL_ESTOPPED (another seed loading for ten minutes),
+ * ETL_EDB or ETL_ESYSTEM.
+ */
+enum etl_code seed_plan(PGconn *conn, const struct seed_plan_opts *po, struct seed_set *set,
+                        struct seed_clock *clock, struct etl_error *err);
+
+/* "2026-11-28": day's date into out. */
+const char *seed_day_text(int32_t day, char out[16]);
+
 #endif

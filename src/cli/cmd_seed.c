@@ -78,231 +78,6 @@ data_files(const char *dir, char ***out, int *n, struct etl_error *err)
 	return ETL_OK;
 }
 
-/* ---- the generated data set ------------------------------------------------ */
-
-#define MAX_SET 16
-
-/* The files of this run, made in memory and named as seed.h says. */
-struct set {
-	int n;
-	char *name[MAX_SET]; /* "builtin:seed-…" */
-	struct buf data[MAX_SET];
-};
-
-static bool
-set_lookup(void *ctx, const char *name, const unsigned char **data, size_t *size)
-{
-	const struct set *s = ctx;
-	for (int i = 0; i < s->n; i++) {
-		if (strcmp(s->name[i] + 8, name) == 0) {
-			*data = (const unsigned char *)s->data[i].data;
-			*size = s->data[i].len;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Adds the file of that name (once), making its rows. */
-static enum etl_code
-set_add(struct set *s, const char *name, struct etl_error *err)
-{
-	struct seed_file f;
-	for (int i = 0; i < s->n; i++)
-		if (strcmp(s->name[i], name) == 0)
-			return ETL_OK;
-	if (s->n == MAX_SET || !seed_file_parse(name, &f))
-		return error_set(err, ETL_ESYSTEM, name, 0, "not a file of seed's data set");
-	enum etl_code rc = seed_file_make(&f, &s->data[s->n], err);
-	if (rc != ETL_OK)
-		return rc;
-	s->name[s->n] = strdup(name);
-	if (s->name[s->n] == NULL) {
-		buf_free(&s->data[s->n]);
-		return error_oom(err, NULL, 0);
-	}
-	s->n++;
-	return ETL_OK;
-}
-
-static enum etl_code
-set_add_file(struct set *s, const struct seed_file *f, struct etl_error *err)
-{
-	char name[SEED_NAME_MAX];
-	seed_file_name(f, name);
-	return set_add(s, name, err);
-}
-
-static void
-set_free(struct set *s)
-{
-	for (int i = 0; i < s->n; i++) {
-		free(s->name[i]);
-		buf_free(&s->data[i]);
-	}
-	s->n = 0;
-}
-
-/* "2026-11-28" */
-static const char *
-day_text(int32_t day, char out[16])
-{
-	out[calendar_format_date(out, day)] = '\0';
-	return out;
-}
-
-/* The as-of day of a sales end (its last second's day). */
-static int32_t
-as_of_of(int64_t until)
-{
-	return (int32_t)((until - 1) / GEN_DAY_SECONDS);
-}
-
-struct plan_opts {
-	int32_t as_of; /* -1: today */
-	uint64_t seed;
-	bool seed_given;
-	const char *admin_email;
-};
-
-/*
- * Decides the files of this run from the database's clock and state: the
- * whole set on an empty database, else the days since its last as-of day
- * (and any seed load to finish); nothing new on the day it was seeded as
- * of.  Returns ETL_OK, ETL_EUSAGE (a database seed must leave alone, an
- * --as-of or --seed it cannot follow), ETL_EDB or ETL_ESYSTEM.
- */
-static enum etl_code
-plan(PGconn *conn, const struct plan_opts *po, struct set *set, struct seed_clock *clock,
-     struct etl_error *err)
-{
-	struct seed_state st = {0};
-	char a[16], b[16];
-	enum etl_code rc = seed_clock_read(conn, clock, err);
-	/* Another seed loading now (an overlapping cron run): wait for it, so
-	 * that this one plans from what that one has loaded. */
-	bool admin = false;
-	for (int waited = 0; rc == ETL_OK; waited++) {
-		(void)ledger_reap(conn);
-		/* One snapshot: the tables' rows, the history and the admin
-		 * agree even while the other seed commits its last load and
-		 * creates the admin. */
-		/* It reads every table: one the other seed is swapping in (its
-		 * shadow table, exclusively locked until it commits) must not
-		 * be waited for while this one holds another the swap needs (a
-		 * deadlock).  A lock not granted soon is the other seed busy. */
-		rc = db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
-		if (rc == ETL_OK)
-			rc = db_exec(conn, "SET LOCAL lock_timeout = '200ms'", err);
-		if (rc == ETL_OK)
-			rc = seed_state_read(conn, &st, err);
-		if (rc == ETL_OK && st.running == 0) {
-			admin = st.rows[KIND_USERS] > 0 && admin_exists(conn, po->admin_email, err);
-			rc = err->code;
-		}
-		if (rc == ETL_OK)
-			rc = db_exec(conn, "COMMIT", err);
-		else
-			PQclear(db_run(conn, "ROLLBACK"));
-		if (rc != ETL_OK &&
-		    (strcmp(err->sqlstate, "55P03") == 0 || strcmp(err->sqlstate, "40P01") == 0)) {
-			error_clear(err);
-			rc = ETL_OK;
-			st.running = st.running ? st.running : -1; /* busy: wait */
-		}
-		if (rc != ETL_OK || st.running == 0)
-			break;
-		if (waited == 0 && st.running > 0)
-			notex_etl("seed: waiting for another seed to finish (load %lld)",
-			          (long long)st.running);
-		else if (waited == 0)
-			notex_etl(
-			        "seed: waiting for another seed to finish (its tables are locked)");
-		if (waited == 1200) {
-			rc = error_set(err, ETL_ESTOPPED, NULL, 0,
-			               "seed: another seed has been loading for 10 minutes (load "
-			               "%lld); nothing was done",
-			               (long long)st.running);
-			goto out;
-		}
-		seed_state_free(&st);
-		(void)nanosleep(&(struct timespec){0, 500000000L}, NULL);
-	}
-	if (rc == ETL_OK)
-		rc = seed_clock_read(conn, clock, err); /* the time after waiting */
-	if (rc != ETL_OK)
-		goto out;
-	int32_t as_of = po->as_of < 0 ? clock->today : po->as_of;
-	if (as_of > clock->today) {
-		rc = error_set(err, ETL_EUSAGE, NULL, 0,
-		               "seed: --as-of %s is after today in the database (%s, TimeZone %s)",
-		               day_text(as_of, a), day_text(clock->today, b), clock->timezone);
-		goto out;
-	}
-	/* Rows seed did not write: leave the database alone. */
-	for (int k = 0; k < KIND_COUNT; k++) {
-		int64_t ours = st.seeded[k] + (k == KIND_USERS && admin);
-		if (st.rows[k] == ours && !st.several_seeds)
-			continue;
-		rc = error_set(err, ETL_EUSAGE, NULL, 0,
-		               "seed: the database holds rows seed did not write (%s: %" PRId64
-		               " rows, %" PRId64 " of them from seed's loads%s); nothing was "
-		               "changed. 'siprems-etl seed --reset --yes' empties users, products, "
-		               "transactions and events and seeds them again; 'siprems-etl load' "
-		               "adds files to what is there",
-		               table_get((enum kind)k)->table, st.rows[k], ours,
-		               st.old_bundle ? "; some came from an earlier version's bundled "
-		                               "data set, which does not grow by the day"
-		                             : "");
-		goto out;
-	}
-	uint64_t seed = st.loads > 0 ? st.seed : po->seed;
-	if (st.loads > 0 && po->seed_given && po->seed != st.seed) {
-		rc = error_set(err, ETL_EUSAGE, NULL, 0,
-		               "seed: the database was seeded with --seed %" PRIu64 ", not %" PRIu64
-		               "; nothing was changed (--reset --yes seeds it anew)",
-		               st.seed, po->seed);
-		goto out;
-	}
-	if (st.until > 0 && as_of < as_of_of(st.until)) {
-		rc = error_set(err, ETL_EUSAGE, NULL, 0,
-		               "seed: the database was seeded as of %s, after --as-of %s; nothing "
-		               "was changed (--reset --yes seeds it anew)",
-		               day_text(as_of_of(st.until), a), day_text(as_of, b));
-		goto out;
-	}
-	/* Loads of seed files that did not finish go on first. */
-	for (int i = 0; i < st.nunfinished && rc == ETL_OK; i++)
-		rc = set_add(set, st.unfinished[i], err);
-	/* Today holds the hours already past: its sales end at the start of
-	 * the current hour, so seeds within one hour name the same file (and
-	 * the history runs it once). */
-	int cut = as_of == clock->today ? clock->seconds / 3600 * 3600 : GEN_DAY_SECONDS;
-	struct seed_file f = {.seed = seed};
-	struct gen_opts w;
-	generate_window(&w, as_of, 731, cut);
-	for (int k = 0; k < KIND_COUNT && rc == ETL_OK; k++) {
-		f.kind = (enum kind)k;
-		if ((k == KIND_USERS || k == KIND_PRODUCTS) && st.seeded[k] == 0 &&
-		    st.rows[k] == (k == KIND_USERS && admin))
-			rc = set_add_file(set, &f, err);
-	}
-	f.kind = KIND_EVENTS;
-	f.first_year = st.last_year > 0 ? st.last_year + 1 : w.first_year;
-	f.last_year = w.last_year;
-	if (rc == ETL_OK && f.first_year <= f.last_year)
-		rc = set_add_file(set, &f, err);
-	f.kind = KIND_SALES;
-	f.from = st.until > 0 ? st.until : w.from;
-	f.until = w.until;
-	/* On the day it was seeded as of, nothing changes. */
-	if (rc == ETL_OK && f.until > f.from && (st.until == 0 || as_of > as_of_of(st.until)))
-		rc = set_add_file(set, &f, err);
-out:
-	seed_state_free(&st);
-	return rc;
-}
-
 /* Empties the four tables, ids starting over, and forgets their loads. */
 static enum etl_code
 reset(const char *db, bool quiet, struct etl_error *err)
@@ -388,8 +163,19 @@ parse_as_of(const char *s, int32_t *day, char *why, size_t size)
 	return true;
 }
 
-enum etl_code
-cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+/* What the command line asks of seed. */
+struct seed_args {
+	const char *dir; /* --data */
+	const char *as_of_arg;
+	bool reset, yes;
+	struct seed_plan_opts po;
+};
+
+/* Reads seed's options into a.  ETL_OK, or ETL_EUSAGE (err says why);
+ * *stop when the run ends here (--help printed, or an error). */
+static enum etl_code
+parse_args(int argc, char **argv, struct global_opts *g, struct seed_args *a, bool *stop,
+           struct etl_error *err)
 {
 	static const struct option longopts[] = {
 	        CLI_GLOBAL_LONGOPTS,
@@ -400,34 +186,33 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	        {"seed", required_argument, NULL, OPT_SEED},
 	        {NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *as_of_arg = NULL;
-	bool do_reset = false, yes = false;
-	struct plan_opts po = {.as_of = -1, .seed = 42};
 	long long num;
 	char why[256];
 	int opt;
+	*a = (struct seed_args){.po = {.as_of = -1, .seed = 42}};
+	*stop = true;
 	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, NULL, err)) >= 0) {
 		switch (opt) {
 		case OPT_DATA:
-			dir = optarg;
+			a->dir = optarg;
 			break;
 		case OPT_RESET:
-			do_reset = true;
+			a->reset = true;
 			break;
 		case OPT_YES:
-			yes = true;
+			a->yes = true;
 			break;
 		case OPT_AS_OF:
-			as_of_arg = optarg;
-			if (!parse_as_of(optarg, &po.as_of, why, sizeof why))
+			a->as_of_arg = optarg;
+			if (!parse_as_of(optarg, &a->po.as_of, why, sizeof why))
 				return error_set(err, ETL_EUSAGE, NULL, 0, "--as-of: %s", why);
 			break;
 		case OPT_SEED:
 			if (!cli_parse_num(optarg, 0, INT64_MAX, &num))
 				return error_set(err, ETL_EUSAGE, NULL, 0,
 				                 "--seed: \"%s\" is not a number >= 0", optarg);
-			po.seed = (uint64_t)num;
-			po.seed_given = true;
+			a->po.seed = (uint64_t)num;
+			a->po.seed_given = true;
 			break;
 		}
 	}
@@ -436,84 +221,104 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	if (optind < argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "seed: unexpected argument '%s'",
 		                 argv[optind]);
-	if (dir != NULL && (as_of_arg != NULL || po.seed_given))
+	if (a->dir != NULL && (a->as_of_arg != NULL || a->po.seed_given))
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "seed: --data loads the files of a directory as they are; "
 		                 "--as-of and --seed are for the generated data set");
-	po.admin_email = getenv("SIPREMS_ADMIN_EMAIL");
-	if (po.admin_email == NULL || po.admin_email[0] == '\0')
-		po.admin_email = ADMIN_EMAIL;
+	a->po.admin_email = getenv("SIPREMS_ADMIN_EMAIL");
+	if (a->po.admin_email == NULL || a->po.admin_email[0] == '\0')
+		a->po.admin_email = ADMIN_EMAIL;
+	*stop = false;
+	return ETL_OK;
+}
+
+/* --reset without --yes asks on a terminal: 1 yes, 0 no (nothing done),
+ * or ETL_EUSAGE in err when there is no terminal to ask. */
+static int
+confirm_reset(struct etl_error *err)
+{
+	int answer = cli_confirm("seed --reset: empty users, products, transactions and "
+	                         "events, and forget their loads?");
+	if (answer < 0)
+		(void)error_set(err, ETL_EUSAGE, NULL, 0,
+		                "seed --reset: not on a terminal, so nothing is asked: --yes "
+		                "confirms");
+	else if (answer == 0)
+		(void)printf("seed: nothing done\n");
+	return answer;
+}
+
+/* The generated data set's files for this run, decided before the schema is
+ * touched (a database seed must leave alone is left as it was), into set;
+ * files gets their names, o reads them from set in the database's zone. */
+static enum etl_code
+plan_generated(struct global_opts *g, const struct seed_plan_opts *po, struct load_opts *o,
+               struct seed_set *set, struct seed_clock *clock, char ***files, int *nfiles,
+               struct etl_error *err)
+{
+	PGconn *conn = db_open(g->db, err);
+	if (conn == NULL)
+		return err->code;
+	if (o->announce && !g->quiet)
+		db_announce(conn);
+	o->announce = false;
+	enum etl_code rc = seed_plan(conn, po, set, clock, err);
+	if (rc == ETL_OK)
+		rc = load_schema(conn, g->quiet, NULL, err);
+	PQfinish(conn);
+	if (rc != ETL_OK)
+		return rc;
+	/* The generated times are the shop's wall clock: the database's. */
+	o->timezone = clock->timezone;
+	o->builtin = seed_set_lookup;
+	o->builtin_ctx = set;
+	*files = calloc((size_t)(set->n > 0 ? set->n : 1), sizeof **files);
+	if (*files == NULL)
+		return error_oom(err, NULL, 0);
+	*nfiles = set->n;
+	for (int i = 0; i < set->n; i++)
+		if (((*files)[i] = strdup(set->name[i])) == NULL)
+			return error_oom(err, NULL, 0);
+	return ETL_OK;
+}
+
+enum etl_code
+cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
+{
+	struct seed_args a;
+	bool stop;
+	enum etl_code rc = parse_args(argc, argv, g, &a, &stop, err);
+	if (stop)
+		return rc;
 
 	char **files = NULL;
 	int nfiles = 0;
 	struct load_run run = {0};
-	struct set set = {0};
+	struct seed_set set = {0};
 	struct seed_clock clock = {0};
-	PGconn *conn = NULL;
-	enum etl_code rc = dir ? data_files(dir, &files, &nfiles, err) : ETL_OK;
+	char day[16];
+	rc = a.dir ? data_files(a.dir, &files, &nfiles, err) : ETL_OK;
 	if (rc != ETL_OK)
 		goto out;
-	if (do_reset && !yes) {
-		int answer = cli_confirm("seed --reset: empty users, products, transactions and "
-		                         "events, and forget their loads?");
-		if (answer < 0) {
-			rc = error_set(
-			        err, ETL_EUSAGE, NULL, 0,
-			        "seed --reset: not on a terminal, so nothing is asked: --yes "
-			        "confirms");
-			goto out;
-		}
-		if (answer == 0) {
-			(void)printf("seed: nothing done\n");
+	if (a.reset && !a.yes) {
+		int answer = confirm_reset(err);
+		if (answer <= 0) {
+			rc = answer < 0 ? err->code : ETL_OK;
 			goto out;
 		}
 	}
-	if (do_reset) {
-		rc = reset(g->db, g->quiet, err);
-		if (rc != ETL_OK)
-			goto out;
-	}
+	if (a.reset && (rc = reset(g->db, g->quiet, err)) != ETL_OK)
+		goto out;
 	struct load_opts o;
 	load_opts_default(&o);
 	o.db = g->db;
 	o.quiet = g->quiet;
 	o.progress = !g->no_progress;
-	o.announce = !do_reset; /* reset() said where already */
+	o.announce = !a.reset; /* reset() said where already */
 	o.again_hint = "'seed --reset --yes' empties the tables and loads it again";
-	if (dir == NULL) {
-		conn = db_open(g->db, err);
-		if (conn == NULL) {
-			rc = err->code;
-			goto out;
-		}
-		if (o.announce && !g->quiet)
-			db_announce(conn);
-		o.announce = false;
-		/* Decided before the schema is touched: a database seed must
-		 * leave alone is left as it was. */
-		rc = plan(conn, &po, &set, &clock, err);
-		if (rc == ETL_OK)
-			rc = load_schema(conn, g->quiet, NULL, err);
-		PQfinish(conn);
-		conn = NULL;
-		if (rc != ETL_OK)
-			goto out;
-		/* The generated times are the shop's wall clock: the database's. */
-		o.timezone = clock.timezone;
-		o.builtin = set_lookup;
-		o.builtin_ctx = &set;
-		nfiles = set.n;
-		files = calloc((size_t)(nfiles > 0 ? nfiles : 1), sizeof *files);
-		if (files == NULL) {
-			rc = error_oom(err, NULL, 0);
-			goto out;
-		}
-		for (int i = 0; i < nfiles; i++)
-			if ((files[i] = strdup(set.name[i])) == NULL) {
-				rc = error_oom(err, NULL, 0);
-				goto out;
-			}
-	}
+	if (a.dir == NULL &&
+	    (rc = plan_generated(g, &a.po, &o, &set, &clock, &files, &nfiles, err)) != ETL_OK)
+		goto out;
 	if (nfiles > 0) {
 		rc = load_files(&o, files, nfiles, &run, err);
 		if (run.nfiles > 0)
@@ -530,18 +335,17 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	int changed = created;
 	for (int i = 0; i < run.nfiles; i++)
 		changed += run.files[i].r.rows_loaded + run.files[i].r.rows_updated > 0;
-	if (changed == 0 && rc == ETL_OK && dir != NULL)
+	if (changed == 0 && rc == ETL_OK && a.dir != NULL)
 		(void)printf(
 		        "seed: nothing to do: the data set was loaded before and the admin user "
 		        "exists\n");
 	else if (changed == 0 && rc == ETL_OK)
 		(void)printf("seed: nothing to do: the database holds the data set as of %s and "
 		             "the admin user exists\n",
-		             day_text(po.as_of < 0 ? clock.today : po.as_of, why));
+		             seed_day_text(a.po.as_of < 0 ? clock.today : a.po.as_of, day));
 out:
-	PQfinish(conn);
 	load_run_free(&run);
-	set_free(&set);
+	seed_set_free(&set);
 	for (int i = 0; i < nfiles; i++)
 		free(files[i]);
 	free(files);
