@@ -56,8 +56,9 @@ load_order(int kind_a, int order_a, int kind_b, int order_b)
 	return kind_a != kind_b ? kind_a - kind_b : order_a - order_b;
 }
 
-/* Whether a file after opened[i] reads the SKU map (products, or the kind
- * that names them): a dry run keeps its products for it. */
+/* Whether a file after opened[i] (i -1: any file) reads the SKU map:
+ * products, or the kind that names them.  A dry run keeps its products
+ * for it. */
 static bool
 skus_read_after(const struct run_file *opened, int n, int i)
 {
@@ -196,6 +197,157 @@ connect_run(struct run *r, struct etl_error *err)
 	return load_schema(r->conn, o->quiet, &r->facts, err);
 }
 
+/* A dry run's look at the database, when one is reachable (read only): the
+ * limits of the live tables, the SKU map and the keys of the run's own
+ * kinds.  Without it (or without the products), SKU references are not
+ * checked, and run->database_checked says so.  ETL_OK, or ETL_ESYSTEM when
+ * the keys do not fit --max-key-memory. */
+static enum etl_code
+dry_run_look(struct run *r, struct validator *v, const struct run_file *opened, int n,
+             struct load_run *run, struct etl_error *err)
+{
+	struct etl_error cerr;
+	r->conn = db_open(r->o->db, &cerr);
+	if (r->conn != NULL && schema_ensure(r->conn, true, NULL, NULL, &r->facts, &cerr) == ETL_OK)
+		valid_set_live(v, r->facts.kinds);
+	bool in_run[KIND_COUNT] = {false};
+	for (int i = 0; i < n; i++)
+		if (opened[i].open_rc == ETL_OK && opened[i].it != NULL)
+			in_run[intake_kind(opened[i].it)] = true;
+	bool needs_skus = skus_read_after(opened, n, -1);
+	const struct table_def *by = NULL;
+	for (int k = 0; k < KIND_COUNT; k++)
+		if (table_get((enum kind)k)->ref_col >= 0)
+			by = table_get((enum kind)k);
+	if (r->conn != NULL && by != NULL && needs_skus) {
+		r->skus = keyset_new();
+		if (r->skus == NULL || refdata_load_refs(r->conn, by, r->skus, &cerr) != ETL_OK) {
+			keyset_free(r->skus);
+			r->skus = NULL;
+			if (keyset_bound_hit()) /* not a database it cannot read */
+				return error_oom(err, NULL, 0);
+		}
+	}
+	/* And the keys of the other keyed kinds, for the case-variant check. */
+	for (int k = 0; k < KIND_COUNT && r->conn != NULL; k++) {
+		if (!in_run[k] || load_known_keys(r, table_get((enum kind)k), &cerr) == ETL_OK)
+			continue;
+		if (keyset_bound_hit())
+			return error_oom(err, NULL, 0);
+		warnx_etl("cannot read the keys of %s: %s", table_get((enum kind)k)->table,
+		          cerr.msg);
+	}
+	if (needs_skus && r->skus == NULL)
+		warnx_etl("%s; SKU references of sales files are not checked",
+		          r->conn == NULL ? "no database reachable" : "cannot read the products");
+	run->database_checked = r->conn != NULL && (!needs_skus || r->skus != NULL);
+	PQfinish(r->conn);
+	r->conn = NULL;
+	return ETL_OK;
+}
+
+/* Takes opened[i] through its load (or dry run) into lf, unless it failed to
+ * open, the run was interrupted, or the connection is gone; then closes it. */
+static void
+run_one(struct run *r, struct run_file *opened, int n, int i, const char *spec,
+        struct load_file *lf)
+{
+	struct run_file *j = &opened[i];
+	bool dry = r->o->dry_run;
+	const char *file;
+	(void)intake_parse_spec(spec, &file);
+	lf->file = strdup(file);
+	lf->r.file = lf->file ? lf->file : "?";
+	lf->r.status = "failed";
+	if (j->open_rc != ETL_OK) {
+		load_fail_file(lf, NULL, &j->open_err);
+		lf->r.kind = j->it && intake_kind(j->it) != KIND_NONE
+		                     ? table_get(intake_kind(j->it))->name
+		                     : NULL;
+	} else if (!dry && signals_received()) {
+		/* Interrupted before this file began: it stays as it was. */
+		lf->r.kind = table_get(intake_kind(j->it))->name;
+		lf->r.status = "stopped";
+		lf->code = ETL_ESTOPPED;
+		(void)error_set(&lf->error, ETL_ESTOPPED, intake_name(j->it), 0,
+		                "not started: the run was interrupted");
+	} else if (!dry && PQstatus(r->conn) != CONNECTION_OK) {
+		lf->r.kind = table_get(intake_kind(j->it))->name;
+		struct etl_error cerr;
+		(void)error_set(&cerr, ETL_EDB, intake_name(j->it), 0,
+		                "not loaded: the connection to the database was lost");
+		load_fail_file(lf, j->it, &cerr);
+	} else {
+		lf->r.kind = table_get(intake_kind(j->it))->name;
+		r->skus_read_on = skus_read_after(opened, n, i);
+		if (dry)
+			dry_run_file(r, j->it, lf);
+		else
+			load_file(r, j->it, lf);
+	}
+	struct etl_error cerr;
+	if (intake_close(j->it, &cerr) != ETL_OK && lf->code != ETL_EINPUT) {
+		/* The reject file was completed before the history was written
+		 * (settle_file()); what fails here is its close.  The counts
+		 * stay the history's. */
+		lf->code = error_worst(lf->code, cerr.code);
+		lf->error = cerr;
+		lf->r.status = "failed";
+	}
+	j->it = NULL;
+}
+
+/* A file whose rejects its corrected reject file, later in the run, loaded
+ * is all in now: exit 0, archived with --archive.  Returns the run's worst
+ * outcome. */
+static enum etl_code
+settle_resolved(struct load_run *run, const struct run *r)
+{
+	enum etl_code rc = ETL_OK;
+	for (int i = 0; i < run->nfiles; i++) {
+		struct load_file *lf = &run->files[i];
+		for (int k = 0; k < r->nresolved; k++)
+			if (lf->code == ETL_REJECTED && lf->r.load_id == r->resolved[k] &&
+			    strcmp(lf->r.status, "skipped") == 0) {
+				lf->code = ETL_OK;
+				lf->r.rows_skipped += lf->r.rows_rejected;
+				lf->r.rows_rejected = 0;
+				free(lf->reject_file);
+				lf->reject_file = NULL;
+				lf->r.reject_file = NULL;
+				error_clear(&lf->error);
+			}
+		rc = error_worst(rc, lf->code);
+	}
+	return rc;
+}
+
+/* Opens every file of specs into opened, sorted into the run's order: a
+ * file's header tells its kind, and thus its turn. */
+static void
+open_all(char *const *specs, int nspecs, const struct intake_opts *io, struct run_file *opened)
+{
+	for (int i = 0; i < nspecs; i++) {
+		opened[i].order = i;
+		error_clear(&opened[i].open_err);
+		opened[i].open_rc = intake_open(&opened[i].it, specs[i], io, &opened[i].open_err);
+	}
+	qsort(opened, (size_t)nspecs, sizeof *opened, run_file_cmp);
+}
+
+static void
+run_free(struct run *r)
+{
+	for (int k = 0; k < KIND_COUNT; k++)
+		keyset_free(r->known[k]);
+	keyset_free(r->skus);
+	PQfinish(r->conn);
+	free(r->settings);
+	for (int i = 0; i < r->nrejects_used; i++)
+		free(r->rejects_used[i]);
+	free(r->rejects_used);
+}
+
 enum etl_code
 load_files(const struct load_opts *o, char *const *specs, int nspecs, struct load_run *run,
            struct etl_error *err)
@@ -247,67 +399,10 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		rc = error_oom(err, NULL, 0);
 		goto out;
 	}
-	/* Open every file first: its header tells its kind, and thus its turn. */
-	for (int i = 0; i < nspecs; i++) {
-		opened[i].order = i;
-		error_clear(&opened[i].open_err);
-		opened[i].open_rc = intake_open(&opened[i].it, specs[i], &io, &opened[i].open_err);
-	}
-	qsort(opened, (size_t)nspecs, sizeof *opened, run_file_cmp);
-
+	open_all(specs, nspecs, &io, opened);
 	if (o->dry_run) {
-		/* SKU references, and the limits of the live tables, are
-		 * checked when a database is reachable (read only). */
-		struct etl_error cerr;
-		r.conn = db_open(o->db, &cerr);
-		if (r.conn != NULL &&
-		    schema_ensure(r.conn, true, NULL, NULL, &r.facts, &cerr) == ETL_OK)
-			valid_set_live(v, r.facts.kinds);
-		/* Only the keys of the run's own kinds are read. */
-		bool in_run[KIND_COUNT] = {false}, needs_skus = false;
-		const struct table_def *by = NULL;
-		for (int i = 0; i < nspecs; i++)
-			if (opened[i].open_rc == ETL_OK && opened[i].it != NULL)
-				in_run[intake_kind(opened[i].it)] = true;
-		for (int k = 0; k < KIND_COUNT; k++) {
-			const struct table_def *t = table_get((enum kind)k);
-			if (t->ref_col >= 0)
-				by = t;
-			if (in_run[k] && (t->ref_col >= 0 || table_referrer(t->kind) != NULL))
-				needs_skus = true;
-		}
-		if (r.conn != NULL && by != NULL && needs_skus) {
-			r.skus = keyset_new();
-			if (r.skus == NULL ||
-			    refdata_load_refs(r.conn, by, r.skus, &cerr) != ETL_OK) {
-				keyset_free(r.skus);
-				r.skus = NULL;
-				if (keyset_bound_hit()) { /* not a database it cannot read */
-					rc = error_oom(err, NULL, 0);
-					goto out;
-				}
-			}
-		}
-		/* And the keys of the other keyed kinds, for the case-variant
-		 * check. */
-		for (int k = 0; k < KIND_COUNT && r.conn != NULL; k++) {
-			if (!in_run[k] ||
-			    load_known_keys(&r, table_get((enum kind)k), &cerr) == ETL_OK)
-				continue;
-			if (keyset_bound_hit()) {
-				rc = error_oom(err, NULL, 0);
-				goto out;
-			}
-			warnx_etl("cannot read the keys of %s: %s", table_get((enum kind)k)->table,
-			          cerr.msg);
-		}
-		if (needs_skus && r.skus == NULL)
-			warnx_etl("%s; SKU references of sales files are not checked",
-			          r.conn == NULL ? "no database reachable"
-			                         : "cannot read the products");
-		run->database_checked = r.conn != NULL && (!needs_skus || r.skus != NULL);
-		PQfinish(r.conn);
-		r.conn = NULL;
+		if ((rc = dry_run_look(&r, v, opened, nspecs, run, err)) != ETL_OK)
+			goto out;
 	} else {
 		rc = connect_run(&r, err);
 		if (rc == ETL_OK)
@@ -320,83 +415,15 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		 * after 2 s, and every 10 s after that. */
 		db_watch_waits(lockwait_watch, &watch, 2000, 10000);
 	}
-
-	rc = ETL_OK;
-	for (int i = 0; i < nspecs; i++) {
-		struct run_file *j = &opened[i];
-		struct load_file *lf = &run->files[run->nfiles++];
-		const char *file;
-		(void)intake_parse_spec(specs[j->order], &file);
-		lf->file = strdup(file);
-		lf->r.file = lf->file ? lf->file : "?";
-		lf->r.status = "failed";
-		if (j->open_rc != ETL_OK) {
-			load_fail_file(lf, NULL, &j->open_err);
-			lf->r.kind = j->it && intake_kind(j->it) != KIND_NONE
-			                     ? table_get(intake_kind(j->it))->name
-			                     : NULL;
-		} else if (!o->dry_run && signals_received()) {
-			/* Interrupted before this file began: it stays as it was. */
-			lf->r.kind = table_get(intake_kind(j->it))->name;
-			lf->r.status = "stopped";
-			lf->code = ETL_ESTOPPED;
-			(void)error_set(&lf->error, ETL_ESTOPPED, intake_name(j->it), 0,
-			                "not started: the run was interrupted");
-		} else if (!o->dry_run && PQstatus(r.conn) != CONNECTION_OK) {
-			lf->r.kind = table_get(intake_kind(j->it))->name;
-			struct etl_error cerr;
-			(void)error_set(&cerr, ETL_EDB, intake_name(j->it), 0,
-			                "not loaded: the connection to the database was lost");
-			load_fail_file(lf, j->it, &cerr);
-		} else {
-			lf->r.kind = table_get(intake_kind(j->it))->name;
-			r.skus_read_on = skus_read_after(opened, nspecs, i);
-			if (o->dry_run)
-				dry_run_file(&r, j->it, lf);
-			else
-				load_file(&r, j->it, lf);
-		}
-		struct etl_error cerr;
-		if (intake_close(j->it, &cerr) != ETL_OK && lf->code != ETL_EINPUT) {
-			/* The reject file was completed before the history was
-			 * written (settle_file()); what fails here is its close.
-			 * The counts stay the history's. */
-			lf->code = error_worst(lf->code, cerr.code);
-			lf->error = cerr;
-			lf->r.status = "failed";
-		}
-		j->it = NULL;
-	}
-	/* A file whose rejects its corrected reject file, later in the run,
-	 * loaded is all in now: exit 0, archived with --archive. */
-	for (int i = 0; i < run->nfiles; i++) {
-		struct load_file *lf = &run->files[i];
-		for (int k = 0; k < r.nresolved; k++)
-			if (lf->code == ETL_REJECTED && lf->r.load_id == r.resolved[k] &&
-			    strcmp(lf->r.status, "skipped") == 0) {
-				lf->code = ETL_OK;
-				lf->r.rows_skipped += lf->r.rows_rejected;
-				lf->r.rows_rejected = 0;
-				free(lf->reject_file);
-				lf->reject_file = NULL;
-				lf->r.reject_file = NULL;
-				error_clear(&lf->error);
-			}
-		rc = error_worst(rc, lf->code);
-	}
+	for (int i = 0; i < nspecs; i++)
+		run_one(&r, opened, nspecs, i, specs[opened[i].order], &run->files[run->nfiles++]);
+	rc = settle_resolved(run, &r);
 out:
 	db_watch_waits(NULL, NULL, 0, 0);
 	for (int i = 0; opened != NULL && i < nspecs; i++)
 		(void)intake_close(opened[i].it, NULL);
 	free(opened);
-	for (int k = 0; k < KIND_COUNT; k++)
-		keyset_free(r.known[k]);
-	keyset_free(r.skus);
-	PQfinish(r.conn);
-	free(r.settings);
-	for (int i = 0; i < r.nrejects_used; i++)
-		free(r.rejects_used[i]);
-	free(r.rejects_used);
+	run_free(&r);
 	valid_close(v);
 	intake_spools_free(&spools);
 	return rc;

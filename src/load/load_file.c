@@ -342,6 +342,96 @@ timeout_hint(PGconn *conn, struct etl_error *err)
 	PQclear(res);
 }
 
+/* How the file ended: its status, its exit code into f->lf->code, and the
+ * message of an end before the end of the file into msg ("" at its end). */
+static void
+ended_how(struct file_load *f, enum end end, const char **status, char *msg, size_t size)
+{
+	struct run *r = f->r;
+	struct intake *it = f->it;
+	struct load_file *lf = f->lf;
+	const struct ledger *led = &f->led;
+	msg[0] = '\0';
+	switch (end) {
+	case END_EOF:
+		*status = led->rows_rejected > 0 ? "partial" : "loaded";
+		lf->code = led->rows_rejected > 0 ? ETL_REJECTED : ETL_OK;
+		break;
+	case END_MAX_REJECTS:
+		*status = "stopped";
+		lf->code = ETL_ESTOPPED;
+		if (intake_over_reject_bytes(it))
+			(void)snprintf(msg, size,
+			               "stopped: its reject file passed %lld bytes "
+			               "(--max-reject-bytes); the next run resumes after row %lld",
+			               (long long)r->o->max_reject_bytes,
+			               (long long)led->records_done);
+		else
+			(void)snprintf(msg, size,
+			               "stopped: more than %lld rows rejected (--max-rejects); the "
+			               "next run resumes after row %lld",
+			               (long long)r->o->max_rejects, (long long)led->records_done);
+		break;
+	case END_SIGNAL:
+		*status = "stopped";
+		lf->code = ETL_ESTOPPED;
+		(void)snprintf(msg, size,
+		               "interrupted by %s; the open batch was rolled back, the next run "
+		               "resumes after row %lld",
+		               signals_name(signals_received()), (long long)led->records_done);
+		break;
+	default:
+		if (lockwait_timed_out(&f->e) && f->e.code != ETL_ELOCKED &&
+		    PQstatus(r->conn) == CONNECTION_OK)
+			lockwait_explain(r->conn, intake_map(it)->t->table, r->o->lock_timeout_ms,
+			                 &f->e);
+		if (strcmp(f->e.sqlstate, "57014") == 0 && !signals_received() &&
+		    PQstatus(r->conn) == CONNECTION_OK)
+			timeout_hint(r->conn, &f->e);
+		/* Another session's lock, a file that changed: stopped, resumable. */
+		*status = f->e.code == ETL_ELOCKED || f->e.code == ETL_ESTOPPED ? "stopped"
+		                                                                : "failed";
+		lf->code = f->e.code == ETL_OK ? ETL_EDB : f->e.code;
+		/* An error of another file (the reject file's): named. */
+		bool other = f->e.file[0] != '\0' && strcmp(f->e.file, intake_name(it)) != 0;
+		(void)snprintf(msg, size, "%s%s%s; the next run resumes after row %lld",
+		               other ? f->e.file : "", other ? ": " : "", f->e.msg,
+		               (long long)led->records_done);
+		break;
+	}
+}
+
+/* The outcome into the history; a corrected reject file all in completes
+ * the loads whose rejects it held (r->resolved). */
+static void
+record_outcome(struct file_load *f, const char *status, const char *msg)
+{
+	struct run *r = f->r;
+	struct intake *it = f->it;
+	struct load_file *lf = f->lf;
+	const struct ledger *led = &f->led;
+	struct etl_error fe;
+	if (ledger_finish(r->conn, led, status, msg[0] ? msg : NULL, &fe) != ETL_OK &&
+	    lf->code == ETL_OK) {
+		lf->code = ETL_EDB;
+		lf->error = fe;
+	}
+	/* A corrected reject file, all in: its source loads are complete. */
+	int n = lf->code == ETL_OK ? ledger_rejects_loaded(r->conn, led, intake_name(it),
+	                                                   r->resolved + r->nresolved,
+	                                                   RUN_RESOLVED - r->nresolved, &fe)
+	                           : 0;
+	if (n > 0) {
+		r->nresolved += n;
+		if (!r->o->quiet)
+			notex_etl("%s: the rows load%s %lld%s rejected are all in now: %s "
+			          "complete",
+			          intake_name(it), n > 1 ? "s" : "",
+			          (long long)r->resolved[r->nresolved - n], n > 1 ? ", ..." : "",
+			          n > 1 ? "they are" : "it is");
+	}
+}
+
 /* The file's outcome: its status and message, in the history too. */
 static void
 settle_file(struct file_load *f, enum end end)
@@ -356,54 +446,7 @@ settle_file(struct file_load *f, enum end end)
 		(void)reject_truncate(intake_rejects(it), (uint64_t)led->reject_bytes, NULL);
 	const char *status;
 	char msg[1700];
-	msg[0] = '\0';
-	switch (end) {
-	case END_EOF:
-		status = led->rows_rejected > 0 ? "partial" : "loaded";
-		lf->code = led->rows_rejected > 0 ? ETL_REJECTED : ETL_OK;
-		break;
-	case END_MAX_REJECTS:
-		status = "stopped";
-		lf->code = ETL_ESTOPPED;
-		if (intake_over_reject_bytes(it))
-			(void)snprintf(msg, sizeof msg,
-			               "stopped: its reject file passed %lld bytes "
-			               "(--max-reject-bytes); the next run resumes after row %lld",
-			               (long long)r->o->max_reject_bytes,
-			               (long long)led->records_done);
-		else
-			(void)snprintf(msg, sizeof msg,
-			               "stopped: more than %lld rows rejected (--max-rejects); the "
-			               "next run resumes after row %lld",
-			               (long long)r->o->max_rejects, (long long)led->records_done);
-		break;
-	case END_SIGNAL:
-		status = "stopped";
-		lf->code = ETL_ESTOPPED;
-		(void)snprintf(msg, sizeof msg,
-		               "interrupted by %s; the open batch was rolled back, the next run "
-		               "resumes after row %lld",
-		               signals_name(signals_received()), (long long)led->records_done);
-		break;
-	default:
-		if (lockwait_timed_out(&f->e) && f->e.code != ETL_ELOCKED &&
-		    PQstatus(r->conn) == CONNECTION_OK)
-			lockwait_explain(r->conn, intake_map(it)->t->table, r->o->lock_timeout_ms,
-			                 &f->e);
-		if (strcmp(f->e.sqlstate, "57014") == 0 && !signals_received() &&
-		    PQstatus(r->conn) == CONNECTION_OK)
-			timeout_hint(r->conn, &f->e);
-		/* Another session's lock, a file that changed: stopped, resumable. */
-		status = f->e.code == ETL_ELOCKED || f->e.code == ETL_ESTOPPED ? "stopped"
-		                                                               : "failed";
-		lf->code = f->e.code == ETL_OK ? ETL_EDB : f->e.code;
-		/* An error of another file (the reject file's): named. */
-		bool other = f->e.file[0] != '\0' && strcmp(f->e.file, intake_name(it)) != 0;
-		(void)snprintf(msg, sizeof msg, "%s%s%s; the next run resumes after row %lld",
-		               other ? f->e.file : "", other ? ": " : "", f->e.msg,
-		               (long long)led->records_done);
-		break;
-	}
+	ended_how(f, end, &status, msg, sizeof msg);
 	/* The reject file under its name before the history calls the load
 	 * ended: a run that then finds it finished finds the file too. */
 	struct etl_error re;
@@ -417,28 +460,8 @@ settle_file(struct file_load *f, enum end end)
 	set_counts(lf, led);
 	if (msg[0] != '\0')
 		(void)error_set(&lf->error, lf->code, intake_name(it), 0, "%s", msg);
-	if (PQstatus(r->conn) == CONNECTION_OK) {
-		struct etl_error fe;
-		if (ledger_finish(r->conn, led, status, msg[0] ? msg : NULL, &fe) != ETL_OK &&
-		    lf->code == ETL_OK) {
-			lf->code = ETL_EDB;
-			lf->error = fe;
-		}
-		/* A corrected reject file, all in: its source loads are complete. */
-		int n = lf->code == ETL_OK ? ledger_rejects_loaded(r->conn, led, intake_name(it),
-		                                                   r->resolved + r->nresolved,
-		                                                   RUN_RESOLVED - r->nresolved, &fe)
-		                           : 0;
-		if (n > 0) {
-			r->nresolved += n;
-			if (!r->o->quiet)
-				notex_etl("%s: the rows load%s %lld%s rejected are all in now: %s "
-				          "complete",
-				          intake_name(it), n > 1 ? "s" : "",
-				          (long long)r->resolved[r->nresolved - n],
-				          n > 1 ? ", ..." : "", n > 1 ? "they are" : "it is");
-		}
-	}
+	if (PQstatus(r->conn) == CONNECTION_OK)
+		record_outcome(f, status, msg);
 	if (table_referrer(intake_kind(it)) != NULL && led->rows_loaded + led->rows_updated > 0)
 		r->skus_stale = true;
 	if (led->rows_loaded > 0)
