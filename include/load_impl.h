@@ -2,7 +2,8 @@
  * load_impl.h — what the files of the load layer share: load.c (the run),
  * load_file.c (one file), load_claim.c (its claim in the history),
  * load_path.c and load_jobs.c (the batch loops, on one connection or
- * several).
+ * several), and below them load_session.c (connections), load_keys.c (the
+ * keys the database holds) and load_outcome.c (a file's outcome).
  */
 #ifndef SIPREMS_LOAD_IMPL_H
 #define SIPREMS_LOAD_IMPL_H
