@@ -18,7 +18,7 @@
 #include "schema.h"
 
 /* What the files of a run share. */
-struct run {
+struct run_shared {
 	const struct load_opts *o;
 	PGconn *conn;
 	char *settings; /* SET LOCAL … run first in every transaction */
@@ -44,20 +44,21 @@ struct run {
 /* Reads the keys t's table holds for the case-variant check, unless read
  * since its last rows came (nothing without a connection, or with
  * --case-variants allow).  ETL_OK, ETL_EDB or ETL_ESYSTEM. */
-enum etl_code load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err);
+enum etl_code load_known_keys(struct run_shared *r, const struct table_def *t,
+                              struct etl_error *err);
 
 /* Those keys (intake_set_known()), or NULL. */
-struct keyset *load_known(struct run *r, const struct table_def *t);
+struct keyset *load_known(struct run_shared *r, const struct table_def *t);
 
 /* Reads the SKU map of by's reference column into r->skus, unless it is
  * there and products did not change since. */
-enum etl_code load_skus(struct run *r, const struct table_def *by, struct etl_error *err);
+enum etl_code load_skus(struct run_shared *r, const struct table_def *by, struct etl_error *err);
 
 /* Loads one file of the run into lf. */
-void load_file(struct run *r, struct intake *it, struct load_file *lf);
+void load_file(struct run_shared *r, struct intake *it, struct load_file *lf);
 
 /* Validates one file of the run into lf, writing nothing but its rejects. */
-void dry_run_file(struct run *r, struct intake *it, struct load_file *lf);
+void dry_run_file(struct run_shared *r, struct intake *it, struct load_file *lf);
 
 /* Marks a file failed: nothing of it counts, its reject file goes. */
 void load_fail_file(struct load_file *lf, struct intake *it, const struct etl_error *e);
@@ -70,12 +71,13 @@ void load_fail_committed(struct load_file *lf, struct intake *it, const struct e
 /* Seconds on the monotonic clock. */
 double load_now(void);
 
-/* How the rows of a file ended. */
-enum end { END_EOF, END_MAX_REJECTS, END_SIGNAL, END_ERROR };
+/* How the rows of a file ended: END_OK at the file's end (for a unit of
+ * it: committed), else stopped by --max-rejects, a signal, an error. */
+enum end { END_OK, END_MAX_REJECTS, END_SIGNAL, END_ERROR };
 
 /* One file's load, as the transactions it begins see it. */
-struct held {
-	struct run *r;
+struct history_hold {
+	struct run_shared *r;
 	PGconn *conn; /* the connection the transactions run on */
 	struct ledger *led;
 	int64_t committed; /* records_done as committed before this transaction,
@@ -85,13 +87,13 @@ struct held {
 };
 
 /* One pass over a file's rows along a path. */
-struct pass {
-	struct run *r;
+struct rows_pass {
+	struct run_shared *r;
 	struct intake *it;
 	struct copy_sink *sink;    /* NULL on a dry run */
 	struct ledger *led;        /* the history row as committed (NULL: dry run) */
 	const struct ledger *base; /* as it was when the file was claimed */
-	struct held *held;
+	struct history_hold *held;
 	struct etl_error *err;
 	int64_t unit_rows; /* rows per unit; 0: the whole file is one */
 	/* The unit being read. */
@@ -103,18 +105,18 @@ struct pass {
 	const struct table_def *referrer; /* dry: the kind that names this one's rows */
 };
 
-struct path {
-	enum etl_code (*begin)(struct pass *p);
-	enum etl_code (*add)(struct pass *p);
-	/* Ends a unit whose rows ended with why (END_EOF, or END_MAX_REJECTS
-	 * for good); END_EOF when it is committed, else how it failed. */
-	enum end (*end)(struct pass *p, enum end why);
+struct path_ops {
+	enum etl_code (*begin)(struct rows_pass *p);
+	enum etl_code (*add)(struct rows_pass *p);
+	/* Ends a unit whose rows ended with why (END_OK, or END_MAX_REJECTS
+	 * for good); END_OK when it is committed, else how it failed. */
+	enum end (*end)(struct rows_pass *p, enum end why);
 	/* Gives up the unit: why tells the server why its COPY ends. */
-	void (*abort)(struct pass *p, const char *why);
+	void (*abort)(struct rows_pass *p, const char *why);
 };
 
 /* The paths (load_path.c). */
-extern const struct path load_batched, load_fast, load_dry;
+extern const struct path_ops load_batched, load_fast, load_dry;
 
 /* What a unit took from the file: records read, rejected (by the intake
  * and the database) and passed over (a retry's), and the numbers of the
@@ -136,23 +138,23 @@ enum etl_code load_write_rejects(struct intake *it, struct copy_sink *sink,
 /* Adds a unit's outcome and counts to next (the history row it started
  * from), puts its rejects on disk and checkpoints it on conn, in the unit's
  * transaction.  Returns ETL_OK or the error in p->err. */
-enum etl_code load_checkpoint(struct pass *p, PGconn *conn, const struct copy_outcome *out,
+enum etl_code load_checkpoint(struct rows_pass *p, PGconn *conn, const struct copy_outcome *out,
                               const struct unit_counts *u, struct ledger *next, bool ids_recorded,
                               const char *update_columns);
 
 /* Reads the rest of the file along path, unit by unit, on several
  * connections (--jobs; load_jobs.c); co opens their sinks. */
-enum end load_jobs_run(struct pass *p, const struct copy_opts *co, int jobs);
+enum end load_jobs_run(struct rows_pass *p, const struct copy_opts *co, int jobs);
 
 /* Opens one more connection to the run's database. */
-PGconn *load_connect(const struct run *r, struct etl_error *err);
+PGconn *load_connect(const struct run_shared *r, struct etl_error *err);
 
 /* Reads the rest of the file along path, unit by unit. */
-enum end load_run_path(const struct path *path, struct pass *p);
+enum end load_run_path(const struct path_ops *path, struct rows_pass *p);
 
 /* One file's load from its claim to its outcome. */
 struct file_load {
-	struct run *r;
+	struct run_shared *r;
 	struct intake *it;
 	struct load_file *lf;
 	struct etl_error e;
@@ -161,7 +163,7 @@ struct file_load {
 	char options[2048];
 	struct ledger_claim claim;
 	struct ledger led, base;
-	struct held held;
+	struct history_hold held;
 	struct copy_sink *sink;
 	struct copy_opts co; /* how sink was opened (--jobs opens more) */
 	bool in_file_txn;    /* --single-transaction: the file's transaction is open */

@@ -111,7 +111,7 @@ load_schema(PGconn *conn, bool quiet, struct schema_facts *facts, struct etl_err
  * leaves UTC, as before there was a choice, and says so.
  */
 static enum etl_code
-run_zone(struct run *r, struct etl_error *err)
+run_zone(struct run_shared *r, struct etl_error *err)
 {
 	const char *name = r->o->timezone;
 	PGresult *res = NULL;
@@ -142,7 +142,7 @@ run_zone(struct run *r, struct etl_error *err)
 }
 
 static enum etl_code
-connect_run(struct run *r, struct etl_error *err)
+connect_run(struct run_shared *r, struct etl_error *err)
 {
 	const struct load_opts *o = r->o;
 	r->conn = load_connect(r, err);
@@ -203,7 +203,7 @@ connect_run(struct run *r, struct etl_error *err)
  * checked, and run->database_checked says so.  ETL_OK, or ETL_ESYSTEM when
  * the keys do not fit --max-key-memory. */
 static enum etl_code
-dry_run_look(struct run *r, struct validator *v, const struct run_file *opened, int n,
+dry_run_look(struct run_shared *r, struct validator *v, const struct run_file *opened, int n,
              struct load_run *run, struct etl_error *err)
 {
 	struct etl_error cerr;
@@ -249,7 +249,7 @@ dry_run_look(struct run *r, struct validator *v, const struct run_file *opened, 
 /* Takes opened[i] through its load (or dry run) into lf, unless it failed to
  * open, the run was interrupted, or the connection is gone; then closes it. */
 static void
-run_one(struct run *r, struct run_file *opened, int n, int i, const char *spec,
+run_one(struct run_shared *r, struct run_file *opened, int n, int i, const char *spec,
         struct load_file *lf)
 {
 	struct run_file *j = &opened[i];
@@ -301,7 +301,7 @@ run_one(struct run *r, struct run_file *opened, int n, int i, const char *spec,
  * is all in now: exit 0, archived with --archive.  Returns the run's worst
  * outcome. */
 static enum etl_code
-settle_resolved(struct load_run *run, const struct run *r)
+settle_resolved(struct load_run *run, const struct run_shared *r)
 {
 	enum etl_code rc = ETL_OK;
 	for (int i = 0; i < run->nfiles; i++) {
@@ -336,7 +336,7 @@ open_all(char *const *specs, int nspecs, const struct intake_opts *io, struct ru
 }
 
 static void
-run_free(struct run *r)
+run_free(struct run_shared *r)
 {
 	for (int k = 0; k < KIND_COUNT; k++)
 		keyset_free(r->known[k]);
@@ -354,7 +354,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 {
 	struct validator *v = NULL;
 	struct run_file *opened = NULL;
-	struct run r;
+	struct run_shared r;
 	struct intake_spools spools = {0};
 	enum etl_code rc;
 	struct lockwait_watch watch = {

@@ -19,7 +19,7 @@ static const char *const conflict_modes[] = {"error", "skip", "update"};
 
 /* The options that decide rows' outcomes, as the history compares them. */
 static void
-outcome_options(const struct run *r, char *buf, size_t size)
+outcome_options(const struct run_shared *r, char *buf, size_t size)
 {
 	const struct load_opts *o = r->o;
 	(void)snprintf(buf, size,
@@ -205,7 +205,7 @@ load_claim_file(struct file_load *f)
 static bool
 reject_taken(const struct file_load *f, const char *path)
 {
-	const struct run *r = f->r;
+	const struct run_shared *r = f->r;
 	for (int i = 0; i < r->nrejects_used; i++)
 		if (strcmp(r->rejects_used[i], path) == 0)
 			return true;
@@ -235,7 +235,7 @@ reject_taken(const struct file_load *f, const char *path)
 char *
 load_reject_file_for(struct file_load *f, bool resume)
 {
-	struct run *r = f->r;
+	struct run_shared *r = f->r;
 	if (resume && f->led.reject_file[0] != '\0')
 		return strdup(f->led.reject_file);
 	char id[24];

@@ -46,7 +46,7 @@ fail_rows(struct file_load *f)
 static enum etl_code
 begun(void *arg, struct etl_error *err)
 {
-	struct held *h = arg;
+	struct history_hold *h = arg;
 	enum etl_code rc = db_exec(h->conn, h->r->settings, err);
 	if (rc == ETL_OK)
 		rc = ledger_hold(h->conn, h->led, h->committed, err);
@@ -76,7 +76,7 @@ fail_claimed(struct file_load *f)
 static bool
 open_file(struct file_load *f)
 {
-	struct run *r = f->r;
+	struct run_shared *r = f->r;
 	const struct load_opts *o = r->o;
 	struct intake *it = f->it;
 	bool resume = f->claim.action == LEDGER_RESUME;
@@ -114,12 +114,12 @@ open_file(struct file_load *f)
 	if (started != ETL_OK)
 		return fail_claimed(f);
 	const char *tz = r->tz;
-	f->held = (struct held){.r = r,
-	                        .conn = r->conn,
-	                        .led = &f->led,
-	                        .committed = f->led.records_done,
-	                        .records = f->print.records,
-	                        .bytes = f->print.size};
+	f->held = (struct history_hold){.r = r,
+	                                .conn = r->conn,
+	                                .led = &f->led,
+	                                .committed = f->led.records_done,
+	                                .records = f->print.records,
+	                                .bytes = f->print.size};
 	struct copy_opts co = {.conn = r->conn,
 	                       .map = intake_map(it),
 	                       .on_conflict = o->on_conflict,
@@ -148,7 +148,7 @@ open_file(struct file_load *f)
 /* Why the load takes a slower way than the fastest: one line for a big
  * file where the reason is one the operator can change, else --verbose. */
 static void
-said_passed(const struct file_load *f, bool big, bool taken)
+say_slower_way(const struct file_load *f, bool big, bool taken)
 {
 	bool loud;
 	const char *why = copy_fast_passed(f->sink, &loud);
@@ -170,16 +170,16 @@ said_passed(const struct file_load *f, bool big, bool taken)
 static enum end
 load_rows(struct file_load *f)
 {
-	struct run *r = f->r;
+	struct run_shared *r = f->r;
 	const struct load_opts *o = r->o;
 	struct intake *it = f->it;
-	struct pass p = {.r = r,
-	                 .it = it,
-	                 .sink = f->sink,
-	                 .led = &f->led,
-	                 .base = &f->base,
-	                 .held = &f->held,
-	                 .err = &f->e};
+	struct rows_pass p = {.r = r,
+	                      .it = it,
+	                      .sink = f->sink,
+	                      .led = &f->led,
+	                      .base = &f->base,
+	                      .held = &f->held,
+	                      .err = &f->e};
 	bool taken = false;
 	/* A second connection builds indexes beside the load's when the file
 	 * is more than a batch. */
@@ -188,7 +188,7 @@ load_rows(struct file_load *f)
 	if (f->led.records_done == 0) {
 		if (copy_fast_begin(f->sink, o->jobs, big, &taken, &f->e) != ETL_OK)
 			return signals_received() ? END_SIGNAL : fail_rows(f);
-		said_passed(f, big, taken);
+		say_slower_way(f, big, taken);
 	}
 	if (taken) {
 		/* It commits the whole file or nothing: no prefix to record. */
@@ -196,18 +196,18 @@ load_rows(struct file_load *f)
 		enum end end = load_run_path(&load_fast, &p);
 		if (!p.refused) {
 			int rebuilt = copy_fast_rebuilt(f->sink);
-			if (end == END_EOF && !o->quiet && copy_fast_shadowed(f->sink))
+			if (end == END_OK && !o->quiet && copy_fast_shadowed(f->sink))
 				notex_etl(
 				        "%s: %s was empty: loaded with one COPY into a shadow "
 				        "table, its indexes built on 2 connections, swapped in in "
 				        "one transaction (indexes and foreign keys rebuilt: %d)",
 				        intake_name(it), intake_map(it)->t->table, rebuilt);
-			else if (end == END_EOF && !o->quiet && rebuilt >= 0)
+			else if (end == END_OK && !o->quiet && rebuilt >= 0)
 				notex_etl(
 				        "%s: %s was empty: loaded with one COPY in one transaction "
 				        "(indexes and foreign keys rebuilt: %d)",
 				        intake_name(it), intake_map(it)->t->table, rebuilt);
-			else if (end == END_EOF && !o->quiet)
+			else if (end == END_OK && !o->quiet)
 				notex_etl(
 				        "%s: %s was empty: loaded with one COPY in one transaction "
 				        "(a Citus table: the shards keep their indexes)",
@@ -240,12 +240,12 @@ load_rows(struct file_load *f)
 	            intake_left(it, f->print.records) > (int64_t)o->batch_rows;
 	enum end end = jobs ? load_jobs_run(&p, &f->co, o->jobs) : load_run_path(&load_batched, &p);
 	reject_held_free(&p.kept);
-	if (end == END_EOF && f->in_file_txn) {
+	if (end == END_OK && f->in_file_txn) {
 		f->in_file_txn = false;
 		if (copy_finish(f->sink, &f->e) != ETL_OK)
 			end = END_ERROR;
 	}
-	if (end != END_EOF && f->in_file_txn) {
+	if (end != END_OK && f->in_file_txn) {
 		/* All or nothing: a stopped file leaves nothing. */
 		copy_abort_all(f->sink);
 		f->in_file_txn = false;
@@ -347,13 +347,13 @@ timeout_hint(PGconn *conn, struct etl_error *err)
 static void
 ended_how(struct file_load *f, enum end end, const char **status, char *msg, size_t size)
 {
-	struct run *r = f->r;
+	struct run_shared *r = f->r;
 	struct intake *it = f->it;
 	struct load_file *lf = f->lf;
 	const struct ledger *led = &f->led;
 	msg[0] = '\0';
 	switch (end) {
-	case END_EOF:
+	case END_OK:
 		*status = led->rows_rejected > 0 ? "partial" : "loaded";
 		lf->code = led->rows_rejected > 0 ? ETL_REJECTED : ETL_OK;
 		break;
@@ -406,7 +406,7 @@ ended_how(struct file_load *f, enum end end, const char **status, char *msg, siz
 static void
 record_outcome(struct file_load *f, const char *status, const char *msg)
 {
-	struct run *r = f->r;
+	struct run_shared *r = f->r;
 	struct intake *it = f->it;
 	struct load_file *lf = f->lf;
 	const struct ledger *led = &f->led;
@@ -436,13 +436,13 @@ record_outcome(struct file_load *f, const char *status, const char *msg)
 static void
 settle_file(struct file_load *f, enum end end)
 {
-	struct run *r = f->r;
+	struct run_shared *r = f->r;
 	struct intake *it = f->it;
 	struct load_file *lf = f->lf;
 	const struct ledger *led = &f->led;
 	/* A file that did not reach its end keeps the rejects of what was
 	 * committed. */
-	if (end != END_EOF && intake_rejects(it) != NULL)
+	if (end != END_OK && intake_rejects(it) != NULL)
 		(void)reject_truncate(intake_rejects(it), (uint64_t)led->reject_bytes, NULL);
 	const char *status;
 	char msg[1700];
@@ -467,12 +467,12 @@ settle_file(struct file_load *f, enum end end)
 	if (led->rows_loaded > 0)
 		r->known_stale[intake_kind(it)] = true;
 	/* Fresh statistics for the forecasting queries that follow a load. */
-	if (end == END_EOF && PQstatus(r->conn) == CONNECTION_OK)
+	if (end == END_OK && PQstatus(r->conn) == CONNECTION_OK)
 		analyze(r->conn, intake_map(it)->t->table, led->rows_loaded + led->rows_updated);
 }
 
 void
-load_file(struct run *r, struct intake *it, struct load_file *lf)
+load_file(struct run_shared *r, struct intake *it, struct load_file *lf)
 {
 	double started = load_now();
 	struct file_load f = {.r = r, .it = it, .lf = lf};

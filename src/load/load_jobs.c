@@ -52,7 +52,7 @@ struct worker {
 	int slot;               /* for signals_use_slot() */
 	PGconn *conn;           /* the run's for the first job, else its own */
 	struct copy_sink *sink; /* owned */
-	struct held held;
+	struct history_hold held;
 	struct ledger led; /* the history row as the load began: held.led, whose
 	                      load_id ledger_hold() reads while others commit */
 	struct etl_error err;
@@ -65,7 +65,7 @@ struct worker {
 };
 
 struct jobs {
-	struct pass *p;
+	struct rows_pass *p;
 	pthread_mutex_t read; /* the file: the intake, its reject file, *p->led */
 	pthread_mutex_t mu;   /* the order: what follows */
 	pthread_cond_t turn;
@@ -87,7 +87,7 @@ stop_at(struct jobs *js, int64_t seq, enum end why, const struct etl_error *err)
 	/* Rejects past --max-rejects at the file's end stop it, as on one
 	 * connection. */
 	if (seq < js->stop_seq ||
-	    (seq == js->stop_seq && why == END_MAX_REJECTS && js->end == END_EOF)) {
+	    (seq == js->stop_seq && why == END_MAX_REJECTS && js->end == END_OK)) {
 		js->stop_seq = seq;
 		js->end = why;
 		if (err != NULL)
@@ -126,18 +126,18 @@ keep_rejected(struct worker *j, const int64_t *v, size_t n)
 }
 
 /* Reads the next batch into j's sink (under js->read).  *seq is its number;
- * how its rows ended: END_EOF (a full batch, or the file's end: then a stop
+ * how its rows ended: END_OK (a full batch, or the file's end: then a stop
  * is set after it), END_MAX_REJECTS (the intake stopped after it), or
  * END_SIGNAL / END_ERROR (j->err). */
 static enum end
 read_batch(struct worker *j, int64_t *seq)
 {
 	struct jobs *js = j->js;
-	struct pass *p = js->p;
+	struct rows_pass *p = js->p;
 	struct intake *it = p->it;
 	*seq = js->next_seq++;
 	if (*seq >= stop_seq(js))
-		return END_EOF;
+		return END_OK;
 	uint64_t read = intake_rows_read(it), rejected = intake_rows_rejected(it),
 	         passed = intake_rows_passed(it);
 	int64_t left = intake_left(it, p->held->records);
@@ -145,7 +145,7 @@ read_batch(struct worker *j, int64_t *seq)
 		return END_ERROR;
 	reject_held_clear(&j->rejects);
 	intake_hold_rejects(it, &j->rejects);
-	enum end end = END_EOF;
+	enum end end = END_OK;
 	bool last = false;
 	while (intake_rows_read(it) - read < (uint64_t)p->unit_rows) {
 		int got = intake_next(it, p->r->skus, &j->err);
@@ -153,7 +153,7 @@ read_batch(struct worker *j, int64_t *seq)
 			break; /* the batch ends; the next one reads on */
 		if (got == 0 || got == INTAKE_STOP) {
 			last = true;
-			end = got == 0 ? END_EOF : END_MAX_REJECTS;
+			end = got == 0 ? END_OK : END_MAX_REJECTS;
 			break;
 		}
 		if (got < 0 || copy_add(j->sink, intake_row(it), intake_record(it),
@@ -186,7 +186,7 @@ read_batch(struct worker *j, int64_t *seq)
 	}
 	if (last) /* a batch that read nothing is not committed */
 		stop_at(js, j->u.read > 0 ? *seq + 1 : *seq, end, NULL);
-	return end == END_MAX_REJECTS ? END_EOF : end;
+	return end == END_MAX_REJECTS ? END_OK : end;
 }
 
 /* Whether j, done and waiting for its turn, must give way: another session
@@ -250,7 +250,7 @@ explain_wait(struct worker *j)
 {
 	if (!lockwait_timed_out(&j->err) || PQstatus(j->conn) != CONNECTION_OK)
 		return;
-	const struct pass *p = j->js->p;
+	const struct rows_pass *p = j->js->p;
 	lockwait_explain(j->conn, intake_map(p->it)->t->table, p->r->o->lock_timeout_ms, &j->err);
 }
 
@@ -260,7 +260,7 @@ static enum etl_code
 finish_batch(struct worker *j, const struct copy_outcome *out, struct ledger *next)
 {
 	struct jobs *js = j->js;
-	struct pass q = *js->p;
+	struct rows_pass q = *js->p;
 	q.err = &j->err;
 	struct intake *it = q.it;
 	if (load_write_rejects(it, j->sink, &j->rejects, out, &j->err) != ETL_OK)
@@ -284,7 +284,7 @@ job_main(void *arg)
 {
 	struct worker *j = arg;
 	struct jobs *js = j->js;
-	struct pass *p = js->p;
+	struct rows_pass *p = js->p;
 	signals_use_slot(j->slot);
 	for (;;) {
 		if (signals_received()) {
@@ -350,7 +350,7 @@ job_main(void *arg)
 }
 
 static void
-close_job(struct worker *j, const struct run *r)
+close_job(struct worker *j, const struct run_shared *r)
 {
 	copy_close(j->sink);
 	if (j->conn != NULL && j->conn != r->conn)
@@ -364,7 +364,7 @@ close_job(struct worker *j, const struct run *r)
 static int
 open_jobs(struct worker *jobs, int n, struct jobs *js, const struct copy_opts *co)
 {
-	struct pass *p = js->p;
+	struct rows_pass *p = js->p;
 	int opened = 0;
 	for (int k = 0; k < n; k++) {
 		struct worker *j = &jobs[k];
@@ -379,12 +379,12 @@ open_jobs(struct worker *jobs, int n, struct jobs *js, const struct copy_opts *c
 			break;
 		}
 		j->led = *p->led;
-		j->held = (struct held){.r = p->r,
-		                        .conn = j->conn,
-		                        .led = &j->led,
-		                        .committed = NO_STOP,
-		                        .records = p->held->records,
-		                        .bytes = p->held->bytes};
+		j->held = (struct history_hold){.r = p->r,
+		                                .conn = j->conn,
+		                                .led = &j->led,
+		                                .committed = NO_STOP,
+		                                .records = p->held->records,
+		                                .bytes = p->held->bytes};
 		struct copy_opts o = *co;
 		o.conn = j->conn;
 		o.begun_arg = &j->held;
@@ -400,14 +400,14 @@ open_jobs(struct worker *jobs, int n, struct jobs *js, const struct copy_opts *c
 }
 
 enum end
-load_jobs_run(struct pass *p, const struct copy_opts *co, int n)
+load_jobs_run(struct rows_pass *p, const struct copy_opts *co, int n)
 {
 	struct worker *jobs = calloc((size_t)n, sizeof *jobs);
 	if (jobs == NULL) {
 		(void)error_oom(p->err, NULL, 0);
 		return END_ERROR;
 	}
-	struct jobs js = {.p = p, .stop_seq = NO_STOP, .end = END_EOF};
+	struct jobs js = {.p = p, .stop_seq = NO_STOP, .end = END_OK};
 	error_clear(&js.err);
 	js.offset = p->base != NULL ? (uint64_t)p->base->records_done : 0;
 	int opened = open_jobs(jobs, n, &js, co);

@@ -13,7 +13,7 @@
 /* The map of what by's reference column names (SKU -> product id, price)
  * for a sales file: read again when products changed. */
 enum etl_code
-load_skus(struct run *r, const struct table_def *by, struct etl_error *err)
+load_skus(struct run_shared *r, const struct table_def *by, struct etl_error *err)
 {
 	if (r->skus != NULL && !r->skus_stale)
 		return ETL_OK;
@@ -48,7 +48,7 @@ known_row(void *ctx, char *const *values, const size_t *lens, int n)
 }
 
 enum etl_code
-load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err)
+load_known_keys(struct run_shared *r, const struct table_def *t, struct etl_error *err)
 {
 	if (t->nkey == 0 || r->o->case_variants || r->conn == NULL)
 		return ETL_OK;
@@ -79,7 +79,7 @@ load_known_keys(struct run *r, const struct table_def *t, struct etl_error *err)
 }
 
 struct keyset *
-load_known(struct run *r, const struct table_def *t)
+load_known(struct run_shared *r, const struct table_def *t)
 {
 	if (t->nkey == 0)
 		return NULL;

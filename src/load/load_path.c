@@ -20,7 +20,7 @@
 #include "signals.h"
 
 enum etl_code
-load_checkpoint(struct pass *p, PGconn *conn, const struct copy_outcome *out,
+load_checkpoint(struct rows_pass *p, PGconn *conn, const struct copy_outcome *out,
                 const struct unit_counts *u, struct ledger *next, bool ids_recorded,
                 const char *update_columns)
 {
@@ -61,7 +61,7 @@ load_checkpoint(struct pass *p, PGconn *conn, const struct copy_outcome *out,
  * disk first, then checkpointed in the unit's transaction.  next holds the
  * row the unit started from. */
 static enum etl_code
-checkpoint_unit(struct pass *p, const struct copy_outcome *out, struct ledger *next,
+checkpoint_unit(struct rows_pass *p, const struct copy_outcome *out, struct ledger *next,
                 bool ids_recorded, const char *update_columns)
 {
 	struct intake *it = p->it;
@@ -77,7 +77,7 @@ checkpoint_unit(struct pass *p, const struct copy_outcome *out, struct ledger *n
 }
 
 static enum etl_code
-copy_row(struct pass *p)
+copy_row(struct rows_pass *p)
 {
 	return copy_add(p->sink, intake_row(p->it), intake_record(p->it), intake_number(p->it),
 	                p->err);
@@ -85,7 +85,7 @@ copy_row(struct pass *p)
 
 /* How many ids the next batch may need: rows left to take, at most a batch. */
 static int64_t
-batch_ids(const struct pass *p)
+batch_ids(const struct rows_pass *p)
 {
 	int64_t left = intake_left(p->it, p->held->records);
 	return left < p->unit_rows ? left : p->unit_rows;
@@ -119,7 +119,7 @@ load_write_rejects(struct intake *it, struct copy_sink *sink, const struct rejec
 }
 
 static enum etl_code
-batch_begin(struct pass *p)
+batch_begin(struct rows_pass *p)
 {
 	if (!p->r->o->single_transaction)
 		p->held->committed = p->committed.records_done;
@@ -129,7 +129,7 @@ batch_begin(struct pass *p)
 }
 
 static enum end
-batch_end(struct pass *p, enum end why)
+batch_end(struct rows_pass *p, enum end why)
 {
 	(void)why;
 	struct copy_outcome out;
@@ -145,21 +145,21 @@ batch_end(struct pass *p, enum end why)
 		*p->led = p->committed;
 		return END_ERROR;
 	}
-	return END_EOF;
+	return END_OK;
 }
 
 static void
-batch_abort(struct pass *p, const char *why)
+batch_abort(struct rows_pass *p, const char *why)
 {
 	intake_hold_rejects(p->it, NULL);
 	copy_abort(p->sink, why);
 }
 
-const struct path load_batched = {
+const struct path_ops load_batched = {
         .begin = batch_begin, .add = copy_row, .end = batch_end, .abort = batch_abort};
 
 static enum etl_code
-nothing_to_begin(struct pass *p)
+nothing_to_begin(struct rows_pass *p)
 {
 	(void)p;
 	return ETL_OK;
@@ -168,7 +168,7 @@ nothing_to_begin(struct pass *p)
 /* The rows, the rebuilt indexes, the history and the commit, all in one
  * transaction; with --single-transaction a stop keeps nothing. */
 static enum end
-fast_end(struct pass *p, enum end why)
+fast_end(struct rows_pass *p, enum end why)
 {
 	if (why == END_MAX_REJECTS && p->r->o->single_transaction) {
 		copy_abort_all(p->sink);
@@ -178,7 +178,7 @@ fast_end(struct pass *p, enum end why)
 	if (copy_fast_end(p->sink, &out, &p->refused, p->err) != ETL_OK)
 		return signals_received() ? END_SIGNAL : END_ERROR;
 	if (p->refused)
-		return END_EOF;
+		return END_OK;
 	struct ledger next = *p->led;
 	if (checkpoint_unit(p, &out, &next, out.nids > 0, NULL) != ETL_OK ||
 	    copy_finish(p->sink, p->err) != ETL_OK) {
@@ -186,23 +186,23 @@ fast_end(struct pass *p, enum end why)
 		return END_ERROR;
 	}
 	*p->led = next;
-	return END_EOF;
+	return END_OK;
 }
 
 static void
-fast_abort(struct pass *p, const char *why)
+fast_abort(struct rows_pass *p, const char *why)
 {
 	(void)why;
 	copy_abort_all(p->sink);
 }
 
-const struct path load_fast = {
+const struct path_ops load_fast = {
         .begin = nothing_to_begin, .add = copy_row, .end = fast_end, .abort = fast_abort};
 
 /* A dry run keeps the products it validated when a later file of the run
  * may use them (a sales file, or a products file checked against them). */
 static enum etl_code
-dry_add(struct pass *p)
+dry_add(struct rows_pass *p)
 {
 	struct intake *it = p->it;
 	const struct table_def *by = p->referrer;
@@ -217,32 +217,32 @@ dry_add(struct pass *p)
 }
 
 static enum end
-dry_end(struct pass *p, enum end why)
+dry_end(struct rows_pass *p, enum end why)
 {
 	(void)p;
 	(void)why;
-	return END_EOF;
+	return END_OK;
 }
 
 static void
-dry_abort(struct pass *p, const char *why)
+dry_abort(struct rows_pass *p, const char *why)
 {
 	(void)p;
 	(void)why;
 }
 
-const struct path load_dry = {
+const struct path_ops load_dry = {
         .begin = nothing_to_begin, .add = dry_add, .end = dry_end, .abort = dry_abort};
 
 enum end
-load_run_path(const struct path *path, struct pass *p)
+load_run_path(const struct path_ops *path, struct rows_pass *p)
 {
 	struct intake *it = p->it;
 	const struct load_opts *o = p->r->o;
 	struct progress *pg =
 	        progress_start(intake_name(it), intake_raw_size(it), o->progress && !o->quiet);
 	uint64_t offset = p->base != NULL ? (uint64_t)p->base->records_done : 0;
-	enum end end = END_EOF;
+	enum end end = END_OK;
 	bool more = true;
 	while (more) {
 		if (signals_received()) {
@@ -296,7 +296,7 @@ load_run_path(const struct path *path, struct pass *p)
 			break;
 		}
 		enum end ended = path->end(p, end);
-		if (ended != END_EOF) {
+		if (ended != END_OK) {
 			end = ended;
 			break;
 		}
@@ -311,7 +311,7 @@ load_run_path(const struct path *path, struct pass *p)
 }
 
 void
-dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
+dry_run_file(struct run_shared *r, struct intake *it, struct load_file *lf)
 {
 	double started = load_now();
 	struct etl_error e;
@@ -334,7 +334,8 @@ dry_run_file(struct run *r, struct intake *it, struct load_file *lf)
 		return;
 	}
 	intake_set_known(it, load_known(r, intake_map(it)->t));
-	struct pass p = {.r = r, .it = it, .err = &e, .referrer = table_referrer(intake_kind(it))};
+	struct rows_pass p = {
+	        .r = r, .it = it, .err = &e, .referrer = table_referrer(intake_kind(it))};
 	enum end end = load_run_path(&load_dry, &p);
 	lf->r.seconds = load_now() - started;
 	lf->r.rows_read = intake_rows_read(it);

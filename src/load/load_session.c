@@ -17,7 +17,7 @@ quiet_notices(void *arg, const PGresult *res)
 }
 
 PGconn *
-load_connect(const struct run *r, struct etl_error *err)
+load_connect(const struct run_shared *r, struct etl_error *err)
 {
 	PGconn *conn = db_open(r->o->db, err);
 	if (conn != NULL)
