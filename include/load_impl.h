@@ -15,6 +15,7 @@
 #include "load.h"
 #include "copy.h"
 #include "ledger.h"
+#include "progress.h"
 #include "schema.h"
 
 /* What the files of a run share. */
@@ -86,6 +87,11 @@ struct history_hold {
 	int64_t bytes;     /* its size when it was fingerprinted (-1: not a file) */
 };
 
+/* Where a unit of the file starts: the intake's counts then. */
+struct unit_start {
+	uint64_t read, rejected, passed;
+};
+
 /* One pass over a file's rows along a path. */
 struct rows_pass {
 	struct run_shared *r;
@@ -98,7 +104,7 @@ struct rows_pass {
 	int64_t unit_rows; /* rows per unit; 0: the whole file is one */
 	/* The unit being read. */
 	struct ledger committed; /* the history row it started from */
-	uint64_t read_before, rejected_before, passed_before;
+	struct unit_start start;
 	struct reject_held kept;          /* batched: the unit's intake rejects, held back */
 	bool refused;                     /* fast: the server refused a row; nothing was kept */
 	uint64_t added;                   /* rows the path took */
@@ -127,6 +133,30 @@ struct unit_counts {
 	size_t nrej;
 	char prefix[65]; /* the content fingerprint of the records up to the unit's end */
 };
+
+/* The intake's counts where a unit starts, and the unit's counts since
+ * then with the fingerprint of the records up to its end (rej is left
+ * NULL: the caller takes the rejected records). */
+void load_unit_start(struct intake *it, struct unit_start *start);
+void load_unit_counts(struct intake *it, const struct unit_start *start, struct unit_counts *u);
+
+/* How a unit's rows are read, for one connection and for many. */
+struct unit_reader {
+	struct intake *it;
+	struct keyset *skus;
+	int64_t unit_rows;            /* at most; 0: the rest of the file */
+	struct copy_sink *sink;       /* bounds a unit by bytes too (NULL: not) */
+	enum etl_code (*add)(void *); /* takes the row the intake holds */
+	void *arg;
+	struct progress *pg;
+	uint64_t offset; /* records committed before this pass */
+};
+
+/* Reads one unit's rows, each taken by ur->add.  Returns how they ended:
+ * END_OK (a full unit, or the file's end), END_MAX_REJECTS (the intake
+ * stopped), END_SIGNAL, or END_ERROR (err); *last when the file ended here
+ * (its end or the intake's stop). */
+enum end load_read_unit(const struct unit_reader *ur, bool *last, struct etl_error *err);
 
 /* Writes a batch's rejects in line order: the rows the intake held back
  * (held) merged with those the server refused (out, from sink).  Returns

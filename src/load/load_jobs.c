@@ -125,6 +125,15 @@ keep_rejected(struct worker *j, const int64_t *v, size_t n)
 	return true;
 }
 
+/* The row the intake holds into j's batch. */
+static enum etl_code
+worker_add(void *arg)
+{
+	struct worker *j = arg;
+	struct intake *it = j->js->p->it;
+	return copy_add(j->sink, intake_row(it), intake_record(it), intake_number(it), &j->err);
+}
+
 /* Reads the next batch into j's sink (under js->read).  *seq is its number;
  * how its rows ended: END_OK (a full batch, or the file's end: then a stop
  * is set after it), END_MAX_REJECTS (the intake stopped after it), or
@@ -138,45 +147,25 @@ read_batch(struct worker *j, int64_t *seq)
 	*seq = js->next_seq++;
 	if (*seq >= stop_seq(js))
 		return END_OK;
-	uint64_t read = intake_rows_read(it), rejected = intake_rows_rejected(it),
-	         passed = intake_rows_passed(it);
+	struct unit_start start;
+	load_unit_start(it, &start);
 	int64_t left = intake_left(it, p->held->records);
 	if (copy_begin_rows(j->sink, left < p->unit_rows ? left : p->unit_rows, &j->err) != ETL_OK)
 		return END_ERROR;
 	reject_held_clear(&j->rejects);
 	intake_hold_rejects(it, &j->rejects);
-	enum end end = END_OK;
-	bool last = false;
-	while (intake_rows_read(it) - read < (uint64_t)p->unit_rows) {
-		int got = intake_next(it, p->r->skus, &j->err);
-		if (got == INTAKE_FULL)
-			break; /* the batch ends; the next one reads on */
-		if (got == 0 || got == INTAKE_STOP) {
-			last = true;
-			end = got == 0 ? END_OK : END_MAX_REJECTS;
-			break;
-		}
-		if (got < 0 || copy_add(j->sink, intake_row(it), intake_record(it),
-		                        intake_number(it), &j->err) != ETL_OK) {
-			end = END_ERROR;
-			break;
-		}
-		if (signals_received()) {
-			end = END_SIGNAL;
-			break;
-		}
-		progress_update(js->pg, js->offset + intake_rows_read(it), intake_raw_bytes(it));
-		if (copy_batch_bytes(j->sink) + intake_held_bytes(it) >= COPY_BATCH_MAX_BYTES)
-			break; /* bounded by bytes too, held rejects counted */
-	}
+	struct unit_reader ur = {.it = it,
+	                         .skus = p->r->skus,
+	                         .unit_rows = p->unit_rows,
+	                         .sink = j->sink,
+	                         .add = worker_add,
+	                         .arg = j,
+	                         .pg = js->pg,
+	                         .offset = js->offset};
+	bool last;
+	enum end end = load_read_unit(&ur, &last, &j->err);
 	intake_hold_rejects(it, NULL);
-	j->u = (struct unit_counts){intake_rows_read(it) - read,
-	                            intake_rows_rejected(it) - rejected,
-	                            intake_rows_passed(it) - passed,
-	                            NULL,
-	                            0,
-	                            ""};
-	(void)intake_prefix(it, j->u.prefix);
+	load_unit_counts(it, &start, &j->u);
 	j->nrej = 0;
 	size_t n;
 	const int64_t *v = intake_take_rejected(it, &n);

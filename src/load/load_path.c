@@ -1,7 +1,9 @@
 /*
  * load_path.c — the three paths a file's rows take, and the one loop they
  * share (load_run_path): rows are read into units, and each path says how a
- * unit begins, takes a row, ends and is given up.
+ * unit begins, takes a row, ends and is given up.  A unit's rows are read by
+ * load_read_unit() and counted by load_unit_start()/load_unit_counts(), here
+ * for one connection and in load_jobs.c for many.
  *   batched  a unit of --batch-rows rows: COPY, settle every row, write the
  *            batch's rejects, checkpoint (position, rejected records,
  *            reserved ids), commit;
@@ -64,16 +66,57 @@ static enum etl_code
 checkpoint_unit(struct rows_pass *p, const struct copy_outcome *out, struct ledger *next,
                 bool ids_recorded, const char *update_columns)
 {
-	struct intake *it = p->it;
-	struct unit_counts u = {intake_rows_read(it) - p->read_before,
-	                        intake_rows_rejected(it) - p->rejected_before,
-	                        intake_rows_passed(it) - p->passed_before,
-	                        NULL,
-	                        0,
-	                        ""};
-	u.rej = intake_take_rejected(it, &u.nrej);
-	(void)intake_prefix(it, u.prefix);
+	struct unit_counts u;
+	load_unit_counts(p->it, &p->start, &u);
+	u.rej = intake_take_rejected(p->it, &u.nrej);
 	return load_checkpoint(p, p->r->conn, out, &u, next, ids_recorded, update_columns);
+}
+
+void
+load_unit_start(struct intake *it, struct unit_start *start)
+{
+	*start = (struct unit_start){intake_rows_read(it), intake_rows_rejected(it),
+	                             intake_rows_passed(it)};
+}
+
+void
+load_unit_counts(struct intake *it, const struct unit_start *start, struct unit_counts *u)
+{
+	*u = (struct unit_counts){intake_rows_read(it) - start->read,
+	                          intake_rows_rejected(it) - start->rejected,
+	                          intake_rows_passed(it) - start->passed,
+	                          NULL,
+	                          0,
+	                          ""};
+	(void)intake_prefix(it, u->prefix);
+}
+
+enum end
+load_read_unit(const struct unit_reader *ur, bool *last, struct etl_error *err)
+{
+	struct intake *it = ur->it;
+	uint64_t first = intake_rows_read(it);
+	*last = false;
+	while (ur->unit_rows == 0 || intake_rows_read(it) - first < (uint64_t)ur->unit_rows) {
+		int got = intake_next(it, ur->skus, err);
+		if (got == INTAKE_FULL)
+			return END_OK; /* the unit ends; the next one reads on */
+		if (got == 0 || got == INTAKE_STOP) {
+			*last = true; /* after a stop, what was read is kept */
+			return got == 0 ? END_OK : END_MAX_REJECTS;
+		}
+		if (got < 0 || ur->add(ur->arg) != ETL_OK)
+			return END_ERROR;
+		if (signals_received())
+			return END_SIGNAL;
+		progress_update(ur->pg, ur->offset + intake_rows_read(it), intake_raw_bytes(it));
+		/* A batch of wide rows ends early (bounded by bytes too, held
+		 * rejects counted); the fast path's one unit streams as it goes. */
+		if (ur->unit_rows > 0 && ur->sink != NULL &&
+		    copy_batch_bytes(ur->sink) + intake_held_bytes(it) >= COPY_BATCH_MAX_BYTES)
+			return END_OK;
+	}
+	return END_OK;
 }
 
 static enum etl_code
@@ -234,6 +277,22 @@ dry_abort(struct rows_pass *p, const char *why)
 const struct path_ops load_dry = {
         .begin = nothing_to_begin, .add = dry_add, .end = dry_end, .abort = dry_abort};
 
+/* A row of a pass taken by its path, and counted. */
+struct path_row {
+	const struct path_ops *path;
+	struct rows_pass *p;
+};
+
+static enum etl_code
+path_add(void *arg)
+{
+	struct path_row *pr = arg;
+	enum etl_code rc = pr->path->add(pr->p);
+	if (rc == ETL_OK)
+		pr->p->added++;
+	return rc;
+}
+
 enum end
 load_run_path(const struct path_ops *path, struct rows_pass *p)
 {
@@ -241,10 +300,18 @@ load_run_path(const struct path_ops *path, struct rows_pass *p)
 	const struct load_opts *o = p->r->o;
 	struct progress *pg =
 	        progress_start(intake_name(it), intake_raw_size(it), o->progress && !o->quiet);
-	uint64_t offset = p->base != NULL ? (uint64_t)p->base->records_done : 0;
+	struct path_row pr = {path, p};
+	struct unit_reader ur = {.it = it,
+	                         .skus = p->r->skus,
+	                         .unit_rows = p->unit_rows,
+	                         .sink = p->sink,
+	                         .add = path_add,
+	                         .arg = &pr,
+	                         .pg = pg,
+	                         .offset = p->base != NULL ? (uint64_t)p->base->records_done : 0};
 	enum end end = END_OK;
-	bool more = true;
-	while (more) {
+	bool last = false;
+	while (!last) {
 		if (signals_received()) {
 			end = END_SIGNAL;
 			break;
@@ -252,45 +319,13 @@ load_run_path(const struct path_ops *path, struct rows_pass *p)
 		/* What the history holds before this unit, and keeps if it fails. */
 		if (p->led != NULL)
 			p->committed = *p->led;
-		p->read_before = intake_rows_read(it);
-		p->rejected_before = intake_rows_rejected(it);
-		p->passed_before = intake_rows_passed(it);
+		load_unit_start(it, &p->start);
 		if (path->begin(p) != ETL_OK) {
 			path->abort(p, NULL);
 			end = END_ERROR;
 			break;
 		}
-		uint64_t first = intake_rows_read(it);
-		while (p->unit_rows == 0 || intake_rows_read(it) - first < (uint64_t)p->unit_rows) {
-			int got = intake_next(it, p->r->skus, p->err);
-			if (got == INTAKE_FULL)
-				break; /* the unit ends; the next one reads on */
-			if (got == 0) {
-				more = false;
-				break;
-			}
-			if (got == INTAKE_STOP) {
-				end = END_MAX_REJECTS; /* what was read is kept */
-				more = false;
-				break;
-			}
-			if (got < 0 || path->add(p) != ETL_OK) {
-				end = END_ERROR;
-				break;
-			}
-			p->added++;
-			if (signals_received()) {
-				end = END_SIGNAL;
-				break;
-			}
-			/* A batch of wide rows ends early (its unit is bounded by
-			 * bytes too); the fast path's one unit streams as it goes. */
-			if (p->unit_rows > 0 && p->sink != NULL &&
-			    copy_batch_bytes(p->sink) + intake_held_bytes(it) >=
-			            COPY_BATCH_MAX_BYTES)
-				break;
-			progress_update(pg, offset + intake_rows_read(it), intake_raw_bytes(it));
-		}
+		end = load_read_unit(&ur, &last, p->err);
 		if (end == END_ERROR || end == END_SIGNAL) {
 			path->abort(p, end == END_SIGNAL ? "interrupted" : "stopped");
 			break;
