@@ -130,99 +130,84 @@ static const struct option check_longopts[] = {
         {NULL, 0, NULL, 0},
 };
 
-static enum etl_code
-check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
-           struct etl_error *err)
+/* What check's command line holds beyond the shared input options. */
+struct check_args {
+	struct check_opts co;
+	bool allow_future;
+	int64_t max_rejects;
+};
+
+/* Usage is settled before any file is opened.  Returns false when the
+ * command is to return err->code at once (ETL_OK after -h). */
+static bool
+read_check_args(int argc, char **argv, struct global_opts *g, struct cli_input *in,
+                struct check_args *a, struct etl_error *err)
 {
-	const struct option *longopts = check_longopts;
-	struct check_opts co = {.mode = CONFLICT_ERROR, .format = CHECK_TEXT, .out = stdout};
-	bool allow_future = false;
-	int64_t max_rejects = LOAD_DEFAULT_MAX_REJECTS; /* the load's default */
+	a->co = (struct check_opts){.mode = CONFLICT_ERROR, .format = CHECK_TEXT, .out = stdout};
+	a->allow_future = false;
+	a->max_rejects = LOAD_DEFAULT_MAX_REJECTS; /* the load's default */
 	int opt;
-	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, in, err)) >= 0) {
+	while ((opt = cli_getopt(argc, argv, ":h", check_longopts, g, in, err)) >= 0) {
+		enum etl_code rc = ETL_OK;
 		switch (opt) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "text") == 0)
-				co.format = CHECK_TEXT;
+				a->co.format = CHECK_TEXT;
 			else if (strcmp(optarg, "csv") == 0)
-				co.format = CHECK_CSV;
+				a->co.format = CHECK_CSV;
 			else if (strcmp(optarg, "json") == 0)
-				co.format = CHECK_JSON;
+				a->co.format = CHECK_JSON;
 			else
-				return error_set(err, ETL_EUSAGE, NULL, 0,
-				                 "--format: \"%s\" is not text, csv or json",
-				                 optarg);
+				rc = error_set(err, ETL_EUSAGE, NULL, 0,
+				               "--format: \"%s\" is not text, csv or json", optarg);
 			break;
 		case OPT_ON_CONFLICT:
-			if (cli_parse_on_conflict(optarg, &co.mode, err) != ETL_OK)
-				return err->code;
+			rc = cli_parse_on_conflict(optarg, &a->co.mode, err);
 			break;
 		case OPT_CASE_VARIANTS:
-			if (cli_parse_case_variants(optarg, &co.case_variants, err) != ETL_OK)
-				return err->code;
+			rc = cli_parse_case_variants(optarg, &a->co.case_variants, err);
 			break;
 		case OPT_ALLOW_FUTURE:
-			allow_future = true;
+			a->allow_future = true;
 			break;
 		case OPT_MAX_REJECTS:
-			if (cli_parse_max_rejects(optarg, &max_rejects, err) != ETL_OK)
-				return err->code;
+			rc = cli_parse_max_rejects(optarg, &a->max_rejects, err);
 			break;
 		}
+		if (rc != ETL_OK)
+			return false;
 	}
 	if (opt == CLI_STOP)
-		return err->code;
-	if (optind >= argc)
-		return error_set(err, ETL_EUSAGE, NULL, 0, "check: no input file given");
-	int nfiles = argc - optind;
-	char **specs = argv + optind;
+		return false;
+	if (optind >= argc) {
+		(void)error_set(err, ETL_EUSAGE, NULL, 0, "check: no input file given");
+		return false;
+	}
 	int stdin_uses = 0;
-	for (int i = 0; i < nfiles; i++) {
+	for (int i = optind; i < argc; i++) {
 		const char *file;
-		(void)intake_parse_spec(specs[i], &file);
+		(void)intake_parse_spec(argv[i], &file);
 		stdin_uses += strcmp(file, "-") == 0;
 	}
-	if (stdin_uses > 1)
-		return error_set(err, ETL_EUSAGE, NULL, 0,
-		                 "check: stdin ('-') can be read only once");
-
-	struct validator *v = NULL;
-	struct check *c = NULL;
-	PGconn *conn = NULL;
-	struct intake_spools spools = {0};
-	struct run_file *files = NULL;
-	enum etl_code rc, worst = ETL_OK;
-	struct valid_opts vo = {.sku_pattern = in->sku_pattern,
-	                        .timezone = in->timezone,
-	                        .allow_future = allow_future,
-	                        .fmt = in->fmt};
-	rc = valid_open(&v, &vo, err);
-	if (rc != ETL_OK)
-		goto out;
-	/* Its fingerprint and its rows read stdin and pipes twice: keep a copy. */
-	if ((rc = intake_spool(&spools, specs, nfiles, err)) != ETL_OK)
-		goto out;
-	c = check_new(&co);
-	files = calloc((size_t)nfiles, sizeof *files);
-	if (c == NULL || files == NULL) {
-		rc = error_oom(err, NULL, 0);
-		goto out;
+	if (stdin_uses > 1) {
+		(void)error_set(err, ETL_EUSAGE, NULL, 0,
+		                "check: stdin ('-') can be read only once");
+		return false;
 	}
-	struct intake_opts io = {.enc = in->enc,
-	                         .delim = in->delim,
-	                         .v = v,
-	                         .unique_keys = true,
-	                         .max_rejects = max_rejects,
-	                         .spools = &spools,
-	                         .cm = &in->cm,
-	                         .case_variants = co.case_variants,
-	                         .on_reject = check_reject,
-	                         .reject_ctx = c};
-	bool kinds[KIND_COUNT] = {false};
+	return true;
+}
+
+/* Every file is opened before the database is read, so that only the kinds
+ * the run names are read, and the files are checked in the order the load
+ * would take them.  A file that fails to open keeps its error for its turn. */
+static void
+open_in_load_order(struct run_file *files, char **specs, int nfiles, const struct intake_opts *io,
+                   struct check *c, bool kinds[KIND_COUNT])
+{
 	for (int i = 0; i < nfiles; i++) {
 		files[i].order = i;
 		error_clear(&files[i].err);
-		files[i].rc = intake_open(&files[i].it, specs[i], &io, &files[i].err);
+		files[i].rc = intake_open(&files[i].it, specs[i], io, &files[i].err);
 		if (files[i].rc == ETL_OK)
 			kinds[intake_kind(files[i].it)] = true;
 	}
@@ -230,44 +215,66 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	for (int k = 0; k < KIND_COUNT; k++)
 		if (kinds[k] && table_get((enum kind)k)->ref_col >= 0)
 			check_keep_skus(c, true);
+}
 
-	struct etl_error derr;
-	error_clear(&derr);
-	conn = db_open(g->db, &derr);
-	if (conn == NULL) {
-		char why[1200];
-		derr.msg[strcspn(derr.msg, "\n")] = '\0'; /* without libpq's hint */
-		(void)snprintf(why, sizeof why,
-		               "no database reachable (%s): keys were checked within and across "
-		               "the files only",
-		               derr.msg);
-		check_set_database(c, false, why);
-		if (co.format != CHECK_TEXT) /* the text report says it in its head */
-			warnx_etl("%s", why);
-	} else {
-		/* The load's zone: --timezone, else the database's own (what is
-		 * "later than tomorrow" depends on it). */
-		if (in->timezone == NULL) {
-			PGresult *zr = db_query(conn, "SELECT current_setting('TimeZone')", 0, NULL,
-			                        &derr);
-			struct etl_error zerr;
-			if (zr != NULL && valid_set_zone(v, PQgetvalue(zr, 0, 0), &zerr) != ETL_OK)
-				warnx_etl("the database's TimeZone '%s' is not a zone this machine "
-				          "has a "
-				          "file for; dates are judged in UTC (--timezone names "
-				          "another)",
-				          PQgetvalue(zr, 0, 0));
-			PQclear(zr);
-		}
-		/* The limits of the live tables (an app's narrower column). */
-		struct schema_facts facts;
-		if (schema_ensure(conn, true, NULL, NULL, &facts, &derr) == ETL_OK)
-			valid_set_live(v, facts.kinds);
-		rc = read_database(conn, c, kinds, err);
-		if (rc != ETL_OK)
-			goto out;
+/* Without a database the check still finds what the files say of
+ * themselves; the report says which check it was. */
+static void
+say_no_database(struct check *c, enum check_format format, struct etl_error *derr)
+{
+	char why[1200];
+	derr->msg[strcspn(derr->msg, "\n")] = '\0'; /* without libpq's hint */
+	(void)snprintf(why, sizeof why,
+	               "no database reachable (%s): keys were checked within and across "
+	               "the files only",
+	               derr->msg);
+	check_set_database(c, false, why);
+	if (format != CHECK_TEXT) /* the text report says it in its head */
+		warnx_etl("%s", why);
+}
+
+/* The load's zone: --timezone, else the database's own (what is "later
+ * than tomorrow" depends on it). */
+static void
+take_database_zone(PGconn *conn, struct validator *v, struct etl_error *derr)
+{
+	PGresult *zr = db_query(conn, "SELECT current_setting('TimeZone')", 0, NULL, derr);
+	struct etl_error zerr;
+	if (zr != NULL && valid_set_zone(v, PQgetvalue(zr, 0, 0), &zerr) != ETL_OK)
+		warnx_etl("the database's TimeZone '%s' is not a zone this machine "
+		          "has a "
+		          "file for; dates are judged in UTC (--timezone names "
+		          "another)",
+		          PQgetvalue(zr, 0, 0));
+	PQclear(zr);
+}
+
+/* The rules of the live tables, then their rows: the run is judged against
+ * the database the load would meet.  Returns read_database()'s code. */
+static enum etl_code
+read_live(PGconn *conn, const char *timezone, struct validator *v, struct check *c,
+          const bool *kinds, struct etl_error *derr, struct etl_error *err)
+{
+	if (timezone == NULL)
+		take_database_zone(conn, v, derr);
+	/* The limits of the live tables (an app's narrower column). */
+	struct schema_facts facts;
+	if (schema_ensure(conn, true, NULL, NULL, &facts, derr) == ETL_OK)
+		valid_set_live(v, facts.kinds);
+	enum etl_code rc = read_database(conn, c, kinds, err);
+	if (rc == ETL_OK)
 		check_set_database(c, true, NULL);
-	}
+	return rc;
+}
+
+/* Each file in its turn: a file that fails is said and the run goes on, but
+ * running out of memory ends it.  Returns the worst of the files' codes and
+ * ETL_REJECTED when a row would be rejected, or check_finish()'s code. */
+static enum etl_code
+check_files(struct check *c, struct run_file *files, int nfiles, char **specs,
+            struct etl_error *err)
+{
+	enum etl_code worst = ETL_OK;
 	for (int i = 0; i < nfiles; i++) {
 		struct run_file *f = &files[i];
 		if (f->rc == ETL_OK)
@@ -282,8 +289,7 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 			struct etl_error ferr;
 			(void)check_finish(c, &ignored, &ferr);
 			*err = f->err;
-			rc = f->rc;
-			goto out;
+			return f->rc;
 		}
 		if (f->rc != ETL_OK) {
 			if (f->err.file[0] == '\0' && f->it != NULL)
@@ -294,9 +300,68 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 		}
 	}
 	uint64_t rejects = 0;
-	rc = check_finish(c, &rejects, err);
+	enum etl_code rc = check_finish(c, &rejects, err);
 	if (rc == ETL_OK)
 		rc = error_worst(worst, rejects > 0 ? ETL_REJECTED : ETL_OK);
+	return rc;
+}
+
+static enum etl_code
+check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
+           struct etl_error *err)
+{
+	struct check_args a;
+	if (!read_check_args(argc, argv, g, in, &a, err))
+		return err->code;
+	int nfiles = argc - optind;
+	char **specs = argv + optind;
+
+	struct validator *v = NULL;
+	struct check *c = NULL;
+	PGconn *conn = NULL;
+	struct intake_spools spools = {0};
+	struct run_file *files = NULL;
+	enum etl_code rc;
+	struct valid_opts vo = {.sku_pattern = in->sku_pattern,
+	                        .timezone = in->timezone,
+	                        .allow_future = a.allow_future,
+	                        .fmt = in->fmt};
+	rc = valid_open(&v, &vo, err);
+	if (rc != ETL_OK)
+		goto out;
+	/* Its fingerprint and its rows read stdin and pipes twice: keep a copy. */
+	if ((rc = intake_spool(&spools, specs, nfiles, err)) != ETL_OK)
+		goto out;
+	c = check_new(&a.co);
+	files = calloc((size_t)nfiles, sizeof *files);
+	if (c == NULL || files == NULL) {
+		rc = error_oom(err, NULL, 0);
+		goto out;
+	}
+	struct intake_opts io = {.enc = in->enc,
+	                         .delim = in->delim,
+	                         .v = v,
+	                         .unique_keys = true,
+	                         .max_rejects = a.max_rejects,
+	                         .spools = &spools,
+	                         .cm = &in->cm,
+	                         .case_variants = a.co.case_variants,
+	                         .on_reject = check_reject,
+	                         .reject_ctx = c};
+	bool kinds[KIND_COUNT] = {false};
+	open_in_load_order(files, specs, nfiles, &io, c, kinds);
+
+	struct etl_error derr;
+	error_clear(&derr);
+	conn = db_open(g->db, &derr);
+	if (conn == NULL) {
+		say_no_database(c, a.co.format, &derr);
+	} else {
+		rc = read_live(conn, in->timezone, v, c, kinds, &derr, err);
+		if (rc != ETL_OK)
+			goto out;
+	}
+	rc = check_files(c, files, nfiles, specs, err);
 out:
 	for (int i = 0; files != NULL && i < nfiles; i++)
 		(void)intake_close(files[i].it, NULL);
