@@ -103,119 +103,116 @@ static const struct option load_longopts[] = {
         {NULL, 0, NULL, 0},
 };
 
-static enum etl_code
-load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, struct etl_error *err)
-{
-	const struct option *longopts = load_longopts;
+/* What load's command line holds: the engine's options and what this file
+ * does around the run. */
+struct load_args {
 	struct load_opts o;
-	const char *summary_json = NULL, *archive = NULL;
-	long long num;
-	int opt;
+	const char *summary_json; /* --summary-json, or NULL */
+	const char *archive;      /* --archive, or NULL */
+};
 
-	load_opts_default(&o);
-	while ((opt = cli_getopt(argc, argv, ":h", longopts, g, in, err)) >= 0) {
-		switch (opt) {
-		case OPT_BATCH_ROWS:
-			if (!cli_parse_num(optarg, 1, 100000000, &num))
-				return error_set(err, ETL_EUSAGE, NULL, 0,
-				                 "--batch-rows: \"%s\" is not a number from 1 to "
-				                 "100000000",
-				                 optarg);
-			o.batch_rows = (long)num;
-			break;
-		case OPT_ON_CONFLICT:
-			if (cli_parse_on_conflict(optarg, &o.on_conflict, err) != ETL_OK)
-				return err->code;
-			break;
-		case OPT_MAX_REJECTS:
-			if (cli_parse_max_rejects(optarg, &o.max_rejects, err) != ETL_OK)
-				return err->code;
-			break;
-		case OPT_MAX_REJECT_BYTES:
-			if (strcmp(optarg, "none") == 0)
-				num = 0;
-			else if (!cli_parse_num(optarg, 1, LLONG_MAX, &num))
-				return error_set(
-				        err, ETL_EUSAGE, NULL, 0,
-				        "--max-reject-bytes: \"%s\" is not a number > 0 or "
-				        "none",
-				        optarg);
-			o.max_reject_bytes = num;
-			break;
-		case OPT_REJECT_DIR:
-			o.reject_dir = optarg;
-			break;
-		case OPT_DRY_RUN:
-			o.dry_run = true;
-			break;
-		case OPT_FORCE:
-			o.force = true;
-			break;
-		case OPT_SINGLE_TXN:
-			o.single_transaction = true;
-			break;
-		case OPT_SUMMARY_JSON:
-			summary_json = optarg;
-			break;
-		case OPT_ALLOW_FUTURE:
-			o.allow_future = true;
-			break;
-		case OPT_COPY_FORMAT:
-			if (strcmp(optarg, "binary") != 0 && strcmp(optarg, "text") != 0)
-				return error_set(err, ETL_EUSAGE, NULL, 0,
-				                 "--copy-format: \"%s\" is not binary or text",
-				                 optarg);
-			o.copy_text = strcmp(optarg, "text") == 0;
-			break;
-		case OPT_ARCHIVE:
-			archive = optarg;
-			break;
-		case OPT_CASE_VARIANTS:
-			if (cli_parse_case_variants(optarg, &o.case_variants, err) != ETL_OK)
-				return err->code;
-			break;
-		case OPT_LOCK_TIMEOUT:
-			if (!lockwait_parse(optarg, &o.lock_timeout_ms))
-				return error_set(
-				        err, ETL_EUSAGE, NULL, 0,
-				        "--lock-timeout: \"%s\" is not a duration (a number of "
-				        "seconds, or with ms, s or min; 0 for no bound)",
-				        optarg);
-			break;
-		case OPT_JOBS:
-			if (!cli_parse_num(optarg, 1, 64, &num))
-				return error_set(err, ETL_EUSAGE, NULL, 0,
-				                 "--jobs: \"%s\" is not a number from 1 to 64",
-				                 optarg);
-			o.jobs = (int)num;
-			break;
-		}
+/* Only the options that are load's own; cli_getopt() takes the shared ones.
+ * Returns ETL_OK or ETL_EUSAGE. */
+static enum etl_code
+set_load_option(int opt, const char *arg, struct load_args *a, struct etl_error *err)
+{
+	struct load_opts *o = &a->o;
+	long long num;
+	switch (opt) {
+	case OPT_BATCH_ROWS:
+		if (!cli_parse_num(arg, 1, 100000000, &num))
+			return error_set(err, ETL_EUSAGE, NULL, 0,
+			                 "--batch-rows: \"%s\" is not a number from 1 to "
+			                 "100000000",
+			                 arg);
+		o->batch_rows = (long)num;
+		break;
+	case OPT_ON_CONFLICT:
+		return cli_parse_on_conflict(arg, &o->on_conflict, err);
+	case OPT_MAX_REJECTS:
+		return cli_parse_max_rejects(arg, &o->max_rejects, err);
+	case OPT_MAX_REJECT_BYTES:
+		if (strcmp(arg, "none") == 0)
+			num = 0;
+		else if (!cli_parse_num(arg, 1, LLONG_MAX, &num))
+			return error_set(err, ETL_EUSAGE, NULL, 0,
+			                 "--max-reject-bytes: \"%s\" is not a number > 0 or "
+			                 "none",
+			                 arg);
+		o->max_reject_bytes = num;
+		break;
+	case OPT_REJECT_DIR:
+		o->reject_dir = arg;
+		break;
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		break;
+	case OPT_FORCE:
+		o->force = true;
+		break;
+	case OPT_SINGLE_TXN:
+		o->single_transaction = true;
+		break;
+	case OPT_SUMMARY_JSON:
+		a->summary_json = arg;
+		break;
+	case OPT_ALLOW_FUTURE:
+		o->allow_future = true;
+		break;
+	case OPT_COPY_FORMAT:
+		if (strcmp(arg, "binary") != 0 && strcmp(arg, "text") != 0)
+			return error_set(err, ETL_EUSAGE, NULL, 0,
+			                 "--copy-format: \"%s\" is not binary or text", arg);
+		o->copy_text = strcmp(arg, "text") == 0;
+		break;
+	case OPT_ARCHIVE:
+		a->archive = arg;
+		break;
+	case OPT_CASE_VARIANTS:
+		return cli_parse_case_variants(arg, &o->case_variants, err);
+	case OPT_LOCK_TIMEOUT:
+		if (!lockwait_parse(arg, &o->lock_timeout_ms))
+			return error_set(err, ETL_EUSAGE, NULL, 0,
+			                 "--lock-timeout: \"%s\" is not a duration (a number of "
+			                 "seconds, or with ms, s or min; 0 for no bound)",
+			                 arg);
+		break;
+	case OPT_JOBS:
+		if (!cli_parse_num(arg, 1, 64, &num))
+			return error_set(err, ETL_EUSAGE, NULL, 0,
+			                 "--jobs: \"%s\" is not a number from 1 to 64", arg);
+		o->jobs = (int)num;
+		break;
 	}
-	if (opt == CLI_STOP)
-		return err->code;
-	if (optind >= argc)
-		return error_set(err, ETL_EUSAGE, NULL, 0, "load: no input file given");
+	return ETL_OK;
+}
+
+/* Said before any file is claimed, so a usage error leaves nothing to
+ * record and nothing to undo.  Returns ETL_OK or ETL_EUSAGE. */
+static enum etl_code
+refuse_unusable_args(char **specs, int nfiles, const struct load_args *a, struct etl_error *err)
+{
 	int stdin_uses = 0;
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < nfiles; i++) {
 		const char *file;
-		(void)intake_parse_spec(argv[i], &file);
+		(void)intake_parse_spec(specs[i], &file);
 		stdin_uses += strcmp(file, "-") == 0;
 	}
 	if (stdin_uses > 1)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "load: stdin ('-') can be read only once");
-	if (archive != NULL && o.dry_run)
+	if (a->archive != NULL && a->o.dry_run)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "--archive: a dry run loads nothing, so it archives nothing");
-	if (archive != NULL && archive_check_dir(archive, err) != ETL_OK)
+	if (a->archive != NULL && archive_check_dir(a->archive, err) != ETL_OK)
 		return err->code;
-	/* Said before any file is claimed: nothing to record, nothing to undo.
-	 * The current directory (the default) as well as --reject-dir. */
-	int why = reject_dir_writable(o.reject_dir != NULL ? o.reject_dir : ".");
-	if (why != 0 && o.reject_dir != NULL)
+	/* The current directory (the default) as well as --reject-dir. */
+	const char *reject_dir = a->o.reject_dir;
+	int why = reject_dir_writable(reject_dir != NULL ? reject_dir : ".");
+	if (why != 0 && reject_dir != NULL)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
-		                 "--reject-dir %s: cannot write reject files there: %s",
-		                 o.reject_dir, strerror(why));
+		                 "--reject-dir %s: cannot write reject files there: %s", reject_dir,
+		                 strerror(why));
 	if (why != 0)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "the current directory, where reject files go without "
@@ -225,26 +222,46 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 	/* The summary's directory, held from now on: the file is made there
 	 * at the end, wherever its name points by then. */
 	const char *summary_name;
-	if (summary_json != NULL && strcmp(summary_json, "-") != 0 &&
-	    safefile_dir(summary_json, &summary_name) < 0)
+	if (a->summary_json != NULL && strcmp(a->summary_json, "-") != 0 &&
+	    safefile_dir(a->summary_json, &summary_name) < 0)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "--summary-json %s: cannot write the summary there: %s",
-		                 summary_json, strerror(errno));
-	o.enc = in->enc;
-	o.delim = in->delim;
-	o.sku_pattern = in->sku_pattern;
-	o.timezone = in->timezone;
-	o.fmt = in->fmt;
-	o.cm = &in->cm;
-	o.db = g->db;
-	o.quiet = g->quiet;
-	o.progress = !g->no_progress;
+		                 a->summary_json, strerror(errno));
+	return ETL_OK;
+}
+
+static enum etl_code
+load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, struct etl_error *err)
+{
+	struct load_args a = {.summary_json = NULL, .archive = NULL};
+	struct load_opts *o = &a.o;
+	int opt;
+
+	load_opts_default(o);
+	while ((opt = cli_getopt(argc, argv, ":h", load_longopts, g, in, err)) >= 0)
+		if (set_load_option(opt, optarg, &a, err) != ETL_OK)
+			return err->code;
+	if (opt == CLI_STOP)
+		return err->code;
+	if (optind >= argc)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "load: no input file given");
+	if (refuse_unusable_args(argv + optind, argc - optind, &a, err) != ETL_OK)
+		return err->code;
+	o->enc = in->enc;
+	o->delim = in->delim;
+	o->sku_pattern = in->sku_pattern;
+	o->timezone = in->timezone;
+	o->fmt = in->fmt;
+	o->cm = &in->cm;
+	o->db = g->db;
+	o->quiet = g->quiet;
+	o->progress = !g->no_progress;
 
 	struct load_run run;
-	enum etl_code rc = load_files(&o, argv + optind, argc - optind, &run, err);
-	if (archive != NULL)
-		rc = error_worst(rc, archive_loaded(&run, archive, g->quiet));
-	rc = error_worst(rc, load_report(&run, err, g->quiet, o.dry_run, summary_json, rc));
+	enum etl_code rc = load_files(o, argv + optind, argc - optind, &run, err);
+	if (a.archive != NULL)
+		rc = error_worst(rc, archive_loaded(&run, a.archive, g->quiet));
+	rc = error_worst(rc, load_report(&run, err, g->quiet, o->dry_run, a.summary_json, rc));
 	load_run_free(&run);
 	return rc;
 }
