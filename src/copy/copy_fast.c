@@ -211,116 +211,114 @@ passed(struct copy_sink *s, bool loud, const char *fmt, ...)
 	s->passed_loud = loud;
 }
 
-enum etl_code
-copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl_error *err)
+/* Locks the table in mode: *held, or the reason this path passes it by
+ * (passed()); a lost connection is the load's failure, not a reason. */
+static enum etl_code
+lock_or_pass(struct copy_sink *s, const char *mode, bool *held, struct etl_error *err)
+{
+	bool lost = false;
+	*held = lock_table(s, mode, &lost);
+	if (*held)
+		return ETL_OK;
+	if (lost)
+		return db_error(s->db.pg, NULL, "cannot lock the table", err);
+	passed(s, true, "another session's lock on it was not released within 5 s");
+	return ETL_OK;
+}
+
+/* Whether the table is this path's (*go, else the reason passed()): only
+ * an empty table of this role's, empty still under the lock, is.  *citus:
+ * a Citus table; *shadow: a candidate for the shadow table, so far only
+ * locked against writers. */
+static enum etl_code
+lock_if_empty(struct copy_sink *s, bool big, bool *citus, bool *shadow, bool *go,
+              struct etl_error *err)
 {
 	const char *params[1] = {s->t->table};
-	PGresult *r = NULL;
 	enum etl_code rc;
-	*taken = false;
-	s->jobs = jobs;
-	shadow_init(&s->sh, &s->db, s->t->table, sink_q(s, s->t->table), s->settings,
-	            s->lock_timeout_ms);
-	s->passed_why[0] = '\0';
-	s->passed_loud = false;
-	rc = conn_exec(&s->db, "BEGIN", err);
-	if (rc != ETL_OK)
-		return rc;
-	s->in_batch = true;
-	if (s->begun != NULL && (rc = s->begun(s->begun_arg, err)) != ETL_OK) {
-		fast_rollback(s);
-		return rc;
-	}
-	if ((rc = one_empty_load(s, err)) != ETL_OK)
-		goto fail;
+	bool empty;
+	*go = *citus = *shadow = false;
 	/* Only the table's owner may drop its indexes; waiting long for the
 	 * lock is worse than the batched path. */
-	r = db_query(
+	PGresult *r = db_query(
 	        s->db.pg,
 	        "SELECT pg_has_role(relowner, 'MEMBER') FROM pg_class WHERE oid = to_regclass($1)",
 	        1, params, err);
-	if (r == NULL) {
-		rc = err->code;
-		goto fail;
-	}
-	if (PQntuples(r) != 1 || PQgetvalue(r, 0, 0)[0] != 't') {
-		passed(s, true, "another role owns it (only its owner may drop its indexes)");
-		goto not_taken;
-	}
+	if (r == NULL)
+		return err->code;
+	bool owner = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
-	r = NULL;
+	if (!owner) {
+		passed(s, true, "another role owns it (only its owner may drop its indexes)");
+		return ETL_OK;
+	}
 	/* A table that holds rows never sees the exclusive lock: look first,
 	 * without it, and look again once it is held. */
-	bool empty, lost = false;
 	if ((rc = table_empty(s, &empty, err)) != ETL_OK)
-		goto fail;
+		return rc;
 	if (!empty) {
 		passed(s, false, "it holds rows");
-		goto not_taken;
+		return ETL_OK;
 	}
-	bool citus = false, freeze = false;
-	if ((rc = sink_citus_table(s, &citus, err)) != ETL_OK)
-		goto fail;
+	if ((rc = sink_citus_table(s, citus, err)) != ETL_OK)
+		return rc;
 	/* A candidate for the shadow table is locked only against writers;
 	 * the lock is raised when it cannot take that way after all. */
-	bool shadow = jobs > 1 && big && !citus && s->connect != NULL;
-	if (big && !citus && jobs <= 1)
+	*shadow = s->jobs > 1 && big && !*citus && s->connect != NULL;
+	if (big && !*citus && s->jobs <= 1)
 		passed(s, false, "not through a shadow table (--jobs 1)");
-	if (!lock_table(s, shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE", &lost))
-		goto not_held;
+	if ((rc = lock_or_pass(s, *shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE", go, err)) != ETL_OK ||
+	    !*go)
+		return rc;
 	if ((rc = table_empty(s, &empty, err)) != ETL_OK)
-		goto fail;
-	if (!empty) {
+		return rc;
+	if (!empty)
 		passed(s, false, "it holds rows");
-		goto not_taken;
-	}
-	if (shadow) {
-		char why[200];
-		if ((rc = shadow_plan(&s->sh, why, sizeof why, err)) != ETL_OK)
-			goto fail;
-		if (why[0] == '\0') {
-			s->sh.active = true;
-			PGconn *aux = s->connect(s->connect_arg, err);
-			if (aux != NULL && shadow_open(&s->sh, aux, err) == ETL_OK) {
-				/* The COPY runs on the shadow's connection. */
-				s->to = shadow_conn(&s->sh);
-				/* The shadow is new in the COPY's transaction: FREEZE. */
-				freeze = true;
-				if ((rc = own_ids(s, err)) != ETL_OK)
-					goto fail;
-				goto copy;
-			}
-			/* No second connection, or no shadow. */
-			passed(s, true, "not through a shadow table (%s)", err->msg);
-			shadow_abandon(&s->sh);
-			error_clear(err);
-		} else {
-			passed(s, true, "not through a shadow table (%s)", why);
-		}
-		if (!lock_table(s, "ACCESS EXCLUSIVE", &lost))
-			goto not_held;
-	}
+	*go = empty;
+	return ETL_OK;
+}
 
-	if ((rc = own_ids(s, err)) != ETL_OK)
-		goto fail;
-	/* In the load's transaction (the shadow's way drops it in
-	 * shadow_open()). */
-	if (s->leftover[0] != '\0' &&
-	    (rc = db_execf(s->db.pg, err, "DROP TABLE IF EXISTS %s", s->leftover)) != ETL_OK)
-		goto fail;
-	/* A Citus table (distributed or reference) keeps its indexes and is
-	 * not truncated: either would be a parallel operation on its shards,
-	 * after which the COPY could no longer run in this transaction.  The
-	 * COPY through the coordinator fans out to the shards itself. */
-	s->citus = citus;
-	if (citus)
-		goto copy;
-	/* What to drop and later rebuild: the indexes, the primary key and
-	 * unique constraints included, unless another table's foreign key
-	 * needs them or they carry something a rebuild would lose (CLUSTER,
-	 * replica identity, a tablespace, a comment); then the table's
-	 * foreign keys, rebuilt last. */
-	r = db_query(
+/* Moves the COPY onto a shadow table on a second connection (*shadowed),
+ * which leaves the table readable meanwhile; failing that, says why and
+ * raises the lock to the one the table itself needs (*go when held). */
+static enum etl_code
+try_shadow(struct copy_sink *s, bool *shadowed, bool *go, struct etl_error *err)
+{
+	char why[200];
+	*shadowed = *go = false;
+	enum etl_code rc = shadow_plan(&s->sh, why, sizeof why, err);
+	if (rc != ETL_OK)
+		return rc;
+	if (why[0] == '\0') {
+		s->sh.active = true;
+		PGconn *aux = s->connect(s->connect_arg, err);
+		if (aux != NULL && shadow_open(&s->sh, aux, err) == ETL_OK) {
+			/* The COPY runs on the shadow's connection. */
+			s->to = shadow_conn(&s->sh);
+			*shadowed = *go = true;
+			return ETL_OK;
+		}
+		/* No second connection, or no shadow. */
+		passed(s, true, "not through a shadow table (%s)", err->msg);
+		shadow_abandon(&s->sh);
+		error_clear(err);
+	} else {
+		passed(s, true, "not through a shadow table (%s)", why);
+	}
+	return lock_or_pass(s, "ACCESS EXCLUSIVE", go, err);
+}
+
+/* Drops the table's indexes and foreign keys, keeping the statements that
+ * rebuild them: one build at the end costs less than each row kept in
+ * them.  Not what another table's foreign key needs, nor what carries
+ * something a rebuild would lose (CLUSTER, replica identity, a tablespace,
+ * a comment); the foreign keys come last, rebuilt last. */
+static enum etl_code
+drop_indexes(struct copy_sink *s, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	enum etl_code rc = ETL_OK;
+	PGresult *r = db_query(
 	        s->db.pg,
 	        "SELECT CASE WHEN c.oid IS NULL THEN 'DROP INDEX ' || i.indexrelid::regclass::text "
 	        "ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) "
@@ -345,37 +343,61 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	        "WHERE c.conrelid = to_regclass($1) AND c.contype = 'f' "
 	        "AND obj_description(c.oid, 'pg_constraint') IS NULL",
 	        1, params, err);
-	if (r == NULL) {
-		rc = ETL_EDB;
-		goto fail;
-	}
-	for (int i = 0; i < PQntuples(r); i++) {
-		if (!add_rebuild(s, PQgetvalue(r, i, 1))) {
+	if (r == NULL)
+		return ETL_EDB;
+	for (int i = 0; i < PQntuples(r) && rc == ETL_OK; i++) {
+		if (!add_rebuild(s, PQgetvalue(r, i, 1)))
 			rc = error_oom(err, NULL, 0);
-			goto fail;
-		}
-		if ((rc = conn_exec(&s->db, PQgetvalue(r, i, 0), err)) != ETL_OK)
-			goto fail;
+		else
+			rc = conn_exec(&s->db, PQgetvalue(r, i, 0), err);
 	}
 	PQclear(r);
+	return rc;
+}
+
+/* Readies the table itself for the COPY, in the load's transaction: what
+ * slows the rows' way in is dropped, and the table is truncated where it
+ * can be, which lets the COPY FREEZE (*freeze). */
+static enum etl_code
+strip_table(struct copy_sink *s, bool citus, bool *freeze, struct etl_error *err)
+{
+	const char *params[1] = {s->t->table};
+	enum etl_code rc;
+	*freeze = false;
+	/* In the load's transaction (the shadow's way drops it in
+	 * shadow_open()). */
+	if (s->leftover[0] != '\0' &&
+	    (rc = db_execf(s->db.pg, err, "DROP TABLE IF EXISTS %s", s->leftover)) != ETL_OK)
+		return rc;
+	/* A Citus table (distributed or reference) keeps its indexes and is
+	 * not truncated: either would be a parallel operation on its shards,
+	 * after which the COPY could no longer run in this transaction.  The
+	 * COPY through the coordinator fans out to the shards itself. */
+	s->citus = citus;
+	if (citus)
+		return ETL_OK;
+	if ((rc = drop_indexes(s, err)) != ETL_OK)
+		return rc;
 	/* COPY FREEZE needs the table truncated in this transaction, which a
 	 * table that others reference by foreign key cannot be. */
-	r = db_query(s->db.pg,
-	             "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = to_regclass($1) "
-	             "AND contype = 'f')",
-	             1, params, err);
-	if (r == NULL) {
-		rc = ETL_EDB;
-		goto fail;
-	}
-	freeze = PQgetvalue(r, 0, 0)[0] == 'f';
+	PGresult *r = db_query(s->db.pg,
+	                       "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = "
+	                       "to_regclass($1) AND contype = 'f')",
+	                       1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	*freeze = PQgetvalue(r, 0, 0)[0] == 'f';
 	PQclear(r);
-	r = NULL;
-	if (freeze) {
-		if ((rc = db_execf(s->db.pg, err, "TRUNCATE %s", sink_q(s, s->t->table))) != ETL_OK)
-			goto fail;
-	}
-copy:;
+	if (*freeze)
+		return db_execf(s->db.pg, err, "TRUNCATE %s", sink_q(s, s->t->table));
+	return ETL_OK;
+}
+
+/* Starts the one COPY the whole file goes through, into the table or its
+ * shadow; from here the rows stream until copy_fast_end(). */
+static enum etl_code
+start_copy(struct copy_sink *s, bool freeze, struct etl_error *err)
+{
 	struct buf copy = {0};
 	sql_printf(&copy, "COPY %s (", s->sh.active ? s->sh.q : sink_q(s, s->t->table));
 	if (s->own_ids)
@@ -386,37 +408,63 @@ copy:;
 	buf_put(&copy, "", 1);
 	if (copy.failed) {
 		buf_free(&copy);
-		rc = error_oom(err, NULL, 0);
-		goto fail;
+		return error_oom(err, NULL, 0);
 	}
-	rc = conn_copy_start(s->to, copy.data, s->binary, err);
+	enum etl_code rc = conn_copy_start(s->to, copy.data, s->binary, err);
 	buf_free(&copy);
 	if (rc != ETL_OK)
-		goto fail;
+		return rc;
 	s->fast = true;
 	s->fast_rows = 0;
 	s->batch.data.len = s->batch.sent = 0;
+	return ETL_OK;
+}
+
+enum etl_code
+copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl_error *err)
+{
+	bool go = false, citus = false, shadow = false, shadowed = false, freeze = false;
+	enum etl_code rc;
+	*taken = false;
+	s->jobs = jobs;
+	shadow_init(&s->sh, &s->db, s->t->table, sink_q(s, s->t->table), s->settings,
+	            s->lock_timeout_ms);
+	s->passed_why[0] = '\0';
+	s->passed_loud = false;
+	rc = conn_exec(&s->db, "BEGIN", err);
+	if (rc != ETL_OK)
+		return rc;
+	s->in_batch = true;
+	if (s->begun != NULL && (rc = s->begun(s->begun_arg, err)) != ETL_OK)
+		goto out;
+	if ((rc = one_empty_load(s, err)) != ETL_OK)
+		goto out;
+	if ((rc = lock_if_empty(s, big, &citus, &shadow, &go, err)) != ETL_OK || !go)
+		goto out;
+	if (shadow && ((rc = try_shadow(s, &shadowed, &go, err)) != ETL_OK || !go))
+		goto out;
+	if ((rc = own_ids(s, err)) != ETL_OK)
+		goto out;
+	/* The shadow is new in the COPY's transaction: FREEZE. */
+	freeze = shadowed;
+	if (!shadowed && (rc = strip_table(s, citus, &freeze, err)) != ETL_OK)
+		goto out;
+	rc = start_copy(s, freeze, err);
+out:
+	if (rc != ETL_OK || !go)
+		fast_rollback(s);
+	if (rc != ETL_OK)
+		return rc;
+	if (!go) {
+		error_clear(err);
+		/* The table is not for this path: a leftover goes in a
+		 * transaction of its own. */
+		if (s->leftover[0] != '\0')
+			(void)shadow_drop_named(s->db.pg, s->t->table, s->leftover);
+		return ETL_OK;
+	}
 	*taken = true;
 	return ETL_OK;
-not_held:
-	if (lost) {
-		rc = db_error(s->db.pg, NULL, "cannot lock the table", err);
-		goto fail;
-	}
-	passed(s, true, "another session's lock on it was not released within 5 s");
-not_taken:
-	PQclear(r);
-	fast_rollback(s);
-	error_clear(err);
-	/* The table is not for this path: a leftover goes in a transaction
-	 * of its own. */
-	if (s->leftover[0] != '\0')
-		(void)shadow_drop_named(s->db.pg, s->t->table, s->leftover);
-	return ETL_OK;
-fail:
-	PQclear(r);
-	fast_rollback(s);
-	return rc;
 }
 
 /* Rebuilds what copy_fast_begin() dropped, in the load's transaction; on
