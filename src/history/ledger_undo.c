@@ -430,31 +430,13 @@ restore_written(PGconn *conn, const struct buf *base, const char *qi, const char
 	return db_exec(conn, "RELEASE SAVEPOINT etl_restore_written", err);
 }
 
-/* Undoes load e inside the caller's transaction. */
-enum etl_code
-ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
-                   enum undo_changed changed, struct ledger_undo *u, struct etl_error *err)
+/* Refuses the undo while rows of other tables reference rows the load
+ * inserted: deleting them would break those rows' foreign keys. */
+static enum etl_code
+refuse_referenced(PGconn *conn, const struct table_def *t, const char *id, struct etl_error *err)
 {
-	enum kind k = table_kind_from_name(e->kind);
-	char id[24];
-	ledger_id_text(id, sizeof id, e->load_id);
 	const char *params[2] = {id, NULL};
-	PGresult *r = NULL;
-	memset(u, 0, sizeof *u);
-	if (k == KIND_NONE)
-		return error_set(err, ETL_EUSAGE, NULL, 0, "load %s is not a load of a file", id);
-	const struct table_def *t = table_get(k);
-	if (!e->undoable && e->rows_loaded + e->rows_updated > 0)
-		return error_set(err, ETL_EDB, NULL, 0,
-		                 "load %s cannot be undone: the ids of the rows it inserted were "
-		                 "not recorded (it ran before siprems-etl 0.2, or %s's ids do not "
-		                 "come from a sequence)",
-		                 id, t->table);
-	if (!plain_names(s->update_columns))
-		return error_set(err, ETL_EDB, NULL, 0, "load %s: unexpected update_columns", id);
-
-	/* Rows of other tables that reference rows the load inserted. */
-	r = db_query(
+	PGresult *r = db_query(
 	        conn,
 	        "SELECT c.conrelid::regclass::text, quote_ident(a.attname) FROM pg_constraint c "
 	        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
@@ -486,9 +468,16 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 		}
 	}
 	PQclear(r);
+	return ETL_OK;
+}
 
-	/* A later load that changed rows this one inserted or changed. */
-	r = db_query(
+/* Refuses the undo while a later load changed rows this one inserted or
+ * changed: undone first, that load's before-images would come back over
+ * this one's. */
+static enum etl_code
+refuse_changed_later(PGconn *conn, const struct ledger *e, const char *id, struct etl_error *err)
+{
+	PGresult *r = db_query(
 	        conn,
 	        "SELECT b.load_id, count(*) FROM etl_load_before b JOIN etl_loads l "
 	        "ON l.load_id = b.load_id WHERE b.load_id > $1 AND l.status <> 'undone' "
@@ -508,75 +497,102 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 		return ETL_EDB;
 	}
 	PQclear(r);
+	return ETL_OK;
+}
 
-	/* Rows it updated that changed since: not overwritten unless told.  The
-	 * names are quoted; cols "a, b", rcols "r.a, r.b", and without the
-	 * column an update touches (now(), not compared) tcols and vcols. */
-	enum etl_code rc = ETL_OK;
-	struct buf cols = {0}, rcols = {0}, tcols = {0}, vcols = {0};
-	char qt[160], qi[160];
-	if (!quote_name(conn, t->table, qt, sizeof qt) ||
-	    !quote_name(conn, t->id_column, qi, sizeof qi))
-		return error_oom(err, NULL, 0);
+/* The columns the load updated, quoted, as the statements name them: cols
+ * "a, b", rcols "r.a, r.b", and without the column an update touches
+ * (now(), not compared) tcols "t.a" and vcols "r.a". */
+struct undo_cols {
+	struct buf cols, rcols, tcols, vcols;
+};
+
+/* Builds the column lists once from the load's update_columns (s), so that
+ * every statement below names the same columns the same way. */
+static enum etl_code
+quote_update_columns(PGconn *conn, const struct table_def *t, const struct seen *s,
+                     struct undo_cols *uc, struct etl_error *err)
+{
 	char list[sizeof s->update_columns];
 	(void)snprintf(list, sizeof list, "%s", s->update_columns);
 	for (char *save = NULL, *c = strtok_r(list, ",", &save); c != NULL;
 	     c = strtok_r(NULL, ",", &save)) {
 		char q[160];
-		if (!quote_name(conn, c, q, sizeof q)) {
-			rc = error_oom(err, NULL, 0);
-			goto out;
-		}
-		sql_printf(&cols, "%s%s", cols.len ? ", " : "", q);
-		sql_printf(&rcols, "%sr.%s", rcols.len ? ", " : "", q);
+		if (!quote_name(conn, c, q, sizeof q))
+			return error_oom(err, NULL, 0);
+		sql_printf(&uc->cols, "%s%s", uc->cols.len ? ", " : "", q);
+		sql_printf(&uc->rcols, "%sr.%s", uc->rcols.len ? ", " : "", q);
 		if (t->touch_on_update == NULL || strcmp(c, t->touch_on_update) != 0) {
-			sql_printf(&tcols, "%st.%s", tcols.len ? ", " : "", q);
-			sql_printf(&vcols, "%sr.%s", vcols.len ? ", " : "", q);
+			sql_printf(&uc->tcols, "%st.%s", uc->tcols.len ? ", " : "", q);
+			sql_printf(&uc->vcols, "%sr.%s", uc->vcols.len ? ", " : "", q);
 		}
 	}
-	if (cols.failed || rcols.failed || tcols.failed || vcols.failed) {
-		rc = error_oom(err, NULL, 0);
-		goto out;
-	}
-	int64_t nchanged = 0;
-	char keys[400];
-	if (tcols.len > 0 && changed != UNDO_OVERWRITE &&
-	    (rc = changed_since(conn, t, id, tcols.data, vcols.data, &nchanged, keys, sizeof keys,
-	                        err)) != ETL_OK)
-		goto out;
-	if (nchanged > 0 && changed == UNDO_REFUSE) {
-		rc = error_set(err, ETL_EDB, NULL, 0,
-		               "load %s cannot be undone as it is: %lld of the rows it updated "
-		               "changed since (%s %s%s), and giving them their earlier values "
-		               "would lose that; 'undo --keep-changed' leaves them as they are now "
-		               "and undoes the rest, 'undo --overwrite' gives them their earlier "
-		               "values all the same",
-		               id, (long long)nchanged, t->cols[t->key[0]].db_column, keys,
-		               nchanged > 5 ? ", ..." : "");
-		goto out;
-	}
-	u->kept = nchanged;
+	if (uc->cols.failed || uc->rcols.failed || uc->tcols.failed || uc->vcols.failed)
+		return error_oom(err, NULL, 0);
+	return ETL_OK;
+}
 
-	/* Rows it inserted that changed since: not deleted unless told. */
-	int64_t ninserted = 0;
+/* Rows it updated that changed since (*n): not overwritten unless told,
+ * since giving them their earlier values would lose the later change. */
+static enum etl_code
+check_updated_changed(PGconn *conn, const struct table_def *t, const char *id,
+                      enum undo_changed changed, const struct undo_cols *uc, int64_t *n,
+                      struct etl_error *err)
+{
+	char keys[400];
+	enum etl_code rc;
+	*n = 0;
+	if (uc->tcols.len > 0 && changed != UNDO_OVERWRITE &&
+	    (rc = changed_since(conn, t, id, uc->tcols.data, uc->vcols.data, n, keys, sizeof keys,
+	                        err)) != ETL_OK)
+		return rc;
+	if (*n > 0 && changed == UNDO_REFUSE)
+		return error_set(
+		        err, ETL_EDB, NULL, 0,
+		        "load %s cannot be undone as it is: %lld of the rows it updated "
+		        "changed since (%s %s%s), and giving them their earlier values "
+		        "would lose that; 'undo --keep-changed' leaves them as they are now "
+		        "and undoes the rest, 'undo --overwrite' gives them their earlier "
+		        "values all the same",
+		        id, (long long)*n, t->cols[t->key[0]].db_column, keys,
+		        *n > 5 ? ", ..." : "");
+	return ETL_OK;
+}
+
+/* Rows it inserted that changed since (*n): not deleted unless told, since
+ * deleting them would lose the later change. */
+static enum etl_code
+check_inserted_changed(PGconn *conn, const struct table_def *t, const char *id,
+                       enum undo_changed changed, int64_t *n, struct etl_error *err)
+{
+	char keys[400];
+	enum etl_code rc;
+	*n = 0;
 	if (changed != UNDO_OVERWRITE &&
-	    (rc = inserted_changed(conn, t, id, &ninserted, keys, sizeof keys, err)) != ETL_OK)
-		goto out;
-	if (ninserted > 0 && changed == UNDO_REFUSE) {
-		rc = error_set(
+	    (rc = inserted_changed(conn, t, id, n, keys, sizeof keys, err)) != ETL_OK)
+		return rc;
+	if (*n > 0 && changed == UNDO_REFUSE)
+		return error_set(
 		        err, ETL_EDB, NULL, 0,
 		        "load %s cannot be undone as it is: %lld of the rows it inserted "
 		        "changed since (%s %s%s), and deleting them would lose that; "
 		        "'undo --keep-changed' leaves them in the table and undoes the rest, "
 		        "'undo --overwrite' deletes them all the same",
-		        id, (long long)ninserted, t->id_column, keys, ninserted > 5 ? ", ..." : "");
-		goto out;
-	}
-	u->kept_inserted = ninserted;
+		        id, (long long)*n, t->id_column, keys, *n > 5 ? ", ..." : "");
+	return ETL_OK;
+}
 
-	/* --keep-changed: not those (named by id: Citus takes no row version
-	 * test in a DELETE). */
-	if (ninserted > 0)
+/* Deletes the rows the load inserted (*deleted), but with kept (the rows
+ * changed since, --keep-changed) not those: named by id, since Citus takes
+ * no row version test in a DELETE.  qt, qi: the table and its id column,
+ * quoted. */
+static enum etl_code
+delete_inserted(PGconn *conn, const char *qt, const char *qi, const char *id, bool kept,
+                int64_t *deleted, struct etl_error *err)
+{
+	const char *params[2] = {id, NULL};
+	PGresult *r;
+	if (kept)
 		r = db_queryf(conn, 1, params, err,
 		              "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id "
 		              "AND i.last_id AND t.%s NOT IN (SELECT c.k FROM (" INSERTED_CHANGED
@@ -587,49 +603,101 @@ ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
 		              "DELETE FROM %s t USING " UNDO_IDS " i WHERE t.%s BETWEEN i.first_id "
 		              "AND i.last_id",
 		              qt, qi);
-	if (r == NULL) {
-		rc = err->code;
-		goto out;
-	}
-	u->deleted = ledger_affected(r);
+	if (r == NULL)
+		return err->code;
+	*deleted = ledger_affected(r);
 	PQclear(r);
+	return ETL_OK;
+}
 
-	if (cols.len > 0) {
-		struct buf base = {0};
+/* Gives the rows the load updated their earlier values back (*restored),
+ * but with kept (--keep-changed) only those that still hold what the load
+ * gave; outside Citus the rows another load inserted go back in a
+ * savepoint of their own (restore_written()). */
+static enum etl_code
+restore_updated(PGconn *conn, const struct undo_cols *uc, const char *qt, const char *qi,
+                const char *id, bool kept, int64_t *restored, struct etl_error *err)
+{
+	struct buf base = {0};
+	int64_t written = 0;
+	sql_printf(&base,
+	           "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
+	           "b.data::json) r) FROM (SELECT row_id, data, after_data FROM "
+	           "etl_load_before WHERE load_id = $1) b WHERE t.%s = b.row_id",
+	           qt, uc->cols.data, uc->rcols.data, qt, qi);
+	if (kept)
 		sql_printf(&base,
-		           "UPDATE %s t SET (%s) = (SELECT %s FROM json_populate_record(NULL::%s, "
-		           "b.data::json) r) FROM (SELECT row_id, data, after_data FROM "
-		           "etl_load_before WHERE load_id = $1) b WHERE t.%s = b.row_id",
-		           qt, cols.data, rcols.data, qt, qi);
-		/* --keep-changed: only the rows that still hold what the load gave. */
-		if (nchanged > 0)
-			sql_printf(&base,
-			           " AND (b.after_data IS NULL OR ROW(%s) IS NOT DISTINCT FROM "
-			           "(SELECT ROW(%s) FROM json_populate_record(NULL::%s, "
-			           "b.after_data::json) r))",
-			           tcols.data, vcols.data, qt);
-		int64_t restored = 0;
-		if (!db_citus_coordinator(conn) &&
-		    (rc = restore_written(conn, &base, qi, id, &restored, err)) != ETL_OK) {
-			buf_free(&base);
-			goto out;
-		}
-		if (!db_citus_coordinator(conn))
-			sql_printf(&base, " AND NOT " WRITTEN_BEFORE);
-		r = run_built(conn, &base, id, err);
-		if (r == NULL) {
-			rc = err->code;
-			goto out;
-		}
-		u->restored = restored + ledger_affected(r);
-		PQclear(r);
+		           " AND (b.after_data IS NULL OR ROW(%s) IS NOT DISTINCT FROM "
+		           "(SELECT ROW(%s) FROM json_populate_record(NULL::%s, "
+		           "b.after_data::json) r))",
+		           uc->tcols.data, uc->vcols.data, qt);
+	enum etl_code rc;
+	if (!db_citus_coordinator(conn) &&
+	    (rc = restore_written(conn, &base, qi, id, &written, err)) != ETL_OK) {
+		buf_free(&base);
+		return rc;
 	}
+	if (!db_citus_coordinator(conn))
+		sql_printf(&base, " AND NOT " WRITTEN_BEFORE);
+	PGresult *r = run_built(conn, &base, id, err);
+	if (r == NULL)
+		return err->code;
+	*restored = written + ledger_affected(r);
+	PQclear(r);
+	return ETL_OK;
+}
+
+/* Undoes load e inside the caller's transaction. */
+enum etl_code
+ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const struct seen *s,
+                   enum undo_changed changed, struct ledger_undo *u, struct etl_error *err)
+{
+	enum kind k = table_kind_from_name(e->kind);
+	char id[24];
+	ledger_id_text(id, sizeof id, e->load_id);
+	memset(u, 0, sizeof *u);
+	if (k == KIND_NONE)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "load %s is not a load of a file", id);
+	const struct table_def *t = table_get(k);
+	if (!e->undoable && e->rows_loaded + e->rows_updated > 0)
+		return error_set(err, ETL_EDB, NULL, 0,
+		                 "load %s cannot be undone: the ids of the rows it inserted were "
+		                 "not recorded (it ran before siprems-etl 0.2, or %s's ids do not "
+		                 "come from a sequence)",
+		                 id, t->table);
+	if (!plain_names(s->update_columns))
+		return error_set(err, ETL_EDB, NULL, 0, "load %s: unexpected update_columns", id);
+	enum etl_code rc = refuse_referenced(conn, t, id, err);
+	if (rc == ETL_OK)
+		rc = refuse_changed_later(conn, e, id, err);
+	if (rc != ETL_OK)
+		return rc;
+
+	struct undo_cols uc = {0};
+	char qt[160], qi[160];
+	if (!quote_name(conn, t->table, qt, sizeof qt) ||
+	    !quote_name(conn, t->id_column, qi, sizeof qi))
+		return error_oom(err, NULL, 0);
+	int64_t nchanged = 0, ninserted = 0;
+	if ((rc = quote_update_columns(conn, t, s, &uc, err)) != ETL_OK)
+		goto out;
+	if ((rc = check_updated_changed(conn, t, id, changed, &uc, &nchanged, err)) != ETL_OK)
+		goto out;
+	u->kept = nchanged;
+	if ((rc = check_inserted_changed(conn, t, id, changed, &ninserted, err)) != ETL_OK)
+		goto out;
+	u->kept_inserted = ninserted;
+	if ((rc = delete_inserted(conn, qt, qi, id, ninserted > 0, &u->deleted, err)) != ETL_OK)
+		goto out;
+	if (uc.cols.len > 0 && (rc = restore_updated(conn, &uc, qt, qi, id, nchanged > 0,
+	                                             &u->restored, err)) != ETL_OK)
+		goto out;
 	rc = forget(conn, id, u, err);
 out:
-	buf_free(&cols);
-	buf_free(&rcols);
-	buf_free(&tcols);
-	buf_free(&vcols);
+	buf_free(&uc.cols);
+	buf_free(&uc.rcols);
+	buf_free(&uc.tcols);
+	buf_free(&uc.vcols);
 	return rc;
 }
 
