@@ -104,11 +104,12 @@ shard_xmins(PGconn *conn, const struct ledger_xmins *xmins, const struct ledger_
 	return ETL_OK;
 }
 
-enum etl_code
-ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
-                  const struct ledger_xmins *xmins, const int64_t *rejected, size_t nrejected,
-                  const struct ledger_ids *ids, int nids, const char *update_columns,
-                  struct etl_error *err)
+/* Moves the load's row on to this batch's counts, only from the count it
+ * was left at (expected_done): a row that moved on meanwhile is another
+ * siprems-etl's, which took the load over. */
+static enum etl_code
+advance_counts(PGconn *conn, const struct ledger *e, int64_t expected_done,
+               const char *update_columns, struct etl_error *err)
 {
 	char v[10][24];
 	const int64_t nums[10] = {
@@ -145,79 +146,116 @@ ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
 		return error_set(err, ETL_EDB, NULL, 0,
 		                 "load %s was taken over by another siprems-etl; this run stops",
 		                 v[0]);
+	return ETL_OK;
+}
+
+/* Records the batch's rejected records by number: a rerun of the file
+ * takes only those again, never a row already loaded. */
+static enum etl_code
+record_rejects(PGconn *conn, const char *id, const int64_t *rejected, size_t nrejected,
+               struct etl_error *err)
+{
+	char *a = array_text(rejected, nrejected, 1);
+	if (a == NULL)
+		return error_oom(err, NULL, 0);
+	const char *p[2] = {id, a};
+	PGresult *r = db_query(conn,
+	                       "INSERT INTO etl_load_rejects (load_id, record) "
+	                       "SELECT $1, unnest($2::bigint[])",
+	                       2, p, err);
+	enum etl_code rc = r != NULL ? ETL_OK : ETL_EDB;
+	PQclear(r);
+	free(a);
+	return rc;
+}
+
+/* Appends the expression of a range's xmins (u.f to u.l) as xmins->how
+ * gets them: undo compares them with the rows' to find rows changed since. */
+static void
+xmins_expr(PGconn *conn, const struct ledger_xmins *xmins, struct buf *q)
+{
+	if (xmins->how == XMINS_SHARDS) {
+		sql_str(q, "$4::text");
+	} else if (xmins->how == XMINS_THIS_TXN) {
+		sql_str(q, "'{' || (pg_current_xact_id()::text::bigint % 4294967296) "
+		           "|| '}'");
+	} else if (xmins->how == XMINS_GIVEN) {
+		sql_str(q, "$4::text");
+	} else if (xmins->how == XMINS_SCAN) {
+		char *tab = sql_ident(conn, xmins->table);
+		char *col = sql_ident(conn, xmins->id_column);
+		if (tab == NULL || col == NULL)
+			q->failed = true;
+		else
+			sql_printf(q,
+			           "(SELECT array_agg(DISTINCT "
+			           "x.xmin::text::bigint)::text "
+			           "FROM %s x WHERE x.%s BETWEEN u.f AND u.l)",
+			           tab, col);
+		PQfreemem(tab);
+		PQfreemem(col);
+	} else {
+		sql_str(q, "NULL");
+	}
+}
+
+/* Records the ranges of ids the batch inserted, each with the xmins its
+ * rows have now: undo deletes by them, and tells by the xmins which rows
+ * changed since. */
+static enum etl_code
+record_ids(PGconn *conn, const char *id, const struct ledger_xmins *xmins,
+           const struct ledger_ids *ids, int nids, struct etl_error *err)
+{
 	enum etl_code rc = ETL_OK;
-	char *a = NULL, *b = NULL;
-	if (nrejected > 0) {
-		a = array_text(rejected, nrejected, 1);
-		if (a == NULL)
-			return error_oom(err, NULL, 0);
-		const char *p[2] = {v[0], a};
-		r = db_query(conn,
-		             "INSERT INTO etl_load_rejects (load_id, record) "
-		             "SELECT $1, unnest($2::bigint[])",
-		             2, p, err);
+	char *a = NULL, *b = NULL, *shards = NULL;
+	struct buf q = {0};
+	char given[40];
+	if (xmins->how == XMINS_SHARDS &&
+	    (rc = shard_xmins(conn, xmins, ids, nids, &shards, err)) != ETL_OK)
+		goto out;
+	a = array_text(&ids[0].first, (size_t)nids, 2);
+	b = array_text(&ids[0].last, (size_t)nids, 2);
+	if (a == NULL || b == NULL) {
+		rc = error_oom(err, NULL, 0);
+		goto out;
+	}
+	/* With each range, the xmins its rows have now: "{…}". */
+	(void)snprintf(given, sizeof given, "{%lld}", (long long)xmins->xid);
+	sql_str(&q, "INSERT INTO etl_load_ids (load_id, first_id, last_id, xmins) "
+	            "SELECT $1, u.f, u.l, ");
+	xmins_expr(conn, xmins, &q);
+	sql_str(&q, " FROM unnest($2::bigint[], $3::bigint[]) AS u(f, l)");
+	buf_put(&q, "", 1);
+	const char *p[4] = {id, a, b, xmins->how == XMINS_SHARDS ? shards : given};
+	bool fourth = xmins->how == XMINS_GIVEN || xmins->how == XMINS_SHARDS;
+	if (q.failed) {
+		rc = error_oom(err, NULL, 0);
+	} else {
+		PGresult *r = db_query(conn, q.data, fourth ? 4 : 3, p, err);
 		rc = r != NULL ? ETL_OK : ETL_EDB;
 		PQclear(r);
-		free(a);
-		a = NULL;
 	}
-	char *shards = NULL;
-	if (rc == ETL_OK && nids > 0 && xmins->how == XMINS_SHARDS)
-		rc = shard_xmins(conn, xmins, ids, nids, &shards, err);
-	if (rc == ETL_OK && nids > 0) {
-		a = array_text(&ids[0].first, (size_t)nids, 2);
-		b = array_text(&ids[0].last, (size_t)nids, 2);
-		if (a == NULL || b == NULL) {
-			rc = error_oom(err, NULL, 0);
-		} else {
-			/* With each range, the xmins its rows have now: "{…}". */
-			struct buf q = {0};
-			char given[40];
-			(void)snprintf(given, sizeof given, "{%lld}", (long long)xmins->xid);
-			sql_str(&q, "INSERT INTO etl_load_ids (load_id, first_id, last_id, xmins) "
-			            "SELECT $1, u.f, u.l, ");
-			if (xmins->how == XMINS_SHARDS) {
-				sql_str(&q, "$4::text");
-			} else if (xmins->how == XMINS_THIS_TXN) {
-				sql_str(&q,
-				        "'{' || (pg_current_xact_id()::text::bigint % 4294967296) "
-				        "|| '}'");
-			} else if (xmins->how == XMINS_GIVEN) {
-				sql_str(&q, "$4::text");
-			} else if (xmins->how == XMINS_SCAN) {
-				char *tab = sql_ident(conn, xmins->table);
-				char *col = sql_ident(conn, xmins->id_column);
-				if (tab == NULL || col == NULL)
-					q.failed = true;
-				else
-					sql_printf(&q,
-					           "(SELECT array_agg(DISTINCT "
-					           "x.xmin::text::bigint)::text "
-					           "FROM %s x WHERE x.%s BETWEEN u.f AND u.l)",
-					           tab, col);
-				PQfreemem(tab);
-				PQfreemem(col);
-			} else {
-				sql_str(&q, "NULL");
-			}
-			sql_str(&q, " FROM unnest($2::bigint[], $3::bigint[]) AS u(f, l)");
-			buf_put(&q, "", 1);
-			const char *p[4] = {v[0], a, b,
-			                    xmins->how == XMINS_SHARDS ? shards : given};
-			bool fourth = xmins->how == XMINS_GIVEN || xmins->how == XMINS_SHARDS;
-			if (q.failed) {
-				rc = error_oom(err, NULL, 0);
-			} else {
-				r = db_query(conn, q.data, fourth ? 4 : 3, p, err);
-				rc = r != NULL ? ETL_OK : ETL_EDB;
-				PQclear(r);
-			}
-			buf_free(&q);
-		}
-	}
+out:
+	buf_free(&q);
 	free(a);
 	free(b);
 	free(shards);
+	return rc;
+}
+
+enum etl_code
+ledger_checkpoint(PGconn *conn, const struct ledger *e, int64_t expected_done,
+                  const struct ledger_xmins *xmins, const int64_t *rejected, size_t nrejected,
+                  const struct ledger_ids *ids, int nids, const char *update_columns,
+                  struct etl_error *err)
+{
+	char id[24];
+	ledger_id_text(id, sizeof id, e->load_id);
+	enum etl_code rc = advance_counts(conn, e, expected_done, update_columns, err);
+	if (rc == ETL_OK && nrejected > 0)
+		rc = record_rejects(conn, id, rejected, nrejected, err);
+	if (rc == ETL_OK && nids > 0)
+		rc = record_ids(conn, id, xmins, ids, nids, err);
 	return rc;
 }
 
