@@ -140,6 +140,10 @@ intake_hasher_peek(struct hasher *x, char out[65])
  * else (a blank line, a bare CR, a stray or unterminated quote) makes the
  * file irregular: *regular is false and the caller takes the libcsv way.
  */
+
+/* Where the tokenizer stands between two bytes, and between two reads. */
+enum canon_state { START, BARE, QUOTED, QUOTE, CR };
+
 struct canon {
 	struct hasher *x;
 	char *rec; /* the record so far: its fields' bytes */
@@ -152,6 +156,9 @@ struct canon {
 	bool header; /* the first record: names lower-cased */
 	int64_t records;
 	bool oom;
+	enum canon_state st, before_cr; /* before_cr: where a CR LF goes back to */
+	char delim;
+	bool special[256]; /* the bytes that end a run of a bare field */
 };
 
 static void
@@ -225,13 +232,120 @@ canon_record(struct canon *c)
 	c->nfields = 0;
 }
 
+/* One read's bytes, whose records may begin or end in another read: the
+ * state stays in c. */
+static void
+canon_chunk(struct canon *c, const char *buf, ssize_t n, bool *regular)
+{
+	/* In locals for the loop, as the fast way is about speed. */
+	enum canon_state st = c->st, before_cr = c->before_cr;
+	const bool *special = c->special;
+	const char delim = c->delim;
+	for (ssize_t i = 0; i < n && *regular; i++) {
+		/* Runs of ordinary bytes go in at once. */
+		if (st == QUOTED) {
+			const char *q = memchr(buf + i, '"', (size_t)(n - i));
+			size_t run = q ? (size_t)(q - (buf + i)) : (size_t)(n - i);
+			canon_bytes(c, buf + i, run);
+			i += (ssize_t)run;
+			if (q == NULL)
+				break;
+			st = QUOTE;
+			continue;
+		}
+		if (st == START || st == BARE) {
+			ssize_t j = i;
+			while (j < n && !special[(unsigned char)buf[j]])
+				j++;
+			if (j > i) {
+				canon_bytes(c, buf + i, (size_t)(j - i));
+				st = BARE;
+				i = j - 1;
+				continue;
+			}
+		}
+		char b = buf[i];
+		if (st == CR) {
+			if (b != '\n') {
+				*regular = false; /* a bare CR */
+				break;
+			}
+			st = before_cr;
+		}
+		switch (st) {
+		case START:
+		case BARE:
+		case QUOTE:
+			if (b == delim) {
+				canon_field(c);
+				st = START;
+			} else if (b == '\n') {
+				if (st == START && c->nfields == 0) {
+					*regular = false; /* a blank line */
+					break;
+				}
+				canon_field(c);
+				canon_record(c);
+				st = START;
+			} else if (b == '\r') {
+				before_cr = st;
+				st = CR;
+			} else if (b == '"') {
+				if (st == START)
+					st = QUOTED;
+				else if (st == QUOTE) {
+					canon_bytes(c, "\"", 1);
+					st = QUOTED;
+				} else
+					*regular = false; /* a quote inside a bare field */
+			} else if (st == QUOTE) {
+				*regular = false; /* text after a closing quote */
+			} else {
+				canon_bytes(c, &b, 1);
+				st = BARE;
+			}
+			break;
+		case QUOTED:
+			break; /* taken above */
+		case CR:
+			break;
+		}
+	}
+	c->st = st;
+	c->before_cr = before_cr;
+}
+
+/* The file's end, where libcsv still takes a last record without a line
+ * end but no open quote or lone CR. */
+static void
+canon_end(struct canon *c, struct intake_print *p, bool *regular)
+{
+	if (c->st == QUOTED || c->st == CR) {
+		*regular = false; /* an unterminated quote, a CR at the end */
+		return;
+	}
+	if (c->st != START || c->nfields > 0) {
+		/* The last record has no line end: what the records before it
+		 * are, taken before it goes in. */
+		if (c->records >= 2) /* a data record before it */
+			(void)hash_peek(c->x, p->head);
+		canon_field(c);
+		if (c->wide) {
+			*regular = false;
+			return;
+		}
+		canon_record(c);
+		p->cut = true;
+	}
+	p->cut = p->cut && c->records > 1; /* a data record, not the header alone */
+}
+
 static enum etl_code
 canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bool *regular,
            struct etl_error *err)
 {
-	enum { START, BARE, QUOTED, QUOTE, CR } st = START, before_cr = START;
 	struct input *in = NULL;
-	struct canon c = {.x = x, .header = true};
+	struct canon c = {.x = x, .header = true, .st = START, .before_cr = START};
 	if (intake_headerless(it)) {
 		/* As if the header --columns gives were its first line. */
 		hash_record(x, &it->hdr, true);
@@ -239,11 +353,11 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 		c.records = 1;
 	}
 	char *buf = malloc(256 * 1024);
-	const char delim = (char)it->o->delim;
+	c.delim = (char)it->o->delim;
 	enum etl_code rc = ETL_OK;
 	ssize_t n = 0;
-	bool special[256] = {false};
-	special[(unsigned char)delim] = special['\n'] = special['\r'] = special['"'] = true;
+	c.special[(unsigned char)c.delim] = c.special['\n'] = c.special['\r'] = c.special['"'] =
+	        true;
 	*regular = true;
 	if (buf == NULL) {
 		rc = error_oom(err, it->name, 0);
@@ -253,76 +367,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 	    (rc = input_hash_raw(in, err)) != ETL_OK)
 		goto out;
 	while (*regular && (n = input_read(in, buf, 256 * 1024, err)) > 0) {
-		for (ssize_t i = 0; i < n && *regular; i++) {
-			/* Runs of ordinary bytes go in at once. */
-			if (st == QUOTED) {
-				const char *q = memchr(buf + i, '"', (size_t)(n - i));
-				size_t run = q ? (size_t)(q - (buf + i)) : (size_t)(n - i);
-				canon_bytes(&c, buf + i, run);
-				i += (ssize_t)run;
-				if (q == NULL)
-					break;
-				st = QUOTE;
-				continue;
-			}
-			if (st == START || st == BARE) {
-				ssize_t j = i;
-				while (j < n && !special[(unsigned char)buf[j]])
-					j++;
-				if (j > i) {
-					canon_bytes(&c, buf + i, (size_t)(j - i));
-					st = BARE;
-					i = j - 1;
-					continue;
-				}
-			}
-			char b = buf[i];
-			if (st == CR) {
-				if (b != '\n') {
-					*regular = false; /* a bare CR */
-					break;
-				}
-				st = before_cr;
-			}
-			switch (st) {
-			case START:
-			case BARE:
-			case QUOTE:
-				if (b == delim) {
-					canon_field(&c);
-					st = START;
-				} else if (b == '\n') {
-					if (st == START && c.nfields == 0) {
-						*regular = false; /* a blank line */
-						break;
-					}
-					canon_field(&c);
-					canon_record(&c);
-					st = START;
-				} else if (b == '\r') {
-					before_cr = st;
-					st = CR;
-				} else if (b == '"') {
-					if (st == START)
-						st = QUOTED;
-					else if (st == QUOTE) {
-						canon_bytes(&c, "\"", 1);
-						st = QUOTED;
-					} else
-						*regular = false; /* a quote inside a bare field */
-				} else if (st == QUOTE) {
-					*regular = false; /* text after a closing quote */
-				} else {
-					canon_bytes(&c, &b, 1);
-					st = BARE;
-				}
-				break;
-			case QUOTED:
-				break; /* taken above */
-			case CR:
-				break;
-			}
-		}
+		canon_chunk(&c, buf, n, regular);
 		if (c.oom) {
 			rc = error_oom(err, it->name, 0);
 			goto out;
@@ -336,24 +381,9 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 	}
 	if (!*regular)
 		goto out;
-	if (st == QUOTED || st == CR) {
-		*regular = false; /* an unterminated quote, a CR at the end */
+	canon_end(&c, p, regular);
+	if (!*regular)
 		goto out;
-	}
-	if (st != START || c.nfields > 0) {
-		/* The last record has no line end: what the records before it
-		 * are, taken before it goes in. */
-		if (c.records >= 2) /* a data record before it */
-			(void)hash_peek(x, p->head);
-		canon_field(&c);
-		if (c.wide) {
-			*regular = false;
-			goto out;
-		}
-		canon_record(&c);
-		p->cut = true;
-	}
-	p->cut = p->cut && c.records > 1; /* a data record, not the header alone */
 	if (c.oom) {
 		rc = error_oom(err, it->name, 0);
 		goto out;
