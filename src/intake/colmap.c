@@ -170,35 +170,13 @@ mapped(const struct csvrow_record *hdr, const struct colmap_opts *cm, char **fie
 	}
 }
 
-/* colmap_build() on the header hdr as the columns read it (file_hdr as
- * written). */
+/* The kind of the file into *kind: the one forced, or the only one the
+ * header fits; otherwise an error that says what to change. */
 static enum etl_code
-build(struct colmap *m, enum kind forced, const struct csvrow_record *file_hdr,
-      const struct csvrow_record *hdr, const char *file, struct etl_error *err)
+recognise(enum kind forced, const struct csvrow_record *hdr, const char *file,
+          const struct table_def **kind, struct etl_error *err)
 {
 	char why[256], cols[256];
-
-	for (int i = 0; i < hdr->nfields; i++) {
-		const char *s;
-		size_t n;
-		trimmed(hdr, i, &s, &n);
-		if (n == 0)
-			return error_set(err, ETL_EINPUT, file, hdr->line,
-			                 "header field %d has no name", i + 1);
-		for (int j = 0; j < i && !(n == 1 && s[0] == '-'); j++) {
-			const char *s2;
-			size_t n2;
-			trimmed(hdr, j, &s2, &n2);
-			if (n == n2 && strncasecmp(s, s2, n) == 0) {
-				char shown[128];
-				text_show(shown, sizeof shown, s, n);
-				return error_set(err, ETL_EINPUT, file, hdr->line,
-				                 "column %s appears twice (fields %d and %d)",
-				                 shown, j + 1, i + 1);
-			}
-		}
-	}
-
 	const struct table_def *t = NULL;
 	if (forced != KIND_NONE) {
 		t = table_get(forced);
@@ -257,7 +235,41 @@ build(struct colmap *m, enum kind forced, const struct csvrow_record *file_hdr,
 			        hint, all);
 		}
 	}
+	*kind = t;
+	return ETL_OK;
+}
 
+/* colmap_build() on the header hdr as the columns read it (file_hdr as
+ * written). */
+static enum etl_code
+build(struct colmap *m, enum kind forced, const struct csvrow_record *file_hdr,
+      const struct csvrow_record *hdr, const char *file, struct etl_error *err)
+{
+	for (int i = 0; i < hdr->nfields; i++) {
+		const char *s;
+		size_t n;
+		trimmed(hdr, i, &s, &n);
+		if (n == 0)
+			return error_set(err, ETL_EINPUT, file, hdr->line,
+			                 "header field %d has no name", i + 1);
+		for (int j = 0; j < i && !(n == 1 && s[0] == '-'); j++) {
+			const char *s2;
+			size_t n2;
+			trimmed(hdr, j, &s2, &n2);
+			if (n == n2 && strncasecmp(s, s2, n) == 0) {
+				char shown[128];
+				text_show(shown, sizeof shown, s, n);
+				return error_set(err, ETL_EINPUT, file, hdr->line,
+				                 "column %s appears twice (fields %d and %d)",
+				                 shown, j + 1, i + 1);
+			}
+		}
+	}
+
+	const struct table_def *t = NULL;
+	enum etl_code rc = recognise(forced, hdr, file, &t, err);
+	if (rc != ETL_OK)
+		return rc;
 	m->t = t;
 	m->nfields = hdr->nfields;
 	m->field_col = calloc((size_t)hdr->nfields, sizeof *m->field_col);
