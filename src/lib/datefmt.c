@@ -191,110 +191,124 @@ month_name(const char *s, size_t n, size_t *i, bool full)
 	return 0;
 }
 
+/* What the fields say beyond out's own: the 12-hour clock and the offset's
+ * parts, whose ranges are known only once the whole value is read. */
+struct pending {
+	int pm, h12;
+	int tzh, tzm, tzsign;
+};
+
+/* Reads token k at s[*i] into out or r: false when the value does not have
+ * its shape there (a field out of range still has the shape). */
+static bool
+read_tok(const struct datefmt_tok *k, const char *s, size_t n, size_t *i, struct datefmt_value *out,
+         struct pending *r)
+{
+	int nd;
+	int64_t v = 0;
+	switch (k->kind) {
+	case F_LIT:
+		for (unsigned j = 0; j < k->nlit; j++, (*i)++)
+			if (*i >= n ||
+			    tolower((unsigned char)s[*i]) != tolower((unsigned char)k->lit[j]))
+				return false;
+		return true;
+	case F_SPACE:
+		if (*i >= n || s[*i] != ' ')
+			return false;
+		while (*i < n && s[*i] == ' ')
+			(*i)++;
+		return true;
+	case F_YYYY:
+		v = number(s, n, i, 4, 4, NULL);
+		out->year = (int)v;
+		break;
+	case F_YY:
+		v = number(s, n, i, 2, 2, NULL);
+		out->year = (int)(v < 70 ? 2000 + v : 1900 + v);
+		break;
+	case F_MM:
+		v = out->month = (int)number(s, n, i, 1, 2, NULL);
+		break;
+	case F_MON:
+	case F_MONTH:
+		v = out->month = month_name(s, n, i, k->kind == F_MONTH);
+		v = v == 0 ? -1 : v;
+		break;
+	case F_DD:
+		v = out->day = (int)number(s, n, i, 1, 2, NULL);
+		break;
+	case F_HH24:
+		v = out->hour = (int)number(s, n, i, 1, 2, NULL);
+		break;
+	case F_HH12:
+		v = r->h12 = (int)number(s, n, i, 1, 2, NULL);
+		break;
+	case F_MI:
+		v = out->minute = (int)number(s, n, i, 1, 2, NULL);
+		break;
+	case F_SS:
+		v = out->second = (int)number(s, n, i, 1, 2, NULL);
+		break;
+	case F_MS:
+	case F_US:
+		v = number(s, n, i, 1, k->kind == F_MS ? 3 : 6, &nd);
+		for (int z = nd; v >= 0 && z < 6; z++)
+			v *= 10;
+		out->usec += v;
+		break;
+	case F_AMPM:
+		if (n - *i >= 4 &&
+		    (strncasecmp(s + *i, "a.m.", 4) == 0 || strncasecmp(s + *i, "p.m.", 4) == 0)) {
+			r->pm = tolower((unsigned char)s[*i]) == 'p';
+			*i += 4;
+		} else if (n - *i >= 2 && (strncasecmp(s + *i, "am", 2) == 0 ||
+		                           strncasecmp(s + *i, "pm", 2) == 0)) {
+			r->pm = tolower((unsigned char)s[*i]) == 'p';
+			*i += 2;
+		} else {
+			v = -1;
+		}
+		break;
+	case F_TZH:
+		if (*i < n && (s[*i] == '+' || s[*i] == '-')) {
+			r->tzsign = s[*i] == '-' ? -1 : 1;
+			(*i)++;
+		} else {
+			return false;
+		}
+		v = r->tzh = (int)number(s, n, i, 1, 2, NULL);
+		out->has_offset = true;
+		break;
+	case F_TZM:
+		v = r->tzm = (int)number(s, n, i, 2, 2, NULL);
+		break;
+	}
+	return v >= 0;
+}
+
 int
 datefmt_parse(const struct datefmt *f, const char *s, size_t n, struct datefmt_value *out)
 {
 	memset(out, 0, sizeof *out);
 	size_t i = 0;
-	int pm = -1, h12 = -1, nd;
-	int tzh = 0, tzm = 0, tzsign = 1;
-	for (int t = 0; t < f->ntok; t++) {
-		const struct datefmt_tok *k = &f->tok[t];
-		int64_t v = 0;
-		switch (k->kind) {
-		case F_LIT:
-			for (unsigned j = 0; j < k->nlit; j++, i++)
-				if (i >= n || tolower((unsigned char)s[i]) !=
-				                      tolower((unsigned char)k->lit[j]))
-					return -1;
-			continue;
-		case F_SPACE:
-			if (i >= n || s[i] != ' ')
-				return -1;
-			while (i < n && s[i] == ' ')
-				i++;
-			continue;
-		case F_YYYY:
-			v = number(s, n, &i, 4, 4, NULL);
-			out->year = (int)v;
-			break;
-		case F_YY:
-			v = number(s, n, &i, 2, 2, NULL);
-			out->year = (int)(v < 70 ? 2000 + v : 1900 + v);
-			break;
-		case F_MM:
-			v = out->month = (int)number(s, n, &i, 1, 2, NULL);
-			break;
-		case F_MON:
-		case F_MONTH:
-			v = out->month = month_name(s, n, &i, k->kind == F_MONTH);
-			v = v == 0 ? -1 : v;
-			break;
-		case F_DD:
-			v = out->day = (int)number(s, n, &i, 1, 2, NULL);
-			break;
-		case F_HH24:
-			v = out->hour = (int)number(s, n, &i, 1, 2, NULL);
-			break;
-		case F_HH12:
-			v = h12 = (int)number(s, n, &i, 1, 2, NULL);
-			break;
-		case F_MI:
-			v = out->minute = (int)number(s, n, &i, 1, 2, NULL);
-			break;
-		case F_SS:
-			v = out->second = (int)number(s, n, &i, 1, 2, NULL);
-			break;
-		case F_MS:
-		case F_US:
-			v = number(s, n, &i, 1, k->kind == F_MS ? 3 : 6, &nd);
-			for (int z = nd; v >= 0 && z < 6; z++)
-				v *= 10;
-			out->usec += v;
-			break;
-		case F_AMPM:
-			if (n - i >= 4 && (strncasecmp(s + i, "a.m.", 4) == 0 ||
-			                   strncasecmp(s + i, "p.m.", 4) == 0)) {
-				pm = tolower((unsigned char)s[i]) == 'p';
-				i += 4;
-			} else if (n - i >= 2 && (strncasecmp(s + i, "am", 2) == 0 ||
-			                          strncasecmp(s + i, "pm", 2) == 0)) {
-				pm = tolower((unsigned char)s[i]) == 'p';
-				i += 2;
-			} else {
-				v = -1;
-			}
-			break;
-		case F_TZH:
-			if (i < n && (s[i] == '+' || s[i] == '-')) {
-				tzsign = s[i] == '-' ? -1 : 1;
-				i++;
-			} else {
-				return -1;
-			}
-			v = tzh = (int)number(s, n, &i, 1, 2, NULL);
-			out->has_offset = true;
-			break;
-		case F_TZM:
-			v = tzm = (int)number(s, n, &i, 2, 2, NULL);
-			break;
-		}
-		if (v < 0)
+	struct pending r = {.pm = -1, .h12 = -1, .tzh = 0, .tzm = 0, .tzsign = 1};
+	for (int t = 0; t < f->ntok; t++)
+		if (!read_tok(&f->tok[t], s, n, &i, out, &r))
 			return -1;
-	}
 	if (i != n)
 		return -1;
-	if (h12 >= 0) {
-		if (h12 < 1 || h12 > 12)
+	if (r.h12 >= 0) {
+		if (r.h12 < 1 || r.h12 > 12)
 			return 0;
-		out->hour = h12 % 12 + (pm == 1 ? 12 : 0);
+		out->hour = r.h12 % 12 + (r.pm == 1 ? 12 : 0);
 	}
 	if (out->usec >= 1000000)
 		return 0;
 	if (out->has_offset) {
-		if (tzh > 15 || tzm > 59)
+		if (r.tzh > 15 || r.tzm > 59)
 			return 0;
-		out->offset = tzsign * (tzh * 3600 + tzm * 60);
+		out->offset = r.tzsign * (r.tzh * 3600 + r.tzm * 60);
 	}
 	if (out->year < 1 || out->month < 1 || out->month > 12 || out->day < 1 ||
 	    out->day > days_in(out->year, out->month))
