@@ -210,6 +210,51 @@ reject_exists(const char *path)
 	return yes;
 }
 
+/* A resumed load's reject file: the earlier attempt's, cut to resume_at
+ * bytes, and only when it is surely the file this tool made. */
+static enum etl_code
+reopen_at(struct reject_writer *w, int64_t resume_at, struct etl_error *err)
+{
+	/* Keep what the committed batches rejected; drop the rest.  A
+	 * killed attempt left it under its temporary name; one that
+	 * ended, under its own. */
+	if (!safefile_exists(w->tmp) && safefile_rename(w->path, w->tmp) != 0 && errno != ENOENT)
+		return error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s", strerror(errno));
+	/* Only a regular file of ours with one link, not through a link:
+	 * anything else was put there by someone else. */
+	w->fd = safefile_reopen(w->tmp, 0);
+	struct stat st = {0};
+	if (w->fd < 0 && errno != ENOENT)
+		return error_set(err, ETL_EINPUT, w->tmp, 0,
+		                 "refused to reopen: %s; it is not the reject file "
+		                 "siprems-etl made (remove it, and the load resumes)",
+		                 errno == ELOOP   ? "a symbolic link"
+		                 : errno == EPERM ? "not a regular file of this user with one link"
+		                                  : strerror(errno));
+	if (w->fd < 0)
+		w->fd = safefile_create(w->tmp, 0600);
+	if (w->fd < 0 || fchmod(w->fd, 0600) != 0 || fstat(w->fd, &st) != 0)
+		return error_set(err, ETL_EINPUT, w->tmp, 0, "cannot reopen: %s", strerror(errno));
+	off_t keep = (off_t)resume_at;
+	if (st.st_size < keep) {
+		/* Someone shortened or removed it since. */
+		warnx_etl("%s: shorter than the load history says; rows rejected by the "
+		          "earlier attempt may be missing from it",
+		          w->path);
+		keep = st.st_size;
+	}
+	if (ftruncate(w->fd, keep) != 0 || lseek(w->fd, 0, SEEK_END) < 0)
+		return error_set(err, ETL_EINPUT, w->tmp, 0, "cannot reopen: %s", strerror(errno));
+	w->created = keep > 0;
+	w->offset = (uint64_t)keep;
+	if (!w->created) {
+		(void)close(w->fd);
+		w->fd = -1;
+		(void)safefile_unlink(w->tmp);
+	}
+	return ETL_OK;
+}
+
 enum etl_code
 reject_open(struct reject_writer **out, const struct reject_opts *o, const char *input_path,
             const struct colmap *m, struct etl_error *err)
@@ -254,56 +299,8 @@ reject_open(struct reject_writer **out, const struct reject_opts *o, const char 
 		}
 	}
 	if (o->resume_at > 0) {
-		/* Keep what the committed batches rejected; drop the rest.  A
-		 * killed attempt left it under its temporary name; one that
-		 * ended, under its own. */
-		if (!safefile_exists(w->tmp) && safefile_rename(w->path, w->tmp) != 0 &&
-		    errno != ENOENT) {
-			rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot reopen: %s",
-			               strerror(errno));
+		if ((rc = reopen_at(w, o->resume_at, err)) != ETL_OK)
 			goto out;
-		}
-		/* Only a regular file of ours with one link, not through a link:
-		 * anything else was put there by someone else. */
-		w->fd = safefile_reopen(w->tmp, 0);
-		struct stat st = {0};
-		if (w->fd < 0 && errno != ENOENT) {
-			rc = error_set(err, ETL_EINPUT, w->tmp, 0,
-			               "refused to reopen: %s; it is not the reject file "
-			               "siprems-etl made (remove it, and the load resumes)",
-			               errno == ELOOP ? "a symbolic link"
-			               : errno == EPERM
-			                       ? "not a regular file of this user with one link"
-			                       : strerror(errno));
-			goto out;
-		}
-		if (w->fd < 0)
-			w->fd = safefile_create(w->tmp, 0600);
-		if (w->fd < 0 || fchmod(w->fd, 0600) != 0 || fstat(w->fd, &st) != 0) {
-			rc = error_set(err, ETL_EINPUT, w->tmp, 0, "cannot reopen: %s",
-			               strerror(errno));
-			goto out;
-		}
-		off_t keep = (off_t)o->resume_at;
-		if (st.st_size < keep) {
-			/* Someone shortened or removed it since. */
-			warnx_etl("%s: shorter than the load history says; rows rejected by the "
-			          "earlier attempt may be missing from it",
-			          w->path);
-			keep = st.st_size;
-		}
-		if (ftruncate(w->fd, keep) != 0 || lseek(w->fd, 0, SEEK_END) < 0) {
-			rc = error_set(err, ETL_EINPUT, w->tmp, 0, "cannot reopen: %s",
-			               strerror(errno));
-			goto out;
-		}
-		w->created = keep > 0;
-		w->offset = (uint64_t)keep;
-		if (!w->created) {
-			(void)close(w->fd);
-			w->fd = -1;
-			(void)safefile_unlink(w->tmp);
-		}
 	} else if ((safefile_unlink(w->path) != 0 && errno != ENOENT) ||
 	           (safefile_unlink(w->tmp) != 0 && errno != ENOENT)) {
 		rc = error_set(err, ETL_EINPUT, w->path, 0, "cannot remove the old reject file: %s",
