@@ -127,6 +127,71 @@ is_etl_table(const char *table)
 	return strncmp(table, "etl_", 4) == 0;
 }
 
+/* One column of the guide's table against the catalog's rows r: added when
+ * missing and nullable or with a default; any other difference that a load
+ * would trip over is appended to problems, what it only tolerates noted. */
+static enum etl_code
+check_column(struct ctx *c, const struct ddl_stmt *s, const PGresult *r, const struct ddl_col *want,
+             char *problems, size_t psize)
+{
+	enum etl_code rc = ETL_OK;
+	int row = -1;
+	for (int j = 0; j < PQntuples(r); j++)
+		if (strcmp(PQgetvalue(r, j, 0), want->name) == 0)
+			row = j;
+	if (row < 0 && (want->notnull && want->dflt[0] == '\0' && !want->serial)) {
+		append_problem(problems, psize, "column %s is missing", want->name);
+		return ETL_OK;
+	}
+	if (row < 0) {
+		/* Nullable or with a default: adding it rewrites nothing. */
+		struct buf q = {0};
+		sql_printf(&q, "ALTER TABLE %s ADD COLUMN %s;", s->table, want->def);
+		rc = q.failed ? error_oom(c->err, NULL, 0) : schema_apply(c, s->table, q.data);
+		buf_free(&q);
+		if (rc == ETL_OK)
+			rc = schema_result_add(c->res, c->err, "%s column %s.%s",
+			                       schema_verb(c, "added", "would add"), s->table,
+			                       want->name);
+		return rc;
+	}
+	const char *typname = PQgetvalue(r, row, 1);
+	if (!tclass_ok(want->tclass, typname, PQgetvalue(r, row, 2)[0], PQgetvalue(r, row, 3)[0])) {
+		append_problem(problems, psize, "column %s has type %s, expected %s", want->name,
+		               typname, tclass_name(want->tclass));
+		return ETL_OK;
+	}
+	if (want->tclass == TC_NUMERIC && strcmp(typname, "numeric") != 0) {
+		rc = schema_result_add(c->res, c->err,
+		                       "note: %s.%s is %s: accepted; values still have at "
+		                       "most 2 decimals",
+		                       s->table, want->name,
+		                       typname[5] == '8' ? "double precision" : "real");
+		if (rc != ETL_OK)
+			return rc;
+	}
+	bool notnull = PQgetvalue(r, row, 4)[0] == 't';
+	bool hasdef = PQgetvalue(r, row, 5)[0] == 't';
+	if (!notnull || hasdef || (want->notnull && want->dflt[0] == '\0' && !want->serial))
+		return ETL_OK;
+	/* NOT NULL without a default where the guide has a default or
+	 * allows NULL: the loader sends a value or rejects the row, and
+	 * the column stays as it is. */
+	char how[160];
+	const char *fill = schema_fill_rule(s->table, want->name, typname, how, sizeof how);
+	if (want->serial || fill == NULL) {
+		append_problem(problems, psize,
+		               want->serial ? "column %s has no default (SERIAL or IDENTITY), "
+		                              "and siprems-etl inserts rows without ids"
+		                            : "column %s is NOT NULL without a default, and "
+		                              "siprems-etl cannot fill it",
+		               want->name);
+		return ETL_OK;
+	}
+	return schema_result_add(c->res, c->err, "note: %s.%s is NOT NULL without a default: %s",
+	                         s->table, want->name, fill);
+}
+
 static enum etl_code
 ensure_table(struct ctx *c, const struct ddl_stmt *s)
 {
@@ -162,71 +227,9 @@ ensure_table(struct ctx *c, const struct ddl_stmt *s)
 	}
 
 	char problems[768] = "";
-	for (int i = 0; i < s->ntcols; i++) {
-		const struct ddl_col *want = &s->tcols[i];
-		int row = -1;
-		for (int j = 0; j < PQntuples(r); j++)
-			if (strcmp(PQgetvalue(r, j, 0), want->name) == 0)
-				row = j;
-		if (row < 0 && (want->notnull && want->dflt[0] == '\0' && !want->serial)) {
-			append_problem(problems, sizeof problems, "column %s is missing",
-			               want->name);
-			continue;
-		}
-		if (row < 0) {
-			/* Nullable or with a default: adding it rewrites nothing. */
-			struct buf q = {0};
-			sql_printf(&q, "ALTER TABLE %s ADD COLUMN %s;", s->table, want->def);
-			rc = q.failed ? error_oom(c->err, NULL, 0)
-			              : schema_apply(c, s->table, q.data);
-			buf_free(&q);
-			if (rc == ETL_OK)
-				rc = schema_result_add(c->res, c->err, "%s column %s.%s",
-				                       schema_verb(c, "added", "would add"),
-				                       s->table, want->name);
-			if (rc != ETL_OK)
-				goto out;
-			continue;
-		}
-		const char *typname = PQgetvalue(r, row, 1);
-		if (!tclass_ok(want->tclass, typname, PQgetvalue(r, row, 2)[0],
-		               PQgetvalue(r, row, 3)[0])) {
-			append_problem(problems, sizeof problems,
-			               "column %s has type %s, expected %s", want->name, typname,
-			               tclass_name(want->tclass));
-			continue;
-		}
-		if (want->tclass == TC_NUMERIC && strcmp(typname, "numeric") != 0) {
-			rc = schema_result_add(c->res, c->err,
-			                       "note: %s.%s is %s: accepted; values still have at "
-			                       "most 2 decimals",
-			                       s->table, want->name,
-			                       typname[5] == '8' ? "double precision" : "real");
-			if (rc != ETL_OK)
-				goto out;
-		}
-		bool notnull = PQgetvalue(r, row, 4)[0] == 't';
-		bool hasdef = PQgetvalue(r, row, 5)[0] == 't';
-		if (!notnull || hasdef || (want->notnull && want->dflt[0] == '\0' && !want->serial))
-			continue;
-		/* NOT NULL without a default where the guide has a default or
-		 * allows NULL: the loader sends a value or rejects the row, and
-		 * the column stays as it is. */
-		char how[160];
-		const char *fill = schema_fill_rule(s->table, want->name, typname, how, sizeof how);
-		if (want->serial || fill == NULL)
-			append_problem(problems, sizeof problems,
-			               want->serial
-			                       ? "column %s has no default (SERIAL or IDENTITY), "
-			                         "and siprems-etl inserts rows without ids"
-			                       : "column %s is NOT NULL without a default, and "
-			                         "siprems-etl cannot fill it",
-			               want->name);
-		else if ((rc = schema_result_add(c->res, c->err,
-		                                 "note: %s.%s is NOT NULL without a default: %s",
-		                                 s->table, want->name, fill)) != ETL_OK)
+	for (int i = 0; i < s->ntcols; i++)
+		if ((rc = check_column(c, s, r, &s->tcols[i], problems, sizeof problems)) != ETL_OK)
 			goto out;
-	}
 	/* A NOT NULL column the guide does not know cannot be filled. */
 	for (int j = 0; j < PQntuples(r) && !is_etl_table(s->table); j++) {
 		const char *name = PQgetvalue(r, j, 0);
