@@ -115,11 +115,12 @@ fi
 
 # The walls of the source (docs/internals.md): the libpq wall of the build;
 # no circle among the folders nor among the files of any folder, by calls
-# and by #include; and check-layers.sh itself, on trees with a wall broken.
+# and by #include; no function over 100 lines; and the two scripts on trees
+# with a wall broken (tests/walls.sh).
 if [ "$run_unit" = 1 ] && selected layers; then
 	echo "== layers"
 	for check in "make -s --no-print-directory -C $root BUILD=$build check-wall" \
-		"bash $root/scripts/check-layers.sh $build"; do
+		"bash $root/scripts/check-layers.sh $build" "bash $root/scripts/check-functions.sh"; do
 		if out=$($check 2>&1); then
 			passed=$((passed + 1))
 			printf '%s\n' "$out" | sed 's/^/   /'

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# walls.sh — scripts/check-layers.sh on small trees of its own, each with one
-# wall broken: a call circle between two files of a folder, a header that
-# includes one of a folder above, a circle between folders through headers
-# alone, a header no source file owns; and the same tree without them, which
-# passes.  Prints "N passed, N failed".
+# walls.sh — scripts/check-layers.sh and check-functions.sh on small trees of
+# their own, each with one wall broken: a call circle between two files of a
+# folder, a header that includes one of a folder above, a file that includes
+# one, a header no source file owns, a function over 100 lines; and the same
+# tree without them, which passes.  Prints "N passed, N failed".
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +18,7 @@ failed=0
 tree() {
 	local t=$tmp/$1
 	mkdir -p "$t/scripts" "$t/src/low" "$t/src/high" "$t/include"
-	cp "$root/scripts/check-layers.sh" "$t/scripts/"
+	cp "$root/scripts/check-layers.sh" "$root/scripts/check-functions.sh" "$t/scripts/"
 	cat >"$t/include/a.h" <<-'EOF'
 		int a_one(void);
 	EOF
@@ -111,6 +111,37 @@ expect shared 0 'the files of src/low/: no circle'
 tree orphan # a header no source file owns
 echo 'int nobody(void);' >"$tmp/orphan/include/nobody.h"
 expect orphan 1 'include/nobody.h: not one src/\*/nobody.c owns it \(0\)'
+
+# functions: 100 lines pass, 101 do not
+long() { # NAME LINES: a function of LINES lines in low/a.c
+	tree "$1"
+	{
+		echo '#include "a.h"'
+		echo 'int'
+		echo 'a_one(void)'
+		echo '{'
+		echo '	int n = 0;'
+		for ((i = 0; i < $2 - 5; i++)); do echo '	n++;'; done
+		echo '	return n;'
+		echo '}'
+	} >"$tmp/$1/src/low/a.c"
+}
+functions() { # NAME STATUS PATTERN
+	local out rc
+	out=$(bash "$tmp/$1/scripts/check-functions.sh" 2>&1)
+	rc=$?
+	if [[ $rc == "$2" ]] && grep -qE -- "$3" <<<"$out"; then
+		echo "ok   $1"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $1: exit $rc (want $2), wanted /$3/ in: $out"
+		failed=$((failed + 1))
+	fi
+}
+long at_limit 100
+functions at_limit 0 'no function of src/ over 100 lines'
+long over_limit 101
+functions over_limit 1 'src/low/a.c:3: a_one\(\) is 101 lines'
 
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]
