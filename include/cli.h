@@ -160,6 +160,14 @@ int cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_
 /* Parses a whole decimal number within [min, max]. */
 bool cli_parse_num(const char *s, long long min, long long max, long long *out);
 
+struct file_spec;
+
+/* The files of args[0..n), each read once as [KIND=]FILE into *out (the
+ * caller frees it; its strings are args').  ETL_OK, ETL_EUSAGE ("CMD: stdin
+ * ('-') can be read only once") or ETL_ESYSTEM. */
+enum etl_code cli_file_specs(const char *cmd, char **args, int n, struct file_spec **out,
+                             struct etl_error *err);
+
 /* --on-conflict's and --case-variants' values (load and check): ETL_OK, or
  * ETL_EUSAGE with err naming the values there are. */
 enum etl_code cli_parse_on_conflict(const char *s, enum on_conflict *out, struct etl_error *err);

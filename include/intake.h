@@ -73,6 +73,15 @@ struct intake_print {
 	                     the last (two records or more), else "" */
 };
 
+/* A file as the command line names it, read once (intake_spec()):
+ * [KIND=]FILE, "-" for stdin; KIND forces the kind, else the header tells
+ * it. */
+struct file_spec {
+	const char *arg;  /* as given */
+	const char *file; /* its FILE part, within arg */
+	enum kind kind;   /* KIND, or KIND_NONE */
+};
+
 /*
  * The inputs that can be read only once: stdin ("-") and pipes (a FIFO,
  * `<(zcat …)`, /dev/stdin), each copied to a temporary file that its
@@ -93,25 +102,23 @@ struct intake_spools {
  * error), not the run.  Returns ETL_OK, or ETL_ESYSTEM (out of memory).
  * Free with intake_spools_free().
  */
-enum etl_code intake_spool(struct intake_spools *s, char *const *specs, int nspecs,
+enum etl_code intake_spool(struct intake_spools *s, const struct file_spec *specs, int nspecs,
                            struct etl_error *err);
 void intake_spools_free(struct intake_spools *s);
 
-/*
- * Splits "KIND=FILE" into a kind (KIND_NONE when there is no known KIND
- * prefix) and the file part.
- */
-enum kind intake_parse_spec(const char *spec, const char **file);
+/* Reads arg as [KIND=]FILE (KIND_NONE when there is no known KIND
+ * prefix); the result points into arg. */
+struct file_spec intake_spec(const char *arg);
 
 /*
- * Opens spec ([KIND=]FILE, "-" for stdin), reads its header and recognises
- * its kind.  Returns ETL_OK, ETL_EINPUT (unreadable, empty, a header that
+ * Opens spec (its FILE "-" is stdin), reads its header and recognises
+ * its kind (KIND forces it).  Returns ETL_OK, ETL_EINPUT (unreadable, empty, a header that
  * fits no kind, a missing or unknown column…) or ETL_ESYSTEM.  The caller
  * frees *out with intake_close() in every case (*out may be set on error,
  * to name the file).
  */
-enum etl_code intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
-                          struct etl_error *err);
+enum etl_code intake_open(struct intake **out, const struct file_spec *spec,
+                          const struct intake_opts *o, struct etl_error *err);
 
 /*
  * Starts the reject file (after intake_open(), before the first row).

@@ -15,6 +15,8 @@
 #include "report.h"
 #include "schema.h"
 
+struct file_spec;
+
 struct load_opts {
 	const char *db;  /* --db, or NULL */
 	long batch_rows; /* rows per committed batch */
@@ -71,12 +73,12 @@ void load_opts_default(struct load_opts *o);
 
 /*
  * Loads (or, with dry_run, only validates) the files named by specs
- * ([KIND=]FILE).  Fills run; the caller frees it with load_run_free().
+ * (intake_spec()).  Fills run; the caller frees it with load_run_free().
  * Returns the most severe outcome over the files (ETL_OK, ETL_REJECTED,
  * ETL_EINPUT, ETL_EDB, ETL_ESTOPPED), or ETL_EUSAGE / ETL_EDB / ETL_ESYSTEM
  * with err set for what stops the whole run before any file.
  */
-enum etl_code load_files(const struct load_opts *o, char *const *specs, int nspecs,
+enum etl_code load_files(const struct load_opts *o, const struct file_spec *specs, int nspecs,
                          struct load_run *run, struct etl_error *err);
 
 void load_run_free(struct load_run *run);

@@ -13,7 +13,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "intake.h"
 #include "keyset.h"
+
+enum etl_code
+cli_file_specs(const char *cmd, char **args, int n, struct file_spec **out, struct etl_error *err)
+{
+	int stdin_uses = 0;
+	*out = calloc((size_t)(n > 0 ? n : 1), sizeof **out);
+	if (*out == NULL)
+		return error_oom(err, NULL, 0);
+	for (int i = 0; i < n; i++) {
+		(*out)[i] = intake_spec(args[i]);
+		stdin_uses += strcmp((*out)[i].file, "-") == 0;
+	}
+	if (stdin_uses > 1)
+		return error_set(err, ETL_EUSAGE, NULL, 0, "%s: stdin ('-') can be read only once",
+		                 cmd);
+	return ETL_OK;
+}
 
 bool
 cli_parse_num(const char *s, long long min, long long max, long long *out)

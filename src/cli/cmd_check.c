@@ -183,17 +183,6 @@ read_check_args(int argc, char **argv, struct global_opts *g, struct cli_input *
 		(void)error_set(err, ETL_EUSAGE, NULL, 0, "check: no input file given");
 		return false;
 	}
-	int stdin_uses = 0;
-	for (int i = optind; i < argc; i++) {
-		const char *file;
-		(void)intake_parse_spec(argv[i], &file);
-		stdin_uses += strcmp(file, "-") == 0;
-	}
-	if (stdin_uses > 1) {
-		(void)error_set(err, ETL_EUSAGE, NULL, 0,
-		                "check: stdin ('-') can be read only once");
-		return false;
-	}
 	return true;
 }
 
@@ -201,13 +190,13 @@ read_check_args(int argc, char **argv, struct global_opts *g, struct cli_input *
  * the run names are read, and the files are checked in the order the load
  * would take them.  A file that fails to open keeps its error for its turn. */
 static void
-open_in_load_order(struct run_file *files, char **specs, int nfiles, const struct intake_opts *io,
-                   struct check *c, bool kinds[KIND_COUNT])
+open_in_load_order(struct run_file *files, const struct file_spec *specs, int nfiles,
+                   const struct intake_opts *io, struct check *c, bool kinds[KIND_COUNT])
 {
 	for (int i = 0; i < nfiles; i++) {
 		files[i].order = i;
 		error_clear(&files[i].err);
-		files[i].rc = intake_open(&files[i].it, specs[i], io, &files[i].err);
+		files[i].rc = intake_open(&files[i].it, &specs[i], io, &files[i].err);
 		if (files[i].rc == ETL_OK)
 			kinds[intake_kind(files[i].it)] = true;
 	}
@@ -271,7 +260,7 @@ read_live(PGconn *conn, const char *timezone, struct validator *v, struct check 
  * running out of memory ends it.  Returns the worst of the files' codes and
  * ETL_REJECTED when a row would be rejected, or check_finish()'s code. */
 static enum etl_code
-check_files(struct check *c, struct run_file *files, int nfiles, char **specs,
+check_files(struct check *c, struct run_file *files, int nfiles, const struct file_spec *specs,
             struct etl_error *err)
 {
 	enum etl_code worst = ETL_OK;
@@ -280,7 +269,8 @@ check_files(struct check *c, struct run_file *files, int nfiles, char **specs,
 		if (f->rc == ETL_OK)
 			f->rc = check_one(c, f->it, &f->err);
 		else if (f->rc != ETL_ESYSTEM)
-			check_failed_file(c, f->it != NULL ? intake_name(f->it) : specs[f->order],
+			check_failed_file(c,
+			                  f->it != NULL ? intake_name(f->it) : specs[f->order].arg,
 			                  NULL, f->err.msg);
 		if (f->rc == ETL_ESYSTEM) {
 			/* The report still ends (a JSON document stays whole),
@@ -314,7 +304,11 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	if (!read_check_args(argc, argv, g, in, &a, err))
 		return err->code;
 	int nfiles = argc - optind;
-	char **specs = argv + optind;
+	struct file_spec *specs = NULL;
+	if (cli_file_specs("check", argv + optind, nfiles, &specs, err) != ETL_OK) {
+		free(specs);
+		return err->code;
+	}
 
 	struct validator *v = NULL;
 	struct check *c = NULL;
@@ -369,6 +363,7 @@ out:
 	check_free(c);
 	valid_close(v);
 	free(files);
+	free(specs);
 	intake_spools_free(&spools);
 	return rc;
 }

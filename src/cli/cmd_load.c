@@ -190,17 +190,8 @@ set_load_option(int opt, const char *arg, struct load_args *a, struct etl_error 
 /* Said before any file is claimed, so a usage error leaves nothing to
  * record and nothing to undo.  Returns ETL_OK or ETL_EUSAGE. */
 static enum etl_code
-refuse_unusable_args(char **specs, int nfiles, const struct load_args *a, struct etl_error *err)
+refuse_unusable_args(const struct load_args *a, struct etl_error *err)
 {
-	int stdin_uses = 0;
-	for (int i = 0; i < nfiles; i++) {
-		const char *file;
-		(void)intake_parse_spec(specs[i], &file);
-		stdin_uses += strcmp(file, "-") == 0;
-	}
-	if (stdin_uses > 1)
-		return error_set(err, ETL_EUSAGE, NULL, 0,
-		                 "load: stdin ('-') can be read only once");
 	if (a->archive != NULL && a->o.dry_run)
 		return error_set(err, ETL_EUSAGE, NULL, 0,
 		                 "--archive: a dry run loads nothing, so it archives nothing");
@@ -245,8 +236,13 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 		return err->code;
 	if (optind >= argc)
 		return error_set(err, ETL_EUSAGE, NULL, 0, "load: no input file given");
-	if (refuse_unusable_args(argv + optind, argc - optind, &a, err) != ETL_OK)
+	struct file_spec *specs = NULL;
+	int nfiles = argc - optind;
+	if (cli_file_specs("load", argv + optind, nfiles, &specs, err) != ETL_OK ||
+	    refuse_unusable_args(&a, err) != ETL_OK) {
+		free(specs);
 		return err->code;
+	}
 	o->enc = in->enc;
 	o->delim = in->delim;
 	o->sku_pattern = in->sku_pattern;
@@ -258,7 +254,8 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 	o->progress = !g->no_progress;
 
 	struct load_run run;
-	enum etl_code rc = load_files(o, argv + optind, argc - optind, &run, err);
+	enum etl_code rc = load_files(o, specs, nfiles, &run, err);
+	free(specs);
 	if (a.archive != NULL)
 		rc = error_worst(rc, archive_loaded(&run, a.archive, g->quiet));
 	rc = error_worst(rc, load_report(&run, err, g->quiet, o->dry_run, a.summary_json, rc));

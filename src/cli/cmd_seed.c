@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "db.h"
 #include "generate.h"
+#include "intake.h"
 #include "ledger.h"
 #include "load.h"
 #include "pwhash.h"
@@ -320,7 +321,11 @@ cmd_seed(int argc, char **argv, struct global_opts *g, struct etl_error *err)
 	    (rc = plan_generated(g, &a.po, &o, &set, &clock, &files, &nfiles, err)) != ETL_OK)
 		goto out;
 	if (nfiles > 0) {
-		rc = load_files(&o, files, nfiles, &run, err);
+		struct file_spec *specs = NULL;
+		rc = cli_file_specs("seed", files, nfiles, &specs, err);
+		if (rc == ETL_OK)
+			rc = load_files(&o, specs, nfiles, &run, err);
+		free(specs);
 		if (run.nfiles > 0)
 			rc = error_worst(rc, load_report(&run, NULL, g->quiet, false, NULL, rc));
 	}

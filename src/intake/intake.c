@@ -32,7 +32,8 @@ read_once(const char *file, struct stat *st)
 }
 
 enum etl_code
-intake_spool(struct intake_spools *s, char *const *specs, int nspecs, struct etl_error *err)
+intake_spool(struct intake_spools *s, const struct file_spec *specs, int nspecs,
+             struct etl_error *err)
 {
 	memset(s, 0, sizeof *s);
 	size_t n = (size_t)nspecs + 1;
@@ -47,8 +48,7 @@ intake_spool(struct intake_spools *s, char *const *specs, int nspecs, struct etl
 		return error_oom(err, NULL, 0);
 	}
 	for (int i = 0; i < nspecs; i++) {
-		const char *file;
-		(void)intake_parse_spec(specs[i], &file);
+		const char *file = specs[i].file;
 		struct stat st;
 		bool seen = false;
 		for (int j = 0; j < s->n && !seen; j++)
@@ -108,23 +108,21 @@ intake_spools_free(struct intake_spools *s)
 	memset(s, 0, sizeof *s);
 }
 
-enum kind
-intake_parse_spec(const char *spec, const char **file)
+struct file_spec
+intake_spec(const char *arg)
 {
-	const char *eq = strchr(spec, '=');
-	*file = spec;
-	if (eq == NULL)
-		return KIND_NONE;
+	struct file_spec s = {.arg = arg, .file = arg, .kind = KIND_NONE};
+	const char *eq = strchr(arg, '=');
 	char name[16];
-	size_t n = (size_t)(eq - spec);
+	size_t n = eq != NULL ? (size_t)(eq - arg) : sizeof name;
 	if (n >= sizeof name)
-		return KIND_NONE;
-	memcpy(name, spec, n);
+		return s;
+	memcpy(name, arg, n);
 	name[n] = '\0';
-	enum kind k = table_kind_from_name(name);
-	if (k != KIND_NONE)
-		*file = eq + 1;
-	return k;
+	s.kind = table_kind_from_name(name);
+	if (s.kind != KIND_NONE)
+		s.file = eq + 1;
+	return s;
 }
 
 /* The next CSV record into it->rec, into the running hash too. */
@@ -194,19 +192,20 @@ open_stream(struct intake *it, struct etl_error *err)
 }
 
 enum etl_code
-intake_open(struct intake **out, const char *spec, const struct intake_opts *o,
+intake_open(struct intake **out, const struct file_spec *spec, const struct intake_opts *o,
             struct etl_error *err)
 {
 	enum etl_code rc;
 	struct intake *it = calloc(1, sizeof *it);
 	*out = it;
 	if (it == NULL)
-		return error_oom(err, spec, 0);
+		return error_oom(err, spec->arg, 0);
 	it->o = o;
-	it->spec = strdup(spec);
+	it->spec = strdup(spec->arg);
 	if (it->spec == NULL)
-		return error_oom(err, spec, 0);
-	enum kind forced = intake_parse_spec(it->spec, &it->path);
+		return error_oom(err, spec->arg, 0);
+	it->path = it->spec + (spec->file - spec->arg);
+	enum kind forced = spec->kind;
 	bool is_stdin = strcmp(it->path, "-") == 0;
 	it->name = is_stdin ? "stdin" : it->path;
 	it->open_path = it->path;

@@ -249,14 +249,12 @@ dry_run_look(struct run_shared *r, struct validator *v, const struct run_file *o
 /* Takes opened[i] through its load (or dry run) into lf, unless it failed to
  * open, the run was interrupted, or the connection is gone; then closes it. */
 static void
-run_one(struct run_shared *r, struct run_file *opened, int n, int i, const char *spec,
+run_one(struct run_shared *r, struct run_file *opened, int n, int i, const struct file_spec *spec,
         struct load_file *lf)
 {
 	struct run_file *j = &opened[i];
 	bool dry = r->o->dry_run;
-	const char *file;
-	(void)intake_parse_spec(spec, &file);
-	lf->file = strdup(file);
+	lf->file = strdup(spec->file);
 	lf->r.file = lf->file ? lf->file : "?";
 	lf->r.status = "failed";
 	if (j->open_rc != ETL_OK) {
@@ -325,12 +323,13 @@ settle_resolved(struct load_run *run, const struct run_shared *r)
 /* Opens every file of specs into opened, sorted into the run's order: a
  * file's header tells its kind, and thus its turn. */
 static void
-open_all(char *const *specs, int nspecs, const struct intake_opts *io, struct run_file *opened)
+open_all(const struct file_spec *specs, int nspecs, const struct intake_opts *io,
+         struct run_file *opened)
 {
 	for (int i = 0; i < nspecs; i++) {
 		opened[i].order = i;
 		error_clear(&opened[i].open_err);
-		opened[i].open_rc = intake_open(&opened[i].it, specs[i], io, &opened[i].open_err);
+		opened[i].open_rc = intake_open(&opened[i].it, &specs[i], io, &opened[i].open_err);
 	}
 	qsort(opened, (size_t)nspecs, sizeof *opened, run_file_cmp);
 }
@@ -349,8 +348,8 @@ run_free(struct run_shared *r)
 }
 
 enum etl_code
-load_files(const struct load_opts *o, char *const *specs, int nspecs, struct load_run *run,
-           struct etl_error *err)
+load_files(const struct load_opts *o, const struct file_spec *specs, int nspecs,
+           struct load_run *run, struct etl_error *err)
 {
 	struct validator *v = NULL;
 	struct run_file *opened = NULL;
@@ -416,7 +415,7 @@ load_files(const struct load_opts *o, char *const *specs, int nspecs, struct loa
 		db_watch_waits(lockwait_watch, &watch, 2000, 10000);
 	}
 	for (int i = 0; i < nspecs; i++)
-		run_one(&r, opened, nspecs, i, specs[opened[i].order], &run->files[run->nfiles++]);
+		run_one(&r, opened, nspecs, i, &specs[opened[i].order], &run->files[run->nfiles++]);
 	rc = settle_resolved(run, &r);
 out:
 	db_watch_waits(NULL, NULL, 0, 0);

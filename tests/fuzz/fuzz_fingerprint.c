@@ -56,7 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	        .max_rejects = -1,
 	};
 	struct intake *it = NULL;
-	if (intake_open(&it, spec, &o, &err) == ETL_OK) {
+	struct file_spec fs = intake_spec(spec);
+	if (intake_open(&it, &fs, &o, &err) == ETL_OK) {
 		struct intake_print fast, slow;
 		bool regular = false;
 		int64_t at = sel >> 4;

@@ -191,7 +191,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct intake *it = NULL;
 	uint64_t valid = 0;
 	int r = -1;
-	if (intake_open(&it, spec, &o, &err) == ETL_OK &&
+	struct file_spec fs = intake_spec(spec);
+	if (intake_open(&it, &fs, &o, &err) == ETL_OK &&
 	    intake_start_rejects(it, -1, &err) == ETL_OK) {
 		while ((r = intake_next(it, skus, &err)) == 1) {
 			valid++;

@@ -47,7 +47,8 @@ print_of(const char *name, const char *data, size_t n, bool gz, enum input_encod
 	struct intake_opts io = {
 	        .enc = enc, .delim = ',', .v = v, .reject_dir = dir, .max_rejects = -1};
 	struct intake *it = NULL;
-	assert_int_equal(intake_open(&it, path, &io, &err), ETL_OK);
+	assert_int_equal(intake_open(&it, &(struct file_spec){path, path, KIND_NONE}, &io, &err),
+	                 ETL_OK);
 	struct intake_print p;
 	assert_int_equal(intake_fingerprint(it, &p, &err), ETL_OK);
 	struct intake_print b;
