@@ -14,6 +14,7 @@
 #include "copy.h"
 #include "error.h"
 #include "input.h"
+#include "intake.h"
 #include "profile.h"
 #include "valid.h"
 
@@ -73,15 +74,11 @@ enum {
 /* How input files are read and keys validated: options `load` and `check`
  * share. */
 struct cli_input {
-	enum input_encoding enc;
-	unsigned char delim;
-	const char *sku_pattern;
-	const char *timezone;
-	struct valid_formats fmt; /* --date-format, --decimal-comma, --currency, --null */
-	struct colmap_opts cm;    /* --map, --columns */
-	char columns[1024];       /* --columns' names, split in place */
-	int profile_args;         /* argv[1..profile_args] came from --profile */
-	bool cli_formats;         /* the command line gave --date-format */
+	struct file_format format; /* what the options say; its cm is &cm */
+	struct colmap_opts cm;     /* --map, --columns */
+	char columns[1024];        /* --columns' names, split in place */
+	int profile_args;          /* argv[1..profile_args] came from --profile */
+	bool cli_formats;          /* the command line gave --date-format */
 };
 
 #define CLI_INPUT_LONGOPTS                                                                         \

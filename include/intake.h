@@ -20,9 +20,19 @@
 
 #define INTAKE_SHOWN_REJECTS 10 /* reasons kept for the terminal */
 
-struct intake_opts {
+/* How a run's files are written: the options of "describe a file", one
+ * struct from the command line down to each file's intake. */
+struct file_format {
 	enum input_encoding enc;
 	unsigned char delim;
+	const char *sku_pattern;      /* --sku-pattern, or NULL: the default */
+	const char *timezone;         /* --timezone, or NULL */
+	struct valid_formats fmt;     /* --date-format, --decimal-comma, --currency, --null */
+	const struct colmap_opts *cm; /* --map, --columns, or NULL */
+};
+
+struct intake_opts {
+	const struct file_format *format;
 	const struct validator *v; /* shared by the files of a run */
 	const char *reject_dir;    /* NULL: the current directory */
 	bool write_rejects;        /* false: only count them (check) */
@@ -36,8 +46,6 @@ struct intake_opts {
 	 * generates in memory), or NULL: such specs are then ordinary paths. */
 	bool (*builtin)(void *ctx, const char *name, const unsigned char **data, size_t *size);
 	void *builtin_ctx;
-	/* --map and --columns (a file without a header), or NULL. */
-	const struct colmap_opts *cm;
 	/* --case-variants allow: a key that differs from another only in
 	 * letter case or surrounding spaces loads (else, with unique_keys, it
 	 * is rejected). */

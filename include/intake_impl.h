@@ -46,7 +46,7 @@ struct intake {
 	bool prefix_invalid;   /* records were read without it since the last rewind */
 };
 /* Whether the file has no header row (its names come from --columns). */
-#define intake_headerless(it) ((it)->o->cm != NULL && (it)->o->cm->ncolumns > 0)
+#define intake_headerless(it) ((it)->o->format->cm != NULL && (it)->o->format->cm->ncolumns > 0)
 
 /* The input stage as the CSV stage reads it. */
 ssize_t intake_read_input(void *ctx, char *buf, size_t size, struct etl_error *err);

@@ -12,10 +12,9 @@
 #include "copy.h"
 #include "error.h"
 #include "input.h"
+#include "intake.h"
 #include "report.h"
 #include "schema.h"
-
-struct file_spec;
 
 struct load_opts {
 	const char *db;  /* --db, or NULL */
@@ -31,13 +30,8 @@ struct load_opts {
 	const char *again_hint; /* how to load a file again ("--force loads it again") */
 	bool single_transaction;
 	bool allow_future;
-	const char *timezone;
-	enum input_encoding enc;
-	unsigned char delim;
-	const char *sku_pattern;
-	struct valid_formats fmt;     /* how the files write values */
-	const struct colmap_opts *cm; /* --map, --columns, or NULL */
-	bool case_variants;           /* --case-variants allow */
+	struct file_format format; /* how the files are written */
+	bool case_variants;        /* --case-variants allow */
 	int jobs;
 	long lock_timeout_ms; /* --lock-timeout: the bound of every lock wait; 0: none */
 	bool copy_text;       /* --copy-format text: COPY in text form, never binary */

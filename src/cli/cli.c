@@ -62,11 +62,7 @@ cli_parse_delimiter(const char *s, unsigned char *out)
 void
 cli_input_default(struct cli_input *in)
 {
-	in->enc = ENC_UTF8;
-	in->delim = ',';
-	in->sku_pattern = NULL;
-	in->timezone = NULL;
-	memset(&in->fmt, 0, sizeof in->fmt);
+	in->format = (struct file_format){.enc = ENC_UTF8, .delim = ',', .cm = &in->cm};
 	memset(&in->cm, 0, sizeof in->cm);
 	in->columns[0] = '\0';
 	in->profile_args = 0;
@@ -254,7 +250,7 @@ cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_erro
 {
 	switch (opt) {
 	case CLI_OPT_ENCODING:
-		if (!input_parse_encoding(arg, &in->enc)) {
+		if (!input_parse_encoding(arg, &in->format.enc)) {
 			(void)error_set(err, ETL_EUSAGE, NULL, 0,
 			                "--encoding: \"%s\" is not utf-8, latin1, windows-1252, "
 			                "utf-16, utf-16le, utf-16be, utf-32, utf-32le or utf-32be",
@@ -263,7 +259,7 @@ cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_erro
 		}
 		return 1;
 	case CLI_OPT_DELIMITER:
-		if (!cli_parse_delimiter(arg, &in->delim)) {
+		if (!cli_parse_delimiter(arg, &in->format.delim)) {
 			(void)error_set(
 			        err, ETL_EUSAGE, NULL, 0,
 			        "--delimiter: \"%s\" is not a single ASCII character (or \\t)",
@@ -272,10 +268,10 @@ cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_erro
 		}
 		return 1;
 	case CLI_OPT_SKU_PATTERN:
-		in->sku_pattern = arg;
+		in->format.sku_pattern = arg;
 		return 1;
 	case CLI_OPT_TIMEZONE:
-		in->timezone = arg;
+		in->format.timezone = arg;
 		return 1;
 	case CLI_OPT_MAP:
 		return add_map(arg, in, err);
@@ -285,24 +281,24 @@ cli_input_option(int opt, const char *arg, struct cli_input *in, struct etl_erro
 		/* The command line's patterns replace the profile's. */
 		if (optind - 1 > in->profile_args && !in->cli_formats) {
 			in->cli_formats = true;
-			in->fmt.ndate_formats = 0;
+			in->format.fmt.ndate_formats = 0;
 		}
-		if (in->fmt.ndate_formats == VALID_MAXFORMATS) {
+		if (in->format.fmt.ndate_formats == VALID_MAXFORMATS) {
 			(void)error_set(err, ETL_EUSAGE, NULL, 0,
 			                "--date-format: at most %d patterns may be given",
 			                VALID_MAXFORMATS);
 			return -1;
 		}
-		in->fmt.date_formats[in->fmt.ndate_formats++] = arg;
+		in->format.fmt.date_formats[in->format.fmt.ndate_formats++] = arg;
 		return 1;
 	case CLI_OPT_DECIMAL_COMMA:
-		in->fmt.decimal_comma = true;
+		in->format.fmt.decimal_comma = true;
 		return 1;
 	case CLI_OPT_CURRENCY:
-		in->fmt.currency = arg;
+		in->format.fmt.currency = arg;
 		return 1;
 	case CLI_OPT_NULL:
-		in->fmt.null = arg;
+		in->format.fmt.null = arg;
 		return 1;
 	case CLI_OPT_MAX_KEY_MEMORY:
 		return set_key_memory(arg, err);

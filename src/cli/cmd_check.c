@@ -316,10 +316,10 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	struct intake_spools spools = {0};
 	struct run_file *files = NULL;
 	enum etl_code rc;
-	struct valid_opts vo = {.sku_pattern = in->sku_pattern,
-	                        .timezone = in->timezone,
+	struct valid_opts vo = {.sku_pattern = in->format.sku_pattern,
+	                        .timezone = in->format.timezone,
 	                        .allow_future = a.allow_future,
-	                        .fmt = in->fmt};
+	                        .fmt = in->format.fmt};
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;
@@ -332,13 +332,11 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 		rc = error_oom(err, NULL, 0);
 		goto out;
 	}
-	struct intake_opts io = {.enc = in->enc,
-	                         .delim = in->delim,
+	struct intake_opts io = {.format = &in->format,
 	                         .v = v,
 	                         .unique_keys = true,
 	                         .max_rejects = a.max_rejects,
 	                         .spools = &spools,
-	                         .cm = &in->cm,
 	                         .case_variants = a.co.case_variants,
 	                         .on_reject = check_reject,
 	                         .reject_ctx = c};
@@ -351,7 +349,7 @@ check_main(int argc, char **argv, struct global_opts *g, struct cli_input *in,
 	if (conn == NULL) {
 		say_no_database(c, a.co.format, &derr);
 	} else {
-		rc = read_live(conn, in->timezone, v, c, kinds, &derr, err);
+		rc = read_live(conn, in->format.timezone, v, c, kinds, &derr, err);
 		if (rc != ETL_OK)
 			goto out;
 	}

@@ -243,12 +243,7 @@ load_main(int argc, char **argv, struct global_opts *g, struct cli_input *in, st
 		free(specs);
 		return err->code;
 	}
-	o->enc = in->enc;
-	o->delim = in->delim;
-	o->sku_pattern = in->sku_pattern;
-	o->timezone = in->timezone;
-	o->fmt = in->fmt;
-	o->cm = &in->cm;
+	o->format = in->format;
 	o->db = g->db;
 	o->quiet = g->quiet;
 	o->progress = !g->no_progress;

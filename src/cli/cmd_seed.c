@@ -270,7 +270,7 @@ plan_generated(struct global_opts *g, const struct seed_plan_opts *po, struct lo
 	if (rc != ETL_OK)
 		return rc;
 	/* The generated times are the shop's wall clock: the database's. */
-	o->timezone = clock->timezone;
+	o->format.timezone = clock->timezone;
 	o->builtin = seed_set_lookup;
 	o->builtin_ctx = set;
 	*files = calloc((size_t)(set->n > 0 ? set->n : 1), sizeof **files);

@@ -353,7 +353,7 @@ canon_pass(const struct intake *it, struct hasher *x, struct intake_print *p, bo
 		c.records = 1;
 	}
 	char *buf = malloc(256 * 1024);
-	c.delim = (char)it->o->delim;
+	c.delim = (char)it->o->format->delim;
 	enum etl_code rc = ETL_OK;
 	ssize_t n = 0;
 	c.special[(unsigned char)c.delim] = c.special['\n'] = c.special['\r'] = c.special['"'] =
@@ -467,8 +467,8 @@ fingerprint(const struct intake *it, int64_t at, bool fast, struct intake_print 
 	    (rc = input_hash_raw(in, err)) != ETL_OK)
 		goto out;
 	last.in = in;
-	if ((rc = csvrow_open(&csv, read_minding_last, &last, it->o->delim, it->name, err)) !=
-	    ETL_OK)
+	if ((rc = csvrow_open(&csv, read_minding_last, &last, it->o->format->delim, it->name,
+	                      err)) != ETL_OK)
 		goto out;
 	bool header = true;
 	if (intake_headerless(it)) {

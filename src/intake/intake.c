@@ -159,7 +159,8 @@ static int
 open_stream(struct intake *it, struct etl_error *err)
 {
 	if (intake_open_input(it, &it->in, err) != ETL_OK ||
-	    csvrow_open(&it->csv, intake_read_input, it->in, it->o->delim, it->name, err) != ETL_OK)
+	    csvrow_open(&it->csv, intake_read_input, it->in, it->o->format->delim, it->name, err) !=
+	            ETL_OK)
 		return -1;
 	if (it->o->track_prefix && it->prefix == NULL &&
 	    (it->prefix = intake_hasher_new()) == NULL) {
@@ -170,7 +171,7 @@ open_stream(struct intake *it, struct etl_error *err)
 		intake_hasher_reset(it->prefix);
 	it->prefix_invalid = false;
 	if (intake_headerless(it)) {
-		const struct colmap_opts *cm = it->o->cm;
+		const struct colmap_opts *cm = it->o->format->cm;
 		free(it->hdr.lens);
 		it->hdr = (struct csvrow_record){0,    0,   cm->ncolumns, (char **)cm->columns,
 		                                 NULL, NULL};
@@ -225,8 +226,8 @@ intake_open(struct intake **out, const struct file_spec *spec, const struct inta
 		return err->code;
 	if (got == 0)
 		return error_set(err, ETL_EINPUT, it->name, 0, "the file is empty: no header row");
-	rc = colmap_build(&it->map, forced, intake_headerless(it) ? &it->hdr : &it->rec, o->cm,
-	                  it->name, err);
+	rc = colmap_build(&it->map, forced, intake_headerless(it) ? &it->hdr : &it->rec,
+	                  o->format->cm, it->name, err);
 	if (rc != ETL_OK)
 		return rc;
 	it->kind = it->map.t->kind;
@@ -285,7 +286,7 @@ intake_start_rejects_at(struct intake *it, int64_t resume_at, const char *path,
 	if (rc != ETL_OK)
 		return rc;
 	struct reject_opts ro = {.dir = it->o->reject_dir,
-	                         .delim = it->o->delim,
+	                         .delim = it->o->format->delim,
 	                         .enc = enc,
 	                         .resume_at = resume_at,
 	                         .path = path};

@@ -18,9 +18,9 @@ intake_open_input(const struct intake *it, struct input **in, struct etl_error *
 	const unsigned char *data;
 	size_t size;
 	if (it->o->builtin == NULL || strncmp(it->open_path, "builtin:", 8) != 0)
-		return input_open(in, it->open_path, it->o->enc, err);
+		return input_open(in, it->open_path, it->o->format->enc, err);
 	*in = NULL;
 	if (!it->o->builtin(it->o->builtin_ctx, it->open_path + 8, &data, &size))
 		return error_set(err, ETL_EINPUT, it->open_path, 0, "no such built-in file");
-	return input_open_memory(in, it->open_path, data, size, it->o->enc, err);
+	return input_open_memory(in, it->open_path, data, size, it->o->format->enc, err);
 }

@@ -33,8 +33,8 @@ load_opts_default(struct load_opts *o)
 	 * the wrong options, and its rejects would fill a disk. */
 	o->max_rejects = LOAD_DEFAULT_MAX_REJECTS;
 	o->max_reject_bytes = LOAD_DEFAULT_MAX_REJECT_BYTES;
-	o->enc = ENC_UTF8;
-	o->delim = ',';
+	o->format.enc = ENC_UTF8;
+	o->format.delim = ',';
 	o->jobs = 2;
 	o->lock_timeout_ms = LOCKWAIT_DEFAULT_MS;
 	o->progress = true;
@@ -113,7 +113,7 @@ load_schema(PGconn *conn, bool quiet, struct schema_facts *facts, struct etl_err
 static enum etl_code
 run_zone(struct run_shared *r, struct etl_error *err)
 {
-	const char *name = r->o->timezone;
+	const char *name = r->o->format.timezone;
 	PGresult *res = NULL;
 	if (name == NULL) {
 		res = db_query(r->conn, "SELECT current_setting('TimeZone')", 0, NULL, err);
@@ -126,7 +126,7 @@ run_zone(struct run_shared *r, struct etl_error *err)
 	struct tz *zone = NULL;
 	struct etl_error zerr;
 	if (tz_open(&zone, r->tz, &zerr) != ETL_OK) {
-		if (r->o->timezone != NULL)
+		if (r->o->format.timezone != NULL)
 			return error_set(err, ETL_EUSAGE, NULL, 0, "--timezone: %s", zerr.msg);
 		warnx_etl("the database's TimeZone '%s' is not a zone this machine has a file "
 		          "for; timestamps with an offset are converted to UTC (--timezone "
@@ -362,13 +362,13 @@ load_files(const struct load_opts *o, const struct file_spec *specs, int nspecs,
 	memset(&r, 0, sizeof r);
 	r.o = o;
 	/* A dry run keeps --timezone, or UTC; a load asks the database. */
-	(void)snprintf(r.tz, sizeof r.tz, "%s", o->timezone ? o->timezone : "UTC");
+	(void)snprintf(r.tz, sizeof r.tz, "%s", o->format.timezone ? o->format.timezone : "UTC");
 	r.tz_utc = strcmp(r.tz, "UTC") == 0 || strcmp(r.tz, "GMT") == 0;
 
-	struct valid_opts vo = {.sku_pattern = o->sku_pattern,
-	                        .timezone = o->timezone,
+	struct valid_opts vo = {.sku_pattern = o->format.sku_pattern,
+	                        .timezone = o->format.timezone,
 	                        .allow_future = o->allow_future,
-	                        .fmt = o->fmt};
+	                        .fmt = o->format.fmt};
 	rc = valid_open(&v, &vo, err);
 	if (rc != ETL_OK)
 		goto out;
@@ -376,8 +376,7 @@ load_files(const struct load_opts *o, const struct file_spec *specs, int nspecs,
 	 * read again. */
 	if (!o->dry_run && (rc = intake_spool(&spools, specs, nspecs, err)) != ETL_OK)
 		goto out;
-	struct intake_opts io = {.enc = o->enc,
-	                         .delim = o->delim,
+	struct intake_opts io = {.format = &o->format,
 	                         .v = v,
 	                         .reject_dir = o->reject_dir,
 	                         .write_rejects = true,
@@ -387,11 +386,10 @@ load_files(const struct load_opts *o, const struct file_spec *specs, int nspecs,
 	                         .spools = &spools,
 	                         .builtin = o->builtin,
 	                         .builtin_ctx = o->builtin_ctx,
-	                         .cm = o->cm,
 	                         .case_variants = o->case_variants,
 	                         .track_prefix = !o->dry_run};
 
-	run->read_as_utf8 = o->enc == ENC_UTF8;
+	run->read_as_utf8 = o->format.enc == ENC_UTF8;
 	opened = calloc((size_t)nspecs, sizeof *opened);
 	run->files = calloc((size_t)nspecs, sizeof *run->files);
 	if (opened == NULL || run->files == NULL) {

@@ -25,9 +25,10 @@ outcome_options(const struct run_shared *r, char *buf, size_t size)
 	(void)snprintf(buf, size,
 	               "on-conflict=%s encoding=%s delimiter=%u allow-future=%s timezone=%s "
 	               "sku-pattern=%s",
-	               conflict_modes[o->on_conflict], input_encoding_name(o->enc),
-	               (unsigned)o->delim, o->allow_future ? "yes" : "no",
-	               r->tz_utc ? "UTC" : r->tz, o->sku_pattern ? o->sku_pattern : "");
+	               conflict_modes[o->on_conflict], input_encoding_name(o->format.enc),
+	               (unsigned)o->format.delim, o->allow_future ? "yes" : "no",
+	               r->tz_utc ? "UTC" : r->tz,
+	               o->format.sku_pattern ? o->format.sku_pattern : "");
 	/* How the file is described: named only when given, so a load without
 	 * them compares equal to the history of the versions before them. */
 	size_t n = strlen(buf);
@@ -36,19 +37,19 @@ outcome_options(const struct run_shared *r, char *buf, size_t size)
 		if (n < size)                                                                      \
 			n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__);                     \
 	} while (0)
-	const struct colmap_opts *cm = o->cm;
+	const struct colmap_opts *cm = o->format.cm;
 	for (int i = 0; cm != NULL && i < cm->nmap; i++)
 		ADD("%smap=%s=%s", i ? "|" : " ", cm->map[i].src, cm->map[i].dst);
 	for (int i = 0; cm != NULL && i < cm->ncolumns; i++)
 		ADD("%s%s", i ? "," : " columns=", cm->columns[i]);
-	for (int i = 0; i < o->fmt.ndate_formats; i++)
-		ADD("%s%s", i ? "|" : " date-format=", o->fmt.date_formats[i]);
-	if (o->fmt.decimal_comma)
+	for (int i = 0; i < o->format.fmt.ndate_formats; i++)
+		ADD("%s%s", i ? "|" : " date-format=", o->format.fmt.date_formats[i]);
+	if (o->format.fmt.decimal_comma)
 		ADD(" decimal-comma=yes");
-	if (o->fmt.currency != NULL)
-		ADD(" currency=%s", o->fmt.currency);
-	if (o->fmt.null != NULL)
-		ADD(" null=%s", o->fmt.null);
+	if (o->format.fmt.currency != NULL)
+		ADD(" currency=%s", o->format.fmt.currency);
+	if (o->format.fmt.null != NULL)
+		ADD(" null=%s", o->format.fmt.null);
 	if (o->case_variants)
 		ADD(" case-variants=allow");
 #undef ADD

@@ -48,11 +48,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	        .columns = {"transaction_date", "sku", "-", "quantity_sold", "price_per_unit"},
 	        .ncolumns = 5,
 	};
-	struct intake_opts o = {
+	struct file_format format = {
 	        .enc = encs[sel & 3],
 	        .delim = (sel & 4) ? ';' : ',',
-	        .v = validator,
 	        .cm = (sel & 8) ? &headerless : NULL,
+	};
+	struct intake_opts o = {
+	        .format = &format,
+	        .v = validator,
 	        .max_rejects = -1,
 	};
 	struct intake *it = NULL;

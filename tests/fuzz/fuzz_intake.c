@@ -174,13 +174,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	        .columns = {"transaction_date", "sku", "-", "quantity_sold", "price_per_unit"},
 	        .ncolumns = 5,
 	};
-	struct intake_opts o = {
+	struct file_format format = {
 	        .enc = encs[(sel >> 3) & 3],
 	        .delim = (sel & 32) ? ';' : ',',
-	        .v = (sel & 64) ? described : validator,
 	        .cm = (sel & 192) == 192 ? &headerless
 	              : (sel & 128)      ? &cashier
 	                                 : NULL,
+	};
+	struct intake_opts o = {
+	        .format = &format,
+	        .v = (sel & 64) ? described : validator,
 	        .case_variants = (sel & 8) != 0,
 	        .reject_dir = reject_dir,
 	        .write_rejects = true,

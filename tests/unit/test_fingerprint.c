@@ -44,8 +44,8 @@ print_of(const char *name, const char *data, size_t n, bool gz, enum input_encod
 	struct etl_error err;
 	struct valid_opts vo = {.sku_pattern = NULL};
 	assert_int_equal(valid_open(&v, &vo, &err), ETL_OK);
-	struct intake_opts io = {
-	        .enc = enc, .delim = ',', .v = v, .reject_dir = dir, .max_rejects = -1};
+	struct file_format format = {.enc = enc, .delim = ','};
+	struct intake_opts io = {.format = &format, .v = v, .reject_dir = dir, .max_rejects = -1};
 	struct intake *it = NULL;
 	assert_int_equal(intake_open(&it, &(struct file_spec){path, path, KIND_NONE}, &io, &err),
 	                 ETL_OK);
