@@ -94,4 +94,8 @@ bool db_connection_lost(PGconn *conn);
  * database and citus_is_coordinator() says so (false on any failure). */
 bool db_citus_coordinator(PGconn *conn);
 
+/* Whether table is a Citus table split into shards (not a reference or
+ * local one); false on any failure, and without Citus. */
+bool db_citus_distributed(PGconn *conn, const char *table);
+
 #endif

@@ -394,11 +394,12 @@ db_queryf(PGconn *conn, int nparams, const char *const *params, struct etl_error
 	return r;
 }
 
-/* One yes/no question; false also when it fails. */
+/* One yes/no question with at most one parameter (NULL: none); false also
+ * when it fails. */
 static bool
-db_yes(PGconn *conn, const char *sql)
+db_yes(PGconn *conn, const char *sql, const char *param)
 {
-	PGresult *r = db_query(conn, sql, 0, NULL, NULL);
+	PGresult *r = db_query(conn, sql, param != NULL, &param, NULL);
 	bool v = r != NULL && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
 	return v;
@@ -407,6 +408,18 @@ db_yes(PGconn *conn, const char *sql)
 bool
 db_citus_coordinator(PGconn *conn)
 {
-	return db_yes(conn, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')") &&
-	       db_yes(conn, "SELECT citus_is_coordinator()");
+	return db_yes(conn, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')",
+	              NULL) &&
+	       db_yes(conn, "SELECT citus_is_coordinator()", NULL);
+}
+
+bool
+db_citus_distributed(PGconn *conn, const char *table)
+{
+	return db_yes(conn, "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
+	              NULL) &&
+	       db_yes(conn,
+	              "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition "
+	              "WHERE logicalrelid = to_regclass($1) AND partmethod <> 'n')",
+	              table);
 }

@@ -264,17 +264,6 @@ set_counts(struct load_file *lf, const struct ledger *led)
 	lf->r.rows_rejected = (uint64_t)led->rows_rejected;
 }
 
-/* Whether sql (one parameter, table) answers true. */
-static bool
-answers_yes(PGconn *conn, const char *sql, const char *table)
-{
-	const char *params[1] = {table};
-	PGresult *res = db_query(conn, sql, 1, params, NULL);
-	bool yes = res != NULL && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	return yes;
-}
-
 /* The rows the table holds as its statistics say (-1: unknown).  A Citus
  * distributed table's own statistics on the coordinator are empty: its
  * shards' are summed.  Citus puts each shard's name into the command with
@@ -288,15 +277,7 @@ table_rows(PGconn *conn, const char *table)
 	                         1, params, NULL);
 	double rows = res != NULL && PQntuples(res) == 1 ? atof(PQgetvalue(res, 0, 0)) : -1;
 	PQclear(res);
-	if (rows > 0 ||
-	    !answers_yes(conn,
-	                 "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL "
-	                 "AND $1::text IS NOT NULL",
-	                 table) ||
-	    !answers_yes(conn,
-	                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition "
-	                 "WHERE logicalrelid = to_regclass($1) AND partmethod <> 'n')",
-	                 table))
+	if (rows > 0 || !db_citus_distributed(conn, table))
 		return rows;
 	res = db_query(conn,
 	               "SELECT sum(greatest(result::float8, 0)) FROM run_command_on_shards($1, "
