@@ -284,6 +284,14 @@ on_record(int c, void *data)
 	push_record(data);
 }
 
+/* Whether lines split at delim may skip libcsv: a delimiter that is not the
+ * quote nor a line end. */
+static bool
+plain_delim(unsigned char delim)
+{
+	return delim != '"' && delim != '\r' && delim != '\n';
+}
+
 enum etl_code
 csvrow_open(struct csvrow_reader **out, csvrow_read_fn read_fn, void *ctx, unsigned char delim,
             const char *name, struct etl_error *err)
@@ -297,7 +305,7 @@ csvrow_open(struct csvrow_reader **out, csvrow_read_fn read_fn, void *ctx, unsig
 	r->delim = delim;
 	r->line = 1;
 	r->between = true;
-	r->plain = delim != '"' && delim != '\r' && delim != '\n';
+	r->plain = plain_delim(delim);
 	r->name = strdup(name);
 	r->buf = malloc(CHUNK);
 	r->cur = calloc(1, sizeof *r->cur);
@@ -422,7 +430,7 @@ feed_plain(struct csvrow_reader *r, const char *seg, size_t n)
 void
 csvrow_set_plain(struct csvrow_reader *r, bool on)
 {
-	r->plain = on && r->delim != '"' && r->delim != '\r' && r->delim != '\n';
+	r->plain = on && plain_delim(r->delim);
 }
 
 /* Feeds one segment (up to and including a '\n') to libcsv. */
