@@ -8,7 +8,7 @@
 
 #include "ledger.h"
 
-/* What read_ledger() reads beside struct ledger. */
+/* What ledger_read_ledger() reads beside struct ledger. */
 struct seen {
 	char holder[160];
 	bool lease_valid;
@@ -18,7 +18,7 @@ struct seen {
 #define LEASE     "interval '2 minutes'" /* alive without a word from the loader */
 #define WAIT_USEC 250000                 /* between looks at a running load */
 
-/* The columns read_ledger() reads, in its order. */
+/* The columns ledger_read_ledger() reads, in its order. */
 #define LEDGER_COLS                                                                                \
 	"load_id, status, records_done, rows_read, rows_loaded, rows_updated, rows_skipped, "      \
 	"rows_rejected, reject_bytes, coalesce(reject_file, ''), attempts, fingerprint, "          \
@@ -39,7 +39,7 @@ enum etl_code ledger_undo_in_txn(PGconn *conn, const struct ledger *e, const str
 int64_t ledger_num(PGresult *r, int row, int col);
 void ledger_str(char *dst, size_t size, PGresult *r, int row, int col);
 
-/* What read_ledger() reads beyond struct ledger. */
+/* What ledger_read_ledger() reads beyond struct ledger. */
 void ledger_read_ledger(PGresult *r, int i, struct ledger *e, struct seen *s);
 
 /* Rolls the open transaction back, whatever state it is in. */

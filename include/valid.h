@@ -3,10 +3,10 @@
  *
  * Each returns the normalised value (or NULL / the column's default for an
  * empty field) or a reason naming the rule and showing the value, as in
- * `"12,50" is not a plain decimal`.  valid_row() applies them to a record in
- * column order, prefixing each reason with the column name; a secret column
- * (the plaintext password) is never shown.  No database is involved: the
- * SKUs a sales file may use come in as a keyset.
+ * `"12,50" is not a plain decimal`; valid_field() adds what the live table
+ * allows.  The intake's record_check() (record.h) applies them to a record
+ * in column order, prefixing each reason with the column name; a secret
+ * column (the plaintext password) is never shown.  No database is involved.
  */
 #ifndef SIPREMS_VALID_H
 #define SIPREMS_VALID_H
