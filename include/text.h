@@ -18,8 +18,24 @@ bool text_utf8(const char *s, size_t n, size_t *chars, size_t *bad);
 const char *text_s(long long n);
 
 /* Whether s[0..n) is one or more ASCII digits; and the value of such
- * digits (n small enough for an int). */
-bool text_all_digits(const char *s, size_t n);
-int text_digits(const char *s, size_t n);
+ * digits (n small enough for an int).  Inline: the rules call them on
+ * every date and number. */
+static inline bool
+text_all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return n > 0;
+}
+
+static inline int
+text_digits(const char *s, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
 
 #endif
