@@ -20,13 +20,14 @@
 
 #define RETRIES 5 /* for deadlocks and serialization failures */
 
-struct copy_sink {
-	struct sink_conn db;  /* the load's connection: every statement */
-	struct sink_conn *to; /* where the COPY runs: &db, or the shadow's */
+/* The statement plan: what the sink sends and the statements that send
+ * it.  copy_sql.c builds it in copy_open() (sink_plan_open(), then
+ * sink_plan_statements() once the passwords' part is set up); from then
+ * on every file reads it through a const pointer. */
+struct sink_plan {
 	const struct table_def *t;
 	enum on_conflict mode;
 	const char *labels[TABLE_MAXLABELS];
-	bool single_txn;
 
 	int ncols;
 	int col[TABLE_MAXCOLS]; /* table columns sent, in order */
@@ -34,14 +35,15 @@ struct copy_sink {
 	 * default there): its default value goes in. */
 	bool use_dflt[TABLE_MAXCOLS];
 	struct value dflt[TABLE_MAXCOLS];
+	int alt[TABLE_MAXCOLS]; /* a second source of the column (password for
+	                           password_hash), used when the first is empty */
 	/* Columns no file fills that take the load's timestamp (an ORM's
 	 * created_at), sent after the others. */
 	const char *audit[4];
 	bool audit_tz[4];
 	int naudit;
-	int64_t audit_wall, audit_utc; /* the load's timestamp, usec since 2000 */
-	int alt[TABLE_MAXCOLS];        /* a second source of the column (password for
-	                                   password_hash), used when the first is empty */
+	int64_t audit_wall, audit_utc; /* the load's timestamp, usec since 2000,
+	                                  read once when the plan is built */
 	bool binary;                   /* COPY in binary format */
 	enum bin_type bin[TABLE_MAXCOLS];
 	char types[TABLE_MAXCOLS][64]; /* each column's SQL type */
@@ -49,43 +51,56 @@ struct copy_sink {
 	struct buf insert_sql;         /* staged kinds: INSERT … ON CONFLICT … */
 	bool staged;
 	char stage[64];
-	struct buf stage_sql; /* creates the staging table in a transaction */
-	const char *name;     /* the file, for messages */
-	copy_begin_fn begun;
-	long lock_timeout_ms; /* the load's lock_timeout */
-	void *begun_arg;
-	int64_t load_id;
-	bool identical_skips;
+	struct buf stage_sql;  /* creates the staging table in a transaction */
 	char update_cols[512]; /* update: the columns it sets, "a,b" */
 
 	/* Ids: when the table's primary key is one integer column filled by a
 	 * sequence, each batch reserves its ids from the sequence and every row
 	 * carries one, so that the load can record them and be undone. */
 	bool id_ok;
-	struct sink_ids ids;
+	bool id_int8;
+	char id_col[140];
+	char id_seq[160]; /* the sequence, as a regclass literal */
+	int64_t id_max;   /* the sequence's last value */
+	bool citus;       /* with ids: the table is a Citus table */
 
-	struct sink_batch batch;
-	bool in_batch;
+	/* The names the statements use, each quoted once while the plan is
+	 * built (sink_q() only looks them up). */
+	struct {
+		const char *name;
+		char *quoted; /* PQescapeIdentifier's */
+	} idents[24];
+	int nidents;
+};
+
+/* The options of copy_opts the sink reads for its whole life (copy.c sets
+ * them in copy_open()). */
+struct sink_opts {
+	const char *name; /* the file, for messages */
+	copy_begin_fn begun;
+	void *begun_arg;
+	long lock_timeout_ms; /* the load's lock_timeout */
+	bool single_txn;
 	bool hold_rows; /* the batch's rows go out at copy_end() (--jobs) */
+};
 
-	/* The fast path: one COPY, nothing kept, rebuild at the end. */
-	bool fast;
+/* The fast path (copy_fast.c writes it): one COPY, nothing kept, rebuild
+ * at the end; or through a shadow table. */
+struct sink_fast {
+	bool on;    /* the one COPY runs: the rows go to it */
 	bool citus; /* the fast path's table is a Citus table: nothing rebuilt */
 	int jobs;
-	int64_t fast_rows;
+	int64_t rows;
 	/* The fast path numbers the rows itself, from the id column's sequence
 	 * (a nextval per row costs more than the COPY of the row). */
 	bool own_ids;
-	bool id_int8;
 	bool id_overflow; /* the sequence ran out: leave it to the batches */
-	char id_col[140];
-	char id_seq[160];     /* the sequence, as a regclass literal */
-	char fast_why[400];   /* why the fast path gave way */
+	int64_t id_next, id_first;
+	char why[400];        /* why the fast path gave way */
 	char passed_why[240]; /* why copy_fast_begin() took a slower way */
-	char leftover[300];   /* a shadow an ended load left, to drop, or "" */
 	bool passed_loud;     /* and a big file says it without --verbose */
-	int64_t id_next, id_max, id_first;
-	char **rebuild; /* statements that recreate what was dropped */
+	char leftover[300];   /* a shadow an ended load left, to drop, or "" */
+	char **rebuild;       /* statements that recreate what was dropped */
 	int nrebuild;
 
 	/* The fast path through a shadow table (copy_shadow.c). */
@@ -93,69 +108,95 @@ struct copy_sink {
 	PGconn *(*connect)(void *arg, struct etl_error *err);
 	void *connect_arg;
 	struct sink_shadow sh;
-
-	/* Plaintext passwords (copy_pw.c): each row's hash goes out as the
-	 * placeholder pw_hold until it is hashed into its place. */
-	int pw_col;          /* the sent column of the hash, or -1 */
-	bool pw_after_stage; /* skip/error: hashed once the staging table has
-	                        said which keys are new */
-	size_t pw_len;       /* of a hash */
-	char pw_hold[PWHASH_LEN];
-	struct sink_pw {
-		size_t at;   /* its placeholder in data */
-		int row;     /* its row in the batch (-1 on the fast path) */
-		size_t text; /* its password in pwtext */
-		size_t n;
-		bool done; /* hashed */
-	} * pw;
-	size_t npw, cappw;
-	struct buf pwtext;
-	struct buf pw_check_sql; /* the staged rows to hash */
-	struct buf pw_set_sql;   /* their hashes into the staging table */
-	int64_t pw_hashed;
-
-	struct copy_reject *rejects;
-	int nrej, rejcap;
-	bool oom; /* a reject could not be recorded */
-	struct {
-		const char *name;
-		char *quoted; /* PQescapeIdentifier's */
-	} idents[24];         /* the names the statements use, quoted once */
-	int nidents;
 };
 
-/* Reads the target's column types: the staging table copies them, and
- * binary COPY is used when every column sent has a binary form here that
- * fits its values (else text, which the server converts itself). */
-enum etl_code sink_column_types(struct copy_sink *s, bool utc, bool text_only,
-                                struct etl_error *err);
+/* A password kept until it is hashed into its placeholder. */
+struct sink_pw_kept {
+	size_t at;   /* its placeholder in the batch's data */
+	int row;     /* its row in the batch (-1 on the fast path) */
+	size_t text; /* its password in text */
+	size_t n;
+	bool done; /* hashed */
+};
 
-/* Whether the rows can carry ids from the table's sequence: its primary
- * key is the kind's id column, one integer column the file does not give,
- * filled by a sequence that counts by one (not GENERATED ALWAYS). */
-enum etl_code sink_id_column(struct copy_sink *s, struct etl_error *err);
+/* Plaintext passwords (copy_pw.c writes it): each row's hash goes out as
+ * the placeholder hold until it is hashed into its place. */
+struct sink_pw {
+	int col;          /* the sent column of the hash, or -1 */
+	bool after_stage; /* skip/error: hashed once the staging table has
+	                     said which keys are new */
+	size_t len;       /* of a hash */
+	char hold[PWHASH_LEN];
+	struct sink_pw_kept *kept;
+	size_t nkept, capkept;
+	struct buf text;
+	struct buf check_sql; /* the staged rows to hash */
+	struct buf set_sql;   /* their hashes into the staging table */
+	int64_t hashed;
+};
 
-/* The statement that creates the staging table, with the target's own
- * column types, inside a transaction that drops it at its end: nothing of
- * it outlives the transaction, whichever server connection a pooler gives.
- * In one transaction for the whole file it is made once, then emptied. */
-void sink_stage_sql(struct copy_sink *s, int stage_id);
+/* The batch's refused rows (copy_isolate.c writes it). */
+struct sink_refused {
+	struct copy_reject *rejects;
+	int n, cap;
+	bool oom; /* a reject could not be recorded */
+};
 
-/* The ON CONFLICT statement.  With error/skip it returns the batch rows
- * whose key existed; with update, every row with i(nserted), u(pdated) or
- * s (unchanged). */
-void sink_build_insert(struct copy_sink *s);
+/* The sink: its connections and its parts, each written by one file. */
+struct copy_sink {
+	struct sink_conn db;          /* the load's connection: every statement */
+	struct sink_conn *to;         /* where the COPY runs: &db, or the shadow's */
+	const struct sink_plan *plan; /* copy_sql.c's, built in copy_open() */
+	struct sink_opts opts;
+	struct sink_batch batch;
+	struct sink_ids ids;
+	struct sink_fast fast;       /* copy_fast.c's */
+	struct sink_pw pw;           /* copy_pw.c's */
+	struct sink_refused refused; /* copy_isolate.c's */
+	bool in_batch;               /* a transaction copy_abort() rolls back */
+};
+
+/* ---- copy_sql.c: the plan --------------------------------------------- */
+
+/* The first part of the plan: the columns sent, the load's timestamp, the
+ * column types (binary COPY when every column sent has a binary form that
+ * fits its values), the id column, Citus, the staging table's statement
+ * and every name the statements quote.  Returns ETL_OK (*out, freed with
+ * sink_plan_free()), ETL_EDB or an out-of-memory error. */
+enum etl_code sink_plan_open(struct sink_plan **out, PGconn *pg, const struct copy_opts *o,
+                             struct etl_error *err);
+
+/* The rest: the INSERT … ON CONFLICT of the staged kinds and the COPY.
+ * pw_col >= 0: the INSERT leaves out the rows whose column pw_col still
+ * holds pw_hold (copy_pw.c hashes them once the staging table has said
+ * which keys are new).  Returns ETL_OK or an out-of-memory error. */
+enum etl_code sink_plan_statements(struct sink_plan *p, const struct copy_opts *o, int pw_col,
+                                   const char *pw_hold, struct etl_error *err);
+
+void sink_plan_free(const struct sink_plan *p);
 
 /* "prefix id, " when the rows carry their ids. */
-void sink_id_first(const struct copy_sink *s, struct buf *b, const char *prefix);
+void sink_id_first(const struct sink_plan *p, struct buf *b, const char *prefix);
 
 /* Appends the sent columns as "a, b, c", each prefixed with prefix. */
-void sink_col_list(struct copy_sink *s, struct buf *b, const char *prefix, bool skip_key);
+void sink_col_list(const struct sink_plan *p, struct buf *b, const char *prefix, bool skip_key);
 
 /* A row's leading fields in the COPY stream: the binary tuple header, the
  * staging order (ord >= 0) and the id (id != NULL), binary or text.  Both
  * paths start their rows here. */
-void sink_row_start(struct copy_sink *s, struct buf *b, int ord, const int64_t *id);
+void sink_row_start(const struct sink_plan *p, struct buf *b, int ord, const int64_t *id);
+
+/* Whether the sent columns include any besides the key. */
+bool sink_has_non_key(const struct sink_plan *p);
+
+/* name as a quoted identifier, for the statements: one the plan quoted
+ * while it was built. */
+const char *sink_q(const struct sink_plan *p, const char *name);
+
+/* Whether table is one of Citus's (distributed or reference): *yes. */
+enum etl_code sink_citus_table(PGconn *pg, const char *table, bool *yes, struct etl_error *err);
+
+/* ---- copy_isolate.c: the refused rows ------------------------------------ */
 
 /* Reads what the ON CONFLICT statement returned for nrows staged rows. */
 void sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outcome *out);
@@ -164,12 +205,18 @@ void sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_
  * the server named, or in halves) until every refused row stands alone. */
 enum etl_code sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err);
 
-/* The passwords (copy_pw.c).  sink_pw_setup(): after the columns and the
- * staging table are known; sink_pw_hold(): a row's placeholder into b, its
+/* No refused row (a new batch); sink_refused_free(): at the end. */
+void sink_refused_reset(struct sink_refused *r);
+void sink_refused_free(struct sink_refused *r);
+
+/* ---- copy_pw.c: the passwords -------------------------------------------- */
+
+/* sink_pw_setup(): once the plan's columns and staging table are known
+ * (false: out of memory); sink_pw_hold(): a row's placeholder into b, its
  * password kept; sink_pw_staged(): the staged rows with new keys hashed,
  * into the batch and the staging table (NULL when done, else the server's
  * failed result; *failed: a failure here, in err). */
-void sink_pw_setup(struct copy_sink *s);
+bool sink_pw_setup(struct copy_sink *s);
 enum etl_code sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, size_t n, int row,
                            struct etl_error *err);
 /* Every kept password hashed into its place (unless the staging table
@@ -177,17 +224,45 @@ enum etl_code sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, s
  * connection: every row goes out through here. */
 enum etl_code sink_pw_send(struct copy_sink *s, size_t upto, struct etl_error *err);
 PGresult *sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err);
-void sink_pw_reset(struct copy_sink *s);
-void sink_pw_free(struct copy_sink *s);
+void sink_pw_reset(struct sink_pw *pw);
+void sink_pw_free(struct sink_pw *pw);
 
-/* Whether the table is one of Citus's (distributed or reference): *yes. */
-enum etl_code sink_citus_table(struct copy_sink *s, bool *yes, struct etl_error *err);
+/* ---- copy_fast.c: the empty-table path ----------------------------------- */
 
-/* Whether the sent columns include any besides the key. */
-bool sink_has_non_key(const struct copy_sink *s);
+/* What copy_open() gives the fast path: the shadow's settings and how to
+ * open a second connection. */
+void sink_fast_open(struct sink_fast *f, const struct copy_opts *o);
 
-/* name as a quoted identifier, for the statements (quoted once per sink;
- * "" and s->oom when out of memory). */
-const char *sink_q(struct copy_sink *s, const char *name);
+/* Before the fast path's transaction: nothing passed by yet. */
+void sink_fast_init(struct copy_sink *s, int jobs);
+
+/* In the fast path's transaction (copy.c began it): whether the table is
+ * this path's (*go), and if so the table readied and the one COPY started
+ * on *to (the load's connection or the shadow's).  On failure or !*go the
+ * caller rolls back (sink_fast_rollback()). */
+enum etl_code sink_fast_begin(struct copy_sink *s, bool big, bool *go, struct sink_conn **to,
+                              struct etl_error *err);
+
+/* The table is not for this path: a leftover shadow goes in a transaction
+ * of its own. */
+void sink_fast_passed_by(struct copy_sink *s);
+
+/* A row of the fast path: its id into *id; false when the sequence ran
+ * out, the row left out (copy_fast_end() gives way then). */
+bool sink_fast_row(struct copy_sink *s, int64_t *id);
+
+/* The rows sent: the COPY ended, the shadow swapped in or what was dropped
+ * rebuilt, out->loaded and out->xmins set.  On failure or *refused the
+ * caller rolls back (sink_fast_rollback()). */
+enum etl_code sink_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused,
+                            struct etl_error *err);
+
+/* After the load's transaction rolled back: the shadow abandoned, nothing
+ * to rebuild, the fast path off. */
+void sink_fast_rollback(struct copy_sink *s);
+
+/* The fast path is off (the load aborted). */
+void sink_fast_off(struct sink_fast *f);
+void sink_fast_free(struct sink_fast *f);
 
 #endif

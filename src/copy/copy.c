@@ -11,112 +11,35 @@
 #include "db.h"
 #include "encode.h"
 
-/* The load's timestamp, from the server: its wall clock in the load's
- * zone and the instant, in microseconds since 2000-01-01. */
-static enum etl_code
-load_timestamp(struct copy_sink *s, const char *timezone, struct etl_error *err)
-{
-	const char *params[1] = {timezone ? timezone : "UTC"};
-	PGresult *r = db_query(s->db.pg,
-	                       "SELECT (extract(epoch FROM now() AT TIME ZONE $1) * 1000000)::int8 "
-	                       "- 946684800000000, (extract(epoch FROM now()) * 1000000)::int8 - "
-	                       "946684800000000",
-	                       1, params, err);
-	if (r == NULL)
-		return ETL_EDB;
-	s->audit_wall = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	s->audit_utc = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	PQclear(r);
-	return ETL_OK;
-}
-
 enum etl_code
 copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *err)
 {
 	struct copy_sink *s = calloc(1, sizeof *s);
-	enum etl_code rc = ETL_OK;
+	struct sink_plan *plan = NULL;
 	*out = NULL;
 	if (s == NULL)
 		return error_oom(err, NULL, 0);
 	conn_attach(&s->db, o->conn);
 	s->to = &s->db;
-	s->t = o->map->t;
-	s->mode = o->on_conflict;
-	s->single_txn = o->single_transaction;
-	s->name = o->name != NULL ? o->name : o->map->t->table;
-	s->begun = o->begun;
-	s->begun_arg = o->begun_arg;
-	s->hold_rows = o->hold_rows;
-	s->settings = o->settings;
-	s->lock_timeout_ms = o->lock_timeout_ms;
-	s->connect = o->connect;
-	s->connect_arg = o->connect_arg;
-	s->load_id = o->load_id;
-	s->identical_skips = o->identical_skips;
-	for (int i = 0; i < TABLE_MAXLABELS; i++)
-		s->labels[i] = o->facts->event_labels[i];
-	s->staged = s->t->nkey > 0;
-
-	/* The columns sent: those the file has, plus a sales row's price
-	 * (taken from the product when empty); password and password_hash
-	 * both fill password_hash. */
-	const struct table_def *t = s->t;
-	const struct live_table *live = &o->facts->kinds[t->kind];
-	for (int c = 0; c < t->ncols; c++) {
-		bool in_file = o->map->col_field[c] >= 0;
-		bool needed = t->cols[c].empty_rule == EMPTY_DEFAULT && live->cols[c].required;
-		if (!in_file && t->cols[c].empty_rule != EMPTY_REF && !needed)
-			continue;
-		int dup = -1;
-		for (int i = 0; i < s->ncols; i++)
-			if (strcmp(t->cols[s->col[i]].db_column, t->cols[c].db_column) == 0)
-				dup = i;
-		if (dup >= 0) {
-			s->alt[dup] = c; /* fills the column when the first is empty */
-			continue;
-		}
-		s->col[s->ncols] = c;
-		s->alt[s->ncols] = -1;
-		if (!in_file && needed) {
-			char why[256];
-			s->use_dflt[s->ncols] = true;
-			(void)valid_value(NULL, &t->cols[c], t->cols[c].empty,
-			                  strlen(t->cols[c].empty), &s->dflt[s->ncols], why,
-			                  sizeof why);
-		}
-		s->ncols++;
-	}
-	for (int i = 0; i < live->naudit; i++) {
-		s->audit[i] = live->audit[i];
-		s->audit_tz[i] = live->audit_tz[i];
-	}
-	s->naudit = live->naudit;
-	if (s->naudit > 0 && (rc = load_timestamp(s, o->timezone, err)) != ETL_OK)
-		goto out;
-	rc = sink_column_types(s, o->utc, o->text_only, err);
-	if (rc == ETL_OK)
-		rc = sink_id_column(s, err);
-	/* On Citus the rows' xmins are the workers': undo cannot read them. */
-	if (rc == ETL_OK && s->id_ok)
-		rc = sink_citus_table(s, &s->citus, err);
+	s->opts = (struct sink_opts){.name = o->name != NULL ? o->name : o->map->t->table,
+	                             .begun = o->begun,
+	                             .begun_arg = o->begun_arg,
+	                             .lock_timeout_ms = o->lock_timeout_ms,
+	                             .single_txn = o->single_transaction,
+	                             .hold_rows = o->hold_rows};
+	sink_fast_open(&s->fast, o);
+	/* The plan is built in two steps: the INSERT leaves out the rows whose
+	 * passwords wait for the staging table, which the passwords' part
+	 * decides once it knows the columns and the staging table. */
+	enum etl_code rc = sink_plan_open(&plan, s->db.pg, o, err);
 	if (rc != ETL_OK)
 		goto out;
-	if (s->staged)
-		sink_stage_sql(s, o->stage_id);
-	sink_pw_setup(s);
-	if (s->staged) {
-		sink_build_insert(s);
-		buf_put(&s->insert_sql, "", 1);
-		sql_printf(&s->copy_sql, "COPY %s (etl_ord, ", s->stage);
-	} else {
-		sql_printf(&s->copy_sql, "COPY %s (", sink_q(s, t->table));
-	}
-	sink_id_first(s, &s->copy_sql, "");
-	sink_col_list(s, &s->copy_sql, "", false);
-	sql_str(&s->copy_sql, s->binary ? ") FROM STDIN WITH (FORMAT binary)" : ") FROM STDIN");
-	buf_put(&s->copy_sql, "", 1);
-	if (s->copy_sql.failed || s->insert_sql.failed || s->stage_sql.failed || s->oom)
+	s->plan = plan;
+	if (!sink_pw_setup(s)) {
 		rc = error_oom(err, NULL, 0);
+		goto out;
+	}
+	rc = sink_plan_statements(plan, o, s->pw.after_stage ? s->pw.col : -1, s->pw.hold, err);
 out:
 	if (rc != ETL_OK)
 		copy_close(s);
@@ -131,22 +54,13 @@ copy_close(struct copy_sink *s)
 	if (s == NULL)
 		return;
 	conn_disarm();
-	shadow_abandon(&s->sh);
+	sink_fast_free(&s->fast);
 	conn_release(&s->db, false);
-	buf_free(&s->stage_sql);
-	sink_pw_free(s);
+	sink_pw_free(&s->pw);
 	ids_free(&s->ids);
-	buf_free(&s->copy_sql);
-	buf_free(&s->insert_sql);
 	batch_free(&s->batch);
-	for (int i = 0; i < s->nrej; i++)
-		free(s->rejects[i].reason);
-	free(s->rejects);
-	for (int i = 0; i < s->nrebuild; i++)
-		free(s->rebuild[i]);
-	for (int i = 0; i < s->nidents; i++)
-		PQfreemem(s->idents[i].quoted);
-	free(s->rebuild);
+	sink_refused_free(&s->refused);
+	sink_plan_free(s->plan);
 	free(s);
 }
 
@@ -156,7 +70,7 @@ copy_close(struct copy_sink *s)
 static enum etl_code
 start_copy(struct copy_sink *s, struct etl_error *err)
 {
-	return conn_copy_start(s->to, s->copy_sql.data, s->binary, err);
+	return conn_copy_start(s->to, s->plan->copy_sql.data, s->plan->binary, err);
 }
 
 /* A batch's transaction (or savepoint): BEGIN, the caller's hook, the
@@ -164,26 +78,24 @@ start_copy(struct copy_sink *s, struct etl_error *err)
 static enum etl_code
 begin_txn(struct copy_sink *s, struct etl_error *err)
 {
-	enum etl_code rc = conn_exec(&s->db, s->single_txn ? "SAVEPOINT etl_batch" : "BEGIN", err);
+	enum etl_code rc =
+	        conn_exec(&s->db, s->opts.single_txn ? "SAVEPOINT etl_batch" : "BEGIN", err);
 	if (rc != ETL_OK)
 		return rc;
 	s->in_batch = true;
-	if (!s->single_txn && s->begun != NULL)
-		rc = s->begun(s->begun_arg, err);
-	if (rc == ETL_OK && s->staged)
-		rc = conn_exec(&s->db, s->stage_sql.data, err);
+	if (!s->opts.single_txn && s->opts.begun != NULL)
+		rc = s->opts.begun(s->opts.begun_arg, err);
+	if (rc == ETL_OK && s->plan->staged)
+		rc = conn_exec(&s->db, s->plan->stage_sql.data, err);
 	return rc;
 }
 
 enum etl_code
 copy_begin_txn(struct copy_sink *s, struct etl_error *err)
 {
-	for (int i = 0; i < s->nrej; i++)
-		free(s->rejects[i].reason);
-	s->nrej = 0;
-	s->oom = false;
+	sink_refused_reset(&s->refused);
 	batch_reset(&s->batch);
-	sink_pw_reset(s);
+	sink_pw_reset(&s->pw);
 	return begin_txn(s, err);
 }
 
@@ -191,7 +103,8 @@ enum etl_code
 copy_begin_rows(struct copy_sink *s, int64_t rows, struct etl_error *err)
 {
 	ids_none(&s->ids);
-	enum etl_code rc = s->id_ok ? ids_reserve(&s->ids, &s->db, s->id_seq, rows, err) : ETL_OK;
+	enum etl_code rc =
+	        s->plan->id_ok ? ids_reserve(&s->ids, &s->db, s->plan->id_seq, rows, err) : ETL_OK;
 	if (rc != ETL_OK)
 		return rc;
 	/* Held rows go at copy_end(), and so does the COPY that takes the
@@ -199,7 +112,7 @@ copy_begin_rows(struct copy_sink *s, int64_t rows, struct etl_error *err)
 	 * wait in the lock queue, where another session's DDL can hold it up
 	 * while a done batch, waiting for the mutex, holds what that DDL waits
 	 * for. */
-	return s->hold_rows ? ETL_OK : start_copy(s, err);
+	return s->opts.hold_rows ? ETL_OK : start_copy(s, err);
 }
 
 enum etl_code
@@ -214,13 +127,13 @@ copy_begin(struct copy_sink *s, int64_t rows, struct etl_error *err)
 bool
 copy_ids_recorded(const struct copy_sink *s)
 {
-	return s->id_ok;
+	return s->plan->id_ok;
 }
 
 const char *
 copy_update_columns(const struct copy_sink *s)
 {
-	return s->update_cols[0] != '\0' ? s->update_cols : NULL;
+	return s->plan->update_cols[0] != '\0' ? s->plan->update_cols : NULL;
 }
 
 /* Appends the values of a row and its line end (a plaintext password is
@@ -229,42 +142,43 @@ static enum etl_code
 encode_row(struct copy_sink *s, const struct valid_row *row, struct buf *b, int ord,
            struct etl_error *err)
 {
-	for (int i = 0; i < s->ncols; i++) {
-		if (i > 0 && !s->binary)
+	const struct sink_plan *p = s->plan;
+	for (int i = 0; i < p->ncols; i++) {
+		if (i > 0 && !p->binary)
 			buf_put(b, "\t", 1);
-		int src = s->col[i];
-		const struct value *v = s->use_dflt[i] ? &s->dflt[i] : &row->v[src];
-		if ((v->type == V_NULL || v->type == V_ABSENT) && s->alt[i] >= 0) {
-			src = s->alt[i];
+		int src = p->col[i];
+		const struct value *v = p->use_dflt[i] ? &p->dflt[i] : &row->v[src];
+		if ((v->type == V_NULL || v->type == V_ABSENT) && p->alt[i] >= 0) {
+			src = p->alt[i];
 			v = &row->v[src];
 		}
-		if (s->t->cols[src].rule == RULE_PASSWORD && v->type == V_TEXT) {
+		if (p->t->cols[src].rule == RULE_PASSWORD && v->type == V_TEXT) {
 			enum etl_code rc = sink_pw_hold(s, b, v->s, v->n, ord, err);
 			if (rc != ETL_OK)
 				return rc;
-		} else if (s->binary) {
-			encode_bin_value(b, v, s->bin[i], s->labels);
+		} else if (p->binary) {
+			encode_bin_value(b, v, p->bin[i], p->labels);
 		} else {
-			encode_value(b, v, s->labels);
+			encode_value(b, v, p->labels);
 		}
 	}
-	for (int i = 0; i < s->naudit; i++) {
+	for (int i = 0; i < p->naudit; i++) {
 		/* The wall clock with its offset in text (TIMESTAMP keeps the
 		 * wall clock, TIMESTAMPTZ gets the instant, even in a
 		 * fall-back hour); in binary the wall clock, or the instant
 		 * for TIMESTAMPTZ. */
 		struct value v = {.type = V_TIMESTAMP,
 		                  .instant = true,
-		                  .off = (int32_t)((s->audit_wall - s->audit_utc) / 1000000),
-		                  .i = s->binary && s->audit_tz[i] ? s->audit_utc : s->audit_wall};
-		if (s->binary) {
+		                  .off = (int32_t)((p->audit_wall - p->audit_utc) / 1000000),
+		                  .i = p->binary && p->audit_tz[i] ? p->audit_utc : p->audit_wall};
+		if (p->binary) {
 			encode_bin_value(b, &v, BIN_TIMESTAMP, NULL);
 		} else {
 			buf_put(b, "\t", 1);
 			encode_value(b, &v, NULL);
 		}
 	}
-	if (!s->binary)
+	if (!p->binary)
 		buf_put(b, "\n", 1);
 	return ETL_OK;
 }
@@ -273,21 +187,19 @@ enum etl_code
 copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_record *rec,
          int64_t number, struct etl_error *err)
 {
-	if (!s->fast && !batch_room(&s->batch))
+	const struct sink_plan *p = s->plan;
+	if (!s->fast.on && !batch_room(&s->batch))
 		return error_oom(err, NULL, 0);
 	struct buf *b = &s->batch.data;
-	if (s->fast) {
+	if (s->fast.on) {
 		/* One COPY of the whole file: nothing is kept for isolation. */
-		if (s->own_ids && s->id_next > s->id_max) {
-			s->id_overflow = true;
+		int64_t id;
+		if (!sink_fast_row(s, &id))
 			return ETL_OK;
-		}
-		sink_row_start(s, b, -1, s->own_ids ? &s->id_next : NULL);
-		s->id_next++;
+		sink_row_start(p, b, -1, s->fast.own_ids ? &id : NULL);
 		enum etl_code rc = encode_row(s, row, b, -1, err);
 		if (rc != ETL_OK)
 			return rc;
-		s->fast_rows++;
 		if (b->len - s->batch.sent >= SEND_CHUNK) {
 			rc = sink_pw_send(s, b->len, err);
 			b->len = s->batch.sent = 0;
@@ -296,20 +208,20 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 	}
 	batch_start_row(&s->batch);
 	int64_t id;
-	if (s->id_ok && !ids_next(&s->ids, &id))
+	if (p->id_ok && !ids_next(&s->ids, &id))
 		return error_set(err, ETL_EINPUT, NULL, rec->line,
 		                 "the file has more rows than when it was read first: it changed "
 		                 "while it loaded");
-	sink_row_start(s, b, s->staged ? s->batch.n : -1, s->id_ok ? &id : NULL);
+	sink_row_start(p, b, p->staged ? s->batch.n : -1, p->id_ok ? &id : NULL);
 	enum etl_code rc = encode_row(s, row, b, s->batch.n, err);
 	if (rc != ETL_OK)
 		return rc;
 	char shown[400];
-	if (s->staged)
-		valid_show_key(s->t, row, shown, sizeof shown);
-	if (!batch_add(&s->batch, rec, number, s->staged ? shown : NULL))
+	if (p->staged)
+		valid_show_key(p->t, row, shown, sizeof shown);
+	if (!batch_add(&s->batch, rec, number, p->staged ? shown : NULL))
 		return error_oom(err, NULL, 0);
-	if (!s->hold_rows && b->len - s->batch.sent >= SEND_CHUNK)
+	if (!s->opts.hold_rows && b->len - s->batch.sent >= SEND_CHUNK)
 		return sink_pw_send(s, b->len, err);
 	return ETL_OK;
 }
@@ -337,7 +249,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 {
 	enum etl_code rc = ETL_OK;
 	memset(out, 0, sizeof *out);
-	if (s->hold_rows && !s->to->in_copy)
+	if (s->opts.hold_rows && !s->to->in_copy)
 		rc = start_copy(s, err);
 	if (rc == ETL_OK)
 		rc = sink_pw_send(s, s->batch.data.len, err);
@@ -346,7 +258,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 		return rc;
 	}
 	PGresult *r = conn_copy_end(s->to, NULL);
-	if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && s->staged) {
+	if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && s->plan->staged) {
 		PQclear(r);
 		bool failed;
 		r = sink_pw_staged(s, &failed, err);
@@ -356,7 +268,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 		}
 		if (r == NULL) {
 			conn_arm(&s->db);
-			r = db_run(s->db.pg, s->insert_sql.data);
+			r = db_run(s->db.pg, s->plan->insert_sql.data);
 			conn_disarm();
 		}
 	}
@@ -381,7 +293,8 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 	if (refused) {
 		/* Start the batch over and settle it range by range. */
 		rc = conn_exec(&s->db,
-		               s->single_txn ? "ROLLBACK TO SAVEPOINT etl_batch" : "ROLLBACK", err);
+		               s->opts.single_txn ? "ROLLBACK TO SAVEPOINT etl_batch" : "ROLLBACK",
+		               err);
 		if (rc == ETL_OK)
 			rc = begin_txn(s, err);
 		if (rc == ETL_OK)
@@ -391,15 +304,18 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 			return rc;
 		}
 	}
-	if (s->oom) {
+	if (s->refused.oom) {
 		copy_abort(s, NULL);
 		return error_oom(err, NULL, 0);
 	}
-	out->rejects = s->rejects;
-	out->nrejects = s->nrej;
+	out->rejects = s->refused.rejects;
+	out->nrejects = s->refused.n;
 	out->ids = s->ids.v;
 	out->nids = s->ids.n;
-	out->xmins = ids_xmins(s->t, s->citus, 0, refused || s->single_txn);
+	/* A Citus table: as the plan found it (with ids), or as the fast path
+	 * found it before it gave way. */
+	out->xmins = ids_xmins(s->plan->t, s->plan->citus || s->fast.citus, 0,
+	                       refused || s->opts.single_txn);
 	return ETL_OK;
 }
 
@@ -407,7 +323,8 @@ enum etl_code
 copy_commit(struct copy_sink *s, struct etl_error *err)
 {
 	s->in_batch = false;
-	return conn_exec(&s->db, s->single_txn ? "RELEASE SAVEPOINT etl_batch" : "COMMIT", err);
+	return conn_exec(&s->db, s->opts.single_txn ? "RELEASE SAVEPOINT etl_batch" : "COMMIT",
+	                 err);
 }
 
 void
@@ -421,8 +338,9 @@ copy_abort(struct copy_sink *s, const char *why)
 	}
 	conn_disarm();
 	if (s->in_batch && PQstatus(s->db.pg) == CONNECTION_OK) {
-		PGresult *r = db_run(s->db.pg, s->single_txn ? "ROLLBACK TO SAVEPOINT etl_batch"
-		                                             : "ROLLBACK");
+		PGresult *r =
+		        db_run(s->db.pg,
+		               s->opts.single_txn ? "ROLLBACK TO SAVEPOINT etl_batch" : "ROLLBACK");
 		PQclear(r);
 	}
 	s->in_batch = false;
@@ -439,9 +357,84 @@ void
 copy_abort_all(struct copy_sink *s)
 {
 	copy_abort(s, NULL);
-	s->fast = false;
+	sink_fast_off(&s->fast);
 	if (PQstatus(s->db.pg) == CONNECTION_OK) {
 		PGresult *r = db_run(s->db.pg, "ROLLBACK");
 		PQclear(r);
 	}
+}
+
+/* ---- the empty-table path's transaction (its steps: copy_fast.c) ----------- */
+
+/* Rolls the fast path's transaction back; the table is as it was. */
+static void
+fast_rollback(struct copy_sink *s)
+{
+	if (s->to->in_copy) {
+		PGresult *r = conn_copy_end(s->to, "abandoned");
+		PQclear(r);
+	}
+	/* The load's transaction first: its index builds hold the shadow. */
+	s->to = &s->db;
+	PGresult *r = db_run(s->db.pg, "ROLLBACK");
+	PQclear(r);
+	sink_fast_rollback(s);
+	s->in_batch = false;
+	s->batch.data.len = s->batch.sent = 0;
+	sink_pw_reset(&s->pw);
+}
+
+enum etl_code
+copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl_error *err)
+{
+	struct sink_conn *to = &s->db;
+	bool go = false;
+	*taken = false;
+	sink_fast_init(s, jobs);
+	enum etl_code rc = conn_exec(&s->db, "BEGIN", err);
+	if (rc != ETL_OK)
+		return rc;
+	s->in_batch = true;
+	if (s->opts.begun == NULL || (rc = s->opts.begun(s->opts.begun_arg, err)) == ETL_OK)
+		rc = sink_fast_begin(s, big, &go, &to, err);
+	/* The COPY runs there: on the shadow's connection, or the load's. */
+	s->to = to;
+	if (rc != ETL_OK || !go)
+		fast_rollback(s);
+	if (rc != ETL_OK)
+		return rc;
+	if (!go) {
+		error_clear(err);
+		sink_fast_passed_by(s);
+		return ETL_OK;
+	}
+	s->batch.data.len = s->batch.sent = 0;
+	*taken = true;
+	return ETL_OK;
+}
+
+enum etl_code
+copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, struct etl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	*refused = false;
+	enum etl_code rc = sink_pw_send(s, s->batch.data.len, err);
+	s->batch.data.len = s->batch.sent = 0;
+	if (rc == ETL_OK)
+		rc = sink_fast_end(s, out, refused, err);
+	if (rc == ETL_OK && !*refused && s->fast.own_ids && s->fast.rows > 0) {
+		/* The rows' ids: the one range the fast path numbered. */
+		if (ids_one(&s->ids, s->fast.id_first, s->fast.id_next - 1)) {
+			out->ids = s->ids.v;
+			out->nids = 1;
+		} else {
+			rc = error_oom(err, NULL, 0);
+		}
+	}
+	if (rc != ETL_OK || *refused) {
+		fast_rollback(s);
+		return rc;
+	}
+	s->to = &s->db;
+	return ETL_OK;
 }

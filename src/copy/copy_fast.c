@@ -15,43 +15,31 @@
 static bool
 add_rebuild(struct copy_sink *s, const char *sql)
 {
-	char **v = realloc(s->rebuild, (size_t)(s->nrebuild + 1) * sizeof *v);
+	char **v = realloc(s->fast.rebuild, (size_t)(s->fast.nrebuild + 1) * sizeof *v);
 	if (v == NULL)
 		return false;
-	s->rebuild = v;
-	s->rebuild[s->nrebuild] = strdup(sql);
-	return s->rebuild[s->nrebuild++] != NULL;
+	s->fast.rebuild = v;
+	s->fast.rebuild[s->fast.nrebuild] = strdup(sql);
+	return s->fast.rebuild[s->fast.nrebuild++] != NULL;
 }
 
-/* Rolls the fast path's transaction back; the table is as it was. */
-static void
-fast_rollback(struct copy_sink *s)
+void
+sink_fast_rollback(struct copy_sink *s)
 {
-	if (s->to->in_copy) {
-		PGresult *r = conn_copy_end(s->to, "abandoned");
-		PQclear(r);
-	}
-	/* The load's transaction first: its index builds hold the shadow. */
-	s->to = &s->db;
-	PGresult *r = db_run(s->db.pg, "ROLLBACK");
-	PQclear(r);
-	if (s->sh.active)
-		shadow_abandon(&s->sh);
+	if (s->fast.sh.active)
+		shadow_abandon(&s->fast.sh);
 	/* Both connections lost (a terminated backend, a restart): a new one
 	 * drops the shadow, if the server takes it. */
-	if (shadow_left(&s->sh) && s->connect != NULL) {
+	if (shadow_left(&s->fast.sh) && s->fast.connect != NULL) {
 		struct etl_error e = {0};
-		PGconn *c = s->connect(s->connect_arg, &e);
-		shadow_drop_left(&s->sh, c);
+		PGconn *c = s->fast.connect(s->fast.connect_arg, &e);
+		shadow_drop_left(&s->fast.sh, c);
 		PQfinish(c);
 	}
-	s->fast = false;
-	s->in_batch = false;
-	s->batch.data.len = s->batch.sent = 0;
-	sink_pw_reset(s);
-	for (int i = 0; i < s->nrebuild; i++)
-		free(s->rebuild[i]);
-	s->nrebuild = 0;
+	s->fast.on = false;
+	for (int i = 0; i < s->fast.nrebuild; i++)
+		free(s->fast.rebuild[i]);
+	s->fast.nrebuild = 0;
 }
 
 /* Whether the table holds no row: *empty.  A role that may not read the
@@ -65,7 +53,7 @@ table_empty(struct copy_sink *s, bool *empty, struct etl_error *err)
 {
 	struct buf q = {0};
 	*empty = false;
-	sql_printf(&q, "SELECT 1 FROM %s LIMIT 1", sink_q(s, s->t->table));
+	sql_printf(&q, "SELECT 1 FROM %s LIMIT 1", sink_q(s->plan, s->plan->t->table));
 	if (q.failed)
 		return error_oom(err, NULL, 0);
 	PGresult *r = db_query(s->db.pg, q.data, 0, NULL, err);
@@ -85,18 +73,18 @@ table_empty(struct copy_sink *s, bool *empty, struct etl_error *err)
  * sequence (sink_id_column()): the first is taken now, the sequence is set past
  * the last at the end. */
 static enum etl_code
-own_ids(struct copy_sink *s, struct etl_error *err)
+own_ids(struct copy_sink *s, struct sink_conn *to, struct etl_error *err)
 {
-	s->own_ids = s->id_overflow = false;
-	if (!s->id_ok)
+	s->fast.own_ids = s->fast.id_overflow = false;
+	if (!s->plan->id_ok)
 		return ETL_OK;
-	PGresult *r = db_queryf(s->to->pg, 0, NULL, err, "SELECT nextval(%s)", s->id_seq);
+	PGresult *r = db_queryf(to->pg, 0, NULL, err, "SELECT nextval(%s)", s->plan->id_seq);
 	if (r == NULL)
 		return ETL_EDB;
-	s->id_next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	s->fast.id_next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	s->own_ids = true;
-	s->id_first = s->id_next;
+	s->fast.own_ids = true;
+	s->fast.id_first = s->fast.id_next;
 	return ETL_OK;
 }
 
@@ -109,7 +97,7 @@ lock_table(struct copy_sink *s, const char *mode, bool *lost)
 	sql_printf(&q,
 	           "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
 	           "SET LOCAL lock_timeout = %ld",
-	           sink_q(s, s->t->table), mode, s->lock_timeout_ms);
+	           sink_q(s->plan, s->plan->t->table), mode, s->opts.lock_timeout_ms);
 	bool held = !q.failed && db_exec(s->db.pg, q.data, NULL) == ETL_OK;
 	buf_free(&q);
 	*lost = !held && db_connection_lost(s->db.pg);
@@ -130,13 +118,13 @@ static enum etl_code wait_empty_load(struct copy_sink *s, struct etl_error *err)
 
 /* The shadow table a load that ended left (its process killed, or its drop
  * refused the lock that this load now holds), the role's to drop: its
- * quoted name into s->leftover, or "".  Whichever way this load goes, it
+ * quoted name into s->fast.leftover, or "".  Whichever way this load goes, it
  * drops it (copy_fast_begin()). */
 static enum etl_code
 find_leftover(struct copy_sink *s, struct etl_error *err)
 {
-	const char *params[1] = {s->t->table};
-	s->leftover[0] = '\0';
+	const char *params[1] = {s->plan->t->table};
+	s->fast.leftover[0] = '\0';
 	PGresult *r = db_query(s->db.pg,
 	                       "SELECT format('%I.%I', n.nspname, x.relname) FROM pg_class c "
 	                       "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class x ON "
@@ -147,7 +135,8 @@ find_leftover(struct copy_sink *s, struct etl_error *err)
 	if (r == NULL)
 		return err->code;
 	if (PQntuples(r) == 1)
-		(void)snprintf(s->leftover, sizeof s->leftover, "%s", PQgetvalue(r, 0, 0));
+		(void)snprintf(s->fast.leftover, sizeof s->fast.leftover, "%s",
+		               PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return ETL_OK;
 }
@@ -155,7 +144,7 @@ find_leftover(struct copy_sink *s, struct etl_error *err)
 static enum etl_code
 one_empty_load(struct copy_sink *s, struct etl_error *err)
 {
-	const char *params[1] = {s->t->table};
+	const char *params[1] = {s->plan->t->table};
 	PGresult *r = db_query(s->db.pg, "SELECT pg_try_advisory_xact_lock(" EMPTY_LOAD_KEY ")", 1,
 	                       params, err);
 	if (r == NULL)
@@ -170,7 +159,7 @@ one_empty_load(struct copy_sink *s, struct etl_error *err)
 static enum etl_code
 wait_empty_load(struct copy_sink *s, struct etl_error *err)
 {
-	const char *params[1] = {s->t->table};
+	const char *params[1] = {s->plan->t->table};
 	PGresult *r =
 	        db_query(s->db.pg,
 	                 "SELECT string_agg('pid ' || l.pid || coalesce(', application ' || "
@@ -183,7 +172,8 @@ wait_empty_load(struct copy_sink *s, struct etl_error *err)
 		return err->code;
 	notex_etl("%s: another load (%s) is filling %s while it is empty, in one "
 	          "transaction; waiting for it to commit or roll back, then this file goes on",
-	          s->name, PQgetisnull(r, 0, 0) ? "pid unknown" : PQgetvalue(r, 0, 0), s->t->table);
+	          s->opts.name, PQgetisnull(r, 0, 0) ? "pid unknown" : PQgetvalue(r, 0, 0),
+	          s->plan->t->table);
 	PQclear(r);
 	enum etl_code rc = db_exec(s->db.pg, "SET LOCAL lock_timeout = 0", err);
 	if (rc != ETL_OK)
@@ -196,7 +186,7 @@ wait_empty_load(struct copy_sink *s, struct etl_error *err)
 		return err->code;
 	PQclear(r);
 	char back[64];
-	(void)snprintf(back, sizeof back, "SET LOCAL lock_timeout = %ld", s->lock_timeout_ms);
+	(void)snprintf(back, sizeof back, "SET LOCAL lock_timeout = %ld", s->opts.lock_timeout_ms);
 	return db_exec(s->db.pg, back, err);
 }
 
@@ -206,9 +196,9 @@ passed(struct copy_sink *s, bool loud, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	(void)vsnprintf(s->passed_why, sizeof s->passed_why, fmt, ap);
+	(void)vsnprintf(s->fast.passed_why, sizeof s->fast.passed_why, fmt, ap);
 	va_end(ap);
-	s->passed_loud = loud;
+	s->fast.passed_loud = loud;
 }
 
 /* Locks the table in mode: *held, or the reason this path passes it by
@@ -234,7 +224,7 @@ static enum etl_code
 lock_if_empty(struct copy_sink *s, bool big, bool *citus, bool *shadow, bool *go,
               struct etl_error *err)
 {
-	const char *params[1] = {s->t->table};
+	const char *params[1] = {s->plan->t->table};
 	enum etl_code rc;
 	bool empty;
 	*go = *citus = *shadow = false;
@@ -260,12 +250,12 @@ lock_if_empty(struct copy_sink *s, bool big, bool *citus, bool *shadow, bool *go
 		passed(s, false, "it holds rows");
 		return ETL_OK;
 	}
-	if ((rc = sink_citus_table(s, citus, err)) != ETL_OK)
+	if ((rc = sink_citus_table(s->db.pg, s->plan->t->table, citus, err)) != ETL_OK)
 		return rc;
 	/* A candidate for the shadow table is locked only against writers;
 	 * the lock is raised when it cannot take that way after all. */
-	*shadow = s->jobs > 1 && big && !*citus && s->connect != NULL;
-	if (big && !*citus && s->jobs <= 1)
+	*shadow = s->fast.jobs > 1 && big && !*citus && s->fast.connect != NULL;
+	if (big && !*citus && s->fast.jobs <= 1)
 		passed(s, false, "not through a shadow table (--jobs 1)");
 	if ((rc = lock_or_pass(s, *shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE", go, err)) != ETL_OK ||
 	    !*go)
@@ -278,29 +268,31 @@ lock_if_empty(struct copy_sink *s, bool big, bool *citus, bool *shadow, bool *go
 	return ETL_OK;
 }
 
-/* Moves the COPY onto a shadow table on a second connection (*shadowed),
- * which leaves the table readable meanwhile; failing that, says why and
- * raises the lock to the one the table itself needs (*go when held). */
+/* Moves the COPY onto a shadow table on a second connection (*shadowed,
+ * *to its connection), which leaves the table readable meanwhile; failing
+ * that, says why and raises the lock to the one the table itself needs
+ * (*go when held). */
 static enum etl_code
-try_shadow(struct copy_sink *s, bool *shadowed, bool *go, struct etl_error *err)
+try_shadow(struct copy_sink *s, bool *shadowed, bool *go, struct sink_conn **to,
+           struct etl_error *err)
 {
 	char why[200];
 	*shadowed = *go = false;
-	enum etl_code rc = shadow_plan(&s->sh, why, sizeof why, err);
+	enum etl_code rc = shadow_plan(&s->fast.sh, why, sizeof why, err);
 	if (rc != ETL_OK)
 		return rc;
 	if (why[0] == '\0') {
-		s->sh.active = true;
-		PGconn *aux = s->connect(s->connect_arg, err);
-		if (aux != NULL && shadow_open(&s->sh, aux, err) == ETL_OK) {
+		s->fast.sh.active = true;
+		PGconn *aux = s->fast.connect(s->fast.connect_arg, err);
+		if (aux != NULL && shadow_open(&s->fast.sh, aux, err) == ETL_OK) {
 			/* The COPY runs on the shadow's connection. */
-			s->to = shadow_conn(&s->sh);
+			*to = shadow_conn(&s->fast.sh);
 			*shadowed = *go = true;
 			return ETL_OK;
 		}
 		/* No second connection, or no shadow. */
 		passed(s, true, "not through a shadow table (%s)", err->msg);
-		shadow_abandon(&s->sh);
+		shadow_abandon(&s->fast.sh);
 		error_clear(err);
 	} else {
 		passed(s, true, "not through a shadow table (%s)", why);
@@ -316,7 +308,7 @@ try_shadow(struct copy_sink *s, bool *shadowed, bool *go, struct etl_error *err)
 static enum etl_code
 drop_indexes(struct copy_sink *s, struct etl_error *err)
 {
-	const char *params[1] = {s->t->table};
+	const char *params[1] = {s->plan->t->table};
 	enum etl_code rc = ETL_OK;
 	PGresult *r = db_query(
 	        s->db.pg,
@@ -361,19 +353,19 @@ drop_indexes(struct copy_sink *s, struct etl_error *err)
 static enum etl_code
 strip_table(struct copy_sink *s, bool citus, bool *freeze, struct etl_error *err)
 {
-	const char *params[1] = {s->t->table};
+	const char *params[1] = {s->plan->t->table};
 	enum etl_code rc;
 	*freeze = false;
 	/* In the load's transaction (the shadow's way drops it in
 	 * shadow_open()). */
-	if (s->leftover[0] != '\0' &&
-	    (rc = db_execf(s->db.pg, err, "DROP TABLE IF EXISTS %s", s->leftover)) != ETL_OK)
+	if (s->fast.leftover[0] != '\0' &&
+	    (rc = db_execf(s->db.pg, err, "DROP TABLE IF EXISTS %s", s->fast.leftover)) != ETL_OK)
 		return rc;
 	/* A Citus table (distributed or reference) keeps its indexes and is
 	 * not truncated: either would be a parallel operation on its shards,
 	 * after which the COPY could no longer run in this transaction.  The
 	 * COPY through the coordinator fans out to the shards itself. */
-	s->citus = citus;
+	s->fast.citus = citus;
 	if (citus)
 		return ETL_OK;
 	if ((rc = drop_indexes(s, err)) != ETL_OK)
@@ -389,86 +381,86 @@ strip_table(struct copy_sink *s, bool citus, bool *freeze, struct etl_error *err
 	*freeze = PQgetvalue(r, 0, 0)[0] == 'f';
 	PQclear(r);
 	if (*freeze)
-		return db_execf(s->db.pg, err, "TRUNCATE %s", sink_q(s, s->t->table));
+		return db_execf(s->db.pg, err, "TRUNCATE %s", sink_q(s->plan, s->plan->t->table));
 	return ETL_OK;
 }
 
 /* Starts the one COPY the whole file goes through, into the table or its
  * shadow; from here the rows stream until copy_fast_end(). */
 static enum etl_code
-start_copy(struct copy_sink *s, bool freeze, struct etl_error *err)
+start_copy(struct copy_sink *s, struct sink_conn *to, bool freeze, struct etl_error *err)
 {
 	struct buf copy = {0};
-	sql_printf(&copy, "COPY %s (", s->sh.active ? s->sh.q : sink_q(s, s->t->table));
-	if (s->own_ids)
-		sql_printf(&copy, "%s, ", s->id_col);
-	sink_col_list(s, &copy, "", false);
-	sql_printf(&copy, ") FROM STDIN WITH (FORMAT %s%s)", s->binary ? "binary" : "text",
+	sql_printf(&copy, "COPY %s (",
+	           s->fast.sh.active ? s->fast.sh.q : sink_q(s->plan, s->plan->t->table));
+	if (s->fast.own_ids)
+		sql_printf(&copy, "%s, ", s->plan->id_col);
+	sink_col_list(s->plan, &copy, "", false);
+	sql_printf(&copy, ") FROM STDIN WITH (FORMAT %s%s)", s->plan->binary ? "binary" : "text",
 	           freeze ? ", FREEZE" : "");
 	buf_put(&copy, "", 1);
 	if (copy.failed) {
 		buf_free(&copy);
 		return error_oom(err, NULL, 0);
 	}
-	enum etl_code rc = conn_copy_start(s->to, copy.data, s->binary, err);
+	enum etl_code rc = conn_copy_start(to, copy.data, s->plan->binary, err);
 	buf_free(&copy);
 	if (rc != ETL_OK)
 		return rc;
-	s->fast = true;
-	s->fast_rows = 0;
-	s->batch.data.len = s->batch.sent = 0;
+	s->fast.on = true;
+	s->fast.rows = 0;
 	return ETL_OK;
+}
+
+void
+sink_fast_open(struct sink_fast *f, const struct copy_opts *o)
+{
+	f->settings = o->settings;
+	f->connect = o->connect;
+	f->connect_arg = o->connect_arg;
+}
+
+void
+sink_fast_init(struct copy_sink *s, int jobs)
+{
+	s->fast.jobs = jobs;
+	shadow_init(&s->fast.sh, &s->db, s->plan->t->table, sink_q(s->plan, s->plan->t->table),
+	            s->fast.settings, s->opts.lock_timeout_ms);
+	s->fast.passed_why[0] = '\0';
+	s->fast.passed_loud = false;
 }
 
 enum etl_code
-copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl_error *err)
+sink_fast_begin(struct copy_sink *s, bool big, bool *go, struct sink_conn **to,
+                struct etl_error *err)
 {
-	bool go = false, citus = false, shadow = false, shadowed = false, freeze = false;
+	bool citus = false, shadow = false, shadowed = false, freeze = false;
 	enum etl_code rc;
-	*taken = false;
-	s->jobs = jobs;
-	shadow_init(&s->sh, &s->db, s->t->table, sink_q(s, s->t->table), s->settings,
-	            s->lock_timeout_ms);
-	s->passed_why[0] = '\0';
-	s->passed_loud = false;
-	rc = conn_exec(&s->db, "BEGIN", err);
-	if (rc != ETL_OK)
-		return rc;
-	s->in_batch = true;
-	if (s->begun != NULL && (rc = s->begun(s->begun_arg, err)) != ETL_OK)
-		goto out;
+	*go = false;
 	if ((rc = one_empty_load(s, err)) != ETL_OK)
-		goto out;
-	if ((rc = lock_if_empty(s, big, &citus, &shadow, &go, err)) != ETL_OK || !go)
-		goto out;
-	if (shadow && ((rc = try_shadow(s, &shadowed, &go, err)) != ETL_OK || !go))
-		goto out;
-	if ((rc = own_ids(s, err)) != ETL_OK)
-		goto out;
+		return rc;
+	if ((rc = lock_if_empty(s, big, &citus, &shadow, go, err)) != ETL_OK || !*go)
+		return rc;
+	if (shadow && ((rc = try_shadow(s, &shadowed, go, to, err)) != ETL_OK || !*go))
+		return rc;
+	if ((rc = own_ids(s, *to, err)) != ETL_OK)
+		return rc;
 	/* The shadow is new in the COPY's transaction: FREEZE. */
 	freeze = shadowed;
 	if (!shadowed && (rc = strip_table(s, citus, &freeze, err)) != ETL_OK)
-		goto out;
-	rc = start_copy(s, freeze, err);
-out:
-	if (rc != ETL_OK || !go)
-		fast_rollback(s);
-	if (rc != ETL_OK)
 		return rc;
-	if (!go) {
-		error_clear(err);
-		/* The table is not for this path: a leftover goes in a
-		 * transaction of its own. */
-		if (s->leftover[0] != '\0')
-			(void)shadow_drop_named(s->db.pg, s->t->table, s->leftover);
-		return ETL_OK;
-	}
-	*taken = true;
-	return ETL_OK;
+	return start_copy(s, *to, freeze, err);
 }
 
-/* Rebuilds what copy_fast_begin() dropped, in the load's transaction; on
- * failure (or *refused) everything is rolled back. */
+void
+sink_fast_passed_by(struct copy_sink *s)
+{
+	if (s->fast.leftover[0] != '\0')
+		(void)shadow_drop_named(s->db.pg, s->plan->t->table, s->fast.leftover);
+}
+
+/* Rebuilds what copy_fast_begin() dropped, in the load's transaction (on
+ * failure or *refused the caller rolls everything back). */
 static enum etl_code
 rebuild(struct copy_sink *s, bool *refused, struct etl_error *err)
 {
@@ -478,16 +470,16 @@ rebuild(struct copy_sink *s, bool *refused, struct etl_error *err)
 	 * spilled runs. */
 	enum etl_code rc =
 	        db_execf(s->db.pg, err, "SET LOCAL max_parallel_maintenance_workers = %d",
-	                 s->jobs > 1 ? s->jobs - 1 : 0);
+	                 s->fast.jobs > 1 ? s->fast.jobs - 1 : 0);
 	conn_arm(&s->db);
-	for (int i = 0; i < s->nrebuild && rc == ETL_OK; i++) {
-		PGresult *r = db_run(s->db.pg, s->rebuild[i]);
+	for (int i = 0; i < s->fast.nrebuild && rc == ETL_OK; i++) {
+		PGresult *r = db_run(s->db.pg, s->fast.rebuild[i]);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			/* A foreign key the rows break: the batched path will
 			 * find the rows. */
 			*refused = conn_refused(&s->db, r, false);
 			if (*refused)
-				conn_reason(r, s->fast_why, sizeof s->fast_why);
+				conn_reason(r, s->fast.why, sizeof s->fast.why);
 			else
 				rc = db_error(s->db.pg, r, "cannot rebuild after the load", err);
 		}
@@ -496,101 +488,104 @@ rebuild(struct copy_sink *s, bool *refused, struct etl_error *err)
 			break;
 	}
 	conn_disarm();
-	if (rc != ETL_OK || *refused)
-		fast_rollback(s);
 	return rc;
 }
 
+bool
+sink_fast_row(struct copy_sink *s, int64_t *id)
+{
+	if (s->fast.own_ids && s->fast.id_next > s->plan->id_max) {
+		s->fast.id_overflow = true;
+		return false;
+	}
+	*id = s->fast.id_next++;
+	s->fast.rows++;
+	return true;
+}
+
 enum etl_code
-copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, struct etl_error *err)
+sink_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, struct etl_error *err)
 {
 	enum etl_code rc;
-	memset(out, 0, sizeof *out);
-	*refused = false;
-	rc = sink_pw_send(s, s->batch.data.len, err);
-	s->batch.data.len = s->batch.sent = 0;
-	if (rc != ETL_OK) {
-		fast_rollback(s);
-		return rc;
-	}
 	PGresult *r = conn_copy_end(s->to, NULL);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*refused = conn_refused(s->to, r, true);
 		if (*refused)
-			conn_reason(r, s->fast_why, sizeof s->fast_why);
-		if (*refused && s->sh.active)
-			shadow_reason(&s->sh, s->fast_why, sizeof s->fast_why);
+			conn_reason(r, s->fast.why, sizeof s->fast.why);
+		if (*refused && s->fast.sh.active)
+			shadow_reason(&s->fast.sh, s->fast.why, sizeof s->fast.why);
 		rc = *refused ? ETL_OK : db_error(s->to->pg, r, NULL, err);
 		PQclear(r);
-		fast_rollback(s);
 		return rc;
 	}
 	PQclear(r);
-	s->to = &s->db;
-	if (s->sh.active && (rc = shadow_copied(&s->sh, err)) != ETL_OK) {
-		fast_rollback(s);
+	if (s->fast.sh.active && (rc = shadow_copied(&s->fast.sh, err)) != ETL_OK)
 		return rc;
-	}
-	if (s->id_overflow) {
+	if (s->fast.id_overflow) {
 		/* The batches take the ids from the sequence, and say when it
 		 * runs out. */
 		*refused = true;
-		(void)snprintf(s->fast_why, sizeof s->fast_why,
-		               "the rows need more ids than the sequence %s has left", s->id_seq);
-		fast_rollback(s);
+		(void)snprintf(s->fast.why, sizeof s->fast.why,
+		               "the rows need more ids than the sequence %s has left",
+		               s->plan->id_seq);
 		return ETL_OK;
 	}
-	if (s->own_ids && s->fast_rows > 0) {
-		if ((rc = db_execf(s->db.pg, err, "SELECT setval(%s, %lld)", s->id_seq,
-		                   (long long)(s->id_next - 1))) != ETL_OK) {
-			fast_rollback(s);
-			return rc;
-		}
-	}
-	if (s->sh.active) {
-		rc = shadow_finish(&s->sh, refused, s->fast_why, sizeof s->fast_why, err);
-		if (rc != ETL_OK || *refused) {
-			fast_rollback(s);
-			return rc;
-		}
-	} else if ((rc = rebuild(s, refused, err)) != ETL_OK || *refused) {
+	if (s->fast.own_ids && s->fast.rows > 0 &&
+	    (rc = db_execf(s->db.pg, err, "SELECT setval(%s, %lld)", s->plan->id_seq,
+	                   (long long)(s->fast.id_next - 1))) != ETL_OK)
 		return rc;
-	}
-	out->loaded = s->fast_rows;
-	if (s->own_ids && s->fast_rows > 0) {
-		if (!ids_one(&s->ids, s->id_first, s->id_next - 1)) {
-			fast_rollback(s);
-			return error_oom(err, NULL, 0);
-		}
-		out->xmins = ids_xmins(s->t, s->citus, s->sh.active ? s->sh.xid : 0, s->single_txn);
-		out->ids = s->ids.v;
-		out->nids = 1;
-	}
-	s->fast = false;
+	if (s->fast.sh.active)
+		rc = shadow_finish(&s->fast.sh, refused, s->fast.why, sizeof s->fast.why, err);
+	else
+		rc = rebuild(s, refused, err);
+	if (rc != ETL_OK || *refused)
+		return rc;
+	out->loaded = s->fast.rows;
+	if (s->fast.own_ids && s->fast.rows > 0)
+		out->xmins = ids_xmins(s->plan->t, s->plan->citus || s->fast.citus,
+		                       s->fast.sh.active ? s->fast.sh.xid : 0, s->opts.single_txn);
+	s->fast.on = false;
 	return ETL_OK;
+}
+
+void
+sink_fast_off(struct sink_fast *f)
+{
+	f->on = false;
+}
+
+void
+sink_fast_free(struct sink_fast *f)
+{
+	shadow_abandon(&f->sh);
+	for (int i = 0; i < f->nrebuild; i++)
+		free(f->rebuild[i]);
+	free(f->rebuild);
 }
 
 int
 copy_fast_rebuilt(const struct copy_sink *s)
 {
-	return s->citus ? -1 : s->sh.swapped ? s->sh.nbuild + s->sh.nfkeys : s->nrebuild;
+	return s->plan->citus || s->fast.citus ? -1
+	       : s->fast.sh.swapped            ? s->fast.sh.nbuild + s->fast.sh.nfkeys
+	                                       : s->fast.nrebuild;
 }
 
 bool
 copy_fast_shadowed(const struct copy_sink *s)
 {
-	return s->sh.swapped;
+	return s->fast.sh.swapped;
 }
 
 const char *
 copy_fast_refusal(const struct copy_sink *s)
 {
-	return s->fast_why;
+	return s->fast.why;
 }
 
 const char *
 copy_fast_passed(const struct copy_sink *s, bool *loud)
 {
-	*loud = s->passed_loud;
-	return s->passed_why[0] != '\0' ? s->passed_why : NULL;
+	*loud = s->fast.passed_loud;
+	return s->fast.passed_why[0] != '\0' ? s->fast.passed_why : NULL;
 }

@@ -33,20 +33,36 @@ copy_error_line(const PGresult *r)
 static void
 add_reject(struct copy_sink *s, int row, const char *reason)
 {
-	if (s->nrej == s->rejcap) {
-		int cap = s->rejcap ? s->rejcap * 2 : 64;
-		struct copy_reject *r = realloc(s->rejects, (size_t)cap * sizeof *r);
+	if (s->refused.n == s->refused.cap) {
+		int cap = s->refused.cap ? s->refused.cap * 2 : 64;
+		struct copy_reject *r = realloc(s->refused.rejects, (size_t)cap * sizeof *r);
 		if (r == NULL) {
-			s->oom = true;
+			s->refused.oom = true;
 			return;
 		}
-		s->rejects = r;
-		s->rejcap = cap;
+		s->refused.rejects = r;
+		s->refused.cap = cap;
 	}
-	s->rejects[s->nrej].row = row;
-	s->rejects[s->nrej].reason = strdup(reason);
-	s->oom |= s->rejects[s->nrej].reason == NULL;
-	s->nrej++;
+	s->refused.rejects[s->refused.n].row = row;
+	s->refused.rejects[s->refused.n].reason = strdup(reason);
+	s->refused.oom |= s->refused.rejects[s->refused.n].reason == NULL;
+	s->refused.n++;
+}
+
+void
+sink_refused_reset(struct sink_refused *r)
+{
+	for (int i = 0; i < r->n; i++)
+		free(r->rejects[i].reason);
+	r->n = 0;
+	r->oom = false;
+}
+
+void
+sink_refused_free(struct sink_refused *r)
+{
+	sink_refused_reset(r);
+	free(r->rejects);
 }
 
 /* Reads what the ON CONFLICT statement returned for nrows staged rows. */
@@ -54,7 +70,7 @@ void
 sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outcome *out)
 {
 	int64_t conflicts = 0;
-	bool per_row = s->mode == CONFLICT_UPDATE && sink_has_non_key(s);
+	bool per_row = s->plan->mode == CONFLICT_UPDATE && sink_has_non_key(s->plan);
 	char why[640];
 	for (int i = 0; i < PQntuples(r); i++) {
 		int row = atoi(PQgetvalue(r, i, 0));
@@ -70,13 +86,13 @@ sink_read_outcome(struct copy_sink *s, PGresult *r, int nrows, struct copy_outco
 		conflicts++;
 		if (PQnfields(r) > 1 && PQgetvalue(r, i, 1)[0] == 't') {
 			out->skipped++; /* the row holds the file's values already */
-		} else if (s->mode == CONFLICT_SKIP) {
+		} else if (s->plan->mode == CONFLICT_SKIP) {
 			out->skipped++;
 		} else {
 			(void)snprintf(why, sizeof why,
 			               "%s: %s already exists in the database (--on-conflict skip "
 			               "keeps it, update replaces it)",
-			               table_key_name(s->t),
+			               table_key_name(s->plan->t),
 			               s->batch.keys.data + s->batch.key_off[row]);
 			add_reject(s, row, why);
 		}
@@ -108,9 +124,9 @@ add_counts(struct copy_outcome *to, const struct copy_outcome *from)
 static void
 drop_rejects(struct copy_sink *s, int n)
 {
-	for (int i = n; i < s->nrej; i++)
-		free(s->rejects[i].reason);
-	s->nrej = n;
+	for (int i = n; i < s->refused.n; i++)
+		free(s->refused.rejects[i].reason);
+	s->refused.n = n;
 }
 
 /* The batch's failure, with the server's message when it gave one;
@@ -151,15 +167,15 @@ attempt(struct copy_sink *s, const struct range *r, int nr, struct copy_outcome 
         struct etl_error *err)
 {
 	*bad = -1;
-	if (s->staged) {
-		PGresult *res = db_runf(s->db.pg, "TRUNCATE %s", s->stage);
+	if (s->plan->staged) {
+		PGresult *res = db_runf(s->db.pg, "TRUNCATE %s", s->plan->stage);
 		if (res == NULL)
 			return PQmakeEmptyPGresult(s->db.pg, PGRES_FATAL_ERROR);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);
 	}
-	if (conn_copy_start(&s->db, s->copy_sql.data, s->binary, err) != ETL_OK)
+	if (conn_copy_start(&s->db, s->plan->copy_sql.data, s->plan->binary, err) != ETL_OK)
 		return PQmakeEmptyPGresult(s->db.pg, PGRES_FATAL_ERROR);
 	int rows = 0;
 	for (int i = 0; i < nr; i++) {
@@ -182,7 +198,7 @@ attempt(struct copy_sink *s, const struct range *r, int nr, struct copy_outcome 
 		return res;
 	}
 	PQclear(res);
-	if (!s->staged) {
+	if (!s->plan->staged) {
 		out->loaded += rows;
 		return NULL;
 	}
@@ -193,7 +209,7 @@ attempt(struct copy_sink *s, const struct range *r, int nr, struct copy_outcome 
 	if (res != NULL)
 		return res;
 	conn_arm(&s->db);
-	res = db_run(s->db.pg, s->insert_sql.data);
+	res = db_run(s->db.pg, s->plan->insert_sql.data);
 	conn_disarm();
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return res;
@@ -266,19 +282,19 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
            struct copy_outcome *out, struct etl_error *err)
 {
 	int w = 0;
-	for (int i = 0; i < s->nrej; i++) {
-		if (in_kept(k, s->rejects[i].row))
-			free(s->rejects[i].reason);
+	for (int i = 0; i < s->refused.n; i++) {
+		if (in_kept(k, s->refused.rejects[i].row))
+			free(s->refused.rejects[i].reason);
 		else
-			s->rejects[w++] = s->rejects[i];
+			s->refused.rejects[w++] = s->refused.rejects[i];
 	}
-	s->nrej = w;
+	s->refused.n = w;
 	k->cur = (struct copy_outcome){0};
 	if (conn_exec(&s->db, "ROLLBACK TO SAVEPOINT etl_group", err) != ETL_OK ||
 	    conn_exec(&s->db, "SAVEPOINT etl_try", err) != ETL_OK)
 		return err->code;
 	int bad;
-	int nrej_before = s->nrej;
+	int nrej_before = s->refused.n;
 	struct copy_outcome part = {0};
 	PGresult *r = attempt(s, k->r, k->n, &part, &bad, err);
 	if (r == NULL) {
@@ -296,7 +312,7 @@ merge_kept(struct copy_sink *s, struct kept *k, struct range **stack, int *top, 
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	verbosex_etl("%s: %d ranges of rows that went in were refused when put back in one (%s): "
 	             "settling them again",
-	             s->t->table, k->n, msg != NULL ? msg : state);
+	             s->plan->t->table, k->n, msg != NULL ? msg : state);
 	PQclear(r);
 	drop_rejects(s, nrej_before);
 	if (conn_exec(&s->db, "ROLLBACK TO SAVEPOINT etl_try", err) != ETL_OK)
@@ -346,7 +362,7 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 			break;
 		int bad;
 		struct copy_outcome part = {0};
-		int nrej_before = s->nrej;
+		int nrej_before = s->refused.n;
 		PGresult *r = attempt(s, &g, 1, &part, &bad, err);
 		if (r == NULL) {
 			rc = conn_exec(&s->db, "RELEASE SAVEPOINT etl_try", err);
@@ -398,8 +414,8 @@ sink_isolate(struct copy_sink *s, struct copy_outcome *out, struct etl_error *er
 		rc = conn_exec(&s->db, "RELEASE SAVEPOINT etl_group", err);
 	add_counts(out, &k.cur);
 	/* Rows rejected again by a merge came after the refused rows. */
-	if (s->nrej > 1)
-		qsort(s->rejects, (size_t)s->nrej, sizeof *s->rejects, by_row);
+	if (s->refused.n > 1)
+		qsort(s->refused.rejects, (size_t)s->refused.n, sizeof *s->refused.rejects, by_row);
 	free(stack);
 	free(k.r);
 	return rc;

@@ -29,92 +29,93 @@
 /* Appends the key columns, each as prefix.name, lower()ed where the key is
  * compared regardless of case. */
 static void
-keys(struct copy_sink *s, struct buf *b, const char *prefix)
+keys(const struct sink_plan *p, struct buf *b, const char *prefix)
 {
-	const struct table_def *t = s->t;
+	const struct table_def *t = p->t;
 	for (int k = 0; k < t->nkey; k++) {
 		const struct col_def *c = &t->cols[t->key[k]];
 		bool lower = (c->flags & COL_NOCASE) != 0;
 		sql_printf(b, "%s%s%s%s%s", k ? ", " : "", lower ? "lower(" : "", prefix,
-		           sink_q(s, c->db_column), lower ? ")" : "");
+		           sink_q(p, c->db_column), lower ? ")" : "");
 	}
 }
 
-void
+bool
 sink_pw_setup(struct copy_sink *s)
 {
-	s->pw_col = -1;
-	for (int i = 0; i < s->ncols && s->pw_col < 0; i++)
-		if (s->t->cols[s->col[i]].rule == RULE_PASSWORD ||
-		    (s->alt[i] >= 0 && s->t->cols[s->alt[i]].rule == RULE_PASSWORD))
-			s->pw_col = i;
-	s->pw_len = pwhash_len(0);
-	memset(s->pw_hold, HOLD_CHAR, s->pw_len);
-	s->pw_hold[s->pw_len] = '\0';
-	s->pw_after_stage = s->pw_col >= 0 && s->staged && s->mode != CONFLICT_UPDATE;
-	if (!s->pw_after_stage)
-		return;
-	const char *col = sink_q(s, s->t->cols[s->col[s->pw_col]].db_column);
-	const char *tab = sink_q(s, s->t->table);
+	const struct sink_plan *p = s->plan;
+	struct sink_pw *pw = &s->pw;
+	pw->col = -1;
+	for (int i = 0; i < p->ncols && pw->col < 0; i++)
+		if (p->t->cols[p->col[i]].rule == RULE_PASSWORD ||
+		    (p->alt[i] >= 0 && p->t->cols[p->alt[i]].rule == RULE_PASSWORD))
+			pw->col = i;
+	pw->len = pwhash_len(0);
+	memset(pw->hold, HOLD_CHAR, pw->len);
+	pw->hold[pw->len] = '\0';
+	pw->after_stage = pw->col >= 0 && p->staged && p->mode != CONFLICT_UPDATE;
+	if (!pw->after_stage)
+		return true;
+	const char *col = sink_q(p, p->t->cols[p->col[pw->col]].db_column);
+	const char *tab = sink_q(p, p->t->table);
 	/* Uncorrelated, as nocase_keys(): Citus plans it. */
-	struct buf *b = &s->pw_check_sql;
-	sql_printf(b, "SELECT etl_ord FROM %s WHERE %s = '%s' AND (", s->stage, col, s->pw_hold);
-	keys(s, b, "");
+	struct buf *b = &pw->check_sql;
+	sql_printf(b, "SELECT etl_ord FROM %s WHERE %s = '%s' AND (", p->stage, col, pw->hold);
+	keys(p, b, "");
 	sql_str(b, ") NOT IN (SELECT ");
-	keys(s, b, "");
+	keys(p, b, "");
 	sql_printf(b, " FROM %s WHERE (", tab);
-	keys(s, b, "");
+	keys(p, b, "");
 	sql_str(b, ") IN (SELECT ");
-	keys(s, b, "");
-	sql_printf(b, " FROM %s))", s->stage);
+	keys(p, b, "");
+	sql_printf(b, " FROM %s))", p->stage);
 	buf_put(b, "", 1);
-	sql_printf(&s->pw_set_sql,
+	sql_printf(&pw->set_sql,
 	           "UPDATE %s SET %s = v.h FROM unnest($1::int[], $2::text[]) AS v(o, h) WHERE "
 	           "etl_ord = v.o",
-	           s->stage, col);
-	buf_put(&s->pw_set_sql, "", 1);
-	if (s->pw_check_sql.failed || s->pw_set_sql.failed)
-		s->oom = true;
+	           p->stage, col);
+	buf_put(&pw->set_sql, "", 1);
+	return !pw->check_sql.failed && !pw->set_sql.failed;
 }
 
 enum etl_code
 sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, size_t n, int row,
              struct etl_error *err)
 {
-	if (s->binary)
-		encode_bin_text(b, s->pw_hold, s->pw_len);
+	if (s->plan->binary)
+		encode_bin_text(b, s->pw.hold, s->pw.len);
 	else
-		encode_text(b, s->pw_hold, s->pw_len);
-	if (s->npw == s->cappw) {
-		size_t cap = s->cappw ? s->cappw * 2 : 256;
-		struct sink_pw *v = realloc(s->pw, cap * sizeof *v);
+		encode_text(b, s->pw.hold, s->pw.len);
+	if (s->pw.nkept == s->pw.capkept) {
+		size_t cap = s->pw.capkept ? s->pw.capkept * 2 : 256;
+		struct sink_pw_kept *v = realloc(s->pw.kept, cap * sizeof *v);
 		if (v == NULL)
 			return error_oom(err, NULL, 0);
-		s->pw = v;
-		s->cappw = cap;
+		s->pw.kept = v;
+		s->pw.capkept = cap;
 	}
-	s->pw[s->npw++] = (struct sink_pw){
-	        .at = b->len - s->pw_len, .row = row, .text = s->pwtext.len, .n = n};
-	buf_put(&s->pwtext, pw, n);
-	if (b->failed || s->pwtext.failed)
+	s->pw.kept[s->pw.nkept++] = (struct sink_pw_kept){
+	        .at = b->len - s->pw.len, .row = row, .text = s->pw.text.len, .n = n};
+	buf_put(&s->pw.text, pw, n);
+	if (b->failed || s->pw.text.failed)
 		return error_oom(err, NULL, 0);
 	return ETL_OK;
 }
 
 void
-sink_pw_reset(struct copy_sink *s)
+sink_pw_reset(struct sink_pw *pw)
 {
-	s->npw = 0;
-	s->pwtext.len = 0;
+	pw->nkept = 0;
+	pw->text.len = 0;
 }
 
 void
-sink_pw_free(struct copy_sink *s)
+sink_pw_free(struct sink_pw *pw)
 {
-	free(s->pw);
-	buf_free(&s->pwtext);
-	buf_free(&s->pw_check_sql);
-	buf_free(&s->pw_set_sql);
+	free(pw->kept);
+	buf_free(&pw->text);
+	buf_free(&pw->check_sql);
+	buf_free(&pw->set_sql);
 }
 
 /* Hashes the waiting passwords whose entries are marked in want (every one
@@ -123,22 +124,22 @@ static enum etl_code
 hash_into_data(struct copy_sink *s, const bool *want, size_t *count, struct etl_error *err)
 {
 	*count = 0;
-	struct pwhash_task *tasks = calloc(s->npw ? s->npw : 1, sizeof *tasks);
+	struct pwhash_task *tasks = calloc(s->pw.nkept ? s->pw.nkept : 1, sizeof *tasks);
 	if (tasks == NULL)
 		return error_oom(err, NULL, 0);
 	size_t n = 0;
-	for (size_t i = 0; i < s->npw; i++) {
-		if (s->pw[i].done || (want != NULL && !want[i]))
+	for (size_t i = 0; i < s->pw.nkept; i++) {
+		if (s->pw.kept[i].done || (want != NULL && !want[i]))
 			continue;
-		tasks[n++] = (struct pwhash_task){.pw = s->pwtext.data + s->pw[i].text,
-		                                  .n = s->pw[i].n,
-		                                  .out = s->batch.data.data + s->pw[i].at};
-		s->pw[i].done = true;
+		tasks[n++] = (struct pwhash_task){.pw = s->pw.text.data + s->pw.kept[i].text,
+		                                  .n = s->pw.kept[i].n,
+		                                  .out = s->batch.data.data + s->pw.kept[i].at};
+		s->pw.kept[i].done = true;
 	}
 	enum etl_code rc = pwhash_many(tasks, n, 0, err);
 	free(tasks);
 	*count = n;
-	s->pw_hashed += (int64_t)n;
+	s->pw.hashed += (int64_t)n;
 	return rc;
 }
 
@@ -147,14 +148,14 @@ hash_into_data(struct copy_sink *s, const bool *want, size_t *count, struct etl_
 static enum etl_code
 before_send(struct copy_sink *s, struct etl_error *err)
 {
-	if (s->npw == 0 || (s->pw_after_stage && !s->fast))
+	if (s->pw.nkept == 0 || (s->pw.after_stage && !s->fast.on))
 		return ETL_OK;
 	size_t n;
 	enum etl_code rc = hash_into_data(s, NULL, &n, err);
 	if (rc == ETL_OK)
-		verbosex_etl("%s: %zu password%s hashed on %d core%s", s->t->table, n,
+		verbosex_etl("%s: %zu password%s hashed on %d core%s", s->plan->t->table, n,
 		             n == 1 ? "" : "s", pwhash_cores(), pwhash_cores() == 1 ? "" : "s");
-	sink_pw_reset(s);
+	sink_pw_reset(&s->pw);
 	return rc;
 }
 
@@ -169,15 +170,15 @@ sink_pw_send(struct copy_sink *s, size_t upto, struct etl_error *err)
 static long
 entry_of(const struct copy_sink *s, int row)
 {
-	size_t lo = 0, hi = s->npw;
+	size_t lo = 0, hi = s->pw.nkept;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->pw[mid].row < row)
+		if (s->pw.kept[mid].row < row)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < s->npw && s->pw[lo].row == row ? (long)lo : -1;
+	return lo < s->pw.nkept && s->pw.kept[lo].row == row ? (long)lo : -1;
 }
 
 PGresult *
@@ -185,14 +186,14 @@ sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err)
 {
 	*failed = false;
 	size_t waiting = 0;
-	for (size_t i = 0; i < s->npw; i++)
-		waiting += !s->pw[i].done;
-	if (!s->pw_after_stage || waiting == 0)
+	for (size_t i = 0; i < s->pw.nkept; i++)
+		waiting += !s->pw.kept[i].done;
+	if (!s->pw.after_stage || waiting == 0)
 		return NULL;
-	PGresult *r = db_run(s->db.pg, s->pw_check_sql.data);
+	PGresult *r = db_run(s->db.pg, s->pw.check_sql.data);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return r;
-	bool *want = calloc(s->npw, sizeof *want);
+	bool *want = calloc(s->pw.nkept, sizeof *want);
 	if (want == NULL) {
 		PQclear(r);
 		*failed = true;
@@ -216,19 +217,19 @@ sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err)
 	struct buf ords = {0}, hashes = {0};
 	buf_put(&ords, "{", 1);
 	buf_put(&hashes, "{", 1);
-	for (size_t i = 0, k = 0; i < s->npw; i++) {
+	for (size_t i = 0, k = 0; i < s->pw.nkept; i++) {
 		if (!want[i])
 			continue;
-		sql_printf(&ords, "%s%d", k ? "," : "", s->pw[i].row);
+		sql_printf(&ords, "%s%d", k ? "," : "", s->pw.kept[i].row);
 		if (k++)
 			buf_put(&hashes, ",", 1);
-		buf_put(&hashes, s->batch.data.data + s->pw[i].at, s->pw_len);
+		buf_put(&hashes, s->batch.data.data + s->pw.kept[i].at, s->pw.len);
 	}
 	free(want);
 	buf_put(&ords, "}", 2);
 	buf_put(&hashes, "}", 2);
 	verbosex_etl("%s: %zu password%s hashed on %d core%s; %zu not, the table has the key",
-	             s->t->table, n, n == 1 ? "" : "s", pwhash_cores(),
+	             s->plan->t->table, n, n == 1 ? "" : "s", pwhash_cores(),
 	             pwhash_cores() == 1 ? "" : "s", waiting - n);
 	if (ords.failed || hashes.failed) {
 		buf_free(&ords);
@@ -240,7 +241,7 @@ sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err)
 	r = NULL;
 	if (n > 0) {
 		const char *params[2] = {ords.data, hashes.data};
-		r = db_run_params(s->db.pg, s->pw_set_sql.data, 2, NULL, params, NULL, NULL, 0);
+		r = db_run_params(s->db.pg, s->pw.set_sql.data, 2, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 			PQclear(r);
 			r = NULL;
