@@ -219,10 +219,10 @@ void sink_refused_free(struct sink_refused *r);
 bool sink_pw_setup(struct copy_sink *s);
 enum etl_code sink_pw_hold(struct copy_sink *s, struct buf *b, const char *pw, size_t n, int row,
                            struct etl_error *err);
-/* Every kept password hashed into its place (unless the staging table
- * decides), then the batch's rows up to byte upto streamed to the COPY's
- * connection: every row goes out through here. */
-enum etl_code sink_pw_send(struct copy_sink *s, size_t upto, struct etl_error *err);
+/* The hook copy.c calls before the batch's bytes go out: every kept
+ * password hashed into its placeholder there, unless the staging table
+ * decides (then sink_pw_staged() does, after the COPY). */
+enum etl_code sink_pw_before_send(struct copy_sink *s, struct etl_error *err);
 PGresult *sink_pw_staged(struct copy_sink *s, bool *failed, struct etl_error *err);
 void sink_pw_reset(struct sink_pw *pw);
 void sink_pw_free(struct sink_pw *pw);

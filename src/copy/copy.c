@@ -66,6 +66,16 @@ copy_close(struct copy_sink *s)
 
 /* ---- one batch ------------------------------------------------------------ */
 
+/* Streams the batch's rows up to byte upto to the COPY's connection, the
+ * passwords among them hashed into their placeholders first (copy_pw.c's
+ * hook): every row of both paths goes out here. */
+static enum etl_code
+send_rows(struct copy_sink *s, size_t upto, struct etl_error *err)
+{
+	enum etl_code rc = sink_pw_before_send(s, err);
+	return rc == ETL_OK ? batch_send(&s->batch, s->to, upto, err) : rc;
+}
+
 /* Starts the batch's COPY on the load's connection. */
 static enum etl_code
 start_copy(struct copy_sink *s, struct etl_error *err)
@@ -201,7 +211,7 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 		if (rc != ETL_OK)
 			return rc;
 		if (b->len - s->batch.sent >= SEND_CHUNK) {
-			rc = sink_pw_send(s, b->len, err);
+			rc = send_rows(s, b->len, err);
 			b->len = s->batch.sent = 0;
 		}
 		return rc;
@@ -222,7 +232,7 @@ copy_add(struct copy_sink *s, const struct valid_row *row, const struct csvrow_r
 	if (!batch_add(&s->batch, rec, number, p->staged ? shown : NULL))
 		return error_oom(err, NULL, 0);
 	if (!s->opts.hold_rows && b->len - s->batch.sent >= SEND_CHUNK)
-		return sink_pw_send(s, b->len, err);
+		return send_rows(s, b->len, err);
 	return ETL_OK;
 }
 
@@ -252,7 +262,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 	if (s->opts.hold_rows && !s->to->in_copy)
 		rc = start_copy(s, err);
 	if (rc == ETL_OK)
-		rc = sink_pw_send(s, s->batch.data.len, err);
+		rc = send_rows(s, s->batch.data.len, err);
 	if (rc != ETL_OK) {
 		copy_abort(s, "send failed");
 		return rc;
@@ -418,7 +428,7 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 {
 	memset(out, 0, sizeof *out);
 	*refused = false;
-	enum etl_code rc = sink_pw_send(s, s->batch.data.len, err);
+	enum etl_code rc = send_rows(s, s->batch.data.len, err);
 	s->batch.data.len = s->batch.sent = 0;
 	if (rc == ETL_OK)
 		rc = sink_fast_end(s, out, refused, err);

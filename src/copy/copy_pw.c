@@ -4,8 +4,9 @@
  *
  * A row's hash goes into the COPY stream as a placeholder of the hash's
  * length (every hash of a count is as long), and the password waits in a
- * list.  Before bytes go out, every waiting password among them is hashed,
- * by pwhash_many() on all cores, into the placeholder in place.  With
+ * list.  Before bytes go out (copy.c calls sink_pw_before_send(), a hook:
+ * the rows leave through copy.c), every waiting password among them is
+ * hashed, by pwhash_many() on all cores, into the placeholder in place.  With
  * --on-conflict skip or error, though, a row whose key the table holds is
  * not inserted: there the placeholders go into the staging table, the
  * staging table says which rows have new keys, only those are hashed (into
@@ -143,10 +144,8 @@ hash_into_data(struct copy_sink *s, const bool *want, size_t *count, struct etl_
 	return rc;
 }
 
-/* Every kept password hashed into its place, unless the staging table
- * decides. */
-static enum etl_code
-before_send(struct copy_sink *s, struct etl_error *err)
+enum etl_code
+sink_pw_before_send(struct copy_sink *s, struct etl_error *err)
 {
 	if (s->pw.nkept == 0 || (s->pw.after_stage && !s->fast.on))
 		return ETL_OK;
@@ -157,13 +156,6 @@ before_send(struct copy_sink *s, struct etl_error *err)
 		             n == 1 ? "" : "s", pwhash_cores(), pwhash_cores() == 1 ? "" : "s");
 	sink_pw_reset(&s->pw);
 	return rc;
-}
-
-enum etl_code
-sink_pw_send(struct copy_sink *s, size_t upto, struct etl_error *err)
-{
-	enum etl_code rc = before_send(s, err);
-	return rc == ETL_OK ? batch_send(&s->batch, s->to, upto, err) : rc;
 }
 
 /* The entry of the batch's row (entries are in row order). */
