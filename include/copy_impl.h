@@ -65,7 +65,7 @@ struct sink_plan {
 	bool citus;       /* with ids: the table is a Citus table */
 
 	/* The names the statements use, each quoted once while the plan is
-	 * built (sink_q() only looks them up). */
+	 * built (sink_quote() only looks them up). */
 	struct {
 		const char *name;
 		char *quoted; /* PQescapeIdentifier's */
@@ -107,7 +107,7 @@ struct sink_fast {
 	const char *settings; /* the run's SET LOCAL settings */
 	PGconn *(*connect)(void *arg, struct etl_error *err);
 	void *connect_arg;
-	struct sink_shadow sh;
+	struct sink_shadow shadow;
 };
 
 /* A password kept until it is hashed into its placeholder. */
@@ -145,7 +145,7 @@ struct sink_refused {
 /* The sink: its connections and its parts, each written by one file. */
 struct copy_sink {
 	struct sink_conn db;          /* the load's connection: every statement */
-	struct sink_conn *to;         /* where the COPY runs: &db, or the shadow's */
+	struct sink_conn *copy_conn;  /* where the COPY runs: &db, or the shadow's */
 	const struct sink_plan *plan; /* copy_sql.c's, built in copy_open() */
 	struct sink_opts opts;
 	struct sink_batch batch;
@@ -191,7 +191,7 @@ bool sink_has_non_key(const struct sink_plan *p);
 
 /* name as a quoted identifier, for the statements: one the plan quoted
  * while it was built. */
-const char *sink_q(const struct sink_plan *p, const char *name);
+const char *sink_quote(const struct sink_plan *p, const char *name);
 
 /* Whether table is one of Citus's (distributed or reference): *yes. */
 enum etl_code sink_citus_table(PGconn *pg, const char *table, bool *yes, struct etl_error *err);

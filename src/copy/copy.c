@@ -20,7 +20,7 @@ copy_open(struct copy_sink **out, const struct copy_opts *o, struct etl_error *e
 	if (s == NULL)
 		return error_oom(err, NULL, 0);
 	conn_attach(&s->db, o->conn);
-	s->to = &s->db;
+	s->copy_conn = &s->db;
 	s->opts = (struct sink_opts){.name = o->name != NULL ? o->name : o->map->t->table,
 	                             .begun = o->begun,
 	                             .begun_arg = o->begun_arg,
@@ -73,14 +73,14 @@ static enum etl_code
 send_rows(struct copy_sink *s, size_t upto, struct etl_error *err)
 {
 	enum etl_code rc = sink_pw_before_send(s, err);
-	return rc == ETL_OK ? batch_send(&s->batch, s->to, upto, err) : rc;
+	return rc == ETL_OK ? batch_send(&s->batch, s->copy_conn, upto, err) : rc;
 }
 
 /* Starts the batch's COPY on the load's connection. */
 static enum etl_code
 start_copy(struct copy_sink *s, struct etl_error *err)
 {
-	return conn_copy_start(s->to, s->plan->copy_sql.data, s->plan->binary, err);
+	return conn_copy_start(s->copy_conn, s->plan->copy_sql.data, s->plan->binary, err);
 }
 
 /* A batch's transaction (or savepoint): BEGIN, the caller's hook, the
@@ -259,7 +259,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 {
 	enum etl_code rc = ETL_OK;
 	memset(out, 0, sizeof *out);
-	if (s->opts.hold_rows && !s->to->in_copy)
+	if (s->opts.hold_rows && !s->copy_conn->in_copy)
 		rc = start_copy(s, err);
 	if (rc == ETL_OK)
 		rc = send_rows(s, s->batch.data.len, err);
@@ -267,7 +267,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 		copy_abort(s, "send failed");
 		return rc;
 	}
-	PGresult *r = conn_copy_end(s->to, NULL);
+	PGresult *r = conn_copy_end(s->copy_conn, NULL);
 	if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && s->plan->staged) {
 		PQclear(r);
 		bool failed;
@@ -342,8 +342,8 @@ copy_abort(struct copy_sink *s, const char *why)
 {
 	if (s == NULL)
 		return;
-	if (s->to->in_copy) {
-		PGresult *r = conn_copy_end(s->to, why ? why : "aborted");
+	if (s->copy_conn->in_copy) {
+		PGresult *r = conn_copy_end(s->copy_conn, why ? why : "aborted");
 		PQclear(r);
 	}
 	conn_disarm();
@@ -380,12 +380,12 @@ copy_abort_all(struct copy_sink *s)
 static void
 fast_rollback(struct copy_sink *s)
 {
-	if (s->to->in_copy) {
-		PGresult *r = conn_copy_end(s->to, "abandoned");
+	if (s->copy_conn->in_copy) {
+		PGresult *r = conn_copy_end(s->copy_conn, "abandoned");
 		PQclear(r);
 	}
 	/* The load's transaction first: its index builds hold the shadow. */
-	s->to = &s->db;
+	s->copy_conn = &s->db;
 	PGresult *r = db_run(s->db.pg, "ROLLBACK");
 	PQclear(r);
 	sink_fast_rollback(s);
@@ -408,7 +408,7 @@ copy_fast_begin(struct copy_sink *s, int jobs, bool big, bool *taken, struct etl
 	if (s->opts.begun == NULL || (rc = s->opts.begun(s->opts.begun_arg, err)) == ETL_OK)
 		rc = sink_fast_begin(s, big, &go, &to, err);
 	/* The COPY runs there: on the shadow's connection, or the load's. */
-	s->to = to;
+	s->copy_conn = to;
 	if (rc != ETL_OK || !go)
 		fast_rollback(s);
 	if (rc != ETL_OK)
@@ -445,6 +445,6 @@ copy_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 		fast_rollback(s);
 		return rc;
 	}
-	s->to = &s->db;
+	s->copy_conn = &s->db;
 	return ETL_OK;
 }

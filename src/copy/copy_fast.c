@@ -26,14 +26,14 @@ add_rebuild(struct copy_sink *s, const char *sql)
 void
 sink_fast_rollback(struct copy_sink *s)
 {
-	if (s->fast.sh.active)
-		shadow_abandon(&s->fast.sh);
+	if (s->fast.shadow.active)
+		shadow_abandon(&s->fast.shadow);
 	/* Both connections lost (a terminated backend, a restart): a new one
 	 * drops the shadow, if the server takes it. */
-	if (shadow_left(&s->fast.sh) && s->fast.connect != NULL) {
+	if (shadow_left(&s->fast.shadow) && s->fast.connect != NULL) {
 		struct etl_error e = {0};
 		PGconn *c = s->fast.connect(s->fast.connect_arg, &e);
-		shadow_drop_left(&s->fast.sh, c);
+		shadow_drop_left(&s->fast.shadow, c);
 		PQfinish(c);
 	}
 	s->fast.on = false;
@@ -53,7 +53,7 @@ table_empty(struct copy_sink *s, bool *empty, struct etl_error *err)
 {
 	struct buf q = {0};
 	*empty = false;
-	sql_printf(&q, "SELECT 1 FROM %s LIMIT 1", sink_q(s->plan, s->plan->t->table));
+	sql_printf(&q, "SELECT 1 FROM %s LIMIT 1", sink_quote(s->plan, s->plan->t->table));
 	if (q.failed)
 		return error_oom(err, NULL, 0);
 	PGresult *r = db_query(s->db.pg, q.data, 0, NULL, err);
@@ -97,7 +97,7 @@ lock_table(struct copy_sink *s, const char *mode, bool *lost)
 	sql_printf(&q,
 	           "SET LOCAL lock_timeout = '5s'; LOCK TABLE %s IN %s MODE; "
 	           "SET LOCAL lock_timeout = %ld",
-	           sink_q(s->plan, s->plan->t->table), mode, s->opts.lock_timeout_ms);
+	           sink_quote(s->plan, s->plan->t->table), mode, s->opts.lock_timeout_ms);
 	bool held = !q.failed && db_exec(s->db.pg, q.data, NULL) == ETL_OK;
 	buf_free(&q);
 	*lost = !held && db_connection_lost(s->db.pg);
@@ -278,21 +278,21 @@ try_shadow(struct copy_sink *s, bool *shadowed, bool *go, struct sink_conn **to,
 {
 	char why[200];
 	*shadowed = *go = false;
-	enum etl_code rc = shadow_plan(&s->fast.sh, why, sizeof why, err);
+	enum etl_code rc = shadow_plan(&s->fast.shadow, why, sizeof why, err);
 	if (rc != ETL_OK)
 		return rc;
 	if (why[0] == '\0') {
-		s->fast.sh.active = true;
+		s->fast.shadow.active = true;
 		PGconn *aux = s->fast.connect(s->fast.connect_arg, err);
-		if (aux != NULL && shadow_open(&s->fast.sh, aux, err) == ETL_OK) {
+		if (aux != NULL && shadow_open(&s->fast.shadow, aux, err) == ETL_OK) {
 			/* The COPY runs on the shadow's connection. */
-			*to = shadow_conn(&s->fast.sh);
+			*to = shadow_conn(&s->fast.shadow);
 			*shadowed = *go = true;
 			return ETL_OK;
 		}
 		/* No second connection, or no shadow. */
 		passed(s, true, "not through a shadow table (%s)", err->msg);
-		shadow_abandon(&s->fast.sh);
+		shadow_abandon(&s->fast.shadow);
 		error_clear(err);
 	} else {
 		passed(s, true, "not through a shadow table (%s)", why);
@@ -381,7 +381,8 @@ strip_table(struct copy_sink *s, bool citus, bool *freeze, struct etl_error *err
 	*freeze = PQgetvalue(r, 0, 0)[0] == 'f';
 	PQclear(r);
 	if (*freeze)
-		return db_execf(s->db.pg, err, "TRUNCATE %s", sink_q(s->plan, s->plan->t->table));
+		return db_execf(s->db.pg, err, "TRUNCATE %s",
+		                sink_quote(s->plan, s->plan->t->table));
 	return ETL_OK;
 }
 
@@ -392,7 +393,8 @@ start_copy(struct copy_sink *s, struct sink_conn *to, bool freeze, struct etl_er
 {
 	struct buf copy = {0};
 	sql_printf(&copy, "COPY %s (",
-	           s->fast.sh.active ? s->fast.sh.q : sink_q(s->plan, s->plan->t->table));
+	           s->fast.shadow.active ? s->fast.shadow.q
+	                                 : sink_quote(s->plan, s->plan->t->table));
 	if (s->fast.own_ids)
 		sql_printf(&copy, "%s, ", s->plan->id_col);
 	sink_col_list(s->plan, &copy, "", false);
@@ -424,8 +426,9 @@ void
 sink_fast_init(struct copy_sink *s, int jobs)
 {
 	s->fast.jobs = jobs;
-	shadow_init(&s->fast.sh, &s->db, s->plan->t->table, sink_q(s->plan, s->plan->t->table),
-	            s->fast.settings, s->opts.lock_timeout_ms);
+	shadow_init(&s->fast.shadow, &s->db, s->plan->t->table,
+	            sink_quote(s->plan, s->plan->t->table), s->fast.settings,
+	            s->opts.lock_timeout_ms);
 	s->fast.passed_why[0] = '\0';
 	s->fast.passed_loud = false;
 }
@@ -507,19 +510,19 @@ enum etl_code
 sink_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, struct etl_error *err)
 {
 	enum etl_code rc;
-	PGresult *r = conn_copy_end(s->to, NULL);
+	PGresult *r = conn_copy_end(s->copy_conn, NULL);
 	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*refused = conn_refused(s->to, r, true);
+		*refused = conn_refused(s->copy_conn, r, true);
 		if (*refused)
 			conn_reason(r, s->fast.why, sizeof s->fast.why);
-		if (*refused && s->fast.sh.active)
-			shadow_reason(&s->fast.sh, s->fast.why, sizeof s->fast.why);
-		rc = *refused ? ETL_OK : db_error(s->to->pg, r, NULL, err);
+		if (*refused && s->fast.shadow.active)
+			shadow_reason(&s->fast.shadow, s->fast.why, sizeof s->fast.why);
+		rc = *refused ? ETL_OK : db_error(s->copy_conn->pg, r, NULL, err);
 		PQclear(r);
 		return rc;
 	}
 	PQclear(r);
-	if (s->fast.sh.active && (rc = shadow_copied(&s->fast.sh, err)) != ETL_OK)
+	if (s->fast.shadow.active && (rc = shadow_copied(&s->fast.shadow, err)) != ETL_OK)
 		return rc;
 	if (s->fast.id_overflow) {
 		/* The batches take the ids from the sequence, and say when it
@@ -534,8 +537,8 @@ sink_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 	    (rc = db_execf(s->db.pg, err, "SELECT setval(%s, %lld)", s->plan->id_seq,
 	                   (long long)(s->fast.id_next - 1))) != ETL_OK)
 		return rc;
-	if (s->fast.sh.active)
-		rc = shadow_finish(&s->fast.sh, refused, s->fast.why, sizeof s->fast.why, err);
+	if (s->fast.shadow.active)
+		rc = shadow_finish(&s->fast.shadow, refused, s->fast.why, sizeof s->fast.why, err);
 	else
 		rc = rebuild(s, refused, err);
 	if (rc != ETL_OK || *refused)
@@ -543,7 +546,8 @@ sink_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 	out->loaded = s->fast.rows;
 	if (s->fast.own_ids && s->fast.rows > 0)
 		out->xmins = ids_xmins(s->plan->t, s->plan->citus || s->fast.citus,
-		                       s->fast.sh.active ? s->fast.sh.xid : 0, s->opts.single_txn);
+		                       s->fast.shadow.active ? s->fast.shadow.xid : 0,
+		                       s->opts.single_txn);
 	s->fast.on = false;
 	return ETL_OK;
 }
@@ -557,7 +561,7 @@ sink_fast_off(struct sink_fast *f)
 void
 sink_fast_free(struct sink_fast *f)
 {
-	shadow_abandon(&f->sh);
+	shadow_abandon(&f->shadow);
 	for (int i = 0; i < f->nrebuild; i++)
 		free(f->rebuild[i]);
 	free(f->rebuild);
@@ -567,14 +571,14 @@ int
 copy_fast_rebuilt(const struct copy_sink *s)
 {
 	return s->plan->citus || s->fast.citus ? -1
-	       : s->fast.sh.swapped            ? s->fast.sh.nbuild + s->fast.sh.nfkeys
+	       : s->fast.shadow.swapped        ? s->fast.shadow.nbuild + s->fast.shadow.nfkeys
 	                                       : s->fast.nrebuild;
 }
 
 bool
 copy_fast_shadowed(const struct copy_sink *s)
 {
-	return s->fast.sh.swapped;
+	return s->fast.shadow.swapped;
 }
 
 const char *

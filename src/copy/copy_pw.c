@@ -37,7 +37,7 @@ keys(const struct sink_plan *p, struct buf *b, const char *prefix)
 		const struct col_def *c = &t->cols[t->key[k]];
 		bool lower = (c->flags & COL_NOCASE) != 0;
 		sql_printf(b, "%s%s%s%s%s", k ? ", " : "", lower ? "lower(" : "", prefix,
-		           sink_q(p, c->db_column), lower ? ")" : "");
+		           sink_quote(p, c->db_column), lower ? ")" : "");
 	}
 }
 
@@ -57,8 +57,8 @@ sink_pw_setup(struct copy_sink *s)
 	pw->after_stage = pw->col >= 0 && p->staged && p->mode != CONFLICT_UPDATE;
 	if (!pw->after_stage)
 		return true;
-	const char *col = sink_q(p, p->t->cols[p->col[pw->col]].db_column);
-	const char *tab = sink_q(p, p->t->table);
+	const char *col = sink_quote(p, p->t->cols[p->col[pw->col]].db_column);
+	const char *tab = sink_quote(p, p->t->table);
 	/* Uncorrelated, as nocase_keys(): Citus plans it. */
 	struct buf *b = &pw->check_sql;
 	sql_printf(b, "SELECT etl_ord FROM %s WHERE %s = '%s' AND (", p->stage, col, pw->hold);

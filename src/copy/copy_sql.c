@@ -50,7 +50,7 @@ quote_names(struct sink_plan *p, PGconn *pg)
 }
 
 const char *
-sink_q(const struct sink_plan *p, const char *name)
+sink_quote(const struct sink_plan *p, const char *name)
 {
 	for (int i = 0; i < p->nidents; i++)
 		if (strcmp(p->idents[i].name, name) == 0)
@@ -119,7 +119,7 @@ same_values(const struct sink_plan *p, struct buf *b)
 			if ((c->flags & COL_KEY) || made_hash(p, i))
 				continue;
 			sql_printf(b, "%s%s%s", first ? "(" : ", ", pass ? "s." : "t.",
-			           sink_q(p, c->db_column));
+			           sink_quote(p, c->db_column));
 			first = false;
 			any = true;
 		}
@@ -140,12 +140,12 @@ sink_col_list(const struct sink_plan *p, struct buf *b, const char *prefix, bool
 		const struct col_def *c = &p->t->cols[p->col[i]];
 		if (skip_key && (c->flags & COL_KEY))
 			continue;
-		sql_printf(b, "%s%s%s", first ? "" : ", ", prefix, sink_q(p, c->db_column));
+		sql_printf(b, "%s%s%s", first ? "" : ", ", prefix, sink_quote(p, c->db_column));
 		first = false;
 	}
 	/* The audit columns are written, never compared or updated. */
 	for (int i = 0; i < p->naudit && !skip_key; i++)
-		sql_printf(b, ", %s%s", prefix, sink_q(p, p->audit[i]));
+		sql_printf(b, ", %s%s", prefix, sink_quote(p, p->audit[i]));
 }
 
 static void
@@ -154,7 +154,7 @@ key_list(const struct sink_plan *p, struct buf *b, const char *prefix)
 	const struct table_def *t = p->t;
 	for (int k = 0; k < t->nkey; k++)
 		sql_printf(b, "%s%s%s", k ? ", " : "", prefix,
-		           sink_q(p, t->cols[t->key[k]].db_column));
+		           sink_quote(p, t->cols[t->key[k]].db_column));
 }
 
 static void
@@ -162,7 +162,7 @@ key_join(const struct sink_plan *p, struct buf *b, const char *l, const char *r)
 {
 	const struct table_def *t = p->t;
 	for (int k = 0; k < t->nkey; k++) {
-		const char *col = sink_q(p, t->cols[t->key[k]].db_column);
+		const char *col = sink_quote(p, t->cols[t->key[k]].db_column);
 		sql_printf(b, "%s%s.%s = %s.%s", k ? " AND " : "", l, col, r, col);
 	}
 }
@@ -205,7 +205,7 @@ nocase_keys(const struct sink_plan *p, struct buf *b)
 		const struct col_def *c = &t->cols[t->key[k]];
 		if (!(c->flags & COL_NOCASE))
 			continue;
-		const char *col = sink_q(p, c->db_column), *tab = sink_q(p, t->table);
+		const char *col = sink_quote(p, c->db_column), *tab = sink_quote(p, t->table);
 		/* Uncorrelated subqueries only: on Citus the table is a reference
 		 * table, which an UPDATE of a local table may read that way. */
 		sql_printf(
@@ -227,7 +227,7 @@ pw_leave_out(const struct sink_plan *p, struct buf *b, int pw_col, const char *p
 {
 	if (pw_col >= 0)
 		sql_printf(b, " WHERE %s IS DISTINCT FROM '%s'",
-		           sink_q(p, p->t->cols[p->col[pw_col]].db_column), pw_hold);
+		           sink_quote(p, p->t->cols[p->col[pw_col]].db_column), pw_hold);
 }
 
 /* The ON CONFLICT statement.  With error/skip it returns the batch rows
@@ -248,9 +248,9 @@ build_insert(struct sink_plan *p, const struct copy_opts *o, int pw_col, const c
 		sql_printf(b,
 		           "etl_before AS (INSERT INTO etl_load_before (load_id, row_id, data, "
 		           "after_data) SELECT %lld, t.%s, json_build_object(",
-		           (long long)o->load_id, sink_q(p, t->id_column));
+		           (long long)o->load_id, sink_quote(p, t->id_column));
 		for (int i = 0; i < nset; i++)
-			sql_printf(b, "%s'%s', t.%s", i ? ", " : "", set[i], sink_q(p, set[i]));
+			sql_printf(b, "%s'%s', t.%s", i ? ", " : "", set[i], sink_quote(p, set[i]));
 		/* The row version it had (not a column: json_populate_record
 		 * leaves it out): undo of this load tells by it whether those
 		 * values were still the ones the load that inserted the row
@@ -262,8 +262,8 @@ build_insert(struct sink_plan *p, const struct copy_opts *o, int pw_col, const c
 		for (int i = 0, n = 0; i < nset; i++)
 			if (t->touch_on_update == NULL || strcmp(set[i], t->touch_on_update) != 0)
 				sql_printf(b, "%s'%s', s.%s", n++ ? ", " : "", set[i],
-				           sink_q(p, set[i]));
-		sql_printf(b, ")::text FROM %s t JOIN %s s ON ", sink_q(p, t->table), p->stage);
+				           sink_quote(p, set[i]));
+		sql_printf(b, ")::text FROM %s t JOIN %s s ON ", sink_quote(p, t->table), p->stage);
 		key_join(p, b, "t", "s");
 		sql_str(b, " WHERE (");
 		sink_col_list(p, b, "t.", true);
@@ -279,11 +279,11 @@ build_insert(struct sink_plan *p, const struct copy_opts *o, int pw_col, const c
 	for (int i = 0; touch != NULL && i < p->naudit; i++)
 		if (strcmp(p->audit[i], touch) == 0)
 			touch = NULL;
-	sql_printf(b, "done AS (INSERT INTO %s AS t (", sink_q(p, t->table));
+	sql_printf(b, "done AS (INSERT INTO %s AS t (", sink_quote(p, t->table));
 	sink_id_first(p, b, "");
 	sink_col_list(p, b, "", false);
 	if (touch != NULL)
-		sql_printf(b, ", %s", sink_q(p, touch));
+		sql_printf(b, ", %s", sink_quote(p, touch));
 	sql_str(b, ") SELECT ");
 	sink_id_first(p, b, "");
 	sink_col_list(p, b, "", false);
@@ -296,8 +296,8 @@ build_insert(struct sink_plan *p, const struct copy_opts *o, int pw_col, const c
 	if (update) {
 		sql_str(b, ") DO UPDATE SET ");
 		for (int i = 0; i < nset; i++) {
-			sql_printf(b, "%s%s = ", i ? ", " : "", sink_q(p, set[i]));
-			sql_printf(b, "EXCLUDED.%s", sink_q(p, set[i]));
+			sql_printf(b, "%s%s = ", i ? ", " : "", sink_quote(p, set[i]));
+			sql_printf(b, "EXCLUDED.%s", sink_quote(p, set[i]));
 		}
 		sql_str(b, " WHERE (");
 		sink_col_list(p, b, "t.", true);
@@ -317,7 +317,8 @@ build_insert(struct sink_plan *p, const struct copy_opts *o, int pw_col, const c
 		sql_str(b, ") SELECT s.etl_ord");
 		if (o->identical_skips) {
 			/* Whether the existing row already holds the file's values. */
-			sql_printf(b, ", EXISTS (SELECT 1 FROM %s t WHERE ", sink_q(p, t->table));
+			sql_printf(b, ", EXISTS (SELECT 1 FROM %s t WHERE ",
+			           sink_quote(p, t->table));
 			key_join(p, b, "t", "s");
 			sql_str(b, " AND ");
 			same_values(p, b);
@@ -411,9 +412,10 @@ stage_sql(struct sink_plan *p, bool single_txn, int stage_id)
 	if (p->id_ok)
 		sql_printf(b, ", %s %s", p->id_col, p->id_int8 ? "bigint" : "integer");
 	for (int i = 0; i < p->ncols; i++)
-		sql_printf(b, ", %s %s", sink_q(p, p->t->cols[p->col[i]].db_column), p->types[i]);
+		sql_printf(b, ", %s %s", sink_quote(p, p->t->cols[p->col[i]].db_column),
+		           p->types[i]);
 	for (int i = 0; i < p->naudit; i++)
-		sql_printf(b, ", %s %s", sink_q(p, p->audit[i]),
+		sql_printf(b, ", %s %s", sink_quote(p, p->audit[i]),
 		           p->audit_tz[i] ? "timestamptz" : "timestamp");
 	sql_str(b, ") ON COMMIT DROP");
 	if (single_txn)
@@ -593,7 +595,7 @@ sink_plan_statements(struct sink_plan *p, const struct copy_opts *o, int pw_col,
 		buf_put(&p->insert_sql, "", 1);
 		sql_printf(&p->copy_sql, "COPY %s (etl_ord, ", p->stage);
 	} else {
-		sql_printf(&p->copy_sql, "COPY %s (", sink_q(p, p->t->table));
+		sql_printf(&p->copy_sql, "COPY %s (", sink_quote(p, p->t->table));
 	}
 	sink_id_first(p, &p->copy_sql, "");
 	sink_col_list(p, &p->copy_sql, "", false);
