@@ -1,10 +1,23 @@
 /*
- * copy_impl.h — the inside of a copy sink, shared by copy.c (batches),
- * copy_sql.c (statements), copy_pw.c (passwords), copy_isolate.c (refused
- * rows) and copy_fast.c (the empty-table path).  Nothing outside those
- * files includes it.  The sink is made of the layers below it, each with
- * its own header: the connection (copy_conn.h), the batch (copy_batch.h),
- * the id reservations (copy_ids.h) and the shadow table (copy_shadow.h).
+ * copy_impl.h — the inside of a copy sink: its parts, each written by one
+ * file, which the others only read.
+ *
+ *   struct sink_plan     copy_sql.c builds it in copy_open(), const after:
+ *                        the columns, types, statements, ids, quoted names
+ *   struct sink_fast     copy_fast.c: the empty-table path and its shadow
+ *   struct sink_pw       copy_pw.c: the passwords waiting for their hashes
+ *   struct sink_refused  copy_isolate.c: the batch's refused rows
+ *   struct copy_sink     copy.c: the two connections, the options, the
+ *                        batch, the ids, in_batch and the parts above; it
+ *                        begins and ends every transaction and sends every
+ *                        row, calling copy_pw.c's hook before bytes go out
+ *
+ * Where copy.c needs another part changed, it calls that part's file
+ * (sink_fast_row(), sink_fast_rollback(), sink_refused_reset(),
+ * sink_pw_reset()...).  Nothing outside src/copy includes this header.
+ * Below the sink, each with its own header: the connection (copy_conn.h),
+ * the batch (copy_batch.h), the id reservations (copy_ids.h) and the
+ * shadow table (copy_shadow.h).
  */
 #ifndef SIPREMS_COPY_IMPL_H
 #define SIPREMS_COPY_IMPL_H
@@ -238,8 +251,9 @@ void sink_fast_init(struct copy_sink *s, int jobs);
 
 /* In the fast path's transaction (copy.c began it): whether the table is
  * this path's (*go), and if so the table readied and the one COPY started
- * on *to (the load's connection or the shadow's).  On failure or !*go the
- * caller rolls back (sink_fast_rollback()). */
+ * on *to (as the caller gave it, the load's connection, or set to the
+ * shadow's).  On failure or !*go the
+ * caller rolls the transaction back, then calls sink_fast_rollback(). */
 enum etl_code sink_fast_begin(struct copy_sink *s, bool big, bool *go, struct sink_conn **to,
                               struct etl_error *err);
 
@@ -253,7 +267,7 @@ bool sink_fast_row(struct copy_sink *s, int64_t *id);
 
 /* The rows sent: the COPY ended, the shadow swapped in or what was dropped
  * rebuilt, out->loaded and out->xmins set.  On failure or *refused the
- * caller rolls back (sink_fast_rollback()). */
+ * caller rolls the transaction back, then calls sink_fast_rollback(). */
 enum etl_code sink_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused,
                             struct etl_error *err);
 

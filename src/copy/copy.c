@@ -1,5 +1,8 @@
 /*
- * copy.c — COPY batches, conflicts and the isolation of refused rows.
+ * copy.c — the sink's frame: open and close, every transaction (a batch's
+ * and the empty-table path's), every row encoded and sent; the batched
+ * path's COPY, ON CONFLICT and commit.  It writes the sink's own members
+ * and asks the other parts' files for the rest (copy_impl.h).
  */
 #include "copy_impl.h"
 

@@ -1,6 +1,8 @@
 /*
  * copy_fast.c — the empty-table path: one COPY FREEZE, indexes dropped and
- * rebuilt at the end, all in the load's transaction.
+ * rebuilt at the end, all in the load's transaction (which copy.c begins
+ * and rolls back, and where it sends the rows); or through a shadow table.
+ * It alone writes the fast part, struct sink_fast.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,8 +72,8 @@ table_empty(struct copy_sink *s, bool *empty, struct etl_error *err)
 }
 
 /* The fast path numbers the rows itself when the ids can come from the
- * sequence (sink_id_column()): the first is taken now, the sequence is set past
- * the last at the end. */
+ * sequence (the plan's id_ok): the first is taken now, the sequence is set
+ * past the last at the end. */
 static enum etl_code
 own_ids(struct copy_sink *s, struct sink_conn *to, struct etl_error *err)
 {

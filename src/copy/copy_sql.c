@@ -1,6 +1,8 @@
 /*
- * copy_sql.c — the statements of a sink: COPY, the staging table, the
- * INSERT … ON CONFLICT of each mode, and the column types of binary COPY.
+ * copy_sql.c — the statement plan of a sink (struct sink_plan), built once
+ * in copy_open() and read through a const pointer after: the columns sent,
+ * COPY, the staging table, the INSERT … ON CONFLICT of each mode, and the
+ * column types of binary COPY.
  */
 #include <assert.h>
 #include <stdio.h>
