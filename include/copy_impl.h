@@ -1,16 +1,25 @@
 /*
- * copy_impl.h — the inside of a copy sink: its parts, each written by one
- * file, which the others only read.
+ * copy_impl.h — the inside of a copy sink: its parts, each kept by one file.
  *
  *   struct sink_plan     copy_sql.c builds it in copy_open(), const after:
  *                        the columns, types, statements, ids, quoted names
  *   struct sink_fast     copy_fast.c: the empty-table path and its shadow
  *   struct sink_pw       copy_pw.c: the passwords waiting for their hashes
  *   struct sink_refused  copy_isolate.c: the batch's refused rows
- *   struct copy_sink     copy.c: the two connections, the options, the
+ *   struct copy_sink     copy.c: the load's connection and the COPY's
+ *                        (the shadow's, which sink_fast owns, on the empty-
+ *                        table path through a shadow), the options, the
  *                        batch, the ids, in_batch and the parts above; it
- *                        begins and ends every transaction and sends every
- *                        row, calling copy_pw.c's hook before bytes go out
+ *                        begins and ends each batch's transaction and the
+ *                        empty-table path's, and sends the rows as they
+ *                        are added, calling copy_pw.c's hook before bytes
+ *                        go out
+ *
+ * Two files reach past their part, both into the batch on the load's
+ * connection: copy_pw.c writes a placeholder where a hash goes and then
+ * the hash into it (sink_pw_hold(), the hook); copy_isolate.c, settling
+ * refused rows, runs its own savepoints and resends the batch's rows in
+ * COPYs of its own on s->db.
  *
  * Where copy.c needs another part changed, it calls that part's file
  * (sink_fast_row(), sink_fast_rollback(), sink_refused_reset(),
@@ -266,7 +275,8 @@ void sink_fast_passed_by(struct copy_sink *s);
 bool sink_fast_row(struct copy_sink *s, int64_t *id);
 
 /* The rows sent: the COPY ended, the shadow swapped in or what was dropped
- * rebuilt, out->loaded and out->xmins set.  On failure or *refused the
+ * rebuilt, out->loaded set (and out->xmins when the path numbered its own
+ * ids and loaded a row).  On failure or *refused the
  * caller rolls the transaction back, then calls sink_fast_rollback(). */
 enum etl_code sink_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused,
                             struct etl_error *err);

@@ -71,7 +71,8 @@ copy_close(struct copy_sink *s)
 
 /* Streams the batch's rows up to byte upto to the COPY's connection, the
  * passwords among them hashed into their placeholders first (copy_pw.c's
- * hook): every row of both paths goes out here. */
+ * hook): every row of both paths goes out here first (copy_isolate.c
+ * resends a refused batch's rows itself). */
 static enum etl_code
 send_rows(struct copy_sink *s, size_t upto, struct etl_error *err)
 {
