@@ -14,6 +14,8 @@
 #   products_db NAME      new_db NAME with the file's products.csv loaded
 #   one_sale DB SKU PRICE DATE   a row in DB's transactions (a load then takes
 #                         the batched path, not the empty table's)
+#   batched_db NAME SKU PRICE DATE   products_db NAME and one_sale; prints
+#                         its conninfo
 #   sales_checksum DB [WHERE]   "count md5" of DB's sales by SKU, quantity,
 #                         price, time and promo flag (WHERE narrows them)
 #   committed DB          waits (at most 5 s) until a sales load in DB has
@@ -211,6 +213,16 @@ products_db() {
 one_sale() {
 	sql "$1" "INSERT INTO transactions (product_id, quantity_sold, price_per_unit, transaction_date)
 	  SELECT product_id, 1, $3, '$4' FROM products WHERE sku = '$2'"
+}
+
+# batched_db DATABASE SKU PRICE TIME: the products, and one sale of SKU at
+# PRICE and TIME, so that loads into it take the batched path; prints the
+# conninfo.
+batched_db() {
+	local c
+	c=$(products_db "$1") || return 1
+	one_sale "$1" "$2" "$3" "$4"
+	echo "$c"
 }
 
 sales_checksum() {

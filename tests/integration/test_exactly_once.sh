@@ -38,12 +38,7 @@ make_sales "$ROWS" 7 >sales.csv
 
 # With a row in transactions already, loads take the batched path (an empty
 # table takes the one-transaction fast path, tested below).
-prepare() { # database -> conninfo: the products, and a sale (the batched path)
-	local c
-	c=$(products_db "$1")
-	one_sale "$1" P-001 1000 '2023-12-31 12:00'
-	echo "$c"
-}
+prepare() { batched_db "$1" P-001 1000 '2023-12-31 12:00'; } # database -> conninfo
 
 # --- the reference: one clean load ---------------------------------------------
 mkdir -p clean killed stopped signalled

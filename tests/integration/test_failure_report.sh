@@ -13,12 +13,7 @@ cd "$T_TMP" || exit 1
 awk 'BEGIN { print "sku,name,price"; for (i = 1; i <= 50; i++) printf "O-%03d,Product %d,%d\n", i, i, 1000 + i }' >products.csv
 awk 'BEGIN { print "sku,quantity_sold,price_per_unit,transaction_date"
 	for (i = 1; i <= 30000; i++) printf "%s,%d,%d,2025-03-%02d 10:%02d\n", (i % 997 == 0) ? "NOPE" : sprintf("O-%03d", 1 + i % 50), 1 + i % 5, 1000 + i % 300, 1 + i % 28, i % 60 }' >sales.csv
-prepare() { # database
-	local c
-	c=$(products_db "$1")
-	one_sale "$1" O-001 1 '2024-12-31 12:00'
-	echo "$c"
-}
+prepare() { batched_db "$1" O-001 1 '2024-12-31 12:00'; } # database
 new_db_conn() { echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"; }
 hist() { sql "$1" "SELECT status || ':' || rows_read || ':' || rows_loaded || ':' || rows_rejected FROM etl_loads WHERE kind = 'sales'"; }
 

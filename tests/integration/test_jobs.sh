@@ -39,8 +39,7 @@ rejects() { sed -E 's/Failing row contains \([0-9]+, /Failing row contains (ID, 
 # path, not the empty table's) and the CHECK.
 prepare() { # database
 	local c
-	c=$(products_db "$1")
-	one_sale "$1" J-001 1000 '2024-12-31 12:00'
+	c=$(batched_db "$1" J-001 1000 '2024-12-31 12:00')
 	sql "$1" "ALTER TABLE transactions ADD CONSTRAINT no_seven CHECK (quantity_sold <> 7) NOT VALID"
 	echo "$c"
 }
