@@ -84,7 +84,7 @@ struct sink_plan {
 	char id_col[140];
 	char id_seq[160]; /* the sequence, as a regclass literal */
 	int64_t id_max;   /* the sequence's last value */
-	bool citus;       /* with ids: the table is a Citus table */
+	bool citus;       /* the table is a Citus table (distributed or reference) */
 
 	/* The names the statements use, each quoted once while the plan is
 	 * built (sink_quote() only looks them up). */
@@ -109,8 +109,7 @@ struct sink_opts {
 /* The fast path (copy_fast.c writes it): one COPY, nothing kept, rebuild
  * at the end; or through a shadow table. */
 struct sink_fast {
-	bool on;    /* the one COPY runs: the rows go to it */
-	bool citus; /* the fast path's table is a Citus table: nothing rebuilt */
+	bool on; /* the one COPY runs: the rows go to it */
 	int jobs;
 	int64_t rows;
 	/* The fast path numbers the rows itself, from the id column's sequence
@@ -214,9 +213,6 @@ bool sink_has_non_key(const struct sink_plan *p);
 /* name as a quoted identifier, for the statements: one the plan quoted
  * while it was built. */
 const char *sink_quote(const struct sink_plan *p, const char *name);
-
-/* Whether table is one of Citus's (distributed or reference): *yes. */
-enum etl_code sink_citus_table(PGconn *pg, const char *table, bool *yes, struct etl_error *err);
 
 /* ---- copy_isolate.c: the refused rows ------------------------------------ */
 

@@ -94,8 +94,10 @@ bool db_connection_lost(PGconn *conn);
  * database and citus_is_coordinator() says so (false on any failure). */
 bool db_citus_coordinator(PGconn *conn);
 
-/* Whether table is a Citus table split into shards (not a reference or
- * local one); false on any failure, and without Citus. */
-bool db_citus_distributed(PGconn *conn, const char *table);
+/* Whether table is one of Citus's (*yes; false without Citus): any of its
+ * tables, or with split only one split into shards (not a reference or a
+ * local one).  ETL_OK, or ETL_EDB (in err, which may be NULL). */
+enum etl_code db_citus_table(PGconn *conn, const char *table, bool split, bool *yes,
+                             struct etl_error *err);
 
 #endif

@@ -326,10 +326,7 @@ copy_end(struct copy_sink *s, struct copy_outcome *out, struct etl_error *err)
 	out->nrejects = s->refused.n;
 	out->ids = s->ids.v;
 	out->nids = s->ids.n;
-	/* A Citus table: as the plan found it (with ids), or as the fast path
-	 * found it before it gave way. */
-	out->xmins = ids_xmins(s->plan->t, s->plan->citus || s->fast.citus, 0,
-	                       refused || s->opts.single_txn);
+	out->xmins = ids_xmins(s->plan->t, s->plan->citus, 0, refused || s->opts.single_txn);
 	return ETL_OK;
 }
 

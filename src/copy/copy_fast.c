@@ -219,17 +219,16 @@ lock_or_pass(struct copy_sink *s, const char *mode, bool *held, struct etl_error
 }
 
 /* Whether the table is this path's (*go, else the reason passed()): only
- * an empty table of this role's, empty still under the lock, is.  *citus:
- * a Citus table; *shadow: a candidate for the shadow table, so far only
- * locked against writers. */
+ * an empty table of this role's, empty still under the lock, is.  *shadow:
+ * a candidate for the shadow table, so far only locked against writers. */
 static enum etl_code
-lock_if_empty(struct copy_sink *s, bool big, bool *citus, bool *shadow, bool *go,
-              struct etl_error *err)
+lock_if_empty(struct copy_sink *s, bool big, bool *shadow, bool *go, struct etl_error *err)
 {
 	const char *params[1] = {s->plan->t->table};
 	enum etl_code rc;
 	bool empty;
-	*go = *citus = *shadow = false;
+	bool citus = s->plan->citus;
+	*go = *shadow = false;
 	/* Only the table's owner may drop its indexes; waiting long for the
 	 * lock is worse than the batched path. */
 	PGresult *r = db_query(
@@ -252,12 +251,10 @@ lock_if_empty(struct copy_sink *s, bool big, bool *citus, bool *shadow, bool *go
 		passed(s, false, "it holds rows");
 		return ETL_OK;
 	}
-	if ((rc = sink_citus_table(s->db.pg, s->plan->t->table, citus, err)) != ETL_OK)
-		return rc;
 	/* A candidate for the shadow table is locked only against writers;
 	 * the lock is raised when it cannot take that way after all. */
-	*shadow = s->fast.jobs > 1 && big && !*citus && s->fast.connect != NULL;
-	if (big && !*citus && s->fast.jobs <= 1)
+	*shadow = s->fast.jobs > 1 && big && !citus && s->fast.connect != NULL;
+	if (big && !citus && s->fast.jobs <= 1)
 		passed(s, false, "not through a shadow table (--jobs 1)");
 	if ((rc = lock_or_pass(s, *shadow ? "EXCLUSIVE" : "ACCESS EXCLUSIVE", go, err)) != ETL_OK ||
 	    !*go)
@@ -353,7 +350,7 @@ drop_indexes(struct copy_sink *s, struct etl_error *err)
  * slows the rows' way in is dropped, and the table is truncated where it
  * can be, which lets the COPY FREEZE (*freeze). */
 static enum etl_code
-strip_table(struct copy_sink *s, bool citus, bool *freeze, struct etl_error *err)
+strip_table(struct copy_sink *s, bool *freeze, struct etl_error *err)
 {
 	const char *params[1] = {s->plan->t->table};
 	enum etl_code rc;
@@ -367,8 +364,7 @@ strip_table(struct copy_sink *s, bool citus, bool *freeze, struct etl_error *err
 	 * not truncated: either would be a parallel operation on its shards,
 	 * after which the COPY could no longer run in this transaction.  The
 	 * COPY through the coordinator fans out to the shards itself. */
-	s->fast.citus = citus;
-	if (citus)
+	if (s->plan->citus)
 		return ETL_OK;
 	if ((rc = drop_indexes(s, err)) != ETL_OK)
 		return rc;
@@ -439,12 +435,12 @@ enum etl_code
 sink_fast_begin(struct copy_sink *s, bool big, bool *go, struct sink_conn **to,
                 struct etl_error *err)
 {
-	bool citus = false, shadow = false, shadowed = false, freeze = false;
+	bool shadow = false, shadowed = false, freeze = false;
 	enum etl_code rc;
 	*go = false;
 	if ((rc = one_empty_load(s, err)) != ETL_OK)
 		return rc;
-	if ((rc = lock_if_empty(s, big, &citus, &shadow, go, err)) != ETL_OK || !*go)
+	if ((rc = lock_if_empty(s, big, &shadow, go, err)) != ETL_OK || !*go)
 		return rc;
 	if (shadow && ((rc = try_shadow(s, &shadowed, go, to, err)) != ETL_OK || !*go))
 		return rc;
@@ -452,7 +448,7 @@ sink_fast_begin(struct copy_sink *s, bool big, bool *go, struct sink_conn **to,
 		return rc;
 	/* The shadow is new in the COPY's transaction: FREEZE. */
 	freeze = shadowed;
-	if (!shadowed && (rc = strip_table(s, citus, &freeze, err)) != ETL_OK)
+	if (!shadowed && (rc = strip_table(s, &freeze, err)) != ETL_OK)
 		return rc;
 	return start_copy(s, *to, freeze, err);
 }
@@ -547,7 +543,7 @@ sink_fast_end(struct copy_sink *s, struct copy_outcome *out, bool *refused, stru
 		return rc;
 	out->loaded = s->fast.rows;
 	if (s->fast.own_ids && s->fast.rows > 0)
-		out->xmins = ids_xmins(s->plan->t, s->plan->citus || s->fast.citus,
+		out->xmins = ids_xmins(s->plan->t, s->plan->citus,
 		                       s->fast.shadow.active ? s->fast.shadow.xid : 0,
 		                       s->opts.single_txn);
 	s->fast.on = false;
@@ -572,9 +568,9 @@ sink_fast_free(struct sink_fast *f)
 int
 copy_fast_rebuilt(const struct copy_sink *s)
 {
-	return s->plan->citus || s->fast.citus ? -1
-	       : s->fast.shadow.swapped        ? s->fast.shadow.nbuild + s->fast.shadow.nfkeys
-	                                       : s->fast.nrebuild;
+	return s->plan->citus           ? -1
+	       : s->fast.shadow.swapped ? s->fast.shadow.nbuild + s->fast.shadow.nfkeys
+	                                : s->fast.nrebuild;
 }
 
 bool

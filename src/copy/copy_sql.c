@@ -464,30 +464,6 @@ id_column(struct sink_plan *p, PGconn *pg, struct etl_error *err)
 	return ETL_OK;
 }
 
-enum etl_code
-sink_citus_table(PGconn *pg, const char *table, bool *yes, struct etl_error *err)
-{
-	const char *params[1] = {table};
-	*yes = false;
-	PGresult *r = db_query(pg, "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
-	                       0, NULL, err);
-	if (r == NULL)
-		return ETL_EDB;
-	bool has = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	if (!has)
-		return ETL_OK;
-	r = db_query(pg,
-	             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE "
-	             "logicalrelid = to_regclass($1))",
-	             1, params, err);
-	if (r == NULL)
-		return ETL_EDB;
-	*yes = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	return ETL_OK;
-}
-
 /* ---- the plan -------------------------------------------------------------- */
 
 /* The load's timestamp, from the server: its wall clock in the load's
@@ -567,9 +543,10 @@ sink_plan_open(struct sink_plan **out, PGconn *pg, const struct copy_opts *o, st
 	rc = column_types(p, pg, o->utc, o->text_only, err);
 	if (rc == ETL_OK)
 		rc = id_column(p, pg, err);
-	/* On Citus the rows' xmins are the workers': undo cannot read them. */
-	if (rc == ETL_OK && p->id_ok)
-		rc = sink_citus_table(pg, p->t->table, &p->citus, err);
+	/* On Citus the rows' xmins are the workers' (undo reads them per
+	 * shard), and the empty-table path keeps the table's indexes. */
+	if (rc == ETL_OK)
+		rc = db_citus_table(pg, p->t->table, false, &p->citus, err);
 	if (rc != ETL_OK)
 		goto out;
 	if (!quote_names(p, pg)) {

@@ -394,12 +394,11 @@ db_queryf(PGconn *conn, int nparams, const char *const *params, struct etl_error
 	return r;
 }
 
-/* One yes/no question with at most one parameter (NULL: none); false also
- * when it fails. */
+/* One yes/no question; false also when it fails. */
 static bool
-db_yes(PGconn *conn, const char *sql, const char *param)
+db_yes(PGconn *conn, const char *sql)
 {
-	PGresult *r = db_query(conn, sql, param != NULL, &param, NULL);
+	PGresult *r = db_query(conn, sql, 0, NULL, NULL);
 	bool v = r != NULL && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
 	return v;
@@ -408,18 +407,33 @@ db_yes(PGconn *conn, const char *sql, const char *param)
 bool
 db_citus_coordinator(PGconn *conn)
 {
-	return db_yes(conn, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')",
-	              NULL) &&
-	       db_yes(conn, "SELECT citus_is_coordinator()", NULL);
+	return db_yes(conn, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')") &&
+	       db_yes(conn, "SELECT citus_is_coordinator()");
 }
 
-bool
-db_citus_distributed(PGconn *conn, const char *table)
+enum etl_code
+db_citus_table(PGconn *conn, const char *table, bool split, bool *yes, struct etl_error *err)
 {
-	return db_yes(conn, "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL",
-	              NULL) &&
-	       db_yes(conn,
-	              "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition "
-	              "WHERE logicalrelid = to_regclass($1) AND partmethod <> 'n')",
-	              table);
+	const char *params[1] = {table};
+	*yes = false;
+	PGresult *r =
+	        db_query(conn, "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL", 0,
+	                 NULL, err);
+	if (r == NULL)
+		return ETL_EDB;
+	bool has = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!has)
+		return ETL_OK;
+	r = db_query(conn,
+	             split ? "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE "
+	                     "logicalrelid = to_regclass($1) AND partmethod <> 'n')"
+	                   : "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE "
+	                     "logicalrelid = to_regclass($1))",
+	             1, params, err);
+	if (r == NULL)
+		return ETL_EDB;
+	*yes = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return ETL_OK;
 }

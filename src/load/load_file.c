@@ -277,7 +277,8 @@ table_rows(PGconn *conn, const char *table)
 	                         1, params, NULL);
 	double rows = res != NULL && PQntuples(res) == 1 ? atof(PQgetvalue(res, 0, 0)) : -1;
 	PQclear(res);
-	if (rows > 0 || !db_citus_distributed(conn, table))
+	bool split = false;
+	if (rows > 0 || db_citus_table(conn, table, true, &split, NULL) != ETL_OK || !split)
 		return rows;
 	res = db_query(conn,
 	               "SELECT sum(greatest(result::float8, 0)) FROM run_command_on_shards($1, "
